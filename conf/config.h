@@ -1,0 +1,131 @@
+// The configuration schema: plain, immutable value types filled once by loadConfig() from a TOML
+// file (toml++). Nothing here touches sockets. A Config is shared read-only between worker threads
+// through std::shared_ptr<const Config>; a reload builds a new one.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace arkroute {
+
+using Millis = std::chrono::milliseconds;
+
+enum class AuthMode { kOpen, kKeys, kPassthrough };
+enum class CacheScope { kShared, kPerKey };
+
+std::string_view toString(AuthMode mode);
+std::string_view toString(CacheScope scope);
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  int workers = 0;                          // 0 = one per core
+  uint64_t max_body_bytes = 52428800;       // request bodies above this get 413
+  uint64_t max_header_bytes = 65536;        // request heads above this get 431
+  Millis idle_timeout{60'000};              // keep-alive connection with no request in progress
+  Millis request_timeout{30'000};           // a request (head + body) must arrive within this
+  Millis write_timeout{120'000};            // client that reads nothing for this long is dropped
+  Millis drain_timeout{30'000};             // graceful shutdown: how long in-flight requests get
+  std::string public_url = "http://127.0.0.1:8080";  // base for URLs the gateway hands out
+};
+
+struct AuthConfig {
+  AuthMode mode = AuthMode::kOpen;
+  std::string admin_token_env = "ARKROUTE_ADMIN_TOKEN";
+  std::string admin_token;  // resolved from admin_token_env at load; empty = admin API disabled
+};
+
+struct CacheConfig {
+  bool enabled = true;
+  std::string path = "./var/arkroute";
+  Millis ttl{30LL * 24 * 3600 * 1000};
+  uint64_t max_bytes = 20ULL << 30;
+  CacheScope scope = CacheScope::kShared;
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::string base_url;      // e.g. "https://api.openai.com/v1"
+  // Parsed from base_url at load time.
+  bool tls = false;
+  std::string host;
+  uint16_t port = 0;
+  std::string base_path;     // "/v1" (no trailing slash; "" for none)
+
+  std::string api_key_env;   // name of the environment variable holding the provider key
+  std::string api_key;       // resolved value; NEVER logged, printed or put in an error
+  std::string ca_file;       // PEM bundle to verify the provider with; "" = system CA store
+  bool tls_verify = true;    // false only for local testing; `check` warns about it
+  int max_connections = 64;  // per worker
+  Millis connect_timeout{10'000};
+  Millis first_byte_timeout{600'000};  // request sent → response head received
+  Millis timeout{600'000};             // whole exchange, first byte of request to last of response
+  Millis idle_timeout{60'000};         // pooled keep-alive connection unused for this long is closed
+};
+
+struct ModelConfig {
+  std::string name;                     // what clients send as `model`
+  std::string upstream;                 // UpstreamConfig::name
+  std::string upstream_model;           // what is sent upstream; defaults to name
+  std::vector<std::string> fallbacks;   // other model names, tried in order
+  bool cache = true;                    // false: never cached
+};
+
+struct Config {
+  std::string source_path;  // the file it was loaded from
+  ServerConfig server;
+  AuthConfig auth;
+  CacheConfig cache;
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<ModelConfig> models;
+
+  const ModelConfig* findModel(std::string_view name) const;
+  const UpstreamConfig* findUpstream(std::string_view name) const;
+};
+
+// One problem found while loading. line/column are 0 when unknown.
+struct ConfigProblem {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string message;
+  std::string toString() const;  // "file:line:col: message"
+};
+
+// Thrown by loadConfig with every problem found (not just the first).
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<ConfigProblem> problems);
+  const std::vector<ConfigProblem>& problems() const { return problems_; }
+
+ private:
+  std::vector<ConfigProblem> problems_;
+};
+
+// Looks up an environment variable; injected so tests need not touch the real environment.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup processEnvironment();
+
+struct LoadedConfig {
+  Config config;
+  std::vector<ConfigProblem> warnings;  // valid but worth saying (tls_verify = false, ...)
+};
+
+// Parses and validates a TOML file. Throws ConfigError listing every problem.
+LoadedConfig loadConfig(const std::string& path, const EnvLookup& env = processEnvironment());
+// Same, from text (path is only used in messages).
+LoadedConfig loadConfigFromString(std::string_view toml_text, const std::string& path,
+                                  const EnvLookup& env = processEnvironment());
+
+// "250ms", "600s", "5m", "2h", "30d" (a bare integer is seconds). nullopt when malformed.
+std::optional<Millis> parseDuration(std::string_view text);
+// "1024", "512KiB", "20GiB", "1MB", "10KB" (KB/MB/GB are powers of 1000). nullopt when malformed.
+std::optional<uint64_t> parseByteSize(std::string_view text);
+
+}  // namespace arkroute

@@ -1,0 +1,50 @@
+// HTTP header fields: an ordered list of (name, value) pairs with case-insensitive lookup. Used by
+// both the server side (requests from clients) and the upstream side (responses from providers).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace arkroute::http {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+class Headers {
+ public:
+  using Field = std::pair<std::string, std::string>;
+
+  void add(std::string name, std::string value);
+  // Replaces every field of that name (case-insensitive) with one.
+  void set(std::string name, std::string value);
+  void remove(std::string_view name);
+  // First value of that name, or nullptr. The pointer lives until the next mutation.
+  const std::string* find(std::string_view name) const;
+  std::string_view get(std::string_view name, std::string_view fallback = {}) const;
+  bool has(std::string_view name) const { return find(name) != nullptr; }
+
+  auto begin() const { return fields_.begin(); }
+  auto end() const { return fields_.end(); }
+  size_t size() const { return fields_.size(); }
+  bool empty() const { return fields_.empty(); }
+
+ private:
+  std::vector<Field> fields_;
+};
+
+// A complete request from a client: head and whole body (bodies are bounded by max_body_bytes).
+struct Request {
+  std::string method;   // "GET", "POST", ...
+  std::string target;   // as sent: "/v1/models?x=1"
+  std::string path;     // "/v1/models" (percent-decoding NOT applied)
+  std::string query;    // "x=1" (without '?'), "" when absent
+  int version_minor = 1;  // HTTP/1.<minor>
+  Headers headers;
+  std::string body;
+};
+
+// "OK", "Not Found", ... ("Unknown" for codes it does not know).
+std::string_view reasonPhrase(int status);
+
+}  // namespace arkroute::http
