@@ -1,0 +1,81 @@
+// Builds OpenAI-style error bodies with nlohmann::json (strings are escaped by the library).
+#include "proxy/api_error.h"
+
+#include <nlohmann/json.hpp>
+
+namespace arkroute {
+
+std::string_view toString(ErrorSource source) {
+  switch (source) {
+    case ErrorSource::kClient:
+      return "client";
+    case ErrorSource::kUpstream:
+      return "upstream";
+    case ErrorSource::kInternal:
+      return "internal";
+  }
+  return "unknown";
+}
+
+std::string ApiError::toJson() const {
+  nlohmann::json error = {{"message", message}, {"type", type}};
+  error["param"] = param ? nlohmann::json(*param) : nlohmann::json(nullptr);
+  error["code"] = code ? nlohmann::json(*code) : nlohmann::json(nullptr);
+  return nlohmann::json{{"error", std::move(error)}}.dump(-1, ' ', false,
+                                                          nlohmann::json::error_handler_t::replace);
+}
+
+ApiError ApiError::invalidRequest(std::string message, std::optional<std::string> param,
+                                  std::optional<std::string> code) {
+  return ApiError{400,
+                  std::move(message),
+                  "invalid_request_error",
+                  std::move(param),
+                  std::move(code),
+                  ErrorSource::kClient};
+}
+
+ApiError ApiError::notFound(std::string message, std::optional<std::string> code) {
+  return ApiError{404,          std::move(message), "invalid_request_error",
+                  std::nullopt, std::move(code),    ErrorSource::kClient};
+}
+
+ApiError ApiError::methodNotAllowed(std::string_view method, std::string_view path) {
+  return ApiError{405,
+                  "Method " + std::string(method) + " is not allowed on " + std::string(path),
+                  "invalid_request_error",
+                  std::nullopt,
+                  std::string("method_not_allowed"),
+                  ErrorSource::kClient};
+}
+
+ApiError ApiError::modelNotFound(std::string_view model) {
+  return ApiError{404,
+                  "The model '" + std::string(model) +
+                      "' does not exist or is not configured on this gateway (see GET /v1/models)",
+                  "invalid_request_error",
+                  std::string("model"),
+                  std::string("model_not_found"),
+                  ErrorSource::kClient};
+}
+
+ApiError ApiError::upstreamFailure(int status, std::string message, std::string code) {
+  return ApiError{status,       std::move(message), "upstream_error",
+                  std::nullopt, std::move(code),    ErrorSource::kUpstream};
+}
+
+ApiError ApiError::internal(std::string message) {
+  return ApiError{500,          std::move(message), "server_error",
+                  std::nullopt, std::nullopt,       ErrorSource::kInternal};
+}
+
+std::string serverErrorBody(int status, std::string_view message) {
+  ApiError error = ApiError::invalidRequest(std::string(message));
+  error.status = status;
+  if (status == 408) error.code = "request_timeout";
+  if (status == 413) error.code = "request_too_large";
+  if (status == 431) error.code = "request_header_fields_too_large";
+  return error.toJson();
+}
+
+}  // namespace arkroute

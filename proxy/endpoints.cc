@@ -1,0 +1,77 @@
+// Endpoint table and the small endpoints (models list, health).
+#include "proxy/endpoints.h"
+
+#include <nlohmann/json.hpp>
+
+#include "proxy/generation_handler.h"
+#include "proxy/responses.h"
+#include "proxy/worker.h"
+
+namespace arkroute {
+
+namespace {
+
+using Handler = void (*)(Worker&, std::shared_ptr<http::Exchange>, std::string request_id);
+
+struct Endpoint {
+  std::string_view method;
+  std::string_view path;
+  Handler handler;
+};
+
+void handleHealth(Worker&, std::shared_ptr<http::Exchange> exchange, std::string request_id) {
+  sendJson(*exchange, 200, R"({"status":"ok"})", request_id);
+}
+
+void handleModels(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                  std::string request_id) {
+  nlohmann::json data = nlohmann::json::array();
+  for (const ModelConfig& model : worker.runtime().config().models) {
+    data.push_back(
+        {{"id", model.name}, {"object", "model"}, {"created", 0}, {"owned_by", model.upstream}});
+  }
+  nlohmann::json body = {{"object", "list"}, {"data", std::move(data)}};
+  sendJson(*exchange, 200, body.dump(), request_id);
+}
+
+void handleGeneration(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                      std::string request_id) {
+  GenerationHandler::start(worker, std::move(exchange), std::move(request_id));
+}
+
+constexpr Endpoint kEndpoints[] = {
+    {"GET", "/healthz", handleHealth},
+    {"GET", "/v1/models", handleModels},
+    {"POST", "/v1/images/generations", handleGeneration},
+};
+
+}  // namespace
+
+void dispatchRequest(Worker& worker, std::shared_ptr<http::Exchange> exchange) {
+  const http::Request& request = exchange->request();
+  std::string request_id = requestIdFor(request);
+  std::string allowed;
+  for (const Endpoint& endpoint : kEndpoints) {
+    if (endpoint.path != request.path) continue;
+    bool head_as_get = request.method == "HEAD" && endpoint.method == "GET";
+    if (endpoint.method == request.method || head_as_get) {
+      endpoint.handler(worker, std::move(exchange), std::move(request_id));
+      return;
+    }
+    allowed += allowed.empty() ? std::string(endpoint.method) : ", " + std::string(endpoint.method);
+  }
+  if (!allowed.empty()) {
+    http::Headers headers;
+    headers.set("Allow", allowed);
+    sendError(*exchange, ApiError::methodNotAllowed(request.method, request.path), request_id,
+              std::move(headers));
+    return;
+  }
+  sendError(*exchange,
+            ApiError::notFound("Unknown request URL: " + request.method + " " + request.path +
+                                   ". See the README for the endpoints this gateway serves.",
+                               std::string("unknown_url")),
+            request_id);
+}
+
+}  // namespace arkroute

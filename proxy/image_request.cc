@@ -1,0 +1,104 @@
+// Validation rules for image generation requests, each with an OpenAI-style error.
+#include "proxy/image_request.h"
+
+namespace arkroute {
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+std::optional<ApiError> readOptionalString(element object, const char* key, std::string* out) {
+  element value;
+  if (object[key].get(value) != simdjson::SUCCESS) return std::nullopt;
+  if (value.is_null()) return std::nullopt;
+  std::string_view text;
+  if (value.get(text) != simdjson::SUCCESS) {
+    return ApiError::invalidRequest(
+        std::string("Invalid type for '") + key + "': expected a string.", std::string(key),
+        std::string("invalid_type"));
+  }
+  *out = std::string(text);
+  return std::nullopt;
+}
+
+std::optional<ApiError> readCount(element object, int* out) {
+  element value;
+  if (object["n"].get(value) != simdjson::SUCCESS || value.is_null()) return std::nullopt;
+  int64_t n = 0;
+  double as_double = 0;
+  if (value.get(n) != simdjson::SUCCESS) {
+    if (value.get(as_double) != simdjson::SUCCESS || as_double != static_cast<int64_t>(as_double)) {
+      return ApiError::invalidRequest("Invalid type for 'n': expected an integer.", "n",
+                                      "invalid_type");
+    }
+    n = static_cast<int64_t>(as_double);
+  }
+  if (n < 1 || n > 10) {
+    return ApiError::invalidRequest(
+        "Invalid value for 'n': " + std::to_string(n) + ". It must be between 1 and 10.", "n",
+        "integer_out_of_range");
+  }
+  *out = static_cast<int>(n);
+  return std::nullopt;
+}
+
+std::optional<ApiError> readStreamFlag(element object, bool* out) {
+  element value;
+  if (object["stream"].get(value) != simdjson::SUCCESS || value.is_null()) return std::nullopt;
+  if (value.get(*out) != simdjson::SUCCESS) {
+    return ApiError::invalidRequest("Invalid type for 'stream': expected a boolean.", "stream",
+                                    "invalid_type");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parse(std::string body) {
+  std::unique_ptr<ImageRequest> request(new ImageRequest());
+  request->body_ = std::move(body);
+  if (request->parser_.parse(request->body_).get(request->document_) != simdjson::SUCCESS) {
+    return ApiError::invalidRequest(
+        "We could not parse the JSON body of your request. The body must be a JSON object, "
+        "sent with Content-Type: application/json.",
+        std::nullopt, std::string("invalid_json"));
+  }
+  if (auto error = request->validate()) return *error;
+  return request;
+}
+
+std::optional<ApiError> ImageRequest::validate() {
+  if (document_.type() != element_type::OBJECT) {
+    return ApiError::invalidRequest("The request body must be a JSON object.", std::nullopt,
+                                    std::string("invalid_json"));
+  }
+  std::string prompt;
+  if (auto error = readOptionalString(document_, "prompt", &prompt)) return error;
+  if (prompt.empty()) {
+    return ApiError::invalidRequest("Missing required parameter: 'prompt' (a non-empty string).",
+                                    std::string("prompt"),
+                                    std::string("missing_required_parameter"));
+  }
+  if (auto error = readOptionalString(document_, "model", &model_)) return error;
+  if (model_.empty()) {
+    return ApiError::invalidRequest(
+        "Missing required parameter: 'model'. Use one of the models listed by GET /v1/models.",
+        std::string("model"), std::string("missing_required_parameter"));
+  }
+  if (auto error = readCount(document_, &n_)) return error;
+  if (auto error = readStreamFlag(document_, &stream_)) return error;
+  if (auto error = readOptionalString(document_, "response_format", &response_format_)) {
+    return error;
+  }
+  if (!response_format_.empty() && response_format_ != "url" && response_format_ != "b64_json") {
+    return ApiError::invalidRequest("Invalid value for 'response_format': '" + response_format_ +
+                                        "'. Supported values are: 'url' and 'b64_json'.",
+                                    std::string("response_format"), std::string("invalid_value"));
+  }
+  if (auto error = readOptionalString(document_, "quality", &quality_)) return error;
+  if (auto error = readOptionalString(document_, "size", &size_)) return error;
+  return std::nullopt;
+}
+
+}  // namespace arkroute

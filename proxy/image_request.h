@@ -1,0 +1,49 @@
+// The request_filter phase for POST /v1/images/generations: parses the body with simdjson,
+// validates the fields the gateway relies on (prompt, model, n, stream, response_format) and keeps
+// the parsed document for the cache key. Fields it does not know are left alone: the body is
+// forwarded unchanged except for the rewrites done by body_rewrite.
+#pragma once
+
+#include <simdjson.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "proxy/api_error.h"
+
+namespace arkroute {
+
+class ImageRequest {
+ public:
+  // Parses and validates. Returns the request or the error to send.
+  static std::variant<std::unique_ptr<ImageRequest>, ApiError> parse(std::string body);
+
+  const std::string& body() const { return body_; }
+  const std::string& model() const { return model_; }
+  int n() const { return n_; }
+  bool stream() const { return stream_; }
+  // "url", "b64_json" or "" when absent.
+  const std::string& responseFormat() const { return response_format_; }
+  const std::string& quality() const { return quality_; }
+  const std::string& size() const { return size_; }
+  // The parsed body (an object). Valid as long as this ImageRequest lives.
+  simdjson::dom::element document() const { return document_; }
+
+ private:
+  ImageRequest() = default;
+  std::optional<ApiError> validate();
+
+  std::string body_;
+  simdjson::dom::parser parser_;
+  simdjson::dom::element document_;
+  std::string model_;
+  std::string response_format_;
+  std::string quality_;
+  std::string size_;
+  int n_ = 1;
+  bool stream_ = false;
+};
+
+}  // namespace arkroute

@@ -1,0 +1,154 @@
+// arkroute's command line: `serve`, `check`, `--version`. Only wiring lives here.
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+#include "proxy/gateway.h"
+
+namespace {
+
+using arkroute::Config;
+
+constexpr const char* kUsage =
+    "usage: arkroute serve --config FILE [--listen HOST:PORT]\n"
+    "       arkroute check --config FILE\n"
+    "       arkroute --version\n";
+
+struct Options {
+  std::string command;
+  std::map<std::string, std::string> flags;
+};
+
+bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
+  if (argc < 2) {
+    *error = "missing command";
+    return false;
+  }
+  out->command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag.rfind("--", 0) != 0 || i + 1 >= argc) {
+      *error = "unexpected argument '" + flag + "'";
+      return false;
+    }
+    out->flags[flag.substr(2)] = argv[++i];
+  }
+  return true;
+}
+
+std::optional<arkroute::LoadedConfig> loadOrReport(const Options& options) {
+  auto it = options.flags.find("config");
+  if (it == options.flags.end()) {
+    std::cerr << "arkroute: --config FILE is required\n" << kUsage;
+    return std::nullopt;
+  }
+  try {
+    return arkroute::loadConfig(it->second);
+  } catch (const arkroute::ConfigError& error) {
+    for (const auto& problem : error.problems()) std::cerr << problem.toString() << "\n";
+    std::cerr << "arkroute: " << error.problems().size() << " problem(s) in " << it->second << "\n";
+    return std::nullopt;
+  }
+}
+
+void printWarnings(const arkroute::LoadedConfig& loaded) {
+  for (const auto& warning : loaded.warnings)
+    std::cerr << "warning: " << warning.toString() << "\n";
+}
+
+int runCheck(const Options& options) {
+  auto loaded = loadOrReport(options);
+  if (!loaded) return 1;
+  printWarnings(*loaded);
+  std::cout << arkroute::describeConfig(loaded->config) << "config OK\n";
+  return 0;
+}
+
+bool applyListenOverride(const Options& options, Config* config) {
+  auto it = options.flags.find("listen");
+  if (it == options.flags.end()) return true;
+  const std::string& listen = it->second;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  char* end = nullptr;
+  unsigned long port = std::strtoul(listen.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port > 65535 || host.empty()) return false;
+  config->server.listen_host = host;
+  config->server.listen_port = static_cast<uint16_t>(port);
+  return true;
+}
+
+void onStopSignal(evutil_socket_t signal_number, short, void* arg) {
+  std::cerr << "arkroute: received " << strsignal(signal_number) << ", draining\n";
+  event_base_loopexit(static_cast<event_base*>(arg), nullptr);
+}
+
+int runServe(const Options& options) {
+  auto loaded = loadOrReport(options);
+  if (!loaded) return 1;
+  printWarnings(*loaded);
+  auto config = std::make_shared<Config>(std::move(loaded->config));
+  if (!applyListenOverride(options, config.get())) {
+    std::cerr << "arkroute: --listen must be HOST:PORT\n";
+    return 2;
+  }
+  arkroute::Gateway gateway(config);
+  std::string error;
+  if (!gateway.start(&error)) {
+    std::cerr << "arkroute: cannot start: " << error << "\n";
+    return 1;
+  }
+  std::cout << "arkroute listening on " << gateway.listenUrl() << std::endl;
+  event_base* signals = event_base_new();
+  event* term = evsignal_new(signals, SIGTERM, onStopSignal, signals);
+  event* interrupt = evsignal_new(signals, SIGINT, onStopSignal, signals);
+  event_add(term, nullptr);
+  event_add(interrupt, nullptr);
+  event_base_dispatch(signals);
+  gateway.drainAndStop();
+  event_free(term);
+  event_free(interrupt);
+  event_base_free(signals);
+  std::cerr << "arkroute: stopped\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 &&
+      (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
+    std::cout << "arkroute " << ARKROUTE_VERSION << "\n";
+    return 0;
+  }
+  Options options;
+  std::string error;
+  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (!parseOptions(argc, argv, &options, &error)) {
+    std::cerr << "arkroute: " << error << "\n" << kUsage;
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  evthread_use_pthreads();
+  OPENSSL_init_ssl(0, nullptr);
+  if (options.command == "serve") return runServe(options);
+  if (options.command == "check") return runCheck(options);
+  std::cerr << "arkroute: unknown command '" << options.command << "'\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,48 @@
+// Request ids and JSON/error responses.
+#include "proxy/responses.h"
+
+#include <random>
+
+namespace arkroute {
+
+namespace {
+
+bool isSaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+std::string newRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "req_";
+  for (int part = 0; part < 2; ++part) {
+    uint64_t bits = rng();
+    for (int i = 0; i < 12; ++i, bits >>= 4) id.push_back(kHex[bits & 0xf]);
+  }
+  return id;
+}
+
+}  // namespace
+
+std::string requestIdFor(const http::Request& request) {
+  std::string_view given = request.headers.get("x-request-id");
+  return isSaneRequestId(given) ? std::string(given) : newRequestId();
+}
+
+void sendJson(http::Exchange& exchange, int status, std::string_view body,
+              std::string_view request_id, http::Headers headers) {
+  headers.set("Content-Type", "application/json");
+  headers.set("x-request-id", std::string(request_id));
+  exchange.respond(status, headers, body);
+}
+
+void sendError(http::Exchange& exchange, const ApiError& error, std::string_view request_id,
+               http::Headers headers) {
+  sendJson(exchange, error.status, error.toJson(), request_id, std::move(headers));
+}
+
+}  // namespace arkroute

@@ -1,0 +1,21 @@
+// Small helpers shared by every endpoint: request ids, JSON responses and OpenAI-style errors,
+// each with Content-Type: application/json and the x-request-id header.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proxy/api_error.h"
+#include "proxy/http/server.h"
+
+namespace arkroute {
+
+// The client's x-request-id when it is sane (1–128 visible ASCII chars), else a new "req_<hex>".
+std::string requestIdFor(const http::Request& request);
+
+void sendJson(http::Exchange& exchange, int status, std::string_view body,
+              std::string_view request_id, http::Headers headers = {});
+void sendError(http::Exchange& exchange, const ApiError& error, std::string_view request_id,
+               http::Headers headers = {});
+
+}  // namespace arkroute

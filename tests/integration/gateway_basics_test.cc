@@ -1,0 +1,139 @@
+// Integration: the gateway in front of the simulator — byte-exact passthrough, routing and
+// renames, headers in both directions, request validation and the small endpoints.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+using nlohmann::json;
+
+class GatewayBasics : public ::testing::Test {
+ protected:
+  Simulator sim;
+  Gateway gateway{GatewayOptions{.upstream_base_url = sim.baseUrl(),
+                                 .extra_upstream_toml = "api_key_env = \"SIM_PROVIDER_KEY\"\n",
+                                 .env = {{"SIM_PROVIDER_KEY", "sk-provider-secret-123"}}}};
+};
+
+TEST_F(GatewayBasics, GenerationIsByteIdenticalToTheSimulatorsAnswer) {
+  const std::string body = R"({"model":"gpt-image-1","prompt":"a red fox","size":"1024x1024"})";
+  HttpResponse direct = httpPostJson(sim.port(), "/v1/images/generations", body);
+  HttpResponse proxied = httpPostJson(gateway.port(), "/v1/images/generations", body);
+  ASSERT_EQ(direct.status, 200) << direct.body;
+  ASSERT_EQ(proxied.status, 200) << proxied.body;
+  EXPECT_EQ(proxied.body, direct.body);
+  EXPECT_EQ(proxied.header("content-type"), "application/json");
+  EXPECT_EQ(proxied.header("x-arkroute-model"), "gpt-image-1");
+  auto parsed = json::parse(proxied.body);
+  EXPECT_TRUE(looksLikePng(base64Decode(parsed["data"][0]["b64_json"].get<std::string>())));
+}
+
+TEST_F(GatewayBasics, InjectsTheProviderKeyAndNeverForwardsTheClientsAuthorization) {
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations",
+                                       R"({"model":"gpt-image-1","prompt":"keys"})",
+                                       {{"Authorization", "Bearer client-token-should-not-leak"}});
+  ASSERT_EQ(response.status, 200);
+  json last = json::parse(sim.lastRequestJson());
+  EXPECT_EQ(last["headers"]["authorization"], "Bearer sk-provider-secret-123");
+  EXPECT_EQ(last.dump().find("client-token-should-not-leak"), std::string::npos);
+}
+
+TEST_F(GatewayBasics, RenamesTheModelAndForwardsUnknownFieldsUntouched) {
+  const std::string body =
+      R"({"prompt":"a lake", "model" : "seedream-4.5","watermark":false,"future_field":{"x":[1,2.50]}})";
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", body);
+  ASSERT_EQ(response.status, 200) << response.body;
+  json last = json::parse(sim.lastRequestJson());
+  EXPECT_EQ(
+      last["body"].get<std::string>(),
+      R"({"prompt":"a lake", "model" : "seedream-4-5-251128","watermark":false,"future_field":{"x":[1,2.50]}})");
+  EXPECT_EQ(response.header("x-arkroute-model"), "seedream-4.5");
+}
+
+TEST_F(GatewayBasics, PropagatesOrGeneratesRequestIds) {
+  HttpResponse given =
+      httpPostJson(gateway.port(), "/v1/images/generations",
+                   R"({"model":"gpt-image-1","prompt":"id"})", {{"x-request-id", "trace-abc-123"}});
+  EXPECT_EQ(given.header("x-request-id"), "trace-abc-123");
+  EXPECT_EQ(json::parse(sim.lastRequestJson())["headers"]["x-request-id"], "trace-abc-123");
+  HttpResponse generated = httpGet(gateway.port(), "/v1/models");
+  EXPECT_EQ(generated.header("x-request-id").rfind("req_", 0), 0u);
+}
+
+TEST_F(GatewayBasics, ListsConfiguredModelsInOpenAIShape) {
+  HttpResponse response = httpGet(gateway.port(), "/v1/models");
+  ASSERT_EQ(response.status, 200);
+  json models = json::parse(response.body);
+  EXPECT_EQ(models["object"], "list");
+  ASSERT_EQ(models["data"].size(), 2u);
+  EXPECT_EQ(models["data"][0]["id"], "gpt-image-1");
+  EXPECT_EQ(models["data"][0]["object"], "model");
+  EXPECT_EQ(models["data"][1]["id"], "seedream-4.5");
+}
+
+TEST_F(GatewayBasics, HealthzAnswers) {
+  HttpResponse response = httpGet(gateway.port(), "/healthz");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(json::parse(response.body)["status"], "ok");
+}
+
+struct BadRequestCase {
+  std::string body;
+  int status;
+  std::string param;  // "" for null
+  std::string code;
+};
+
+class RejectsBadRequests : public GatewayBasics,
+                           public ::testing::WithParamInterface<BadRequestCase> {};
+
+TEST_P(RejectsBadRequests, WithAnOpenAIStyleError) {
+  const BadRequestCase& c = GetParam();
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", c.body);
+  EXPECT_EQ(response.status, c.status) << response.body;
+  EXPECT_EQ(response.header("content-type"), "application/json");
+  json error = json::parse(response.body)["error"];
+  EXPECT_TRUE(error["message"].is_string());
+  EXPECT_TRUE(error["type"].is_string());
+  if (c.param.empty()) {
+    EXPECT_TRUE(error["param"].is_null());
+  } else {
+    EXPECT_EQ(error["param"], c.param);
+  }
+  EXPECT_EQ(error["code"], c.code);
+  EXPECT_EQ(sim.requests(), 0) << "a rejected request must not reach the provider";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Validation, RejectsBadRequests,
+    ::testing::Values(
+        BadRequestCase{"not json", 400, "", "invalid_json"},
+        BadRequestCase{"[1,2]", 400, "", "invalid_json"},
+        BadRequestCase{R"({"model":"gpt-image-1"})", 400, "prompt", "missing_required_parameter"},
+        BadRequestCase{R"({"model":"gpt-image-1","prompt":""})", 400, "prompt",
+                       "missing_required_parameter"},
+        BadRequestCase{R"({"model":7,"prompt":"x"})", 400, "model", "invalid_type"},
+        BadRequestCase{R"({"model":"nope","prompt":"x"})", 404, "model", "model_not_found"},
+        BadRequestCase{R"({"model":"gpt-image-1","prompt":"x","n":0})", 400, "n",
+                       "integer_out_of_range"},
+        BadRequestCase{R"({"model":"gpt-image-1","prompt":"x","n":11})", 400, "n",
+                       "integer_out_of_range"},
+        BadRequestCase{R"({"model":"gpt-image-1","prompt":"x","n":"2"})", 400, "n",
+                       "invalid_type"}));
+
+TEST_F(GatewayBasics, UnknownPathIs404AndWrongMethodIs405) {
+  HttpResponse unknown = httpGet(gateway.port(), "/v1/nothing-here");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(json::parse(unknown.body)["error"]["code"], "unknown_url");
+  HttpResponse wrong = httpGet(gateway.port(), "/v1/images/generations");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.header("allow"), "POST");
+  EXPECT_EQ(json::parse(wrong.body)["error"]["code"], "method_not_allowed");
+}
+
+}  // namespace
+}  // namespace arkroute::testing

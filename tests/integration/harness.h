@@ -1,0 +1,134 @@
+// Integration test harness: starts arkroute-sim and arkroute as real child processes on ephemeral
+// loopback ports, writes gateway configs, and talks to both with a small blocking HTTP/1.1 client
+// (http-parser for responses). Every child is stopped by PID when its handle goes away.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace arkroute::testing {
+
+using namespace std::chrono_literals;
+
+// A child process whose stdout is read until it prints its "listening on URL" line.
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> argv, std::map<std::string, std::string> env = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Waits for a stdout line containing "listening on "; returns its port (0 on timeout/exit).
+  uint16_t waitListening(std::chrono::milliseconds timeout = 10s);
+  pid_t pid() const { return pid_; }
+  void signal(int signal_number);
+  // Waits for the process to exit; returns its exit code (128+signal when killed), -1 on timeout.
+  int waitExit(std::chrono::milliseconds timeout = 10s);
+  std::string stderrPath() const { return stderr_path_; }
+  std::string stdoutText();  // what was read from stdout so far (plus anything pending)
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::string stdout_buffer_;
+  std::string stderr_path_;
+  int exit_code_ = -1;
+  bool exited_ = false;
+};
+
+struct HttpResponse {
+  int status = 0;                              // 0: no response (connection error / timeout)
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;
+  std::string error;  // set when status == 0 or the body was cut short
+  bool complete = false;
+  std::string header(const std::string& name) const;
+};
+
+struct HttpCall {
+  std::string method = "GET";
+  std::string path = "/";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout = 30s;
+  // Called with each body piece and the time it arrived (for streaming tests).
+  std::function<void(const std::string&)> on_body;
+};
+
+HttpResponse httpRequest(uint16_t port, const HttpCall& call);
+HttpResponse httpGet(uint16_t port, const std::string& path);
+HttpResponse httpPostJson(uint16_t port, const std::string& path, const std::string& body,
+                          std::vector<std::pair<std::string, std::string>> headers = {});
+
+// A fresh temp directory removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void writeFile(const std::string& path, const std::string& text);
+
+class Simulator {
+ public:
+  explicit Simulator(std::vector<std::string> extra_args = {});
+  uint16_t port() const { return port_; }
+  std::string baseUrl() const;  // "http://127.0.0.1:PORT/v1"
+  // GET /_sim/stats → requests to path, connections accepted.
+  int requests(const std::string& path = "/v1/images/generations");
+  int connectionsAccepted();
+  void reset();
+  std::string lastRequestJson();
+  ChildProcess& process() { return process_; }
+
+ private:
+  ChildProcess process_;
+  uint16_t port_ = 0;
+};
+
+struct GatewayOptions {
+  std::string upstream_base_url;                 // required
+  std::string extra_upstream_toml;               // appended inside the [[upstream]] table
+  std::string extra_toml;                        // appended at the end of the file
+  std::string server_toml;                       // appended inside [server]
+  std::string cache_toml = "enabled = false\n";  // inside [cache] (path is set by the harness)
+  std::map<std::string, std::string> env;
+  int workers = 2;
+};
+
+class Gateway {
+ public:
+  explicit Gateway(GatewayOptions options);
+  uint16_t port() const { return port_; }
+  const std::string& configPath() const { return config_path_; }
+  const std::string& dataDir() const { return dir_.path(); }
+  ChildProcess& process() { return *process_; }
+  // Stops and starts the same gateway again (same config, same data directory).
+  void restart(int signal_number);
+
+ private:
+  void launch();
+  TempDir dir_;
+  GatewayOptions options_;
+  std::string config_path_;
+  std::unique_ptr<ChildProcess> process_;
+  uint16_t port_ = 0;
+};
+
+// Base64 decoding for checking images; PNG signature check.
+std::string base64Decode(const std::string& text);
+bool looksLikePng(const std::string& bytes);
+
+}  // namespace arkroute::testing

@@ -1,0 +1,76 @@
+// Simulator and gateway processes with generated configs, for integration tests.
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+Simulator::Simulator(std::vector<std::string> extra_args)
+    : process_([&] {
+        std::vector<std::string> argv = {ARKROUTE_SIM_BIN, "--listen", "127.0.0.1:0",
+                                         "--payload-bytes", "20000"};
+        argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+        return argv;
+      }()) {
+  port_ = process_.waitListening();
+}
+
+std::string Simulator::baseUrl() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/v1";
+}
+
+int Simulator::requests(const std::string& path) {
+  auto stats = nlohmann::json::parse(httpGet(port_, "/_sim/stats").body, nullptr, false);
+  if (!stats.is_object() || !stats["requests"].contains(path)) return 0;
+  return stats["requests"][path].get<int>();
+}
+
+int Simulator::connectionsAccepted() {
+  auto stats = nlohmann::json::parse(httpGet(port_, "/_sim/stats").body, nullptr, false);
+  return stats.is_object() ? stats.value("connections_accepted", -1) : -1;
+}
+
+void Simulator::reset() {
+  httpPostJson(port_, "/_sim/reset", "{}");
+}
+
+std::string Simulator::lastRequestJson() {
+  return httpGet(port_, "/_sim/last-request").body;
+}
+
+Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
+  config_path_ = dir_.file("arkroute.toml");
+  std::string toml =
+      "[server]\nlisten = \"127.0.0.1:0\"\nworkers = " + std::to_string(options_.workers) + "\n" +
+      options_.server_toml + "\n[cache]\npath = \"" + dir_.file("cache") + "\"\n" +
+      options_.cache_toml + "\n[[upstream]]\nname = \"sim\"\nbase_url = \"" +
+      options_.upstream_base_url + "\"\n" + options_.extra_upstream_toml +
+      "\n[[model]]\nname = \"gpt-image-1\"\nupstream = \"sim\"\n"
+      "\n[[model]]\nname = \"seedream-4.5\"\nupstream = \"sim\"\n"
+      "upstream_model = \"seedream-4-5-251128\"\n\n" +
+      options_.extra_toml;
+  writeFile(config_path_, toml);
+  launch();
+}
+
+void Gateway::launch() {
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{ARKROUTE_BIN, "serve", "--config", config_path_}, options_.env);
+  port_ = process_->waitListening();
+}
+
+void Gateway::restart(int signal_number) {
+  process_->signal(signal_number);
+  process_->waitExit(15s);
+  launch();
+}
+
+}  // namespace arkroute::testing

@@ -1,0 +1,141 @@
+// Integration: what clients see when the provider fails — refused connections, timeouts, resets,
+// provider errors passed through with their rate-limit headers — and that no key ever leaks.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+using nlohmann::json;
+
+const char kSecret[] = "sk-never-show-me-0123456789";
+const char kBody[] = R"({"model":"gpt-image-1","prompt":"failure modes"})";
+
+std::string readAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+GatewayOptions optionsFor(const std::string& base_url, std::string extra = "") {
+  GatewayOptions options;
+  options.upstream_base_url = base_url;
+  options.extra_upstream_toml = "api_key_env = \"PROVIDER_KEY\"\n" + extra;
+  options.env = {{"PROVIDER_KEY", kSecret}};
+  return options;
+}
+
+HttpResponse postWithFault(uint16_t port, const std::string& fault) {
+  return httpPostJson(port, "/v1/images/generations", kBody, {{"x-sim-fault", fault}});
+}
+
+void expectNoSecret(Gateway& gateway, const HttpResponse& response) {
+  EXPECT_EQ(response.body.find(kSecret), std::string::npos);
+  for (const auto& [name, value] : response.headers) {
+    EXPECT_EQ(value.find(kSecret), std::string::npos) << name;
+  }
+  EXPECT_EQ(readAll(gateway.process().stderrPath()).find(kSecret), std::string::npos);
+  EXPECT_EQ(gateway.process().stdoutText().find(kSecret), std::string::npos);
+}
+
+TEST(UpstreamFailures, RefusedConnectionIs502NamingTheUpstream) {
+  uint16_t closed_port;
+  {
+    Simulator doomed;  // take a free port, then let it close
+    closed_port = doomed.port();
+  }
+  Gateway gateway(optionsFor("http://127.0.0.1:" + std::to_string(closed_port) + "/v1"));
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kBody);
+  EXPECT_EQ(response.status, 502);
+  json error = json::parse(response.body)["error"];
+  EXPECT_NE(error["message"].get<std::string>().find("'sim'"), std::string::npos);
+  EXPECT_NE(error["message"].get<std::string>().find("refused"), std::string::npos);
+  EXPECT_EQ(error["code"], "upstream_unavailable");
+  expectNoSecret(gateway, response);
+}
+
+TEST(UpstreamFailures, UnresolvableHostIs502OrTimeoutNamingTheUpstream) {
+  Gateway gateway(optionsFor("http://nonexistent-host.invalid/v1", "connect_timeout = \"2s\"\n"));
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kBody);
+  EXPECT_TRUE(response.status == 502 || response.status == 504) << response.status;
+  EXPECT_NE(response.body.find("'sim'"), std::string::npos) << response.body;
+}
+
+TEST(UpstreamFailures, FirstByteTimeoutIs504) {
+  Simulator sim;
+  Gateway gateway(optionsFor(sim.baseUrl(), "first_byte_timeout = \"300ms\"\n"));
+  HttpResponse response = postWithFault(gateway.port(), "stall");
+  EXPECT_EQ(response.status, 504);
+  EXPECT_EQ(json::parse(response.body)["error"]["code"], "upstream_timeout");
+  expectNoSecret(gateway, response);
+}
+
+TEST(UpstreamFailures, ProviderRateLimitIsPassedThroughWithItsHeaders) {
+  Simulator sim;
+  Gateway gateway(optionsFor(sim.baseUrl()));
+  HttpResponse response = postWithFault(gateway.port(), "429");
+  EXPECT_EQ(response.status, 429);
+  EXPECT_EQ(response.header("retry-after"), "1");
+  EXPECT_EQ(response.header("retry-after-ms"), "1000");
+  EXPECT_EQ(response.header("x-ratelimit-limit-requests"), "60");
+  EXPECT_EQ(response.header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_EQ(json::parse(response.body)["error"]["code"], "rate_limit_exceeded");
+  expectNoSecret(gateway, response);
+}
+
+TEST(UpstreamFailures, ProviderServerErrorsAndRefusalsArePassedThrough) {
+  Simulator sim;
+  Gateway gateway(optionsFor(sim.baseUrl()));
+  EXPECT_EQ(postWithFault(gateway.port(), "500").status, 500);
+  EXPECT_EQ(postWithFault(gateway.port(), "503").status, 503);
+  HttpResponse refused = postWithFault(gateway.port(), "moderation");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(json::parse(refused.body)["error"]["code"], "moderation_blocked");
+}
+
+TEST(UpstreamFailures, ResetBeforeHeadersIs502) {
+  Simulator sim;
+  Gateway gateway(optionsFor(sim.baseUrl()));
+  HttpResponse response = postWithFault(gateway.port(), "reset-before-headers");
+  EXPECT_EQ(response.status, 502);
+  EXPECT_EQ(json::parse(response.body)["error"]["type"], "upstream_error");
+}
+
+TEST(UpstreamFailures, ResetMidBodyReachesTheClientAsATruncatedResponse) {
+  Simulator sim;
+  Gateway gateway(optionsFor(sim.baseUrl()));
+  HttpResponse response = postWithFault(gateway.port(), "reset-mid-body");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_FALSE(response.complete) << "a cut upstream body must never look complete";
+  // The gateway is still healthy afterwards.
+  EXPECT_EQ(httpPostJson(gateway.port(), "/v1/images/generations", kBody).status, 200);
+}
+
+TEST(UpstreamFailures, ClientDisconnectCancelsTheUpstreamRequest) {
+  Simulator sim;
+  Gateway gateway(optionsFor(sim.baseUrl()));
+  HttpCall call;
+  call.method = "POST";
+  call.path = "/v1/images/generations";
+  call.body = kBody;
+  call.headers = {{"Content-Type", "application/json"}, {"x-sim-fault", "stall"}};
+  call.timeout = 500ms;  // the client gives up and closes its socket
+  EXPECT_EQ(httpRequest(gateway.port(), call).status, 0);
+  int in_flight = -1;
+  for (int i = 0; i < 100 && in_flight != 0; ++i) {
+    json stats = json::parse(httpGet(sim.port(), "/_sim/stats").body);
+    in_flight = stats["in_flight"].get<int>();
+    if (in_flight != 0) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(in_flight, 0) << "the upstream request should be cancelled with the client";
+  EXPECT_EQ(sim.requests(), 1);
+}
+
+}  // namespace
+}  // namespace arkroute::testing

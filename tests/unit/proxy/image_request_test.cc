@@ -1,0 +1,79 @@
+// Unit tests for request validation (proxy/image_request.cc) and body rewriting.
+#include "proxy/image_request.h"
+
+#include <gtest/gtest.h>
+
+#include "proxy/body_rewrite.h"
+
+namespace arkroute {
+namespace {
+
+ApiError errorOf(const std::string& body) {
+  auto result = ImageRequest::parse(body);
+  EXPECT_TRUE(std::holds_alternative<ApiError>(result)) << body;
+  return std::holds_alternative<ApiError>(result) ? std::get<ApiError>(result) : ApiError{};
+}
+
+TEST(ImageRequest, AcceptsAMinimalRequestAndReadsItsFields) {
+  auto result = ImageRequest::parse(
+      R"({"model":"gpt-image-1","prompt":"cat","n":3,"stream":true,"response_format":"url","size":"1024x1536","quality":"high","extra":{"a":1}})");
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result));
+  auto& request = *std::get<std::unique_ptr<ImageRequest>>(result);
+  EXPECT_EQ(request.model(), "gpt-image-1");
+  EXPECT_EQ(request.n(), 3);
+  EXPECT_TRUE(request.stream());
+  EXPECT_EQ(request.responseFormat(), "url");
+  EXPECT_EQ(request.size(), "1024x1536");
+  EXPECT_EQ(request.quality(), "high");
+}
+
+TEST(ImageRequest, AcceptsAnIntegralFloatCount) {
+  auto result = ImageRequest::parse(R"({"model":"m","prompt":"p","n":2.0})");
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result));
+  EXPECT_EQ(std::get<std::unique_ptr<ImageRequest>>(result)->n(), 2);
+}
+
+TEST(ImageRequest, RejectsEachInvalidInputWithItsParamAndCode) {
+  EXPECT_EQ(errorOf("{").code, "invalid_json");
+  EXPECT_EQ(errorOf("\"text\"").code, "invalid_json");
+  EXPECT_EQ(errorOf(R"({"model":"m"})").param, "prompt");
+  EXPECT_EQ(errorOf(R"({"model":"m","prompt":5})").code, "invalid_type");
+  EXPECT_EQ(errorOf(R"({"prompt":"p"})").param, "model");
+  EXPECT_EQ(errorOf(R"({"prompt":"p","model":["x"]})").code, "invalid_type");
+  EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m","n":1.5})").code, "invalid_type");
+  EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m","n":-1})").code, "integer_out_of_range");
+  EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m","stream":"yes"})").param, "stream");
+  EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m","response_format":"gif"})").code, "invalid_value");
+  EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m"})").status, 400);
+}
+
+TEST(ImageRequest, ErrorsSerialiseInOpenAIShape) {
+  ApiError error = errorOf(R"({"prompt":"p","model":"m","n":0})");
+  EXPECT_EQ(
+      error.toJson(),
+      R"({"error":{"code":"integer_out_of_range","message":"Invalid value for 'n': 0. It must be between 1 and 10.","param":"n","type":"invalid_request_error"}})");
+  EXPECT_EQ(ApiError::internal("boom").toJson(),
+            R"({"error":{"code":null,"message":"boom","param":null,"type":"server_error"}})");
+}
+
+TEST(BodyRewrite, ReplacesOnlyTheModelValueAndKeepsEveryOtherByte) {
+  EXPECT_EQ(setTopLevelString(R"({ "prompt" : "a \"q\"", "model" :  "old" , "x":[1.50]})", "model",
+                              "new-model"),
+            R"({ "prompt" : "a \"q\"", "model" :  "new-model" , "x":[1.50]})");
+}
+
+TEST(BodyRewrite, IgnoresNestedFieldsOfTheSameName) {
+  EXPECT_EQ(setTopLevelString(R"({"meta":{"model":"inner"},"model":"outer"})", "model", "m2"),
+            R"({"meta":{"model":"inner"},"model":"m2"})");
+}
+
+TEST(BodyRewrite, AddsAnAbsentFieldAndEscapesValues) {
+  EXPECT_EQ(setTopLevelString(R"({"prompt":"p"})", "response_format", "b64_json"),
+            R"({"response_format":"b64_json","prompt":"p"})");
+  EXPECT_EQ(setTopLevelString("{}", "model", "a\"b"), R"({"model":"a\"b"})");
+  EXPECT_FALSE(setTopLevelString("[1]", "model", "x").has_value());
+  EXPECT_FALSE(setTopLevelString("{bad", "model", "x").has_value());
+}
+
+}  // namespace
+}  // namespace arkroute

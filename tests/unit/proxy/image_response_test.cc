@@ -1,0 +1,91 @@
+// Unit tests for stored-response transforms (proxy/image_response.cc) and SSE capture.
+#include "proxy/image_response.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "proxy/sse_capture.h"
+
+namespace arkroute {
+namespace {
+
+using nlohmann::json;
+
+// "iVBORw0KGgo=" is the base64 of the 8-byte PNG signature.
+const std::string kStored =
+    R"({"created":1767225600,"data":[{"b64_json":"iVBORw0KGgo="},{"b64_json":"/9j/4A=="}],"usage":{"total_tokens":10},"size":"1024x1024","quality":"high","output_format":"png"})";
+
+TEST(ImageResponse, CacheabilityNeedsANonEmptyDataArrayOfBase64Images) {
+  EXPECT_TRUE(isCacheableImagesJson(kStored));
+  EXPECT_EQ(imageCount(kStored), 2u);
+  EXPECT_FALSE(isCacheableImagesJson(R"({"data":[]})"));
+  EXPECT_FALSE(isCacheableImagesJson(R"({"data":[{"url":"http://x"}]})"));
+  EXPECT_FALSE(isCacheableImagesJson(R"({"error":{"message":"no"}})"));
+  EXPECT_FALSE(isCacheableImagesJson(R"({"data":[{"b64_json":"iVBOR)"));
+}
+
+TEST(ImageResponse, ReplaysAsOneCompletedEventPerImage) {
+  std::string sse = toSseReplay(kStored).value();
+  SseCapture capture;
+  capture.feed(sse);
+  EXPECT_EQ(capture.completedEvents(), 2u);
+  json first =
+      json::parse(sse.substr(sse.find("data: ") + 6, sse.find("\n\n") - sse.find("data: ") - 6));
+  EXPECT_EQ(first["type"], "image_generation.completed");
+  EXPECT_EQ(first["b64_json"], "iVBORw0KGgo=");
+  EXPECT_EQ(first["size"], "1024x1024");
+  EXPECT_EQ(first["usage"]["total_tokens"], 10);
+}
+
+TEST(ImageResponse, UrlResponsePointsAtTheGatewayAndKeepsOtherFields) {
+  json out = json::parse(toUrlResponse(kStored, "https://gw.example/", "abc").value());
+  EXPECT_EQ(out["data"][0]["url"], "https://gw.example/v1/images/cache/abc-0");
+  EXPECT_EQ(out["data"][1]["url"], "https://gw.example/v1/images/cache/abc-1");
+  EXPECT_FALSE(out["data"][0].contains("b64_json"));
+  EXPECT_EQ(out["created"], 1767225600);
+  EXPECT_EQ(out["quality"], "high");
+}
+
+TEST(ImageResponse, ExtractsImagesAndDetectsTheirType) {
+  std::string png = imageBytes(kStored, 0).value();
+  EXPECT_EQ(png, std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_EQ(detectImageType(png), "image/png");
+  EXPECT_EQ(detectImageType(imageBytes(kStored, 1).value()), "image/jpeg");
+  EXPECT_FALSE(imageBytes(kStored, 2).has_value());
+  EXPECT_EQ(detectImageType("RIFF1234WEBPVP8 "), "image/webp");
+  EXPECT_EQ(detectImageType("GIF89a..."), "image/gif");
+  EXPECT_EQ(detectImageType("hello"), "application/octet-stream");
+  EXPECT_FALSE(decodeBase64("abc").has_value());
+}
+
+TEST(SseCapture, CollectsCompletedEventsAcrossArbitrarySplits) {
+  std::string stream =
+      "event: image_generation.partial_image\ndata: {\"type\":\"image_generation.partial_image\","
+      "\"b64_json\":\"UEFS\",\"partial_image_index\":0}\n\n"
+      "event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\","
+      "\"b64_json\":\"iVBORw0KGgo=\",\"created_at\":5,\"size\":\"1024x1024\","
+      "\"usage\":{\"total_tokens\":3}}\n\n";
+  SseCapture capture;
+  for (char c : stream) capture.feed(std::string_view(&c, 1));
+  ASSERT_EQ(capture.completedEvents(), 1u);
+  json stored = json::parse(capture.imagesJson().value());
+  EXPECT_EQ(stored["created"], 5);
+  EXPECT_EQ(stored["data"][0]["b64_json"], "iVBORw0KGgo=");
+  EXPECT_EQ(stored["usage"]["total_tokens"], 3);
+  EXPECT_TRUE(isCacheableImagesJson(capture.imagesJson().value()));
+}
+
+TEST(SseCapture, StreamsWithoutACompletedEventOrWithAnErrorAreNotCacheable) {
+  SseCapture partial_only;
+  partial_only.feed("event: image_generation.partial_image\ndata: {\"b64_json\":\"AA==\"}\n\n");
+  EXPECT_FALSE(partial_only.imagesJson().has_value());
+  SseCapture with_error;
+  with_error.feed(
+      "event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\","
+      "\"b64_json\":\"AA==\"}\n\nevent: error\ndata: {\"type\":\"error\"}\n\n");
+  EXPECT_FALSE(with_error.imagesJson().has_value());
+}
+
+}  // namespace
+}  // namespace arkroute
