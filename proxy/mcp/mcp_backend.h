@@ -1,0 +1,45 @@
+// What the MCP endpoint needs from the gateway, implemented by the gateway (proxy/) and called on
+// the worker's event loop thread. Keeps the MCP protocol layer independent of the pipeline.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "proxy/http/headers.h"
+
+namespace arkroute::mcp {
+
+struct GenerationOutcome {
+  int status = 0;          // HTTP status the pipeline answered (0: aborted mid-response)
+  http::Headers headers;   // incl. X-ArkRoute-Cache (HIT|MISS|COALESCED|BYPASS),
+                           // X-ArkRoute-Cost-USD, X-ArkRoute-Saved-USD, X-ArkRoute-Model
+  std::string body;        // OpenAI Images JSON ({"data":[{"b64_json":...}]}) or an error JSON
+};
+
+class McpBackend {
+ public:
+  virtual ~McpBackend() = default;
+  // Runs `request_json` (an OpenAI images.generate body, response_format forced to b64_json by
+  // the caller) through the same pipeline as POST /v1/images/generations, as the caller whose
+  // Authorization header value is `authorization` (may be empty). `done` is called exactly once,
+  // on the same thread.
+  virtual void generateImage(std::string request_json, std::string authorization,
+                             std::function<void(GenerationOutcome)> done) = 0;
+  // [{"name","provider","upstream_model","prices":{...} or null}] for list_models.
+  virtual nlohmann::json listModels() const = 0;
+  // {"model","n","size","quality","unit_usd","total_usd"} or nullopt when the model is unknown;
+  // "unit_usd"/"total_usd" are null when the model has no price configured.
+  virtual std::optional<nlohmann::json> estimateCost(const std::string& model,
+                                                     const std::string& size,
+                                                     const std::string& quality, int n) const = 0;
+  // The caller's usage/spend/savings/remaining budget, or nullopt when not available (no keys).
+  virtual std::optional<nlohmann::json> usage(const std::string& authorization) const = 0;
+  // Validates the caller's Authorization (keys mode). Empty string = allowed; otherwise the
+  // error message for a 401.
+  virtual std::string authenticate(const std::string& authorization) const = 0;
+};
+
+}  // namespace arkroute::mcp
