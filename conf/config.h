@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "conf/price.h"
+
 namespace arkroute {
 
 using Millis = std::chrono::milliseconds;
@@ -25,13 +27,13 @@ std::string_view toString(CacheScope scope);
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
-  int workers = 0;                          // 0 = one per core
-  uint64_t max_body_bytes = 52428800;       // request bodies above this get 413
-  uint64_t max_header_bytes = 65536;        // request heads above this get 431
-  Millis idle_timeout{60'000};              // keep-alive connection with no request in progress
-  Millis request_timeout{30'000};           // a request (head + body) must arrive within this
-  Millis write_timeout{120'000};            // client that reads nothing for this long is dropped
-  Millis drain_timeout{30'000};             // graceful shutdown: how long in-flight requests get
+  int workers = 0;                     // 0 = one per core
+  uint64_t max_body_bytes = 52428800;  // request bodies above this get 413
+  uint64_t max_header_bytes = 65536;   // request heads above this get 431
+  Millis idle_timeout{60'000};         // keep-alive connection with no request in progress
+  Millis request_timeout{30'000};      // a request (head + body) must arrive within this
+  Millis write_timeout{120'000};       // client that reads nothing for this long is dropped
+  Millis drain_timeout{30'000};        // graceful shutdown: how long in-flight requests get
   std::string public_url = "http://127.0.0.1:8080";  // base for URLs the gateway hands out
 };
 
@@ -51,12 +53,12 @@ struct CacheConfig {
 
 struct UpstreamConfig {
   std::string name;
-  std::string base_url;      // e.g. "https://api.openai.com/v1"
+  std::string base_url;  // e.g. "https://api.openai.com/v1"
   // Parsed from base_url at load time.
   bool tls = false;
   std::string host;
   uint16_t port = 0;
-  std::string base_path;     // "/v1" (no trailing slash; "" for none)
+  std::string base_path;  // "/v1" (no trailing slash; "" for none)
 
   std::string api_key_env;   // name of the environment variable holding the provider key
   std::string api_key;       // resolved value; NEVER logged, printed or put in an error
@@ -66,15 +68,16 @@ struct UpstreamConfig {
   Millis connect_timeout{10'000};
   Millis first_byte_timeout{600'000};  // request sent → response head received
   Millis timeout{600'000};             // whole exchange, first byte of request to last of response
-  Millis idle_timeout{60'000};         // pooled keep-alive connection unused for this long is closed
+  Millis idle_timeout{60'000};  // pooled keep-alive connection unused for this long is closed
 };
 
 struct ModelConfig {
-  std::string name;                     // what clients send as `model`
-  std::string upstream;                 // UpstreamConfig::name
-  std::string upstream_model;           // what is sent upstream; defaults to name
-  std::vector<std::string> fallbacks;   // other model names, tried in order
-  bool cache = true;                    // false: never cached
+  std::string name;                    // what clients send as `model`
+  std::string upstream;                // UpstreamConfig::name
+  std::string upstream_model;          // what is sent upstream; defaults to name
+  std::vector<std::string> fallbacks;  // other model names, tried in order
+  bool cache = true;                   // false: never cached
+  std::optional<ModelPrice> price;     // [model.price]; nullopt = cost unknown
 };
 
 struct Config {
@@ -122,6 +125,10 @@ LoadedConfig loadConfig(const std::string& path, const EnvLookup& env = processE
 // Same, from text (path is only used in messages).
 LoadedConfig loadConfigFromString(std::string_view toml_text, const std::string& path,
                                   const EnvLookup& env = processEnvironment());
+
+// The summary `arkroute check` prints: listen address, auth, cache, upstreams (never their keys)
+// and models.
+std::string describeConfig(const Config& config);
 
 // "250ms", "600s", "5m", "2h", "30d" (a bare integer is seconds). nullopt when malformed.
 std::optional<Millis> parseDuration(std::string_view text);

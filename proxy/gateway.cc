@@ -1,25 +1,49 @@
-// Worker startup on a shared port (SO_REUSEPORT) and coordinated drain.
+// Gateway startup (cache, runtime, workers on a shared SO_REUSEPORT port) and coordinated drain.
 #include "proxy/gateway.h"
 
+#include <chrono>
+#include <filesystem>
 #include <thread>
+
+#include "cache/rocks_store.h"
 
 namespace arkroute {
 
-Gateway::Gateway(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
+int64_t systemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Gateway::Gateway(std::shared_ptr<const Config> config) : config_(std::move(config)) {
+  services_.now_ms = systemNowMs;
+}
 
 Gateway::~Gateway() {
   drainAndStop();
 }
 
+bool Gateway::openCache(std::string* error) {
+  if (!config_->cache.enabled) return true;
+  std::error_code ignored;
+  std::filesystem::create_directories(config_->cache.path, ignored);
+  store_ = cache::RocksCacheStore::open(config_->cache.path, config_->cache.max_bytes, error);
+  if (!store_) return false;
+  coalescer_ = std::make_unique<cache::Coalescer>();
+  services_.store = store_.get();
+  services_.coalescer = coalescer_.get();
+  return true;
+}
+
 bool Gateway::start(std::string* error) {
   runtime_ = Runtime::create(config_, error);
-  if (!runtime_) return false;
+  if (!runtime_ || !openCache(error)) return false;
   int count = config_->server.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool reuse_port = count > 1;
   uint16_t port = config_->server.listen_port;
   for (int i = 0; i < count; ++i) {
-    auto worker = std::make_unique<Worker>(static_cast<size_t>(i), runtime_);
+    auto worker = std::make_unique<Worker>(static_cast<size_t>(i), runtime_, services_);
     if (!worker->listen(config_->server.listen_host, port, reuse_port, error)) return false;
     port = worker->boundPort();  // an ephemeral port is chosen once, then shared
     workers_.push_back(std::move(worker));
@@ -39,6 +63,7 @@ void Gateway::drainAndStop() {
   for (auto& worker : workers_) worker->beginDrain(config_->server.drain_timeout);
   for (auto& worker : workers_) worker->join();
   workers_.clear();
+  if (store_) store_->flush();
 }
 
 }  // namespace arkroute

@@ -1,64 +1,24 @@
-// Image generation pipeline: validation, routing, forwarding and streaming the answer back.
+// Image generation pipeline: validation, routing, the cache (lookup, coalescing, capture and
+// insert), forwarding and streaming the answer back, and the log phase.
 #include "proxy/generation_handler.h"
 
 #include <event2/buffer.h>
 
-#include <array>
-
+#include "cache/cache_store.h"
 #include "proxy/body_rewrite.h"
+#include "proxy/cached_reply.h"
+#include "proxy/generation_headers.h"
+#include "proxy/image_response.h"
+#include "proxy/pricing.h"
 #include "proxy/responses.h"
+#include "proxy/services.h"
 #include "proxy/worker.h"
 
 namespace arkroute {
 
 namespace {
 
-// Client headers never forwarded upstream: hop-by-hop ones, the ones the pool sets, credentials
-// (replaced by the upstream's key) and Accept-Encoding (the gateway reads bodies to cache them).
-constexpr std::array<std::string_view, 13> kRequestHeadersNotForwarded = {"connection",
-                                                                          "keep-alive",
-                                                                          "proxy-connection",
-                                                                          "transfer-encoding",
-                                                                          "te",
-                                                                          "trailer",
-                                                                          "upgrade",
-                                                                          "host",
-                                                                          "content-length",
-                                                                          "authorization",
-                                                                          "cookie",
-                                                                          "accept-encoding",
-                                                                          "expect"};
-
-// Upstream headers never passed back: hop-by-hop ones and those the gateway sets itself.
-constexpr std::array<std::string_view, 9> kResponseHeadersNotForwarded = {
-    "connection",     "keep-alive",   "proxy-connection", "transfer-encoding", "te", "trailer",
-    "content-length", "x-request-id", "upgrade"};
-
-template <size_t N>
-bool listed(const std::array<std::string_view, N>& list, std::string_view name) {
-  for (std::string_view entry : list) {
-    if (http::equalsIgnoreCase(entry, name)) return true;
-  }
-  return false;
-}
-
-ApiError upstreamError(const http::UpstreamError& error, std::string_view upstream) {
-  std::string prefix = "Upstream '" + std::string(upstream) + "' ";
-  switch (error.kind) {
-    case http::UpstreamError::Kind::kTimeout:
-      return ApiError::upstreamFailure(504, prefix + "timed out: " + error.message,
-                                       "upstream_timeout");
-    case http::UpstreamError::Kind::kTls:
-      return ApiError::upstreamFailure(502, prefix + "failed TLS verification: " + error.message,
-                                       "upstream_tls_error");
-    case http::UpstreamError::Kind::kDns:
-      return ApiError::upstreamFailure(502, prefix + "could not be resolved: " + error.message,
-                                       "upstream_dns_error");
-    default:
-      return ApiError::upstreamFailure(502, prefix + "failed: " + error.message,
-                                       "upstream_unavailable");
-  }
-}
+constexpr size_t kCaptureLimit = 256u << 20;  // responses above this stream through uncached
 
 }  // namespace
 
@@ -78,7 +38,13 @@ GenerationHandler::GenerationHandler(Worker& worker, std::shared_ptr<http::Excha
       request_id_(std::move(request_id)),
       started_(std::chrono::steady_clock::now()) {}
 
-GenerationHandler::~GenerationHandler() = default;
+GenerationHandler::~GenerationHandler() {
+  if (wait_timer_) event_free(wait_timer_);
+}
+
+int64_t GenerationHandler::nowMs() const {
+  return worker_.services().now_ms();
+}
 
 void GenerationHandler::run() {
   std::weak_ptr<GenerationHandler> weak = shared_from_this();
@@ -92,7 +58,7 @@ void GenerationHandler::run() {
     respondError(*error);
     return;
   }
-  forwardUpstream();
+  consultCache();
 }
 
 std::optional<ApiError> GenerationHandler::filterRequest() {
@@ -111,7 +77,118 @@ std::optional<ApiError> GenerationHandler::authenticate() {
 std::optional<ApiError> GenerationHandler::route() {
   route_ = runtime_->router().find(request_->model());
   if (!route_) return ApiError::modelNotFound(request_->model());
+  if (route_->model->price) {
+    cost_usd_ =
+        estimateCost(*route_->model->price, request_->quality(), request_->size(), request_->n());
+  }
   return std::nullopt;
+}
+
+bool GenerationHandler::cacheApplies() const {
+  return worker_.services().store && runtime_->config().cache.enabled && route_->model->cache;
+}
+
+void GenerationHandler::consultCache() {
+  policy_ = CachePolicy::fromHeaders(exchange_->request().headers);
+  if (!cacheApplies() || (!policy_.read && !policy_.write)) {
+    forwardUpstream(false);
+    return;
+  }
+  std::string tenant;  // cache.scope = "per_key" adds the caller's identity once keys exist
+  if (runtime_->config().cache.scope == CacheScope::kPerKey) {
+    tenant = std::string(exchange_->request().headers.get("authorization"));
+  }
+  key_ = cache::CacheKey::make(route_->upstream->name, route_->model->upstream_model,
+                               request_->document(), tenant);
+  url_mode_ = !request_->stream() && request_->responseFormat() == "url" && policy_.write;
+  if (policy_.read) {
+    auto found = worker_.services().store->lookup(*key_, nowMs());
+    if (found.entry && serveFromCache(*found.entry, "HIT")) return;
+  }
+  if (!policy_.write) {
+    forwardUpstream(false);
+    return;
+  }
+  joinCoalescing();
+}
+
+bool GenerationHandler::serveFromCache(const cache::CacheEntry& entry, std::string_view status) {
+  CachedReplyOptions options{request_id_, route_->model->name,
+                             status,      request_->stream(),
+                             url_mode_,   runtime_->config().server.public_url,
+                             key_->hex(), nowMs()};
+  if (!sendCachedReply(*exchange_, entry, options)) return false;
+  status_ = 200;
+  cache_status_ = std::string(status);
+  cost_usd_ = 0.0;
+  if (entry.cost_usd >= 0) saved_usd_ = entry.cost_usd;
+  outcome_ = "ok";
+  finish();
+  return true;
+}
+
+void GenerationHandler::joinCoalescing() {
+  std::weak_ptr<GenerationHandler> weak = shared_from_this();
+  LoopTasks* tasks = &worker_.tasks();
+  auto joined = worker_.services().coalescer->join(
+      key_->digest(), [weak, tasks](cache::Coalescer::Result result) {
+        auto shared = std::make_shared<cache::Coalescer::Result>(std::move(result));
+        tasks->post([weak, shared] {
+          if (auto self = weak.lock()) self->onWaitOver(std::move(*shared));
+        });
+      });
+  if (auto* permit = std::get_if<std::unique_ptr<cache::Coalescer::WritePermit>>(&joined)) {
+    permit_ = std::move(*permit);
+    forwardUpstream(true);
+    return;
+  }
+  ticket_ = std::get<cache::Coalescer::Ticket>(joined);
+  wait_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onWaitTimer, this);
+  auto wait = route_->upstream->timeout;
+  timeval tv{static_cast<time_t>(wait.count() / 1000),
+             static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
+  evtimer_add(wait_timer_, &tv);
+}
+
+void GenerationHandler::onWaitTimer(evutil_socket_t, short, void* arg) {
+  static_cast<GenerationHandler*>(arg)->onWaitTimeout();
+}
+
+void GenerationHandler::onWaitTimeout() {
+  if (!ticket_ || finished_) return;
+  if (!worker_.services().coalescer->cancelWait(key_->digest(), *ticket_)) return;
+  ticket_.reset();
+  forwardUpstream(false);  // WaitTimeout: fetch on our own, do not store
+}
+
+void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
+  ticket_.reset();
+  if (wait_timer_) evtimer_del(wait_timer_);
+  if (finished_) return;  // the client left while waiting
+  using Outcome = cache::Coalescer::Outcome;
+  if (result.outcome == Outcome::kDone && result.entry &&
+      serveFromCache(*result.entry, "COALESCED")) {
+    return;
+  }
+  if (result.permit) {  // the writer failed and handed this request the job
+    permit_ = std::move(result.permit);
+    forwardUpstream(true);
+    return;
+  }
+  forwardUpstream(false);
+}
+
+void GenerationHandler::forwardUpstream(bool store_result) {
+  store_result_ = store_result;
+  if (store_result) {
+    cache_status_ = "MISS";
+    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit);
+  } else {
+    cache_status_ = key_ ? "MISS" : "BYPASS";
+    url_mode_ = false;
+  }
+  auto keep_alive = shared_from_this();  // a failure reported during start() must not free us
+  call_ = worker_.pool(route_->upstream_index).start(buildUpstreamRequest(), this);
 }
 
 http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
@@ -119,9 +196,7 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   out.method = "POST";
   out.path = route_->upstream->base_path + "/images/generations";
   const http::Request& in = exchange_->request();
-  for (const auto& [name, value] : in.headers) {
-    if (!listed(kRequestHeadersNotForwarded, name)) out.headers.add(name, value);
-  }
+  copyForwardableHeaders(in.headers, &out.headers);
   out.headers.set("x-request-id", request_id_);
   const UpstreamConfig& upstream = *route_->upstream;
   if (runtime_->config().auth.mode == AuthMode::kPassthrough) {
@@ -131,46 +206,51 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   } else if (!upstream.api_key.empty()) {
     out.headers.set("Authorization", "Bearer " + upstream.api_key);
   }
+  std::string body = request_->body();
   const std::string& upstream_model = route_->model->upstream_model;
   if (upstream_model != request_->model()) {
-    out.body =
-        setTopLevelString(request_->body(), "model", upstream_model).value_or(request_->body());
-  } else {
-    out.body = request_->body();
+    body = setTopLevelString(body, "model", upstream_model).value_or(std::move(body));
   }
+  if (url_mode_) {
+    body = setTopLevelString(body, "response_format", "b64_json").value_or(std::move(body));
+  }
+  out.body = std::move(body);
   return out;
-}
-
-void GenerationHandler::forwardUpstream() {
-  call_ = worker_.pool(route_->upstream_index).start(buildUpstreamRequest(), this);
 }
 
 http::Headers GenerationHandler::clientResponseHeaders(const http::Headers& upstream) const {
   http::Headers headers;
-  for (const auto& [name, value] : upstream) {
-    if (!listed(kResponseHeadersNotForwarded, name)) headers.add(name, value);
-  }
-  if (const std::string* upstream_id = upstream.find("x-request-id")) {
-    headers.set("x-upstream-request-id", *upstream_id);
-  }
+  copyReturnableHeaders(upstream, &headers);
   headers.set("x-request-id", request_id_);
   headers.set("X-ArkRoute-Model", route_->model->name);
-  headers.set("X-ArkRoute-Cache", "BYPASS");
+  headers.set("X-ArkRoute-Cache", cache_status_);
+  headers.set("X-ArkRoute-Cost-USD", formatUsd(cost_usd_));
   return headers;
 }
 
 void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {
   status_ = status;
+  if (url_mode_ || exchange_->clientGone()) return;  // answered once the body is complete
   std::optional<uint64_t> length;
   const std::string* content_length = headers.find("content-length");
   if (content_length && !headers.has("transfer-encoding")) {
     length = std::strtoull(content_length->c_str(), nullptr, 10);
   }
-  exchange_->startResponse(status, clientResponseHeaders(headers), length);
+  http::Headers out = clientResponseHeaders(headers);
+  if (status != 200) out.set("X-ArkRoute-Cost-USD", formatUsd(0.0));
+  exchange_->startResponse(status, out, length);
 }
 
 void GenerationHandler::onUpstreamBody(evbuffer* data) {
-  bytes_out_ += evbuffer_get_length(data);
+  if (capture_) {
+    size_t length = evbuffer_get_length(data);
+    const char* bytes = reinterpret_cast<const char*>(evbuffer_pullup(data, -1));
+    capture_->append(std::string_view(bytes, length));
+  }
+  if (url_mode_ || exchange_->clientGone()) {
+    evbuffer_drain(data, evbuffer_get_length(data));
+    return;
+  }
   exchange_->writeBody(data);
   if (exchange_->writeWouldBlock() && call_) {
     call_->pauseReading();
@@ -186,20 +266,64 @@ void GenerationHandler::resumeUpstream() {
 }
 
 void GenerationHandler::onUpstreamComplete() {
-  exchange_->endResponse();
+  if (store_result_) storeResult();
   outcome_ = "ok";
+  if (url_mode_) {
+    respondFromCapture();
+    return;
+  }
+  exchange_->endResponse();
+  finish();
+}
+
+void GenerationHandler::storeResult() {
+  std::optional<std::string> body = capture_->cacheableBody(status_);
+  if (!body || !policy_.write) {
+    if (permit_) permit_->uncacheable();
+    permit_.reset();
+    return;
+  }
+  std::optional<double> cost;
+  if (route_->model->price) {
+    cost = responseCost(*route_->model->price, request_->quality(), request_->size(),
+                        imageCount(*body), usageFromResponse(*body));
+  }
+  if (cost) cost_usd_ = cost;
+  int64_t now = nowMs();
+  auto ttl = policy_.effectiveTtl(runtime_->config().cache.ttl);
+  auto entry = std::make_shared<cache::CacheEntry>(
+      cache::CacheEntry{std::move(*body), "application/json", route_->model->name,
+                        cost.value_or(-1.0), now, now + ttl.count()});
+  worker_.services().store->insert(*key_, *entry);
+  if (permit_) permit_->done(entry);
+  permit_.reset();
+}
+
+void GenerationHandler::respondFromCapture() {
+  if (exchange_->clientGone()) {
+    finish();
+    return;
+  }
+  auto stored = capture_->cacheableBody(status_);
+  std::optional<std::string> urls;
+  if (stored) urls = toUrlResponse(*stored, runtime_->config().server.public_url, key_->hex());
+  http::Headers headers;
+  headers.set("X-ArkRoute-Model", route_->model->name);
+  headers.set("X-ArkRoute-Cache", cache_status_);
+  headers.set("X-ArkRoute-Cost-USD", formatUsd(status_ == 200 ? cost_usd_ : 0.0));
+  sendJson(*exchange_, status_, urls ? *urls : capture_->raw(), request_id_, std::move(headers));
   finish();
 }
 
 void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
   outcome_ = "upstream_error";
-  if (error.head_received || exchange_->responseStarted()) {
-    // Part of the body already went out: the client must see a truncated response.
-    exchange_->abort();
+  permit_.reset();  // an unfinished permit wakes one waiter to take over
+  if (exchange_->responseStarted()) {
+    exchange_->abort();  // part of the body went out: the client must see a truncated response
     finish();
     return;
   }
-  respondError(upstreamError(error, route_->upstream->name));
+  respondError(upstreamFailureError(error, route_->upstream->name));
 }
 
 void GenerationHandler::respondError(const ApiError& error) {
@@ -207,12 +331,17 @@ void GenerationHandler::respondError(const ApiError& error) {
   if (outcome_.empty()) outcome_ = std::string(toString(error.source)) + "_error";
   http::Headers headers;
   if (route_) headers.set("X-ArkRoute-Model", route_->model->name);
-  sendError(*exchange_, error, request_id_, std::move(headers));
+  if (!exchange_->clientGone()) sendError(*exchange_, error, request_id_, std::move(headers));
   finish();
 }
 
 void GenerationHandler::onClientGone() {
   if (finished_) return;
+  if (ticket_) {
+    worker_.services().coalescer->cancelWait(key_->digest(), *ticket_);
+    ticket_.reset();
+  }
+  if (store_result_ && call_) return;  // the writer keeps going so the result is cached
   outcome_ = "client_gone";
   call_.reset();  // cancels the upstream request: nobody is waiting for it
   finish();
@@ -221,6 +350,7 @@ void GenerationHandler::onClientGone() {
 void GenerationHandler::finish() {
   if (finished_) return;
   finished_ = true;
+  if (wait_timer_) evtimer_del(wait_timer_);
   auto keep_alive_until_return = std::move(self_);
 }
 

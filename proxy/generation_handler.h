@@ -1,19 +1,25 @@
 // The pipeline for POST /v1/images/generations, one object per request. Phases run in order
-// (DESIGN.md "The shape"): request_filter → authenticate → route → upstream (streamed through
-// to the client with backpressure) → respond → log. The log phase always runs, whatever happened.
-// The handler keeps itself alive (self_) while it waits on the upstream, and runs only on its
-// worker's thread.
+// (DESIGN.md "The shape"): request_filter → authenticate → route → cache_key → cache_lookup →
+// coalesce → upstream (streamed through with backpressure, captured for the cache) → cache_insert
+// → respond → log. The log phase always runs. The handler keeps itself alive (self_) while it
+// waits on the upstream or on another request's generation, and runs only on its worker's thread.
 #pragma once
+
+#include <event2/event.h>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "cache/cache_key.h"
+#include "cache/coalescer.h"
 #include "proxy/api_error.h"
+#include "proxy/cache_policy.h"
 #include "proxy/http/server.h"
 #include "proxy/http/upstream.h"
 #include "proxy/image_request.h"
+#include "proxy/response_capture.h"
 #include "proxy/router.h"
 #include "proxy/runtime.h"
 
@@ -36,17 +42,30 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void onUpstreamError(const http::UpstreamError& error) override;
 
  private:
+  // Phases, in order.
   void run();
   std::optional<ApiError> filterRequest();
   std::optional<ApiError> authenticate();
   std::optional<ApiError> route();
-  void forwardUpstream();
+  void consultCache();
+  bool serveFromCache(const cache::CacheEntry& entry, std::string_view status);
+  void joinCoalescing();
+  void onWaitOver(cache::Coalescer::Result result);
+  void onWaitTimeout();
+  void forwardUpstream(bool store_result);
+  void storeResult();
+  void respondError(const ApiError& error);
+  void finish();
+
+  // Helpers.
+  bool cacheApplies() const;
   http::OutgoingRequest buildUpstreamRequest() const;
   http::Headers clientResponseHeaders(const http::Headers& upstream_headers) const;
-  void respondError(const ApiError& error);
+  void respondFromCapture();
   void onClientGone();
   void resumeUpstream();
-  void finish();
+  int64_t nowMs() const;
+  static void onWaitTimer(evutil_socket_t, short, void* arg);
 
   Worker& worker_;
   std::shared_ptr<const Runtime> runtime_;
@@ -54,12 +73,22 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::string request_id_;
   std::unique_ptr<ImageRequest> request_;
   const Route* route_ = nullptr;
+  CachePolicy policy_;
+  std::optional<cache::CacheKey> key_;
+  std::unique_ptr<cache::Coalescer::WritePermit> permit_;
+  std::optional<cache::Coalescer::Ticket> ticket_;
+  event* wait_timer_ = nullptr;
+  std::unique_ptr<ResponseCapture> capture_;
+  bool url_mode_ = false;      // client asked for URLs: fetch b64_json, store, answer with ours
+  bool store_result_ = false;  // this request writes the cache entry
   std::unique_ptr<http::UpstreamCall> call_;
   std::shared_ptr<GenerationHandler> self_;
   std::chrono::steady_clock::time_point started_;
   int status_ = 0;
-  uint64_t bytes_out_ = 0;
-  std::string outcome_;  // what the log phase reports ("ok", "client_gone", "upstream_error", ...)
+  std::string cache_status_ = "BYPASS";
+  std::optional<double> cost_usd_;
+  std::optional<double> saved_usd_;
+  std::string outcome_;
   bool finished_ = false;
 };
 

@@ -57,7 +57,7 @@ std::optional<std::string> toSseReplay(std::string_view body) {
   std::string out;
   for (element item : data) {
     std::string_view b64;
-    (void)item["b64_json"].get(b64);
+    if (item["b64_json"].get(b64) != simdjson::SUCCESS) return std::nullopt;
     nlohmann::json event = {
         {"type", "image_generation.completed"}, {"b64_json", b64}, {"created_at", created}};
     for (const char* key : {"size", "quality", "background", "output_format"}) {
@@ -102,7 +102,7 @@ std::optional<std::string> imageBytes(std::string_view body, size_t index) {
   simdjson::dom::array data;
   if (!parseImages(parser, body, &root, &data) || index >= data.size()) return std::nullopt;
   std::string_view b64;
-  (void)data.at(index)["b64_json"].get(b64);
+  if (data.at(index)["b64_json"].get(b64) != simdjson::SUCCESS) return std::nullopt;
   return decodeBase64(b64);
 }
 

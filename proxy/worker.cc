@@ -30,8 +30,8 @@ http::PoolOptions poolOptionsFrom(const UpstreamConfig& upstream) {
 
 }  // namespace
 
-Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime)
-    : index_(index), runtime_(std::move(runtime)) {
+Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& services)
+    : index_(index), runtime_(std::move(runtime)), services_(services) {
   base_ = event_base_new();
   dns_ =
       evdns_base_new(base_, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);

@@ -16,12 +16,13 @@
 #include "proxy/http/upstream.h"
 #include "proxy/loop_tasks.h"
 #include "proxy/runtime.h"
+#include "proxy/services.h"
 
 namespace arkroute {
 
 class Worker {
  public:
-  Worker(size_t index, std::shared_ptr<const Runtime> runtime);
+  Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& services);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -43,6 +44,7 @@ class Worker {
   std::shared_ptr<const Runtime> runtimeRef() const { return runtime_; }
   http::UpstreamPool& pool(size_t upstream_index) { return *pools_[upstream_index]; }
   LoopTasks& tasks() { return *tasks_; }
+  Services& services() { return services_; }
 
  private:
   void handle(std::shared_ptr<http::Exchange> exchange);
@@ -51,6 +53,7 @@ class Worker {
 
   size_t index_;
   std::shared_ptr<const Runtime> runtime_;
+  Services& services_;
   event_base* base_ = nullptr;
   evdns_base* dns_ = nullptr;
   std::unique_ptr<LoopTasks> tasks_;

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   g++ cmake pkg-config clang-format
   libevent-dev libssl-dev librocksdb-dev libxxhash-dev libsimdjson-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev
-  nginx-light wrk openssl curl ca-certificates nlohmann-json3-dev zlib1g-dev libhttp-parser-dev
+  nginx-light wrk jq openssl curl ca-certificates nlohmann-json3-dev zlib1g-dev libhttp-parser-dev
 )
 
 missing=()

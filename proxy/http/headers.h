@@ -19,6 +19,8 @@ class Headers {
   // Replaces every field of that name (case-insensitive) with one.
   void set(std::string name, std::string value);
   void remove(std::string_view name);
+  // Appends to the value of the most recently added field (parsers deliver values in pieces).
+  void appendToLastValue(std::string_view more) { fields_.back().second.append(more); }
   // First value of that name, or nullptr. The pointer lives until the next mutation.
   const std::string* find(std::string_view name) const;
   std::string_view get(std::string_view name, std::string_view fallback = {}) const;
@@ -35,10 +37,10 @@ class Headers {
 
 // A complete request from a client: head and whole body (bodies are bounded by max_body_bytes).
 struct Request {
-  std::string method;   // "GET", "POST", ...
-  std::string target;   // as sent: "/v1/models?x=1"
-  std::string path;     // "/v1/models" (percent-decoding NOT applied)
-  std::string query;    // "x=1" (without '?'), "" when absent
+  std::string method;     // "GET", "POST", ...
+  std::string target;     // as sent: "/v1/models?x=1"
+  std::string path;       // "/v1/models" (percent-decoding NOT applied)
+  std::string query;      // "x=1" (without '?'), "" when absent
   int version_minor = 1;  // HTTP/1.<minor>
   Headers headers;
   std::string body;

@@ -24,13 +24,13 @@ namespace arkroute::http {
 class ServerConnection;
 
 struct ServerLimits {
-  size_t max_header_bytes = 65536;           // request line + headers; above → 431
-  size_t max_body_bytes = 52428800;          // Content-Length or chunked total above → 413
-  std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
+  size_t max_header_bytes = 65536;                 // request line + headers; above → 431
+  size_t max_body_bytes = 52428800;                // Content-Length or chunked total above → 413
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds request_timeout{30'000};  // whole request must arrive in this → 408
   std::chrono::milliseconds write_timeout{120'000};   // no write progress for this long → close
-  size_t output_high_watermark = 1 << 20;    // Exchange::writeWouldBlock() above this
-  size_t output_low_watermark = 256 << 10;   // onDrained fires when output falls below this
+  size_t output_high_watermark = 1 << 20;             // Exchange::writeWouldBlock() above this
+  size_t output_low_watermark = 256 << 10;  // onDrained fires when output falls below this
 };
 
 // One request and its response. Shared by the connection and the handler; outlives either.
@@ -59,8 +59,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   virtual void abort() = 0;
 
   virtual bool responseStarted() const = 0;
-  virtual bool finished() const = 0;     // endResponse/respond/abort done
-  virtual bool clientGone() const = 0;   // the client closed or errored; writes are dropped
+  virtual bool finished() const = 0;    // endResponse/respond/abort done
+  virtual bool clientGone() const = 0;  // the client closed or errored; writes are dropped
 
   // Backpressure: true while more than output_high_watermark bytes wait to go to the client.
   virtual bool writeWouldBlock() const = 0;

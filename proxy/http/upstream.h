@@ -22,25 +22,25 @@ typedef struct ssl_ctx_st SSL_CTX;
 namespace arkroute::http {
 
 struct UpstreamEndpoint {
-  std::string name;      // the upstream's config name, used in error messages
+  std::string name;  // the upstream's config name, used in error messages
   bool tls = false;
-  std::string host;      // DNS name or IP literal; also SNI and the name the certificate must match
+  std::string host;  // DNS name or IP literal; also SNI and the name the certificate must match
   uint16_t port = 0;
   SSL_CTX* ssl_ctx = nullptr;  // required when tls; owned by the caller, outlives the pool
 };
 
 struct PoolOptions {
-  int max_connections = 64;   // open connections (busy + idle); more requests wait in FIFO order
+  int max_connections = 64;  // open connections (busy + idle); more requests wait in FIFO order
   std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake (+ DNS)
   std::chrono::milliseconds first_byte_timeout{600'000};
-  std::chrono::milliseconds total_timeout{600'000};   // includes time waiting for a connection
+  std::chrono::milliseconds total_timeout{600'000};  // includes time waiting for a connection
   std::chrono::milliseconds idle_timeout{60'000};
 };
 
 struct OutgoingRequest {
   std::string method = "POST";
-  std::string path;        // full path incl. base path and query: "/v1/images/generations"
-  Headers headers;         // the pool sets Host, Content-Length and Connection: keep-alive itself
+  std::string path;  // full path incl. base path and query: "/v1/images/generations"
+  Headers headers;   // the pool sets Host, Content-Length and Connection: keep-alive itself
   std::string body;
 };
 
@@ -70,7 +70,7 @@ class UpstreamResponseHandler {
 class UpstreamCall {
  public:
   virtual ~UpstreamCall() = default;
-  virtual void pauseReading() = 0;   // stop reading the response from the socket (backpressure)
+  virtual void pauseReading() = 0;  // stop reading the response from the socket (backpressure)
   virtual void resumeReading() = 0;
   virtual void cancel() = 0;
   virtual bool reusedConnection() const = 0;  // true when it ran on a pooled keep-alive connection
@@ -81,10 +81,10 @@ class UpstreamPool {
  public:
   struct Stats {
     uint64_t connections_opened = 0;
-    uint64_t connections_reused = 0;   // requests sent on an already-open connection
-    uint64_t idle = 0;                 // connections idle in the pool now
-    uint64_t busy = 0;                 // connections carrying a request now
-    uint64_t waiting = 0;              // requests queued for a connection now
+    uint64_t connections_reused = 0;  // requests sent on an already-open connection
+    uint64_t idle = 0;                // connections idle in the pool now
+    uint64_t busy = 0;                // connections carrying a request now
+    uint64_t waiting = 0;             // requests queued for a connection now
   };
 
   UpstreamPool(event_base* base, evdns_base* dns, UpstreamEndpoint endpoint, PoolOptions options);

@@ -44,7 +44,7 @@ TEST(ImageRequest, RejectsEachInvalidInputWithItsParamAndCode) {
   EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m","n":-1})").code, "integer_out_of_range");
   EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m","stream":"yes"})").param, "stream");
   EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m","response_format":"gif"})").code, "invalid_value");
-  EXPECT_EQ(errorOf(R"({"prompt":"p","model":"m"})").status, 400);
+  EXPECT_EQ(errorOf(R"({"prompt":"p"})").status, 400);
 }
 
 TEST(ImageRequest, ErrorsSerialiseInOpenAIShape) {

@@ -1,0 +1,427 @@
+// Loads a TOML file (toml++) into a validated Config, collecting every problem with its file:line
+// before throwing. Unknown keys and wrong types are checked against the schema table.
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "conf/config.h"
+#include "conf/schema.h"
+
+namespace arkroute {
+
+namespace {
+
+class Loader {
+ public:
+  Loader(std::string file, const EnvLookup& env) : file_(std::move(file)), env_(env) {}
+  LoadedConfig load(const toml::table& root);
+
+ private:
+  void problem(const toml::node& at, std::string message, bool warning = false);
+  void checkKeys(const toml::table& table, std::string_view section);
+  const toml::node* typed(const toml::table& t, std::string_view section, std::string_view key,
+                          bool ok_if_string_or_int = false);
+  void readString(const toml::table& t, std::string_view section, std::string_view key,
+                  std::string* out);
+  template <typename Int>
+  void readInt(const toml::table& t, std::string_view section, std::string_view key, Int* out);
+  void readBool(const toml::table& t, std::string_view section, std::string_view key, bool* out);
+  void readDuration(const toml::table& t, std::string_view section, std::string_view key,
+                    Millis* out);
+  void readSize(const toml::table& t, std::string_view section, std::string_view key,
+                uint64_t* out);
+  void loadServer(const toml::table& t);
+  void loadAuth(const toml::table& t);
+  void loadCache(const toml::table& t);
+  void loadUpstream(const toml::table& t);
+  void loadModel(const toml::table& t);
+  void loadPrice(const toml::table& t, ModelConfig* model);
+  void parseBaseUrl(const toml::node& at, UpstreamConfig* upstream);
+  void validateModels(const toml::table& root);
+
+  std::string file_;
+  const EnvLookup& env_;
+  LoadedConfig out_;
+  std::vector<ConfigProblem> problems_;
+  std::vector<const toml::table*> model_tables_;
+};
+
+void Loader::problem(const toml::node& at, std::string message, bool warning) {
+  ConfigProblem p{file_, static_cast<int>(at.source().begin.line),
+                  static_cast<int>(at.source().begin.column), std::move(message)};
+  (warning ? out_.warnings : problems_).push_back(std::move(p));
+}
+
+void Loader::checkKeys(const toml::table& table, std::string_view section) {
+  for (const auto& [key, node] : table) {
+    if (findSetting(section, key.str())) continue;
+    std::string message =
+        "unknown key '" + std::string(key.str()) + "' in [" + std::string(section) + "]";
+    std::string hint = suggestKey(section, key.str());
+    if (!hint.empty()) message += " (did you mean '" + hint + "'?)";
+    problem(node, message);
+  }
+}
+
+const toml::node* Loader::typed(const toml::table& t, std::string_view section,
+                                std::string_view key, bool string_or_int) {
+  const toml::node* node = t.get(key);
+  if (!node) return nullptr;
+  const Setting* setting = findSetting(section, key);
+  bool ok = true;
+  switch (setting->type) {
+    case SettingType::kString:
+      ok = node->is_string();
+      break;
+    case SettingType::kInteger:
+      ok = node->is_integer();
+      break;
+    case SettingType::kBoolean:
+      ok = node->is_boolean();
+      break;
+    case SettingType::kDuration:
+    case SettingType::kByteSize:
+      ok = node->is_string() || node->is_integer();
+      break;
+    case SettingType::kStringList:
+      ok = node->is_array();
+      break;
+    case SettingType::kTable:
+      ok = node->is_table() || node->is_number();
+      break;
+  }
+  if (!ok) {
+    problem(*node,
+            std::string(section) + "." + std::string(key) + ": expected " +
+                std::string(toString(setting->type)) + ", got " +
+                std::string(toml::impl::node_type_friendly_names[static_cast<int>(node->type())]));
+    return nullptr;
+  }
+  return node;
+}
+
+void Loader::readString(const toml::table& t, std::string_view section, std::string_view key,
+                        std::string* out) {
+  if (const toml::node* n = typed(t, section, key)) *out = n->as_string()->get();
+}
+
+template <typename Int>
+void Loader::readInt(const toml::table& t, std::string_view section, std::string_view key,
+                     Int* out) {
+  if (const toml::node* n = typed(t, section, key)) *out = static_cast<Int>(n->as_integer()->get());
+}
+
+void Loader::readBool(const toml::table& t, std::string_view section, std::string_view key,
+                      bool* out) {
+  if (const toml::node* n = typed(t, section, key)) *out = n->as_boolean()->get();
+}
+
+void Loader::readDuration(const toml::table& t, std::string_view section, std::string_view key,
+                          Millis* out) {
+  const toml::node* n = typed(t, section, key);
+  if (!n) return;
+  std::optional<Millis> value = n->is_integer()
+                                    ? std::optional<Millis>(Millis(n->as_integer()->get() * 1000))
+                                    : parseDuration(n->as_string()->get());
+  if (!value || value->count() <= 0) {
+    problem(*n, std::string(section) + "." + std::string(key) +
+                    ": expected a positive duration like \"500ms\", \"600s\", \"5m\", \"30d\"");
+    return;
+  }
+  *out = *value;
+}
+
+void Loader::readSize(const toml::table& t, std::string_view section, std::string_view key,
+                      uint64_t* out) {
+  const toml::node* n = typed(t, section, key);
+  if (!n) return;
+  std::optional<uint64_t> value = n->is_integer() ? std::optional<uint64_t>(n->as_integer()->get())
+                                                  : parseByteSize(n->as_string()->get());
+  if (!value) {
+    problem(*n, std::string(section) + "." + std::string(key) +
+                    ": expected a size like 1048576, \"512KiB\" or \"20GiB\"");
+    return;
+  }
+  *out = *value;
+}
+
+}  // namespace
+
+void Loader::loadServer(const toml::table& t) {
+  checkKeys(t, "server");
+  ServerConfig& s = out_.config.server;
+  std::string listen;
+  readString(t, "server", "listen", &listen);
+  if (!listen.empty()) {
+    size_t colon = listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    char* end = nullptr;
+    long port = colon == std::string::npos ? -1 : std::strtol(listen.c_str() + colon + 1, &end, 10);
+    if (host.empty() || port < 0 || port > 65535 || (end && *end != '\0')) {
+      problem(*t.get("listen"), "server.listen: expected HOST:PORT, got '" + listen + "'");
+    } else {
+      s.listen_host = host;
+      s.listen_port = static_cast<uint16_t>(port);
+    }
+  }
+  readInt(t, "server", "workers", &s.workers);
+  if (s.workers < 0 || s.workers > 256) problem(*t.get("workers"), "server.workers: 0 to 256");
+  readSize(t, "server", "max_body_bytes", &s.max_body_bytes);
+  if (s.max_body_bytes < 1024)
+    problem(*t.get("max_body_bytes"), "server.max_body_bytes: at least 1KiB");
+  readSize(t, "server", "max_header_bytes", &s.max_header_bytes);
+  if (s.max_header_bytes < 1024)
+    problem(*t.get("max_header_bytes"), "server.max_header_bytes: at least 1KiB");
+  readDuration(t, "server", "idle_timeout", &s.idle_timeout);
+  readDuration(t, "server", "request_timeout", &s.request_timeout);
+  readDuration(t, "server", "write_timeout", &s.write_timeout);
+  readDuration(t, "server", "drain_timeout", &s.drain_timeout);
+  readString(t, "server", "public_url", &s.public_url);
+  if (!s.public_url.starts_with("http://") && !s.public_url.starts_with("https://")) {
+    problem(*t.get("public_url"), "server.public_url should start with http:// or https://", true);
+  }
+}
+
+void Loader::loadAuth(const toml::table& t) {
+  checkKeys(t, "auth");
+  std::string mode;
+  readString(t, "auth", "mode", &mode);
+  AuthConfig& a = out_.config.auth;
+  if (mode == "keys") {
+    a.mode = AuthMode::kKeys;
+  } else if (mode == "passthrough") {
+    a.mode = AuthMode::kPassthrough;
+  } else if (!mode.empty() && mode != "open") {
+    problem(*t.get("mode"), "auth.mode: expected open, keys or passthrough, got '" + mode + "'");
+  }
+  readString(t, "auth", "admin_token_env", &a.admin_token_env);
+}
+
+void Loader::loadCache(const toml::table& t) {
+  checkKeys(t, "cache");
+  CacheConfig& c = out_.config.cache;
+  readBool(t, "cache", "enabled", &c.enabled);
+  readString(t, "cache", "path", &c.path);
+  readDuration(t, "cache", "ttl", &c.ttl);
+  readSize(t, "cache", "max_bytes", &c.max_bytes);
+  std::string scope;
+  readString(t, "cache", "scope", &scope);
+  if (scope == "per_key") {
+    c.scope = CacheScope::kPerKey;
+  } else if (!scope.empty() && scope != "shared") {
+    problem(*t.get("scope"), "cache.scope: expected shared or per_key, got '" + scope + "'");
+  }
+  if (c.enabled && c.path.empty())
+    problem(t, "cache.path must not be empty when the cache is enabled");
+}
+
+void Loader::parseBaseUrl(const toml::node& at, UpstreamConfig* u) {
+  std::string_view url = u->base_url;
+  size_t scheme_end = url.find("://");
+  std::string_view scheme = scheme_end == std::string_view::npos ? "" : url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    problem(at, "upstream '" + u->name + "': base_url must start with http:// or https://");
+    return;
+  }
+  u->tls = scheme == "https";
+  std::string_view rest = url.substr(scheme_end + 3);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  u->base_path = path;
+  u->port = u->tls ? 443 : 80;
+  size_t colon = authority.rfind(':');
+  bool bracketed = authority.starts_with("[");
+  if (colon != std::string_view::npos && (!bracketed || authority[colon - 1] == ']')) {
+    long port = std::strtol(std::string(authority.substr(colon + 1)).c_str(), nullptr, 10);
+    if (port <= 0 || port > 65535) {
+      problem(at, "upstream '" + u->name + "': base_url has an invalid port");
+      return;
+    }
+    u->port = static_cast<uint16_t>(port);
+    authority = authority.substr(0, colon);
+  }
+  if (bracketed && authority.ends_with("]")) authority = authority.substr(1, authority.size() - 2);
+  if (authority.empty()) problem(at, "upstream '" + u->name + "': base_url has no host");
+  u->host = std::string(authority);
+}
+
+void Loader::loadUpstream(const toml::table& t) {
+  checkKeys(t, "upstream");
+  UpstreamConfig u;
+  readString(t, "upstream", "name", &u.name);
+  if (u.name.empty()) problem(t, "[[upstream]] needs a non-empty name");
+  if (out_.config.findUpstream(u.name) && !u.name.empty()) {
+    problem(t, "upstream '" + u.name + "' is declared twice");
+  }
+  readString(t, "upstream", "base_url", &u.base_url);
+  if (u.base_url.empty()) {
+    problem(t, "upstream '" + u.name + "' needs a base_url");
+  } else {
+    parseBaseUrl(*t.get("base_url"), &u);
+  }
+  readString(t, "upstream", "api_key_env", &u.api_key_env);
+  if (!u.api_key_env.empty()) {
+    auto key = env_(u.api_key_env);
+    if (!key || key->empty()) {
+      problem(*t.get("api_key_env"), "upstream '" + u.name + "': environment variable " +
+                                         u.api_key_env + " (api_key_env) is not set");
+    } else {
+      u.api_key = *key;
+    }
+  }
+  readString(t, "upstream", "ca_file", &u.ca_file);
+  if (!u.ca_file.empty() && !std::ifstream(u.ca_file)) {
+    problem(*t.get("ca_file"),
+            "upstream '" + u.name + "': ca_file '" + u.ca_file + "' cannot be read");
+  }
+  readBool(t, "upstream", "tls_verify", &u.tls_verify);
+  if (!u.tls_verify) {
+    problem(*t.get("tls_verify"),
+            "upstream '" + u.name + "': tls_verify = false, the provider is not authenticated",
+            true);
+  }
+  readInt(t, "upstream", "max_connections", &u.max_connections);
+  if (u.max_connections < 1 || u.max_connections > 10000) {
+    problem(*t.get("max_connections"),
+            "upstream '" + u.name + "': max_connections must be 1 to 10000");
+  }
+  readDuration(t, "upstream", "connect_timeout", &u.connect_timeout);
+  readDuration(t, "upstream", "first_byte_timeout", &u.first_byte_timeout);
+  readDuration(t, "upstream", "timeout", &u.timeout);
+  readDuration(t, "upstream", "idle_timeout", &u.idle_timeout);
+  out_.config.upstreams.push_back(std::move(u));
+}
+
+void Loader::loadPrice(const toml::table& t, ModelConfig* model) {
+  checkKeys(t, "model.price");
+  ModelPrice price;
+  if (const toml::table* per_image = t["per_image"].as_table()) {
+    for (const auto& [quality, sizes] : *per_image) {
+      const toml::table* size_table = sizes.as_table();
+      if (!size_table) {
+        problem(sizes, "model '" + model->name + "': price.per_image." +
+                           std::string(quality.str()) + " must be a table of size = USD");
+        continue;
+      }
+      for (const auto& [size, usd] : *size_table) {
+        auto value = usd.value<double>();
+        if (!value || *value < 0) {
+          problem(usd, "model '" + model->name + "': prices must be non-negative numbers");
+          continue;
+        }
+        price.per_image[std::string(quality.str())][std::string(size.str())] = *value;
+      }
+    }
+  }
+  auto rate = [&](const char* key) { return t[key].value<double>(); };
+  auto text = rate("text_input_per_million");
+  auto image_in = rate("image_input_per_million");
+  auto image_out = rate("image_output_per_million");
+  if (text || image_in || image_out) {
+    price.tokens = TokenRates{text.value_or(0), image_in.value_or(0), image_out.value_or(0)};
+  }
+  if (!price.empty()) model->price = std::move(price);
+}
+
+void Loader::loadModel(const toml::table& t) {
+  checkKeys(t, "model");
+  ModelConfig m;
+  readString(t, "model", "name", &m.name);
+  if (m.name.empty()) problem(t, "[[model]] needs a non-empty name");
+  if (!m.name.empty() && out_.config.findModel(m.name)) {
+    problem(t, "model '" + m.name + "' is declared twice");
+  }
+  readString(t, "model", "upstream", &m.upstream);
+  readString(t, "model", "upstream_model", &m.upstream_model);
+  if (m.upstream_model.empty()) m.upstream_model = m.name;
+  if (const toml::node* list = typed(t, "model", "fallbacks")) {
+    for (const auto& item : *list->as_array()) {
+      if (!item.is_string()) {
+        problem(item, "model '" + m.name + "': fallbacks must be model names (strings)");
+        continue;
+      }
+      m.fallbacks.push_back(item.as_string()->get());
+    }
+  }
+  readBool(t, "model", "cache", &m.cache);
+  if (const toml::table* price = t["price"].as_table()) loadPrice(*price, &m);
+  out_.config.models.push_back(std::move(m));
+  model_tables_.push_back(&t);
+}
+
+void Loader::validateModels(const toml::table& root) {
+  const auto& models = out_.config.models;
+  if (models.empty())
+    problem(root, "no [[model]] is configured: clients would have nothing to call");
+  for (size_t i = 0; i < models.size(); ++i) {
+    const ModelConfig& m = models[i];
+    const toml::table& at = *model_tables_[i];
+    if (m.upstream.empty()) {
+      problem(at, "model '" + m.name + "' needs an upstream");
+    } else if (!out_.config.findUpstream(m.upstream)) {
+      problem(at, "model '" + m.name + "': upstream '" + m.upstream + "' is not declared");
+    }
+    for (const std::string& fallback : m.fallbacks) {
+      if (fallback == m.name) {
+        problem(at, "model '" + m.name + "' lists itself as a fallback");
+      } else if (!out_.config.findModel(fallback)) {
+        problem(at, "model '" + m.name + "': fallback '" + fallback + "' is not a declared model");
+      }
+    }
+  }
+}
+
+LoadedConfig Loader::load(const toml::table& root) {
+  out_.config.source_path = file_;
+  static constexpr std::string_view kSections[] = {"server", "auth", "cache", "upstream", "model"};
+  for (const auto& [key, node] : root) {
+    bool known = false;
+    for (auto section : kSections) known = known || key.str() == section;
+    if (!known) problem(node, "unknown section '" + std::string(key.str()) + "'");
+  }
+  if (const toml::table* t = root["server"].as_table()) loadServer(*t);
+  if (const toml::table* t = root["auth"].as_table()) loadAuth(*t);
+  if (const toml::table* t = root["cache"].as_table()) loadCache(*t);
+  if (const toml::array* list = root["upstream"].as_array()) {
+    for (const auto& item : *list) {
+      if (item.is_table()) loadUpstream(*item.as_table());
+    }
+  }
+  if (const toml::array* list = root["model"].as_array()) {
+    for (const auto& item : *list) {
+      if (item.is_table()) loadModel(*item.as_table());
+    }
+  }
+  validateModels(root);
+  if (auto token = env_(out_.config.auth.admin_token_env)) out_.config.auth.admin_token = *token;
+  if (!problems_.empty()) throw ConfigError(std::move(problems_));
+  return std::move(out_);
+}
+
+LoadedConfig loadConfigFromString(std::string_view toml_text, const std::string& path,
+                                  const EnvLookup& env) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, path);
+  } catch (const toml::parse_error& error) {
+    throw ConfigError({ConfigProblem{path, static_cast<int>(error.source().begin.line),
+                                     static_cast<int>(error.source().begin.column),
+                                     std::string(error.description())}});
+  }
+  return Loader(path, env).load(root);
+}
+
+LoadedConfig loadConfig(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError({ConfigProblem{path, 0, 0, "cannot read the config file"}});
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return loadConfigFromString(text, path, env);
+}
+
+}  // namespace arkroute

@@ -1,0 +1,107 @@
+// Parsing of the value formats used in the config: durations, byte sizes, listen addresses and
+// upstream base URLs; enum names; and the small Config lookups.
+#include <charconv>
+#include <cstdlib>
+
+#include "conf/config.h"
+
+namespace arkroute {
+
+namespace {
+
+std::optional<uint64_t> parseNumberPrefix(std::string_view text, std::string_view* unit) {
+  uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end == text.data()) return std::nullopt;
+  *unit = text.substr(static_cast<size_t>(end - text.data()));
+  while (!unit->empty() && unit->front() == ' ') unit->remove_prefix(1);
+  return value;
+}
+
+}  // namespace
+
+std::string_view toString(AuthMode mode) {
+  switch (mode) {
+    case AuthMode::kOpen:
+      return "open";
+    case AuthMode::kKeys:
+      return "keys";
+    case AuthMode::kPassthrough:
+      return "passthrough";
+  }
+  return "?";
+}
+
+std::string_view toString(CacheScope scope) {
+  return scope == CacheScope::kShared ? "shared" : "per_key";
+}
+
+std::optional<Millis> parseDuration(std::string_view text) {
+  std::string_view unit;
+  auto value = parseNumberPrefix(text, &unit);
+  if (!value) return std::nullopt;
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  for (auto [name, factor] : kUnits) {
+    if (unit == name) return Millis(static_cast<int64_t>(*value * factor));
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> parseByteSize(std::string_view text) {
+  std::string_view unit;
+  auto value = parseNumberPrefix(text, &unit);
+  if (!value) return std::nullopt;
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {{"", 1},
+                                                                     {"B", 1},
+                                                                     {"KiB", 1ULL << 10},
+                                                                     {"MiB", 1ULL << 20},
+                                                                     {"GiB", 1ULL << 30},
+                                                                     {"TiB", 1ULL << 40},
+                                                                     {"KB", 1000},
+                                                                     {"MB", 1000'000},
+                                                                     {"GB", 1000'000'000},
+                                                                     {"TB", 1000'000'000'000ULL}};
+  for (auto [name, factor] : kUnits) {
+    if (unit == name) return *value * factor;
+  }
+  return std::nullopt;
+}
+
+const ModelConfig* Config::findModel(std::string_view name) const {
+  for (const auto& model : models) {
+    if (model.name == name) return &model;
+  }
+  return nullptr;
+}
+
+const UpstreamConfig* Config::findUpstream(std::string_view name) const {
+  for (const auto& upstream : upstreams) {
+    if (upstream.name == name) return &upstream;
+  }
+  return nullptr;
+}
+
+std::string ConfigProblem::toString() const {
+  if (line <= 0) return file + ": " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+static std::string joinProblems(const std::vector<ConfigProblem>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += (out.empty() ? "" : "\n") + p.toString();
+  return out;
+}
+
+ConfigError::ConfigError(std::vector<ConfigProblem> problems)
+    : std::runtime_error(joinProblems(problems)), problems_(std::move(problems)) {}
+
+EnvLookup processEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (!value) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+}  // namespace arkroute

@@ -1,0 +1,162 @@
+// The settings table and its Markdown rendering.
+#include "conf/schema.h"
+
+#include <algorithm>
+
+namespace arkroute {
+
+namespace {
+
+using T = SettingType;
+
+const std::vector<Setting> kSchema = {
+    {"server", "listen", T::kString, "\"127.0.0.1:8080\"",
+     "Address to listen on, HOST:PORT (IPv6 as [::1]:PORT; port 0 picks a free port)."},
+    {"server", "workers", T::kInteger, "0",
+     "Worker threads, each with its own event loop; 0 = one per CPU core."},
+    {"server", "max_body_bytes", T::kByteSize, "\"50MiB\"",
+     "Largest request body accepted; larger requests get 413."},
+    {"server", "max_header_bytes", T::kByteSize, "\"64KiB\"",
+     "Largest request head (request line + headers); larger get 431."},
+    {"server", "idle_timeout", T::kDuration, "\"60s\"",
+     "Keep-alive connections with no request in progress are closed after this."},
+    {"server", "request_timeout", T::kDuration, "\"30s\"",
+     "A request (head and body) must arrive within this, else 408."},
+    {"server", "write_timeout", T::kDuration, "\"120s\"",
+     "A client that reads nothing of its response for this long is dropped."},
+    {"server", "drain_timeout", T::kDuration, "\"30s\"",
+     "On SIGTERM, how long in-flight requests may take to finish."},
+    {"server", "public_url", T::kString, "\"http://127.0.0.1:8080\"",
+     "Base of the URLs the gateway hands out (cached image URLs)."},
+    {"auth", "mode", T::kString, "\"open\"",
+     "open (anyone may call) | keys (virtual keys) | passthrough (client's Authorization goes "
+     "upstream)."},
+    {"auth", "admin_token_env", T::kString, "\"ARKROUTE_ADMIN_TOKEN\"",
+     "Environment variable holding the admin API token; unset = admin API disabled."},
+    {"cache", "enabled", T::kBoolean, "true", "Serve identical generations from the cache."},
+    {"cache", "path", T::kString, "\"./var/arkroute\"", "RocksDB directory for the cache."},
+    {"cache", "ttl", T::kDuration, "\"30d\"", "How long a cached generation is served."},
+    {"cache", "max_bytes", T::kByteSize, "\"20GiB\"",
+     "Size cap; the oldest entries are evicted first."},
+    {"cache", "scope", T::kString, "\"shared\"",
+     "shared (one cache for all callers) | per_key (each caller's own)."},
+    {"upstream", "name", T::kString, "(required)", "Name models refer to."},
+    {"upstream", "base_url", T::kString, "(required)",
+     "Provider base URL, http:// or https://, e.g. https://api.openai.com/v1."},
+    {"upstream", "api_key_env", T::kString, "\"\"",
+     "Environment variable holding the provider key (must be set when named)."},
+    {"upstream", "ca_file", T::kString, "\"\"",
+     "PEM file of CAs to verify the provider with; empty = system CA store."},
+    {"upstream", "tls_verify", T::kBoolean, "true",
+     "Verify the provider's certificate chain and hostname. Only disable for local tests."},
+    {"upstream", "max_connections", T::kInteger, "64",
+     "Keep-alive connections per worker thread; more requests wait."},
+    {"upstream", "connect_timeout", T::kDuration, "\"10s\"", "DNS + TCP + TLS handshake."},
+    {"upstream", "first_byte_timeout", T::kDuration, "\"600s\"",
+     "Request sent until the response head arrives."},
+    {"upstream", "timeout", T::kDuration, "\"600s\"",
+     "Whole exchange; high-quality generations take minutes."},
+    {"upstream", "idle_timeout", T::kDuration, "\"60s\"",
+     "Idle pooled connections are closed after this."},
+    {"model", "name", T::kString, "(required)", "The model name clients send."},
+    {"model", "upstream", T::kString, "(required)", "Which [[upstream]] serves it."},
+    {"model", "upstream_model", T::kString, "= name", "Model name sent to the provider (rename)."},
+    {"model", "fallbacks", T::kStringList, "[]",
+     "Other models to try, in order, when this one fails."},
+    {"model", "cache", T::kBoolean, "true", "false: never cache this model."},
+    {"model", "price", T::kTable, "(none)",
+     "Price table, see [model.price]; without one, cost is reported as unknown."},
+    {"model.price", "per_image", T::kTable, "{}",
+     "USD per image by quality then size: { high = { \"1024x1024\" = 0.084, \"*\" = 0.167 } }; "
+     "\"*\" is the default."},
+    {"model.price", "text_input_per_million", T::kTable, "(none)",
+     "USD per million text input tokens (number); with the token rates, cost comes from usage."},
+    {"model.price", "image_input_per_million", T::kTable, "(none)",
+     "USD per million image input tokens (number)."},
+    {"model.price", "image_output_per_million", T::kTable, "(none)",
+     "USD per million image output tokens (number)."},
+};
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+const std::vector<Setting>& configSchema() {
+  return kSchema;
+}
+
+const Setting* findSetting(std::string_view section, std::string_view key) {
+  for (const Setting& s : kSchema) {
+    if (s.section == section && s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::string_view toString(SettingType type) {
+  switch (type) {
+    case T::kString:
+      return "string";
+    case T::kInteger:
+      return "integer";
+    case T::kBoolean:
+      return "boolean";
+    case T::kDuration:
+      return "duration";
+    case T::kByteSize:
+      return "size";
+    case T::kStringList:
+      return "list of strings";
+    case T::kTable:
+      return "table";
+  }
+  return "?";
+}
+
+std::string suggestKey(std::string_view section, std::string_view key) {
+  std::string best;
+  size_t best_distance = 3;
+  for (const Setting& s : kSchema) {
+    if (s.section != section) continue;
+    size_t d = editDistance(key, s.key);
+    if (d < best_distance) {
+      best_distance = d;
+      best = std::string(s.key);
+    }
+  }
+  return best;
+}
+
+std::string renderConfigReference() {
+  std::string out =
+      "# Configuration reference\n\nGenerated from `conf/schema.cc` (the one table every setting "
+      "lives in; `arkroute check --config FILE` validates against it). Durations: `250ms`, `600s`, "
+      "`5m`, `2h`, `30d` (a bare integer is seconds). Sizes: `512KiB`, `20GiB`, `10MB` (a bare "
+      "integer is bytes).\n";
+  std::string_view section;
+  for (const Setting& s : kSchema) {
+    if (s.section != section) {
+      section = s.section;
+      bool array = section == "upstream" || section == "model";
+      out += "\n## " + std::string(array ? "[[" : "[") + std::string(section) +
+             (array ? "]]" : "]") + "\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+    }
+    out += "| `" + std::string(s.key) + "` | " + std::string(toString(s.type)) + " | `" +
+           std::string(s.default_text) + "` | " + std::string(s.doc) + " |\n";
+  }
+  return out;
+}
+
+}  // namespace arkroute

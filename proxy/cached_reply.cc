@@ -1,0 +1,37 @@
+// Builds the client response for a stored generation.
+#include "proxy/cached_reply.h"
+
+#include <algorithm>
+
+#include "proxy/image_response.h"
+#include "proxy/pricing.h"
+
+namespace arkroute {
+
+bool sendCachedReply(http::Exchange& exchange, const cache::CacheEntry& entry,
+                     const CachedReplyOptions& options) {
+  std::optional<std::string> transformed;
+  if (options.stream) {
+    transformed = toSseReplay(entry.body);
+  } else if (options.url_format) {
+    transformed = toUrlResponse(entry.body, options.public_url, options.entry_id);
+  }
+  if ((options.stream || options.url_format) && !transformed) return false;
+  http::Headers headers;
+  headers.set("Content-Type", options.stream ? "text/event-stream" : "application/json");
+  if (options.stream) headers.set("Cache-Control", "no-cache");
+  headers.set("x-request-id", std::string(options.request_id));
+  headers.set("X-ArkRoute-Cache", std::string(options.cache_status));
+  headers.set("X-ArkRoute-Model", std::string(options.model_name));
+  headers.set("X-ArkRoute-Cost-USD", formatUsd(0.0));
+  std::optional<double> saved;
+  if (entry.cost_usd >= 0) saved = entry.cost_usd;  // a negative cost means "unknown"
+  headers.set("X-ArkRoute-Saved-USD", formatUsd(saved));
+  int64_t age_seconds = std::max<int64_t>(0, (options.now_ms - entry.created_ms) / 1000);
+  headers.set("Age", std::to_string(age_seconds));
+  exchange.respond(200, headers,
+                   transformed ? std::string_view(*transformed) : std::string_view(entry.body));
+  return true;
+}
+
+}  // namespace arkroute

@@ -1,0 +1,30 @@
+// The respond phase for cache hits and coalesced waits: sends a stored generation in the form the
+// client asked for — the original JSON bytes, an SSE replay for `stream: true`, or gateway URLs
+// for `response_format: "url"` — with X-ArkRoute-Cache, Age, cost (0) and saved headers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cache/cache_store.h"
+#include "proxy/http/server.h"
+
+namespace arkroute {
+
+struct CachedReplyOptions {
+  std::string_view request_id;
+  std::string_view model_name;
+  std::string_view cache_status;  // "HIT" or "COALESCED"
+  bool stream = false;
+  bool url_format = false;
+  std::string_view public_url;
+  std::string_view entry_id;  // the cache key's hex digest, used in image URLs
+  int64_t now_ms = 0;
+};
+
+// Returns false (sending nothing) when the entry cannot be turned into the requested form.
+bool sendCachedReply(http::Exchange& exchange, const cache::CacheEntry& entry,
+                     const CachedReplyOptions& options);
+
+}  // namespace arkroute

@@ -1,0 +1,88 @@
+// One client connection of the HTTP server: reads and parses requests (http-parser) within the
+// size and time limits, hands each complete request to the handler as an Exchange, writes the
+// response (whole, Content-Length streamed, or chunked) with backpressure, and serves keep-alive
+// and pipelined requests in order. Owned by HttpServer; frees itself from a deferred event.
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <http_parser.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "proxy/http/server.h"
+
+namespace arkroute::http {
+
+class ConnectionExchange;
+
+struct ServerShared {
+  event_base* base;
+  ServerLimits limits;
+  RequestHandler handler;
+  ErrorBodyFn error_body;
+  size_t open_connections = 0;
+  size_t active_exchanges = 0;
+  bool accepting = true;
+  std::function<void(class ServerConnection*)> on_closed;
+};
+
+class ServerConnection {
+ public:
+  ServerConnection(ServerShared& shared, evutil_socket_t fd, std::string peer);
+  ~ServerConnection();
+
+  // Called by the exchange.
+  void writeHead(int status, const Headers& headers, std::optional<uint64_t> content_length,
+                 bool chunked_allowed);
+  void writeBody(std::string_view data);
+  void writeBody(evbuffer* data);
+  void finishResponse();
+  void abortConnection();
+  size_t pendingOutput() const;
+  void requestDrainNotice();
+  bool isHead() const { return request_.method == "HEAD"; }
+  void closeIfIdle();
+
+ private:
+  friend class ServerParserCallbacks;
+  static void onRead(bufferevent*, void* arg);
+  static void onWrite(bufferevent*, void* arg);
+  static void onEvent(bufferevent*, short what, void* arg);
+  static void onTimer(evutil_socket_t, short, void* arg);
+  static void onDeferred(evutil_socket_t, short, void* arg);
+
+  void processInput();
+  bool parseAvailable();
+  void dispatch();
+  void failRequest(int status, std::string_view message);
+  void armTimer(std::chrono::milliseconds after);
+  void clientGone();
+  void scheduleDeferred();
+  void destroy();
+
+  ServerShared& shared_;
+  bufferevent* bev_ = nullptr;
+  event* timer_ = nullptr;
+  event* deferred_ = nullptr;
+  std::string peer_;
+  http_parser parser_;
+  Request request_;
+  std::string header_field_;
+  bool last_was_value_ = false;
+  bool message_complete_ = false;
+  bool headers_complete_ = false;
+  bool in_request_ = false;
+  size_t head_bytes_ = 0;
+  int error_status_ = 0;
+  bool keep_alive_ = true;
+  bool chunked_response_ = false;
+  bool closing_ = false;  // close once output is flushed
+  bool destroyed_ = false;
+  bool drain_wanted_ = false;
+  std::shared_ptr<ConnectionExchange> exchange_;
+};
+
+}  // namespace arkroute::http

@@ -1,0 +1,41 @@
+// Cost arithmetic: what a response cost (exact from `usage` × token rates when both exist, else
+// the per-image table × the number of images) and what a request would cost before it is sent
+// (the table, or the typical output tokens of gpt-image-1 per quality and size). Amounts are USD.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "conf/price.h"
+
+namespace arkroute {
+
+struct TokenUsage {
+  double text_input = 0;
+  double image_input = 0;
+  double output = 0;
+};
+
+// Reads `usage` from an images JSON response (input_tokens_details.text_tokens / image_tokens,
+// output_tokens); nullopt when absent.
+std::optional<TokenUsage> usageFromResponse(std::string_view body);
+
+// Price of one image at quality × size from the table (falling back to "*" entries); nullopt when
+// the table has no matching entry.
+std::optional<double> unitPrice(const ModelPrice& price, std::string_view quality,
+                                std::string_view size);
+
+// Cost of a finished response; nullopt when the model has no usable price.
+std::optional<double> responseCost(const ModelPrice& price, std::string_view quality,
+                                   std::string_view size, size_t images,
+                                   const std::optional<TokenUsage>& usage);
+
+// Estimated cost of a request before sending it (n images); nullopt when unknown.
+std::optional<double> estimateCost(const ModelPrice& price, std::string_view quality,
+                                   std::string_view size, int n);
+
+// "0.042000" style fixed formatting used in headers ("unknown" for nullopt).
+std::string formatUsd(std::optional<double> amount);
+
+}  // namespace arkroute

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# One benchmark run comparing, on this machine and in the same run: the simulator directly, nginx
+# proxy_pass (upstream keepalive), ArkRoute (cache off) and Portkey's open-source gateway, each in
+# front of arkroute-sim on 127.0.0.1, for a ~1 KB response and a ~1.5 MB base64 response, at
+# concurrency 1 and 64, measured with wrk. Prints a Markdown table and writes it to
+# tests/bench/out/results.md. Building blocks are in tests/bench/lib.sh.
+#
+# Environment:
+#   BENCH_DURATION=10          seconds per measured run (each run is preceded by a 1 s warm-up)
+#   BENCH_WARMUP=1             seconds of warm-up per run (0 = none)
+#   BENCH_CONCURRENCY="1 64"   connection counts
+#   BENCH_PAYLOADS="small large"
+#   BENCH_TARGETS="sim nginx arkroute portkey"
+#   BENCH_SIM_THREADS=2        arkroute-sim --threads
+#   BENCH_ARKROUTE_WORKERS=0   [server] workers for ArkRoute (0 = one per core)
+#   ARKROUTE_BUILD_DIR=build   build tree; the binaries are (re)built there first
+#   BENCH_NO_BUILD=1           use the binaries as they are
+# A target that cannot be started or does not answer 200 gets "n/a" in its rows. The exit status is
+# non-zero when the simulator, nginx or ArkRoute could not be measured (Portkey is optional).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO_ROOT="$PWD"
+BUILD_DIR="${ARKROUTE_BUILD_DIR:-build}"
+DURATION="${BENCH_DURATION:-10}"
+WARMUP="${BENCH_WARMUP:-1}"
+CONCURRENCY="${BENCH_CONCURRENCY:-1 64}"
+PAYLOADS="${BENCH_PAYLOADS:-small large}"
+TARGETS="${BENCH_TARGETS:-sim nginx arkroute portkey}"
+OUT_DIR="tests/bench/out"
+
+# shellcheck source=../tests/bench/lib.sh
+source tests/bench/lib.sh
+
+ARKROUTE_SKIP_NPM=1 ./scripts/setup.sh
+if [ "${BENCH_NO_BUILD:-0}" != "1" ]; then
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j2 --target arkroute-sim $([[ " $TARGETS " == *" arkroute "* ]] && echo arkroute)
+fi
+
+if [[ " $TARGETS " == *" portkey "* ]]; then
+  if [ ! -f tests/bench/node_modules/@portkey-ai/gateway/build/start-server.js ] ||
+     [ tests/bench/package-lock.json -nt tests/bench/node_modules/.package-lock.json ]; then
+    echo "bench: installing Portkey's gateway into tests/bench/node_modules"
+    (cd tests/bench && npm ci --no-audit --no-fund --loglevel=error) ||
+      echo "bench: npm ci failed in tests/bench: Portkey rows will be n/a" >&2
+  fi
+fi
+
+bench_init
+mkdir -p "$OUT_DIR"
+
+declare -A RESULT=()   # "target|payload|conc" -> "rps p50 p99 errors" or "n/a"
+declare -A MEM=()      # "target|payload|conc" -> RSS text
+COMMANDS=()
+MISSING=0
+
+# payload_setup NAME FILE: writes the request body for a payload to FILE; sets SIM_ARGS.
+payload_setup() {
+  case "$1" in
+    small)
+      printf '%s' '{"model":"gpt-image-1","prompt":"a lighthouse at dawn","size":"1024x1024","response_format":"url"}' >"$2"
+      SIM_ARGS=(--payload-bytes 700) ;;
+    large)
+      printf '%s' '{"model":"gpt-image-1","prompt":"a lighthouse at dawn","size":"1024x1024"}' >"$2"
+      SIM_ARGS=() ;;
+    *) echo "bench: unknown payload $1 (small|large)" >&2; exit 2 ;;
+  esac
+}
+
+# measure TARGET PAYLOAD CONC PID URL BODY [HEADER...]: check, warm up, measure, record.
+measure() {
+  local target="$1" payload="$2" conc="$3" pid="$4" url="$5" body="$6"
+  shift 6
+  local key="$target|$payload|$conc"
+  if ! check_target "$url" "$body" "$@"; then
+    RESULT[$key]="n/a"; return 1
+  fi
+  [ "$WARMUP" -gt 0 ] && run_wrk "$url" "$body" "$conc" "$WARMUP" "$@"
+  run_wrk "$url" "$body" "$conc" "$DURATION" "$@"
+  COMMANDS+=("$target $payload c=$conc: $WRK_CMD")
+  if [ "$WRK_REQUESTS" = "0" ]; then
+    echo "bench: $target $payload c=$conc completed no request:" >&2
+    cat "$WRK_OUT" >&2
+    RESULT[$key]="n/a"; return 1
+  fi
+  RESULT[$key]="$WRK_RPS $WRK_P50 $WRK_P99 $WRK_ERRORS"
+  [ -n "$pid" ] && MEM[$key]="$(rss "$pid")"
+  printf 'bench: %-9s %-5s c=%-3s %10s req/s  p50 %8.3f ms  p99 %8.3f ms  errors %s\n' \
+    "$target" "$payload" "$conc" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_ERRORS"
+}
+
+for payload in $PAYLOADS; do
+  body="$BENCH_WORK/body-$payload.json"
+  payload_setup "$payload" "$body"
+  start_sim "${SIM_ARGS[@]}" || { echo "bench: arkroute-sim did not start" >&2; exit 1; }
+  echo "bench: payload $payload: arkroute-sim ${SIM_ARGS[*]} on port $SIM_PORT (pid $SIM_PID)"
+  declare -A UP=()
+  for target in $TARGETS; do
+    case "$target" in
+      sim) UP[sim]="http://127.0.0.1:$SIM_PORT/v1/images/generations $SIM_PID" ;;
+      nginx) start_nginx "$SIM_PORT" && UP[nginx]="http://127.0.0.1:$NGINX_PORT/v1/images/generations $NGINX_PID" ;;
+      arkroute) start_arkroute "$SIM_PORT" && UP[arkroute]="http://127.0.0.1:$ARKROUTE_PORT/v1/images/generations $ARKROUTE_PID" ;;
+      portkey) start_portkey && UP[portkey]="http://127.0.0.1:$PORTKEY_PORT/v1/images/generations $PORTKEY_PID" ;;
+      *) echo "bench: unknown target $target" >&2; exit 2 ;;
+    esac || true
+  done
+  for conc in $CONCURRENCY; do
+    for target in $TARGETS; do
+      key="$target|$payload|$conc"
+      if [ -z "${UP[$target]:-}" ]; then RESULT[$key]="n/a"; continue; fi
+      read -r url pid <<<"${UP[$target]}"
+      headers=("Authorization: Bearer bench-key")
+      mem_pid=""
+      case "$target" in
+        arkroute) mem_pid="$pid" ;;
+        portkey) mem_pid="$pid"
+                 headers+=("x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:$SIM_PORT/v1") ;;
+      esac
+      measure "$target" "$payload" "$conc" "$mem_pid" "$url" "$body" "${headers[@]}" || true
+      if ! kill -0 "$pid" 2>/dev/null; then
+        echo "bench: $target (pid $pid) died during the $payload c=$conc run" >&2
+        RESULT[$key]="n/a"; unset 'UP[$target]'
+      fi
+    done
+  done
+  for target in $TARGETS; do
+    [ -n "${UP[$target]:-}" ] || continue
+    read -r _ pid <<<"${UP[$target]}"
+    [ "$target" = "sim" ] || stop_pid "$pid"
+  done
+  stop_pid "$SIM_PID"
+  unset UP
+done
+
+# ---- report ------------------------------------------------------------------------------------
+fmt_ms() { awk -v v="$1" 'BEGIN { if (v < 0) print "-"; else if (v < 10) printf "%.3f ms", v; else printf "%.1f ms", v }'; }
+
+table="| target | payload | conc | req/s | p50 | p99 | ratio vs nginx | errors | RSS (now / peak) |
+|---|---|---:|---:|---:|---:|---:|---:|---|"
+for payload in $PAYLOADS; do
+  for conc in $CONCURRENCY; do
+    ref="${RESULT[nginx|$payload|$conc]:-n/a}"
+    for target in $TARGETS; do
+      value="${RESULT[$target|$payload|$conc]:-n/a}"
+      size="$([ "$payload" = small ] && echo '~1 KB' || echo '~1.5 MB')"
+      if [ "$value" = "n/a" ]; then
+        table+=$'\n'"| $target | $payload ($size) | $conc | n/a | n/a | n/a | n/a | - | - |"
+        [ "$target" = "portkey" ] || MISSING=$((MISSING + 1))
+        continue
+      fi
+      read -r rps p50 p99 errors <<<"$value"
+      ratio="n/a"
+      if [ "$ref" != "n/a" ]; then
+        ratio="$(awk -v a="$rps" -v b="${ref%% *}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+      fi
+      table+=$'\n'"| $target | $payload ($size) | $conc | $(printf '%.0f' "$rps") | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $ratio | $errors | ${MEM[$target|$payload|$conc]:--} |"
+    done
+  done
+done
+
+cpu="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
+{
+  echo "# ArkRoute benchmark results"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (${cpu:-unknown CPU}), wrk on the same cores, ${DURATION} s per run after a ${WARMUP} s warm-up."
+  echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); ArkRoute with the cache off; payloads: small = sim \`--payload-bytes 700\` + \`response_format: url\`, large = sim default (b64_json)."
+  echo
+  echo "$table"
+  echo
+  echo "Errors = wrk socket errors + non-2xx responses. RSS is ArkRoute's or Portkey's VmRSS / VmHWM after the run."
+  echo
+  echo "Commands (post.lua sets method POST, the JSON body and headers; no response() hook):"
+  echo
+  for c in "${COMMANDS[@]}"; do echo "- \`$c\`"; done
+} >"$OUT_DIR/results.md"
+
+echo
+echo "$table"
+echo
+echo "bench: written to $OUT_DIR/results.md"
+if [ "$MISSING" -gt 0 ]; then
+  echo "bench: $MISSING required row(s) could not be measured" >&2
+  exit 1
+fi

@@ -1,0 +1,81 @@
+// arkroute-sim's command line: flags, start, the "listening on" line, clean exit on signals.
+#include <event2/event.h>
+#include <signal.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "tests/sim/sim_server.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: arkroute-sim --listen HOST:PORT [--latency-ms N] [--jitter-ms N] [--payload-bytes N]\n"
+    "                    [--tls-cert FILE --tls-key FILE]\n";
+
+bool parseFlags(int argc, char** argv, arkroute::sim::SimOptions* options) {
+  for (int i = 1; i < argc; i += 2) {
+    if (i + 1 >= argc) return false;
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--listen") {
+      size_t colon = value.rfind(':');
+      if (colon == std::string::npos) return false;
+      options->host = value.substr(0, colon);
+      options->port = static_cast<uint16_t>(std::stoi(value.substr(colon + 1)));
+    } else if (flag == "--latency-ms") {
+      options->latency_ms = std::stoi(value);
+    } else if (flag == "--jitter-ms") {
+      options->jitter_ms = std::stoi(value);
+    } else if (flag == "--payload-bytes") {
+      options->payload_bytes = std::stoul(value);
+    } else if (flag == "--tls-cert") {
+      options->tls_cert = value;
+    } else if (flag == "--tls-key") {
+      options->tls_key = value;
+    } else {
+      return false;
+    }
+  }
+  return options->tls_cert.empty() == options->tls_key.empty();
+}
+
+void onSignal(evutil_socket_t, short, void* base) {
+  event_base_loopbreak(static_cast<event_base*>(base));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  arkroute::sim::SimOptions options;
+  bool ok = false;
+  try {
+    ok = parseFlags(argc, argv, &options);
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  if (!ok) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  event_base* base = event_base_new();
+  std::string error;
+  {
+    arkroute::sim::SimServer server(base, options);
+    if (!server.start(&error)) {
+      std::cerr << "arkroute-sim: " << error << "\n";
+      return 1;
+    }
+    std::cout << "arkroute-sim listening on " << server.url() << std::endl;
+    event* term = evsignal_new(base, SIGTERM, onSignal, base);
+    event* interrupt = evsignal_new(base, SIGINT, onSignal, base);
+    event_add(term, nullptr);
+    event_add(interrupt, nullptr);
+    event_base_dispatch(base);
+    event_free(term);
+    event_free(interrupt);
+  }
+  event_base_free(base);
+  return 0;
+}

@@ -1,0 +1,150 @@
+// Request parsing (simdjson) and response building (nlohmann::json) for the simulator.
+#include "tests/sim/sim_images.h"
+
+#include <simdjson.h>
+#include <xxhash.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/sim/png.h"
+
+namespace arkroute::sim {
+
+namespace {
+
+std::string errorJson(const std::string& message, const std::string& param) {
+  nlohmann::json error = {
+      {"message", message}, {"type", "invalid_request_error"}, {"code", nullptr}};
+  error["param"] = param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param);
+  return nlohmann::json{{"error", error}}.dump();
+}
+
+void readString(simdjson::dom::element root, const char* key, std::string* out) {
+  std::string_view value;
+  if (root[key].get(value) == simdjson::SUCCESS) *out = std::string(value);
+}
+
+int outputTokens(const std::string& quality, const std::string& size) {
+  int column = size == "1024x1536" ? 1 : size == "1536x1024" ? 2 : 0;
+  static constexpr int kLow[] = {272, 408, 400}, kMedium[] = {1056, 1584, 1568},
+                       kHigh[] = {4160, 6240, 6208};
+  if (quality == "low") return kLow[column];
+  if (quality == "medium") return kMedium[column];
+  return kHigh[column];
+}
+
+}  // namespace
+
+std::optional<std::string> parseImageRequest(const std::string& body, ImageParams* out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS || !root.is_object()) {
+    return errorJson("The body must be a JSON object.", "");
+  }
+  readString(root, "prompt", &out->prompt);
+  if (out->prompt.empty()) return errorJson("Missing required parameter: 'prompt'.", "prompt");
+  readString(root, "model", &out->model);
+  readString(root, "size", &out->size);
+  if (out->size == "auto") out->size = "1024x1024";
+  readString(root, "quality", &out->quality);
+  readString(root, "background", &out->background);
+  readString(root, "output_format", &out->output_format);
+  readString(root, "response_format", &out->response_format);
+  simdjson::dom::element seed;
+  if (root["seed"].get(seed) == simdjson::SUCCESS) out->seed = simdjson::minify(seed);
+  int64_t n = 1;
+  simdjson::dom::element n_value;
+  if (root["n"].get(n_value) == simdjson::SUCCESS &&
+      (n_value.get(n) != simdjson::SUCCESS || n < 1 || n > 10)) {
+    return errorJson("'n' must be an integer from 1 to 10.", "n");
+  }
+  out->n = static_cast<int>(n);
+  bool stream = false;
+  if (root["stream"].get(stream) == simdjson::SUCCESS) out->stream = stream;
+  int64_t partials = 0;
+  if (root["partial_images"].get(partials) == simdjson::SUCCESS) {
+    out->partial_images = static_cast<int>(std::clamp<int64_t>(partials, 0, 3));
+  }
+  return std::nullopt;
+}
+
+std::string ImageFactory::imageKey(const ImageParams& p, int index) {
+  return p.prompt + '\x1f' + p.model + '\x1f' + p.size + '\x1f' + p.quality + '\x1f' +
+         p.background + '\x1f' + p.output_format + '\x1f' + p.seed + '\x1f' + std::to_string(index);
+}
+
+std::string ImageFactory::pngForKey(const std::string& key) {
+  uint64_t seed = XXH3_64bits(key.data(), key.size());
+  return makePng(seed, 16, 16, payload_bytes_);
+}
+
+const std::string& ImageFactory::imageBase64(const ImageParams& params, int index) {
+  std::string key = imageKey(params, index);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  if (order_.size() >= 32) {
+    cache_.erase(order_.front());
+    order_.pop_front();
+  }
+  order_.push_back(key);
+  return cache_[key] = base64Encode(pngForKey(key));
+}
+
+std::string ImageFactory::partialBase64(const ImageParams& params, int index) {
+  std::string key = imageKey(params, 0) + "\x1fpartial" + std::to_string(index);
+  return base64Encode(makePng(XXH3_64bits(key.data(), key.size()), 8, 8, 0));
+}
+
+std::string ImageFactory::usageJson(const ImageParams& p) const {
+  int input = static_cast<int>(p.prompt.size() / 4 + 8);
+  int output = outputTokens(p.quality, p.size) * p.n;
+  nlohmann::json usage = {{"input_tokens", input},
+                          {"output_tokens", output},
+                          {"total_tokens", input + output},
+                          {"input_tokens_details", {{"text_tokens", input}, {"image_tokens", 0}}}};
+  return usage.dump();
+}
+
+std::string ImageFactory::jsonResponse(const ImageParams& p,
+                                       const std::vector<std::string>& image_urls) {
+  std::string out = "{\"created\":" + std::to_string(kCreated) + ",\"data\":[";
+  for (int i = 0; i < p.n; ++i) {
+    if (i) out += ',';
+    if (!image_urls.empty()) {
+      out += "{\"url\":" + nlohmann::json(image_urls[static_cast<size_t>(i)]).dump() + "}";
+    } else {
+      out += "{\"b64_json\":\"" + imageBase64(p, i) + "\"}";
+    }
+  }
+  nlohmann::json tail = {{"background", p.background},
+                         {"output_format", p.output_format},
+                         {"quality", p.quality},
+                         {"size", p.size}};
+  std::string tail_text = tail.dump();
+  out += "],\"usage\":" + usageJson(p) + "," + tail_text.substr(1);
+  return out;
+}
+
+std::vector<std::string> ImageFactory::streamEvents(const ImageParams& p) {
+  std::vector<std::string> events;
+  auto base = [&](const char* type) {
+    return nlohmann::json{
+        {"type", type},         {"created_at", kCreated},     {"size", p.size},
+        {"quality", p.quality}, {"background", p.background}, {"output_format", p.output_format}};
+  };
+  for (int i = 0; i < p.partial_images; ++i) {
+    nlohmann::json event = base("image_generation.partial_image");
+    event["b64_json"] = partialBase64(p, i);
+    event["partial_image_index"] = i;
+    events.push_back("event: image_generation.partial_image\ndata: " + event.dump() + "\n\n");
+  }
+  for (int i = 0; i < p.n; ++i) {
+    nlohmann::json event = base("image_generation.completed");
+    event["b64_json"] = imageBase64(p, i);
+    event["usage"] = nlohmann::json::parse(usageJson(p));
+    events.push_back("event: image_generation.completed\ndata: " + event.dump() + "\n\n");
+  }
+  return events;
+}
+
+}  // namespace arkroute::sim

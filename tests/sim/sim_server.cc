@@ -1,0 +1,202 @@
+// Routing, stats and connection accounting of arkroute-sim.
+#include "tests/sim/sim_server.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "tests/sim/png.h"
+#include "tests/sim/sim_pending.h"
+
+namespace arkroute::sim {
+
+namespace {
+
+void sendBody(evhttp_request* req, int status, const char* content_type, const std::string& body) {
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+  evbuffer* out = evbuffer_new();
+  evbuffer_add(out, body.data(), body.size());
+  evhttp_send_reply(req, status, nullptr, out);
+  evbuffer_free(out);
+}
+
+std::string requestBody(evhttp_request* req) {
+  evbuffer* in = evhttp_request_get_input_buffer(req);
+  std::string body(evbuffer_get_length(in), '\0');
+  evbuffer_copyout(in, body.data(), body.size());
+  return body;
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+}  // namespace
+
+void sendJsonError(evhttp_request* req, int status, const std::string& type,
+                   const std::string& code, const std::string& message) {
+  nlohmann::json error = {
+      {"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}};
+  sendBody(req, status, "application/json", error.dump());
+}
+
+SimServer::SimServer(event_base* base, SimOptions options)
+    : base_(base), options_(std::move(options)), images_(options_.payload_bytes) {}
+
+SimServer::~SimServer() {
+  if (http_) evhttp_free(http_);
+  if (ssl_ctx_) SSL_CTX_free(ssl_ctx_);
+}
+
+bool SimServer::start(std::string* error) {
+  if (!options_.tls_cert.empty()) {
+    ssl_ctx_ = SSL_CTX_new(TLS_server_method());
+    if (SSL_CTX_use_certificate_chain_file(ssl_ctx_, options_.tls_cert.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ssl_ctx_, options_.tls_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      *error = "cannot load --tls-cert/--tls-key";
+      return false;
+    }
+  }
+  http_ = evhttp_new(base_);
+  evhttp_set_bevcb(http_, &SimServer::onNewConnection, this);
+  evhttp_set_gencb(http_, &SimServer::onRequest, this);
+  evhttp_set_max_body_size(http_, 64 << 20);
+  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+  evhttp_bound_socket* socket =
+      evhttp_bind_socket_with_handle(http_, options_.host.c_str(), options_.port);
+  if (!socket) {
+    *error = "cannot listen on " + options_.host + ":" + std::to_string(options_.port);
+    return false;
+  }
+  sockaddr_storage address;
+  socklen_t length = sizeof address;
+  getsockname(evhttp_bound_socket_get_fd(socket), reinterpret_cast<sockaddr*>(&address), &length);
+  port_ = ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  return true;
+}
+
+std::string SimServer::url() const {
+  return std::string(ssl_ctx_ ? "https://" : "http://") + options_.host + ":" +
+         std::to_string(port_);
+}
+
+bufferevent* SimServer::onNewConnection(event_base* base, void* arg) {
+  auto* self = static_cast<SimServer*>(arg);
+  ++self->connections_;
+  if (!self->ssl_ctx_) return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  return bufferevent_openssl_socket_new(base, -1, SSL_new(self->ssl_ctx_),
+                                        BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+void SimServer::onRequest(evhttp_request* req, void* arg) {
+  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
+  const char* path = evhttp_uri_get_path(uri);
+  static_cast<SimServer*>(arg)->route(req, path ? path : "/");
+}
+
+void SimServer::route(evhttp_request* req, const std::string& path) {
+  evhttp_cmd_type method = evhttp_request_get_command(req);
+  if (path == "/_sim/stats" && method == EVHTTP_REQ_GET) return sendStats(req);
+  if (path == "/_sim/reset" && method == EVHTTP_REQ_POST) {
+    requests_.clear();
+    connections_ = 0;
+    return sendBody(req, 200, "application/json", "{}");
+  }
+  if (path == "/_sim/last-request") return sendBody(req, 200, "application/json", last_request_);
+  ++requests_[path];
+  if (path.starts_with("/_sim/images/")) return handleImage(req, path);
+  if (path.ends_with("/images/generations") && method == EVHTTP_REQ_POST) {
+    return handleGeneration(req, path);
+  }
+  if (path.ends_with("/models") && method == EVHTTP_REQ_GET) {
+    return sendBody(req, 200, "application/json",
+                    R"({"object":"list","data":[{"id":"gpt-image-1","object":"model"},)"
+                    R"({"id":"seedream-4-5-251128","object":"model"}]})");
+  }
+  sendJsonError(req, 404, "invalid_request_error", "unknown_url", "Unknown path " + path);
+}
+
+void SimServer::sendStats(evhttp_request* req) {
+  nlohmann::json requests = nlohmann::json::object();
+  for (const auto& [path, count] : requests_) requests[path] = count;
+  nlohmann::json stats = {
+      {"requests", requests}, {"connections_accepted", connections_}, {"in_flight", in_flight_}};
+  sendBody(req, 200, "application/json", stats.dump());
+}
+
+void SimServer::rememberRequest(evhttp_request* req, const std::string& path,
+                                const std::string& body) {
+  nlohmann::json headers = nlohmann::json::object();
+  for (evkeyval* h = evhttp_request_get_input_headers(req)->tqh_first; h; h = h->next.tqe_next) {
+    headers[lower(h->key)] = h->value;
+  }
+  last_request_ =
+      nlohmann::json{{"path", path}, {"method", "POST"}, {"headers", headers}, {"body", body}}.dump(
+          -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+int SimServer::latencyFor(evhttp_request* req) {
+  const char* given = evhttp_find_header(evhttp_request_get_input_headers(req), "x-sim-latency-ms");
+  if (given) return std::max(0, std::atoi(given));
+  int jitter = options_.jitter_ms > 0
+                   ? std::uniform_int_distribution<int>(0, options_.jitter_ms)(jitter_rng_)
+                   : 0;
+  return options_.latency_ms + jitter;
+}
+
+std::vector<std::string> SimServer::imageUrls(evhttp_request* req, const ImageParams& params) {
+  std::vector<std::string> urls;
+  if (params.response_format != "url") return urls;
+  const char* host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+  std::string base = std::string(ssl_ctx_ ? "https://" : "http://") +
+                     (host ? host : options_.host + ":" + std::to_string(port_));
+  for (int i = 0; i < params.n; ++i) {
+    std::string key = ImageFactory::imageKey(params, i);
+    char id[33];
+    std::snprintf(id, sizeof id, "%016llx",
+                  static_cast<unsigned long long>(XXH3_64bits(key.data(), key.size())));
+    if (image_keys_.size() > 4096) image_keys_.clear();
+    image_keys_[id] = key;
+    urls.push_back(base + "/_sim/images/" + id + ".png");
+  }
+  return urls;
+}
+
+void SimServer::handleImage(evhttp_request* req, const std::string& path) {
+  std::string id = path.substr(std::string("/_sim/images/").size());
+  if (id.ends_with(".png")) id.resize(id.size() - 4);
+  auto it = image_keys_.find(id);
+  if (it == image_keys_.end()) {
+    return sendJsonError(req, 404, "invalid_request_error", "not_found", "Unknown image " + id);
+  }
+  sendBody(req, 200, "image/png", images_.pngForKey(it->second));
+}
+
+void SimServer::handleGeneration(evhttp_request* req, const std::string& path) {
+  std::string body = requestBody(req);
+  rememberRequest(req, path, body);
+  ImageParams params;
+  if (auto error = parseImageRequest(body, &params)) {
+    return sendBody(req, 400, "application/json", *error);
+  }
+  const char* fault = evhttp_find_header(evhttp_request_get_input_headers(req), "x-sim-fault");
+  ++in_flight_;
+  auto* pending =
+      new PendingRequest(*this, req, params, fault ? fault : "", imageUrls(req, params));
+  pending->begin(latencyFor(req));
+}
+
+void SimServer::finished(PendingRequest* pending) {
+  --in_flight_;
+  delete pending;
+}
+
+}  // namespace arkroute::sim

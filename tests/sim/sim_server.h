@@ -1,0 +1,73 @@
+// arkroute-sim's HTTP side on libevent's evhttp: the OpenAI Images endpoint with latency, SSE
+// streaming and fault injection (x-sim-fault), image URLs, and the /_sim/stats, /_sim/reset and
+// /_sim/last-request endpoints tests read. Single-threaded; plain HTTP or TLS.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+
+#include "tests/sim/sim_images.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+
+namespace arkroute::sim {
+
+struct SimOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  int latency_ms = 0;
+  int jitter_ms = 0;
+  size_t payload_bytes = 1400000;
+  std::string tls_cert, tls_key;
+};
+
+struct PendingRequest;
+
+class SimServer {
+ public:
+  SimServer(event_base* base, SimOptions options);
+  ~SimServer();
+  bool start(std::string* error);
+  uint16_t port() const { return port_; }
+  std::string url() const;
+
+  // Used by pending requests.
+  event_base* base() const { return base_; }
+  ImageFactory& images() { return images_; }
+  void finished(PendingRequest* pending);
+  int latencyFor(evhttp_request* req);
+
+ private:
+  static void onRequest(evhttp_request* req, void* arg);
+  static bufferevent* onNewConnection(event_base* base, void* arg);
+  void route(evhttp_request* req, const std::string& path);
+  void handleGeneration(evhttp_request* req, const std::string& path);
+  void handleImage(evhttp_request* req, const std::string& path);
+  void sendStats(evhttp_request* req);
+  void rememberRequest(evhttp_request* req, const std::string& path, const std::string& body);
+  std::vector<std::string> imageUrls(evhttp_request* req, const ImageParams& params);
+
+  event_base* base_;
+  SimOptions options_;
+  evhttp* http_ = nullptr;
+  SSL_CTX* ssl_ctx_ = nullptr;
+  uint16_t port_ = 0;
+  ImageFactory images_;
+  std::mt19937 jitter_rng_{42};
+  std::map<std::string, uint64_t> requests_;
+  uint64_t connections_ = 0;
+  int64_t in_flight_ = 0;
+  std::string last_request_ = "{}";
+  std::map<std::string, std::string> image_keys_;  // url id → image key
+};
+
+// Sends an OpenAI-style JSON error with extra headers.
+void sendJsonError(evhttp_request* req, int status, const std::string& type,
+                   const std::string& code, const std::string& message);
+
+}  // namespace arkroute::sim

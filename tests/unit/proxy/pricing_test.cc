@@ -1,0 +1,59 @@
+// Unit tests for cost arithmetic (proxy/pricing.cc).
+#include "proxy/pricing.h"
+
+#include <gtest/gtest.h>
+
+namespace arkroute {
+namespace {
+
+ModelPrice gptImage1() {
+  ModelPrice price;
+  price.per_image["low"]["1024x1024"] = 0.011;
+  price.per_image["medium"]["1024x1024"] = 0.042;
+  price.per_image["high"]["1024x1024"] = 0.084;
+  price.per_image["high"]["1024x1536"] = 0.126;
+  price.per_image["high"]["*"] = 0.167;
+  price.tokens = TokenRates{5, 10, 40};
+  return price;
+}
+
+TEST(Pricing, TablePriceByQualityAndSizeWithDefaults) {
+  ModelPrice price = gptImage1();
+  EXPECT_DOUBLE_EQ(unitPrice(price, "medium", "1024x1024").value(), 0.042);
+  EXPECT_DOUBLE_EQ(unitPrice(price, "high", "1024x1536").value(), 0.126);
+  EXPECT_DOUBLE_EQ(unitPrice(price, "high", "auto").value(), 0.167);
+  EXPECT_FALSE(unitPrice(price, "medium", "2048x2048").has_value());
+  ModelPrice flat;
+  flat.per_image["*"]["*"] = 0.01;
+  EXPECT_DOUBLE_EQ(unitPrice(flat, "", "").value(), 0.01);
+}
+
+TEST(Pricing, UsageTimesTokenRatesIsTheExactCostWhenBothExist) {
+  auto usage = usageFromResponse(
+      R"({"data":[],"usage":{"input_tokens":50,"output_tokens":4160,"input_tokens_details":{"text_tokens":40,"image_tokens":10}}})");
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_DOUBLE_EQ(usage->text_input, 40);
+  EXPECT_DOUBLE_EQ(usage->image_input, 10);
+  EXPECT_DOUBLE_EQ(usage->output, 4160);
+  double expected = (40 * 5 + 10 * 10 + 4160 * 40) / 1e6;
+  EXPECT_DOUBLE_EQ(responseCost(gptImage1(), "high", "1024x1024", 1, usage).value(), expected);
+}
+
+TEST(Pricing, FallsBackToTheTableTimesImagesWithoutUsage) {
+  EXPECT_DOUBLE_EQ(responseCost(gptImage1(), "low", "1024x1024", 3, std::nullopt).value(), 0.033);
+  ModelPrice none;
+  EXPECT_FALSE(responseCost(none, "low", "1024x1024", 1, std::nullopt).has_value());
+  EXPECT_FALSE(usageFromResponse(R"({"data":[]})").has_value());
+}
+
+TEST(Pricing, EstimatesFromTheTableOrTypicalTokens) {
+  EXPECT_DOUBLE_EQ(estimateCost(gptImage1(), "high", "1024x1024", 2).value(), 0.168);
+  ModelPrice tokens_only;
+  tokens_only.tokens = TokenRates{5, 10, 40};
+  EXPECT_DOUBLE_EQ(estimateCost(tokens_only, "medium", "1024x1536", 1).value(), 1584 * 40 / 1e6);
+  EXPECT_EQ(formatUsd(0.042), "0.042000");
+  EXPECT_EQ(formatUsd(std::nullopt), "unknown");
+}
+
+}  // namespace
+}  // namespace arkroute
