@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proxy/cache_endpoints.h"
 #include "proxy/generation_handler.h"
 #include "proxy/responses.h"
 #include "proxy/worker.h"
@@ -15,9 +16,14 @@ using Handler = void (*)(Worker&, std::shared_ptr<http::Exchange>, std::string r
 
 struct Endpoint {
   std::string_view method;
-  std::string_view path;
+  std::string_view path;  // a trailing '*' matches any suffix
   Handler handler;
 };
+
+bool pathMatches(std::string_view pattern, std::string_view path) {
+  if (pattern.ends_with('*')) return path.starts_with(pattern.substr(0, pattern.size() - 1));
+  return pattern == path;
+}
 
 void handleHealth(Worker&, std::shared_ptr<http::Exchange> exchange, std::string request_id) {
   sendJson(*exchange, 200, R"({"status":"ok"})", request_id);
@@ -43,6 +49,9 @@ constexpr Endpoint kEndpoints[] = {
     {"GET", "/healthz", handleHealth},
     {"GET", "/v1/models", handleModels},
     {"POST", "/v1/images/generations", handleGeneration},
+    {"GET", "/v1/images/cache/*", handleCachedImage},
+    {"DELETE", "/admin/cache", handleAdminCachePurge},
+    {"GET", "/admin/cache/stats", handleAdminCacheStats},
 };
 
 }  // namespace
@@ -52,7 +61,7 @@ void dispatchRequest(Worker& worker, std::shared_ptr<http::Exchange> exchange) {
   std::string request_id = requestIdFor(request);
   std::string allowed;
   for (const Endpoint& endpoint : kEndpoints) {
-    if (endpoint.path != request.path) continue;
+    if (!pathMatches(endpoint.path, request.path)) continue;
     bool head_as_get = request.method == "HEAD" && endpoint.method == "GET";
     if (endpoint.method == request.method || head_as_get) {
       endpoint.handler(worker, std::move(exchange), std::move(request_id));

@@ -32,7 +32,19 @@ bool Gateway::openCache(std::string* error) {
   coalescer_ = std::make_unique<cache::Coalescer>();
   services_.store = store_.get();
   services_.coalescer = coalescer_.get();
+  sweeper_ = std::thread([this] { sweepLoop(); });
   return true;
+}
+
+void Gateway::sweepLoop() {
+  std::unique_lock lock(sweeper_mutex_);
+  while (!stopping_) {
+    sweeper_wake_.wait_for(lock, std::chrono::minutes(1));
+    if (stopping_) return;
+    lock.unlock();
+    store_->sweepExpired(services_.now_ms());
+    lock.lock();
+  }
 }
 
 bool Gateway::start(std::string* error) {
@@ -63,6 +75,12 @@ void Gateway::drainAndStop() {
   for (auto& worker : workers_) worker->beginDrain(config_->server.drain_timeout);
   for (auto& worker : workers_) worker->join();
   workers_.clear();
+  {
+    std::lock_guard lock(sweeper_mutex_);
+    stopping_ = true;
+  }
+  sweeper_wake_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
   if (store_) store_->flush();
 }
 

@@ -3,8 +3,11 @@
 // to the listen address) and graceful shutdown (drain, flush the store, join).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cache/cache_store.h"
@@ -31,6 +34,7 @@ class Gateway {
 
  private:
   bool openCache(std::string* error);
+  void sweepLoop();  // removes expired cache entries once a minute
 
   std::shared_ptr<const Config> config_;
   std::shared_ptr<const Runtime> runtime_;
@@ -39,6 +43,10 @@ class Gateway {
   Services services_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint16_t port_ = 0;
+  std::thread sweeper_;
+  std::mutex sweeper_mutex_;
+  std::condition_variable sweeper_wake_;
+  bool stopping_ = false;
 };
 
 }  // namespace arkroute

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "proxy/cache_cli.h"
 #include "proxy/gateway.h"
 
 namespace {
@@ -21,6 +22,7 @@ using arkroute::Config;
 constexpr const char* kUsage =
     "usage: arkroute serve --config FILE [--listen HOST:PORT]\n"
     "       arkroute check --config FILE\n"
+    "       arkroute cache stats|purge [--model M] --config FILE\n"
     "       arkroute --version\n";
 
 struct Options {
@@ -149,6 +151,14 @@ int main(int argc, char** argv) {
   OPENSSL_init_ssl(0, nullptr);
   if (options.command == "serve") return runServe(options);
   if (options.command == "check") return runCheck(options);
+  if (options.command == "cache" && argc >= 3) {
+    Options sub;
+    if (!parseOptions(argc - 1, argv + 1, &sub, &error)) {
+      std::cerr << "arkroute: " << error << "\n" << kUsage;
+      return 2;
+    }
+    return arkroute::runCacheCommand(sub.command, sub.flags);
+  }
   std::cerr << "arkroute: unknown command '" << options.command << "'\n" << kUsage;
   return 2;
 }

@@ -27,6 +27,7 @@ test('an unknown model raises NotFoundError with code model_not_found', async ()
       assert.ok(err instanceof OpenAI.NotFoundError, `got ${err?.constructor?.name}: ${err?.message}`);
       assert.equal(err.status, 404);
       assert.equal(err.code, 'model_not_found');
+      assert.ok(err.requestID, 'the error carries no x-request-id');
       return true;
     },
   );
@@ -41,6 +42,7 @@ test('a 429 from the upstream raises RateLimitError', async () => {
     (err) => {
       assert.ok(err instanceof OpenAI.RateLimitError, `got ${err?.constructor?.name}: ${err?.message}`);
       assert.equal(err.status, 429);
+      assert.equal(err.code, 'rate_limit_exceeded');
       return true;
     },
   );

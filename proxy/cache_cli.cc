@@ -1,0 +1,111 @@
+// The cache subcommand: direct RocksDB access, or the admin API of a running gateway.
+#include "proxy/cache_cli.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cache/rocks_store.h"
+#include "conf/config.h"
+
+namespace arkroute {
+
+namespace {
+
+// One blocking HTTP/1.0 request to host:port; returns the body, or nullopt when unreachable.
+std::optional<std::string> adminRequest(const Config& config, const std::string& method,
+                                        const std::string& path, int* status) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(config.server.listen_port);
+  std::string host = config.server.listen_host == "0.0.0.0" ? "127.0.0.1" : config.server.listen_host;
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return std::nullopt;
+  }
+  std::string wire = method + " " + path + " HTTP/1.0\r\nHost: " + host +
+                     "\r\nAuthorization: Bearer " + config.auth.admin_token + "\r\n\r\n";
+  if (send(fd, wire.data(), wire.size(), MSG_NOSIGNAL) < 0) {
+    close(fd);
+    return std::nullopt;
+  }
+  std::string response;
+  char buffer[8192];
+  ssize_t n;
+  while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) response.append(buffer, size_t(n));
+  close(fd);
+  size_t space = response.find(' ');
+  *status = space == std::string::npos ? 0 : std::atoi(response.c_str() + space + 1);
+  size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : response.substr(body + 4);
+}
+
+std::string statsJson(const cache::CacheStats& stats) {
+  return nlohmann::json{{"entries", stats.entries}, {"bytes", stats.bytes},
+                        {"hits", stats.hits},       {"misses", stats.misses},
+                        {"evictions", stats.evictions}, {"corrupt", stats.corrupt}}
+      .dump();
+}
+
+int viaGateway(const Config& config, const std::string& action,
+               const std::optional<std::string>& model, const std::string& why_local_failed) {
+  if (config.auth.admin_token.empty()) {
+    std::cerr << "arkroute cache: " << why_local_failed
+              << "\nA running gateway holds the cache; set " << config.auth.admin_token_env
+              << " to its admin token to go through its admin API.\n";
+    return 1;
+  }
+  std::string path = action == "stats" ? "/admin/cache/stats" : "/admin/cache";
+  if (model) path += "?model=" + *model;
+  int status = 0;
+  auto body = adminRequest(config, action == "stats" ? "GET" : "DELETE", path, &status);
+  if (!body || status != 200) {
+    std::cerr << "arkroute cache: " << why_local_failed << "\nand the admin API at "
+              << config.server.listen_host << ":" << config.server.listen_port << " answered "
+              << status << " " << body.value_or("(unreachable)") << "\n";
+    return 1;
+  }
+  std::cout << *body << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int runCacheCommand(const std::string& action, const std::map<std::string, std::string>& flags) {
+  if (action != "stats" && action != "purge") {
+    std::cerr << "usage: arkroute cache stats|purge [--model M] --config FILE\n";
+    return 2;
+  }
+  auto config_flag = flags.find("config");
+  if (config_flag == flags.end()) {
+    std::cerr << "arkroute cache: --config FILE is required\n";
+    return 2;
+  }
+  LoadedConfig loaded;
+  try {
+    loaded = loadConfig(config_flag->second);
+  } catch (const ConfigError& error) {
+    std::cerr << error.what() << "\n";
+    return 1;
+  }
+  std::optional<std::string> model;
+  if (auto it = flags.find("model"); it != flags.end()) model = it->second;
+  std::string error;
+  auto store = cache::RocksCacheStore::open(loaded.config.cache.path, loaded.config.cache.max_bytes,
+                                            &error);
+  if (!store) return viaGateway(loaded.config, action, model, error);
+  if (action == "stats") {
+    std::cout << statsJson(store->stats()) << "\n";
+  } else {
+    uint64_t removed = store->purge(model);
+    std::cout << nlohmann::json{{"purged", removed}}.dump() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace arkroute

@@ -1,0 +1,238 @@
+// Integration: the content cache end to end — hits make no upstream call, concurrent misses
+// coalesce into one, streams are captured and replayed, URLs outlive the provider's, per-request
+// cache control, scopes, and the admin API.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+using nlohmann::json;
+
+GatewayOptions cachedGateway(const Simulator& sim, std::string extra = "") {
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.cache_toml = "enabled = true\n";
+  options.server_toml = "public_url = \"https://images.example.test/\"\n";
+  options.extra_toml = std::move(extra);
+  options.env = {{"ARKROUTE_ADMIN_TOKEN", "admin-secret"}};
+  return options;
+}
+
+HttpResponse generate(uint16_t port, const std::string& body,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
+  return httpPostJson(port, "/v1/images/generations", body, std::move(headers));
+}
+
+TEST(Cache, MissThenHitMakesOneUpstreamCall) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  const std::string body = R"({"model":"gpt-image-1","prompt":"a cached fox","size":"1024x1024","n":1})";
+  HttpResponse first = generate(gateway.port(), body);
+  HttpResponse second = generate(gateway.port(), R"({ "size": "1024x1024", "prompt": "a cached fox", "model": "gpt-image-1", "n": 1.0 })");
+  ASSERT_EQ(first.status, 200);
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(first.header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(second.header("x-arkroute-cache"), "HIT");
+  EXPECT_FALSE(second.header("age").empty());
+  EXPECT_EQ(second.header("x-arkroute-cost-usd"), "0.000000");
+  EXPECT_EQ(second.body, first.body) << "a hit serves the original bytes";
+  EXPECT_EQ(sim.requests(), 1);
+}
+
+TEST(Cache, HundredConcurrentIdenticalMissesMakeOneUpstreamCall) {
+  Simulator sim({"--latency-ms", "1500"});
+  Gateway gateway(cachedGateway(sim));
+  std::vector<HttpResponse> responses(100);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < responses.size(); ++i) {
+    clients.emplace_back([&, i] {
+      responses[i] = generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"stampede"})");
+    });
+  }
+  for (auto& client : clients) client.join();
+  int miss = 0, coalesced = 0, hit = 0;
+  for (const HttpResponse& response : responses) {
+    ASSERT_EQ(response.status, 200) << response.error;
+    EXPECT_EQ(response.body, responses[0].body);
+    std::string status = response.header("x-arkroute-cache");
+    miss += status == "MISS";
+    coalesced += status == "COALESCED";
+    hit += status == "HIT";
+  }
+  EXPECT_EQ(sim.requests(), 1);
+  EXPECT_EQ(miss, 1);
+  EXPECT_EQ(miss + coalesced + hit, 100);
+}
+
+TEST(Cache, StreamedMissIsReplayedAsSseAndServedAsJson) {
+  Simulator sim({"--latency-ms", "200"});
+  Gateway gateway(cachedGateway(sim));
+  const std::string stream_body =
+      R"({"model":"gpt-image-1","prompt":"stream cache","stream":true,"partial_images":2})";
+  HttpResponse live = generate(gateway.port(), stream_body);
+  ASSERT_EQ(live.status, 200);
+  EXPECT_NE(live.body.find("image_generation.partial_image"), std::string::npos);
+  HttpResponse replay = generate(gateway.port(), stream_body);
+  EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(replay.header("content-type"), "text/event-stream");
+  EXPECT_EQ(replay.body.find("partial_image"), std::string::npos);
+  size_t data = replay.body.find("data: ");
+  ASSERT_NE(data, std::string::npos);
+  json completed = json::parse(replay.body.substr(data + 6, replay.body.find("\n\n") - data - 6));
+  EXPECT_EQ(completed["type"], "image_generation.completed");
+  HttpResponse as_json =
+      generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"stream cache"})");
+  EXPECT_EQ(as_json.header("x-arkroute-cache"), "HIT");
+  json images = json::parse(as_json.body);
+  EXPECT_EQ(images["data"][0]["b64_json"], completed["b64_json"]);
+  EXPECT_TRUE(looksLikePng(base64Decode(images["data"][0]["b64_json"].get<std::string>())));
+  EXPECT_EQ(sim.requests(), 1);
+}
+
+TEST(Cache, JsonMissIsReplayedToAStreamRequest) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  HttpResponse first = generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"both ways"})");
+  HttpResponse replay = generate(
+      gateway.port(), R"({"model":"gpt-image-1","prompt":"both ways","stream":true})");
+  EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(replay.header("content-type"), "text/event-stream");
+  std::string b64 = json::parse(first.body)["data"][0]["b64_json"];
+  EXPECT_NE(replay.body.find(b64), std::string::npos);
+  EXPECT_EQ(sim.requests(), 1);
+}
+
+TEST(Cache, UrlResponsesPointAtGatewayImagesThatOutliveTheProvider) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  HttpResponse response = generate(
+      gateway.port(), R"({"model":"gpt-image-1","prompt":"a url image","response_format":"url"})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_NE(sim.lastRequestJson().find("b64_json"), std::string::npos)
+      << "the gateway asks the provider for the bytes";
+  std::string url = json::parse(response.body)["data"][0]["url"];
+  const std::string prefix = "https://images.example.test/v1/images/cache/";
+  ASSERT_EQ(url.rfind(prefix, 0), 0u) << url;
+  HttpResponse image = httpGet(gateway.port(), "/v1/images/cache/" + url.substr(prefix.size()));
+  ASSERT_EQ(image.status, 200);
+  EXPECT_EQ(image.header("content-type"), "image/png");
+  EXPECT_EQ(image.header("cache-control"), "public, max-age=31536000, immutable");
+  EXPECT_TRUE(looksLikePng(image.body));
+  HttpCall conditional;
+  conditional.path = "/v1/images/cache/" + url.substr(prefix.size());
+  conditional.headers = {{"If-None-Match", image.header("etag")}};
+  EXPECT_EQ(httpRequest(gateway.port(), conditional).status, 304);
+  HttpResponse b64 = generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"a url image"})");
+  EXPECT_EQ(b64.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(base64Decode(json::parse(b64.body)["data"][0]["b64_json"]), image.body);
+  EXPECT_EQ(httpGet(gateway.port(), "/v1/images/cache/" + std::string(32, 'a') + "-0").status,
+            404);
+}
+
+TEST(Cache, CacheControlHeadersSkipRefreshOrBypass) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  const std::string body = R"({"model":"gpt-image-1","prompt":"controlled"})";
+  EXPECT_EQ(generate(gateway.port(), body, {{"Cache-Control", "no-store"}})
+                .header("x-arkroute-cache"),
+            "BYPASS");
+  EXPECT_EQ(generate(gateway.port(), body).header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(generate(gateway.port(), body, {{"Cache-Control", "no-cache"}})
+                .header("x-arkroute-cache"),
+            "MISS");
+  EXPECT_EQ(generate(gateway.port(), body).header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(sim.requests(), 3);
+  HttpResponse short_lived =
+      generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"ttl one"})",
+               {{"X-ArkRoute-Cache-TTL", "1"}});
+  EXPECT_EQ(short_lived.header("x-arkroute-cache"), "MISS");
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_EQ(generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"ttl one"})")
+                .header("x-arkroute-cache"),
+            "MISS")
+      << "an expired entry is never served";
+}
+
+TEST(Cache, ErrorsAndRefusalsAreNeverCached) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  const std::string body = R"({"model":"gpt-image-1","prompt":"refused"})";
+  EXPECT_EQ(generate(gateway.port(), body, {{"x-sim-fault", "moderation"}}).status, 400);
+  EXPECT_EQ(generate(gateway.port(), body, {{"x-sim-fault", "reset-mid-body"}}).complete, false);
+  HttpResponse ok = generate(gateway.port(), body);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(sim.requests(), 3);
+}
+
+TEST(Cache, ModelsWithCacheOffAndPerKeyScopeKeepEntriesApart) {
+  Simulator sim;
+  GatewayOptions options = cachedGateway(
+      sim, "[[model]]\nname = \"uncached\"\nupstream = \"sim\"\ncache = false\n");
+  options.cache_toml = "enabled = true\nscope = \"per_key\"\n";
+  Gateway gateway(options);
+  const std::string body = R"({"model":"gpt-image-1","prompt":"tenant"})";
+  generate(gateway.port(), body, {{"Authorization", "Bearer tenant-a"}});
+  EXPECT_EQ(generate(gateway.port(), body, {{"Authorization", "Bearer tenant-b"}})
+                .header("x-arkroute-cache"),
+            "MISS");
+  EXPECT_EQ(generate(gateway.port(), body, {{"Authorization", "Bearer tenant-a"}})
+                .header("x-arkroute-cache"),
+            "HIT");
+  const std::string uncached = R"({"model":"uncached","prompt":"tenant"})";
+  generate(gateway.port(), uncached);
+  EXPECT_EQ(generate(gateway.port(), uncached).header("x-arkroute-cache"), "BYPASS");
+}
+
+TEST(Cache, AdminApiNeedsTheTokenAndPurges) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"admin one"})");
+  generate(gateway.port(), R"({"model":"seedream-4.5","prompt":"admin two"})");
+  HttpCall stats;
+  stats.path = "/admin/cache/stats";
+  EXPECT_EQ(httpRequest(gateway.port(), stats).status, 401);
+  stats.headers = {{"Authorization", "Bearer wrong"}};
+  EXPECT_EQ(httpRequest(gateway.port(), stats).status, 401);
+  stats.headers = {{"Authorization", "Bearer admin-secret"}};
+  json counts;
+  for (int i = 0; i < 50; ++i) {  // inserts are written in the background
+    counts = json::parse(httpRequest(gateway.port(), stats).body);
+    if (counts["entries"] == 2) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(counts["entries"], 2);
+  EXPECT_GT(counts["bytes"].get<int>(), 0);
+  HttpCall purge;
+  purge.method = "DELETE";
+  purge.path = "/admin/cache?model=seedream-4.5";
+  purge.headers = {{"Authorization", "Bearer admin-secret"}};
+  EXPECT_EQ(json::parse(httpRequest(gateway.port(), purge).body)["purged"], 1);
+  EXPECT_EQ(generate(gateway.port(), R"({"model":"seedream-4.5","prompt":"admin two"})")
+                .header("x-arkroute-cache"),
+            "MISS");
+  EXPECT_EQ(generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"admin one"})")
+                .header("x-arkroute-cache"),
+            "HIT");
+}
+
+TEST(Cache, AdminApiIsOffWithoutAToken) {
+  Simulator sim;
+  GatewayOptions options = cachedGateway(sim);
+  options.env.clear();
+  Gateway gateway(options);
+  HttpCall stats;
+  stats.path = "/admin/cache/stats";
+  stats.headers = {{"Authorization", "Bearer anything"}};
+  HttpResponse response = httpRequest(gateway.port(), stats);
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(json::parse(response.body)["error"]["code"], "admin_disabled");
+}
+
+}  // namespace
+}  // namespace arkroute::testing
