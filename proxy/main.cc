@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "conf/schema.h"
 #include "proxy/cache_cli.h"
 #include "proxy/gateway.h"
 
@@ -23,6 +24,7 @@ constexpr const char* kUsage =
     "usage: arkroute serve --config FILE [--listen HOST:PORT]\n"
     "       arkroute check --config FILE\n"
     "       arkroute cache stats|purge [--model M] --config FILE\n"
+    "       arkroute config-reference   (every setting as Markdown: docs/CONFIG.md)\n"
     "       arkroute --version\n";
 
 struct Options {
@@ -134,6 +136,10 @@ int main(int argc, char** argv) {
   if (argc == 2 &&
       (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
     std::cout << "arkroute " << ARKROUTE_VERSION << "\n";
+    return 0;
+  }
+  if (argc == 2 && std::strcmp(argv[1], "config-reference") == 0) {
+    std::cout << arkroute::renderConfigReference();
     return 0;
   }
   Options options;

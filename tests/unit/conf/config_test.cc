@@ -1,0 +1,215 @@
+// Unit tests for the config loader: value formats, a full config, every validation rule with its
+// line, all problems reported at once, secrets never echoed, the shipped config and the docs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "conf/config.h"
+#include "conf/schema.h"
+
+namespace arkroute {
+namespace {
+
+using namespace std::chrono_literals;
+
+EnvLookup envWith(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::vector<ConfigProblem> problemsOf(const std::string& toml, EnvLookup env = envWith({})) {
+  try {
+    loadConfigFromString(toml, "test.toml", env);
+  } catch (const ConfigError& error) {
+    return error.problems();
+  }
+  return {};
+}
+
+const char kMinimal[] = R"(
+[[upstream]]
+name = "sim"
+base_url = "http://127.0.0.1:9090/v1"
+[[model]]
+name = "gpt-image-1"
+upstream = "sim"
+)";
+
+TEST(ConfigValues, DurationsAndSizesParse) {
+  EXPECT_EQ(parseDuration("250ms"), Millis(250));
+  EXPECT_EQ(parseDuration("600s"), Millis(600'000));
+  EXPECT_EQ(parseDuration("5m"), Millis(300'000));
+  EXPECT_EQ(parseDuration("2h"), Millis(7'200'000));
+  EXPECT_EQ(parseDuration("30d"), Millis(2'592'000'000));
+  EXPECT_EQ(parseDuration("12"), Millis(12'000));
+  EXPECT_FALSE(parseDuration("ten seconds"));
+  EXPECT_FALSE(parseDuration("5 parsecs"));
+  EXPECT_FALSE(parseDuration(""));
+  EXPECT_EQ(parseByteSize("20GiB"), 20ull << 30);
+  EXPECT_EQ(parseByteSize("512KiB"), 512ull << 10);
+  EXPECT_EQ(parseByteSize("10MB"), 10'000'000ull);
+  EXPECT_EQ(parseByteSize("1024"), 1024ull);
+  EXPECT_FALSE(parseByteSize("big"));
+  EXPECT_FALSE(parseByteSize("5XB"));
+}
+
+TEST(ConfigLoader, AFullConfigFillsTheStruct) {
+  std::string toml = R"(
+[server]
+listen = "[::1]:9000"
+workers = 3
+max_body_bytes = "1MiB"
+drain_timeout = "5s"
+public_url = "https://gw.example.com"
+[auth]
+mode = "passthrough"
+admin_token_env = "ADMIN"
+[cache]
+enabled = false
+ttl = "2h"
+max_bytes = "1GiB"
+scope = "per_key"
+[[upstream]]
+name = "openai"
+base_url = "https://api.openai.com:8443/v1/"
+api_key_env = "OPENAI_API_KEY"
+max_connections = 8
+timeout = "90s"
+[[model]]
+name = "gpt-image-1"
+upstream = "openai"
+fallbacks = ["mini"]
+[model.price.per_image]
+high = { "1024x1024" = 0.084, "*" = 0.167 }
+[[model]]
+name = "mini"
+upstream = "openai"
+upstream_model = "gpt-image-1-mini"
+cache = false
+)";
+  LoadedConfig loaded = loadConfigFromString(
+      toml, "full.toml", envWith({{"OPENAI_API_KEY", "sk-1"}, {"ADMIN", "tok"}}));
+  const Config& c = loaded.config;
+  EXPECT_EQ(c.server.listen_host, "::1");
+  EXPECT_EQ(c.server.listen_port, 9000);
+  EXPECT_EQ(c.server.workers, 3);
+  EXPECT_EQ(c.server.max_body_bytes, 1u << 20);
+  EXPECT_EQ(c.server.drain_timeout, 5s);
+  EXPECT_EQ(c.auth.mode, AuthMode::kPassthrough);
+  EXPECT_EQ(c.auth.admin_token, "tok");
+  EXPECT_FALSE(c.cache.enabled);
+  EXPECT_EQ(c.cache.ttl, 2h);
+  EXPECT_EQ(c.cache.scope, CacheScope::kPerKey);
+  const UpstreamConfig& u = c.upstreams.at(0);
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.host, "api.openai.com");
+  EXPECT_EQ(u.port, 8443);
+  EXPECT_EQ(u.base_path, "/v1");
+  EXPECT_EQ(u.api_key, "sk-1");
+  EXPECT_EQ(u.max_connections, 8);
+  EXPECT_EQ(u.timeout, 90s);
+  EXPECT_EQ(c.findModel("gpt-image-1")->upstream_model, "gpt-image-1");
+  EXPECT_EQ(c.findModel("gpt-image-1")->fallbacks, std::vector<std::string>{"mini"});
+  EXPECT_DOUBLE_EQ(c.findModel("gpt-image-1")->price->per_image.at("high").at("*"), 0.167);
+  EXPECT_EQ(c.findModel("mini")->upstream_model, "gpt-image-1-mini");
+  EXPECT_FALSE(c.findModel("mini")->cache);
+  EXPECT_FALSE(c.findModel("mini")->price.has_value());
+  EXPECT_EQ(c.findUpstream("nope"), nullptr);
+}
+
+TEST(ConfigLoader, EveryProblemIsReportedAtOnceWithItsLine) {
+  std::string toml = R"([server]
+lisen = "x"
+workers = "two"
+[cache]
+ttl = "forever"
+scope = "everyone"
+[[upstream]]
+name = "u"
+base_url = "ftp://host"
+max_connections = 0
+[[model]]
+name = "m"
+upstream = "missing"
+fallbacks = ["m", "ghost"]
+)";
+  auto problems = problemsOf(toml);
+  std::vector<std::string> text;
+  for (const auto& p : problems) text.push_back(p.toString());
+  auto has = [&](const std::string& needle) {
+    for (const auto& t : text) {
+      if (t.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("test.toml:2:9: unknown key 'lisen' in [server] (did you mean 'listen'?)"));
+  EXPECT_TRUE(has("test.toml:3:11: server.workers: expected integer, got string"));
+  EXPECT_TRUE(has("test.toml:5:7: cache.ttl: expected a positive duration"));
+  EXPECT_TRUE(has("test.toml:6:9: cache.scope: expected shared or per_key"));
+  EXPECT_TRUE(has("test.toml:9:12: upstream 'u': base_url must start with http:// or https://"));
+  EXPECT_TRUE(has("upstream 'u': max_connections must be 1 to 10000"));
+  EXPECT_TRUE(has("model 'm': upstream 'missing' is not declared"));
+  EXPECT_TRUE(has("model 'm' lists itself as a fallback"));
+  EXPECT_TRUE(has("model 'm': fallback 'ghost' is not a declared model"));
+  EXPECT_EQ(problems.size(), 9u);
+}
+
+TEST(ConfigLoader, StructuralRules) {
+  EXPECT_FALSE(problemsOf("[server]\nlisten = \"127.0.0.1\"\n").empty());
+  EXPECT_NE(problemsOf("").at(0).message.find("no [[model]]"), std::string::npos);
+  std::string duplicate = std::string(kMinimal) + "[[model]]\nname = \"gpt-image-1\"\nupstream = \"sim\"\n";
+  EXPECT_NE(problemsOf(duplicate).at(0).message.find("declared twice"), std::string::npos);
+  EXPECT_NE(problemsOf("[bogus]\n").at(0).message.find("unknown section 'bogus'"),
+            std::string::npos);
+  EXPECT_NE(problemsOf("[server\n").at(0).toString().find("test.toml:1:"), std::string::npos);
+  EXPECT_TRUE(problemsOf(kMinimal).empty());
+}
+
+TEST(ConfigLoader, MissingKeyVariableIsAnErrorThatNeverShowsAnySecret) {
+  std::string toml = std::string(kMinimal);
+  toml.insert(toml.find("[[model]]"), "api_key_env = \"SIM_KEY\"\n");
+  auto problems = problemsOf(toml, envWith({{"OTHER", "sk-secret-value"}}));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("environment variable SIM_KEY (api_key_env) is not set"),
+            std::string::npos);
+  LoadedConfig ok = loadConfigFromString(toml, "t", envWith({{"SIM_KEY", "sk-secret-value"}}));
+  EXPECT_EQ(ok.config.upstreams[0].api_key, "sk-secret-value");
+  EXPECT_EQ(describeConfig(ok.config).find("sk-secret-value"), std::string::npos);
+}
+
+TEST(ConfigLoader, TlsVerifyOffIsAWarning) {
+  std::string toml = std::string(kMinimal);
+  toml.insert(toml.find("[[model]]"), "tls_verify = false\n");
+  LoadedConfig loaded = loadConfigFromString(toml, "t", envWith({}));
+  ASSERT_EQ(loaded.warnings.size(), 1u);
+  EXPECT_NE(loaded.warnings[0].message.find("tls_verify = false"), std::string::npos);
+}
+
+std::filesystem::path repoFile(const char* relative) {
+  return std::filesystem::path(__FILE__).parent_path() / "../../.." / relative;
+}
+
+TEST(ShippedConfig, IsValidAndPricesEveryModel) {
+  LoadedConfig loaded = loadConfig(repoFile("conf/arkroute.toml").string(), envWith({}));
+  EXPECT_GE(loaded.config.models.size(), 6u);
+  for (const ModelConfig& model : loaded.config.models) {
+    EXPECT_TRUE(model.price.has_value()) << model.name;
+  }
+  EXPECT_DOUBLE_EQ(loaded.config.findModel("gpt-image-1")->price->per_image.at("medium").at("1024x1024"), 0.042);
+}
+
+TEST(ShippedConfig, DocsMatchTheSchemaTable) {
+  std::ifstream in(repoFile("docs/CONFIG.md"));
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), renderConfigReference())
+      << "regenerate with: build/proxy/arkroute config-reference > docs/CONFIG.md";
+}
+
+}  // namespace
+}  // namespace arkroute
