@@ -67,7 +67,8 @@ void appendCanonicalJson(simdjson::dom::element value, std::string* out) {
     case element_type::ARRAY: {
       out->push_back('[');
       bool first = true;
-      for (auto item : value.get_array().value()) {
+      simdjson::dom::array items = value.get_array().value();  // not a temporary in range-for
+      for (auto item : items) {
         if (!first) out->push_back(',');
         first = false;
         appendCanonicalJson(item, out);

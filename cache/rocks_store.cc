@@ -136,6 +136,17 @@ LookupResult RocksCacheStore::lookupByDigest(const Digest& digest, int64_t now_m
 LookupResult RocksCacheStore::find(const Digest& digest, const std::string* canonical,
                                    int64_t now_ms) {
   LookupResult result;
+  {
+    std::lock_guard lock(queue_mutex_);
+    auto pending = unwritten_.find(digest);
+    if (pending != unwritten_.end() && (!canonical || pending->second.first == *canonical) &&
+        pending->second.second->expires_ms > now_ms) {
+      result.status = LookupStatus::kHit;
+      result.entry = pending->second.second;
+      counters_.count(result.status);
+      return result;
+    }
+  }
   rocksdb::PinnableSlice value;
   rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), records_, slice(digest), &value);
   if (!status.ok()) {
@@ -187,6 +198,7 @@ void RocksCacheStore::insert(const CacheKey& key, CacheEntry entry) {
       return;
     }
     queued_bytes_ += size;
+    unwritten_[key.digest()] = {key.canonical(), std::make_shared<const CacheEntry>(entry)};
     queue_.push_back(PendingWrite{key.digest(), key.canonical(), std::move(entry)});
   }
   queue_changed_.notify_all();
@@ -204,6 +216,11 @@ void RocksCacheStore::writerLoop() {
     write(pending);
     lock.lock();
     writing_ = false;
+    auto unwritten = unwritten_.find(pending.digest);
+    if (unwritten != unwritten_.end() &&
+        unwritten->second.second->created_ms == pending.entry.created_ms) {
+      unwritten_.erase(unwritten);
+    }
     queued_bytes_ -=
         std::min<uint64_t>(queued_bytes_, pending.entry.body.size() + pending.canonical.size());
     queue_changed_.notify_all();

@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -63,6 +64,9 @@ class RocksCacheStore : public CacheStore {
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
   std::deque<PendingWrite> queue_;
+  // Accepted but not yet written entries, served by lookups so a request that arrives right after
+  // a miss completed (its coalescing flight is over) still hits: read-your-writes.
+  std::map<Digest, std::pair<std::string, std::shared_ptr<const CacheEntry>>> unwritten_;
   uint64_t queued_bytes_ = 0;
   bool writing_ = false;
   bool stopping_ = false;

@@ -22,7 +22,8 @@ std::optional<std::string> adminRequest(const Config& config, const std::string&
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(config.server.listen_port);
-  std::string host = config.server.listen_host == "0.0.0.0" ? "127.0.0.1" : config.server.listen_host;
+  std::string host =
+      config.server.listen_host == "0.0.0.0" ? "127.0.0.1" : config.server.listen_host;
   if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1 ||
       connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     close(fd);
@@ -46,8 +47,8 @@ std::optional<std::string> adminRequest(const Config& config, const std::string&
 }
 
 std::string statsJson(const cache::CacheStats& stats) {
-  return nlohmann::json{{"entries", stats.entries}, {"bytes", stats.bytes},
-                        {"hits", stats.hits},       {"misses", stats.misses},
+  return nlohmann::json{{"entries", stats.entries},     {"bytes", stats.bytes},
+                        {"hits", stats.hits},           {"misses", stats.misses},
                         {"evictions", stats.evictions}, {"corrupt", stats.corrupt}}
       .dump();
 }
@@ -96,8 +97,8 @@ int runCacheCommand(const std::string& action, const std::map<std::string, std::
   std::optional<std::string> model;
   if (auto it = flags.find("model"); it != flags.end()) model = it->second;
   std::string error;
-  auto store = cache::RocksCacheStore::open(loaded.config.cache.path, loaded.config.cache.max_bytes,
-                                            &error);
+  auto store =
+      cache::RocksCacheStore::open(loaded.config.cache.path, loaded.config.cache.max_bytes, &error);
   if (!store) return viaGateway(loaded.config, action, model, error);
   if (action == "stats") {
     std::cout << statsJson(store->stats()) << "\n";

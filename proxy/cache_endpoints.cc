@@ -27,7 +27,8 @@ std::optional<std::string> queryParam(const std::string& query, std::string_view
       std::string_view raw = pair.substr(name.size() + 1);
       for (size_t i = 0; i < raw.size(); ++i) {
         if (raw[i] == '%' && i + 2 < raw.size()) {
-          value.push_back(static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16)));
+          value.push_back(
+              static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16)));
           i += 2;
         } else {
           value.push_back(raw[i] == '+' ? ' ' : raw[i]);
@@ -42,8 +43,9 @@ std::optional<std::string> queryParam(const std::string& query, std::string_view
 
 bool cacheDisabled(Worker& worker, http::Exchange& exchange, const std::string& request_id) {
   if (worker.services().store) return false;
-  sendError(exchange, ApiError::notFound("The cache is disabled ([cache] enabled = false).",
-                                         std::string("cache_disabled")),
+  sendError(exchange,
+            ApiError::notFound("The cache is disabled ([cache] enabled = false).",
+                               std::string("cache_disabled")),
             request_id);
   return true;
 }
@@ -65,8 +67,11 @@ bool authorizeAdmin(Worker& worker, http::Exchange& exchange, const std::string&
   bool ok = given.size() == expected.size() &&
             CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
   if (!ok) {
-    ApiError error{401, "Invalid or missing admin token (Authorization: Bearer <token>).",
-                   "invalid_request_error", std::nullopt, std::string("invalid_api_key"),
+    ApiError error{401,
+                   "Invalid or missing admin token (Authorization: Bearer <token>).",
+                   "invalid_request_error",
+                   std::nullopt,
+                   std::string("invalid_api_key"),
                    ErrorSource::kClient};
     http::Headers headers;
     headers.set("WWW-Authenticate", "Bearer");
@@ -94,9 +99,10 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
     if (found.entry) bytes = imageBytes(found.entry->body, index);
   }
   if (!bytes) {
-    sendError(*exchange, ApiError::notFound("No cached image with id '" + std::string(id) +
-                                                "' (it may have expired or been purged).",
-                                            std::string("image_not_found")),
+    sendError(*exchange,
+              ApiError::notFound("No cached image with id '" + std::string(id) +
+                                     "' (it may have expired or been purged).",
+                                 std::string("image_not_found")),
               request_id);
     return;
   }
@@ -130,10 +136,14 @@ void handleAdminCacheStats(Worker& worker, std::shared_ptr<http::Exchange> excha
   if (cacheDisabled(worker, *exchange, request_id)) return;
   cache::CacheStats stats = worker.services().store->stats();
   cache::Coalescer::Stats coalescing = worker.services().coalescer->stats();
-  nlohmann::json body = {{"entries", stats.entries},     {"bytes", stats.bytes},
-                         {"hits", stats.hits},           {"misses", stats.misses},
-                         {"coalesced", coalescing.coalesced}, {"evictions", stats.evictions},
-                         {"expired", stats.expired},     {"corrupt", stats.corrupt},
+  nlohmann::json body = {{"entries", stats.entries},
+                         {"bytes", stats.bytes},
+                         {"hits", stats.hits},
+                         {"misses", stats.misses},
+                         {"coalesced", coalescing.coalesced},
+                         {"evictions", stats.evictions},
+                         {"expired", stats.expired},
+                         {"corrupt", stats.corrupt},
                          {"dropped_writes", stats.dropped_writes},
                          {"takeovers", coalescing.takeovers}};
   sendJson(*exchange, 200, body.dump(), request_id);

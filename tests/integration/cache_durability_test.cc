@@ -47,8 +47,8 @@ TEST(CacheDurability, SigkillDuringWritesNeverServesATornEntry) {
     HttpResponse served = httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(i));
     HttpResponse truth = httpPostJson(sim.port(), "/v1/images/generations", bodyFor(i));
     ASSERT_EQ(served.status, 200) << i;
-    ASSERT_EQ(served.body, truth.body) << "prompt " << i << " served "
-                                       << served.header("x-arkroute-cache");
+    ASSERT_EQ(served.body, truth.body)
+        << "prompt " << i << " served " << served.header("x-arkroute-cache");
     hits += served.header("x-arkroute-cache") == "HIT";
   }
   EXPECT_GT(hits, 0) << "entries written before the kill should have survived";

@@ -31,9 +31,12 @@ HttpResponse generate(uint16_t port, const std::string& body,
 TEST(Cache, MissThenHitMakesOneUpstreamCall) {
   Simulator sim;
   Gateway gateway(cachedGateway(sim));
-  const std::string body = R"({"model":"gpt-image-1","prompt":"a cached fox","size":"1024x1024","n":1})";
+  const std::string body =
+      R"({"model":"gpt-image-1","prompt":"a cached fox","size":"1024x1024","n":1})";
   HttpResponse first = generate(gateway.port(), body);
-  HttpResponse second = generate(gateway.port(), R"({ "size": "1024x1024", "prompt": "a cached fox", "model": "gpt-image-1", "n": 1.0 })");
+  HttpResponse second = generate(
+      gateway.port(),
+      R"({ "size": "1024x1024", "prompt": "a cached fox", "model": "gpt-image-1", "n": 1.0 })");
   ASSERT_EQ(first.status, 200);
   ASSERT_EQ(second.status, 200) << second.body;
   EXPECT_EQ(first.header("x-arkroute-cache"), "MISS");
@@ -98,8 +101,8 @@ TEST(Cache, JsonMissIsReplayedToAStreamRequest) {
   Simulator sim;
   Gateway gateway(cachedGateway(sim));
   HttpResponse first = generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"both ways"})");
-  HttpResponse replay = generate(
-      gateway.port(), R"({"model":"gpt-image-1","prompt":"both ways","stream":true})");
+  HttpResponse replay =
+      generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"both ways","stream":true})");
   EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(replay.header("content-type"), "text/event-stream");
   std::string b64 = json::parse(first.body)["data"][0]["b64_json"];
@@ -130,21 +133,20 @@ TEST(Cache, UrlResponsesPointAtGatewayImagesThatOutliveTheProvider) {
   HttpResponse b64 = generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"a url image"})");
   EXPECT_EQ(b64.header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(base64Decode(json::parse(b64.body)["data"][0]["b64_json"]), image.body);
-  EXPECT_EQ(httpGet(gateway.port(), "/v1/images/cache/" + std::string(32, 'a') + "-0").status,
-            404);
+  EXPECT_EQ(httpGet(gateway.port(), "/v1/images/cache/" + std::string(32, 'a') + "-0").status, 404);
 }
 
 TEST(Cache, CacheControlHeadersSkipRefreshOrBypass) {
   Simulator sim;
   Gateway gateway(cachedGateway(sim));
   const std::string body = R"({"model":"gpt-image-1","prompt":"controlled"})";
-  EXPECT_EQ(generate(gateway.port(), body, {{"Cache-Control", "no-store"}})
-                .header("x-arkroute-cache"),
-            "BYPASS");
+  EXPECT_EQ(
+      generate(gateway.port(), body, {{"Cache-Control", "no-store"}}).header("x-arkroute-cache"),
+      "BYPASS");
   EXPECT_EQ(generate(gateway.port(), body).header("x-arkroute-cache"), "MISS");
-  EXPECT_EQ(generate(gateway.port(), body, {{"Cache-Control", "no-cache"}})
-                .header("x-arkroute-cache"),
-            "MISS");
+  EXPECT_EQ(
+      generate(gateway.port(), body, {{"Cache-Control", "no-cache"}}).header("x-arkroute-cache"),
+      "MISS");
   EXPECT_EQ(generate(gateway.port(), body).header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(sim.requests(), 3);
   HttpResponse short_lived =
@@ -172,8 +174,8 @@ TEST(Cache, ErrorsAndRefusalsAreNeverCached) {
 
 TEST(Cache, ModelsWithCacheOffAndPerKeyScopeKeepEntriesApart) {
   Simulator sim;
-  GatewayOptions options = cachedGateway(
-      sim, "[[model]]\nname = \"uncached\"\nupstream = \"sim\"\ncache = false\n");
+  GatewayOptions options =
+      cachedGateway(sim, "[[model]]\nname = \"uncached\"\nupstream = \"sim\"\ncache = false\n");
   options.cache_toml = "enabled = true\nscope = \"per_key\"\n";
   Gateway gateway(options);
   const std::string body = R"({"model":"gpt-image-1","prompt":"tenant"})";

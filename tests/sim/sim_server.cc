@@ -5,6 +5,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <xxhash.h>
 
@@ -76,6 +78,9 @@ bool SimServer::start(std::string* error) {
     *error = "cannot listen on " + options_.host + ":" + std::to_string(options_.port);
     return false;
   }
+  // Accepted sockets inherit TCP_NODELAY from the listener on Linux: no delayed-ACK stalls.
+  int one = 1;
+  setsockopt(evhttp_bound_socket_get_fd(socket), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   sockaddr_storage address;
   socklen_t length = sizeof address;
   getsockname(evhttp_bound_socket_get_fd(socket), reinterpret_cast<sockaddr*>(&address), &length);

@@ -21,8 +21,10 @@ TEST(CacheKey, EquivalentSpellingsShareAKey) {
   EXPECT_EQ(hexFor(R"({ "seed" : 7, "n" : 1.0, "output_format":"png", "background":"auto",
                        "quality":"high", "size":"1024x1024", "prompt":"a fox" })"),
             base);
-  EXPECT_EQ(hexFor(R"({"prompt":"a fox","size":"1024x1024","quality":"high","n":1e0,"background":"auto","output_format":"png","seed":7.0})"),
-            base);
+  EXPECT_EQ(
+      hexFor(
+          R"({"prompt":"a fox","size":"1024x1024","quality":"high","n":1e0,"background":"auto","output_format":"png","seed":7.0})"),
+      base);
   EXPECT_EQ(hexFor(R"({"a":{"y":1,"x":[2,{"q":1,"p":2}]},"prompt":"p"})"),
             hexFor(R"({"prompt":"p","a":{"x":[2,{"p":2,"q":1}],"y":1}})"));
 }
@@ -30,9 +32,8 @@ TEST(CacheKey, EquivalentSpellingsShareAKey) {
 TEST(CacheKey, FieldsThatCannotChangeTheImageAreLeftOut) {
   std::string base = hexFor(kBase);
   std::string with_extras = kBase;
-  with_extras.insert(1,
-                     R"("user":"u1","safety_identifier":"s","stream":true,"partial_images":2,)"
-                     R"("model":"alias","response_format":"url",)");
+  with_extras.insert(1, R"("user":"u1","safety_identifier":"s","stream":true,"partial_images":2,)"
+                        R"("model":"alias","response_format":"url",)");
   EXPECT_EQ(hexFor(with_extras), base);
 }
 

@@ -124,18 +124,17 @@ TEST_P(CacheStoreConformance, TenantsNeverSeeEachOthersEntries) {
 
 INSTANTIATE_TEST_SUITE_P(
     Backends, CacheStoreConformance,
-    ::testing::Values(
-        Backend{"memory",
-                [](const std::string&, uint64_t max) {
-                  return std::unique_ptr<CacheStore>(new MemoryCacheStore(max));
-                }},
-        Backend{"rocksdb",
-                [](const std::string& dir, uint64_t max) {
-                  std::string error;
-                  auto store = RocksCacheStore::open(dir, max, &error);
-                  EXPECT_TRUE(store) << error;
-                  return std::unique_ptr<CacheStore>(std::move(store));
-                }}),
+    ::testing::Values(Backend{"memory",
+                              [](const std::string&, uint64_t max) {
+                                return std::unique_ptr<CacheStore>(new MemoryCacheStore(max));
+                              }},
+                      Backend{"rocksdb",
+                              [](const std::string& dir, uint64_t max) {
+                                std::string error;
+                                auto store = RocksCacheStore::open(dir, max, &error);
+                                EXPECT_TRUE(store) << error;
+                                return std::unique_ptr<CacheStore>(std::move(store));
+                              }}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -68,8 +68,8 @@ TEST(Coalescer, ADroppedPermitHandsTheJobToExactlyOneWaiter) {
 
 TEST(Coalescer, ACancelledWaiterIsNeverCalled) {
   Coalescer coalescer;
-  auto permit = std::move(std::get<std::unique_ptr<Coalescer::WritePermit>>(
-      coalescer.join(kDigest, nullptr)));
+  auto permit = std::move(
+      std::get<std::unique_ptr<Coalescer::WritePermit>>(coalescer.join(kDigest, nullptr)));
   bool called = false;
   auto ticket = std::get<Coalescer::Ticket>(
       coalescer.join(kDigest, [&](Coalescer::Result) { called = true; }));

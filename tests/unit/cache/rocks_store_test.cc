@@ -36,8 +36,10 @@ TEST_F(RocksStore, CorruptRecordIsAMissIsDeletedAndIsCounted) {
   store->flush();
   const Digest& digest = key("fox").digest();
   rocksdb::Slice slice(reinterpret_cast<const char*>(digest.data()), digest.size());
-  ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->family("cache"), slice,
-                               "ARKC-garbage-not-a-record").ok());
+  ASSERT_TRUE(
+      store->db()
+          ->Put(rocksdb::WriteOptions(), store->family("cache"), slice, "ARKC-garbage-not-a-record")
+          .ok());
   EXPECT_EQ(store->lookup(key("fox"), 1).status, LookupStatus::kCorrupt);
   EXPECT_EQ(store->lookup(key("fox"), 1).status, LookupStatus::kMiss);
   EXPECT_EQ(store->stats().corrupt, 1u);

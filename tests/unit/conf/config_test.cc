@@ -1,12 +1,13 @@
 // Unit tests for the config loader: value formats, a full config, every validation rule with its
 // line, all problems reported at once, secrets never echoed, the shipped config and the docs.
+#include "conf/config.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "conf/config.h"
 #include "conf/schema.h"
 
 namespace arkroute {
@@ -162,7 +163,8 @@ fallbacks = ["m", "ghost"]
 TEST(ConfigLoader, StructuralRules) {
   EXPECT_FALSE(problemsOf("[server]\nlisten = \"127.0.0.1\"\n").empty());
   EXPECT_NE(problemsOf("").at(0).message.find("no [[model]]"), std::string::npos);
-  std::string duplicate = std::string(kMinimal) + "[[model]]\nname = \"gpt-image-1\"\nupstream = \"sim\"\n";
+  std::string duplicate =
+      std::string(kMinimal) + "[[model]]\nname = \"gpt-image-1\"\nupstream = \"sim\"\n";
   EXPECT_NE(problemsOf(duplicate).at(0).message.find("declared twice"), std::string::npos);
   EXPECT_NE(problemsOf("[bogus]\n").at(0).message.find("unknown section 'bogus'"),
             std::string::npos);
@@ -200,7 +202,8 @@ TEST(ShippedConfig, IsValidAndPricesEveryModel) {
   for (const ModelConfig& model : loaded.config.models) {
     EXPECT_TRUE(model.price.has_value()) << model.name;
   }
-  EXPECT_DOUBLE_EQ(loaded.config.findModel("gpt-image-1")->price->per_image.at("medium").at("1024x1024"), 0.042);
+  EXPECT_DOUBLE_EQ(
+      loaded.config.findModel("gpt-image-1")->price->per_image.at("medium").at("1024x1024"), 0.042);
 }
 
 TEST(ShippedConfig, DocsMatchTheSchemaTable) {

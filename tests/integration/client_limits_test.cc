@@ -1,0 +1,115 @@
+// Integration: slow and idle clients are dropped, and a client that stops reading holds back the
+// upstream (bounded memory) instead of making the gateway buffer the whole response.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+int connectLoopback(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  return fd;
+}
+
+// Reads until EOF or timeout; returns what arrived.
+std::string readUntilClosed(int fd, std::chrono::milliseconds timeout) {
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[65536];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 50) <= 0) continue;
+    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) return out + (n == 0 ? "<EOF>" : "<ERR>");
+    out.append(buffer, size_t(n));
+  }
+  return out;
+}
+
+TEST(ClientLimits, AClientTooSlowToSendItsRequestGets408) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl(),
+                                 .server_toml = "request_timeout = \"300ms\"\n"});
+  int fd = connectLoopback(gateway.port());
+  std::string partial =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pro";
+  send(fd, partial.data(), partial.size(), 0);
+  std::string answer = readUntilClosed(fd, 3s);
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  EXPECT_NE(answer.find("request_timeout"), std::string::npos);
+  EXPECT_NE(answer.find("<EOF>"), std::string::npos);
+  EXPECT_EQ(sim.requests(), 0);
+}
+
+TEST(ClientLimits, IdleKeepAliveConnectionsAreClosed) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl(),
+                                 .server_toml = "idle_timeout = \"300ms\"\n"});
+  int fd = connectLoopback(gateway.port());
+  std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  send(fd, request.data(), request.size(), 0);
+  auto started = std::chrono::steady_clock::now();
+  std::string answer = readUntilClosed(fd, 3s);
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_NE(answer.find("<EOF>"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
+// Resident memory of a process in bytes (VmRSS).
+size_t residentBytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+TEST(ClientLimits, AClientThatStopsReadingHoldsBackTheUpstream) {
+  Simulator sim({"--payload-bytes", "48000000"});
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  size_t before = residentBytes(gateway.process().pid());
+  int fd = connectLoopback(gateway.port());
+  std::string body = R"({"model":"gpt-image-1","prompt":"huge and slow"})";
+  std::string request =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  send(fd, request.data(), request.size(), 0);
+  std::this_thread::sleep_for(1500ms);  // read nothing meanwhile
+  size_t during = residentBytes(gateway.process().pid());
+  EXPECT_LT(during, before + 16'000'000)
+      << "the gateway must not buffer the 48 MB body for a client that does not read";
+  std::string all;
+  char buffer[1 << 16];
+  while (true) {
+    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    all.append(buffer, size_t(n));
+    if (all.size() > 48'000'000 && all.ends_with("}")) break;
+  }
+  close(fd);
+  EXPECT_GT(all.size(), 48'000'000u);
+  HttpResponse direct = httpPostJson(sim.port(), "/v1/images/generations", body);
+  EXPECT_TRUE(all.ends_with(direct.body)) << "the body arrives intact once the client reads";
+}
+
+}  // namespace
+}  // namespace arkroute::testing
