@@ -15,6 +15,7 @@
 #   BENCH_ARKROUTE_WORKERS=0   [server] workers for ArkRoute (0 = one per core)
 #   ARKROUTE_BUILD_DIR=build   build tree; the binaries are (re)built there first
 #   BENCH_NO_BUILD=1           use the binaries as they are
+#   BENCH_CACHE=0              skip the cache-hit and coalescing runs (tests/bench/cache_bench.sh)
 # A target that cannot be started or does not answer 200 gets "n/a" in its rows. The exit status is
 # non-zero when the simulator, nginx or ArkRoute could not be measured (Portkey is optional).
 set -euo pipefail
@@ -177,6 +178,11 @@ cpu="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || 
 echo
 echo "$table"
 echo
+if [ "${BENCH_CACHE:-1}" != "0" ]; then
+  echo
+  echo "bench: cache-hit and coalescing runs (tests/bench/cache_bench.sh)"
+  ARKROUTE_BUILD_DIR="$BUILD_DIR" tests/bench/cache_bench.sh || MISSING=$((MISSING + 1))
+fi
 echo "bench: written to $OUT_DIR/results.md"
 if [ "$MISSING" -gt 0 ]; then
   echo "bench: $MISSING required row(s) could not be measured" >&2
