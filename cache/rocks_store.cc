@@ -88,6 +88,7 @@ std::unique_ptr<RocksCacheStore> RocksCacheStore::open(const std::string& path, 
   store->meta_ = store->families_[2];
   store->by_time_ = store->families_[3];
   store->max_bytes_ = max_bytes;
+  store->hot_limit_ = std::min<uint64_t>(max_bytes / 4, 256ull << 20);
   store->loadTotals();
   store->writer_ = std::thread([s = store.get()] { s->writerLoop(); });
   return store;
@@ -136,16 +137,11 @@ LookupResult RocksCacheStore::lookupByDigest(const Digest& digest, int64_t now_m
 LookupResult RocksCacheStore::find(const Digest& digest, const std::string* canonical,
                                    int64_t now_ms) {
   LookupResult result;
-  {
-    std::lock_guard lock(queue_mutex_);
-    auto pending = unwritten_.find(digest);
-    if (pending != unwritten_.end() && (!canonical || pending->second.first == *canonical) &&
-        pending->second.second->expires_ms > now_ms) {
-      result.status = LookupStatus::kHit;
-      result.entry = pending->second.second;
-      counters_.count(result.status);
-      return result;
-    }
+  if (auto hot = hotLookup(digest, canonical, now_ms)) {
+    result.status = LookupStatus::kHit;
+    result.entry = std::move(hot);
+    counters_.count(result.status);
+    return result;
   }
   rocksdb::PinnableSlice value;
   rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), records_, slice(digest), &value);
@@ -164,6 +160,7 @@ LookupResult RocksCacheStore::find(const Digest& digest, const std::string* cano
   } else {
     result.status = LookupStatus::kHit;
     result.entry = std::move(entry);
+    hotPut(digest, stored_canonical, result.entry, true);
   }
   if (result.status == LookupStatus::kCorrupt || result.status == LookupStatus::kExpired) {
     std::lock_guard lock(write_mutex_);
@@ -175,8 +172,53 @@ LookupResult RocksCacheStore::find(const Digest& digest, const std::string* cano
   return result;
 }
 
+std::shared_ptr<const CacheEntry> RocksCacheStore::hotLookup(const Digest& digest,
+                                                             const std::string* canonical,
+                                                             int64_t now_ms) {
+  std::lock_guard lock(queue_mutex_);
+  auto it = hot_.find(digest);
+  if (it == hot_.end()) return nullptr;
+  if ((canonical && it->second.canonical != *canonical) || it->second.entry->expires_ms <= now_ms) {
+    return nullptr;  // the record decides (mismatch or expiry is handled there)
+  }
+  hot_order_.splice(hot_order_.begin(), hot_order_, it->second.age);
+  return it->second.entry;
+}
+
+void RocksCacheStore::hotPut(const Digest& digest, const std::string& canonical,
+                             std::shared_ptr<const CacheEntry> entry, bool written) {
+  std::lock_guard lock(queue_mutex_);
+  auto it = hot_.find(digest);
+  if (it != hot_.end()) {
+    hot_bytes_ -= it->second.entry->body.size();
+    hot_order_.erase(it->second.age);
+    hot_.erase(it);
+  }
+  hot_bytes_ += entry->body.size();
+  hot_order_.push_front(digest);
+  hot_[digest] = HotEntry{canonical, std::move(entry), written, hot_order_.begin()};
+  for (auto age = hot_order_.end(); hot_bytes_ > hot_limit_ && age != hot_order_.begin();) {
+    --age;
+    auto victim = hot_.find(*age);
+    if (!victim->second.written) continue;
+    hot_bytes_ -= victim->second.entry->body.size();
+    hot_.erase(victim);
+    age = hot_order_.erase(age);
+  }
+}
+
+void RocksCacheStore::hotErase(const Digest& digest) {
+  std::lock_guard lock(queue_mutex_);
+  auto it = hot_.find(digest);
+  if (it == hot_.end()) return;
+  hot_bytes_ -= it->second.entry->body.size();
+  hot_order_.erase(it->second.age);
+  hot_.erase(it);
+}
+
 // Adds the deletion of digest's record, meta and time key to batch; adjusts the totals.
 void RocksCacheStore::removeRecord(const Digest& digest, rocksdb::WriteBatch* batch) {
+  hotErase(digest);
   std::string meta_bytes;
   Meta meta;
   if (db_->Get(rocksdb::ReadOptions(), meta_, slice(digest), &meta_bytes).ok() &&
@@ -191,14 +233,18 @@ void RocksCacheStore::removeRecord(const Digest& digest, rocksdb::WriteBatch* ba
 
 void RocksCacheStore::insert(const CacheKey& key, CacheEntry entry) {
   uint64_t size = entry.body.size() + key.canonical().size();
+  auto shared = std::make_shared<const CacheEntry>(entry);
   {
     std::lock_guard lock(queue_mutex_);
     if (queued_bytes_ + size > kMaxQueuedBytes) {
       ++counters_.dropped;
       return;
     }
+  }
+  hotPut(key.digest(), key.canonical(), std::move(shared), false);  // visible before it is queued
+  {
+    std::lock_guard lock(queue_mutex_);
     queued_bytes_ += size;
-    unwritten_[key.digest()] = {key.canonical(), std::make_shared<const CacheEntry>(entry)};
     queue_.push_back(PendingWrite{key.digest(), key.canonical(), std::move(entry)});
   }
   queue_changed_.notify_all();
@@ -216,10 +262,9 @@ void RocksCacheStore::writerLoop() {
     write(pending);
     lock.lock();
     writing_ = false;
-    auto unwritten = unwritten_.find(pending.digest);
-    if (unwritten != unwritten_.end() &&
-        unwritten->second.second->created_ms == pending.entry.created_ms) {
-      unwritten_.erase(unwritten);
+    auto hot = hot_.find(pending.digest);
+    if (hot != hot_.end() && hot->second.entry->created_ms == pending.entry.created_ms) {
+      hot->second.written = true;
     }
     queued_bytes_ -=
         std::min<uint64_t>(queued_bytes_, pending.entry.body.size() + pending.canonical.size());

@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,9 +65,25 @@ class RocksCacheStore : public CacheStore {
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
   std::deque<PendingWrite> queue_;
-  // Accepted but not yet written entries, served by lookups so a request that arrives right after
-  // a miss completed (its coalescing flight is over) still hits: read-your-writes.
-  std::map<Digest, std::pair<std::string, std::shared_ptr<const CacheEntry>>> unwritten_;
+  // Hot entries kept decoded in memory (bounded by hot_limit_ bytes, least recently used out
+  // first): recent inserts — served before the background write lands, so a request arriving
+  // right after a miss completed still hits (read-your-writes) — and recent hits, served without
+  // reading, checking and copying the record again. Unwritten entries are never dropped.
+  struct HotEntry {
+    std::string canonical;
+    std::shared_ptr<const CacheEntry> entry;
+    bool written = false;
+    std::list<Digest>::iterator age;
+  };
+  std::shared_ptr<const CacheEntry> hotLookup(const Digest& digest, const std::string* canonical,
+                                              int64_t now_ms);
+  void hotPut(const Digest& digest, const std::string& canonical,
+              std::shared_ptr<const CacheEntry> entry, bool written);
+  void hotErase(const Digest& digest);
+  std::map<Digest, HotEntry> hot_;
+  std::list<Digest> hot_order_;  // front = most recently used
+  uint64_t hot_bytes_ = 0;
+  uint64_t hot_limit_ = 0;
   uint64_t queued_bytes_ = 0;
   bool writing_ = false;
   bool stopping_ = false;

@@ -1,6 +1,8 @@
 // Builds the client response for a stored generation.
 #include "proxy/cached_reply.h"
 
+#include <event2/buffer.h>
+
 #include <algorithm>
 
 #include "proxy/image_response.h"
@@ -8,8 +10,10 @@
 
 namespace arkroute {
 
-bool sendCachedReply(http::Exchange& exchange, const cache::CacheEntry& entry,
+bool sendCachedReply(http::Exchange& exchange,
+                     const std::shared_ptr<const cache::CacheEntry>& entry_ref,
                      const CachedReplyOptions& options) {
+  const cache::CacheEntry& entry = *entry_ref;
   std::optional<std::string> transformed;
   if (options.stream) {
     transformed = toSseReplay(entry.body);

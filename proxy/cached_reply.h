@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,7 +25,8 @@ struct CachedReplyOptions {
 };
 
 // Returns false (sending nothing) when the entry cannot be turned into the requested form.
-bool sendCachedReply(http::Exchange& exchange, const cache::CacheEntry& entry,
+bool sendCachedReply(http::Exchange& exchange,
+                     const std::shared_ptr<const cache::CacheEntry>& entry,
                      const CachedReplyOptions& options);
 
 }  // namespace arkroute

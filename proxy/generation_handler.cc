@@ -103,7 +103,7 @@ void GenerationHandler::consultCache() {
   url_mode_ = !request_->stream() && request_->responseFormat() == "url" && policy_.write;
   if (policy_.read) {
     auto found = worker_.services().store->lookup(*key_, nowMs());
-    if (found.entry && serveFromCache(*found.entry, "HIT")) return;
+    if (found.entry && serveFromCache(found.entry, "HIT")) return;
   }
   if (!policy_.write) {
     forwardUpstream(false);
@@ -112,7 +112,8 @@ void GenerationHandler::consultCache() {
   joinCoalescing();
 }
 
-bool GenerationHandler::serveFromCache(const cache::CacheEntry& entry, std::string_view status) {
+bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
+                                       std::string_view status) {
   CachedReplyOptions options{request_id_, route_->model->name,
                              status,      request_->stream(),
                              url_mode_,   runtime_->config().server.public_url,
@@ -121,7 +122,7 @@ bool GenerationHandler::serveFromCache(const cache::CacheEntry& entry, std::stri
   status_ = 200;
   cache_status_ = std::string(status);
   cost_usd_ = 0.0;
-  if (entry.cost_usd >= 0) saved_usd_ = entry.cost_usd;
+  if (entry->cost_usd >= 0) saved_usd_ = entry->cost_usd;
   outcome_ = "ok";
   finish();
   return true;
@@ -167,7 +168,7 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   if (finished_) return;  // the client left while waiting
   using Outcome = cache::Coalescer::Outcome;
   if (result.outcome == Outcome::kDone && result.entry &&
-      serveFromCache(*result.entry, "COALESCED")) {
+      serveFromCache(result.entry, "COALESCED")) {
     return;
   }
   if (result.permit) {  // the writer failed and handed this request the job

@@ -48,7 +48,8 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::optional<ApiError> authenticate();
   std::optional<ApiError> route();
   void consultCache();
-  bool serveFromCache(const cache::CacheEntry& entry, std::string_view status);
+  bool serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
+                      std::string_view status);
   void joinCoalescing();
   void onWaitOver(cache::Coalescer::Result result);
   void onWaitTimeout();

@@ -107,6 +107,7 @@ ServerConnection::ServerConnection(ServerShared& shared, evutil_socket_t fd, std
   bufferevent_setcb(bev_, &ServerConnection::onRead, &ServerConnection::onWrite,
                     &ServerConnection::onEvent, this);
   bufferevent_setwatermark(bev_, EV_READ, 0, 256 * 1024);
+  bufferevent_set_max_single_write(bev_, 256 * 1024);  // default 16 KiB: 90 writes per image
   auto write_timeout = shared_.limits.write_timeout;
   timeval tv{static_cast<time_t>(write_timeout.count() / 1000),
              static_cast<suseconds_t>((write_timeout.count() % 1000) * 1000)};
