@@ -47,6 +47,8 @@ class UpstreamConnection {
   static void onIdleTimeout(evutil_socket_t, short, void* arg);
 
   void readResponse();
+  void drainSocket();
+  void readInto(evbuffer* input, evutil_socket_t fd);
   void deliverParsed();
   void fail(UpstreamError::Kind kind, std::string message);
   void onConnected();

@@ -38,7 +38,8 @@ TEST(Cache, MissThenHitMakesOneUpstreamCall) {
       gateway.port(),
       R"({ "size": "1024x1024", "prompt": "a cached fox", "model": "gpt-image-1", "n": 1.0 })");
   ASSERT_EQ(first.status, 200);
-  ASSERT_EQ(second.status, 200) << second.body;
+  ASSERT_EQ(second.status, 200) << second.body << " first: " << first.header("x-arkroute-cache")
+                                << " " << first.body.size() << " " << first.error;
   EXPECT_EQ(first.header("x-arkroute-cache"), "MISS");
   EXPECT_EQ(second.header("x-arkroute-cache"), "HIT");
   EXPECT_FALSE(second.header("age").empty());
