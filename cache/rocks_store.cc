@@ -216,9 +216,11 @@ void RocksCacheStore::hotErase(const Digest& digest) {
   hot_.erase(it);
 }
 
-// Adds the deletion of digest's record, meta and time key to batch; adjusts the totals.
-void RocksCacheStore::removeRecord(const Digest& digest, rocksdb::WriteBatch* batch) {
-  hotErase(digest);
+// Adds the deletion of digest's record, meta and time key to batch; adjusts the totals. Also drops
+// the hot copy unless keep_hot (the writer replacing a record with the entry that is hot).
+void RocksCacheStore::removeRecord(const Digest& digest, rocksdb::WriteBatch* batch,
+                                   bool keep_hot) {
+  if (!keep_hot) hotErase(digest);
   std::string meta_bytes;
   Meta meta;
   if (db_->Get(rocksdb::ReadOptions(), meta_, slice(digest), &meta_bytes).ok() &&
@@ -275,7 +277,7 @@ void RocksCacheStore::writerLoop() {
 void RocksCacheStore::write(const PendingWrite& pending) {
   std::lock_guard lock(write_mutex_);
   rocksdb::WriteBatch batch;
-  removeRecord(pending.digest, &batch);
+  removeRecord(pending.digest, &batch, /*keep_hot=*/true);
   std::string record = encodeRecord(pending.canonical, pending.entry);
   Meta meta{pending.entry.created_ms, pending.entry.expires_ms, record.size(), pending.entry.model};
   batch.Put(records_, slice(pending.digest), record);

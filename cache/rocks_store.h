@@ -48,7 +48,7 @@ class RocksCacheStore : public CacheStore {
   LookupResult find(const Digest& digest, const std::string* canonical, int64_t now_ms);
   void writerLoop();
   void write(const PendingWrite& pending);
-  void removeRecord(const Digest& digest, rocksdb::WriteBatch* batch);
+  void removeRecord(const Digest& digest, rocksdb::WriteBatch* batch, bool keep_hot = false);
   void evictOverLimit();
   void loadTotals();
 

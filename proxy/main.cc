@@ -144,6 +144,14 @@ int main(int argc, char** argv) {
   }
   Options options;
   std::string error;
+  if (argc >= 3 && std::strcmp(argv[1], "cache") == 0) {
+    Options sub;
+    if (!parseOptions(argc - 1, argv + 1, &sub, &error)) {
+      std::cerr << "arkroute cache: " << error << "\n" << kUsage;
+      return 2;
+    }
+    return arkroute::runCacheCommand(sub.command, sub.flags);
+  }
   if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
     std::cout << kUsage;
     return 0;
@@ -157,14 +165,6 @@ int main(int argc, char** argv) {
   OPENSSL_init_ssl(0, nullptr);
   if (options.command == "serve") return runServe(options);
   if (options.command == "check") return runCheck(options);
-  if (options.command == "cache" && argc >= 3) {
-    Options sub;
-    if (!parseOptions(argc - 1, argv + 1, &sub, &error)) {
-      std::cerr << "arkroute: " << error << "\n" << kUsage;
-      return 2;
-    }
-    return arkroute::runCacheCommand(sub.command, sub.flags);
-  }
   std::cerr << "arkroute: unknown command '" << options.command << "'\n" << kUsage;
   return 2;
 }
