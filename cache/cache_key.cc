@@ -1,4 +1,4 @@
-// Canonical serialisation with simdjson's DOM and the XXH3-128 digest.
+// CacheKey: the canonical serialisation over simdjson's DOM and the XXH3-128 digest.
 #include "cache/cache_key.h"
 
 #include <xxhash.h>
@@ -12,48 +12,93 @@ namespace arkroute::cache {
 
 namespace {
 
-bool excluded(std::string_view key) {
-  return std::find(std::begin(kFieldsNotInKey), std::end(kFieldsNotInKey), key) !=
+constexpr double kTwoTo63 = 9223372036854775808.0;
+constexpr double kTwoTo64 = 18446744073709551616.0;
+
+bool excludedFromKey(std::string_view field) {
+  return std::find(std::begin(kFieldsNotInKey), std::end(kFieldsNotInKey), field) !=
          std::end(kFieldsNotInKey);
 }
 
-void appendNumber(double value, std::string* out) {
-  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9.0e15) {
-    out->append(std::to_string(static_cast<int64_t>(value)));
-    return;
-  }
+template <typename Number>
+void appendWithToChars(Number value, std::string* out) {
   char buffer[64];
   auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
   out->append(buffer, result.ptr);
 }
 
-void appendObject(simdjson::dom::object object, bool top_level, std::string* out) {
-  std::vector<std::pair<std::string_view, simdjson::dom::element>> fields;
-  for (auto field : object) {
-    if (top_level && excluded(field.key)) continue;
-    fields.emplace_back(field.key, field.value);
+// An integral double prints exactly as the integer it is (1.0, 1e0 and 1 are one spelling);
+// anything else prints in shortest round-trip form.
+void appendDouble(double value, std::string* out) {
+  if (std::isfinite(value) && value == std::trunc(value)) {
+    if (value >= -kTwoTo63 && value < kTwoTo63) {
+      appendWithToChars(static_cast<int64_t>(value), out);
+      return;
+    }
+    if (value >= 0 && value < kTwoTo64) {
+      appendWithToChars(static_cast<uint64_t>(value), out);
+      return;
+    }
   }
-  std::sort(fields.begin(), fields.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  appendWithToChars(value, out);
+}
+
+bool keyNeedsEscaping(std::string_view key) {
+  return std::any_of(key.begin(), key.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+}
+
+// Appends field's key as a JSON string. simdjson prints a pair as `"key":value`; when the key needs
+// escaping, its escaped form is that output without the value's minified text and the colon.
+void appendKey(simdjson::dom::key_value_pair field, std::string* out) {
+  if (!keyNeedsEscaping(field.key)) {
+    out->push_back('"');
+    out->append(field.key);
+    out->push_back('"');
+    return;
+  }
+  std::string pair = simdjson::minify(field);
+  std::string value = simdjson::minify(field.value);
+  out->append(pair, 0, pair.size() - value.size() - 1);
+}
+
+void appendObject(simdjson::dom::object object, bool top_level, std::string* out) {
+  std::vector<simdjson::dom::key_value_pair> fields;
+  for (simdjson::dom::key_value_pair field : object) {
+    if (top_level && excludedFromKey(field.key)) continue;
+    fields.push_back(field);
+  }
+  std::stable_sort(fields.begin(), fields.end(),
+                   [](const auto& a, const auto& b) { return a.key < b.key; });
   out->push_back('{');
   for (size_t i = 0; i < fields.size(); ++i) {
-    if (i) out->push_back(',');
-    out->push_back('"');
-    // Keys come unescaped from simdjson: escape them the way simdjson escapes strings.
-    for (char c : fields[i].first) {
-      if (c == '"' || c == '\\') out->push_back('\\');
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char escaped[8];
-        std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-        out->append(escaped);
-        continue;
-      }
-      out->push_back(c);
-    }
-    out->append("\":");
-    appendCanonicalJson(fields[i].second, out);
+    if (i > 0) out->push_back(',');
+    appendKey(fields[i], out);
+    out->push_back(':');
+    appendCanonicalJson(fields[i].value, out);
   }
   out->push_back('}');
+}
+
+void appendArray(simdjson::dom::array array, std::string* out) {
+  out->push_back('[');
+  bool first = true;
+  for (simdjson::dom::element item : array) {
+    if (!first) out->push_back(',');
+    first = false;
+    appendCanonicalJson(item, out);
+  }
+  out->push_back(']');
+}
+
+// One header line: name, '=', the value's length, ':', the value. The length keeps the text
+// unambiguous whatever the value contains.
+void appendHeaderLine(std::string_view name, std::string_view value, std::string* out) {
+  out->append(name).push_back('=');
+  appendWithToChars(value.size(), out);
+  out->push_back(':');
+  out->append(value).push_back('\n');
 }
 
 }  // namespace
@@ -62,75 +107,73 @@ void appendCanonicalJson(simdjson::dom::element value, std::string* out) {
   using simdjson::dom::element_type;
   switch (value.type()) {
     case element_type::OBJECT:
-      appendObject(value.get_object().value(), false, out);
+      appendObject(value.get_object().value_unsafe(), false, out);
       return;
-    case element_type::ARRAY: {
-      out->push_back('[');
-      bool first = true;
-      simdjson::dom::array items = value.get_array().value();  // not a temporary in range-for
-      for (auto item : items) {
-        if (!first) out->push_back(',');
-        first = false;
-        appendCanonicalJson(item, out);
-      }
-      out->push_back(']');
+    case element_type::ARRAY:
+      appendArray(value.get_array().value_unsafe(), out);
       return;
-    }
     case element_type::INT64:
-      appendNumber(double(value.get_int64().value()), out);
+      appendWithToChars(value.get_int64().value_unsafe(), out);
       return;
     case element_type::UINT64:
-      appendNumber(double(value.get_uint64().value()), out);
+      appendWithToChars(value.get_uint64().value_unsafe(), out);
       return;
     case element_type::DOUBLE:
-      appendNumber(value.get_double().value(), out);
+      appendDouble(value.get_double().value_unsafe(), out);
       return;
-    default:
+    case element_type::STRING:
+    case element_type::BOOL:
+    case element_type::NULL_VALUE:
       out->append(simdjson::minify(value));
-      return;  // strings, booleans, null
+      return;
   }
 }
 
 CacheKey CacheKey::make(std::string_view upstream, std::string_view upstream_model,
                         simdjson::dom::element body, std::string_view tenant) {
-  CacheKey key;
-  std::string& text = key.canonical_;
-  text.append(kKeyFormatVersion).append("\nupstream=").append(upstream);
-  text.append("\nmodel=").append(upstream_model).append("\ntenant=").append(tenant);
-  text.append("\nbody=");
-  simdjson::dom::object object;
-  if (body.get_object().get(object) == simdjson::SUCCESS) {
-    appendObject(object, true, &text);
+  std::string text;
+  text.append(kKeyFormatVersion).push_back('\n');
+  appendHeaderLine("upstream", upstream, &text);
+  appendHeaderLine("upstream_model", upstream_model, &text);
+  appendHeaderLine("tenant", tenant, &text);
+  text.append("body=");
+  if (body.type() == simdjson::dom::element_type::OBJECT) {
+    appendObject(body.get_object().value_unsafe(), true, &text);
   } else {
     appendCanonicalJson(body, &text);
   }
-  XXH128_hash_t hash = XXH3_128bits(text.data(), text.size());
   XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, hash);
-  std::copy(std::begin(canonical.digest), std::end(canonical.digest), key.digest_.begin());
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(text.data(), text.size()));
+  Digest digest;
+  std::copy(std::begin(canonical.digest), std::end(canonical.digest), digest.begin());
+  return fromParts(std::move(text), digest);
+}
+
+CacheKey CacheKey::fromParts(std::string canonical, const Digest& digest) {
+  CacheKey key;
+  key.canonical_ = std::move(canonical);
+  key.digest_ = digest;
   return key;
 }
 
 std::string CacheKey::toHex(const Digest& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr char kHexDigits[] = "0123456789abcdef";
   std::string out;
+  out.reserve(digest.size() * 2);
   for (uint8_t byte : digest) {
-    out.push_back(kHex[byte >> 4]);
-    out.push_back(kHex[byte & 15]);
+    out.push_back(kHexDigits[byte >> 4]);
+    out.push_back(kHexDigits[byte & 15]);
   }
   return out;
 }
 
-std::string CacheKey::hex() const {
-  return toHex(digest_);
-}
-
 std::optional<Digest> CacheKey::parseHex(std::string_view hex) {
-  if (hex.size() != 32) return std::nullopt;
   Digest digest;
-  for (size_t i = 0; i < 16; ++i) {
-    auto [end, error] = std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, digest[i], 16);
-    if (error != std::errc() || end != hex.data() + 2 * i + 2) return std::nullopt;
+  if (hex.size() != digest.size() * 2) return std::nullopt;
+  for (size_t i = 0; i < digest.size(); ++i) {
+    const char* begin = hex.data() + 2 * i;
+    auto [end, error] = std::from_chars(begin, begin + 2, digest[i], 16);
+    if (error != std::errc() || end != begin + 2) return std::nullopt;
   }
   return digest;
 }

@@ -1,13 +1,16 @@
-// The cache key of an image request: a canonical text (versioned; upstream, upstream model, tenant
-// and every output-affecting body field with object keys sorted, no whitespace, numbers
-// normalised) and its XXH3-128 digest. Two requests that differ only in spelling share a key; any
-// difference that can change the image splits it.
+// The cache key of an image request: a canonical text and its XXH3-128 digest. The text is
+// versioned and holds the resolved upstream, the upstream model, the tenant and every body field
+// that can change the output, serialised canonically (object keys sorted at every depth, no
+// whitespace, strings escaped by simdjson, numbers normalised). Two requests that differ only in
+// spelling share a key; any difference that can change the image splits it. Stores keep the text
+// beside the record and compare it on lookup, so a digest collision is a miss, never a wrong image.
 #pragma once
 
 #include <simdjson.h>
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,32 +19,56 @@ namespace arkroute::cache {
 
 using Digest = std::array<uint8_t, 16>;
 
-// Body fields that cannot change the generated image and are left out of the key. `model` is
-// replaced by the resolved upstream model; `response_format` only changes how the gateway returns
-// the stored image (it always stores base64).
+// Hash for unordered containers keyed by Digest: digests are already uniformly distributed.
+struct DigestHash {
+  size_t operator()(const Digest& digest) const {
+    size_t value = 0;
+    std::memcpy(&value, digest.data(), sizeof value);
+    return value;
+  }
+};
+
+// Top-level body fields left out of the key because they cannot change the stored output:
+// `user` and `safety_identifier` identify the caller; `stream` and `partial_images` change only how
+// the result is delivered (the complete result is what is stored); `model` is replaced by the
+// resolved upstream model; `response_format` only changes how the gateway returns the stored image
+// (it always fetches and stores base64 and turns it into its own URLs when asked).
 inline constexpr std::string_view kFieldsNotInKey[] = {
     "user", "safety_identifier", "stream", "partial_images", "model", "response_format"};
 
-inline constexpr std::string_view kKeyFormatVersion = "arkroute-cache-key/v1";
+// First line of every canonical text. Bump it whenever the canonical form changes: old records
+// then simply stop matching (different digests) and age out.
+inline constexpr std::string_view kKeyFormatVersion = "arkroute-cache-key/v2";
 
 class CacheKey {
  public:
-  // body must be a JSON object. tenant is "" for the shared scope.
+  // Called once per cacheable request on the event loop, after routing. body is the parsed request
+  // (an object; anything else is serialised whole). tenant is "" for cache scope "shared" and the
+  // caller's identity for "per_key" (it is stored in plain text in the record: pass an id, not a
+  // secret). The key owns copies of everything it needs; body may be freed afterwards.
   static CacheKey make(std::string_view upstream, std::string_view upstream_model,
                        simdjson::dom::element body, std::string_view tenant);
 
+  // A key whose digest is given rather than computed from canonical: for tools that rebuild a key
+  // from a stored record, and for tests that simulate a digest collision.
+  static CacheKey fromParts(std::string canonical, const Digest& digest);
+
   const std::string& canonical() const { return canonical_; }
   const Digest& digest() const { return digest_; }
-  std::string hex() const;
-  static std::optional<Digest> parseHex(std::string_view hex);
+  // 32 lowercase hex characters; the id used in gateway-issued image URLs.
+  std::string hex() const { return toHex(digest_); }
   static std::string toHex(const Digest& digest);
+  // The digest of a 32-character hex id (either case); nullopt for anything else.
+  static std::optional<Digest> parseHex(std::string_view hex);
 
  private:
   std::string canonical_;
   Digest digest_{};
 };
 
-// Appends the canonical JSON of value (sorted keys, no spaces, normalised numbers) to out.
+// Appends the canonical JSON of value to out: object keys sorted at every depth, no whitespace,
+// strings and keys escaped as simdjson::minify escapes them, numbers normalised (an integral
+// value prints as an integer whatever its spelling; other doubles in shortest round-trip form).
 void appendCanonicalJson(simdjson::dom::element value, std::string* out);
 
 }  // namespace arkroute::cache

@@ -1,45 +1,63 @@
-// Record encoding (length-prefixed fields + checksum) and shared lookup accounting.
+// Record encoding: length-prefixed little-endian fields and a trailing XXH3-64 checksum.
+#include "cache/cache_record.h"
+
 #include <xxhash.h>
 
+#include <bit>
 #include <cstring>
-
-#include "cache/cache_store.h"
 
 namespace arkroute::cache {
 
 namespace {
 
-constexpr uint8_t kRecordVersion = 1;
 constexpr char kMagic[4] = {'A', 'R', 'K', 'C'};
+constexpr size_t kChecksumBytes = 8;
 
-template <typename T>
-void put(std::string* out, T value) {
-  out->append(reinterpret_cast<const char*>(&value), sizeof value);
+void putU64(uint64_t value, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
-void putString(std::string* out, std::string_view text) {
-  put<uint64_t>(out, text.size());
+void putString(std::string_view text, std::string* out) {
+  putU64(text.size(), out);
   out->append(text);
 }
 
-class Reader {
+uint64_t readU64At(const char* data) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(data[i]);
+  return value;
+}
+
+// Reads fields front to back; every read fails once the bytes run out.
+class FieldReader {
  public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  template <typename T>
-  bool get(T* value) {
-    if (bytes_.size() - at_ < sizeof(T)) return false;
-    std::memcpy(value, bytes_.data() + at_, sizeof(T));
-    at_ += sizeof(T);
+  explicit FieldReader(std::string_view bytes) : bytes_(bytes) {}
+  bool readU64(uint64_t* value) {
+    if (bytes_.size() - at_ < 8) return false;
+    *value = readU64At(bytes_.data() + at_);
+    at_ += 8;
     return true;
   }
-  bool getString(std::string* out) {
+  bool readI64(int64_t* value) {
+    uint64_t bits = 0;
+    if (!readU64(&bits)) return false;
+    *value = static_cast<int64_t>(bits);
+    return true;
+  }
+  bool readDouble(double* value) {
+    uint64_t bits = 0;
+    if (!readU64(&bits)) return false;
+    *value = std::bit_cast<double>(bits);
+    return true;
+  }
+  bool readString(std::string* out) {
     uint64_t length = 0;
-    if (!get(&length) || bytes_.size() - at_ < length) return false;
+    if (!readU64(&length) || bytes_.size() - at_ < length) return false;
     out->assign(bytes_.data() + at_, length);
     at_ += length;
     return true;
   }
-  bool done() const { return at_ == bytes_.size(); }
+  bool atEnd() const { return at_ == bytes_.size(); }
 
  private:
   std::string_view bytes_;
@@ -48,69 +66,37 @@ class Reader {
 
 }  // namespace
 
-std::string_view toString(LookupStatus status) {
-  switch (status) {
-    case LookupStatus::kHit:
-      return "hit";
-    case LookupStatus::kMiss:
-      return "miss";
-    case LookupStatus::kExpired:
-      return "expired";
-    case LookupStatus::kCorrupt:
-      return "corrupt";
-    case LookupStatus::kKeyMismatch:
-      return "key_mismatch";
-  }
-  return "unknown";
-}
-
-void StoreCounters::count(LookupStatus status) {
-  switch (status) {
-    case LookupStatus::kHit:
-      ++hits;
-      return;
-    case LookupStatus::kExpired:
-      ++expired;
-      ++misses;
-      return;
-    case LookupStatus::kCorrupt:
-      ++corrupt;
-      ++misses;
-      return;
-    default:
-      ++misses;
-      return;
-  }
-}
-
 std::string encodeRecord(std::string_view canonical, const CacheEntry& entry) {
   std::string out;
-  out.reserve(entry.body.size() + canonical.size() + 128);
-  out.append(kMagic, 4);
-  put<uint8_t>(&out, kRecordVersion);
-  putString(&out, canonical);
-  put<int64_t>(&out, entry.created_ms);
-  put<int64_t>(&out, entry.expires_ms);
-  put<double>(&out, entry.cost_usd);
-  putString(&out, entry.content_type);
-  putString(&out, entry.model);
-  putString(&out, entry.body);
-  put<uint64_t>(&out, XXH3_64bits(out.data(), out.size()));
+  out.reserve(64 + canonical.size() + entry.content_type.size() + entry.model.size() +
+              entry.body.size());
+  out.append(kMagic, sizeof kMagic);
+  out.push_back(static_cast<char>(kRecordFormatVersion));
+  putString(canonical, &out);
+  putU64(static_cast<uint64_t>(entry.created_ms), &out);
+  putU64(static_cast<uint64_t>(entry.expires_ms), &out);
+  putU64(std::bit_cast<uint64_t>(entry.cost_usd), &out);
+  putString(entry.content_type, &out);
+  putString(entry.model, &out);
+  putString(entry.body, &out);
+  putU64(XXH3_64bits(out.data(), out.size()), &out);
   return out;
 }
 
 bool decodeRecord(std::string_view bytes, std::string* canonical, CacheEntry* entry) {
-  if (bytes.size() < 4 + 1 + 8 || std::memcmp(bytes.data(), kMagic, 4) != 0) return false;
-  uint64_t stored_sum;
-  std::memcpy(&stored_sum, bytes.data() + bytes.size() - 8, 8);
-  std::string_view payload = bytes.substr(0, bytes.size() - 8);
-  if (XXH3_64bits(payload.data(), payload.size()) != stored_sum) return false;
-  Reader reader(payload.substr(4));
-  uint8_t version = 0;
-  return reader.get(&version) && version == kRecordVersion && reader.getString(canonical) &&
-         reader.get(&entry->created_ms) && reader.get(&entry->expires_ms) &&
-         reader.get(&entry->cost_usd) && reader.getString(&entry->content_type) &&
-         reader.getString(&entry->model) && reader.getString(&entry->body) && reader.done();
+  constexpr size_t kHeaderBytes = sizeof kMagic + 1;
+  if (bytes.size() < kHeaderBytes + kChecksumBytes) return false;
+  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return false;
+  if (static_cast<uint8_t>(bytes[sizeof kMagic]) != kRecordFormatVersion) return false;
+  std::string_view payload = bytes.substr(0, bytes.size() - kChecksumBytes);
+  if (XXH3_64bits(payload.data(), payload.size()) != readU64At(payload.data() + payload.size())) {
+    return false;
+  }
+  FieldReader reader(payload.substr(kHeaderBytes));
+  return reader.readString(canonical) && reader.readI64(&entry->created_ms) &&
+         reader.readI64(&entry->expires_ms) && reader.readDouble(&entry->cost_usd) &&
+         reader.readString(&entry->content_type) && reader.readString(&entry->model) &&
+         reader.readString(&entry->body) && reader.atEnd();
 }
 
 }  // namespace arkroute::cache

@@ -1,9 +1,9 @@
-// The storage interface of the content cache, blind to HTTP: bytes under a CacheKey, with the
+// The storage interface of the content cache, blind to HTTP: bytes under a CacheKey with the
 // metadata needed to serve them (content type, model, cost of the original generation, times).
-// Implementations are thread-safe; lookups may run on event loops, inserts never block them.
+// Implementations (MemoryCacheStore, RocksCacheStore) are thread-safe: lookups may run on event
+// loops, inserts never make them wait on a write. Time is always passed in (now_ms), never read.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -17,20 +17,24 @@ namespace arkroute::cache {
 struct CacheEntry {
   std::string body;
   std::string content_type;
-  std::string model;
+  std::string model;     // the model name the client used (what purge-by-model matches)
   double cost_usd = -1;  // cost of the original generation; negative = unknown
   int64_t created_ms = 0;
-  int64_t expires_ms = 0;
+  int64_t expires_ms = 0;  // served while now_ms < expires_ms
 };
 
 enum class LookupStatus { kHit, kMiss, kExpired, kCorrupt, kKeyMismatch };
+// "hit", "miss", "expired", "corrupt", "key_mismatch": for logs and metrics labels.
 std::string_view toString(LookupStatus status);
 
 struct LookupResult {
   LookupStatus status = LookupStatus::kMiss;
-  std::shared_ptr<const CacheEntry> entry;  // set on kHit only
+  std::shared_ptr<const CacheEntry> entry;  // set on kHit only; shared, immutable, caller may keep
 };
 
+// A snapshot of a store's counters. entries/bytes are the current totals (bytes as the store
+// accounts them: encoded record size for RocksDB); the rest count events since the store opened.
+// misses include expired, corrupt and key-mismatch lookups.
 struct CacheStats {
   uint64_t entries = 0;
   uint64_t bytes = 0;
@@ -39,37 +43,51 @@ struct CacheStats {
   uint64_t expired = 0;
   uint64_t corrupt = 0;
   uint64_t evictions = 0;
-  uint64_t dropped_writes = 0;
+  uint64_t dropped_writes = 0;  // inserts not stored: over the pending bound, too big, or failed
 };
 
 class CacheStore {
  public:
   virtual ~CacheStore() = default;
-  // Called on the request path. An expired entry is never returned; a record whose canonical
-  // text differs from key's is a miss; an undecodable record is deleted and reported kCorrupt.
+
+  // Called on the request path (event loops, any thread). Never returns an expired entry (it may
+  // be deleted); a record whose canonical text differs from key's is kKeyMismatch; a record that
+  // fails to decode is deleted, counted and reported kCorrupt. Every status but kHit is a miss.
   virtual LookupResult lookup(const CacheKey& key, int64_t now_ms) = 0;
-  // For gateway-issued image URLs: the id is our own digest, so the text is not compared.
+
+  // For gateway-issued image URLs, whose id is our own digest: as lookup, minus the canonical-text
+  // comparison (there is no request to compare with).
   virtual LookupResult lookupByDigest(const Digest& digest, int64_t now_ms) = 0;
-  // Stores entry under key (replacing any). May return before the write is durable.
-  virtual void insert(const CacheKey& key, CacheEntry entry) = 0;
-  // Waits until every accepted insert is written.
+
+  // Called after a complete, cacheable upstream response. Stores entry under key, replacing any
+  // entry there. Never waits for a write: the entry is visible to lookups on return, durable after
+  // flush(). An entry larger than the size cap, or one that would overflow the pending-write
+  // bound, is dropped and counted in dropped_writes.
+  virtual void insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) = 0;
+  void insert(const CacheKey& key, CacheEntry entry) {
+    insert(key, std::make_shared<const CacheEntry>(std::move(entry)));
+  }
+
+  // Blocks until every insert accepted before the call is durable in the store (shutdown, tests).
   virtual void flush() = 0;
-  // Removes every entry, or those whose entry.model == *model. Returns how many.
+
+  // Admin: removes every entry, or those whose entry.model == *model. Returns how many. Blocks;
+  // call it off the event loops.
   virtual uint64_t purge(const std::optional<std::string>& model) = 0;
-  // Removes expired entries (bounded work per call). Returns how many.
+
+  // Called periodically off the event loops: removes expired entries, doing a bounded amount of
+  // work per call (call again to continue). Returns how many were removed.
   virtual uint64_t sweepExpired(int64_t now_ms) = 0;
+
+  // Changes the size cap; evicts the oldest entries (by created_ms) until the total fits. Blocks.
+  virtual void setMaxBytes(uint64_t max_bytes) = 0;
+
   virtual CacheStats stats() const = 0;
 };
 
-// Shared counters for implementations.
-struct StoreCounters {
-  std::atomic<uint64_t> hits{0}, misses{0}, expired{0}, corrupt{0}, evictions{0}, dropped{0};
-  void count(LookupStatus status);
-};
-
-// Encodes/decodes the stored record: format version, canonical text, times, cost, content type,
-// model, body, and an XXH3-64 checksum over all of it (a torn or altered record fails to decode).
-std::string encodeRecord(std::string_view canonical, const CacheEntry& entry);
-bool decodeRecord(std::string_view bytes, std::string* canonical, CacheEntry* entry);
+// The status a stored entry gives a lookup: key mismatch when wanted_canonical is set and differs
+// from stored_canonical, else expired when now_ms >= expires_ms, else hit. Shared by the backends.
+LookupStatus judgeStoredEntry(std::string_view stored_canonical, const CacheEntry& entry,
+                              const std::string* wanted_canonical, int64_t now_ms);
 
 }  // namespace arkroute::cache

@@ -1,20 +1,29 @@
-// Request coalescing: concurrent identical misses (same Digest), from any thread, make one upstream
-// call. The first to join gets a WritePermit (it fetches); later ones wait. Outcomes are named:
-// kDone (every waiter gets the entry), kUncacheable (waiters fetch on their own), kFailed (one
-// waiter is handed a new permit and takes over; the rest keep waiting). A waiter that gives up
-// calls cancelWait (kWaitTimeout is the caller's decision). The permit is RAII: dropping it
-// without an outcome counts as kFailed. Waiter callbacks run on the thread that settles the
-// permit, outside the lock; callers re-post them to their own event loop.
+// Request coalescing: concurrent identical misses (same Digest), from any thread, make one
+// upstream call. The first to join gets a WritePermit (it fetches); later ones are queued with a
+// callback. Outcomes are named: kDone (every waiter gets the entry), kUncacheable (waiters fetch on
+// their own and store nothing), kFailed (exactly one waiter is handed a new permit and takes over;
+// the rest keep waiting). kWaitTimeout is the caller's own decision: it calls cancelWait and, when
+// that returns true, fetches without storing; it is never delivered to a callback. The permit is
+// RAII: dropping it without an outcome is kFailed.
+//
+// Callbacks run on the thread that settles the permit, outside any lock, exactly once per waiter
+// that was not cancelled; callers re-post them to their own event loop. Waiters are woken in
+// batches of at most wake_batch (default 64): the settling thread takes one batch from the flight
+// under the lock, runs its callbacks without it, and repeats until the flight is empty, so
+// cancelWait and join are never held up for more than one batch, and a waiter cancelled before
+// its batch is taken is never called. A callback that drops its takeover permit hands the job to
+// the next waiter after it returns (iteratively, so a long chain cannot exhaust the stack).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
+#include <unordered_map>
 #include <variant>
-#include <vector>
 
 #include "cache/cache_key.h"
 #include "cache/cache_store.h"
@@ -23,23 +32,31 @@ namespace arkroute::cache {
 
 class Coalescer {
  public:
-  enum class Outcome { kDone, kUncacheable, kFailed };
+  enum class Outcome { kDone, kUncacheable, kFailed, kWaitTimeout };
   class WritePermit;
   struct Result {
-    Outcome outcome;
-    std::shared_ptr<const CacheEntry> entry;  // kDone
-    std::unique_ptr<WritePermit> permit;      // kFailed, for the waiter that takes over
+    Outcome outcome = Outcome::kFailed;
+    std::shared_ptr<const CacheEntry> entry;  // kDone: the writer's entry, shared by every waiter
+    std::unique_ptr<WritePermit> permit;      // kFailed: this waiter is now the writer
   };
   using Ticket = uint64_t;
   using WaiterCallback = std::function<void(Result)>;
   using JoinResult = std::variant<std::unique_ptr<WritePermit>, Ticket>;
 
+  // The right (and duty) to fetch one digest and report how it went. Must not outlive its
+  // Coalescer. Settle it from any thread; the first outcome counts, later calls do nothing.
   class WritePermit {
    public:
-    ~WritePermit();
+    ~WritePermit();  // without an outcome: failed()
+    WritePermit(const WritePermit&) = delete;
+    WritePermit& operator=(const WritePermit&) = delete;
+    // The response is stored (or about to be): every waiter is served entry.
     void done(std::shared_ptr<const CacheEntry> entry);
+    // The response cannot be cached (error status, no-store, ...): waiters fetch on their own.
     void uncacheable();
+    // The fetch failed: one waiter takes over with a new permit.
     void failed();
+    const Digest& digest() const { return digest_; }
 
    private:
     friend class Coalescer;
@@ -50,26 +67,44 @@ class Coalescer {
   };
 
   struct Stats {
-    uint64_t writers = 0, waiters_joined = 0, coalesced = 0, takeovers = 0;
+    uint64_t writers = 0;         // permits handed out by join (first misses)
+    uint64_t waiters_joined = 0;  // joins that were queued
+    uint64_t coalesced = 0;       // waiters served kDone
+    uint64_t takeovers = 0;       // permits handed to a waiter after kFailed
   };
 
+  static constexpr size_t kDefaultWakeBatch = 64;
+  explicit Coalescer(size_t wake_batch = kDefaultWakeBatch) : wake_batch_(wake_batch) {}
+
+  // Called after a cache miss, from any thread. Returns a permit when no fetch of digest is in
+  // flight, else a ticket: callback will be called once with the outcome (possibly on another
+  // thread before join returns) unless cancelWait(digest, ticket) returns true first.
   JoinResult join(const Digest& digest, WaiterCallback callback);
-  // Removes a waiter; false when it was already woken (its callback is on its way).
+  // Called when a waiter gives up (timeout, client gone). True: removed, its callback will never
+  // be called. False: it was already taken for waking (its callback has run or is running).
   bool cancelWait(const Digest& digest, Ticket ticket);
   Stats stats() const;
 
  private:
   struct Waiter {
-    Ticket ticket;
+    Ticket ticket = 0;
     WaiterCallback callback;
+  };
+  struct Flight {
+    std::deque<Waiter> waiters;
   };
   void settle(const Digest& digest, Outcome outcome, std::shared_ptr<const CacheEntry> entry);
   void handOver(const Digest& digest);
+  void handOverToNextWaiter(const Digest& digest);
 
+  const size_t wake_batch_;
   mutable std::mutex mutex_;
-  std::map<Digest, std::vector<Waiter>> flights_;
+  std::unordered_map<Digest, Flight, DigestHash> flights_;
   Ticket next_ticket_ = 1;
-  std::atomic<uint64_t> writers_{0}, waiters_{0}, coalesced_{0}, takeovers_{0};
+  std::atomic<uint64_t> writers_{0}, waiters_joined_{0}, coalesced_{0}, takeovers_{0};
 };
+
+// "done", "uncacheable", "failed", "wait_timeout": for logs and metrics labels.
+std::string_view toString(Coalescer::Outcome outcome);
 
 }  // namespace arkroute::cache

@@ -3,6 +3,14 @@
 
 namespace arkroute::cache {
 
+namespace {
+
+uint64_t sizeOf(const std::string& canonical, const CacheEntry& entry) {
+  return canonical.size() + entry.body.size() + entry.content_type.size() + entry.model.size();
+}
+
+}  // namespace
+
 LookupResult MemoryCacheStore::lookup(const CacheKey& key, int64_t now_ms) {
   return find(key.digest(), &key.canonical(), now_ms);
 }
@@ -17,84 +25,79 @@ LookupResult MemoryCacheStore::find(const Digest& digest, const std::string* can
   {
     std::lock_guard lock(mutex_);
     auto it = records_.find(digest);
-    if (it == records_.end()) {
-      result.status = LookupStatus::kMiss;
-    } else if (canonical && it->second.canonical != *canonical) {
-      result.status = LookupStatus::kKeyMismatch;
-    } else if (it->second.entry->expires_ms <= now_ms) {
-      result.status = LookupStatus::kExpired;
-      eraseLocked(it);
-    } else {
-      result.status = LookupStatus::kHit;
-      result.entry = it->second.entry;
+    if (it != records_.end()) {
+      result.status = judgeStoredEntry(it->second.canonical, *it->second.entry, canonical, now_ms);
+      if (result.status == LookupStatus::kHit) result.entry = it->second.entry;
+      if (result.status == LookupStatus::kExpired) eraseLocked(it);
     }
   }
-  counters_.count(result.status);
+  counters_.countLookup(result.status);
   return result;
 }
 
-void MemoryCacheStore::eraseLocked(std::map<Digest, Record>::iterator it) {
-  auto range = by_age_.equal_range(it->second.entry->created_ms);
-  for (auto age = range.first; age != range.second; ++age) {
-    if (age->second == it->first) {
-      by_age_.erase(age);
-      break;
-    }
+void MemoryCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) {
+  uint64_t size = sizeOf(key.canonical(), *entry);
+  std::lock_guard lock(mutex_);
+  if (size > max_bytes_) {
+    counters_.countDroppedWrite();  // could never fit: it would only evict everything else
+    return;
   }
+  auto existing = records_.find(key.digest());
+  if (existing != records_.end()) eraseLocked(existing);
+  by_age_.emplace(entry->created_ms, key.digest());
+  records_.emplace(key.digest(), Record{key.canonical(), std::move(entry), size});
+  bytes_ += size;
+  evictOverLimitLocked();
+}
+
+void MemoryCacheStore::eraseLocked(Records::iterator it) {
+  by_age_.erase({it->second.entry->created_ms, it->first});
   bytes_ -= it->second.size;
   records_.erase(it);
 }
 
-void MemoryCacheStore::insert(const CacheKey& key, CacheEntry entry) {
-  std::lock_guard lock(mutex_);
-  auto existing = records_.find(key.digest());
-  if (existing != records_.end()) eraseLocked(existing);
-  uint64_t size = entry.body.size() + key.canonical().size();
-  int64_t created = entry.created_ms;
-  records_[key.digest()] =
-      Record{key.canonical(), std::make_shared<const CacheEntry>(std::move(entry)), size};
-  by_age_.emplace(created, key.digest());
-  bytes_ += size;
+template <typename Predicate>
+uint64_t MemoryCacheStore::eraseWhereLocked(Predicate doomed) {
+  uint64_t removed = 0;
+  for (auto it = records_.begin(); it != records_.end();) {
+    auto next = std::next(it);
+    if (doomed(*it->second.entry)) {
+      eraseLocked(it);
+      ++removed;
+    }
+    it = next;
+  }
+  return removed;
+}
+
+void MemoryCacheStore::evictOverLimitLocked() {
+  uint64_t evicted = 0;
   while (bytes_ > max_bytes_ && !by_age_.empty()) {
     eraseLocked(records_.find(by_age_.begin()->second));
-    ++counters_.evictions;
+    ++evicted;
   }
+  counters_.countEvictions(evicted);
 }
 
 uint64_t MemoryCacheStore::purge(const std::optional<std::string>& model) {
   std::lock_guard lock(mutex_);
-  uint64_t removed = 0;
-  for (auto it = records_.begin(); it != records_.end();) {
-    auto next = std::next(it);
-    if (!model || it->second.entry->model == *model) {
-      eraseLocked(it);
-      ++removed;
-    }
-    it = next;
-  }
-  return removed;
+  return eraseWhereLocked([&](const CacheEntry& entry) { return !model || entry.model == *model; });
 }
 
 uint64_t MemoryCacheStore::sweepExpired(int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  uint64_t removed = 0;
-  for (auto it = records_.begin(); it != records_.end();) {
-    auto next = std::next(it);
-    if (it->second.entry->expires_ms <= now_ms) {
-      eraseLocked(it);
-      ++removed;
-    }
-    it = next;
-  }
-  return removed;
+  return eraseWhereLocked([&](const CacheEntry& entry) { return now_ms >= entry.expires_ms; });
+}
+
+void MemoryCacheStore::setMaxBytes(uint64_t max_bytes) {
+  std::lock_guard lock(mutex_);
+  max_bytes_ = max_bytes;
+  evictOverLimitLocked();
 }
 
 CacheStats MemoryCacheStore::stats() const {
   std::lock_guard lock(mutex_);
-  return CacheStats{records_.size(),     bytes_,
-                    counters_.hits,      counters_.misses,
-                    counters_.expired,   counters_.corrupt,
-                    counters_.evictions, counters_.dropped};
+  return counters_.snapshot(records_.size(), bytes_);
 }
 
 }  // namespace arkroute::cache

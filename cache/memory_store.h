@@ -1,11 +1,17 @@
-// In-memory CacheStore: a map from digest to record, an age index for oldest-first eviction under
-// max_bytes, and TTL on read. Used in tests and when no disk cache is wanted.
+// The in-memory CacheStore: a map from digest to record under one mutex, an age index (created_ms,
+// digest) for oldest-first eviction under max_bytes, and TTL checked on read. Entry size counts
+// body, canonical text, content type and model. Used by tests and when no disk cache is wanted;
+// nothing survives the process. Inserts are synchronous (a map insert), so flush() has nothing to
+// wait for, and sweepExpired() examines every entry (memory only, no I/O).
 #pragma once
 
-#include <map>
 #include <mutex>
+#include <set>
+#include <unordered_map>
+#include <utility>
 
 #include "cache/cache_store.h"
+#include "cache/store_counters.h"
 
 namespace arkroute::cache {
 
@@ -15,10 +21,12 @@ class MemoryCacheStore : public CacheStore {
 
   LookupResult lookup(const CacheKey& key, int64_t now_ms) override;
   LookupResult lookupByDigest(const Digest& digest, int64_t now_ms) override;
-  void insert(const CacheKey& key, CacheEntry entry) override;
+  using CacheStore::insert;
+  void insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) override;
   void flush() override {}
   uint64_t purge(const std::optional<std::string>& model) override;
   uint64_t sweepExpired(int64_t now_ms) override;
+  void setMaxBytes(uint64_t max_bytes) override;
   CacheStats stats() const override;
 
  private:
@@ -27,13 +35,17 @@ class MemoryCacheStore : public CacheStore {
     std::shared_ptr<const CacheEntry> entry;
     uint64_t size = 0;
   };
+  using Records = std::unordered_map<Digest, Record, DigestHash>;
   LookupResult find(const Digest& digest, const std::string* canonical, int64_t now_ms);
-  void eraseLocked(std::map<Digest, Record>::iterator it);
+  void eraseLocked(Records::iterator it);
+  template <typename Predicate>
+  uint64_t eraseWhereLocked(Predicate doomed);
+  void evictOverLimitLocked();
 
   uint64_t max_bytes_;
   mutable std::mutex mutex_;
-  std::map<Digest, Record> records_;
-  std::multimap<int64_t, Digest> by_age_;
+  Records records_;
+  std::set<std::pair<int64_t, Digest>> by_age_;  // (created_ms, digest): oldest first
   uint64_t bytes_ = 0;
   StoreCounters counters_;
 };

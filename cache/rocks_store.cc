@@ -1,19 +1,21 @@
-// RocksCacheStore: open, lookups on the caller's thread, writes on a background thread.
+// RocksCacheStore: lookups on the caller's thread, writes on the background writer, index upkeep.
 #include "cache/rocks_store.h"
 
-#include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
-#include <cstring>
+#include <algorithm>
+
+#include "cache/cache_record.h"
 
 namespace arkroute::cache {
 
 namespace {
 
-constexpr uint64_t kMaxQueuedBytes = 256ull << 20;
-const char* const kFamilies[] = {"default",       "cache",  "cache_meta",
-                                 "cache_by_time", "ledger", "keys"};
+constexpr size_t kRemovalsPerBatch = 256;
+constexpr uint64_t kMaxHotBytes = 256ull << 20;
+constexpr size_t kTimeKeyBytes = 8 + sizeof(Digest);
 
+// "cache_meta" value: created_ms, expires_ms, record size (u64 little-endian each), then model.
 struct Meta {
   int64_t created_ms = 0;
   int64_t expires_ms = 0;
@@ -21,104 +23,101 @@ struct Meta {
   std::string model;
 };
 
+void putLittleEndian(uint64_t value, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+uint64_t readLittleEndian(const char* data) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(data[i]);
+  return value;
+}
+
 std::string encodeMeta(const Meta& meta) {
-  std::string out(24, '\0');
-  std::memcpy(out.data(), &meta.created_ms, 8);
-  std::memcpy(out.data() + 8, &meta.expires_ms, 8);
-  std::memcpy(out.data() + 16, &meta.size, 8);
+  std::string out;
+  putLittleEndian(static_cast<uint64_t>(meta.created_ms), &out);
+  putLittleEndian(static_cast<uint64_t>(meta.expires_ms), &out);
+  putLittleEndian(meta.size, &out);
   return out + meta.model;
 }
 
 bool decodeMeta(std::string_view bytes, Meta* meta) {
   if (bytes.size() < 24) return false;
-  std::memcpy(&meta->created_ms, bytes.data(), 8);
-  std::memcpy(&meta->expires_ms, bytes.data() + 8, 8);
-  std::memcpy(&meta->size, bytes.data() + 16, 8);
+  meta->created_ms = static_cast<int64_t>(readLittleEndian(bytes.data()));
+  meta->expires_ms = static_cast<int64_t>(readLittleEndian(bytes.data() + 8));
+  meta->size = readLittleEndian(bytes.data() + 16);
   meta->model.assign(bytes.substr(24));
   return true;
 }
 
+// "cache_by_time" key: created_ms big-endian (sorts oldest first), then the digest.
 std::string timeKey(int64_t created_ms, const Digest& digest) {
   std::string key(8, '\0');
-  uint64_t t = static_cast<uint64_t>(created_ms);
-  for (int i = 7; i >= 0; --i, t >>= 8) key[static_cast<size_t>(i)] = static_cast<char>(t & 0xff);
+  uint64_t time = static_cast<uint64_t>(created_ms);
+  for (int i = 7; i >= 0; --i, time >>= 8) key[static_cast<size_t>(i)] = static_cast<char>(time);
   return key.append(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
-rocksdb::Slice slice(const Digest& digest) {
+rocksdb::Slice asSlice(const Digest& digest) {
   return rocksdb::Slice(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
-std::string describeOpenError(const rocksdb::Status& status, const std::string& path) {
-  std::string text = status.ToString();
-  if (text.find("lock") != std::string::npos) {
-    return "cache database " + path +
-           " is locked by another process (is another arkroute using it?): " + text;
-  }
-  return "cannot open the cache database " + path + ": " + text;
+bool digestFrom(rocksdb::Slice bytes, Digest* digest) {
+  if (bytes.size() != digest->size()) return false;
+  std::copy(bytes.data(), bytes.data() + bytes.size(), digest->begin());
+  return true;
 }
 
 }  // namespace
 
 std::unique_ptr<RocksCacheStore> RocksCacheStore::open(const std::string& path, uint64_t max_bytes,
                                                        std::string* error) {
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kFamilies) {
-    rocksdb::ColumnFamilyOptions options;
-    if (std::string_view(name) == "cache") {
-      options.enable_blob_files = true;
-      options.min_blob_size = 8192;
-      options.enable_blob_garbage_collection = true;
-    }
-    descriptors.emplace_back(name, options);
-  }
-  std::unique_ptr<RocksCacheStore> store(new RocksCacheStore());
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status status = rocksdb::DB::Open(db_options, path, descriptors, &store->families_, &db);
-  if (!status.ok()) {
-    *error = describeOpenError(status, path);
-    return nullptr;
-  }
-  store->db_.reset(db);
-  store->records_ = store->families_[1];
-  store->meta_ = store->families_[2];
-  store->by_time_ = store->families_[3];
-  store->max_bytes_ = max_bytes;
-  store->hot_limit_ = std::min<uint64_t>(max_bytes / 4, 256ull << 20);
-  store->loadTotals();
-  store->writer_ = std::thread([s = store.get()] { s->writerLoop(); });
-  return store;
+  Options options;
+  options.max_bytes = max_bytes;
+  return open(path, options, error);
 }
 
-RocksCacheStore::~RocksCacheStore() {
-  {
-    std::lock_guard lock(queue_mutex_);
-    stopping_ = true;
-  }
-  queue_changed_.notify_all();
-  if (writer_.joinable()) writer_.join();
-  for (auto* family : families_) db_->DestroyColumnFamilyHandle(family);
-  db_.reset();
+std::unique_ptr<RocksCacheStore> RocksCacheStore::open(const std::string& path,
+                                                       const Options& options, std::string* error) {
+  std::shared_ptr<RocksDatabase> database = RocksDatabase::open(path, error);
+  if (!database) return nullptr;
+  return std::make_unique<RocksCacheStore>(std::move(database), options);
 }
 
-rocksdb::ColumnFamilyHandle* RocksCacheStore::family(std::string_view name) const {
-  for (size_t i = 0; i < families_.size(); ++i) {
-    if (name == kFamilies[i]) return families_[i];
-  }
-  return nullptr;
+RocksCacheStore::RocksCacheStore(std::shared_ptr<RocksDatabase> database, const Options& options)
+    : database_(std::move(database)),
+      db_(database_->db()),
+      records_(database_->family(RocksDatabase::kCacheFamily)),
+      meta_(database_->family(RocksDatabase::kCacheMetaFamily)),
+      by_time_(database_->family(RocksDatabase::kCacheByTimeFamily)),
+      options_(options),
+      max_bytes_(options.max_bytes),
+      hot_(options.hot_bytes ? options.hot_bytes : std::min(options.max_bytes / 4, kMaxHotBytes)),
+      writer_(options.max_pending_bytes,
+              [this](const BackgroundWriter::Job& job) { writeJob(job); }) {
+  loadTotals();
 }
 
+RocksCacheStore::~RocksCacheStore() = default;
+
+// Totals from "cache_by_time" (value = record size). A value of another length comes from an
+// older build: its size is read from "cache_meta".
 void RocksCacheStore::loadTotals() {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), by_time_));
   uint64_t entries = 0, bytes = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ++entries;
+    if (it->value().size() == 8) {
+      bytes += readLittleEndian(it->value().data());
+      continue;
+    }
+    Digest digest;
+    std::string meta_bytes;
     Meta meta;
-    if (decodeMeta(it->value().ToStringView(), &meta)) {
-      ++entries;
+    if (it->key().size() == kTimeKeyBytes &&
+        digestFrom(rocksdb::Slice(it->key().data() + 8, sizeof(Digest)), &digest) &&
+        db_->Get(rocksdb::ReadOptions(), meta_, asSlice(digest), &meta_bytes).ok() &&
+        decodeMeta(meta_bytes, &meta)) {
       bytes += meta.size;
     }
   }
@@ -137,229 +136,194 @@ LookupResult RocksCacheStore::lookupByDigest(const Digest& digest, int64_t now_m
 LookupResult RocksCacheStore::find(const Digest& digest, const std::string* canonical,
                                    int64_t now_ms) {
   LookupResult result;
-  if (auto hot = hotLookup(digest, canonical, now_ms)) {
+  result.entry = hot_.find(digest, canonical, now_ms);
+  if (result.entry) {
     result.status = LookupStatus::kHit;
-    result.entry = std::move(hot);
-    counters_.count(result.status);
+    counters_.countLookup(result.status);
     return result;
   }
   rocksdb::PinnableSlice value;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), records_, slice(digest), &value);
-  if (!status.ok()) {
-    counters_.count(result.status);
-    return result;
+  if (db_->Get(rocksdb::ReadOptions(), records_, asSlice(digest), &value).ok()) {
+    auto entry = std::make_shared<CacheEntry>();
+    std::string stored_canonical;
+    if (!decodeRecord(value.ToStringView(), &stored_canonical, entry.get())) {
+      result.status = LookupStatus::kCorrupt;
+    } else {
+      result.status = judgeStoredEntry(stored_canonical, *entry, canonical, now_ms);
+    }
+    if (result.status == LookupStatus::kHit) {
+      hot_.putRead(digest, stored_canonical, entry);
+      result.entry = std::move(entry);
+    }
   }
-  auto entry = std::make_shared<CacheEntry>();
-  std::string stored_canonical;
-  if (!decodeRecord(value.ToStringView(), &stored_canonical, entry.get())) {
-    result.status = LookupStatus::kCorrupt;
-  } else if (canonical && stored_canonical != *canonical) {
-    result.status = LookupStatus::kKeyMismatch;
-  } else if (entry->expires_ms <= now_ms) {
-    result.status = LookupStatus::kExpired;
-  } else {
-    result.status = LookupStatus::kHit;
-    result.entry = std::move(entry);
-    hotPut(digest, stored_canonical, result.entry, true);
+  if (result.status == LookupStatus::kExpired || result.status == LookupStatus::kCorrupt) {
+    removeStale(digest, result.status, now_ms);
   }
-  if (result.status == LookupStatus::kCorrupt || result.status == LookupStatus::kExpired) {
-    std::lock_guard lock(write_mutex_);
-    rocksdb::WriteBatch batch;
-    removeRecord(digest, &batch);
-    db_->Write(rocksdb::WriteOptions(), &batch);
-  }
-  counters_.count(result.status);
+  counters_.countLookup(result.status);
   return result;
 }
 
-std::shared_ptr<const CacheEntry> RocksCacheStore::hotLookup(const Digest& digest,
-                                                             const std::string* canonical,
-                                                             int64_t now_ms) {
-  std::lock_guard lock(queue_mutex_);
-  auto it = hot_.find(digest);
-  if (it == hot_.end()) return nullptr;
-  if ((canonical && it->second.canonical != *canonical) || it->second.entry->expires_ms <= now_ms) {
-    return nullptr;  // the record decides (mismatch or expiry is handled there)
-  }
-  hot_order_.splice(hot_order_.begin(), hot_order_, it->second.age);
-  return it->second.entry;
-}
-
-void RocksCacheStore::hotPut(const Digest& digest, const std::string& canonical,
-                             std::shared_ptr<const CacheEntry> entry, bool written) {
-  std::lock_guard lock(queue_mutex_);
-  auto it = hot_.find(digest);
-  if (it != hot_.end()) {
-    hot_bytes_ -= it->second.entry->body.size();
-    hot_order_.erase(it->second.age);
-    hot_.erase(it);
-  }
-  hot_bytes_ += entry->body.size();
-  hot_order_.push_front(digest);
-  hot_[digest] = HotEntry{canonical, std::move(entry), written, hot_order_.begin()};
-  for (auto age = hot_order_.end(); hot_bytes_ > hot_limit_ && age != hot_order_.begin();) {
-    --age;
-    auto victim = hot_.find(*age);
-    if (!victim->second.written) continue;
-    hot_bytes_ -= victim->second.entry->body.size();
-    hot_.erase(victim);
-    age = hot_order_.erase(age);
-  }
-}
-
-void RocksCacheStore::hotErase(const Digest& digest) {
-  std::lock_guard lock(queue_mutex_);
-  auto it = hot_.find(digest);
-  if (it == hot_.end()) return;
-  hot_bytes_ -= it->second.entry->body.size();
-  hot_order_.erase(it->second.age);
-  hot_.erase(it);
-}
-
-// Adds the deletion of digest's record, meta and time key to batch; adjusts the totals. Also drops
-// the hot copy unless keep_hot (the writer replacing a record with the entry that is hot).
-void RocksCacheStore::removeRecord(const Digest& digest, rocksdb::WriteBatch* batch,
-                                   bool keep_hot) {
-  if (!keep_hot) hotErase(digest);
-  std::string meta_bytes;
-  Meta meta;
-  if (db_->Get(rocksdb::ReadOptions(), meta_, slice(digest), &meta_bytes).ok() &&
-      decodeMeta(meta_bytes, &meta)) {
-    batch->Delete(by_time_, timeKey(meta.created_ms, digest));
-    --entries_;
-    bytes_ -= std::min<uint64_t>(bytes_, meta.size);
-  }
-  batch->Delete(meta_, slice(digest));
-  batch->Delete(records_, slice(digest));
-}
-
-void RocksCacheStore::insert(const CacheKey& key, CacheEntry entry) {
-  uint64_t size = entry.body.size() + key.canonical().size();
-  auto shared = std::make_shared<const CacheEntry>(entry);
-  {
-    std::lock_guard lock(queue_mutex_);
-    if (queued_bytes_ + size > kMaxQueuedBytes) {
-      ++counters_.dropped;
+// Deletes an expired or corrupt record a lookup found, unless the writer replaced it meanwhile.
+void RocksCacheStore::removeStale(const Digest& digest, LookupStatus why, int64_t now_ms) {
+  std::lock_guard lock(index_mutex_);
+  if (why == LookupStatus::kExpired) {
+    std::string meta_bytes;
+    Meta meta;
+    if (db_->Get(rocksdb::ReadOptions(), meta_, asSlice(digest), &meta_bytes).ok() &&
+        decodeMeta(meta_bytes, &meta) && now_ms < meta.expires_ms) {
+      return;
+    }
+  } else {
+    rocksdb::PinnableSlice value;
+    std::string canonical;
+    CacheEntry entry;
+    if (!db_->Get(rocksdb::ReadOptions(), records_, asSlice(digest), &value).ok() ||
+        decodeRecord(value.ToStringView(), &canonical, &entry)) {
       return;
     }
   }
-  hotPut(key.digest(), key.canonical(), std::move(shared), false);  // visible before it is queued
-  {
-    std::lock_guard lock(queue_mutex_);
-    queued_bytes_ += size;
-    queue_.push_back(PendingWrite{key.digest(), key.canonical(), std::move(entry)});
-  }
-  queue_changed_.notify_all();
+  removeDigestsLocked({digest});
 }
 
-void RocksCacheStore::writerLoop() {
-  std::unique_lock lock(queue_mutex_);
-  while (true) {
-    queue_changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything accepted was written
-    PendingWrite pending = std::move(queue_.front());
-    queue_.pop_front();
-    writing_ = true;
-    lock.unlock();
-    write(pending);
-    lock.lock();
-    writing_ = false;
-    auto hot = hot_.find(pending.digest);
-    if (hot != hot_.end() && hot->second.entry->created_ms == pending.entry.created_ms) {
-      hot->second.written = true;
-    }
-    queued_bytes_ -=
-        std::min<uint64_t>(queued_bytes_, pending.entry.body.size() + pending.canonical.size());
-    queue_changed_.notify_all();
+void RocksCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) {
+  if (entry->body.size() + key.canonical().size() > max_bytes_.load()) {
+    counters_.countDroppedWrite();  // could never fit: it would only evict everything else
+    return;
+  }
+  std::lock_guard lock(insert_mutex_);
+  hot_.putPending(key.digest(), key.canonical(), entry);
+  const CacheEntry* accepted = entry.get();
+  if (!writer_.enqueue(BackgroundWriter::Job{key.digest(), key.canonical(), std::move(entry)})) {
+    hot_.eraseIfSame(key.digest(), accepted);
+    counters_.countDroppedWrite();
   }
 }
 
-void RocksCacheStore::write(const PendingWrite& pending) {
-  std::lock_guard lock(write_mutex_);
+// On the writer thread: replaces digest's record and index entries in one batch, then evicts.
+void RocksCacheStore::writeJob(const BackgroundWriter::Job& job) {
+  std::lock_guard lock(index_mutex_);
   rocksdb::WriteBatch batch;
-  removeRecord(pending.digest, &batch, /*keep_hot=*/true);
-  std::string record = encodeRecord(pending.canonical, pending.entry);
-  Meta meta{pending.entry.created_ms, pending.entry.expires_ms, record.size(), pending.entry.model};
-  batch.Put(records_, slice(pending.digest), record);
-  batch.Put(meta_, slice(pending.digest), encodeMeta(meta));
-  batch.Put(by_time_, timeKey(meta.created_ms, pending.digest), rocksdb::Slice());
+  Removal replaced;
+  addRemovalLocked(job.digest, &batch, &replaced);
+  std::string record = encodeRecord(job.canonical, *job.entry);
+  Meta meta{job.entry->created_ms, job.entry->expires_ms, record.size(), job.entry->model};
+  std::string size_value;
+  putLittleEndian(meta.size, &size_value);
+  batch.Put(records_, asSlice(job.digest), record);
+  batch.Put(meta_, asSlice(job.digest), encodeMeta(meta));
+  batch.Put(by_time_, timeKey(meta.created_ms, job.digest), size_value);
   if (db_->Write(rocksdb::WriteOptions(), &batch).ok()) {
-    ++entries_;
+    entries_ += 1 - replaced.entries;
     bytes_ += meta.size;
+    bytes_ -= replaced.bytes;
+    hot_.markWritten(job.digest, job.entry.get());
+  } else {
+    counters_.countDroppedWrite();
+    hot_.eraseIfSame(job.digest, job.entry.get());
   }
-  evictOverLimit();
+  evictOverLimitLocked();
 }
 
-void RocksCacheStore::evictOverLimit() {
+// Adds the deletion of digest's record and index entries to batch and their totals to removal.
+void RocksCacheStore::addRemovalLocked(const Digest& digest, rocksdb::WriteBatch* batch,
+                                       Removal* removal) {
+  std::string meta_bytes;
+  Meta meta;
+  if (db_->Get(rocksdb::ReadOptions(), meta_, asSlice(digest), &meta_bytes).ok() &&
+      decodeMeta(meta_bytes, &meta)) {
+    batch->Delete(by_time_, timeKey(meta.created_ms, digest));
+    ++removal->entries;
+    removal->bytes += meta.size;
+  }
+  batch->Delete(meta_, asSlice(digest));
+  batch->Delete(records_, asSlice(digest));
+  removal->digests.push_back(digest);
+}
+
+bool RocksCacheStore::commitRemovalLocked(rocksdb::WriteBatch* batch, const Removal& removal) {
+  if (!db_->Write(rocksdb::WriteOptions(), batch).ok()) return false;
+  entries_ -= std::min(entries_.load(), removal.entries);
+  bytes_ -= std::min(bytes_.load(), removal.bytes);
+  for (const Digest& digest : removal.digests) hot_.eraseUnpinned(digest);
+  return true;
+}
+
+// Removes digests in batches of kRemovalsPerBatch. Returns how many were removed.
+uint64_t RocksCacheStore::removeDigestsLocked(const std::vector<Digest>& digests) {
+  uint64_t removed = 0;
+  for (size_t start = 0; start < digests.size(); start += kRemovalsPerBatch) {
+    rocksdb::WriteBatch batch;
+    Removal removal;
+    size_t end = std::min(digests.size(), start + kRemovalsPerBatch);
+    for (size_t i = start; i < end; ++i) addRemovalLocked(digests[i], &batch, &removal);
+    if (commitRemovalLocked(&batch, removal)) removed += end - start;
+  }
+  return removed;
+}
+
+void RocksCacheStore::evictOverLimitLocked() {
   if (bytes_ <= max_bytes_) return;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), by_time_));
   for (it->SeekToFirst(); it->Valid() && bytes_ > max_bytes_; it->Next()) {
-    rocksdb::Slice key = it->key();
-    if (key.size() != 24) continue;
-    Digest digest;
-    std::memcpy(digest.data(), key.data() + 8, 16);
     rocksdb::WriteBatch batch;
-    removeRecord(digest, &batch);
-    db_->Write(rocksdb::WriteOptions(), &batch);
-    ++counters_.evictions;
+    batch.Delete(by_time_, it->key());  // also drops a time key whose record is already gone
+    Digest digest;
+    Removal removal;
+    if (it->key().size() == kTimeKeyBytes &&
+        digestFrom(rocksdb::Slice(it->key().data() + 8, sizeof(Digest)), &digest)) {
+      addRemovalLocked(digest, &batch, &removal);
+    }
+    if (commitRemovalLocked(&batch, removal) && removal.entries > 0) {
+      counters_.countEvictions(removal.entries);
+    }
   }
 }
 
 void RocksCacheStore::flush() {
-  std::unique_lock lock(queue_mutex_);
-  queue_changed_.wait(lock, [this] { return queue_.empty() && !writing_; });
+  writer_.flush();
 }
 
 uint64_t RocksCacheStore::purge(const std::optional<std::string>& model) {
-  flush();
-  std::lock_guard lock(write_mutex_);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  writer_.flush();
+  std::lock_guard lock(index_mutex_);
   std::vector<Digest> doomed;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     Meta meta;
-    if (it->key().size() != 16 || !decodeMeta(it->value().ToStringView(), &meta)) continue;
-    if (model && meta.model != *model) continue;
     Digest digest;
-    std::memcpy(digest.data(), it->key().data(), 16);
-    doomed.push_back(digest);
+    if (!digestFrom(it->key(), &digest) || !decodeMeta(it->value().ToStringView(), &meta)) continue;
+    if (!model || meta.model == *model) doomed.push_back(digest);
   }
-  for (const Digest& digest : doomed) {
-    rocksdb::WriteBatch batch;
-    removeRecord(digest, &batch);
-    db_->Write(rocksdb::WriteOptions(), &batch);
-  }
-  return doomed.size();
+  return removeDigestsLocked(doomed);
 }
 
+// Examines up to options_.sweep_batch index entries from where the previous call stopped.
 uint64_t RocksCacheStore::sweepExpired(int64_t now_ms) {
-  std::lock_guard lock(write_mutex_);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  std::lock_guard lock(index_mutex_);
   std::vector<Digest> doomed;
-  for (it->SeekToFirst(); it->Valid() && doomed.size() < 1000; it->Next()) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  size_t examined = 0;
+  for (it->Seek(sweep_cursor_); it->Valid() && examined < options_.sweep_batch; it->Next()) {
+    ++examined;
     Meta meta;
-    if (it->key().size() != 16 || !decodeMeta(it->value().ToStringView(), &meta)) continue;
-    if (meta.expires_ms > now_ms) continue;
     Digest digest;
-    std::memcpy(digest.data(), it->key().data(), 16);
-    doomed.push_back(digest);
+    if (digestFrom(it->key(), &digest) && decodeMeta(it->value().ToStringView(), &meta) &&
+        now_ms >= meta.expires_ms) {
+      doomed.push_back(digest);
+    }
   }
-  for (const Digest& digest : doomed) {
-    rocksdb::WriteBatch batch;
-    removeRecord(digest, &batch);
-    db_->Write(rocksdb::WriteOptions(), &batch);
-  }
-  return doomed.size();
+  sweep_cursor_ = it->Valid() ? it->key().ToString() : std::string();
+  return removeDigestsLocked(doomed);
+}
+
+void RocksCacheStore::setMaxBytes(uint64_t max_bytes) {
+  max_bytes_ = max_bytes;
+  std::lock_guard lock(index_mutex_);
+  evictOverLimitLocked();
 }
 
 CacheStats RocksCacheStore::stats() const {
-  return CacheStats{entries_.load(),
-                    bytes_.load(),
-                    counters_.hits.load(),
-                    counters_.misses.load(),
-                    counters_.expired.load(),
-                    counters_.corrupt.load(),
-                    counters_.evictions.load(),
-                    counters_.dropped.load()};
+  return counters_.snapshot(entries_.load(), bytes_.load());
 }
 
 }  // namespace arkroute::cache

@@ -3,6 +3,7 @@
 #include "proxy/generation_handler.h"
 
 #include <event2/buffer.h>
+#include <openssl/sha.h>
 
 #include "cache/cache_store.h"
 #include "proxy/body_rewrite.h"
@@ -17,6 +18,18 @@
 namespace arkroute {
 
 namespace {
+
+std::string sha256Hex(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char byte : digest) {
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 15]);
+  }
+  return out;
+}
 
 constexpr size_t kCaptureLimit = 256u << 20;  // responses above this stream through uncached
 
@@ -94,13 +107,15 @@ void GenerationHandler::consultCache() {
     forwardUpstream(false);
     return;
   }
-  std::string tenant;  // cache.scope = "per_key" adds the caller's identity once keys exist
+  std::string
+      tenant;  // cache.scope = "per_key": the caller's identity, as a hash, never the secret
   if (runtime_->config().cache.scope == CacheScope::kPerKey) {
-    tenant = std::string(exchange_->request().headers.get("authorization"));
+    tenant = sha256Hex(exchange_->request().headers.get("authorization"));
   }
   key_ = cache::CacheKey::make(route_->upstream->name, route_->model->upstream_model,
                                request_->document(), tenant);
-  url_mode_ = !request_->stream() && request_->responseFormat() == "url" && policy_.write;
+  wants_urls_ = !request_->stream() && request_->responseFormat() == "url";
+  url_mode_ = wants_urls_ && policy_.write;
   if (policy_.read) {
     auto found = worker_.services().store->lookup(*key_, nowMs());
     if (found.entry && serveFromCache(found.entry, "HIT")) return;
@@ -116,7 +131,7 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                                        std::string_view status) {
   CachedReplyOptions options{request_id_, route_->model->name,
                              status,      request_->stream(),
-                             url_mode_,   runtime_->config().server.public_url,
+                             wants_urls_, runtime_->config().server.public_url,
                              key_->hex(), nowMs()};
   if (!sendCachedReply(*exchange_, entry, options)) return false;
   status_ = 200;
@@ -295,7 +310,7 @@ void GenerationHandler::storeResult() {
   auto entry = std::make_shared<cache::CacheEntry>(
       cache::CacheEntry{std::move(*body), "application/json", route_->model->name,
                         cost.value_or(-1.0), now, now + ttl.count()});
-  worker_.services().store->insert(*key_, *entry);
+  worker_.services().store->insert(*key_, entry);  // shared: no copy of the body
   if (permit_) permit_->done(entry);
   permit_.reset();
 }

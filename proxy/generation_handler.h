@@ -80,7 +80,8 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::optional<cache::Coalescer::Ticket> ticket_;
   event* wait_timer_ = nullptr;
   std::unique_ptr<ResponseCapture> capture_;
-  bool url_mode_ = false;      // client asked for URLs: fetch b64_json, store, answer with ours
+  bool wants_urls_ = false;    // client asked for response_format "url" (not streaming)
+  bool url_mode_ = false;      // ...and this request stores: fetch b64_json, answer with ours
   bool store_result_ = false;  // this request writes the cache entry
   std::unique_ptr<http::UpstreamCall> call_;
   std::shared_ptr<GenerationHandler> self_;

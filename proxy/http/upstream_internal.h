@@ -1,19 +1,25 @@
-// Internals of the upstream client shared by upstream_connection.cc and upstream_pool.cc: one
-// connection (plain or TLS) that parses responses with http-parser, the call object handed to
-// callers, and the pool that owns both. Not part of the public interface (see upstream.h).
+// Internals of the upstream client, shared by upstream_connection.cc, upstream_call.cc and
+// upstream_pool.cc: one provider connection (plain or TLS), the call object handed to callers and
+// the pool core that owns connections and queues calls. Not part of the public interface.
+//
+// Re-entrancy rules: a handler may destroy its call (or cancel it) inside any callback, so every
+// path calls the handler last and re-checks the connection's current call afterwards; connection
+// objects are deleted only from their own deferred event, never inside a callback stack; and
+// nothing reaches a handler from inside UpstreamPool::start().
 #pragma once
 
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
-#include <http_parser.h>
 
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "proxy/http/upstream.h"
+#include "proxy/http/upstream_response.h"
 
 namespace arkroute::http {
 
@@ -22,98 +28,105 @@ class CallImpl;
 
 class UpstreamConnection {
  public:
-  UpstreamConnection(PoolCore& pool, bool fresh_for_retry);
+  explicit UpstreamConnection(PoolCore& pool);
   ~UpstreamConnection();
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
-  // Starts the connection for call; its request is written once connected. Never calls the
-  // handler synchronously.
+  // Opens the connection (DNS, TCP, TLS) for call, whose request is sent once connected.
   void connect(CallImpl* call);
-  // Fails the current call (timeouts decided by the call) and closes the connection.
-  void failCall(UpstreamError::Kind kind, std::string message) { fail(kind, std::move(message)); }
-  void send(CallImpl* call);  // write call's request (connected, idle connection)
-  void detachCall();          // the call was cancelled: close, never reuse
+  // Sends call's request on this connected, idle connection.
+  void send(CallImpl* call);
+  // Fails the current call with that error and closes the connection (timeouts).
+  void failCall(UpstreamError::Kind kind, std::string message);
+  void abandonCall();  // the call was cancelled or destroyed: close, never reuse, no callbacks
+  void makeIdle();     // parked in the pool: any byte or EOF from the peer closes it
   void pauseReading();
   void resumeReading();
-  bool connected() const { return connected_; }
-  uint64_t requestsSent() const { return requests_sent_; }
-  void closeSoon();  // close from a deferred event (safe inside callbacks)
-  void makeIdle();
 
  private:
-  friend class UpstreamParserCallbacks;
-  static void onRead(bufferevent*, void* arg);
-  static void onEvent(bufferevent*, short what, void* arg);
+  static void onRead(bufferevent* bev, void* arg);
+  static void onWrite(bufferevent* bev, void* arg);
+  static void onEvent(bufferevent* bev, short what, void* arg);
   static void onDeferred(evutil_socket_t, short, void* arg);
-  static void onIdleTimeout(evutil_socket_t, short, void* arg);
+  static void onTimer(evutil_socket_t, short, void* arg);
 
-  void readResponse();
-  void drainSocket();
-  void readInto(evbuffer* input, evutil_socket_t fd);
-  void deliverParsed();
-  void fail(UpstreamError::Kind kind, std::string message);
+  bool createBufferevent();
+  void handleEvent(short what);
+  void recordConnectFailure(int socket_error);
   void onConnected();
-  void onConnectFailed(short what);
-  void onPeerClosed();
-  std::string describeConnectError() const;
-  void resetResponseState();
+  void pump();
+  evbuffer* gatherInput();
+  bool unreadBytes() const;
+  bool deliver(CallImpl* call);
+  void finishResponse(CallImpl* call);
+  void onClosedMidResponse(CallImpl* call);
+  void fail(UpstreamError::Kind kind, std::string message);
+  void deferEvents(short what);
+  void closeSoon(CallImpl* retry = nullptr);
+  void startTimer(std::chrono::milliseconds after);
+  std::string hostPort() const;
 
   PoolCore& pool_;
   bufferevent* bev_ = nullptr;
-  event* deferred_ = nullptr;
-  event* idle_timer_ = nullptr;
-  http_parser parser_;
+  event* timer_ = nullptr;     // connect timeout while connecting, idle timeout while idle
+  event* deferred_ = nullptr;  // work moved out of callback stacks: events, resume, destruction
+  evbuffer* input_ = nullptr;  // response bytes taken from the bufferevent and the socket, unparsed
+  evbuffer* body_ = nullptr;   // de-chunked body bytes of the current read, handed to the handler
+  ResponseParser parser_;
   CallImpl* call_ = nullptr;
+  UpstreamError::Kind connect_error_kind_ = UpstreamError::Kind::kConnect;
+  std::string connect_error_;
+  short deferred_events_ = 0;  // bufferevent events that arrived inside connect() or send()
+  int in_sync_section_ = 0;
   bool connected_ = false;
   bool closing_ = false;
   bool paused_ = false;
-  bool connect_failed_ = false;  // reported from the deferred event, never synchronously
-  uint64_t requests_sent_ = 0;
-  // Response being parsed.
-  int status_ = 0;
-  Headers headers_;
-  std::string field_;
-  bool last_was_value_ = false;
-  bool head_ready_ = false;  // parsed, not yet delivered
+  bool peer_closed_ = false;
   bool head_delivered_ = false;
-  bool complete_ = false;
-  bool keep_alive_ = false;
-  bool skip_interim_ = false;
-  uint64_t response_bytes_ = 0;
-  evbuffer* body_ = nullptr;
+  bool awaiting_flush_ = false;
 };
 
-class CallImpl : public UpstreamCall {
+class CallImpl final : public UpstreamCall {
  public:
-  CallImpl(PoolCore& pool, std::string wire, UpstreamResponseHandler* handler);
+  CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHandler* handler);
   ~CallImpl() override;
   void pauseReading() override;
   void resumeReading() override;
   void cancel() override;
   bool reusedConnection() const override { return reused_; }
 
-  // Pool/connection side.
+  // Pool and connection side.
   void attach(UpstreamConnection* connection, bool reused);
-  void requestWritten();
+  void detachForRetry();  // the stale keep-alive connection is gone; a fresh one follows
+  void writeRequest(evbuffer* output) const;
+  void requestFlushed();  // the request left the output buffer: the first-byte clock starts
   void headArrived();
-  void finished();  // response complete or failed: stop timers, forget the connection
-  void failBeforeConnection(UpstreamError error);
-  const std::string& wire() const { return wire_; }
+  // The last callbacks: stop the timers, forget the connection, then tell the handler (which may
+  // destroy this call, so nothing touches it afterwards).
+  void complete();
+  void fail(const UpstreamError& error);
+  void poolGone();  // the pool is being destroyed: become inert, no more callbacks
   UpstreamResponseHandler* handler() const { return handler_; }
-  UpstreamConnection* connection() const { return connection_; }
+  bool headRequest() const { return head_request_; }
+  bool paused() const { return paused_; }
   bool retried() const { return retried_; }
-  void markRetried() { retried_ = true; }
 
  private:
   static void onTotalTimeout(evutil_socket_t, short, void* arg);
   static void onFirstByteTimeout(evutil_socket_t, short, void* arg);
   void timeout(std::string message);
+  UpstreamResponseHandler* finish();
 
-  PoolCore& pool_;
-  std::string wire_;
+  PoolCore* pool_;
   UpstreamResponseHandler* handler_;
+  std::string wire_;  // request head, followed by the body when it is small
+  std::shared_ptr<const std::string> large_body_;  // written by reference, never copied
   UpstreamConnection* connection_ = nullptr;
   event* total_timer_ = nullptr;
   event* first_byte_timer_ = nullptr;
+  bool head_request_ = false;
+  bool head_arrived_ = false;  // a response may start before the upload has been flushed
   bool reused_ = false;
   bool retried_ = false;
   bool done_ = false;
@@ -124,29 +137,45 @@ class PoolCore {
  public:
   PoolCore(event_base* base, evdns_base* dns, UpstreamEndpoint endpoint, PoolOptions options);
   ~PoolCore();
+  PoolCore(const PoolCore&) = delete;
+  PoolCore& operator=(const PoolCore&) = delete;
 
-  void submit(CallImpl* call);
-  void forget(CallImpl* call);  // remove a cancelled call from the wait queue
-  // The connection finished a response; reusable = passed the reject list.
-  void release(UpstreamConnection* connection, bool reusable);
-  void retryOnFreshConnection(CallImpl* call);
-  void connectionClosed(UpstreamConnection* connection);
-  void destroy(UpstreamConnection* connection);
+  void add(CallImpl* call);     // a new call: runs now or waits in FIFO order
+  void remove(CallImpl* call);  // the call is being destroyed
+  void forget(CallImpl* call);  // leaves the wait queue (cancelled or timed out while waiting)
+  // The connection finished a response and passed the reject list: next waiting call, or idle.
+  void release(UpstreamConnection* connection);
+  // The connection is closing: frees its slot. retry (the stale keep-alive case) gets a fresh
+  // connection before any waiting call.
+  void connectionClosed(UpstreamConnection* connection, CallImpl* retry);
+  void destroy(UpstreamConnection* connection);  // from the connection's deferred event
+  void countOpened() { ++stats_.connections_opened; }
+  UpstreamPool::Stats stats() const;
 
-  event_base* base;
-  evdns_base* dns;
-  UpstreamEndpoint endpoint;
-  PoolOptions options;
-  UpstreamPool::Stats stats;
-  std::vector<UpstreamConnection*> idle;
-  std::unordered_set<UpstreamConnection*> all;
-  std::deque<CallImpl*> waiting;
+  event_base* base() const { return base_; }
+  evdns_base* dns() const { return dns_; }
+  const UpstreamEndpoint& endpoint() const { return endpoint_; }
+  const PoolOptions& options() const { return options_; }
 
  private:
-  void startOn(CallImpl* call, UpstreamConnection* connection, bool reused);
+  void startOn(CallImpl* call, UpstreamConnection* connection);
   void openFor(CallImpl* call);
   void serveWaiting();
+  bool hasFreeSlot() const;
+
+  event_base* base_;
+  evdns_base* dns_;
+  UpstreamEndpoint endpoint_;
+  PoolOptions options_;
+  UpstreamPool::Stats stats_;
+  std::vector<UpstreamConnection*> idle_;  // LIFO: the most recently used is the warmest
+  std::unordered_set<UpstreamConnection*> open_;
   std::unordered_set<UpstreamConnection*> closing_;
+  std::deque<CallImpl*> waiting_;
+  std::unordered_set<CallImpl*> calls_;
+  bool shutting_down_ = false;
 };
+
+timeval toTimeval(std::chrono::milliseconds duration);
 
 }  // namespace arkroute::http

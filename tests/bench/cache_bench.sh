@@ -18,48 +18,12 @@ mkdir -p "$OUT_DIR"
 
 # start_nginx_cache SIM_PORT: nginx proxy_cache for POST, keyed on the upstream, URI and body.
 start_nginx_cache() {
-  local sim_port="$1" dir user_line=""
-  dir="$(mktemp -d "$BENCH_WORK/nginx-cache-XXXXXX")"
-  chmod 755 "$dir"
-  NGINX_PORT="$(free_port)"
-  [ "$(id -u)" -eq 0 ] && user_line="user root root;"
-  cat >"$dir/nginx.conf" <<NGINX
-$user_line
-worker_processes 2;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $dir/client_body;
-  proxy_temp_path $dir/proxy_temp;
-  fastcgi_temp_path $dir/fastcgi_temp;
-  uwsgi_temp_path $dir/uwsgi_temp;
-  scgi_temp_path $dir/scgi_temp;
-  client_body_buffer_size 64k;
-  proxy_buffers 64 64k;
-  proxy_cache_path $dir/cache levels=1:2 keys_zone=images:10m max_size=1g inactive=1h;
-  upstream sim { server 127.0.0.1:$sim_port; keepalive 64; }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://sim;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache images;
-      proxy_cache_methods POST;
-      proxy_cache_key "127.0.0.1:$sim_port|\$request_uri|\$request_body";
-      proxy_cache_valid 200 1h;
-      proxy_cache_lock on;
-      add_header X-Cache \$upstream_cache_status;
-    }
-  }
-}
-NGINX
-  nginx -p "$dir" -c nginx.conf -g 'daemon off;' >"$dir/stdout.log" 2>&1 &
-  NGINX_PID=$!
-  BENCH_PIDS+=("$NGINX_PID")
-  wait_http "http://127.0.0.1:$NGINX_PORT/_sim/stats" "$NGINX_PID"
+  start_nginx "$1" \
+    "client_body_buffer_size 64k; proxy_buffers 64 64k;
+  proxy_cache_path @DIR@/cache levels=1:2 keys_zone=images:10m max_size=1g inactive=1h;" \
+    "proxy_cache images; proxy_cache_methods POST; proxy_cache_valid 200 1h; proxy_cache_lock on;
+      proxy_cache_key \"127.0.0.1:$1|\$request_uri|\$request_body\";
+      add_header X-Cache \$upstream_cache_status;"
 }
 
 sim_requests() {  # upstream image calls the simulator has seen

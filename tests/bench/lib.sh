@@ -116,10 +116,12 @@ EOF
   ARKROUTE_PORT="$(wait_listening "$dir/arkroute.log" "$ARKROUTE_PID")"
 }
 
-# start_nginx SIM_PORT: nginx proxy_pass with upstream keepalive, own prefix/pid/logs/temp dirs.
-# Sets NGINX_PORT, NGINX_PID (the master; SIGTERM stops its workers too).
+# start_nginx SIM_PORT [HTTP_DIRECTIVES] [LOCATION_DIRECTIVES]: nginx proxy_pass with upstream
+# keepalive, own prefix/pid/logs/temp dirs; the optional directives are added to the http and
+# location blocks (the cache benchmark adds proxy_cache there). "@DIR@" in them becomes the prefix
+# directory. Sets NGINX_PORT, NGINX_PID (the master; SIGTERM stops its workers too).
 start_nginx() {
-  local sim_port="$1" dir user_line=""
+  local sim_port="$1" http_extra="${2:-}" location_extra="${3:-}" dir user_line=""
   dir="$(mktemp -d "$BENCH_WORK/nginx-XXXXXX")"
   chmod 755 "$dir"
   NGINX_PORT="$(free_port)"
@@ -138,6 +140,7 @@ http {
   uwsgi_temp_path $dir/uwsgi_temp;
   scgi_temp_path $dir/scgi_temp;
   client_max_body_size 50m;
+  ${http_extra//@DIR@/$dir}
   upstream sim {
     server 127.0.0.1:$sim_port;
     keepalive 64;
@@ -148,6 +151,7 @@ http {
       proxy_pass http://sim;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      ${location_extra//@DIR@/$dir}
     }
   }
 }

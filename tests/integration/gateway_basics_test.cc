@@ -123,7 +123,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequestCase{R"({"model":"gpt-image-1","prompt":"x","n":11})", 400, "n",
                        "integer_out_of_range"},
         BadRequestCase{R"({"model":"gpt-image-1","prompt":"x","n":"2"})", 400, "n",
-                       "invalid_type"}));
+                       "invalid_type"}),
+    [](const ::testing::TestParamInfo<BadRequestCase>& info) {
+      return "Case" + std::to_string(info.index) + "_" + std::to_string(info.param.status);
+    });
 
 TEST_F(GatewayBasics, UnknownPathIs404AndWrongMethodIs405) {
   HttpResponse unknown = httpGet(gateway.port(), "/v1/nothing-here");

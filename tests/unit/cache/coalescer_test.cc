@@ -1,82 +1,177 @@
-// Unit tests for request coalescing: one writer, named outcomes, takeover, cancellation.
+// Coalescer: one writer per digest, named outcomes, takeover, cancellation and batched waking.
 #include "cache/coalescer.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <latch>
+#include <set>
 #include <thread>
 
 namespace arkroute::cache {
 namespace {
 
+using Permit = std::unique_ptr<Coalescer::WritePermit>;
 const Digest kDigest{1, 2, 3};
 
-TEST(Coalescer, HundredThreadsMakeOneWriterAndEveryWaiterGetsTheEntry) {
+Permit takePermit(Coalescer::JoinResult joined) {
+  Permit* permit = std::get_if<Permit>(&joined);
+  return permit ? std::move(*permit) : nullptr;
+}
+
+TEST(Coalescer, HundredThreadsMakeOneWriterAndEveryWaiterGetsTheSameEntry) {
   Coalescer coalescer;
-  std::atomic<int> writers{0}, served{0};
-  std::unique_ptr<Coalescer::WritePermit> permit;
-  std::mutex permit_mutex;
+  std::latch start(100);
+  std::mutex mutex;
+  std::vector<Permit> permits;
+  std::vector<const CacheEntry*> served;
   std::vector<std::thread> threads;
-  auto entry = std::make_shared<const CacheEntry>(CacheEntry{"image", "application/json"});
   for (int i = 0; i < 100; ++i) {
     threads.emplace_back([&] {
-      auto joined = coalescer.join(kDigest, [&](Coalescer::Result result) {
-        if (result.outcome == Coalescer::Outcome::kDone && result.entry->body == "image") ++served;
-      });
-      if (auto* p = std::get_if<std::unique_ptr<Coalescer::WritePermit>>(&joined)) {
-        ++writers;
-        std::lock_guard lock(permit_mutex);
-        permit = std::move(*p);
-      }
+      start.arrive_and_wait();
+      Permit permit = takePermit(coalescer.join(kDigest, [&](Coalescer::Result result) {
+        std::lock_guard lock(mutex);
+        if (result.outcome == Coalescer::Outcome::kDone) served.push_back(result.entry.get());
+      }));
+      std::lock_guard lock(mutex);
+      if (permit) permits.push_back(std::move(permit));
     });
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(writers, 1);
-  permit->done(entry);
-  EXPECT_EQ(served, 99);
-  EXPECT_EQ(coalescer.stats().coalesced, 99u);
-  EXPECT_TRUE(std::holds_alternative<std::unique_ptr<Coalescer::WritePermit>>(
-      coalescer.join(kDigest, [](Coalescer::Result) {})))
-      << "the flight is over: the next miss writes again";
+  for (auto& thread : threads) thread.join();
+  ASSERT_EQ(permits.size(), 1u);
+  auto entry = std::make_shared<const CacheEntry>(CacheEntry{"image", "application/json"});
+  permits[0]->done(entry);
+  ASSERT_EQ(served.size(), 99u);
+  EXPECT_EQ(std::set<const CacheEntry*>(served.begin(), served.end()),
+            std::set<const CacheEntry*>{entry.get()});
+  Coalescer::Stats stats = coalescer.stats();
+  EXPECT_EQ(stats.writers, 1u);
+  EXPECT_EQ(stats.waiters_joined, 99u);
+  EXPECT_EQ(stats.coalesced, 99u);
+  EXPECT_EQ(stats.takeovers, 0u);
+  EXPECT_TRUE(takePermit(coalescer.join(kDigest, nullptr))) << "the flight is over";
 }
 
 TEST(Coalescer, ADroppedPermitHandsTheJobToExactlyOneWaiter) {
   Coalescer coalescer;
-  auto joined = coalescer.join(kDigest, nullptr);
-  auto permit = std::move(std::get<std::unique_ptr<Coalescer::WritePermit>>(joined));
-  std::vector<std::unique_ptr<Coalescer::WritePermit>> takeovers;
+  Permit permit = takePermit(coalescer.join(kDigest, nullptr));
+  std::vector<Permit> takeovers;
   std::vector<Coalescer::Outcome> outcomes;
-  int woken = 0;
   for (int i = 0; i < 3; ++i) {
     coalescer.join(kDigest, [&](Coalescer::Result result) {
-      ++woken;
       outcomes.push_back(result.outcome);
       if (result.permit) takeovers.push_back(std::move(result.permit));
     });
   }
-  permit.reset();  // the writer failed without saying so
-  ASSERT_EQ(woken, 1);
-  ASSERT_TRUE(takeovers[0]);
-  takeovers[0]->uncacheable();
-  EXPECT_EQ(woken, 3) << "uncacheable wakes the remaining waiters to fetch on their own";
-  EXPECT_EQ(outcomes, (std::vector<Coalescer::Outcome>{Coalescer::Outcome::kFailed,
-                                                       Coalescer::Outcome::kUncacheable,
-                                                       Coalescer::Outcome::kUncacheable}));
-  EXPECT_EQ(takeovers.size(), 1u);
+  permit.reset();  // the writer went away without an outcome
+  ASSERT_EQ(outcomes, std::vector<Coalescer::Outcome>{Coalescer::Outcome::kFailed});
+  ASSERT_EQ(takeovers.size(), 1u);
+  EXPECT_EQ(takeovers[0]->digest(), kDigest);
   EXPECT_EQ(coalescer.stats().takeovers, 1u);
+  auto entry = std::make_shared<const CacheEntry>();
+  takeovers[0]->done(entry);
+  EXPECT_EQ(outcomes,
+            (std::vector<Coalescer::Outcome>{Coalescer::Outcome::kFailed, Coalescer::Outcome::kDone,
+                                             Coalescer::Outcome::kDone}));
+  EXPECT_EQ(takeovers.size(), 1u);
+}
+
+TEST(Coalescer, UncacheableWakesEveryWaiterToFetchOnItsOwn) {
+  Coalescer coalescer;
+  Permit permit = takePermit(coalescer.join(kDigest, nullptr));
+  int uncacheable = 0;
+  for (int i = 0; i < 5; ++i) {
+    coalescer.join(kDigest, [&](Coalescer::Result result) {
+      if (result.outcome == Coalescer::Outcome::kUncacheable && !result.entry && !result.permit) {
+        ++uncacheable;
+      }
+    });
+  }
+  permit->uncacheable();
+  permit->failed();  // a later outcome is ignored
+  permit.reset();
+  EXPECT_EQ(uncacheable, 5);
+  EXPECT_EQ(coalescer.stats().coalesced, 0u);
+  EXPECT_EQ(coalescer.stats().takeovers, 0u);
 }
 
 TEST(Coalescer, ACancelledWaiterIsNeverCalled) {
   Coalescer coalescer;
-  auto permit = std::move(
-      std::get<std::unique_ptr<Coalescer::WritePermit>>(coalescer.join(kDigest, nullptr)));
-  bool called = false;
+  Permit permit = takePermit(coalescer.join(kDigest, nullptr));
+  bool cancelled_called = false;
+  int others = 0;
   auto ticket = std::get<Coalescer::Ticket>(
-      coalescer.join(kDigest, [&](Coalescer::Result) { called = true; }));
+      coalescer.join(kDigest, [&](Coalescer::Result) { cancelled_called = true; }));
+  coalescer.join(kDigest, [&](Coalescer::Result) { ++others; });
   EXPECT_TRUE(coalescer.cancelWait(kDigest, ticket));
   EXPECT_FALSE(coalescer.cancelWait(kDigest, ticket));
+  EXPECT_FALSE(coalescer.cancelWait(Digest{9}, ticket));
+  permit.reset();  // the takeover goes to the remaining waiter, not the cancelled one
+  EXPECT_FALSE(cancelled_called);
+  EXPECT_EQ(others, 1);
+}
+
+TEST(Coalescer, WakingInBatchesLetsALaterWaiterCancelInTime) {
+  Coalescer coalescer(2);
+  Permit permit = takePermit(coalescer.join(kDigest, nullptr));
+  std::vector<int> called;
+  Coalescer::Ticket last = 0;
+  bool cancel_result = false;
+  for (int i = 0; i < 5; ++i) {
+    auto joined = coalescer.join(kDigest, [&, i](Coalescer::Result) {
+      called.push_back(i);
+      if (i == 0) cancel_result = coalescer.cancelWait(kDigest, last);
+    });
+    last = std::get<Coalescer::Ticket>(joined);
+  }
   permit->done(std::make_shared<const CacheEntry>());
-  EXPECT_FALSE(called);
+  EXPECT_TRUE(cancel_result) << "waiter 4 was still queued while batch one ran";
+  EXPECT_EQ(called, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(coalescer.stats().coalesced, 4u);
+}
+
+TEST(Coalescer, AJoinDuringWakingIsServedTheSameOutcome) {
+  Coalescer coalescer(1);
+  Permit permit = takePermit(coalescer.join(kDigest, nullptr));
+  Coalescer::Outcome late_outcome = Coalescer::Outcome::kFailed;
+  bool late_was_queued = false;
+  for (int i = 0; i < 2; ++i) {
+    coalescer.join(kDigest, [&, i](Coalescer::Result) {
+      if (i != 0) return;
+      auto joined =
+          coalescer.join(kDigest, [&](Coalescer::Result result) { late_outcome = result.outcome; });
+      late_was_queued = std::holds_alternative<Coalescer::Ticket>(joined);
+    });
+  }
+  permit->done(std::make_shared<const CacheEntry>());
+  EXPECT_TRUE(late_was_queued);
+  EXPECT_EQ(late_outcome, Coalescer::Outcome::kDone);
+}
+
+TEST(Coalescer, ALongChainOfFailedTakeoversRunsWithoutRecursion) {
+  Coalescer coalescer;
+  Permit permit = takePermit(coalescer.join(kDigest, nullptr));
+  constexpr int kWaiters = 20'000;
+  int failed = 0;
+  for (int i = 0; i < kWaiters; ++i) {
+    coalescer.join(kDigest, [&](Coalescer::Result result) {
+      if (result.outcome == Coalescer::Outcome::kFailed && result.permit) ++failed;
+    });  // result.permit is dropped here: the next waiter takes over
+  }
+  permit.reset();
+  EXPECT_EQ(failed, kWaiters);
+  EXPECT_EQ(coalescer.stats().takeovers, static_cast<uint64_t>(kWaiters));
+  EXPECT_TRUE(takePermit(coalescer.join(kDigest, nullptr))) << "the flight is over";
+}
+
+TEST(Coalescer, DifferentDigestsNeverWaitForEachOther) {
+  Coalescer coalescer;
+  Permit a = takePermit(coalescer.join(Digest{1}, nullptr));
+  Permit b = takePermit(coalescer.join(Digest{2}, nullptr));
+  EXPECT_TRUE(a);
+  EXPECT_TRUE(b);
+  EXPECT_EQ(toString(Coalescer::Outcome::kWaitTimeout), "wait_timeout");
+  EXPECT_EQ(toString(Coalescer::Outcome::kDone), "done");
 }
 
 }  // namespace

@@ -1,85 +1,211 @@
-// RocksDB-specific cache behaviour: corrupt records, reopen, large bodies, locked databases.
+// RocksDB-specific cache behaviour: corrupt and torn records, durability across a reopen, large
+// bodies in blob files, the pending-write bound, bounded sweeps and read-your-writes.
 #include "cache/rocks_store.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
-#include <stdlib.h>
 
 #include <filesystem>
+
+#include "unit/cache/temp_dir.h"
 
 namespace arkroute::cache {
 namespace {
 
+CacheKey keyFor(const std::string& prompt) {
+  simdjson::dom::parser parser;
+  return CacheKey::make("sim", "m", parser.parse(R"({"prompt":")" + prompt + "\"}").value(), "");
+}
+
+CacheEntry entryOf(std::string body, int64_t created_ms = 0, int64_t expires_ms = 60'000) {
+  return CacheEntry{std::move(body), "application/json", "m", 0.01, created_ms, expires_ms};
+}
+
+rocksdb::Slice asSlice(const Digest& digest) {
+  return rocksdb::Slice(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
 class RocksStore : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/arkroute-rocks-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::unique_ptr<RocksCacheStore> open() {
+  std::unique_ptr<RocksCacheStore> open(RocksCacheStore::Options options = {}) {
     std::string error;
-    auto store = RocksCacheStore::open(dir_, 1ull << 30, &error);
+    auto store = RocksCacheStore::open(dir_.path(), options, &error);
     EXPECT_TRUE(store) << error;
     return store;
   }
-  static CacheKey key(const std::string& prompt) {
-    simdjson::dom::parser parser;
-    return CacheKey::make("sim", "m", parser.parse(R"({"prompt":")" + prompt + "\"}").value(), "");
+  // A store opened on a database that already holds "fox" (written, then closed): nothing of it
+  // is decoded in memory yet.
+  std::unique_ptr<RocksCacheStore> reopenedWithFox() {
+    open()->insert(keyFor("fox"), entryOf("fox body"));
+    return open();
   }
-  std::string dir_;
+  std::string familyValue(RocksCacheStore& store, std::string_view family, const Digest& digest) {
+    std::string value;
+    auto* database = store.database().get();
+    database->db()->Get(rocksdb::ReadOptions(), database->family(family), asSlice(digest), &value);
+    return value;
+  }
+  void putRaw(RocksCacheStore& store, const Digest& digest, const std::string& bytes) {
+    auto* database = store.database().get();
+    ASSERT_TRUE(database->db()
+                    ->Put(rocksdb::WriteOptions(), database->family(RocksDatabase::kCacheFamily),
+                          asSlice(digest), bytes)
+                    .ok());
+  }
+  bool familyIsEmpty(RocksCacheStore& store, std::string_view family) {
+    auto* database = store.database().get();
+    std::unique_ptr<rocksdb::Iterator> it(
+        database->db()->NewIterator(rocksdb::ReadOptions(), database->family(family)));
+    it->SeekToFirst();
+    return !it->Valid();
+  }
+  TempDir dir_;
 };
 
-TEST_F(RocksStore, CorruptRecordIsAMissIsDeletedAndIsCounted) {
-  auto store = open();
-  store->insert(key("fox"), CacheEntry{"body", "application/json", "m", 0.01, 0, 60'000});
-  store->flush();
-  store.reset();
-  store = open();  // a fresh process: nothing decoded in memory yet
-  const Digest& digest = key("fox").digest();
-  rocksdb::Slice slice(reinterpret_cast<const char*>(digest.data()), digest.size());
-  ASSERT_TRUE(
-      store->db()
-          ->Put(rocksdb::WriteOptions(), store->family("cache"), slice, "ARKC-garbage-not-a-record")
-          .ok());
-  EXPECT_EQ(store->lookup(key("fox"), 1).status, LookupStatus::kCorrupt);
-  EXPECT_EQ(store->lookup(key("fox"), 1).status, LookupStatus::kMiss);
+TEST_F(RocksStore, GarbageInTheCacheFamilyIsCorruptDeletedAndCounted) {
+  auto store = reopenedWithFox();
+  ASSERT_EQ(store->stats().entries, 1u);
+  putRaw(*store, keyFor("fox").digest(), "ARKC-garbage-not-a-record");
+  EXPECT_EQ(store->lookup(keyFor("fox"), 1).status, LookupStatus::kCorrupt);
+  EXPECT_EQ(store->lookup(keyFor("fox"), 1).status, LookupStatus::kMiss) << "it was deleted";
+  CacheStats stats = store->stats();
+  EXPECT_EQ(stats.corrupt, 1u);
+  EXPECT_EQ(stats.entries, 0u);
+  EXPECT_EQ(stats.bytes, 0u);
+  EXPECT_TRUE(familyIsEmpty(*store, RocksDatabase::kCacheFamily));
+  EXPECT_TRUE(familyIsEmpty(*store, RocksDatabase::kCacheMetaFamily));
+  EXPECT_TRUE(familyIsEmpty(*store, RocksDatabase::kCacheByTimeFamily));
+}
+
+TEST_F(RocksStore, ATornRecordIsCorruptAlsoThroughLookupByDigest) {
+  auto store = reopenedWithFox();
+  const Digest digest = keyFor("fox").digest();
+  std::string record = familyValue(*store, RocksDatabase::kCacheFamily, digest);
+  ASSERT_FALSE(record.empty());
+  putRaw(*store, digest, record.substr(0, record.size() - 5));
+  EXPECT_EQ(store->lookupByDigest(digest, 1).status, LookupStatus::kCorrupt);
   EXPECT_EQ(store->stats().corrupt, 1u);
-  EXPECT_EQ(store->stats().entries, 0u);
+  EXPECT_TRUE(familyValue(*store, RocksDatabase::kCacheFamily, digest).empty());
 }
 
-TEST_F(RocksStore, FlippedByteIsCaughtByTheChecksum) {
-  std::string record = encodeRecord("canonical", CacheEntry{"body", "t", "m", 1, 2, 3});
-  std::string canonical;
-  CacheEntry entry;
-  ASSERT_TRUE(decodeRecord(record, &canonical, &entry));
-  record[record.size() / 2] ^= 0x01;
-  EXPECT_FALSE(decodeRecord(record, &canonical, &entry));
-  EXPECT_FALSE(decodeRecord(record.substr(0, record.size() - 3), &canonical, &entry));
-}
-
-TEST_F(RocksStore, EntriesAndTotalsSurviveAReopenAndLargeBodiesRoundTrip) {
-  std::string big(2 << 20, 'b');
+TEST_F(RocksStore, EntriesAndTotalsSurviveAReopen) {
+  CacheStats before;
   {
     auto store = open();
-    store->insert(key("big"), CacheEntry{big, "application/json", "m", 0.01, 0, 60'000});
-    store->insert(key("small"), CacheEntry{"s", "application/json", "m", 0.01, 0, 60'000});
+    store->insert(keyFor("a"), entryOf("alpha", 1));
+    store->insert(keyFor("b"), entryOf("bravo", 2));
     store->flush();
+    before = store->stats();
   }
   auto store = open();
   EXPECT_EQ(store->stats().entries, 2u);
-  EXPECT_GT(store->stats().bytes, big.size());
-  auto found = store->lookup(key("big"), 1);
+  EXPECT_EQ(store->stats().bytes, before.bytes);
+  ASSERT_EQ(store->lookup(keyFor("a"), 10).status, LookupStatus::kHit);
+  EXPECT_EQ(store->lookup(keyFor("b"), 10).entry->body, "bravo");
+}
+
+TEST_F(RocksStore, ClosingWritesEveryAcceptedInsert) {
+  {
+    auto store = open();
+    for (int i = 0; i < 20; ++i) store->insert(keyFor(std::to_string(i)), entryOf("x"));
+  }  // no flush: the destructor drains the writer
+  EXPECT_EQ(open()->stats().entries, 20u);
+}
+
+TEST_F(RocksStore, ATwoMegabyteBodyRoundTripsThroughABlobFile) {
+  std::string big(2 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('A' + i % 26);
+  {
+    auto store = open();
+    store->insert(keyFor("big"), entryOf(big));
+    store->flush();
+    auto* database = store->database().get();
+    ASSERT_TRUE(database->db()
+                    ->Flush(rocksdb::FlushOptions(), database->family(RocksDatabase::kCacheFamily))
+                    .ok());
+  }
+  bool has_blob_file = false;
+  for (const auto& file : std::filesystem::directory_iterator(dir_.path())) {
+    if (file.path().extension() == ".blob" && file.file_size() > big.size()) has_blob_file = true;
+  }
+  EXPECT_TRUE(has_blob_file);
+  auto store = open();
+  LookupResult found = store->lookup(keyFor("big"), 1);
   ASSERT_EQ(found.status, LookupStatus::kHit);
   EXPECT_EQ(found.entry->body, big);
 }
 
-TEST_F(RocksStore, ASecondOpenOfTheSamePathFailsWithAClearMessage) {
-  auto first = open();
+TEST_F(RocksStore, InsertsBeyondThePendingBoundAreDroppedAndCounted) {
+  RocksCacheStore::Options options;
+  options.max_pending_bytes = 1000;
+  auto store = open(options);
+  store->insert(keyFor("too big to queue"), entryOf(std::string(2000, 'x')));
+  store->insert(keyFor("fits"), entryOf("small"));
+  store->flush();
+  EXPECT_EQ(store->stats().dropped_writes, 1u);
+  EXPECT_EQ(store->lookup(keyFor("too big to queue"), 1).status, LookupStatus::kMiss);
+  EXPECT_EQ(store->lookup(keyFor("fits"), 1).status, LookupStatus::kHit);
+}
+
+TEST_F(RocksStore, AnInsertIsServedAtOnceAndIsTheSameObject) {
+  auto store = open();
+  auto entry = std::make_shared<const CacheEntry>(entryOf("fresh"));
+  store->insert(keyFor("fresh"), entry);
+  LookupResult found = store->lookup(keyFor("fresh"), 1);
+  ASSERT_EQ(found.status, LookupStatus::kHit);
+  EXPECT_EQ(found.entry, entry) << "no copy of the body on the way in or out";
+}
+
+TEST_F(RocksStore, WritingAReplacementKeepsItsHotCopy) {
+  auto store = open();
+  store->insert(keyFor("fox"), entryOf("first"));
+  store->flush();
+  auto second = std::make_shared<const CacheEntry>(entryOf("second"));
+  store->insert(keyFor("fox"), second);
+  store->flush();  // the write replaced the first record: the hot copy must survive it
+  LookupResult found = store->lookup(keyFor("fox"), 1);
+  ASSERT_EQ(found.status, LookupStatus::kHit);
+  EXPECT_EQ(found.entry, second) << "served from memory, not re-read from the database";
+  EXPECT_EQ(store->stats().entries, 1u);
+}
+
+TEST_F(RocksStore, SweepsAreBoundedAndResumeWhereTheyStopped) {
+  RocksCacheStore::Options options;
+  options.sweep_batch = 2;
+  auto store = open(options);
+  for (int i = 0; i < 5; ++i) store->insert(keyFor("e" + std::to_string(i)), entryOf("e", 0, 10));
+  store->insert(keyFor("live"), entryOf("live", 0, 1'000'000));
+  store->flush();
+  uint64_t removed = 0;
+  for (int call = 0; call < 3; ++call) {
+    uint64_t this_call = store->sweepExpired(100);
+    EXPECT_LE(this_call, 2u);
+    removed += this_call;
+  }
+  EXPECT_EQ(removed, 5u) << "three calls of two examine all six entries";
+  EXPECT_EQ(store->stats().entries, 1u);
+  EXPECT_EQ(store->lookup(keyFor("live"), 100).status, LookupStatus::kHit);
+}
+
+TEST_F(RocksStore, TheLedgerFamiliesShareTheDatabaseWithoutTouchingTheCache) {
   std::string error;
-  auto second = RocksCacheStore::open(dir_, 1ull << 30, &error);
-  EXPECT_FALSE(second);
-  EXPECT_NE(error.find("locked by another process"), std::string::npos) << error;
+  std::shared_ptr<RocksDatabase> database = RocksDatabase::open(dir_.path(), &error);
+  ASSERT_TRUE(database) << error;
+  RocksCacheStore store(database, RocksCacheStore::Options{});
+  ASSERT_TRUE(database->db()
+                  ->Put(rocksdb::WriteOptions(), database->family(RocksDatabase::kLedgerFamily),
+                        "tenant-a", "1.25")
+                  .ok());
+  store.insert(keyFor("a"), entryOf("a"));
+  store.flush();
+  EXPECT_EQ(store.stats().entries, 1u);
+  EXPECT_EQ(store.purge(std::nullopt), 1u);
+  std::string spent;
+  EXPECT_TRUE(database->db()
+                  ->Get(rocksdb::ReadOptions(), database->family(RocksDatabase::kLedgerFamily),
+                        "tenant-a", &spent)
+                  .ok());
+  EXPECT_EQ(spent, "1.25");
 }
 
 }  // namespace

@@ -1,0 +1,90 @@
+// HotEntries: a byte-bounded LRU of decoded entries with pinned (not yet written) inserts.
+#include "cache/hot_entries.h"
+
+namespace arkroute::cache {
+
+uint64_t HotEntries::sizeOf(const Slot& slot) {
+  return slot.entry->body.size() + slot.canonical.size();
+}
+
+std::shared_ptr<const CacheEntry> HotEntries::find(const Digest& digest,
+                                                   const std::string* wanted_canonical,
+                                                   int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(digest);
+  if (it == slots_.end()) return nullptr;
+  Slot& slot = it->second;
+  if (judgeStoredEntry(slot.canonical, *slot.entry, wanted_canonical, now_ms) !=
+      LookupStatus::kHit) {
+    return nullptr;
+  }
+  if (!slot.pinned) lru_.splice(lru_.begin(), lru_, slot.age);
+  return slot.entry;
+}
+
+void HotEntries::putPending(const Digest& digest, const std::string& canonical,
+                            std::shared_ptr<const CacheEntry> entry) {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(digest);
+  if (it != slots_.end()) eraseLocked(it);
+  Slot slot{canonical, std::move(entry), true, {}};
+  bytes_ += sizeOf(slot);
+  slots_.emplace(digest, std::move(slot));
+  trimLocked();
+}
+
+void HotEntries::putRead(const Digest& digest, const std::string& canonical,
+                         std::shared_ptr<const CacheEntry> entry) {
+  std::lock_guard lock(mutex_);
+  if (slots_.count(digest) > 0) return;
+  lru_.push_front(digest);
+  Slot slot{canonical, std::move(entry), false, lru_.begin()};
+  bytes_ += sizeOf(slot);
+  slots_.emplace(digest, std::move(slot));
+  trimLocked();
+}
+
+void HotEntries::markWritten(const Digest& digest, const CacheEntry* entry) {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(digest);
+  if (it == slots_.end() || it->second.entry.get() != entry || !it->second.pinned) return;
+  lru_.push_front(digest);
+  it->second.pinned = false;
+  it->second.age = lru_.begin();
+  trimLocked();
+}
+
+void HotEntries::eraseIfSame(const Digest& digest, const CacheEntry* entry) {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(digest);
+  if (it != slots_.end() && it->second.entry.get() == entry) eraseLocked(it);
+}
+
+void HotEntries::eraseUnpinned(const Digest& digest) {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(digest);
+  if (it != slots_.end() && !it->second.pinned) eraseLocked(it);
+}
+
+uint64_t HotEntries::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+size_t HotEntries::size() const {
+  std::lock_guard lock(mutex_);
+  return slots_.size();
+}
+
+void HotEntries::eraseLocked(Map::iterator it) {
+  bytes_ -= sizeOf(it->second);
+  if (!it->second.pinned) lru_.erase(it->second.age);
+  slots_.erase(it);
+}
+
+// Drops least recently used unpinned entries while over the limit; pinned ones always stay.
+void HotEntries::trimLocked() {
+  while (bytes_ > limit_bytes_ && !lru_.empty()) eraseLocked(slots_.find(lru_.back()));
+}
+
+}  // namespace arkroute::cache

@@ -1,0 +1,92 @@
+// RocksDatabase: options per column family, open with clear errors, handle lookup and teardown.
+#include "cache/rocks_database.h"
+
+#include <rocksdb/options.h>
+
+#include <algorithm>
+
+namespace arkroute::cache {
+
+namespace {
+
+std::vector<std::string> familiesToOpen(const std::string& path) {
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
+                                    std::string(RocksDatabase::kCacheFamily),
+                                    std::string(RocksDatabase::kCacheMetaFamily),
+                                    std::string(RocksDatabase::kCacheByTimeFamily),
+                                    std::string(RocksDatabase::kLedgerFamily),
+                                    std::string(RocksDatabase::kKeysFamily)};
+  std::vector<std::string> on_disk;
+  // Fails when the database does not exist yet: then there is nothing more to open.
+  if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &on_disk).ok()) {
+    for (std::string& name : on_disk) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(std::move(name));
+      }
+    }
+  }
+  return names;
+}
+
+rocksdb::ColumnFamilyOptions optionsFor(std::string_view family) {
+  rocksdb::ColumnFamilyOptions options;
+  if (family == RocksDatabase::kCacheFamily) {
+    options.enable_blob_files = true;
+    options.min_blob_size = RocksDatabase::kMinBlobBytes;
+    options.enable_blob_garbage_collection = true;
+  }
+  return options;
+}
+
+rocksdb::DBOptions databaseOptions() {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.max_background_jobs = 2;
+  options.keep_log_file_num = 4;  // RocksDB's own info LOG files, not the WAL
+  return options;
+}
+
+std::string describeOpenError(const rocksdb::Status& status, const std::string& path) {
+  std::string reason = status.ToString();
+  if (status.IsIOError() && reason.find("lock") != std::string::npos) {
+    return "cache database " + path +
+           " is locked by another process (is another arkroute using this cache.path?): " + reason;
+  }
+  return "cannot open cache database " + path + ": " + reason;
+}
+
+}  // namespace
+
+std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std::string* error) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : familiesToOpen(path)) {
+    descriptors.emplace_back(name, optionsFor(name));
+  }
+  std::unique_ptr<RocksDatabase> database(new RocksDatabase());
+  database->path_ = path;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status status =
+      rocksdb::DB::Open(databaseOptions(), path, descriptors, &database->families_, &db);
+  if (!status.ok()) {
+    *error = describeOpenError(status, path);
+    return nullptr;
+  }
+  database->db_.reset(db);
+  return database;
+}
+
+RocksDatabase::~RocksDatabase() {
+  if (!db_) return;
+  for (rocksdb::ColumnFamilyHandle* family : families_) db_->DestroyColumnFamilyHandle(family);
+  db_->Close();
+}
+
+rocksdb::ColumnFamilyHandle* RocksDatabase::family(std::string_view name) const {
+  for (rocksdb::ColumnFamilyHandle* family : families_) {
+    if (family->GetName() == name) return family;
+  }
+  return nullptr;
+}
+
+}  // namespace arkroute::cache

@@ -1,0 +1,52 @@
+// The one RocksDB database ArkRoute keeps at cache.path, opened (created if missing) with every
+// column family it uses: "cache" (digest → record; integrated BlobDB, so image bodies of 8 KiB and
+// more live in blob files), "cache_meta" (digest → created, expiry, size, model: TTL sweeps, purges
+// and index upkeep without reading bodies), "cache_by_time" (big-endian created_ms + digest →
+// record size: oldest-first eviction and totals at open), and "ledger" and "keys", reserved for the
+// money features. The WAL is on and writes are not synced: an acknowledged write survives a
+// process kill (not a power cut). Column families found on disk but not listed here are opened too,
+// so a database written by a newer build still opens.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace arkroute::cache {
+
+class RocksDatabase {
+ public:
+  static constexpr std::string_view kCacheFamily = "cache";
+  static constexpr std::string_view kCacheMetaFamily = "cache_meta";
+  static constexpr std::string_view kCacheByTimeFamily = "cache_by_time";
+  static constexpr std::string_view kLedgerFamily = "ledger";
+  static constexpr std::string_view kKeysFamily = "keys";
+  static constexpr uint64_t kMinBlobBytes = 8 << 10;
+
+  // Called once at startup (or by a CLI command). Returns nullptr and a sentence in *error when the
+  // database cannot be opened: "cache database PATH is locked by another process (...)" when
+  // another process (or another open in this one) holds it, else "cannot open cache database
+  // PATH: <reason>" (not writable, not a directory, corrupt, ...).
+  static std::unique_ptr<RocksDatabase> open(const std::string& path, std::string* error);
+  ~RocksDatabase();
+  RocksDatabase(const RocksDatabase&) = delete;
+  RocksDatabase& operator=(const RocksDatabase&) = delete;
+
+  // Thread-safe handle, valid while this object lives.
+  rocksdb::DB* db() const { return db_.get(); }
+  // The handle of a column family by name; nullptr when there is none. Owned by this object.
+  rocksdb::ColumnFamilyHandle* family(std::string_view name) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  RocksDatabase() = default;
+
+  std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> families_;
+};
+
+}  // namespace arkroute::cache

@@ -1,0 +1,50 @@
+// Per-connection TLS setup and handshake failure reasons (see tls_client.h).
+#include "proxy/http/tls_client.h"
+
+#include <arpa/inet.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+namespace arkroute::http {
+
+bool isIpLiteral(const std::string& host) {
+  in6_addr address;
+  return inet_pton(AF_INET, host.c_str(), &address) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), &address) == 1;
+}
+
+SSL* newUpstreamSsl(SSL_CTX* ctx, const std::string& host) {
+  SSL* ssl = SSL_new(ctx);
+  if (!ssl) return nullptr;
+  bool ok = isIpLiteral(host)
+                ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1
+                : SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+                      SSL_set1_host(ssl, host.c_str()) == 1;
+  if (!ok) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  return ssl;
+}
+
+std::string tlsFailureReason(bufferevent* bev) {
+  SSL* ssl = bufferevent_openssl_get_ssl(bev);
+  long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+  unsigned long first = 0;
+  // libevent queues SSL_get_error() codes (library 0) next to the real OpenSSL errors: skip them.
+  while (unsigned long error = bufferevent_get_openssl_error(bev)) {
+    if (first == 0 && ERR_GET_LIB(error) != 0) first = error;
+  }
+  if (verify != X509_V_OK) {
+    return std::string("TLS certificate verify failed: ") + X509_verify_cert_error_string(verify);
+  }
+  if (first == 0) return "";
+  char text[256];
+  ERR_error_string_n(first, text, sizeof text);
+  return std::string("TLS handshake failed: ") + text;
+}
+
+}  // namespace arkroute::http

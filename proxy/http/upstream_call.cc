@@ -1,0 +1,146 @@
+// A request in flight: owns the serialised request, the total and first-byte timers and the
+// caller's pause state, and is the single place the final callbacks leave from.
+#include <event2/buffer.h>
+
+#include "proxy/http/upstream_internal.h"
+#include "proxy/http/upstream_request.h"
+
+namespace arkroute::http {
+
+namespace {
+
+// Bodies up to this size are appended to the head and written with one evbuffer_add; larger ones
+// are written by reference so the (image-sized) body is never copied.
+constexpr size_t kInlineBodyLimit = 64 * 1024;
+
+void releaseBody(const void*, size_t, void* extra) {
+  delete static_cast<std::shared_ptr<const std::string>*>(extra);
+}
+
+}  // namespace
+
+timeval toTimeval(std::chrono::milliseconds duration) {
+  auto ms = duration.count() < 0 ? 0 : duration.count();
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHandler* handler)
+    : pool_(&pool),
+      handler_(handler),
+      wire_(serializeRequestHead(pool.endpoint(), request)),
+      head_request_(equalsIgnoreCase(request.method, "HEAD")) {
+  if (request.body.size() <= kInlineBodyLimit) {
+    wire_.append(request.body);
+  } else {
+    large_body_ = std::make_shared<const std::string>(std::move(request.body));
+  }
+  total_timer_ = evtimer_new(pool.base(), &CallImpl::onTotalTimeout, this);
+  first_byte_timer_ = evtimer_new(pool.base(), &CallImpl::onFirstByteTimeout, this);
+  timeval total = toTimeval(pool.options().total_timeout);
+  evtimer_add(total_timer_, &total);
+}
+
+CallImpl::~CallImpl() {
+  cancel();
+  if (pool_) pool_->remove(this);
+  event_free(total_timer_);
+  event_free(first_byte_timer_);
+}
+
+void CallImpl::pauseReading() {
+  paused_ = true;
+  if (connection_) connection_->pauseReading();
+}
+
+void CallImpl::resumeReading() {
+  paused_ = false;
+  if (connection_) connection_->resumeReading();
+}
+
+void CallImpl::cancel() {
+  if (done_) return;
+  done_ = true;
+  evtimer_del(total_timer_);
+  evtimer_del(first_byte_timer_);
+  UpstreamConnection* connection = connection_;
+  connection_ = nullptr;
+  if (connection) {
+    connection->abandonCall();
+  } else if (pool_) {
+    pool_->forget(this);
+  }
+}
+
+void CallImpl::attach(UpstreamConnection* connection, bool reused) {
+  connection_ = connection;
+  reused_ = reused;
+}
+
+void CallImpl::detachForRetry() {
+  connection_ = nullptr;
+  retried_ = true;
+  evtimer_del(first_byte_timer_);
+}
+
+void CallImpl::writeRequest(evbuffer* output) const {
+  evbuffer_add(output, wire_.data(), wire_.size());
+  if (!large_body_) return;
+  auto* keep = new std::shared_ptr<const std::string>(large_body_);
+  evbuffer_add_reference(output, large_body_->data(), large_body_->size(), &releaseBody, keep);
+}
+
+void CallImpl::requestFlushed() {
+  if (done_ || head_arrived_) return;
+  timeval first_byte = toTimeval(pool_->options().first_byte_timeout);
+  evtimer_add(first_byte_timer_, &first_byte);
+}
+
+void CallImpl::headArrived() {
+  head_arrived_ = true;
+  evtimer_del(first_byte_timer_);
+}
+
+UpstreamResponseHandler* CallImpl::finish() {
+  done_ = true;
+  evtimer_del(total_timer_);
+  evtimer_del(first_byte_timer_);
+  connection_ = nullptr;
+  return handler_;
+}
+
+void CallImpl::complete() {
+  finish()->onUpstreamComplete();
+}
+
+void CallImpl::fail(const UpstreamError& error) {
+  finish()->onUpstreamError(error);
+}
+
+void CallImpl::poolGone() {
+  finish();
+  pool_ = nullptr;
+}
+
+void CallImpl::timeout(std::string message) {
+  if (done_) return;
+  if (connection_) {
+    connection_->failCall(UpstreamError::Kind::kTimeout, std::move(message));
+    return;
+  }
+  pool_->forget(this);
+  fail(UpstreamError{UpstreamError::Kind::kTimeout, std::move(message), false});
+}
+
+void CallImpl::onTotalTimeout(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<CallImpl*>(arg);
+  self->timeout("upstream call exceeded the total timeout of " +
+                std::to_string(self->pool_->options().total_timeout.count()) + " ms");
+}
+
+void CallImpl::onFirstByteTimeout(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<CallImpl*>(arg);
+  self->timeout("no response from upstream within " +
+                std::to_string(self->pool_->options().first_byte_timeout.count()) + " ms");
+}
+
+}  // namespace arkroute::http

@@ -1,0 +1,142 @@
+// Upstream response parsing on http-parser; body bytes leave the input buffer by evbuffer moves.
+#include "proxy/http/upstream_response.h"
+
+#include <event2/buffer.h>
+
+namespace arkroute::http {
+
+namespace {
+
+ResponseParser* self(http_parser* parser) {
+  return static_cast<ResponseParser*>(parser->data);
+}
+
+}  // namespace
+
+ResponseParser::ResponseParser() {
+  reset(false);
+}
+
+void ResponseParser::reset(bool head_request) {
+  http_parser_init(&parser_, HTTP_RESPONSE);
+  parser_.data = this;
+  head_request_ = head_request;
+  clearHead();
+  head_complete_ = false;
+  interim_ = false;
+  complete_ = false;
+  keep_alive_ = false;
+  bytes_parsed_ = 0;
+  error_.clear();
+}
+
+void ResponseParser::clearHead() {
+  status_ = 0;
+  headers_ = Headers();
+  field_.clear();
+  in_value_ = false;
+}
+
+const http_parser_settings& ResponseParser::settings() {
+  static const http_parser_settings kSettings = [] {
+    http_parser_settings settings{};
+    settings.on_header_field = &ResponseParser::onHeaderField;
+    settings.on_header_value = &ResponseParser::onHeaderValue;
+    settings.on_headers_complete = &ResponseParser::onHeadersComplete;
+    settings.on_body = &ResponseParser::onBody;
+    settings.on_message_complete = &ResponseParser::onMessageComplete;
+    return settings;
+  }();
+  return kSettings;
+}
+
+int ResponseParser::onHeaderField(http_parser* parser, const char* at, size_t length) {
+  ResponseParser* p = self(parser);
+  if (p->in_value_) p->field_.clear();
+  p->in_value_ = false;
+  p->field_.append(at, length);
+  return 0;
+}
+
+int ResponseParser::onHeaderValue(http_parser* parser, const char* at, size_t length) {
+  ResponseParser* p = self(parser);
+  if (!p->in_value_) p->headers_.add(p->field_, "");
+  p->in_value_ = true;
+  p->headers_.appendToLastValue(std::string_view(at, length));
+  return 0;
+}
+
+int ResponseParser::onHeadersComplete(http_parser* parser) {
+  ResponseParser* p = self(parser);
+  if (parser->status_code >= 100 && parser->status_code < 200) {
+    p->interim_ = true;  // 100 Continue, 103 Early Hints: the real response follows
+    return 0;
+  }
+  p->status_ = parser->status_code;
+  p->head_complete_ = true;
+  return p->head_request_ ? 1 : 0;  // 1 tells http-parser that no body follows
+}
+
+int ResponseParser::onBody(http_parser* parser, const char* at, size_t length) {
+  ResponseParser* p = self(parser);
+  size_t offset = static_cast<size_t>(at - p->chunk_);
+  if (!p->segments_.empty()) {
+    Segment& last = p->segments_.back();
+    if (last.offset + last.length == offset) {
+      last.length += length;
+      return 0;
+    }
+  }
+  p->segments_.push_back({offset, length});
+  return 0;
+}
+
+int ResponseParser::onMessageComplete(http_parser* parser) {
+  ResponseParser* p = self(parser);
+  if (p->interim_) {
+    p->interim_ = false;
+    p->clearHead();
+    return 0;
+  }
+  p->complete_ = true;
+  p->keep_alive_ =
+      parser->http_major == 1 && parser->http_minor >= 1 && http_should_keep_alive(parser) != 0;
+  http_parser_pause(parser, 1);  // stop right after this response
+  return 0;
+}
+
+bool ResponseParser::parse(evbuffer* input, evbuffer* body) {
+  while (!complete_ && evbuffer_get_length(input) > 0) {
+    evbuffer_iovec chunk;
+    if (evbuffer_peek(input, -1, nullptr, &chunk, 1) < 1 || chunk.iov_len == 0) break;
+    chunk_ = static_cast<const char*>(chunk.iov_base);
+    segments_.clear();
+    size_t consumed = http_parser_execute(&parser_, &settings(), chunk_, chunk.iov_len);
+    http_errno status = HTTP_PARSER_ERRNO(&parser_);
+    if (status != HPE_OK && !(status == HPE_PAUSED && complete_)) {
+      error_ = http_errno_description(status);
+      return false;
+    }
+    bytes_parsed_ += consumed;
+    moveBody(input, body, consumed);
+  }
+  return true;
+}
+
+void ResponseParser::moveBody(evbuffer* input, evbuffer* body, size_t consumed) {
+  size_t position = 0;
+  for (const Segment& segment : segments_) {
+    if (segment.offset > position) evbuffer_drain(input, segment.offset - position);
+    evbuffer_remove_buffer(input, body, segment.length);
+    position = segment.offset + segment.length;
+  }
+  if (consumed > position) evbuffer_drain(input, consumed - position);
+  segments_.clear();
+}
+
+void ResponseParser::finishAtEof() {
+  if (complete_ || bytes_parsed_ == 0) return;
+  http_parser_execute(&parser_, &settings(), nullptr, 0);  // completes close-delimited bodies
+}
+
+}  // namespace arkroute::http

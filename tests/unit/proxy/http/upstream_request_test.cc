@@ -1,0 +1,181 @@
+// Request serialisation and response parsing of the upstream client, without sockets.
+#include "proxy/http/upstream_request.h"
+
+#include <event2/buffer.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "proxy/http/upstream_response.h"
+
+namespace arkroute::http {
+namespace {
+
+UpstreamEndpoint endpoint(std::string host, uint16_t port, bool tls) {
+  UpstreamEndpoint result;
+  result.host = std::move(host);
+  result.port = port;
+  result.tls = tls;
+  return result;
+}
+
+TEST(UpstreamRequest, HostHeaderOmitsTheSchemesDefaultPort) {
+  EXPECT_EQ(hostHeaderValue(endpoint("api.example.com", 443, true)), "api.example.com");
+  EXPECT_EQ(hostHeaderValue(endpoint("api.example.com", 80, false)), "api.example.com");
+  EXPECT_EQ(hostHeaderValue(endpoint("api.example.com", 80, true)), "api.example.com:80");
+  EXPECT_EQ(hostHeaderValue(endpoint("127.0.0.1", 8080, false)), "127.0.0.1:8080");
+  EXPECT_EQ(hostHeaderValue(endpoint("::1", 8443, true)), "[::1]:8443");
+}
+
+TEST(UpstreamRequest, HeadCarriesCallerHeadersButThePoolOwnsFraming) {
+  OutgoingRequest request;
+  request.method = "POST";
+  request.path = "/v1/images/generations?x=1";
+  request.headers.add("Authorization", "Bearer sk-test");
+  request.headers.add("host", "evil.example");
+  request.headers.add("Content-Length", "999");
+  request.headers.add("Connection", "close");
+  request.headers.add("Transfer-Encoding", "chunked");
+  request.headers.add("Content-Type", "application/json");
+  request.body = R"({"prompt":"a cat"})";
+  EXPECT_EQ(serializeRequestHead(endpoint("api.example.com", 443, true), request),
+            "POST /v1/images/generations?x=1 HTTP/1.1\r\n"
+            "Host: api.example.com\r\n"
+            "Authorization: Bearer sk-test\r\n"
+            "Content-Type: application/json\r\n"
+            "Content-Length: 18\r\n"
+            "Connection: keep-alive\r\n\r\n");
+}
+
+struct Buffers {
+  std::unique_ptr<evbuffer, decltype(&evbuffer_free)> input{evbuffer_new(), &evbuffer_free};
+  std::unique_ptr<evbuffer, decltype(&evbuffer_free)> body{evbuffer_new(), &evbuffer_free};
+  void add(std::string_view bytes) { evbuffer_add(input.get(), bytes.data(), bytes.size()); }
+  std::string takeBody() {
+    std::string text(evbuffer_get_length(body.get()), '\0');
+    evbuffer_remove(body.get(), text.data(), text.size());
+    return text;
+  }
+};
+
+constexpr std::string_view kChunked =
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Id: 7\r\n\r\n"
+    "5\r\nhello\r\n1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nTrailer: x\r\n\r\n";
+
+TEST(UpstreamResponse, ChunkedBodyIsReassembledWhateverTheSplit) {
+  for (size_t split = 1; split < kChunked.size(); ++split) {
+    ResponseParser parser;
+    Buffers buffers;
+    std::string body;
+    buffers.add(kChunked.substr(0, split));
+    ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get())) << split;
+    body += buffers.takeBody();
+    buffers.add(kChunked.substr(split));
+    ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get())) << split;
+    body += buffers.takeBody();
+    ASSERT_TRUE(parser.complete()) << split;
+    EXPECT_EQ(body, "hello world!") << split;
+    EXPECT_EQ(parser.status(), 200);
+    EXPECT_EQ(parser.headers().get("x-id"), "7");
+    EXPECT_TRUE(parser.keepAlive());
+    EXPECT_EQ(evbuffer_get_length(buffers.input.get()), 0u);
+  }
+}
+
+TEST(UpstreamResponse, InterimResponsesAreSkipped) {
+  ResponseParser parser;
+  Buffers buffers;
+  buffers.add("HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n");
+  ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get()));
+  EXPECT_FALSE(parser.headComplete());
+  buffers.add("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get()));
+  EXPECT_TRUE(parser.complete());
+  EXPECT_EQ(parser.status(), 201);
+  EXPECT_FALSE(parser.headers().has("X-Interim"));
+  EXPECT_EQ(buffers.takeBody(), "ok");
+}
+
+TEST(UpstreamResponse, StopsAtTheEndOfTheResponseAndLeavesLaterBytes) {
+  ResponseParser parser;
+  Buffers buffers;
+  buffers.add("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcEXTRA");
+  ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get()));
+  EXPECT_TRUE(parser.complete());
+  EXPECT_EQ(buffers.takeBody(), "abc");
+  EXPECT_EQ(evbuffer_get_length(buffers.input.get()), 5u);
+}
+
+TEST(UpstreamResponse, ConnectionCloseAndHttp10AreNotKeepAlive) {
+  for (std::string_view text :
+       {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"}) {
+    ResponseParser parser;
+    Buffers buffers;
+    buffers.add(text);
+    ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get()));
+    EXPECT_TRUE(parser.complete()) << text;
+    EXPECT_FALSE(parser.keepAlive()) << text;
+  }
+}
+
+TEST(UpstreamResponse, CloseDelimitedBodyEndsAtEof) {
+  ResponseParser parser;
+  Buffers buffers;
+  buffers.add("HTTP/1.1 200 OK\r\n\r\nuntil the end");
+  ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get()));
+  EXPECT_FALSE(parser.complete());
+  parser.finishAtEof();
+  EXPECT_TRUE(parser.complete());
+  EXPECT_FALSE(parser.keepAlive());
+  EXPECT_EQ(buffers.takeBody(), "until the end");
+}
+
+TEST(UpstreamResponse, TruncatedLengthBodyDoesNotCompleteAtEof) {
+  ResponseParser parser;
+  Buffers buffers;
+  buffers.add("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+  ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get()));
+  parser.finishAtEof();
+  EXPECT_TRUE(parser.headComplete());
+  EXPECT_FALSE(parser.complete());
+}
+
+TEST(UpstreamResponse, HeadResponseHasNoBodyWhateverItsLength) {
+  ResponseParser parser;
+  parser.reset(true);
+  Buffers buffers;
+  buffers.add("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+  ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get()));
+  EXPECT_TRUE(parser.complete());
+  EXPECT_TRUE(parser.keepAlive());
+}
+
+TEST(UpstreamResponse, MalformedResponseIsAnError) {
+  ResponseParser parser;
+  Buffers buffers;
+  buffers.add("SMTP is not HTTP\r\n\r\n");
+  EXPECT_FALSE(parser.parse(buffers.input.get(), buffers.body.get()));
+  EXPECT_FALSE(parser.error().empty());
+}
+
+TEST(UpstreamResponse, LargeBodyChainsMoveIntact) {
+  std::string payload(3 * 1024 * 1024 + 17, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
+  ResponseParser parser;
+  Buffers buffers;
+  buffers.add("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(payload.size()) + "\r\n\r\n");
+  std::string body;
+  for (size_t offset = 0; offset < payload.size(); offset += 256 * 1024) {
+    buffers.add(std::string_view(payload).substr(offset, 256 * 1024));
+    ASSERT_TRUE(parser.parse(buffers.input.get(), buffers.body.get()));
+    body += buffers.takeBody();
+  }
+  EXPECT_TRUE(parser.complete());
+  EXPECT_TRUE(body == payload);
+}
+
+}  // namespace
+}  // namespace arkroute::http

@@ -1,0 +1,193 @@
+// HTTPS upstreams: verified handshakes against a test CA, SNI for names (not for addresses),
+// hostname and trust failures reported with OpenSSL's reason, keep-alive reuse and pause/resume
+// over TLS, and createClientTlsContext's own errors.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "proxy/http/upstream.h"
+#include "unit/proxy/http/upstream_test_server.h"
+#include "unit/proxy/http/upstream_test_support.h"
+
+namespace arkroute::http::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Kind = UpstreamError::Kind;
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+using SslCtx = std::unique_ptr<SSL_CTX, SslCtxFree>;
+
+SslCtx clientContext(const std::string& ca_file, bool verify = true) {
+  std::string error;
+  SslCtx ctx(createClientTlsContext(ca_file, verify, &error));
+  EXPECT_TRUE(ctx) << error;
+  return ctx;
+}
+
+TestServer::Tls localhostCert() {
+  return {testCerts().localhost_cert, testCerts().localhost_key};
+}
+
+// A TLS test: a server with the given certificate, a loopback resolver that knows "localhost",
+// and a pool for host.
+struct TlsSetup {
+  TlsSetup(const TestServer::Tls& cert, const std::string& host, SslCtx client_ctx,
+           TestServer::Handler handler = TestServer::echoTarget())
+      : server(std::move(handler), &cert),
+        dns(loop.base(), {{"localhost", "127.0.0.1"}}),
+        ctx(std::move(client_ctx)) {
+    loop.useNameserver(dns.port());
+    UpstreamEndpoint endpoint = endpointFor(server.port(), host);
+    endpoint.tls = true;
+    endpoint.ssl_ctx = ctx.get();
+    pool = std::make_unique<UpstreamPool>(loop.base(), loop.dns(), endpoint, PoolOptions{});
+  }
+  ~TlsSetup() { pool.reset(); }
+
+  RecordingHandler fetch(const std::string& path) {
+    RecordingHandler handler;
+    auto call = pool->start(requestFor(path), &handler);
+    EXPECT_TRUE(loop.runUntil([&] { return handler.finished(); }));
+    return handler;
+  }
+
+  TestServer server;
+  EventLoop loop;
+  FakeDns dns;
+  SslCtx ctx;
+  std::unique_ptr<UpstreamPool> pool;
+};
+
+TEST(UpstreamTls, VerifiedHandshakeByIpAddressSendsNoSni) {
+  TlsSetup setup(localhostCert(), "127.0.0.1", clientContext(testCerts().ca_file));
+  RecordingHandler handler = setup.fetch("/v1/models");
+  ASSERT_TRUE(handler.completed) << handler.error->message;
+  EXPECT_EQ(handler.status, 200);
+  EXPECT_EQ(handler.body, "/v1/models");
+  ASSERT_EQ(setup.server.serverNames().size(), 1u);
+  EXPECT_EQ(setup.server.serverNames()[0], "");
+}
+
+TEST(UpstreamTls, VerifiedHandshakeByNameSendsSniAndReusesTheConnection) {
+  TlsSetup setup(localhostCert(), "localhost", clientContext(testCerts().ca_file));
+  for (int i = 0; i < 3; ++i) {
+    RecordingHandler handler = setup.fetch("/r" + std::to_string(i));
+    ASSERT_TRUE(handler.completed) << handler.error->message;
+    EXPECT_EQ(handler.body, "/r" + std::to_string(i));
+  }
+  ASSERT_EQ(setup.server.serverNames().size(), 1u);
+  EXPECT_EQ(setup.server.serverNames()[0], "localhost");
+  EXPECT_EQ(setup.server.accepted(), 1);
+}
+
+TEST(UpstreamTls, CertificateForAnotherNameIsAHostnameMismatch) {
+  TestServer::Tls other{testCerts().other_cert, testCerts().other_key};
+  TlsSetup setup(other, "localhost", clientContext(testCerts().ca_file));
+  RecordingHandler handler = setup.fetch("/");
+  ASSERT_TRUE(handler.error);
+  EXPECT_EQ(handler.error->kind, Kind::kTls);
+  EXPECT_EQ(handler.error->message, "TLS certificate verify failed: hostname mismatch");
+  EXPECT_FALSE(handler.error->head_received);
+}
+
+TEST(UpstreamTls, UntrustedCertificateFailsAgainstTheSystemStore) {
+  TlsSetup setup(localhostCert(), "localhost", clientContext(""));
+  RecordingHandler handler = setup.fetch("/");
+  ASSERT_TRUE(handler.error);
+  EXPECT_EQ(handler.error->kind, Kind::kTls);
+  EXPECT_EQ(handler.error->message.rfind("TLS certificate verify failed: ", 0), 0u)
+      << handler.error->message;
+}
+
+TEST(UpstreamTls, VerificationOffAcceptsAnUntrustedCertificate) {
+  TlsSetup setup(localhostCert(), "localhost", clientContext("", false));
+  RecordingHandler handler = setup.fetch("/insecure");
+  ASSERT_TRUE(handler.completed) << handler.error->message;
+  EXPECT_EQ(handler.body, "/insecure");
+}
+
+TEST(UpstreamTls, PlainHttpServerIsATlsError) {
+  TestServer plain([](ServerConnection& connection) {
+    connection.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    connection.waitForClose(5s);
+  });
+  EventLoop loop;
+  SslCtx ctx = clientContext(testCerts().ca_file);
+  UpstreamEndpoint endpoint = endpointFor(plain.port());
+  endpoint.tls = true;
+  endpoint.ssl_ctx = ctx.get();
+  auto pool = std::make_unique<UpstreamPool>(loop.base(), loop.dns(), endpoint, PoolOptions{});
+  RecordingHandler handler;
+  auto call = pool->start(requestFor("/"), &handler);
+  ASSERT_TRUE(loop.runUntil([&] { return handler.finished(); }));
+  ASSERT_TRUE(handler.error);
+  EXPECT_EQ(handler.error->kind, Kind::kTls);
+  EXPECT_EQ(handler.error->message.rfind("TLS handshake failed: ", 0), 0u)
+      << handler.error->message;
+  call.reset();
+  pool.reset();
+}
+
+TEST(UpstreamTls, PauseAndResumeDeliverEveryByteOverTls) {
+  std::string body(1024 * 1024, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  TlsSetup setup(localhostCert(), "localhost", clientContext(testCerts().ca_file),
+                 [&](ServerConnection& connection) {
+                   ReceivedRequest request;
+                   while (connection.readRequest(&request)) {
+                     connection.write(httpResponse(200, body));
+                   }
+                 });
+  RecordingHandler handler;
+  std::unique_ptr<UpstreamCall> call;
+  bool paused = false;
+  handler.on_body = [&] {
+    call->pauseReading();
+    paused = true;
+  };
+  call = setup.pool->start(requestFor("/tls-big"), &handler);
+  for (int pauses = 0; !handler.finished(); ++pauses) {
+    ASSERT_TRUE(setup.loop.runUntil([&] { return paused || handler.finished(); }));
+    if (!paused) break;
+    size_t held = handler.body.size();
+    setup.loop.runFor(pauses < 3 ? 50ms : 1ms);
+    ASSERT_EQ(handler.body.size(), held);
+    paused = false;
+    call->resumeReading();
+  }
+  ASSERT_TRUE(handler.completed);
+  EXPECT_TRUE(handler.body == body);
+  call.reset();
+  RecordingHandler again = setup.fetch("/again");  // still a clean keep-alive connection
+  EXPECT_EQ(again.body.size(), body.size());
+  EXPECT_EQ(setup.server.accepted(), 1);
+}
+
+TEST(UpstreamTls, ClientContextReportsAnUnreadableCaFile) {
+  std::string error;
+  SSL_CTX* ctx = createClientTlsContext("/nonexistent/arkroute-ca.pem", true, &error);
+  EXPECT_EQ(ctx, nullptr);
+  EXPECT_NE(error.find("/nonexistent/arkroute-ca.pem"), std::string::npos) << error;
+  EXPECT_NE(error.find("No such file"), std::string::npos) << error;
+}
+
+TEST(UpstreamTls, ClientContextRejectsAFileWithoutCertificates) {
+  std::string error;
+  SSL_CTX* ctx = createClientTlsContext(testCerts().localhost_key, true, &error);
+  EXPECT_EQ(ctx, nullptr);
+  EXPECT_NE(error.find("cannot load ca_file"), std::string::npos) << error;
+}
+
+TEST(UpstreamTls, ClientContextRequiresTls12AndVerifies) {
+  SslCtx ctx = clientContext(testCerts().ca_file);
+  ASSERT_TRUE(ctx);
+  EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx.get()), TLS1_2_VERSION);
+  EXPECT_EQ(SSL_CTX_get_verify_mode(ctx.get()), SSL_VERIFY_PEER);
+}
+
+}  // namespace
+}  // namespace arkroute::http::testing
