@@ -192,7 +192,10 @@ void Loader::loadAuth(const toml::table& t) {
   readString(t, "auth", "mode", &mode);
   AuthConfig& a = out_.config.auth;
   if (mode == "keys") {
-    a.mode = AuthMode::kKeys;
+    // Refused rather than silently serving everyone: virtual keys are not enforced yet.
+    problem(*t.get("mode"),
+            "auth.mode = \"keys\" (virtual keys) is not available in this version yet: use "
+            "\"open\" behind your own access control, or \"passthrough\"");
   } else if (mode == "passthrough") {
     a.mode = AuthMode::kPassthrough;
   } else if (!mode.empty() && mode != "open") {

@@ -29,8 +29,8 @@ const std::vector<Setting> kSchema = {
     {"server", "public_url", T::kString, "\"http://127.0.0.1:8080\"",
      "Base of the URLs the gateway hands out (cached image URLs)."},
     {"auth", "mode", T::kString, "\"open\"",
-     "open (anyone may call) | keys (virtual keys) | passthrough (client's Authorization goes "
-     "upstream)."},
+     "open (anyone may call) | passthrough (client's Authorization goes upstream); keys (virtual "
+     "keys) is not available yet and is refused."},
     {"auth", "admin_token_env", T::kString, "\"ARKROUTE_ADMIN_TOKEN\"",
      "Environment variable holding the admin API token; unset = admin API disabled."},
     {"cache", "enabled", T::kBoolean, "true", "Serve identical generations from the cache."},

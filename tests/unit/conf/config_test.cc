@@ -184,6 +184,13 @@ TEST(ConfigLoader, MissingKeyVariableIsAnErrorThatNeverShowsAnySecret) {
   EXPECT_EQ(describeConfig(ok.config).find("sk-secret-value"), std::string::npos);
 }
 
+TEST(ConfigLoader, KeysModeIsRefusedUntilVirtualKeysExist) {
+  std::string toml = std::string("[auth]\nmode = \"keys\"\n") + kMinimal;
+  auto problems = problemsOf(toml);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("not available"), std::string::npos);
+}
+
 TEST(ConfigLoader, TlsVerifyOffIsAWarning) {
   std::string toml = std::string(kMinimal);
   toml.insert(toml.find("[[model]]"), "tls_verify = false\n");
