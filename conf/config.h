@@ -80,9 +80,15 @@ struct ModelConfig {
   std::optional<ModelPrice> price;     // [model.price]; nullopt = cost unknown
 };
 
+struct LogConfig {
+  std::string access_log = "stdout";  // "stdout" | "off" | a file path (appended to)
+  bool prompts = false;               // true: the access log carries prompts, not only a hash
+};
+
 struct Config {
   std::string source_path;  // the file it was loaded from
   ServerConfig server;
+  LogConfig log;
   AuthConfig auth;
   CacheConfig cache;
   std::vector<UpstreamConfig> upstreams;

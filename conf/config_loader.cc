@@ -34,6 +34,7 @@ class Loader {
   void loadServer(const toml::table& t);
   void loadAuth(const toml::table& t);
   void loadCache(const toml::table& t);
+  void loadLog(const toml::table& t);
   void loadUpstream(const toml::table& t);
   void loadModel(const toml::table& t);
   void loadPrice(const toml::table& t, ModelConfig* model);
@@ -222,6 +223,14 @@ void Loader::loadCache(const toml::table& t) {
     problem(t, "cache.path must not be empty when the cache is enabled");
 }
 
+void Loader::loadLog(const toml::table& t) {
+  checkKeys(t, "log");
+  LogConfig& l = out_.config.log;
+  readString(t, "log", "access_log", &l.access_log);
+  readBool(t, "log", "prompts", &l.prompts);
+  if (l.access_log.empty()) problem(t, "log.access_log: expected stdout, off or a file path");
+}
+
 void Loader::parseBaseUrl(const toml::node& at, UpstreamConfig* u) {
   std::string_view url = u->base_url;
   size_t scheme_end = url.find("://");
@@ -382,7 +391,8 @@ void Loader::validateModels(const toml::table& root) {
 
 LoadedConfig Loader::load(const toml::table& root) {
   out_.config.source_path = file_;
-  static constexpr std::string_view kSections[] = {"server", "auth", "cache", "upstream", "model"};
+  static constexpr std::string_view kSections[] = {"server", "auth",     "cache",
+                                                   "log",    "upstream", "model"};
   for (const auto& [key, node] : root) {
     bool known = false;
     for (auto section : kSections) known = known || key.str() == section;
@@ -391,6 +401,7 @@ LoadedConfig Loader::load(const toml::table& root) {
   if (const toml::table* t = root["server"].as_table()) loadServer(*t);
   if (const toml::table* t = root["auth"].as_table()) loadAuth(*t);
   if (const toml::table* t = root["cache"].as_table()) loadCache(*t);
+  if (const toml::table* t = root["log"].as_table()) loadLog(*t);
   if (const toml::array* list = root["upstream"].as_array()) {
     for (const auto& item : *list) {
       if (item.is_table()) loadUpstream(*item.as_table());

@@ -49,7 +49,8 @@ GenerationHandler::GenerationHandler(Worker& worker, std::shared_ptr<http::Excha
       runtime_(worker.runtimeRef()),
       exchange_(std::move(exchange)),
       request_id_(std::move(request_id)),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()),
+      arrived_ms_(worker.services().now_ms()) {}
 
 GenerationHandler::~GenerationHandler() {
   if (wait_timer_) event_free(wait_timer_);
@@ -135,6 +136,7 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                              key_->hex(), nowMs()};
   if (!sendCachedReply(*exchange_, entry, options)) return false;
   status_ = 200;
+  images_ = static_cast<int>(imageCount(entry->body));
   cache_status_ = std::string(status);
   cost_usd_ = 0.0;
   if (entry->cost_usd >= 0) saved_usd_ = entry->cost_usd;
@@ -204,6 +206,7 @@ void GenerationHandler::forwardUpstream(bool store_result) {
     url_mode_ = false;
   }
   auto keep_alive = shared_from_this();  // a failure reported during start() must not free us
+  upstream_started_ = std::chrono::steady_clock::now();
   call_ = worker_.pool(route_->upstream_index).start(buildUpstreamRequest(), this);
 }
 
@@ -305,6 +308,7 @@ void GenerationHandler::storeResult() {
                         imageCount(*body), usageFromResponse(*body));
   }
   if (cost) cost_usd_ = cost;
+  images_ = static_cast<int>(imageCount(*body));
   int64_t now = nowMs();
   auto ttl = policy_.effectiveTtl(runtime_->config().cache.ttl);
   auto entry = std::make_shared<cache::CacheEntry>(
@@ -344,6 +348,7 @@ void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
 
 void GenerationHandler::respondError(const ApiError& error) {
   status_ = error.status;
+  error_code_ = error.code.value_or(error.type);
   if (outcome_.empty()) outcome_ = std::string(toString(error.source)) + "_error";
   http::Headers headers;
   if (route_) headers.set("X-ArkRoute-Model", route_->model->name);
@@ -367,7 +372,48 @@ void GenerationHandler::finish() {
   if (finished_) return;
   finished_ = true;
   if (wait_timer_) evtimer_del(wait_timer_);
+  if (upstream_started_ != std::chrono::steady_clock::time_point{}) {
+    upstream_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                             upstream_started_)
+                       .count();
+  }
+  worker_.services().reportFinished(makeRecord());
   auto keep_alive_until_return = std::move(self_);
+}
+
+}  // namespace arkroute
+
+namespace arkroute {
+
+RequestRecord GenerationHandler::makeRecord() const {
+  RequestRecord record;
+  record.time_ms = arrived_ms_;
+  record.request_id = request_id_;
+  record.method = "POST";
+  record.path = "/v1/images/generations";
+  if (route_) {
+    record.model = route_->model->name;
+    if (call_ || upstream_started_ != std::chrono::steady_clock::time_point{}) {
+      record.upstream = route_->upstream->name;
+    }
+  }
+  record.status = exchange_->clientGone() && outcome_ == "client_gone" ? 0 : status_;
+  record.cache_status = route_ ? cache_status_ : "";
+  record.outcome = outcome_;
+  record.error_code = error_code_;
+  record.cost_usd = status_ == 200 ? cost_usd_ : std::optional<double>(0.0);
+  record.saved_usd = saved_usd_;
+  record.images = status_ == 200 ? images_ : 0;
+  if (request_) {
+    record.prompt_sha256 = sha256Hex(request_->prompt());
+    if (runtime_->config().log.prompts) record.prompt = request_->prompt();
+  }
+  record.bytes_in = exchange_->request().body.size();
+  record.upstream_ms = upstream_ms_;
+  record.total_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+          .count();
+  return record;
 }
 
 }  // namespace arkroute

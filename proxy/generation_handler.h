@@ -19,6 +19,7 @@
 #include "proxy/http/server.h"
 #include "proxy/http/upstream.h"
 #include "proxy/image_request.h"
+#include "proxy/request_record.h"
 #include "proxy/response_capture.h"
 #include "proxy/router.h"
 #include "proxy/runtime.h"
@@ -57,6 +58,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void storeResult();
   void respondError(const ApiError& error);
   void finish();
+  RequestRecord makeRecord() const;
 
   // Helpers.
   bool cacheApplies() const;
@@ -86,11 +88,16 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::unique_ptr<http::UpstreamCall> call_;
   std::shared_ptr<GenerationHandler> self_;
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point upstream_started_;
+  double upstream_ms_ = 0;
+  int64_t arrived_ms_ = 0;
+  int images_ = 0;
   int status_ = 0;
   std::string cache_status_ = "BYPASS";
   std::optional<double> cost_usd_;
   std::optional<double> saved_usd_;
   std::string outcome_;
+  std::string error_code_;
   bool finished_ = false;
 };
 

@@ -73,9 +73,8 @@ std::optional<ApiError> ImageRequest::validate() {
     return ApiError::invalidRequest("The request body must be a JSON object.", std::nullopt,
                                     std::string("invalid_json"));
   }
-  std::string prompt;
-  if (auto error = readOptionalString(document_, "prompt", &prompt)) return error;
-  if (prompt.empty()) {
+  if (auto error = readOptionalString(document_, "prompt", &prompt_)) return error;
+  if (prompt_.empty()) {
     return ApiError::invalidRequest("Missing required parameter: 'prompt' (a non-empty string).",
                                     std::string("prompt"),
                                     std::string("missing_required_parameter"));

@@ -22,6 +22,7 @@ class ImageRequest {
 
   const std::string& body() const { return body_; }
   const std::string& model() const { return model_; }
+  const std::string& prompt() const { return prompt_; }
   int n() const { return n_; }
   bool stream() const { return stream_; }
   // "url", "b64_json" or "" when absent.
@@ -39,6 +40,7 @@ class ImageRequest {
   simdjson::dom::parser parser_;
   simdjson::dom::element document_;
   std::string model_;
+  std::string prompt_;
   std::string response_format_;
   std::string quality_;
   std::string size_;

@@ -1,10 +1,13 @@
 // Process-wide services shared by every worker thread, owned by the Gateway and thread-safe: the
 // cache store and the coalescer (both null when the cache is disabled) and the wall clock (in
-// milliseconds since the epoch; injected so tests and TTL logic can control time).
+// milliseconds since the epoch; injected so tests and TTL logic can control time), and the
+// observers the log phase reports every finished request to (ledger, metrics, access log).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+
+#include "proxy/request_record.h"
 
 namespace arkroute {
 
@@ -17,6 +20,11 @@ struct Services {
   cache::CacheStore* store = nullptr;
   cache::Coalescer* coalescer = nullptr;
   std::function<int64_t()> now_ms;
+  RequestObservers observers;  // set before the workers start; never changed while they run
+
+  void reportFinished(const RequestRecord& record) const {
+    for (const auto& observer : observers) observer->onRequestFinished(record);
+  }
 };
 
 int64_t systemNowMs();
