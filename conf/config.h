@@ -41,6 +41,7 @@ struct AuthConfig {
   AuthMode mode = AuthMode::kOpen;
   std::string admin_token_env = "ARKROUTE_ADMIN_TOKEN";
   std::string admin_token;  // resolved from admin_token_env at load; empty = admin API disabled
+  double default_budget_usd = 5.0;  // free credits of a key created without --budget-usd
 };
 
 struct CacheConfig {
@@ -69,11 +70,25 @@ struct UpstreamConfig {
   Millis first_byte_timeout{600'000};  // request sent → response head received
   Millis timeout{600'000};             // whole exchange, first byte of request to last of response
   Millis idle_timeout{60'000};  // pooled keep-alive connection unused for this long is closed
+
+  // Shaping: requests beyond these wait in a FIFO queue instead of tripping the provider's 429.
+  int max_concurrency = 0;       // in flight to this upstream, all workers together; 0 = no limit
+  int rpm = 0;                   // requests started per minute; 0 = no limit
+  int max_queue = 256;           // waiting requests; beyond → 429
+  Millis queue_timeout{60'000};  // longest wait in the queue; then 429
+  // Retries (only before any byte reached the client) and ejection.
+  int max_retries = 2;
+  Millis retry_base{500};         // first backoff; doubles each retry, with jitter
+  Millis retry_max_wait{20'000};  // cap on one backoff, retry-after included
+  int weight = 1;                 // share among upstreams serving the same model
+  int eject_after = 5;            // consecutive failures before a cooldown; 0 = never eject
+  Millis eject_for{30'000};       // cooldown; then one probe request decides
 };
 
 struct ModelConfig {
   std::string name;                    // what clients send as `model`
   std::string upstream;                // UpstreamConfig::name
+  std::vector<std::string> upstreams;  // all upstreams serving it (upstream first); least-loaded
   std::string upstream_model;          // what is sent upstream; defaults to name
   std::vector<std::string> fallbacks;  // other model names, tried in order
   bool cache = true;                   // false: never cached

@@ -2,6 +2,7 @@
 // before throwing. Unknown keys and wrong types are checked against the schema table.
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -26,6 +27,8 @@ class Loader {
                   std::string* out);
   template <typename Int>
   void readInt(const toml::table& t, std::string_view section, std::string_view key, Int* out);
+  void readNumber(const toml::table& t, std::string_view section, std::string_view key,
+                  double* out);
   void readBool(const toml::table& t, std::string_view section, std::string_view key, bool* out);
   void readDuration(const toml::table& t, std::string_view section, std::string_view key,
                     Millis* out);
@@ -34,6 +37,7 @@ class Loader {
   void loadServer(const toml::table& t);
   void loadAuth(const toml::table& t);
   void loadCache(const toml::table& t);
+  void loadShaping(const toml::table& t, UpstreamConfig* u);
   void loadLog(const toml::table& t);
   void loadUpstream(const toml::table& t);
   void loadModel(const toml::table& t);
@@ -78,6 +82,9 @@ const toml::node* Loader::typed(const toml::table& t, std::string_view section,
     case SettingType::kInteger:
       ok = node->is_integer();
       break;
+    case SettingType::kNumber:
+      ok = node->is_number();
+      break;
     case SettingType::kBoolean:
       ok = node->is_boolean();
       break;
@@ -111,6 +118,11 @@ template <typename Int>
 void Loader::readInt(const toml::table& t, std::string_view section, std::string_view key,
                      Int* out) {
   if (const toml::node* n = typed(t, section, key)) *out = static_cast<Int>(n->as_integer()->get());
+}
+
+void Loader::readNumber(const toml::table& t, std::string_view section, std::string_view key,
+                        double* out) {
+  if (const toml::node* n = typed(t, section, key)) *out = n->value<double>().value_or(*out);
 }
 
 void Loader::readBool(const toml::table& t, std::string_view section, std::string_view key,
@@ -193,16 +205,17 @@ void Loader::loadAuth(const toml::table& t) {
   readString(t, "auth", "mode", &mode);
   AuthConfig& a = out_.config.auth;
   if (mode == "keys") {
-    // Refused rather than silently serving everyone: virtual keys are not enforced yet.
-    problem(*t.get("mode"),
-            "auth.mode = \"keys\" (virtual keys) is not available in this version yet: use "
-            "\"open\" behind your own access control, or \"passthrough\"");
+    a.mode = AuthMode::kKeys;
   } else if (mode == "passthrough") {
     a.mode = AuthMode::kPassthrough;
   } else if (!mode.empty() && mode != "open") {
     problem(*t.get("mode"), "auth.mode: expected open, keys or passthrough, got '" + mode + "'");
   }
   readString(t, "auth", "admin_token_env", &a.admin_token_env);
+  readNumber(t, "auth", "default_budget_usd", &a.default_budget_usd);
+  if (a.default_budget_usd < 0) {
+    problem(*t.get("default_budget_usd"), "auth.default_budget_usd must not be negative");
+  }
 }
 
 void Loader::loadCache(const toml::table& t) {
@@ -307,7 +320,31 @@ void Loader::loadUpstream(const toml::table& t) {
   readDuration(t, "upstream", "first_byte_timeout", &u.first_byte_timeout);
   readDuration(t, "upstream", "timeout", &u.timeout);
   readDuration(t, "upstream", "idle_timeout", &u.idle_timeout);
+  loadShaping(t, &u);
   out_.config.upstreams.push_back(std::move(u));
+}
+
+void Loader::loadShaping(const toml::table& t, UpstreamConfig* u) {
+  auto non_negative = [&](std::string_view key, int* out, int max) {
+    readInt(t, "upstream", key, out);
+    if (*out < 0 || *out > max) {
+      problem(*t.get(key), "upstream '" + u->name + "': " + std::string(key) + " must be 0 to " +
+                               std::to_string(max));
+    }
+  };
+  non_negative("max_concurrency", &u->max_concurrency, 100000);
+  non_negative("rpm", &u->rpm, 10000000);
+  non_negative("max_queue", &u->max_queue, 1000000);
+  non_negative("max_retries", &u->max_retries, 10);
+  non_negative("eject_after", &u->eject_after, 1000);
+  readInt(t, "upstream", "weight", &u->weight);
+  if (u->weight < 1 || u->weight > 1000) {
+    problem(*t.get("weight"), "upstream '" + u->name + "': weight must be 1 to 1000");
+  }
+  readDuration(t, "upstream", "queue_timeout", &u->queue_timeout);
+  readDuration(t, "upstream", "retry_base", &u->retry_base);
+  readDuration(t, "upstream", "retry_max_wait", &u->retry_max_wait);
+  readDuration(t, "upstream", "eject_for", &u->eject_for);
 }
 
 void Loader::loadPrice(const toml::table& t, ModelConfig* model) {
@@ -350,6 +387,18 @@ void Loader::loadModel(const toml::table& t) {
     problem(t, "model '" + m.name + "' is declared twice");
   }
   readString(t, "model", "upstream", &m.upstream);
+  if (!m.upstream.empty()) m.upstreams.push_back(m.upstream);
+  if (const toml::node* list = typed(t, "model", "upstreams")) {
+    for (const auto& item : *list->as_array()) {
+      if (!item.is_string()) {
+        problem(item, "model '" + m.name + "': upstreams must be upstream names (strings)");
+      } else if (std::find(m.upstreams.begin(), m.upstreams.end(), item.as_string()->get()) ==
+                 m.upstreams.end()) {
+        m.upstreams.push_back(item.as_string()->get());
+      }
+    }
+  }
+  if (m.upstream.empty() && !m.upstreams.empty()) m.upstream = m.upstreams.front();
   readString(t, "model", "upstream_model", &m.upstream_model);
   if (m.upstream_model.empty()) m.upstream_model = m.name;
   if (const toml::node* list = typed(t, "model", "fallbacks")) {
@@ -376,8 +425,11 @@ void Loader::validateModels(const toml::table& root) {
     const toml::table& at = *model_tables_[i];
     if (m.upstream.empty()) {
       problem(at, "model '" + m.name + "' needs an upstream");
-    } else if (!out_.config.findUpstream(m.upstream)) {
-      problem(at, "model '" + m.name + "': upstream '" + m.upstream + "' is not declared");
+    }
+    for (const std::string& upstream : m.upstreams) {
+      if (!out_.config.findUpstream(upstream)) {
+        problem(at, "model '" + m.name + "': upstream '" + upstream + "' is not declared");
+      }
     }
     for (const std::string& fallback : m.fallbacks) {
       if (fallback == m.name) {

@@ -29,10 +29,12 @@ const std::vector<Setting> kSchema = {
     {"server", "public_url", T::kString, "\"http://127.0.0.1:8080\"",
      "Base of the URLs the gateway hands out (cached image URLs)."},
     {"auth", "mode", T::kString, "\"open\"",
-     "open (anyone may call) | passthrough (client's Authorization goes upstream); keys (virtual "
-     "keys) is not available yet and is refused."},
+     "open (anyone may call) | keys (virtual keys with budgets and limits: `arkroute keys "
+     "create`) | passthrough (client's Authorization goes upstream)."},
     {"auth", "admin_token_env", T::kString, "\"ARKROUTE_ADMIN_TOKEN\"",
      "Environment variable holding the admin API token; unset = admin API disabled."},
+    {"auth", "default_budget_usd", T::kNumber, "5.0",
+     "Free credits (USD) of a key created without --budget-usd."},
     {"cache", "enabled", T::kBoolean, "true", "Serve identical generations from the cache."},
     {"cache", "path", T::kString, "\"./var/arkroute\"", "RocksDB directory for the cache."},
     {"cache", "ttl", T::kDuration, "\"30d\"", "How long a cached generation is served."},
@@ -62,8 +64,32 @@ const std::vector<Setting> kSchema = {
      "Whole exchange; high-quality generations take minutes."},
     {"upstream", "idle_timeout", T::kDuration, "\"60s\"",
      "Idle pooled connections are closed after this."},
+    {"upstream", "max_concurrency", T::kInteger, "0",
+     "Requests in flight to this provider at once (all workers); more wait in a queue. 0 = no "
+     "limit."},
+    {"upstream", "rpm", T::kInteger, "0",
+     "Requests started per minute; more wait in the queue. 0 = no limit."},
+    {"upstream", "max_queue", T::kInteger, "256",
+     "Requests that may wait for this provider; beyond, 429 with retry-after."},
+    {"upstream", "queue_timeout", T::kDuration, "\"60s\"",
+     "Longest wait in the queue; then 429 with retry-after."},
+    {"upstream", "max_retries", T::kInteger, "2",
+     "Retries on connect errors, 429 and 5xx, only before any byte reached the client."},
+    {"upstream", "retry_base", T::kDuration, "\"500ms\"",
+     "First retry backoff; doubles each time, with jitter; retry-after is honoured."},
+    {"upstream", "retry_max_wait", T::kDuration, "\"20s\"",
+     "Longest single backoff (a longer retry-after is not waited for: the next fallback is "
+     "tried)."},
+    {"upstream", "weight", T::kInteger, "1",
+     "Share of traffic when several upstreams serve one model (least-loaded relative to weight)."},
+    {"upstream", "eject_after", T::kInteger, "5",
+     "Consecutive failures before the upstream is ejected for eject_for; 0 = never."},
+    {"upstream", "eject_for", T::kDuration, "\"30s\"",
+     "Ejection cooldown; afterwards one probe request decides whether it is back."},
     {"model", "name", T::kString, "(required)", "The model name clients send."},
     {"model", "upstream", T::kString, "(required)", "Which [[upstream]] serves it."},
+    {"model", "upstreams", T::kStringList, "[]",
+     "More [[upstream]]s serving the same model (with `upstream`): least-loaded by weight wins."},
     {"model", "upstream_model", T::kString, "= name", "Model name sent to the provider (rename)."},
     {"model", "fallbacks", T::kStringList, "[]",
      "Other models to try, in order, when this one fails."},
@@ -113,6 +139,8 @@ std::string_view toString(SettingType type) {
   switch (type) {
     case T::kString:
       return "string";
+    case T::kNumber:
+      return "number";
     case T::kInteger:
       return "integer";
     case T::kBoolean:

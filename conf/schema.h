@@ -9,7 +9,16 @@
 
 namespace arkroute {
 
-enum class SettingType { kString, kInteger, kBoolean, kDuration, kByteSize, kStringList, kTable };
+enum class SettingType {
+  kString,
+  kInteger,
+  kNumber,
+  kBoolean,
+  kDuration,
+  kByteSize,
+  kStringList,
+  kTable
+};
 
 struct Setting {
   std::string_view section;  // "server", "upstream", "model", "model.price", ...

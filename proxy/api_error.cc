@@ -1,6 +1,7 @@
 // Builds OpenAI-style error bodies with nlohmann::json (strings are escaped by the library).
 #include "proxy/api_error.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace arkroute {
@@ -67,6 +68,33 @@ ApiError ApiError::upstreamFailure(int status, std::string message, std::string 
 ApiError ApiError::internal(std::string message) {
   return ApiError{500,          std::move(message), "server_error",
                   std::nullopt, std::nullopt,       ErrorSource::kInternal};
+}
+
+ApiError ApiError::invalidApiKey(std::string message) {
+  return ApiError{401,          std::move(message), "invalid_request_error",
+                  std::nullopt, "invalid_api_key",  ErrorSource::kClient};
+}
+
+ApiError ApiError::modelNotAllowed(std::string_view model, std::string_view key_name) {
+  return ApiError{
+      403,
+      "The key '" + std::string(key_name) + "' may not use the model '" + std::string(model) + "'",
+      "invalid_request_error",
+      std::string("model"),
+      std::string("model_not_allowed"),
+      ErrorSource::kClient};
+}
+
+ApiError ApiError::rateLimited(std::string message, int64_t retry_after_ms) {
+  ApiError error{429,          std::move(message),    "requests",
+                 std::nullopt, "rate_limit_exceeded", ErrorSource::kClient};
+  error.retry_after_ms = std::max<int64_t>(retry_after_ms, 1);
+  return error;
+}
+
+ApiError ApiError::insufficientQuota(std::string message) {
+  return ApiError{429,          std::move(message),   "insufficient_quota",
+                  std::nullopt, "insufficient_quota", ErrorSource::kClient};
 }
 
 std::string serverErrorBody(int status, std::string_view message) {

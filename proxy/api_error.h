@@ -2,6 +2,7 @@
 // source of the failure (client, upstream, internal), so logs and metrics can tell them apart.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@ struct ApiError {
   std::optional<std::string> param;
   std::optional<std::string> code;
   ErrorSource source = ErrorSource::kClient;
+  int64_t retry_after_ms = 0;  // > 0: sent as a retry-after header (seconds, rounded up)
 
   std::string toJson() const;
 
@@ -28,6 +30,14 @@ struct ApiError {
   static ApiError modelNotFound(std::string_view model);
   static ApiError upstreamFailure(int status, std::string message, std::string code);
   static ApiError internal(std::string message);
+  // 401 invalid_api_key (auth.mode = "keys").
+  static ApiError invalidApiKey(std::string message);
+  // 403 model_not_allowed: the key may not use this model.
+  static ApiError modelNotAllowed(std::string_view model, std::string_view key_name);
+  // 429 rate_limit_exceeded with retry-after.
+  static ApiError rateLimited(std::string message, int64_t retry_after_ms);
+  // 429 insufficient_quota: the key's budget cannot cover the request.
+  static ApiError insufficientQuota(std::string message);
 };
 
 // The error body the HTTP server uses for the failures it detects itself (400/408/413/431).

@@ -1,50 +1,16 @@
 // The cache subcommand: direct RocksDB access, or the admin API of a running gateway.
 #include "proxy/cache_cli.h"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cache/rocks_store.h"
 #include "conf/config.h"
+#include "proxy/admin_client.h"
 
 namespace arkroute {
 
 namespace {
-
-// One blocking HTTP/1.0 request to host:port; returns the body, or nullopt when unreachable.
-std::optional<std::string> adminRequest(const Config& config, const std::string& method,
-                                        const std::string& path, int* status) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(config.server.listen_port);
-  std::string host =
-      config.server.listen_host == "0.0.0.0" ? "127.0.0.1" : config.server.listen_host;
-  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1 ||
-      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return std::nullopt;
-  }
-  std::string wire = method + " " + path + " HTTP/1.0\r\nHost: " + host +
-                     "\r\nAuthorization: Bearer " + config.auth.admin_token + "\r\n\r\n";
-  if (send(fd, wire.data(), wire.size(), MSG_NOSIGNAL) < 0) {
-    close(fd);
-    return std::nullopt;
-  }
-  std::string response;
-  char buffer[8192];
-  ssize_t n;
-  while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) response.append(buffer, size_t(n));
-  close(fd);
-  size_t space = response.find(' ');
-  *status = space == std::string::npos ? 0 : std::atoi(response.c_str() + space + 1);
-  size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : response.substr(body + 4);
-}
 
 std::string statsJson(const cache::CacheStats& stats) {
   return nlohmann::json{{"entries", stats.entries},     {"bytes", stats.bytes},

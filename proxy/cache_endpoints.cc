@@ -15,32 +15,6 @@ namespace arkroute {
 
 namespace {
 
-// "model=a%20b&x=1" → value of `model` (percent-decoded), or nullopt.
-std::optional<std::string> queryParam(const std::string& query, std::string_view name) {
-  size_t start = 0;
-  while (start <= query.size()) {
-    size_t end = query.find('&', start);
-    if (end == std::string::npos) end = query.size();
-    std::string_view pair(query.data() + start, end - start);
-    if (pair.starts_with(name) && pair.size() > name.size() && pair[name.size()] == '=') {
-      std::string value;
-      std::string_view raw = pair.substr(name.size() + 1);
-      for (size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] == '%' && i + 2 < raw.size()) {
-          value.push_back(
-              static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16)));
-          i += 2;
-        } else {
-          value.push_back(raw[i] == '+' ? ' ' : raw[i]);
-        }
-      }
-      return value;
-    }
-    start = end + 1;
-  }
-  return std::nullopt;
-}
-
 bool cacheDisabled(Worker& worker, http::Exchange& exchange, const std::string& request_id) {
   if (worker.services().store) return false;
   sendError(exchange,

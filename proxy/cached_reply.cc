@@ -33,6 +33,9 @@ bool sendCachedReply(http::Exchange& exchange,
   headers.set("X-ArkRoute-Saved-USD", formatUsd(saved));
   int64_t age_seconds = std::max<int64_t>(0, (options.now_ms - entry.created_ms) / 1000);
   headers.set("Age", std::to_string(age_seconds));
+  if (options.extra) {
+    for (const auto& [name, value] : *options.extra) headers.set(name, value);
+  }
   exchange.respond(200, headers,
                    transformed ? std::string_view(*transformed) : std::string_view(entry.body));
   return true;

@@ -22,6 +22,7 @@ struct CachedReplyOptions {
   std::string_view public_url;
   std::string_view entry_id;  // the cache key's hex digest, used in image URLs
   int64_t now_ms = 0;
+  const http::Headers* extra = nullptr;  // e.g. x-ratelimit-* headers; may be null
 };
 
 // Returns false (sending nothing) when the entry cannot be turned into the requested form.

@@ -5,6 +5,7 @@
 
 #include "proxy/cache_endpoints.h"
 #include "proxy/generation_handler.h"
+#include "proxy/money_endpoints.h"
 #include "proxy/responses.h"
 #include "proxy/worker.h"
 
@@ -52,6 +53,11 @@ constexpr Endpoint kEndpoints[] = {
     {"GET", "/v1/images/cache/*", handleCachedImage},
     {"DELETE", "/admin/cache", handleAdminCachePurge},
     {"GET", "/admin/cache/stats", handleAdminCacheStats},
+    {"GET", "/v1/usage", handleUsage},
+    {"GET", "/admin/usage", handleAdminUsage},
+    {"POST", "/admin/keys", handleAdminKeyCreate},
+    {"GET", "/admin/keys", handleAdminKeyList},
+    {"DELETE", "/admin/keys/*", handleAdminKeyRevoke},
 };
 
 }  // namespace

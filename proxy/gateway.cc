@@ -23,12 +23,32 @@ Gateway::~Gateway() {
   drainAndStop();
 }
 
+bool Gateway::openState(std::string* error) {
+  if (!config_->cache.path.empty()) {
+    std::error_code ignored;
+    std::filesystem::create_directories(config_->cache.path, ignored);
+    database_ = cache::RocksDatabase::open(config_->cache.path, error);
+    if (!database_) return false;
+    keys_table_ = cache::openFamilyTable(database_, cache::RocksDatabase::kKeysFamily);
+    ledger_table_ = cache::openFamilyTable(database_, cache::RocksDatabase::kLedgerFamily);
+  } else {  // no state directory: keys and the ledger live as long as the process
+    keys_table_ = std::make_unique<cache::MemoryKeyValueTable>();
+    ledger_table_ = std::make_unique<cache::MemoryKeyValueTable>();
+  }
+  keys_ = std::make_unique<KeyRegistry>(*keys_table_);
+  ledger_ = std::make_shared<Ledger>(*ledger_table_);
+  services_.keys = keys_.get();
+  services_.ledger = ledger_.get();
+  services_.key_limits = &key_limits_;
+  services_.observers.push_back(ledger_);
+  return openCache(error);
+}
+
 bool Gateway::openCache(std::string* error) {
-  if (!config_->cache.enabled) return true;
-  std::error_code ignored;
-  std::filesystem::create_directories(config_->cache.path, ignored);
-  store_ = cache::RocksCacheStore::open(config_->cache.path, config_->cache.max_bytes, error);
-  if (!store_) return false;
+  if (!config_->cache.enabled || !database_) return true;
+  cache::RocksCacheStore::Options options;
+  options.max_bytes = config_->cache.max_bytes;
+  store_ = std::make_unique<cache::RocksCacheStore>(database_, options);
   coalescer_ = std::make_unique<cache::Coalescer>();
   services_.store = store_.get();
   services_.coalescer = coalescer_.get();
@@ -49,7 +69,7 @@ void Gateway::sweepLoop() {
 
 bool Gateway::start(std::string* error) {
   runtime_ = Runtime::create(config_, error);
-  if (!runtime_ || !openCache(error)) return false;
+  if (!runtime_ || !openState(error)) return false;
   int count = config_->server.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool reuse_port = count > 1;

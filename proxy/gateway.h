@@ -12,8 +12,13 @@
 
 #include "cache/cache_store.h"
 #include "cache/coalescer.h"
+#include "cache/kv_table.h"
+#include "cache/rocks_database.h"
+#include "proxy/key_limits.h"
+#include "proxy/ledger.h"
 #include "proxy/runtime.h"
 #include "proxy/services.h"
+#include "proxy/virtual_keys.h"
 #include "proxy/worker.h"
 
 namespace arkroute {
@@ -33,11 +38,18 @@ class Gateway {
   void drainAndStop();
 
  private:
+  bool openState(std::string* error);  // the database: cache, ledger, keys
   bool openCache(std::string* error);
   void sweepLoop();  // removes expired cache entries once a minute
 
   std::shared_ptr<const Config> config_;
   std::shared_ptr<const Runtime> runtime_;
+  std::shared_ptr<cache::RocksDatabase> database_;
+  std::unique_ptr<cache::KeyValueTable> keys_table_;
+  std::unique_ptr<cache::KeyValueTable> ledger_table_;
+  std::unique_ptr<KeyRegistry> keys_;
+  std::shared_ptr<Ledger> ledger_;
+  KeyLimits key_limits_;
   std::unique_ptr<cache::CacheStore> store_;
   std::unique_ptr<cache::Coalescer> coalescer_;
   Services services_;

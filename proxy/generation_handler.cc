@@ -3,13 +3,14 @@
 #include "proxy/generation_handler.h"
 
 #include <event2/buffer.h>
-#include <openssl/sha.h>
 
 #include "cache/cache_store.h"
 #include "proxy/body_rewrite.h"
 #include "proxy/cached_reply.h"
 #include "proxy/generation_headers.h"
 #include "proxy/image_response.h"
+#include "proxy/key_limits.h"
+#include "proxy/ledger.h"
 #include "proxy/pricing.h"
 #include "proxy/responses.h"
 #include "proxy/services.h"
@@ -18,18 +19,6 @@
 namespace arkroute {
 
 namespace {
-
-std::string sha256Hex(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char byte : digest) {
-    out.push_back(kHex[byte >> 4]);
-    out.push_back(kHex[byte & 15]);
-  }
-  return out;
-}
 
 constexpr size_t kCaptureLimit = 256u << 20;  // responses above this stream through uncached
 
@@ -85,12 +74,57 @@ std::optional<ApiError> GenerationHandler::filterRequest() {
 std::optional<ApiError> GenerationHandler::authenticate() {
   // auth.mode = "open": anyone may call; the client's own Authorization is never forwarded.
   // "passthrough": the client's Authorization is forwarded instead of the upstream key.
+  // "keys": a virtual key is required, and its request rate limit applies to every request.
+  if (runtime_->config().auth.mode != AuthMode::kKeys) return std::nullopt;
+  Services& services = worker_.services();
+  auto found = services.keys->authenticate(
+      bearerToken(exchange_->request().headers.get("authorization")), nowMs());
+  if (auto* rejection = std::get_if<KeyRejection>(&found)) {
+    return ApiError::invalidApiKey(std::string(describe(*rejection)));
+  }
+  key_ = std::move(std::get<VirtualKey>(found));
+  RateDecision rate = services.key_limits->takeRequest(*key_, nowMs());
+  if (rate.limit > 0) {
+    rate_headers_.set("x-ratelimit-limit-requests", std::to_string(rate.limit));
+    rate_headers_.set("x-ratelimit-remaining-requests", std::to_string(rate.remaining));
+    rate_headers_.set("x-ratelimit-reset-requests", formatResetDuration(rate.reset_ms));
+  }
+  if (!rate.allowed) {
+    return ApiError::rateLimited("Rate limit reached for key '" + key_->name +
+                                     "': " + std::to_string(rate.limit) +
+                                     " requests per minute. Retry after the time in retry-after.",
+                                 rate.retry_after_ms);
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> GenerationHandler::admitUpstream() {
+  if (!key_ || reserved_usd_) return std::nullopt;  // open mode, or admitted before a retry
+  Services& services = worker_.services();
+  int64_t retry_after_ms = 0;
+  if (!services.key_limits->takeImages(*key_, request_->n(), nowMs(), &retry_after_ms)) {
+    return ApiError::rateLimited("Image rate limit reached for key '" + key_->name + "': " +
+                                     std::to_string(key_->images_per_min) + " images per minute.",
+                                 retry_after_ms);
+  }
+  double remaining = 0;
+  reserved_usd_ =
+      services.key_limits->reserve(*key_, cost_usd_, services.ledger->spent(key_->id), &remaining);
+  if (!reserved_usd_) {
+    return ApiError::insufficientQuota("Budget exhausted for key '" + key_->name + "': $" +
+                                       formatUsd(std::max(0.0, remaining)) +
+                                       " left, this request is estimated at $" +
+                                       formatUsd(cost_usd_) + ". Cached generations stay free.");
+  }
   return std::nullopt;
 }
 
 std::optional<ApiError> GenerationHandler::route() {
   route_ = runtime_->router().find(request_->model());
   if (!route_) return ApiError::modelNotFound(request_->model());
+  if (key_ && !key_->allowsModel(route_->model->name)) {
+    return ApiError::modelNotAllowed(route_->model->name, key_->name);
+  }
   if (route_->model->price) {
     cost_usd_ =
         estimateCost(*route_->model->price, request_->quality(), request_->size(), request_->n());
@@ -113,12 +147,12 @@ void GenerationHandler::consultCache() {
   if (runtime_->config().cache.scope == CacheScope::kPerKey) {
     tenant = sha256Hex(exchange_->request().headers.get("authorization"));
   }
-  key_ = cache::CacheKey::make(route_->upstream->name, route_->model->upstream_model,
-                               request_->document(), tenant);
+  cache_key_ = cache::CacheKey::make(route_->upstream->name, route_->model->upstream_model,
+                                     request_->document(), tenant);
   wants_urls_ = !request_->stream() && request_->responseFormat() == "url";
   url_mode_ = wants_urls_ && policy_.write;
   if (policy_.read) {
-    auto found = worker_.services().store->lookup(*key_, nowMs());
+    auto found = worker_.services().store->lookup(*cache_key_, nowMs());
     if (found.entry && serveFromCache(found.entry, "HIT")) return;
   }
   if (!policy_.write) {
@@ -130,10 +164,15 @@ void GenerationHandler::consultCache() {
 
 bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
                                        std::string_view status) {
-  CachedReplyOptions options{request_id_, route_->model->name,
-                             status,      request_->stream(),
-                             wants_urls_, runtime_->config().server.public_url,
-                             key_->hex(), nowMs()};
+  CachedReplyOptions options{request_id_,
+                             route_->model->name,
+                             status,
+                             request_->stream(),
+                             wants_urls_,
+                             runtime_->config().server.public_url,
+                             cache_key_->hex(),
+                             nowMs(),
+                             &rate_headers_};
   if (!sendCachedReply(*exchange_, entry, options)) return false;
   status_ = 200;
   images_ = static_cast<int>(imageCount(entry->body));
@@ -149,7 +188,7 @@ void GenerationHandler::joinCoalescing() {
   std::weak_ptr<GenerationHandler> weak = shared_from_this();
   LoopTasks* tasks = &worker_.tasks();
   auto joined = worker_.services().coalescer->join(
-      key_->digest(), [weak, tasks](cache::Coalescer::Result result) {
+      cache_key_->digest(), [weak, tasks](cache::Coalescer::Result result) {
         auto shared = std::make_shared<cache::Coalescer::Result>(std::move(result));
         tasks->post([weak, shared] {
           if (auto self = weak.lock()) self->onWaitOver(std::move(*shared));
@@ -174,7 +213,7 @@ void GenerationHandler::onWaitTimer(evutil_socket_t, short, void* arg) {
 
 void GenerationHandler::onWaitTimeout() {
   if (!ticket_ || finished_) return;
-  if (!worker_.services().coalescer->cancelWait(key_->digest(), *ticket_)) return;
+  if (!worker_.services().coalescer->cancelWait(cache_key_->digest(), *ticket_)) return;
   ticket_.reset();
   forwardUpstream(false);  // WaitTimeout: fetch on our own, do not store
 }
@@ -197,12 +236,17 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
 }
 
 void GenerationHandler::forwardUpstream(bool store_result) {
+  if (auto error = admitUpstream()) {
+    permit_.reset();  // another waiter (maybe another key) takes over the generation
+    respondError(*error);
+    return;
+  }
   store_result_ = store_result;
   if (store_result) {
     cache_status_ = "MISS";
     capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit);
   } else {
-    cache_status_ = key_ ? "MISS" : "BYPASS";
+    cache_status_ = cache_key_ ? "MISS" : "BYPASS";
     url_mode_ = false;
   }
   auto keep_alive = shared_from_this();  // a failure reported during start() must not free us
@@ -244,7 +288,12 @@ http::Headers GenerationHandler::clientResponseHeaders(const http::Headers& upst
   headers.set("X-ArkRoute-Model", route_->model->name);
   headers.set("X-ArkRoute-Cache", cache_status_);
   headers.set("X-ArkRoute-Cost-USD", formatUsd(cost_usd_));
+  addCommonHeaders(&headers);
   return headers;
+}
+
+void GenerationHandler::addCommonHeaders(http::Headers* headers) const {
+  for (const auto& [name, value] : rate_headers_) headers->set(name, value);
 }
 
 void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {
@@ -314,7 +363,7 @@ void GenerationHandler::storeResult() {
   auto entry = std::make_shared<cache::CacheEntry>(
       cache::CacheEntry{std::move(*body), "application/json", route_->model->name,
                         cost.value_or(-1.0), now, now + ttl.count()});
-  worker_.services().store->insert(*key_, entry);  // shared: no copy of the body
+  worker_.services().store->insert(*cache_key_, entry);  // shared: no copy of the body
   if (permit_) permit_->done(entry);
   permit_.reset();
 }
@@ -326,11 +375,13 @@ void GenerationHandler::respondFromCapture() {
   }
   auto stored = capture_->cacheableBody(status_);
   std::optional<std::string> urls;
-  if (stored) urls = toUrlResponse(*stored, runtime_->config().server.public_url, key_->hex());
+  if (stored)
+    urls = toUrlResponse(*stored, runtime_->config().server.public_url, cache_key_->hex());
   http::Headers headers;
   headers.set("X-ArkRoute-Model", route_->model->name);
   headers.set("X-ArkRoute-Cache", cache_status_);
   headers.set("X-ArkRoute-Cost-USD", formatUsd(status_ == 200 ? cost_usd_ : 0.0));
+  addCommonHeaders(&headers);
   sendJson(*exchange_, status_, urls ? *urls : capture_->raw(), request_id_, std::move(headers));
   finish();
 }
@@ -352,6 +403,10 @@ void GenerationHandler::respondError(const ApiError& error) {
   if (outcome_.empty()) outcome_ = std::string(toString(error.source)) + "_error";
   http::Headers headers;
   if (route_) headers.set("X-ArkRoute-Model", route_->model->name);
+  addCommonHeaders(&headers);
+  if (error.retry_after_ms > 0) {
+    headers.set("retry-after", std::to_string((error.retry_after_ms + 999) / 1000));
+  }
   if (!exchange_->clientGone()) sendError(*exchange_, error, request_id_, std::move(headers));
   finish();
 }
@@ -359,7 +414,7 @@ void GenerationHandler::respondError(const ApiError& error) {
 void GenerationHandler::onClientGone() {
   if (finished_) return;
   if (ticket_) {
-    worker_.services().coalescer->cancelWait(key_->digest(), *ticket_);
+    worker_.services().coalescer->cancelWait(cache_key_->digest(), *ticket_);
     ticket_.reset();
   }
   if (store_result_ && call_) return;  // the writer keeps going so the result is cached
@@ -378,6 +433,7 @@ void GenerationHandler::finish() {
                        .count();
   }
   worker_.services().reportFinished(makeRecord());
+  if (reserved_usd_) worker_.services().key_limits->release(key_->id, *reserved_usd_);
   auto keep_alive_until_return = std::move(self_);
 }
 
@@ -390,6 +446,10 @@ RequestRecord GenerationHandler::makeRecord() const {
   record.time_ms = arrived_ms_;
   record.request_id = request_id_;
   record.method = "POST";
+  if (key_) {
+    record.key_id = key_->id;
+    record.key_name = key_->name;
+  }
   record.path = "/v1/images/generations";
   if (route_) {
     record.model = route_->model->name;

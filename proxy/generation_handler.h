@@ -23,6 +23,7 @@
 #include "proxy/response_capture.h"
 #include "proxy/router.h"
 #include "proxy/runtime.h"
+#include "proxy/virtual_keys.h"
 
 namespace arkroute {
 
@@ -48,6 +49,8 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::optional<ApiError> filterRequest();
   std::optional<ApiError> authenticate();
   std::optional<ApiError> route();
+  std::optional<ApiError> admitUpstream();  // images/min and budget, only when going upstream
+  void addCommonHeaders(http::Headers* headers) const;
   void consultCache();
   bool serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
                       std::string_view status);
@@ -77,7 +80,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::unique_ptr<ImageRequest> request_;
   const Route* route_ = nullptr;
   CachePolicy policy_;
-  std::optional<cache::CacheKey> key_;
+  std::optional<cache::CacheKey> cache_key_;
   std::unique_ptr<cache::Coalescer::WritePermit> permit_;
   std::optional<cache::Coalescer::Ticket> ticket_;
   event* wait_timer_ = nullptr;
@@ -96,6 +99,9 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::string cache_status_ = "BYPASS";
   std::optional<double> cost_usd_;
   std::optional<double> saved_usd_;
+  std::optional<VirtualKey> key_;       // auth.mode = "keys": the caller
+  http::Headers rate_headers_;          // x-ratelimit-* for the caller's key
+  std::optional<double> reserved_usd_;  // budget reservation, released in the log phase
   std::string outcome_;
   std::string error_code_;
   bool finished_ = false;

@@ -15,6 +15,7 @@
 #include "conf/schema.h"
 #include "proxy/cache_cli.h"
 #include "proxy/gateway.h"
+#include "proxy/money_cli.h"
 
 namespace {
 
@@ -24,6 +25,11 @@ constexpr const char* kUsage =
     "usage: arkroute serve --config FILE [--listen HOST:PORT]\n"
     "       arkroute check --config FILE\n"
     "       arkroute cache stats|purge [--model M] --config FILE\n"
+    "       arkroute keys create --name N [--budget-usd USD|unlimited] [--rpm N]\n"
+    "                     [--images-per-min N] [--models a,b] [--expires YYYY-MM-DD] --config "
+    "FILE\n"
+    "       arkroute keys list|revoke [--id KEY_ID] --config FILE\n"
+    "       arkroute usage [--since YYYY-MM-DD] [--format json] --config FILE\n"
     "       arkroute config-reference   (every setting as Markdown: docs/CONFIG.md)\n"
     "       arkroute --version\n";
 
@@ -151,6 +157,23 @@ int main(int argc, char** argv) {
       return 2;
     }
     return arkroute::runCacheCommand(sub.command, sub.flags);
+  }
+  if (argc >= 3 && std::strcmp(argv[1], "keys") == 0) {
+    Options sub;
+    if (!parseOptions(argc - 1, argv + 1, &sub, &error)) {
+      std::cerr << "arkroute keys: " << error << "\n" << kUsage;
+      return 2;
+    }
+    OPENSSL_init_ssl(0, nullptr);
+    return arkroute::runKeysCommand(sub.command, sub.flags);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "usage") == 0) {
+    Options sub;
+    if (!parseOptions(argc, argv, &sub, &error)) {
+      std::cerr << "arkroute usage: " << error << "\n" << kUsage;
+      return 2;
+    }
+    return arkroute::runUsageCommand(sub.flags);
   }
   if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
     std::cout << kUsage;

@@ -45,4 +45,44 @@ void sendError(http::Exchange& exchange, const ApiError& error, std::string_view
   sendJson(exchange, error.status, error.toJson(), request_id, std::move(headers));
 }
 
+namespace {
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percentDecode(std::string_view raw) {
+  std::string value;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    bool escape = raw[i] == '%' && i + 2 < raw.size() && hexValue(raw[i + 1]) >= 0 &&
+                  hexValue(raw[i + 2]) >= 0;
+    if (escape) {
+      value.push_back(static_cast<char>(hexValue(raw[i + 1]) * 16 + hexValue(raw[i + 2])));
+      i += 2;
+    } else {
+      value.push_back(raw[i] == '+' ? ' ' : raw[i]);
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view pair = query.substr(start, end - start);
+    if (pair.starts_with(name) && pair.size() > name.size() && pair[name.size()] == '=') {
+      return percentDecode(pair.substr(name.size() + 1));
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 }  // namespace arkroute

@@ -2,6 +2,7 @@
 // each with Content-Type: application/json and the x-request-id header.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,8 @@ void sendJson(http::Exchange& exchange, int status, std::string_view body,
               std::string_view request_id, http::Headers headers = {});
 void sendError(http::Exchange& exchange, const ApiError& error, std::string_view request_id,
                http::Headers headers = {});
+
+// "model=a%20b&x=1" → the percent-decoded value of `name`, or nullopt when absent.
+std::optional<std::string> queryParam(std::string_view query, std::string_view name);
 
 }  // namespace arkroute

@@ -15,12 +15,18 @@ namespace cache {
 class CacheStore;
 class Coalescer;
 }  // namespace cache
+class KeyRegistry;
+class KeyLimits;
+class Ledger;
 
 struct Services {
   cache::CacheStore* store = nullptr;
   cache::Coalescer* coalescer = nullptr;
   std::function<int64_t()> now_ms;
-  RequestObservers observers;  // set before the workers start; never changed while they run
+  KeyRegistry* keys = nullptr;      // virtual keys (always present in a running gateway)
+  KeyLimits* key_limits = nullptr;  // per-key rate limits and budget reservations
+  Ledger* ledger = nullptr;         // spend and savings per key × model × day
+  RequestObservers observers;       // set before the workers start; never changed while they run
 
   void reportFinished(const RequestRecord& record) const {
     for (const auto& observer : observers) observer->onRequestFinished(record);

@@ -104,6 +104,8 @@ struct GatewayOptions {
   std::string extra_toml;                        // appended at the end of the file
   std::string server_toml;                       // appended inside [server]
   std::string cache_toml = "enabled = false\n";  // inside [cache] (path is set by the harness)
+  std::string auth_toml;                         // inside [auth]
+  std::string models_toml;  // replaces the default models (gpt-image-1, seedream-4.5 on "sim")
   std::map<std::string, std::string> env;
   int workers = 2;
 };

@@ -184,11 +184,30 @@ TEST(ConfigLoader, MissingKeyVariableIsAnErrorThatNeverShowsAnySecret) {
   EXPECT_EQ(describeConfig(ok.config).find("sk-secret-value"), std::string::npos);
 }
 
-TEST(ConfigLoader, KeysModeIsRefusedUntilVirtualKeysExist) {
-  std::string toml = std::string("[auth]\nmode = \"keys\"\n") + kMinimal;
+TEST(ConfigLoader, KeysModeWithFreeCreditsAndShapingSettings) {
+  std::string toml = std::string("[auth]\nmode = \"keys\"\ndefault_budget_usd = 2.5\n") + kMinimal;
+  toml.insert(toml.find("[[model]]"),
+              "max_concurrency = 4\nrpm = 120\nmax_queue = 10\nqueue_timeout = \"5s\"\n"
+              "max_retries = 3\nretry_base = \"100ms\"\neject_after = 2\n");
+  LoadedConfig loaded = loadConfigFromString(toml, "t", envWith({}));
+  EXPECT_EQ(loaded.config.auth.mode, AuthMode::kKeys);
+  EXPECT_DOUBLE_EQ(loaded.config.auth.default_budget_usd, 2.5);
+  const UpstreamConfig& upstream = loaded.config.upstreams.at(0);
+  EXPECT_EQ(upstream.max_concurrency, 4);
+  EXPECT_EQ(upstream.rpm, 120);
+  EXPECT_EQ(upstream.max_queue, 10);
+  EXPECT_EQ(upstream.queue_timeout.count(), 5000);
+  EXPECT_EQ(upstream.max_retries, 3);
+  EXPECT_EQ(upstream.retry_base.count(), 100);
+  EXPECT_EQ(upstream.eject_after, 2);
+}
+
+TEST(ConfigLoader, NegativeBudgetAndBadShapingAreReported) {
+  std::string toml = std::string("[auth]\ndefault_budget_usd = -1\n") + kMinimal;
+  toml.insert(toml.find("[[model]]"), "max_retries = 99\nweight = 0\n");
   auto problems = problemsOf(toml);
-  ASSERT_EQ(problems.size(), 1u);
-  EXPECT_NE(problems[0].message.find("not available"), std::string::npos);
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_NE(problems[0].message.find("default_budget_usd"), std::string::npos);
 }
 
 TEST(ConfigLoader, TlsVerifyOffIsAWarning) {

@@ -1,0 +1,61 @@
+// Key specification parsing and validation.
+#include "proxy/key_spec_json.h"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace arkroute {
+
+int64_t dayStartMs(std::string_view day) {
+  if (day.size() != 10 || day[4] != '-' || day[7] != '-') return -1;
+  tm parts{};
+  std::string copy(day);
+  const char* end = strptime(copy.c_str(), "%Y-%m-%d", &parts);
+  if (!end || *end != '\0') return -1;
+  return static_cast<int64_t>(timegm(&parts)) * 1000;
+}
+
+std::variant<KeySpec, std::string> keySpecFromJson(std::string_view body) {
+  auto json = nlohmann::json::parse(body, nullptr, false);
+  if (!json.is_object()) return std::string("the body must be a JSON object");
+  KeySpec spec;
+  auto field = [&](const char* name) -> const nlohmann::json* {
+    auto it = json.find(name);
+    return it == json.end() ? nullptr : &*it;
+  };
+  if (auto* name = field("name"); name && name->is_string()) spec.name = name->get<std::string>();
+  if (spec.name.empty()) return std::string("'name' is required (a non-empty string)");
+  if (auto* budget = field("budget_usd")) {
+    if (budget->is_null()) {
+      spec.unlimited = true;
+    } else if (budget->is_number() && budget->get<double>() >= 0) {
+      spec.budget_usd = budget->get<double>();
+    } else {
+      return std::string("'budget_usd' must be a non-negative number, or null for no budget");
+    }
+  }
+  for (auto [name, out] : {std::pair{"rpm", &spec.rpm}, {"images_per_min", &spec.images_per_min}}) {
+    if (auto* value = field(name)) {
+      if (!value->is_number_integer() || value->get<int64_t>() < 0 ||
+          value->get<int64_t>() > 1'000'000) {
+        return "'" + std::string(name) + "' must be an integer from 0 (no limit) to 1000000";
+      }
+      *out = value->get<int>();
+    }
+  }
+  if (auto* models = field("models")) {
+    if (!models->is_array()) return std::string("'models' must be a list of model names");
+    for (const auto& model : *models) {
+      if (!model.is_string()) return std::string("'models' must be a list of model names");
+      spec.models.push_back(model.get<std::string>());
+    }
+  }
+  if (auto* expires = field("expires"); expires && !expires->is_null()) {
+    int64_t ms = expires->is_string() ? dayStartMs(expires->get<std::string>()) : -1;
+    if (ms < 0) return std::string("'expires' must be a date, YYYY-MM-DD (UTC)");
+    spec.expires_ms = ms;
+  }
+  return spec;
+}
+
+}  // namespace arkroute

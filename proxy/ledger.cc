@@ -1,0 +1,129 @@
+// Ledger rows: counting finished generations, encoding rows for the table, reading them back.
+#include "proxy/ledger.h"
+
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace arkroute {
+
+namespace {
+
+constexpr char kSeparator = '\x1f';
+
+std::string encodeKey(const std::string& key, const std::string& day, const std::string& model) {
+  return key + kSeparator + day + kSeparator + model;
+}
+
+bool decodeKey(std::string_view text, std::string* key, std::string* day, std::string* model) {
+  size_t first = text.find(kSeparator);
+  size_t second = first == std::string_view::npos ? first : text.find(kSeparator, first + 1);
+  if (second == std::string_view::npos) return false;
+  *key = std::string(text.substr(0, first));
+  *day = std::string(text.substr(first + 1, second - first - 1));
+  *model = std::string(text.substr(second + 1));
+  return true;
+}
+
+std::string encodeTotals(const LedgerTotals& t) {
+  nlohmann::json json = {{"requests", t.requests},     {"images", t.images},
+                         {"cache_hits", t.cache_hits}, {"unknown_cost", t.unknown_cost},
+                         {"cost_usd", t.cost_usd},     {"saved_usd", t.saved_usd}};
+  return json.dump();
+}
+
+std::optional<LedgerTotals> decodeTotals(std::string_view text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_object()) return std::nullopt;
+  LedgerTotals t;
+  t.requests = json.value("requests", uint64_t{0});
+  t.images = json.value("images", uint64_t{0});
+  t.cache_hits = json.value("cache_hits", uint64_t{0});
+  t.unknown_cost = json.value("unknown_cost", uint64_t{0});
+  t.cost_usd = json.value("cost_usd", 0.0);
+  t.saved_usd = json.value("saved_usd", 0.0);
+  return t;
+}
+
+}  // namespace
+
+std::string utcDay(int64_t time_ms) {
+  time_t seconds = static_cast<time_t>(time_ms / 1000);
+  tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[16];
+  strftime(text, sizeof text, "%Y-%m-%d", &parts);
+  return text;
+}
+
+void LedgerTotals::add(const LedgerTotals& other) {
+  requests += other.requests;
+  images += other.images;
+  cache_hits += other.cache_hits;
+  unknown_cost += other.unknown_cost;
+  cost_usd += other.cost_usd;
+  saved_usd += other.saved_usd;
+}
+
+Ledger::Ledger(cache::KeyValueTable& table) : table_(table) {
+  table_.forEach([this](std::string_view key, std::string_view value) {
+    std::string key_id, day, model;
+    auto totals = decodeTotals(value);
+    if (!decodeKey(key, &key_id, &day, &model) || !totals) return;
+    spent_by_key_[key_id] += totals->cost_usd;
+    rows_[{key_id, day, model}] = *totals;
+  });
+}
+
+void Ledger::onRequestFinished(const RequestRecord& record) {
+  if (record.model.empty() || record.path != "/v1/images/generations") return;
+  LedgerTotals delta;
+  delta.requests = 1;
+  delta.images = static_cast<uint64_t>(record.images);
+  bool hit = record.cache_status == "HIT" || record.cache_status == "COALESCED";
+  delta.cache_hits = hit ? 1 : 0;
+  if (record.cost_usd) {
+    delta.cost_usd = *record.cost_usd;
+  } else {
+    delta.unknown_cost = 1;
+  }
+  delta.saved_usd = record.saved_usd.value_or(0.0);
+  std::string day = utcDay(record.time_ms);
+  std::string error;
+  std::lock_guard lock(mutex_);
+  LedgerTotals& row = rows_[{record.key_id, day, record.model}];
+  row.add(delta);
+  spent_by_key_[record.key_id] += delta.cost_usd;
+  // Written under the lock so two workers' puts of one row cannot land out of order.
+  if (!table_.put(encodeKey(record.key_id, day, record.model), encodeTotals(row), &error)) {
+    if (write_failures_++ == 0) std::cerr << "arkroute: ledger write failed: " << error << "\n";
+  }
+}
+
+std::vector<LedgerRow> Ledger::rows(std::string_view key_id, std::string_view since_day) const {
+  std::vector<LedgerRow> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, totals] : rows_) {
+    const auto& [row_key, day, model] = key;
+    if (key_id != "*" && row_key != key_id) continue;
+    if (!since_day.empty() && day < since_day) continue;
+    out.push_back(LedgerRow{row_key, day, model, totals});
+  }
+  std::sort(out.begin(), out.end(), [](const LedgerRow& a, const LedgerRow& b) {
+    return std::tie(a.day, a.key_id, a.model) < std::tie(b.day, b.key_id, b.model);
+  });
+  return out;
+}
+
+double Ledger::spent(std::string_view key_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = spent_by_key_.find(key_id);
+  return it == spent_by_key_.end() ? 0.0 : it->second;
+}
+
+uint64_t Ledger::writeFailures() const {
+  std::lock_guard lock(mutex_);
+  return write_failures_;
+}
+
+}  // namespace arkroute

@@ -1,0 +1,66 @@
+// The ledger: per key × model × UTC day — requests, images, cache hits, cost and savings — kept in
+// memory and written through to the "ledger" table on every finished generation (one small
+// unsynced RocksDB put in the log phase, after the response was handed to the client), so totals
+// survive restarts and SIGKILL. It also answers what a key has spent, for budgets. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "cache/kv_table.h"
+#include "proxy/request_record.h"
+
+namespace arkroute {
+
+struct LedgerTotals {
+  uint64_t requests = 0;
+  uint64_t images = 0;
+  uint64_t cache_hits = 0;    // HIT and COALESCED
+  uint64_t unknown_cost = 0;  // served by a model with no price
+  double cost_usd = 0;
+  double saved_usd = 0;
+
+  void add(const LedgerTotals& other);
+};
+
+struct LedgerRow {
+  std::string key_id;  // "" = open mode (no key)
+  std::string day;     // "YYYY-MM-DD", UTC
+  std::string model;
+  LedgerTotals totals;
+};
+
+class Ledger : public RequestObserver {
+ public:
+  // Loads every stored row. The table must outlive the ledger.
+  explicit Ledger(cache::KeyValueTable& table);
+
+  // Counts a finished generation (records without a model, e.g. a 404 for an unknown path or a
+  // request rejected before routing, are not counted).
+  void onRequestFinished(const RequestRecord& record) override;
+
+  // Rows for key_id ("*" = every key), on or after since_day ("" = all), sorted by day, key, model.
+  std::vector<LedgerRow> rows(std::string_view key_id, std::string_view since_day) const;
+  // Everything key_id has spent, all days.
+  double spent(std::string_view key_id) const;
+  // Storage failures so far (each logged once to stderr).
+  uint64_t writeFailures() const;
+
+ private:
+  using RowKey = std::tuple<std::string, std::string, std::string>;  // key, day, model
+
+  cache::KeyValueTable& table_;
+  mutable std::mutex mutex_;
+  std::map<RowKey, LedgerTotals> rows_;
+  std::map<std::string, double, std::less<>> spent_by_key_;
+  uint64_t write_failures_ = 0;
+};
+
+// "YYYY-MM-DD" (UTC) of a time in ms since the epoch.
+std::string utcDay(int64_t time_ms);
+
+}  // namespace arkroute

@@ -1,0 +1,129 @@
+// Usage and key administration endpoints.
+#include "proxy/money_endpoints.h"
+
+#include "proxy/cache_endpoints.h"
+#include "proxy/key_spec_json.h"
+#include "proxy/ledger.h"
+#include "proxy/responses.h"
+#include "proxy/usage_report.h"
+#include "proxy/worker.h"
+
+namespace arkroute {
+
+namespace {
+
+std::map<std::string, std::string> keyNames(const KeyRegistry& keys) {
+  std::map<std::string, std::string> names;
+  for (const VirtualKey& key : keys.list()) names[key.id] = key.name;
+  return names;
+}
+
+// The ?since= filter, or an error sent (returns false).
+bool readSince(http::Exchange& exchange, const std::string& request_id, std::string* since) {
+  auto value = queryParam(exchange.request().query, "since");
+  if (!value) return true;
+  auto day = parseDay(*value);
+  if (!day) {
+    sendError(exchange,
+              ApiError::invalidRequest("'since' must be a date, YYYY-MM-DD", std::string("since")),
+              request_id);
+    return false;
+  }
+  *since = *day;
+  return true;
+}
+
+}  // namespace
+
+void handleUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::string request_id) {
+  Services& services = worker.services();
+  const Config& config = worker.runtime().config();
+  std::string since;
+  if (!readSince(*exchange, request_id, &since)) return;
+  std::optional<KeyBalance> balance;
+  std::string key_id;  // open mode: the anonymous rows
+  if (config.auth.mode == AuthMode::kKeys) {
+    auto found = services.keys->authenticate(
+        bearerToken(exchange->request().headers.get("authorization")), services.now_ms());
+    if (auto* rejection = std::get_if<KeyRejection>(&found)) {
+      sendError(*exchange, ApiError::invalidApiKey(std::string(describe(*rejection))), request_id);
+      return;
+    }
+    const VirtualKey& key = std::get<VirtualKey>(found);
+    key_id = key.id;
+    balance = KeyBalance{key, services.ledger->spent(key.id)};
+  }
+  auto rows = services.ledger->rows(key_id, since);
+  sendJson(*exchange, 200, usageJson(rows, config, since, keyNames(*services.keys), balance).dump(),
+           request_id);
+}
+
+void handleAdminUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                      std::string request_id) {
+  if (!authorizeAdmin(worker, *exchange, request_id)) return;
+  Services& services = worker.services();
+  std::string since;
+  if (!readSince(*exchange, request_id, &since)) return;
+  std::string key = queryParam(exchange->request().query, "key").value_or("*");
+  auto rows = services.ledger->rows(key, since);
+  sendJson(*exchange, 200,
+           usageJson(rows, worker.runtime().config(), since, keyNames(*services.keys), std::nullopt)
+               .dump(),
+           request_id);
+}
+
+void handleAdminKeyCreate(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                          std::string request_id) {
+  if (!authorizeAdmin(worker, *exchange, request_id)) return;
+  const Config& config = worker.runtime().config();
+  auto parsed = keySpecFromJson(exchange->request().body);
+  if (auto* message = std::get_if<std::string>(&parsed)) {
+    sendError(*exchange, ApiError::invalidRequest(*message), request_id);
+    return;
+  }
+  KeySpec spec = std::get<KeySpec>(parsed);
+  for (const std::string& model : spec.models) {
+    if (!config.findModel(model)) {
+      sendError(*exchange, ApiError::modelNotFound(model), request_id);
+      return;
+    }
+  }
+  Services& services = worker.services();
+  auto created = services.keys->create(spec, config.auth.default_budget_usd, services.now_ms());
+  if (auto* message = std::get_if<std::string>(&created)) {
+    sendError(*exchange, ApiError::invalidRequest(*message), request_id);
+    return;
+  }
+  const CreatedKey& key = std::get<CreatedKey>(created);
+  nlohmann::json body = key.key.toPublicJson();
+  body["object"] = "key";
+  body["secret"] = key.secret;
+  sendJson(*exchange, 201, body.dump(), request_id);
+}
+
+void handleAdminKeyList(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                        std::string request_id) {
+  if (!authorizeAdmin(worker, *exchange, request_id)) return;
+  Services& services = worker.services();
+  nlohmann::json data = nlohmann::json::array();
+  for (const VirtualKey& key : services.keys->list()) {
+    nlohmann::json item = key.toPublicJson();
+    item["spent_usd"] = services.ledger->spent(key.id);
+    data.push_back(std::move(item));
+  }
+  sendJson(*exchange, 200, nlohmann::json{{"object", "list"}, {"data", data}}.dump(), request_id);
+}
+
+void handleAdminKeyRevoke(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                          std::string request_id) {
+  if (!authorizeAdmin(worker, *exchange, request_id)) return;
+  std::string id = exchange->request().path.substr(std::string_view("/admin/keys/").size());
+  std::string error;
+  if (!worker.services().keys->revoke(id, &error)) {
+    sendError(*exchange, ApiError::notFound(error, std::string("key_not_found")), request_id);
+    return;
+  }
+  sendJson(*exchange, 200, nlohmann::json{{"id", id}, {"revoked", true}}.dump(), request_id);
+}
+
+}  // namespace arkroute

@@ -1,0 +1,269 @@
+// Integration: the money features against real processes — virtual keys (401/403, revocation),
+// cost and savings headers, the ledger across SIGKILL, budgets under 50 concurrent requests, the
+// per-key request rate limit, and the keys/usage CLI with and without a running gateway.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+constexpr const char* kAdminToken = "admin-secret-for-tests";
+
+// Two models at a flat table price, so costs are exact and easy to check.
+const char* kPricedModels =
+    "[[model]]\nname = \"flat-4c\"\nupstream = \"sim\"\nupstream_model = \"gpt-image-1\"\n"
+    "[model.price.per_image]\n\"*\" = { \"*\" = 0.04 }\n"
+    "[[model]]\nname = \"flat-1c\"\nupstream = \"sim\"\nupstream_model = \"seedream\"\n"
+    "[model.price.per_image]\n\"*\" = { \"*\" = 0.01 }\n";
+
+GatewayOptions keysOptions(const Simulator& sim) {
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.auth_toml = "mode = \"keys\"\ndefault_budget_usd = 1.0\n";
+  options.cache_toml = "enabled = true\n";
+  options.models_toml = kPricedModels;
+  options.env = {{"ARKROUTE_ADMIN_TOKEN", kAdminToken}};
+  return options;
+}
+
+std::string bearer(const std::string& token) {
+  return "Bearer " + token;
+}
+
+nlohmann::json createKey(uint16_t port, const nlohmann::json& spec) {
+  HttpCall call;
+  call.method = "POST";
+  call.path = "/admin/keys";
+  call.headers = {{"Authorization", bearer(kAdminToken)}, {"Content-Type", "application/json"}};
+  call.body = spec.dump();
+  HttpResponse response = httpRequest(port, call);
+  EXPECT_EQ(response.status, 201) << response.body;
+  return nlohmann::json::parse(response.body, nullptr, false);
+}
+
+HttpResponse generate(uint16_t port, const std::string& secret, const std::string& model,
+                      const std::string& prompt) {
+  nlohmann::json body = {{"model", model}, {"prompt", prompt}};
+  return httpPostJson(port, "/v1/images/generations", body.dump(),
+                      {{"Authorization", bearer(secret)}});
+}
+
+std::string errorCode(const HttpResponse& response) {
+  auto json = nlohmann::json::parse(response.body, nullptr, false);
+  if (!json.is_object() || !json.contains("error")) return "";
+  return json["error"].value("code", "");
+}
+
+nlohmann::json getJson(uint16_t port, const std::string& path, const std::string& token) {
+  HttpCall call;
+  call.path = path;
+  call.headers = {{"Authorization", bearer(token)}};
+  HttpResponse response = httpRequest(port, call);
+  EXPECT_EQ(response.status, 200) << path << " " << response.body;
+  return nlohmann::json::parse(response.body, nullptr, false);
+}
+
+TEST(VirtualKeys, MissingUnknownRevokedAndForbiddenModelAreRefused) {
+  Simulator sim;
+  Gateway gateway(keysOptions(sim));
+  ASSERT_NE(gateway.port(), 0);
+  nlohmann::json key = createKey(gateway.port(), {{"name", "app"}, {"models", {"flat-1c"}}});
+  std::string secret = key.value("secret", "");
+  ASSERT_EQ(secret.size(), 4u + 64u) << "ark_ + 32 random bytes in hex";
+
+  EXPECT_EQ(generate(gateway.port(), secret, "flat-1c", "a fox").status, 200);
+  HttpResponse none = httpPostJson(gateway.port(), "/v1/images/generations",
+                                   R"({"model":"flat-1c","prompt":"a fox"})");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(errorCode(none), "invalid_api_key");
+  HttpResponse unknown = generate(gateway.port(), "ark_" + std::string(64, '0'), "flat-1c", "x");
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(errorCode(unknown), "invalid_api_key");
+  HttpResponse forbidden = generate(gateway.port(), secret, "flat-4c", "a fox");
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(errorCode(forbidden), "model_not_allowed");
+
+  HttpCall revoke;
+  revoke.method = "DELETE";
+  revoke.path = "/admin/keys/" + key.value("id", "");
+  revoke.headers = {{"Authorization", bearer(kAdminToken)}};
+  EXPECT_EQ(httpRequest(gateway.port(), revoke).status, 200);
+  HttpResponse revoked = generate(gateway.port(), secret, "flat-1c", "a fox");
+  EXPECT_EQ(revoked.status, 401);
+  EXPECT_NE(revoked.body.find("revoked"), std::string::npos);
+  EXPECT_EQ(sim.requests(), 1) << "refused requests never reach the provider";
+
+  auto list = getJson(gateway.port(), "/admin/keys", kAdminToken);
+  ASSERT_EQ(list["data"].size(), 1u);
+  EXPECT_TRUE(list["data"][0]["revoked"].get<bool>());
+  EXPECT_EQ(list.dump().find(secret), std::string::npos) << "the secret is never listed";
+  EXPECT_EQ(list.dump().find("secret_sha256"), std::string::npos);
+}
+
+TEST(Ledger, CostSavingsAndTotalsSurviveSigkill) {
+  Simulator sim;
+  Gateway gateway(keysOptions(sim));
+  ASSERT_NE(gateway.port(), 0);
+  std::string secret = createKey(gateway.port(), {{"name", "ledger"}}).value("secret", "");
+
+  HttpResponse miss = generate(gateway.port(), secret, "flat-4c", "a lighthouse");
+  ASSERT_EQ(miss.status, 200);
+  EXPECT_EQ(miss.header("x-arkroute-cost-usd"), "0.040000");
+  EXPECT_EQ(miss.header("x-arkroute-model"), "flat-4c");
+  HttpResponse hit = generate(gateway.port(), secret, "flat-4c", "a lighthouse");
+  ASSERT_EQ(hit.status, 200);
+  EXPECT_EQ(hit.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(hit.header("x-arkroute-cost-usd"), "0.000000");
+  EXPECT_EQ(hit.header("x-arkroute-saved-usd"), "0.040000");
+  ASSERT_EQ(generate(gateway.port(), secret, "flat-1c", "a harbour").status, 200);
+
+  auto check = [&](const nlohmann::json& usage) {
+    const auto& totals = usage["totals"];
+    EXPECT_EQ(totals["requests"].get<int>(), 3);
+    EXPECT_EQ(totals["images"].get<int>(), 3);
+    EXPECT_EQ(totals["cache_hits"].get<int>(), 1);
+    EXPECT_NEAR(totals["cost_usd"].get<double>(), 0.05, 1e-9);
+    EXPECT_NEAR(totals["saved_usd"].get<double>(), 0.04, 1e-9);
+  };
+  auto own = getJson(gateway.port(), "/v1/usage", secret);
+  check(own);
+  EXPECT_NEAR(own["key"]["remaining_usd"].get<double>(), 0.95, 1e-9);
+  gateway.process().signal(SIGKILL);
+  EXPECT_EQ(gateway.process().waitExit(5s), 128 + SIGKILL);
+  gateway.restart(SIGTERM);
+  ASSERT_NE(gateway.port(), 0);
+  check(getJson(gateway.port(), "/admin/usage", kAdminToken));
+  check(getJson(gateway.port(), "/v1/usage", secret));
+}
+
+TEST(Budgets, FiftyConcurrentRequestsNeverOverspendByMoreThanOneRequest) {
+  Simulator sim({"--latency-ms", "150"});
+  Gateway gateway(keysOptions(sim));
+  ASSERT_NE(gateway.port(), 0);
+  // $0.10 at $0.04 a request: 2 fit, a third would overspend.
+  std::string secret =
+      createKey(gateway.port(), {{"name", "tight"}, {"budget_usd", 0.10}}).value("secret", "");
+  std::atomic<int> ok{0}, quota{0}, other{0};
+  std::atomic<int> served_prompt{-1};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 50; ++i) {
+    clients.emplace_back([&, i] {
+      HttpResponse r = generate(gateway.port(), secret, "flat-4c", "burst " + std::to_string(i));
+      if (r.status == 200) {
+        ++ok;
+        served_prompt = i;
+      } else if (r.status == 429 && errorCode(r) == "insufficient_quota") {
+        ++quota;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok.load(), 2);
+  EXPECT_EQ(quota.load(), 48);
+  EXPECT_EQ(sim.requests(), 2) << "refused requests are never sent upstream";
+  auto usage = getJson(gateway.port(), "/v1/usage", secret);
+  EXPECT_LE(usage["key"]["spent_usd"].get<double>(), 0.10 + 0.04 + 1e-9);
+  // A cached generation is still served at a balance too small for another miss.
+  HttpResponse cached =
+      generate(gateway.port(), secret, "flat-4c", "burst " + std::to_string(served_prompt.load()));
+  EXPECT_EQ(cached.status, 200) << cached.body;
+  EXPECT_EQ(cached.header("x-arkroute-cache"), "HIT");
+  HttpResponse fresh = generate(gateway.port(), secret, "flat-4c", "a new prompt");
+  EXPECT_EQ(fresh.status, 429);
+  EXPECT_EQ(sim.requests(), 2);
+}
+
+TEST(RateLimits, RequestsPerMinuteAnswer429WithRetryAfterAndHeaders) {
+  Simulator sim;
+  Gateway gateway(keysOptions(sim));
+  ASSERT_NE(gateway.port(), 0);
+  std::string secret =
+      createKey(gateway.port(), {{"name", "slow"}, {"rpm", 3}}).value("secret", "");
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = generate(gateway.port(), secret, "flat-1c", "same prompt");
+    ASSERT_EQ(r.status, 200) << i;
+    EXPECT_EQ(r.header("x-ratelimit-limit-requests"), "3");
+    EXPECT_EQ(r.header("x-ratelimit-remaining-requests"), std::to_string(2 - i));
+    EXPECT_FALSE(r.header("x-ratelimit-reset-requests").empty());
+  }
+  HttpResponse limited = generate(gateway.port(), secret, "flat-1c", "same prompt");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(errorCode(limited), "rate_limit_exceeded");
+  int retry_after = std::atoi(limited.header("retry-after").c_str());
+  EXPECT_GE(retry_after, 1);
+  EXPECT_LE(retry_after, 20) << "one request per 20 s comes back";
+  EXPECT_EQ(limited.header("x-ratelimit-remaining-requests"), "0");
+}
+
+std::string runCli(const std::vector<std::string>& args, const std::string& env = "",
+                   int* exit_code = nullptr) {
+  std::string command = env + " " + ARKROUTE_BIN;
+  for (const auto& arg : args) command += " '" + arg + "'";
+  command += " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  int status = pclose(pipe);
+  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
+}
+
+std::string secretFrom(const std::string& cli_output) {
+  size_t at = cli_output.find("ark_");
+  return at == std::string::npos ? "" : cli_output.substr(at, 68);
+}
+
+TEST(KeysCli, CreatesKeysOfflineAndThroughARunningGatewayAndPrintsUsage) {
+  Simulator sim;
+  GatewayOptions options = keysOptions(sim);
+  Gateway gateway(options);
+  ASSERT_NE(gateway.port(), 0);
+  const std::string env = std::string("ARKROUTE_ADMIN_TOKEN=") + kAdminToken;
+  // The gateway holds the database: the CLI goes through its admin API.
+  int rc = -1;
+  std::string online = runCli(
+      {"keys", "create", "--name", "online", "--budget-usd", "2", "--url",
+       "http://127.0.0.1:" + std::to_string(gateway.port()), "--config", gateway.configPath()},
+      env, &rc);
+  ASSERT_EQ(rc, 0) << online;
+  std::string online_secret = secretFrom(online);
+  ASSERT_EQ(online_secret.size(), 68u) << online;
+  EXPECT_EQ(generate(gateway.port(), online_secret, "flat-1c", "cli").status, 200);
+
+  gateway.process().signal(SIGTERM);
+  ASSERT_EQ(gateway.process().waitExit(15s), 0);
+  std::string offline = runCli(
+      {"keys", "create", "--name", "offline", "--rpm", "5", "--config", gateway.configPath()}, "",
+      &rc);
+  ASSERT_EQ(rc, 0) << offline;
+  std::string listed = runCli({"keys", "list", "--config", gateway.configPath()}, "", &rc);
+  EXPECT_NE(listed.find("online"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("offline"), std::string::npos) << listed;
+  std::string usage = runCli({"usage", "--config", gateway.configPath()}, "", &rc);
+  EXPECT_EQ(rc, 0) << usage;
+  EXPECT_NE(usage.find("flat-1c"), std::string::npos) << usage;
+  EXPECT_NE(usage.find("The same 1 images on each configured model"), std::string::npos) << usage;
+  EXPECT_NE(usage.find("flat-4c"), std::string::npos) << "the comparison lists every model";
+  runCli({"usage", "--since", "not-a-date", "--config", gateway.configPath()}, "", &rc);
+  EXPECT_EQ(rc, 2);
+
+  gateway.restart(SIGTERM);
+  ASSERT_NE(gateway.port(), 0);
+  EXPECT_EQ(generate(gateway.port(), secretFrom(offline), "flat-1c", "cli 2").status, 200);
+}
+
+}  // namespace
+}  // namespace arkroute::testing

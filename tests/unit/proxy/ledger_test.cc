@@ -1,0 +1,75 @@
+// Unit: ledger counting, per-key spend, persistence through the table, and the usage report.
+#include "proxy/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include "proxy/usage_report.h"
+
+namespace arkroute {
+namespace {
+
+RequestRecord generation(const std::string& key, const std::string& model, const char* cache,
+                         std::optional<double> cost, std::optional<double> saved) {
+  RequestRecord record;
+  record.time_ms = 1'764'000'000'000;  // 2025-11-24 UTC
+  record.path = "/v1/images/generations";
+  record.key_id = key;
+  record.model = model;
+  record.status = 200;
+  record.cache_status = cache;
+  record.cost_usd = cost;
+  record.saved_usd = saved;
+  record.images = 1;
+  return record;
+}
+
+TEST(Ledger, CountsPerKeyModelAndDayAndReloadsFromTheTable) {
+  cache::MemoryKeyValueTable table;
+  {
+    Ledger ledger(table);
+    ledger.onRequestFinished(generation("k1", "m", "MISS", 0.04, std::nullopt));
+    ledger.onRequestFinished(generation("k1", "m", "HIT", 0.0, 0.04));
+    ledger.onRequestFinished(generation("k2", "m", "MISS", std::nullopt, std::nullopt));
+    RequestRecord not_routed = generation("k1", "", "", 0.0, std::nullopt);
+    ledger.onRequestFinished(not_routed);
+    EXPECT_NEAR(ledger.spent("k1"), 0.04, 1e-12);
+  }
+  Ledger reloaded(table);
+  EXPECT_NEAR(reloaded.spent("k1"), 0.04, 1e-12);
+  auto rows = reloaded.rows("k1", "");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].day, "2025-11-24");
+  EXPECT_EQ(rows[0].totals.requests, 2u);
+  EXPECT_EQ(rows[0].totals.cache_hits, 1u);
+  EXPECT_NEAR(rows[0].totals.saved_usd, 0.04, 1e-12);
+  auto all = reloaded.rows("*", "");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].totals.unknown_cost, 1u) << "an unpriced model is counted as unknown, not $0";
+  EXPECT_TRUE(reloaded.rows("*", "2025-11-25").empty());
+}
+
+TEST(UsageReport, ComparesTheSameImagesOnEveryPricedModel) {
+  Config config;
+  ModelConfig cheap, dear, unpriced;
+  cheap.name = "cheap";
+  cheap.price = ModelPrice{{{"*", {{"*", 0.01}}}}, std::nullopt};
+  dear.name = "dear";
+  dear.price = ModelPrice{{{"*", {{"*", 0.04}}}}, std::nullopt};
+  unpriced.name = "unpriced";
+  config.models = {dear, cheap, unpriced};
+  std::vector<LedgerRow> rows = {{"k1", "2025-11-24", "dear", {3, 3, 1, 0, 0.08, 0.04}}};
+  auto usage = usageJson(rows, config, "", {{"k1", "alice"}}, std::nullopt);
+  ASSERT_EQ(usage["comparison"].size(), 2u);
+  EXPECT_EQ(usage["comparison"][0]["model"], "cheap");
+  EXPECT_NEAR(usage["comparison"][0]["cost_usd"].get<double>(), 0.03, 1e-12);
+  EXPECT_NEAR(usage["comparison"][1]["cost_usd"].get<double>(), 0.12, 1e-12);
+  std::string table = usageTable(usage);
+  EXPECT_NE(table.find("alice"), std::string::npos);
+  EXPECT_NE(table.find("$0.0800"), std::string::npos);
+  EXPECT_NE(table.find("cheap"), std::string::npos);
+  EXPECT_FALSE(parseDay("2025-13-01"));
+  EXPECT_EQ(parseDay("2025-11-24"), "2025-11-24");
+}
+
+}  // namespace
+}  // namespace arkroute

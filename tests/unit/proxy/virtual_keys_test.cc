@@ -1,0 +1,87 @@
+// Unit: virtual key creation, storage (hash only), authentication, revocation and expiry.
+#include "proxy/virtual_keys.h"
+
+#include <gtest/gtest.h>
+
+#include "proxy/key_spec_json.h"
+
+namespace arkroute {
+namespace {
+
+TEST(KeyRegistry, StoresOnlyTheHashAndRecognisesTheSecretAfterReload) {
+  cache::MemoryKeyValueTable table;
+  std::string secret, id;
+  {
+    KeyRegistry registry(table);
+    KeySpec spec;
+    spec.name = "app";
+    auto created = registry.create(spec, 5.0, 1000);
+    ASSERT_TRUE(std::holds_alternative<CreatedKey>(created));
+    secret = std::get<CreatedKey>(created).secret;
+    id = std::get<CreatedKey>(created).key.id;
+    EXPECT_EQ(std::get<CreatedKey>(created).key.budget_usd, 5.0) << "free credits by default";
+  }
+  bool secret_stored = false;
+  table.forEach([&](std::string_view, std::string_view value) {
+    secret_stored = secret_stored || value.find(secret.substr(4)) != std::string_view::npos;
+  });
+  EXPECT_FALSE(secret_stored);
+  KeyRegistry reloaded(table);
+  auto found = reloaded.authenticate(secret, 2000);
+  ASSERT_TRUE(std::holds_alternative<VirtualKey>(found));
+  EXPECT_EQ(std::get<VirtualKey>(found).id, id);
+  EXPECT_EQ(std::get<KeyRejection>(reloaded.authenticate(secret + "x", 2000)),
+            KeyRejection::kUnknown);
+  EXPECT_EQ(std::get<KeyRejection>(reloaded.authenticate("", 2000)), KeyRejection::kMissing);
+  ASSERT_TRUE(reloaded.revoke(id, nullptr));
+  EXPECT_EQ(std::get<KeyRejection>(KeyRegistry(table).authenticate(secret, 2000)),
+            KeyRejection::kRevoked);
+}
+
+TEST(KeyRegistry, ExpiredKeysAndBadSpecsAreRefused) {
+  cache::MemoryKeyValueTable table;
+  KeyRegistry registry(table);
+  KeySpec spec;
+  spec.name = "temp";
+  spec.expires_ms = 10'000;
+  auto created = registry.create(spec, 1.0, 1'000);
+  ASSERT_TRUE(std::holds_alternative<CreatedKey>(created));
+  const std::string& secret = std::get<CreatedKey>(created).secret;
+  EXPECT_TRUE(std::holds_alternative<VirtualKey>(registry.authenticate(secret, 9'999)));
+  EXPECT_EQ(std::get<KeyRejection>(registry.authenticate(secret, 10'000)), KeyRejection::kExpired);
+  KeySpec unnamed;
+  EXPECT_TRUE(std::holds_alternative<std::string>(registry.create(unnamed, 1.0, 0)));
+}
+
+TEST(KeySpecJson, ReadsEveryFieldAndNamesTheBadOne) {
+  auto spec = keySpecFromJson(
+      R"({"name":"n","budget_usd":2.5,"rpm":60,"images_per_min":20,"models":["a","b"],)"
+      R"("expires":"2030-01-02"})");
+  ASSERT_TRUE(std::holds_alternative<KeySpec>(spec));
+  const KeySpec& s = std::get<KeySpec>(spec);
+  EXPECT_EQ(s.budget_usd, 2.5);
+  EXPECT_EQ(s.rpm, 60);
+  EXPECT_EQ(s.images_per_min, 20);
+  EXPECT_EQ(s.models.size(), 2u);
+  EXPECT_EQ(s.expires_ms, dayStartMs("2030-01-02"));
+  EXPECT_TRUE(std::get<KeySpec>(keySpecFromJson(R"({"name":"n","budget_usd":null})")).unlimited);
+  auto bad = [](const char* body) {
+    auto parsed = keySpecFromJson(body);
+    return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed) : "";
+  };
+  EXPECT_NE(bad(R"({"name":"n","rpm":-1})").find("rpm"), std::string::npos);
+  EXPECT_NE(bad(R"({"name":"n","budget_usd":"5"})").find("budget_usd"), std::string::npos);
+  EXPECT_NE(bad(R"({"name":"n","expires":"tomorrow"})").find("expires"), std::string::npos);
+  EXPECT_NE(bad(R"([1])").find("object"), std::string::npos);
+  EXPECT_NE(bad(R"({"rpm":1})").find("name"), std::string::npos);
+}
+
+TEST(BearerToken, AcceptsTheBearerSchemeOnly) {
+  EXPECT_EQ(bearerToken("Bearer ark_1"), "ark_1");
+  EXPECT_EQ(bearerToken("bearer  ark_1 "), "ark_1");
+  EXPECT_EQ(bearerToken("Basic abc"), "");
+  EXPECT_EQ(bearerToken(""), "");
+}
+
+}  // namespace
+}  // namespace arkroute
