@@ -70,6 +70,9 @@ void Gateway::sweepLoop() {
 bool Gateway::start(std::string* error) {
   runtime_ = Runtime::create(config_, error);
   if (!runtime_ || !openState(error)) return false;
+  gates_ = std::make_unique<UpstreamGates>(services_.now_ms);
+  gates_->configure(config_->upstreams);
+  services_.gates = gates_.get();
   int count = config_->server.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool reuse_port = count > 1;

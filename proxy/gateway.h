@@ -18,6 +18,7 @@
 #include "proxy/ledger.h"
 #include "proxy/runtime.h"
 #include "proxy/services.h"
+#include "proxy/upstream_gate.h"
 #include "proxy/virtual_keys.h"
 #include "proxy/worker.h"
 
@@ -50,6 +51,7 @@ class Gateway {
   std::unique_ptr<KeyRegistry> keys_;
   std::shared_ptr<Ledger> ledger_;
   KeyLimits key_limits_;
+  std::unique_ptr<UpstreamGates> gates_;
   std::unique_ptr<cache::CacheStore> store_;
   std::unique_ptr<cache::Coalescer> coalescer_;
   Services services_;

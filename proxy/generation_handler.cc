@@ -14,15 +14,10 @@
 #include "proxy/pricing.h"
 #include "proxy/responses.h"
 #include "proxy/services.h"
+#include "proxy/upstream_gate.h"
 #include "proxy/worker.h"
 
 namespace arkroute {
-
-namespace {
-
-constexpr size_t kCaptureLimit = 256u << 20;  // responses above this stream through uncached
-
-}  // namespace
 
 void GenerationHandler::start(Worker& worker, std::shared_ptr<http::Exchange> exchange,
                               std::string request_id) {
@@ -43,6 +38,8 @@ GenerationHandler::GenerationHandler(Worker& worker, std::shared_ptr<http::Excha
 
 GenerationHandler::~GenerationHandler() {
   if (wait_timer_) event_free(wait_timer_);
+  if (retry_timer_) event_free(retry_timer_);
+  if (queue_timer_) event_free(queue_timer_);
 }
 
 int64_t GenerationHandler::nowMs() const {
@@ -122,6 +119,7 @@ std::optional<ApiError> GenerationHandler::admitUpstream() {
 std::optional<ApiError> GenerationHandler::route() {
   route_ = runtime_->router().find(request_->model());
   if (!route_) return ApiError::modelNotFound(request_->model());
+  original_route_ = route_;
   if (key_ && !key_->allowsModel(route_->model->name)) {
     return ApiError::modelNotAllowed(route_->model->name, key_->name);
   }
@@ -235,52 +233,6 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   forwardUpstream(false);
 }
 
-void GenerationHandler::forwardUpstream(bool store_result) {
-  if (auto error = admitUpstream()) {
-    permit_.reset();  // another waiter (maybe another key) takes over the generation
-    respondError(*error);
-    return;
-  }
-  store_result_ = store_result;
-  if (store_result) {
-    cache_status_ = "MISS";
-    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit);
-  } else {
-    cache_status_ = cache_key_ ? "MISS" : "BYPASS";
-    url_mode_ = false;
-  }
-  auto keep_alive = shared_from_this();  // a failure reported during start() must not free us
-  upstream_started_ = std::chrono::steady_clock::now();
-  call_ = worker_.pool(route_->upstream_index).start(buildUpstreamRequest(), this);
-}
-
-http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
-  http::OutgoingRequest out;
-  out.method = "POST";
-  out.path = route_->upstream->base_path + "/images/generations";
-  const http::Request& in = exchange_->request();
-  copyForwardableHeaders(in.headers, &out.headers);
-  out.headers.set("x-request-id", request_id_);
-  const UpstreamConfig& upstream = *route_->upstream;
-  if (runtime_->config().auth.mode == AuthMode::kPassthrough) {
-    if (const std::string* auth = in.headers.find("authorization")) {
-      out.headers.set("Authorization", *auth);
-    }
-  } else if (!upstream.api_key.empty()) {
-    out.headers.set("Authorization", "Bearer " + upstream.api_key);
-  }
-  std::string body = request_->body();
-  const std::string& upstream_model = route_->model->upstream_model;
-  if (upstream_model != request_->model()) {
-    body = setTopLevelString(body, "model", upstream_model).value_or(std::move(body));
-  }
-  if (url_mode_) {
-    body = setTopLevelString(body, "response_format", "b64_json").value_or(std::move(body));
-  }
-  out.body = std::move(body);
-  return out;
-}
-
 http::Headers GenerationHandler::clientResponseHeaders(const http::Headers& upstream) const {
   http::Headers headers;
   copyReturnableHeaders(upstream, &headers);
@@ -294,54 +246,6 @@ http::Headers GenerationHandler::clientResponseHeaders(const http::Headers& upst
 
 void GenerationHandler::addCommonHeaders(http::Headers* headers) const {
   for (const auto& [name, value] : rate_headers_) headers->set(name, value);
-}
-
-void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {
-  status_ = status;
-  if (url_mode_ || exchange_->clientGone()) return;  // answered once the body is complete
-  std::optional<uint64_t> length;
-  const std::string* content_length = headers.find("content-length");
-  if (content_length && !headers.has("transfer-encoding")) {
-    length = std::strtoull(content_length->c_str(), nullptr, 10);
-  }
-  http::Headers out = clientResponseHeaders(headers);
-  if (status != 200) out.set("X-ArkRoute-Cost-USD", formatUsd(0.0));
-  exchange_->startResponse(status, out, length);
-}
-
-void GenerationHandler::onUpstreamBody(evbuffer* data) {
-  if (capture_) {
-    size_t length = evbuffer_get_length(data);
-    const char* bytes = reinterpret_cast<const char*>(evbuffer_pullup(data, -1));
-    capture_->append(std::string_view(bytes, length));
-  }
-  if (url_mode_ || exchange_->clientGone()) {
-    evbuffer_drain(data, evbuffer_get_length(data));
-    return;
-  }
-  exchange_->writeBody(data);
-  if (exchange_->writeWouldBlock() && call_) {
-    call_->pauseReading();
-    std::weak_ptr<GenerationHandler> weak = shared_from_this();
-    exchange_->onDrained([weak] {
-      if (auto self = weak.lock()) self->resumeUpstream();
-    });
-  }
-}
-
-void GenerationHandler::resumeUpstream() {
-  if (call_) call_->resumeReading();
-}
-
-void GenerationHandler::onUpstreamComplete() {
-  if (store_result_) storeResult();
-  outcome_ = "ok";
-  if (url_mode_) {
-    respondFromCapture();
-    return;
-  }
-  exchange_->endResponse();
-  finish();
 }
 
 void GenerationHandler::storeResult() {
@@ -386,17 +290,6 @@ void GenerationHandler::respondFromCapture() {
   finish();
 }
 
-void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
-  outcome_ = "upstream_error";
-  permit_.reset();  // an unfinished permit wakes one waiter to take over
-  if (exchange_->responseStarted()) {
-    exchange_->abort();  // part of the body went out: the client must see a truncated response
-    finish();
-    return;
-  }
-  respondError(upstreamFailureError(error, route_->upstream->name));
-}
-
 void GenerationHandler::respondError(const ApiError& error) {
   status_ = error.status;
   error_code_ = error.code.value_or(error.type);
@@ -427,6 +320,10 @@ void GenerationHandler::finish() {
   if (finished_) return;
   finished_ = true;
   if (wait_timer_) evtimer_del(wait_timer_);
+  if (retry_timer_) evtimer_del(retry_timer_);
+  if (queue_timer_) evtimer_del(queue_timer_);
+  if (queued_ && gate().cancel(queue_ticket_)) queued_ = false;
+  releaseSlot();
   if (upstream_started_ != std::chrono::steady_clock::time_point{}) {
     upstream_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                              upstream_started_)
@@ -453,9 +350,7 @@ RequestRecord GenerationHandler::makeRecord() const {
   record.path = "/v1/images/generations";
   if (route_) {
     record.model = route_->model->name;
-    if (call_ || upstream_started_ != std::chrono::steady_clock::time_point{}) {
-      record.upstream = route_->upstream->name;
-    }
+    record.upstream = upstream_name_;
   }
   record.status = exchange_->clientGone() && outcome_ == "client_gone" ? 0 : status_;
   record.cache_status = route_ ? cache_status_ : "";
@@ -470,6 +365,7 @@ RequestRecord GenerationHandler::makeRecord() const {
   }
   record.bytes_in = exchange_->request().body.size();
   record.upstream_ms = upstream_ms_;
+  record.queue_ms = queue_ms_;
   record.total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
           .count();

@@ -28,6 +28,7 @@
 namespace arkroute {
 
 class Worker;
+class UpstreamGate;
 
 class GenerationHandler : public http::UpstreamResponseHandler,
                           public std::enable_shared_from_this<GenerationHandler> {
@@ -58,6 +59,18 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void onWaitOver(cache::Coalescer::Result result);
   void onWaitTimeout();
   void forwardUpstream(bool store_result);
+  void tryUpstream();  // choose an upstream, wait for a slot, start the call
+  void onSlotGranted();
+  void startCall();
+  void releaseSlot();
+  void respondUpstreamBusy(const std::string& why);
+  bool planRetry(int64_t retry_after_ms);  // false: give up (pass the failure on)
+  bool switchToFallback();
+  void armRetryTimer();
+  const UpstreamConfig& upstream() const;
+  UpstreamGate& gate() const;
+  static void onQueueTimer(evutil_socket_t, short, void* arg);
+  static void onRetryTimer(evutil_socket_t, short, void* arg);
   void storeResult();
   void respondError(const ApiError& error);
   void finish();
@@ -78,7 +91,22 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::shared_ptr<http::Exchange> exchange_;
   std::string request_id_;
   std::unique_ptr<ImageRequest> request_;
-  const Route* route_ = nullptr;
+  const Route* route_ = nullptr;           // the model serving it now (a fallback after failover)
+  const Route* original_route_ = nullptr;  // the model the client asked for
+  size_t upstream_index_ = 0;              // the upstream of the current attempt
+  std::string upstream_name_;              // the last upstream contacted
+  int attempt_ = 0;                        // retries on the current model
+  int retries_ = 0;                        // retries in all
+  size_t next_fallback_ = 0;
+  int64_t retry_wait_ms_ = 0;
+  bool discarding_ = false;  // dropping a failed answer before a retry
+  event* retry_timer_ = nullptr;
+  event* queue_timer_ = nullptr;
+  uint64_t queue_ticket_ = 0;
+  bool queued_ = false;
+  bool holding_slot_ = false;
+  std::chrono::steady_clock::time_point queued_at_;
+  double queue_ms_ = 0;
   CachePolicy policy_;
   std::optional<cache::CacheKey> cache_key_;
   std::unique_ptr<cache::Coalescer::WritePermit> permit_;

@@ -8,8 +8,20 @@ Router::Router(const Config& config) {
   for (const ModelConfig& model : config.models) {
     for (size_t i = 0; i < config.upstreams.size(); ++i) {
       if (config.upstreams[i].name != model.upstream) continue;
+      Route route{&model, &config.upstreams[i], i, {}, {}};
+      for (const std::string& name : model.upstreams) {
+        for (size_t j = 0; j < config.upstreams.size(); ++j) {
+          if (config.upstreams[j].name != name) continue;
+          route.upstream_names.push_back(name);
+          route.upstream_indices.push_back(j);
+        }
+      }
+      if (route.upstream_names.empty()) {
+        route.upstream_names.push_back(model.upstream);
+        route.upstream_indices.push_back(i);
+      }
       by_name_.emplace(model.name, routes_.size());
-      routes_.push_back(Route{&model, &config.upstreams[i], i});
+      routes_.push_back(std::move(route));
       break;
     }
   }

@@ -14,6 +14,9 @@ struct Route {
   const ModelConfig* model = nullptr;
   const UpstreamConfig* upstream = nullptr;
   size_t upstream_index = 0;  // index into Config::upstreams (and each worker's pools)
+  // Every upstream serving the model (the primary first), for least-loaded choice.
+  std::vector<std::string> upstream_names;
+  std::vector<size_t> upstream_indices;
 };
 
 class Router {

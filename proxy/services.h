@@ -18,6 +18,7 @@ class Coalescer;
 class KeyRegistry;
 class KeyLimits;
 class Ledger;
+class UpstreamGates;
 
 struct Services {
   cache::CacheStore* store = nullptr;
@@ -26,6 +27,7 @@ struct Services {
   KeyRegistry* keys = nullptr;      // virtual keys (always present in a running gateway)
   KeyLimits* key_limits = nullptr;  // per-key rate limits and budget reservations
   Ledger* ledger = nullptr;         // spend and savings per key × model × day
+  UpstreamGates* gates = nullptr;   // per-upstream health, load and shaping
   RequestObservers observers;       // set before the workers start; never changed while they run
 
   void reportFinished(const RequestRecord& record) const {

@@ -96,11 +96,10 @@ std::string SimServer::url() const {
 bufferevent* SimServer::onNewConnection(event_base* base, void* arg) {
   auto* self = static_cast<SimServer*>(arg);
   ++self->connections_;
-  bufferevent* bev =
-      self->ssl_ctx_ ? bufferevent_openssl_socket_new(base, -1, SSL_new(self->ssl_ctx_),
-                                                      BUFFEREVENT_SSL_ACCEPTING,
-                                                      BEV_OPT_CLOSE_ON_FREE)
-                     : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent* bev = self->ssl_ctx_ ? bufferevent_openssl_socket_new(
+                                          base, -1, SSL_new(self->ssl_ctx_),
+                                          BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+                                    : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
   // libevent writes 16 KiB per loop iteration by default: ~90 iterations per 1.5 MB image.
   bufferevent_set_max_single_write(bev, 1 << 20);
   return bev;
@@ -117,6 +116,8 @@ void SimServer::route(evhttp_request* req, const std::string& path) {
   if (path == "/_sim/stats" && method == EVHTTP_REQ_GET) return sendStats(req);
   if (path == "/_sim/reset" && method == EVHTTP_REQ_POST) {
     requests_.clear();
+    faults_injected_.clear();
+    max_in_flight_ = 0;
     connections_ = 0;
     return sendBody(req, 200, "application/json", "{}");
   }
@@ -137,8 +138,10 @@ void SimServer::route(evhttp_request* req, const std::string& path) {
 void SimServer::sendStats(evhttp_request* req) {
   nlohmann::json requests = nlohmann::json::object();
   for (const auto& [path, count] : requests_) requests[path] = count;
-  nlohmann::json stats = {
-      {"requests", requests}, {"connections_accepted", connections_}, {"in_flight", in_flight_}};
+  nlohmann::json stats = {{"requests", requests},
+                          {"connections_accepted", connections_},
+                          {"in_flight", in_flight_},
+                          {"max_in_flight", max_in_flight_}};
   sendBody(req, 200, "application/json", stats.dump());
 }
 
@@ -197,8 +200,16 @@ void SimServer::handleGeneration(evhttp_request* req, const std::string& path) {
   if (auto error = parseImageRequest(body, &params)) {
     return sendBody(req, 400, "application/json", *error);
   }
-  const char* fault = evhttp_find_header(evhttp_request_get_input_headers(req), "x-sim-fault");
+  evkeyvalq* headers = evhttp_request_get_input_headers(req);
+  const char* fault = evhttp_find_header(headers, "x-sim-fault");
+  const char* times = evhttp_find_header(headers, "x-sim-fault-times");
+  if (fault && times) {
+    const char* id = evhttp_find_header(headers, "x-sim-fault-id");
+    std::string key = std::string(fault) + "/" + times + "/" + (id ? id : "");
+    if (faults_injected_[key]++ >= std::atoi(times)) fault = nullptr;
+  }
   ++in_flight_;
+  max_in_flight_ = std::max<int>(max_in_flight_, static_cast<int>(in_flight_));
   auto* pending =
       new PendingRequest(*this, req, params, fault ? fault : "", imageUrls(req, params));
   pending->begin(latencyFor(req));

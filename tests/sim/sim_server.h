@@ -1,5 +1,6 @@
 // arkroute-sim's HTTP side on libevent's evhttp: the OpenAI Images endpoint with latency, SSE
-// streaming and fault injection (x-sim-fault), image URLs, and the /_sim/stats, /_sim/reset and
+// streaming and fault injection (x-sim-fault; with x-sim-fault-times: N only the first N such
+// requests fail, counted per x-sim-fault-id), image URLs, and the /_sim/stats, /_sim/reset and
 // /_sim/last-request endpoints tests read. Single-threaded; plain HTTP or TLS.
 #pragma once
 
@@ -60,6 +61,9 @@ class SimServer {
   ImageFactory images_;
   std::mt19937 jitter_rng_{42};
   std::map<std::string, uint64_t> requests_;
+  // x-sim-fault-times: faults already injected per (fault, times, x-sim-fault-id).
+  std::map<std::string, int> faults_injected_;
+  int max_in_flight_ = 0;  // highest concurrent generations seen (GET /_sim/stats)
   uint64_t connections_ = 0;
   int64_t in_flight_ = 0;
   std::string last_request_ = "{}";

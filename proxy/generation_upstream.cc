@@ -1,0 +1,329 @@
+// The upstream phase of the generation pipeline: admission (budget), choosing an upstream among
+// those serving the model (least-loaded, skipping ejected ones), shaping (waiting for a slot in
+// the upstream's queue), forwarding with streaming and backpressure, and — only while nothing has
+// reached the client — retries with exponential backoff and jitter (honouring retry-after) on
+// connect errors, 429 and 5xx, then the model's fallbacks in order.
+#include <event2/buffer.h>
+
+#include <cmath>
+#include <random>
+
+#include "proxy/body_rewrite.h"
+#include "proxy/generation_handler.h"
+#include "proxy/generation_headers.h"
+#include "proxy/pricing.h"
+#include "proxy/responses.h"
+#include "proxy/services.h"
+#include "proxy/upstream_gate.h"
+#include "proxy/worker.h"
+
+namespace arkroute {
+
+namespace {
+
+constexpr size_t kCaptureLimit = 256u << 20;  // responses above this stream through uncached
+
+bool retryableStatus(int status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+bool retryableError(const http::UpstreamError& error) {
+  using Kind = http::UpstreamError::Kind;
+  if (error.head_received) return false;
+  return error.kind == Kind::kConnect || error.kind == Kind::kDns || error.kind == Kind::kReset;
+}
+
+// retry-after-ms, else retry-after in seconds (an HTTP date is ignored); 0 when absent.
+int64_t retryAfterMs(const http::Headers& headers) {
+  if (const std::string* ms = headers.find("retry-after-ms")) {
+    return std::max<int64_t>(0, std::atoll(ms->c_str()));
+  }
+  if (const std::string* seconds = headers.find("retry-after")) {
+    double value = std::atof(seconds->c_str());
+    if (value > 0) return static_cast<int64_t>(value * 1000);
+  }
+  return 0;
+}
+
+double jitter() {
+  thread_local std::mt19937 random{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.5, 1.0)(random);
+}
+
+}  // namespace
+
+const UpstreamConfig& GenerationHandler::upstream() const {
+  return runtime_->config().upstreams[upstream_index_];
+}
+
+UpstreamGate& GenerationHandler::gate() const {
+  return worker_.services().gates->gate(upstream().name);
+}
+
+void GenerationHandler::forwardUpstream(bool store_result) {
+  if (auto error = admitUpstream()) {
+    permit_.reset();  // another waiter (maybe another key) takes over the generation
+    respondError(*error);
+    return;
+  }
+  store_result_ = store_result;
+  if (!store_result) {
+    cache_status_ = cache_key_ ? "MISS" : "BYPASS";
+    url_mode_ = false;
+  }
+  cache_status_ = store_result ? "MISS" : cache_status_;
+  tryUpstream();
+}
+
+void GenerationHandler::tryUpstream() {
+  Services& services = worker_.services();
+  size_t choice = services.gates->choose(route_->upstream_names);
+  upstream_index_ = route_->upstream_indices[choice];
+  if (store_result_) {
+    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit);
+  }
+  std::weak_ptr<GenerationHandler> weak = shared_from_this();
+  auto admission = gate().acquire(
+      &worker_.tasks(),
+      [weak] {
+        if (auto self = weak.lock()) {
+          self->onSlotGranted();
+        }
+      },
+      &queue_ticket_);
+  if (admission == UpstreamGate::Admission::kQueueFull) {
+    respondUpstreamBusy("is at its max_queue");
+    return;
+  }
+  if (admission == UpstreamGate::Admission::kGranted) {
+    holding_slot_ = true;
+    startCall();
+    return;
+  }
+  queued_ = true;
+  queued_at_ = std::chrono::steady_clock::now();
+  if (!queue_timer_)
+    queue_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onQueueTimer, this);
+  auto wait = upstream().queue_timeout;
+  timeval tv{static_cast<time_t>(wait.count() / 1000),
+             static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
+  evtimer_add(queue_timer_, &tv);
+}
+
+void GenerationHandler::onSlotGranted() {
+  holding_slot_ = true;  // granted: the slot is ours even if we no longer need it
+  queued_ = false;
+  if (queue_timer_) evtimer_del(queue_timer_);
+  queue_ms_ +=
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - queued_at_)
+          .count();
+  if (finished_) {
+    releaseSlot();
+    return;
+  }
+  startCall();
+}
+
+void GenerationHandler::onQueueTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<GenerationHandler*>(arg);
+  if (!self->queued_ || self->finished_) return;
+  if (!self->gate().cancel(self->queue_ticket_)) return;  // granted meanwhile: the grant runs
+  self->queued_ = false;
+  self->respondUpstreamBusy("kept this request queued for its queue_timeout");
+}
+
+void GenerationHandler::respondUpstreamBusy(const std::string& why) {
+  permit_.reset();
+  ApiError error = ApiError::rateLimited(
+      "The provider '" + upstream().name + "' " + why +
+          " (max_concurrency / rpm shaping); retry after the time in retry-after.",
+      1000);
+  error.source = ErrorSource::kUpstream;
+  respondError(error);
+}
+
+void GenerationHandler::releaseSlot() {
+  if (!holding_slot_) return;
+  holding_slot_ = false;
+  gate().release();
+}
+
+void GenerationHandler::startCall() {
+  auto keep_alive = shared_from_this();  // a failure reported during start() must not free us
+  if (upstream_started_ == std::chrono::steady_clock::time_point{}) {
+    upstream_started_ = std::chrono::steady_clock::now();
+  }
+  upstream_name_ = upstream().name;
+  call_ = worker_.pool(upstream_index_).start(buildUpstreamRequest(), this);
+}
+
+http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
+  http::OutgoingRequest out;
+  out.method = "POST";
+  out.path = upstream().base_path + "/images/generations";
+  const http::Request& in = exchange_->request();
+  copyForwardableHeaders(in.headers, &out.headers);
+  out.headers.set("x-request-id", request_id_);
+  if (runtime_->config().auth.mode == AuthMode::kPassthrough) {
+    if (const std::string* auth = in.headers.find("authorization")) {
+      out.headers.set("Authorization", *auth);
+    }
+  } else if (!upstream().api_key.empty()) {
+    out.headers.set("Authorization", "Bearer " + upstream().api_key);
+  }
+  std::string body = request_->body();
+  const std::string& upstream_model = route_->model->upstream_model;
+  if (upstream_model != request_->model()) {
+    body = setTopLevelString(body, "model", upstream_model).value_or(std::move(body));
+  }
+  if (url_mode_) {
+    body = setTopLevelString(body, "response_format", "b64_json").value_or(std::move(body));
+  }
+  out.body = std::move(body);
+  return out;
+}
+
+void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {
+  status_ = status;
+  bool failed = retryableStatus(status);
+  if (failed) {
+    gate().recordFailure();
+    if (status == 429) gate().pauseFor(std::max<int64_t>(retryAfterMs(headers), 1000));
+  } else {
+    gate().recordSuccess();
+  }
+  if (failed && planRetry(retryAfterMs(headers))) {
+    discarding_ = true;  // this answer is dropped; the retry timer starts the next attempt
+    return;
+  }
+  if (url_mode_ || exchange_->clientGone()) return;  // answered once the body is complete
+  std::optional<uint64_t> length;
+  const std::string* content_length = headers.find("content-length");
+  if (content_length && !headers.has("transfer-encoding")) {
+    length = std::strtoull(content_length->c_str(), nullptr, 10);
+  }
+  http::Headers out = clientResponseHeaders(headers);
+  if (status != 200) out.set("X-ArkRoute-Cost-USD", formatUsd(0.0));
+  exchange_->startResponse(status, out, length);
+}
+
+void GenerationHandler::onUpstreamBody(evbuffer* data) {
+  if (discarding_) {
+    evbuffer_drain(data, evbuffer_get_length(data));
+    return;
+  }
+  if (capture_) {
+    size_t length = evbuffer_get_length(data);
+    const char* bytes = reinterpret_cast<const char*>(evbuffer_pullup(data, -1));
+    capture_->append(std::string_view(bytes, length));
+  }
+  if (url_mode_ || exchange_->clientGone()) {
+    evbuffer_drain(data, evbuffer_get_length(data));
+    return;
+  }
+  exchange_->writeBody(data);
+  if (exchange_->writeWouldBlock() && call_) {
+    call_->pauseReading();
+    std::weak_ptr<GenerationHandler> weak = shared_from_this();
+    exchange_->onDrained([weak] {
+      if (auto self = weak.lock()) self->resumeUpstream();
+    });
+  }
+}
+
+void GenerationHandler::resumeUpstream() {
+  if (call_) call_->resumeReading();
+}
+
+void GenerationHandler::onUpstreamComplete() {
+  releaseSlot();
+  if (discarding_) {
+    armRetryTimer();
+    return;
+  }
+  if (store_result_) storeResult();
+  outcome_ = "ok";
+  if (url_mode_) {
+    respondFromCapture();
+    return;
+  }
+  exchange_->endResponse();
+  finish();
+}
+
+void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
+  releaseSlot();
+  if (error.kind != http::UpstreamError::Kind::kCancelled) gate().recordFailure();
+  if (!exchange_->responseStarted() && !exchange_->clientGone() && retryableError(error) &&
+      planRetry(0)) {
+    armRetryTimer();
+    return;
+  }
+  outcome_ = "upstream_error";
+  permit_.reset();  // an unfinished permit wakes one waiter to take over
+  if (exchange_->responseStarted()) {
+    exchange_->abort();  // part of the body went out: the client must see a truncated response
+    finish();
+    return;
+  }
+  respondError(upstreamFailureError(error, upstream().name));
+}
+
+bool GenerationHandler::planRetry(int64_t retry_after_ms) {
+  if (exchange_->responseStarted() || exchange_->clientGone()) return false;
+  const UpstreamConfig& current = upstream();
+  double backoff =
+      static_cast<double>(current.retry_base.count()) * std::pow(2.0, attempt_) * jitter();
+  int64_t wait = std::max<int64_t>(static_cast<int64_t>(backoff), retry_after_ms);
+  if (attempt_ < current.max_retries && wait <= current.retry_max_wait.count()) {
+    ++attempt_;
+    retry_wait_ms_ = wait;
+    return true;
+  }
+  return switchToFallback();
+}
+
+bool GenerationHandler::switchToFallback() {
+  const auto& fallbacks = original_route_->model->fallbacks;
+  while (next_fallback_ < fallbacks.size()) {
+    const Route* next = runtime_->router().find(fallbacks[next_fallback_++]);
+    if (!next || (key_ && !key_->allowsModel(next->model->name))) continue;
+    route_ = next;
+    attempt_ = 0;
+    retry_wait_ms_ = 0;
+    if (route_->model->price) {
+      cost_usd_ =
+          estimateCost(*route_->model->price, request_->quality(), request_->size(), request_->n());
+    } else {
+      cost_usd_.reset();
+    }
+    // Another model's image is not what the cache key describes: answer it, don't store it.
+    if (permit_) permit_->uncacheable();
+    permit_.reset();
+    store_result_ = false;
+    url_mode_ = false;
+    return true;
+  }
+  return false;
+}
+
+void GenerationHandler::armRetryTimer() {
+  discarding_ = false;
+  capture_.reset();
+  if (!retry_timer_) {
+    retry_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onRetryTimer, this);
+  }
+  timeval tv{static_cast<time_t>(retry_wait_ms_ / 1000),
+             static_cast<suseconds_t>((retry_wait_ms_ % 1000) * 1000)};
+  evtimer_add(retry_timer_, &tv);
+}
+
+void GenerationHandler::onRetryTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<GenerationHandler*>(arg);
+  if (self->finished_) return;
+  self->call_.reset();
+  ++self->retries_;
+  self->tryUpstream();
+}
+
+}  // namespace arkroute

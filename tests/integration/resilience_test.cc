@@ -1,0 +1,150 @@
+// Integration: retries (429 storms with retry-after), fallbacks to another model, ejection of an
+// upstream that keeps failing, and shaping (a provider never sees more than max_concurrency
+// requests; excess requests wait in the queue instead of getting 429, until the queue is full).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+std::string body(const std::string& model, const std::string& prompt) {
+  return nlohmann::json{{"model", model}, {"prompt", prompt}}.dump();
+}
+
+double elapsedMs(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+int simStat(Simulator& sim, const char* name) {
+  auto stats = nlohmann::json::parse(httpGet(sim.port(), "/_sim/stats").body, nullptr, false);
+  return stats.value(name, -1);
+}
+
+TEST(Retries, A429StormWithRetryAfterIsRetriedAndServed) {
+  Simulator sim;
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.extra_upstream_toml = "max_retries = 3\nretry_base = \"20ms\"\n";
+  Gateway gateway(options);
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse response = httpPostJson(
+      gateway.port(), "/v1/images/generations", body("gpt-image-1", "storm"),
+      {{"x-sim-fault", "429"}, {"x-sim-fault-times", "2"}, {"x-sim-fault-id", "storm"}});
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(sim.requests(), 3) << "two 429s, then the answer";
+  EXPECT_GE(elapsedMs(start), 1900) << "the sim's retry-after-ms (1000) was honoured twice";
+}
+
+TEST(Retries, GiveUpAfterMaxRetriesAndPassTheProviderAnswerThrough) {
+  Simulator sim;
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.extra_upstream_toml = "max_retries = 1\nretry_base = \"10ms\"\n";
+  Gateway gateway(options);
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations",
+                                       body("gpt-image-1", "always 500"), {{"x-sim-fault", "500"}});
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(sim.requests(), 2);
+}
+
+TEST(Fallbacks, TheNextModelServesWhenThePrimaryUpstreamIsDown) {
+  Simulator sim;
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.models_toml =
+      "[[model]]\nname = \"primary\"\nupstream = \"dead\"\nfallbacks = [\"backup\"]\n"
+      "[[model]]\nname = \"backup\"\nupstream = \"sim\"\nupstream_model = \"gpt-image-1\"\n";
+  options.extra_toml =
+      "[[upstream]]\nname = \"dead\"\nbase_url = \"http://127.0.0.1:1/v1\"\n"
+      "max_retries = 1\nretry_base = \"10ms\"\n";
+  Gateway gateway(options);
+  ASSERT_NE(gateway.port(), 0);
+  HttpResponse response =
+      httpPostJson(gateway.port(), "/v1/images/generations", body("primary", "fallback"));
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-arkroute-model"), "backup");
+  EXPECT_EQ(sim.requests(), 1);
+}
+
+TEST(Ejection, AFailingUpstreamIsSkippedDuringItsCooldownThenProbed) {
+  Simulator sim;
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.workers = 1;
+  options.models_toml =
+      "[[model]]\nname = \"pair\"\nupstream = \"dead\"\nupstreams = [\"sim\"]\n"
+      "upstream_model = \"gpt-image-1\"\n";
+  options.extra_toml =
+      "[[upstream]]\nname = \"dead\"\nbase_url = \"http://127.0.0.1:1/v1\"\n"
+      "max_retries = 2\nretry_base = \"400ms\"\neject_after = 1\neject_for = \"1500ms\"\n";
+  Gateway gateway(options);
+  ASSERT_NE(gateway.port(), 0);
+  auto timed = [&](const std::string& prompt) {
+    auto start = std::chrono::steady_clock::now();
+    HttpResponse r = httpPostJson(gateway.port(), "/v1/images/generations", body("pair", prompt));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return elapsedMs(start);
+  };
+  EXPECT_GE(timed("first"), 190) << "the dead upstream is tried first, then a backoff";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_LT(timed("ejected " + std::to_string(i)), 150) << "the ejected upstream is skipped";
+  }
+  std::this_thread::sleep_for(1600ms);
+  EXPECT_GE(timed("probe"), 190) << "after the cooldown one request probes it again";
+  EXPECT_LT(timed("ejected again"), 150);
+  EXPECT_EQ(sim.requests(), 6);
+}
+
+TEST(Shaping, TheProviderNeverSeesMoreThanMaxConcurrencyAndNobodyGets429) {
+  Simulator sim({"--latency-ms", "80"});
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.extra_upstream_toml = "max_concurrency = 2\nmax_queue = 100\n";
+  Gateway gateway(options);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 12; ++i) {
+    clients.emplace_back([&, i] {
+      HttpResponse r = httpPostJson(gateway.port(), "/v1/images/generations",
+                                    body("gpt-image-1", "shaped " + std::to_string(i)));
+      ok += r.status == 200;
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(ok.load(), 12);
+  EXPECT_EQ(sim.requests(), 12);
+  EXPECT_LE(simStat(sim, "max_in_flight"), 2);
+  EXPECT_EQ(simStat(sim, "max_in_flight"), 2) << "and it is used fully";
+}
+
+TEST(Shaping, AFullQueueAnswers429WithRetryAfter) {
+  Simulator sim({"--latency-ms", "300"});
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.extra_upstream_toml = "max_concurrency = 1\nmax_queue = 1\n";
+  Gateway gateway(options);
+  std::atomic<int> ok{0}, limited{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.emplace_back([&, i] {
+      HttpResponse r = httpPostJson(gateway.port(), "/v1/images/generations",
+                                    body("gpt-image-1", "queue " + std::to_string(i)));
+      if (r.status == 200) ++ok;
+      if (r.status == 429 && !r.header("retry-after").empty()) ++limited;
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_GE(ok.load(), 2);
+  EXPECT_GE(limited.load(), 1);
+  EXPECT_EQ(ok + limited, 6);
+  EXPECT_LE(simStat(sim, "max_in_flight"), 1);
+}
+
+}  // namespace
+}  // namespace arkroute::testing

@@ -1,0 +1,139 @@
+// Unit: upstream gates — slots, FIFO queue, cancel, rpm and 429 pauses with an injected clock,
+// ejection, probing and recovery, least-loaded choice by weight.
+#include "proxy/upstream_gate.h"
+
+#include <event2/event.h>
+#include <gtest/gtest.h>
+
+namespace arkroute {
+namespace {
+
+struct Clock {
+  int64_t now = 1'000;
+  std::function<int64_t()> fn() {
+    return [this] { return now; };
+  }
+};
+
+GateLimits limits(int concurrency, int rpm, int queue) {
+  GateLimits l;
+  l.max_concurrency = concurrency;
+  l.rpm = rpm;
+  l.max_queue = queue;
+  l.eject_after = 2;
+  l.eject_for_ms = 5'000;
+  return l;
+}
+
+class UpstreamGateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = event_base_new();
+    tasks_ = std::make_unique<LoopTasks>(base_);
+  }
+  void TearDown() override {
+    tasks_.reset();
+    event_base_free(base_);
+  }
+  void runTasks() { event_base_loop(base_, EVLOOP_NONBLOCK); }
+  event_base* base_ = nullptr;
+  std::unique_ptr<LoopTasks> tasks_;
+};
+
+TEST_F(UpstreamGateTest, QueuesBeyondConcurrencyInOrderAndRefusesWhenFull) {
+  Clock clock;
+  UpstreamGate gate(limits(1, 0, 2), clock.fn());
+  uint64_t t1 = 0, t2 = 0, t3 = 0;
+  std::vector<int> granted;
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [] {}, &t1),
+            UpstreamGate::Admission::kGranted);
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [&] { granted.push_back(2); }, &t2),
+            UpstreamGate::Admission::kQueued);
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [&] { granted.push_back(3); }, &t3),
+            UpstreamGate::Admission::kQueued);
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [] {}, &t1),
+            UpstreamGate::Admission::kQueueFull);
+  gate.release();
+  gate.pump();
+  runTasks();
+  EXPECT_EQ(granted, std::vector<int>{2});
+  EXPECT_TRUE(gate.cancel(t3));
+  EXPECT_FALSE(gate.cancel(t2)) << "already granted";
+  gate.release();
+  gate.pump();
+  runTasks();
+  EXPECT_EQ(granted, std::vector<int>{2});
+  EXPECT_EQ(gate.inFlight(), 0);
+}
+
+TEST_F(UpstreamGateTest, RpmAndA429PauseDelayGrantsUntilTheirTime) {
+  Clock clock;
+  UpstreamGate gate(limits(0, 2, 10), clock.fn());
+  uint64_t ticket = 0;
+  int granted = 0;
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [] {}, &ticket),
+            UpstreamGate::Admission::kGranted);
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [] {}, &ticket),
+            UpstreamGate::Admission::kGranted);
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [&] { ++granted; }, &ticket),
+            UpstreamGate::Admission::kQueued);
+  EXPECT_EQ(gate.pump(), clock.now + 30'000) << "one more request per 30 s";
+  clock.now += 30'000;
+  gate.pump();
+  runTasks();
+  EXPECT_EQ(granted, 1);
+  clock.now += 60'000;  // the bucket is full again
+  gate.pauseFor(10'000);
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [&] { ++granted; }, &ticket),
+            UpstreamGate::Admission::kQueued)
+      << "nothing is granted while paused after a 429";
+  EXPECT_GE(gate.pump(), clock.now + 10'000);
+}
+
+TEST_F(UpstreamGateTest, EjectsAfterConsecutiveFailuresProbesAndRecovers) {
+  Clock clock;
+  UpstreamGate gate(limits(0, 0, 10), clock.fn());
+  gate.recordFailure();
+  EXPECT_TRUE(gate.available(clock.now));
+  gate.recordFailure();
+  EXPECT_FALSE(gate.available(clock.now));
+  clock.now += 5'000;
+  EXPECT_TRUE(gate.available(clock.now)) << "the probe";
+  EXPECT_FALSE(gate.available(clock.now)) << "only one probe at a time";
+  gate.recordFailure();
+  EXPECT_FALSE(gate.available(clock.now + 4'999)) << "a failed probe ejects again";
+  clock.now += 5'000;
+  EXPECT_TRUE(gate.available(clock.now));
+  gate.recordSuccess();
+  EXPECT_TRUE(gate.available(clock.now));
+  EXPECT_TRUE(gate.available(clock.now)) << "recovered: no longer probing";
+}
+
+TEST_F(UpstreamGateTest, ChoosesTheLeastLoadedRelativeToWeight) {
+  Clock clock;
+  UpstreamGates gates(clock.fn());
+  UpstreamConfig heavy, light;
+  heavy.name = "heavy";
+  heavy.weight = 3;
+  light.name = "light";
+  gates.configure({heavy, light});
+  uint64_t ticket = 0;
+  EXPECT_EQ(gates.choose({"heavy", "light"}), 0u);
+  gates.gate("heavy").acquire(
+      tasks_.get(), [] {}, &ticket);
+  EXPECT_EQ(gates.choose({"heavy", "light"}), 1u) << "1/3 loaded vs idle";
+  gates.gate("light").acquire(
+      tasks_.get(), [] {}, &ticket);
+  EXPECT_EQ(gates.choose({"heavy", "light"}), 0u) << "1/3 vs 1/1";
+}
+
+}  // namespace
+}  // namespace arkroute
