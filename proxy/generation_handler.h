@@ -67,6 +67,8 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool planRetry(int64_t retry_after_ms);  // false: give up (pass the failure on)
   bool switchToFallback();
   void armRetryTimer();
+  void keepTail(evbuffer* data);
+  void priceFromTail();
   const UpstreamConfig& upstream() const;
   UpstreamGate& gate() const;
   static void onQueueTimer(evutil_socket_t, short, void* arg);
@@ -107,6 +109,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool holding_slot_ = false;
   std::chrono::steady_clock::time_point queued_at_;
   double queue_ms_ = 0;
+  std::string body_tail_;  // last bytes of an uncaptured 200 (for its `usage`)
   CachePolicy policy_;
   std::optional<cache::CacheKey> cache_key_;
   std::unique_ptr<cache::Coalescer::WritePermit> permit_;

@@ -216,6 +216,8 @@ void GenerationHandler::onUpstreamBody(evbuffer* data) {
     size_t length = evbuffer_get_length(data);
     const char* bytes = reinterpret_cast<const char*>(evbuffer_pullup(data, -1));
     capture_->append(std::string_view(bytes, length));
+  } else if (status_ == 200) {
+    keepTail(data);  // priced exactly from its `usage` at the end
   }
   if (url_mode_ || exchange_->clientGone()) {
     evbuffer_drain(data, evbuffer_get_length(data));
@@ -241,7 +243,11 @@ void GenerationHandler::onUpstreamComplete() {
     armRetryTimer();
     return;
   }
-  if (store_result_) storeResult();
+  if (store_result_) {
+    storeResult();
+  } else if (status_ == 200) {
+    priceFromTail();
+  }
   outcome_ = "ok";
   if (url_mode_) {
     respondFromCapture();
@@ -267,6 +273,27 @@ void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
     return;
   }
   respondError(upstreamFailureError(error, upstream().name));
+}
+
+void GenerationHandler::keepTail(evbuffer* data) {
+  constexpr size_t kTail = 4096;
+  size_t length = evbuffer_get_length(data);
+  size_t take = std::min(length, kTail);
+  evbuffer_ptr at;
+  if (evbuffer_ptr_set(data, &at, length - take, EVBUFFER_PTR_SET) != 0) return;
+  std::string piece(take, '\0');
+  evbuffer_copyout_from(data, &at, piece.data(), take);
+  body_tail_ += piece;
+  if (body_tail_.size() > kTail) body_tail_.erase(0, body_tail_.size() - kTail);
+}
+
+void GenerationHandler::priceFromTail() {
+  images_ = request_->n();
+  if (!route_->model->price) return;
+  auto usage = usageFromTail(body_tail_);
+  if (!usage) return;  // the table estimate stands
+  cost_usd_ = responseCost(*route_->model->price, request_->quality(), request_->size(),
+                           static_cast<size_t>(request_->n()), usage);
 }
 
 bool GenerationHandler::planRetry(int64_t retry_after_ms) {
@@ -310,6 +337,7 @@ bool GenerationHandler::switchToFallback() {
 void GenerationHandler::armRetryTimer() {
   discarding_ = false;
   capture_.reset();
+  body_tail_.clear();
   if (!retry_timer_) {
     retry_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onRetryTimer, this);
   }

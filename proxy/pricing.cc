@@ -94,6 +94,32 @@ std::optional<double> estimateCost(const ModelPrice& price, std::string_view qua
   return std::nullopt;
 }
 
+std::optional<TokenUsage> usageFromTail(std::string_view tail) {
+  size_t key = tail.rfind("\"usage\"");
+  if (key == std::string_view::npos) return std::nullopt;
+  size_t open = tail.find('{', key);
+  if (open == std::string_view::npos) return std::nullopt;
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = open; i < tail.size(); ++i) {
+    char c = tail[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '{') ++depth;
+    if (c == '}' && --depth == 0) {
+      std::string wrapped = "{\"usage\":" + std::string(tail.substr(open, i - open + 1)) + "}";
+      return usageFromResponse(wrapped);
+    }
+  }
+  return std::nullopt;
+}
+
 std::string formatUsd(std::optional<double> amount) {
   if (!amount) return "unknown";
   char buffer[32];

@@ -21,6 +21,10 @@ struct TokenUsage {
 // output_tokens); nullopt when absent.
 std::optional<TokenUsage> usageFromResponse(std::string_view body);
 
+// The same, from only the end of a response (JSON or SSE): the last "usage" object found in it.
+// Lets a streamed-through response be priced exactly without keeping its body.
+std::optional<TokenUsage> usageFromTail(std::string_view tail);
+
 // Price of one image at quality × size from the table (falling back to "*" entries); nullopt when
 // the table has no matching entry.
 std::optional<double> unitPrice(const ModelPrice& price, std::string_view quality,

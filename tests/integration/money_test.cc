@@ -144,6 +144,32 @@ TEST(Ledger, CostSavingsAndTotalsSurviveSigkill) {
   check(getJson(gateway.port(), "/v1/usage", secret));
 }
 
+TEST(Ledger, TokenPricedModelsAreChargedExactlyFromUsage) {
+  Simulator sim;
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.models_toml =
+      "[[model]]\nname = \"gpt-image-1\"\nupstream = \"sim\"\n"
+      "[model.price]\ntext_input_per_million = 5.0\nimage_input_per_million = 10.0\n"
+      "image_output_per_million = 40.0\n[model.price.per_image]\n\"*\" = { \"*\" = 0.5 }\n";
+  Gateway gateway(options);  // cache disabled: the response streams through uncaptured
+  ASSERT_NE(gateway.port(), 0);
+  std::string request = R"({"model":"gpt-image-1","prompt":"exact cost","quality":"high"})";
+  HttpResponse truth = httpPostJson(sim.port(), "/v1/images/generations", request);
+  auto usage = nlohmann::json::parse(truth.body)["usage"];
+  double expected = usage["input_tokens_details"]["text_tokens"].get<double>() * 5.0 / 1e6 +
+                    usage["output_tokens"].get<double>() * 40.0 / 1e6;
+  HttpResponse served = httpPostJson(gateway.port(), "/v1/images/generations", request);
+  ASSERT_EQ(served.status, 200);
+  EXPECT_EQ(served.header("x-arkroute-cost-usd"), "0.500000")
+      << "headers precede the body: the table estimate";
+  HttpCall call;
+  call.path = "/v1/usage";
+  auto totals = nlohmann::json::parse(httpRequest(gateway.port(), call).body)["totals"];
+  EXPECT_NEAR(totals["cost_usd"].get<double>(), expected, 1e-12) << "the ledger has the exact cost";
+  EXPECT_GT(expected, 0.1);
+}
+
 TEST(Budgets, FiftyConcurrentRequestsNeverOverspendByMoreThanOneRequest) {
   Simulator sim({"--latency-ms", "150"});
   Gateway gateway(keysOptions(sim));

@@ -57,3 +57,26 @@ TEST(Pricing, EstimatesFromTheTableOrTypicalTokens) {
 
 }  // namespace
 }  // namespace arkroute
+
+namespace arkroute {
+namespace {
+
+TEST(Pricing, UsageIsFoundInTheTailOfAJsonOrSseResponse) {
+  auto json = usageFromTail(
+      R"(...AAAA"}],"usage":{"input_tokens":10,"output_tokens":4160,"input_tokens_details":)"
+      R"({"text_tokens":10,"image_tokens":0}},"size":"1024x1024"})");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->output, 4160);
+  EXPECT_EQ(json->text_input, 10);
+  auto sse = usageFromTail(
+      "data: {\"type\":\"image_generation.completed\",\"b64_json\":\"x\",\"usage\":"
+      "{\"input_tokens\":3,\"output_tokens\":272,\"input_tokens_details\":{\"text_tokens\":3}}}"
+      "\n\n");
+  ASSERT_TRUE(sse);
+  EXPECT_EQ(sse->output, 272);
+  EXPECT_FALSE(usageFromTail(R"({"data":[]})"));
+  EXPECT_FALSE(usageFromTail(R"("usage":{"output_tokens":12)")) << "cut short: no guess";
+}
+
+}  // namespace
+}  // namespace arkroute
