@@ -12,6 +12,7 @@
 
 #include "cache/cache_store.h"
 #include "cache/coalescer.h"
+#include "proxy/mcp/mcp_sessions.h"
 #include "proxy/runtime.h"
 #include "proxy/services.h"
 #include "proxy/worker.h"
@@ -40,6 +41,7 @@ class Gateway {
   std::shared_ptr<const Runtime> runtime_;
   std::unique_ptr<cache::CacheStore> store_;
   std::unique_ptr<cache::Coalescer> coalescer_;
+  std::unique_ptr<mcp::McpSessions> mcp_sessions_;
   Services services_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint16_t port_ = 0;

@@ -15,11 +15,15 @@ namespace cache {
 class CacheStore;
 class Coalescer;
 }  // namespace cache
+namespace mcp {
+class McpSessions;
+}  // namespace mcp
 
 struct Services {
   cache::CacheStore* store = nullptr;
   cache::Coalescer* coalescer = nullptr;
   std::function<int64_t()> now_ms;
+  mcp::McpSessions* mcp_sessions = nullptr;  // MCP sessions; null when [mcp] enabled = false
   RequestObservers observers;  // set before the workers start; never changed while they run
 
   void reportFinished(const RequestRecord& record) const {
