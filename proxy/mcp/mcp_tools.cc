@@ -125,6 +125,8 @@ ToolOutcome McpTools::estimateCost(const nlohmann::json& arguments) const {
   if (!problem.empty()) return ok(toolError("estimate_cost: " + problem));
   std::string size = stringArg(arguments, "size");
   std::string quality = stringArg(arguments, "quality");
+  if (size.empty()) size = "auto";  // what the provider assumes, and the price table's default
+  if (quality.empty()) quality = "auto";
   int n = intArg(arguments, "n", 1);
   std::optional<nlohmann::json> estimate = backend_.estimateCost(model, size, quality, n);
   if (!estimate) {
