@@ -32,6 +32,7 @@ class StdioBridge {
   // Forwards one message (one line of input) and writes what the client must see.
   void forward(const std::string& line);
   void endSession();
+  const std::string& sessionId() const { return session_id_; }
 
  private:
   BlockingResponse post(const std::string& body);
