@@ -3,19 +3,20 @@
 #pragma once
 
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "proxy/http/headers.h"
 
 namespace arkroute::mcp {
 
 struct GenerationOutcome {
-  int status = 0;         // HTTP status the pipeline answered (0: aborted mid-response)
-  http::Headers headers;  // incl. X-ArkRoute-Cache (HIT|MISS|COALESCED|BYPASS),
-                          // X-ArkRoute-Cost-USD, X-ArkRoute-Saved-USD, X-ArkRoute-Model
-  std::string body;       // OpenAI Images JSON ({"data":[{"b64_json":...}]}) or an error JSON
+  int status = 0;          // HTTP status the pipeline answered (0: aborted mid-response)
+  http::Headers headers;   // incl. X-ArkRoute-Cache (HIT|MISS|COALESCED|BYPASS),
+                           // X-ArkRoute-Cost-USD, X-ArkRoute-Saved-USD, X-ArkRoute-Model
+  std::string body;        // OpenAI Images JSON ({"data":[{"b64_json":...}]}) or an error JSON
 };
 
 class McpBackend {

@@ -6,7 +6,7 @@
 namespace arkroute::mcp {
 namespace {
 
-TEST(HttpTarget, DefaultsThePathToMcp) {
+TEST(McpBridgeUrl, DefaultsThePathToMcp) {
   std::string error;
   auto target = parseHttpTarget("http://127.0.0.1:8080", &error);
   ASSERT_TRUE(target) << error;
@@ -17,7 +17,7 @@ TEST(HttpTarget, DefaultsThePathToMcp) {
   EXPECT_EQ(parseHttpTarget("http://localhost/", &error)->port, 80);
 }
 
-TEST(HttpTarget, KeepsAnExplicitPathAndIpv6) {
+TEST(McpBridgeUrl, KeepsAnExplicitPathAndIpv6) {
   std::string error;
   auto target = parseHttpTarget("http://[::1]:9000/gateway/mcp", &error);
   ASSERT_TRUE(target) << error;
@@ -26,7 +26,7 @@ TEST(HttpTarget, KeepsAnExplicitPathAndIpv6) {
   EXPECT_EQ(target->path, "/gateway/mcp");
 }
 
-TEST(HttpTarget, RejectsWhatTheBridgeCannotReach) {
+TEST(McpBridgeUrl, RejectsWhatTheBridgeCannotReach) {
   std::string error;
   for (const char* url : {"https://example.com", "127.0.0.1:8080", "http://:8080", "http://h:0",
                           "http://h:99999", "http://h:x", "http://[::1"}) {

@@ -6,7 +6,7 @@
 namespace arkroute::mcp {
 namespace {
 
-TEST(JsonRpc, RequestWithObjectParams) {
+TEST(McpJsonRpc, RequestWithObjectParams) {
   ParsedMessage parsed =
       parseMessage(R"({"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"cursor":"x"}})");
   ASSERT_TRUE(parsed.message);
@@ -17,20 +17,20 @@ TEST(JsonRpc, RequestWithObjectParams) {
   EXPECT_EQ(parsed.message->params["cursor"], "x");
 }
 
-TEST(JsonRpc, StringIdsAreKept) {
+TEST(McpJsonRpc, StringIdsAreKept) {
   ParsedMessage parsed = parseMessage(R"({"jsonrpc":"2.0","id":"abc","method":"ping"})");
   ASSERT_TRUE(parsed.message);
   EXPECT_EQ(parsed.message->id, "abc");
   EXPECT_TRUE(parsed.message->params.is_null());
 }
 
-TEST(JsonRpc, MessageWithoutIdIsANotification) {
+TEST(McpJsonRpc, MessageWithoutIdIsANotification) {
   ParsedMessage parsed = parseMessage(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
   ASSERT_TRUE(parsed.message);
   EXPECT_EQ(parsed.message->kind, MessageKind::kNotification);
 }
 
-TEST(JsonRpc, ClientResponsesAreRecognised) {
+TEST(McpJsonRpc, ClientResponsesAreRecognised) {
   ParsedMessage result = parseMessage(R"({"jsonrpc":"2.0","id":3,"result":{}})");
   ASSERT_TRUE(result.message);
   EXPECT_EQ(result.message->kind, MessageKind::kResponse);
@@ -40,7 +40,7 @@ TEST(JsonRpc, ClientResponsesAreRecognised) {
   EXPECT_EQ(error.message->kind, MessageKind::kResponse);
 }
 
-TEST(JsonRpc, NotJsonIsAParseError) {
+TEST(McpJsonRpc, NotJsonIsAParseError) {
   for (const char* body : {"", "{", "not json", R"({"jsonrpc":"2.0",})"}) {
     ParsedMessage parsed = parseMessage(body);
     ASSERT_TRUE(parsed.error) << body;
@@ -49,7 +49,7 @@ TEST(JsonRpc, NotJsonIsAParseError) {
   }
 }
 
-TEST(JsonRpc, InvalidShapesAreInvalidRequests) {
+TEST(McpJsonRpc, InvalidShapesAreInvalidRequests) {
   const char* bodies[] = {
       R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])",             // batch
       R"("ping")",                                                 // not an object
@@ -75,13 +75,13 @@ TEST(JsonRpc, InvalidShapesAreInvalidRequests) {
   }
 }
 
-TEST(JsonRpc, InvalidRequestKeepsAReadableId) {
+TEST(McpJsonRpc, InvalidRequestKeepsAReadableId) {
   ParsedMessage parsed = parseMessage(R"({"jsonrpc":"2.0","id":"k","method":"ping","params":[]})");
   ASSERT_TRUE(parsed.error);
   EXPECT_EQ(parsed.error->id, "k");
 }
 
-TEST(JsonRpc, BuildsResultsAndErrors) {
+TEST(McpJsonRpc, BuildsResultsAndErrors) {
   nlohmann::json result = makeResult(4, {{"a", 1}});
   EXPECT_EQ(result.dump(), R"({"id":4,"jsonrpc":"2.0","result":{"a":1}})");
   nlohmann::json error = makeError("x", rpc::kMethodNotFound, "Method not found");
