@@ -230,6 +230,29 @@ TEST(McpStdioBridge, ReopensAnExpiredSessionTransparently) {
   EXPECT_NE(log.str().find("opened a new one"), std::string::npos);
 }
 
+TEST(McpStdioBridge, ItsKeyReachesThePipelineAsTheCaller) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim, "[auth]\nmode = \"passthrough\"\n"));
+  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
+  std::string error;
+  std::ostringstream out, log;
+  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error),
+                          mcp::BridgeOptions{url, "sk-agent-key"}, out, log);
+  bridge.forward(kInitialize);
+  bridge.forward(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generate_image",)"
+      R"("arguments":{"prompt":"a key","model":"gpt-image-1"}}})");
+  std::istringstream lines(out.str());
+  std::string line;
+  std::getline(lines, line);
+  std::getline(lines, line);
+  EXPECT_EQ(nlohmann::json::parse(line)["result"]["isError"], false);
+  nlohmann::json upstream = nlohmann::json::parse(sim.lastRequestJson());
+  EXPECT_EQ(upstream["headers"]["authorization"], "Bearer sk-agent-key");
+  EXPECT_EQ(nlohmann::json::parse(upstream["body"].get<std::string>())["response_format"],
+            "b64_json");
+}
+
 TEST(McpStdioBridge, UnreachableGatewayAnswersRequestsWithAnError) {
   std::string error;
   std::ostringstream out, log;
