@@ -158,7 +158,9 @@ ToolOutcome McpTools::usage(const std::string& authorization) const {
         "cost and cache savings, and estimate_cost gives prices in advance.",
         {{"available", false}}));
   }
-  return ok(textResult(usage->dump(2), *usage));
+  // structuredContent must be an object; wrap anything else the backend reports.
+  nlohmann::json structured = usage->is_object() ? *usage : nlohmann::json{{"usage", *usage}};
+  return ok(textResult("Your usage on this gateway (USD):\n" + usage->dump(2), structured));
 }
 
 }  // namespace arkroute::mcp
