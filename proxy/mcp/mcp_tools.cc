@@ -60,7 +60,8 @@ McpTools::McpTools(McpBackend& backend, std::string default_model)
 std::string McpTools::defaultModel() const {
   if (!default_model_.empty()) return default_model_;
   nlohmann::json models = backend_.listModels();
-  if (models.is_array() && !models.empty() && models[0].contains("name")) {
+  if (models.is_array() && !models.empty() && models[0].is_object() && models[0].contains("name") &&
+      models[0]["name"].is_string()) {
     return models[0]["name"].get<std::string>();
   }
   return "";

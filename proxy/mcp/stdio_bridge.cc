@@ -36,6 +36,14 @@ BlockingResponse StdioBridge::post(const std::string& body) {
   return response;
 }
 
+void StdioBridge::rememberVersion(const nlohmann::json& answer) {
+  if (!answer.is_object() || !answer.contains("result") || !answer["result"].is_object()) return;
+  const nlohmann::json& result = answer["result"];
+  if (result.contains("protocolVersion") && result["protocolVersion"].is_string()) {
+    protocol_version_ = result["protocolVersion"].get<std::string>();
+  }
+}
+
 void StdioBridge::writeError(const nlohmann::json& id, const std::string& message) {
   out_ << makeError(id, rpc::kInternalError, message).dump() << "\n" << std::flush;
 }
@@ -55,10 +63,7 @@ void StdioBridge::writeAnswer(const BlockingResponse& response, const nlohmann::
     if (answer.contains("error") && answer["id"].is_null() && !request_id.is_null()) {
       answer["id"] = request_id;  // a transport-level rejection of this request
     }
-    if (answer.contains("result") && answer["result"].is_object() &&
-        answer["result"].contains("protocolVersion")) {
-      protocol_version_ = answer["result"]["protocolVersion"].get<std::string>();
-    }
+    rememberVersion(answer);
     out_ << answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
          << std::flush;
     return;
@@ -79,10 +84,7 @@ bool StdioBridge::reinitialize() {
   protocol_version_.clear();
   BlockingResponse init = post(initialize_line_);
   if (init.status != 200 || session_id_.empty()) return false;
-  nlohmann::json answer = nlohmann::json::parse(init.body, nullptr, false);
-  if (answer.is_object() && answer.contains("result") && answer["result"].is_object()) {
-    protocol_version_ = answer["result"].value("protocolVersion", "");
-  }
+  rememberVersion(nlohmann::json::parse(init.body, nullptr, false));
   post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
   log_ << "arkroute mcp: the session had expired; opened a new one\n";
   return true;

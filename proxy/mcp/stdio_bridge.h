@@ -37,6 +37,7 @@ class StdioBridge {
  private:
   BlockingResponse post(const std::string& body);
   bool reinitialize();
+  void rememberVersion(const nlohmann::json& answer);  // from an initialize result
   void writeAnswer(const BlockingResponse& response, const nlohmann::json& request_id);
   void writeError(const nlohmann::json& id, const std::string& message);
 
