@@ -148,6 +148,19 @@ TEST(McpHttp, GenerateImageMissThenHitMakesOneUpstreamCall) {
   EXPECT_EQ(sim.requests(), 1);
 }
 
+TEST(McpHttp, SharesTheCacheWithTheHttpApi) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  HttpResponse http = httpPostJson(gateway.port(), "/v1/images/generations",
+                                   R"({"model":"gpt-image-1","prompt":"a shared fox"})");
+  ASSERT_EQ(http.status, 200) << http.body;
+  std::string session = openSession(gateway.port());
+  nlohmann::json reply = callTool(gateway.port(), session, "generate_image",
+                                  {{"prompt", "a shared fox"}, {"model", "gpt-image-1"}});
+  EXPECT_EQ(reply["result"]["structuredContent"]["cache"], "HIT");
+  EXPECT_EQ(sim.requests(), 1);
+}
+
 TEST(McpHttp, UpstreamFailureIsAToolErrorNotAProtocolError) {
   Simulator sim;
   Gateway gateway(mcpGateway(sim));
