@@ -100,10 +100,19 @@ struct LogConfig {
   bool prompts = false;               // true: the access log carries prompts, not only a hash
 };
 
+struct McpConfig {
+  bool enabled = true;                       // serve the MCP endpoint at /mcp
+  std::vector<std::string> allowed_origins;  // browser Origins allowed besides the gateway's own
+  std::string default_model;                 // generate_image without a model; "" = first model
+  Millis session_ttl{3'600'000};             // an MCP session unused for this long expires
+  int max_sessions = 10000;                  // above this the least recently used session ends
+};
+
 struct Config {
   std::string source_path;  // the file it was loaded from
   ServerConfig server;
   LogConfig log;
+  McpConfig mcp;
   AuthConfig auth;
   CacheConfig cache;
   std::vector<UpstreamConfig> upstreams;

@@ -39,6 +39,7 @@ class Loader {
   void loadCache(const toml::table& t);
   void loadShaping(const toml::table& t, UpstreamConfig* u);
   void loadLog(const toml::table& t);
+  void loadMcp(const toml::table& t);
   void loadUpstream(const toml::table& t);
   void loadModel(const toml::table& t);
   void loadPrice(const toml::table& t, ModelConfig* model);
@@ -276,6 +277,25 @@ void Loader::parseBaseUrl(const toml::node& at, UpstreamConfig* u) {
   u->host = std::string(authority);
 }
 
+void Loader::loadMcp(const toml::table& t) {
+  checkKeys(t, "mcp");
+  McpConfig& m = out_.config.mcp;
+  readBool(t, "mcp", "enabled", &m.enabled);
+  if (const toml::node* list = typed(t, "mcp", "allowed_origins")) {
+    for (const auto& item : *list->as_array()) {
+      if (!item.is_string()) {
+        problem(item, "mcp.allowed_origins: expected origins like \"https://app.example\"");
+        continue;
+      }
+      m.allowed_origins.push_back(item.as_string()->get());
+    }
+  }
+  readString(t, "mcp", "default_model", &m.default_model);
+  readDuration(t, "mcp", "session_ttl", &m.session_ttl);
+  readInt(t, "mcp", "max_sessions", &m.max_sessions);
+  if (m.max_sessions < 1) problem(t, "mcp.max_sessions: expected a positive integer");
+}
+
 void Loader::loadUpstream(const toml::table& t) {
   checkKeys(t, "upstream");
   UpstreamConfig u;
@@ -443,8 +463,8 @@ void Loader::validateModels(const toml::table& root) {
 
 LoadedConfig Loader::load(const toml::table& root) {
   out_.config.source_path = file_;
-  static constexpr std::string_view kSections[] = {"server", "auth",     "cache",
-                                                   "log",    "upstream", "model"};
+  static constexpr std::string_view kSections[] = {"server", "auth",     "cache", "log",
+                                                   "mcp",    "upstream", "model"};
   for (const auto& [key, node] : root) {
     bool known = false;
     for (auto section : kSections) known = known || key.str() == section;
@@ -454,6 +474,7 @@ LoadedConfig Loader::load(const toml::table& root) {
   if (const toml::table* t = root["auth"].as_table()) loadAuth(*t);
   if (const toml::table* t = root["cache"].as_table()) loadCache(*t);
   if (const toml::table* t = root["log"].as_table()) loadLog(*t);
+  if (const toml::table* t = root["mcp"].as_table()) loadMcp(*t);
   if (const toml::array* list = root["upstream"].as_array()) {
     for (const auto& item : *list) {
       if (item.is_table()) loadUpstream(*item.as_table());
@@ -465,6 +486,11 @@ LoadedConfig Loader::load(const toml::table& root) {
     }
   }
   validateModels(root);
+  const std::string& mcp_model = out_.config.mcp.default_model;
+  if (!mcp_model.empty() && !out_.config.findModel(mcp_model)) {
+    problem(*root["mcp"].as_table(),
+            "mcp.default_model: '" + mcp_model + "' is not a declared model");
+  }
   if (auto token = env_(out_.config.auth.admin_token_env)) out_.config.auth.admin_token = *token;
   if (!problems_.empty()) throw ConfigError(std::move(problems_));
   return std::move(out_);

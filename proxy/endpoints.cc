@@ -5,6 +5,7 @@
 
 #include "proxy/cache_endpoints.h"
 #include "proxy/generation_handler.h"
+#include "proxy/mcp_service.h"
 #include "proxy/money_endpoints.h"
 #include "proxy/responses.h"
 #include "proxy/worker.h"
@@ -46,6 +47,20 @@ void handleGeneration(Worker& worker, std::shared_ptr<http::Exchange> exchange,
   GenerationHandler::start(worker, std::move(exchange), std::move(request_id));
 }
 
+// POST /mcp carries JSON-RPC, DELETE ends a session, GET gets the transport's 405 (the handler
+// answers every method itself); 404 as for any unknown URL when [mcp] enabled = false.
+void handleMcp(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::string request_id) {
+  McpService* mcp = worker.mcp();
+  if (!mcp) {
+    sendError(*exchange,
+              ApiError::notFound("The MCP endpoint is disabled ([mcp] enabled = false).",
+                                 std::string("unknown_url")),
+              request_id);
+    return;
+  }
+  mcp->handle(exchange, request_id);
+}
+
 constexpr Endpoint kEndpoints[] = {
     {"GET", "/healthz", handleHealth},
     {"GET", "/v1/models", handleModels},
@@ -58,6 +73,9 @@ constexpr Endpoint kEndpoints[] = {
     {"POST", "/admin/keys", handleAdminKeyCreate},
     {"GET", "/admin/keys", handleAdminKeyList},
     {"DELETE", "/admin/keys/*", handleAdminKeyRevoke},
+    {"POST", "/mcp", handleMcp},
+    {"DELETE", "/mcp", handleMcp},
+    {"GET", "/mcp", handleMcp},
 };
 
 }  // namespace

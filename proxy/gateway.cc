@@ -73,6 +73,11 @@ bool Gateway::start(std::string* error) {
   gates_ = std::make_unique<UpstreamGates>(services_.now_ms);
   gates_->configure(config_->upstreams);
   services_.gates = gates_.get();
+  if (config_->mcp.enabled) {
+    mcp_sessions_ = std::make_unique<mcp::McpSessions>(config_->mcp.session_ttl,
+                                                       config_->mcp.max_sessions, services_.now_ms);
+    services_.mcp_sessions = mcp_sessions_.get();
+  }
   int count = config_->server.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool reuse_port = count > 1;

@@ -16,6 +16,7 @@
 #include "cache/rocks_database.h"
 #include "proxy/key_limits.h"
 #include "proxy/ledger.h"
+#include "proxy/mcp/mcp_sessions.h"
 #include "proxy/runtime.h"
 #include "proxy/services.h"
 #include "proxy/upstream_gate.h"
@@ -54,6 +55,7 @@ class Gateway {
   std::unique_ptr<UpstreamGates> gates_;
   std::unique_ptr<cache::CacheStore> store_;
   std::unique_ptr<cache::Coalescer> coalescer_;
+  std::unique_ptr<mcp::McpSessions> mcp_sessions_;
   Services services_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint16_t port_ = 0;

@@ -1,4 +1,4 @@
-// arkroute's command line: `serve`, `check`, `--version`. Only wiring lives here.
+// arkroute's command line: `serve`, `check`, `cache`, `mcp`, `--version`. Only wiring lives here.
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/ssl.h>
@@ -15,6 +15,7 @@
 #include "conf/schema.h"
 #include "proxy/cache_cli.h"
 #include "proxy/gateway.h"
+#include "proxy/mcp/stdio_bridge.h"
 #include "proxy/money_cli.h"
 
 namespace {
@@ -30,6 +31,7 @@ constexpr const char* kUsage =
     "FILE\n"
     "       arkroute keys list|revoke [--id KEY_ID] --config FILE\n"
     "       arkroute usage [--since YYYY-MM-DD] [--format json] --config FILE\n"
+    "       arkroute mcp [--url http://127.0.0.1:8080]   (stdio MCP bridge to a running gateway)\n"
     "       arkroute config-reference   (every setting as Markdown: docs/CONFIG.md)\n"
     "       arkroute --version\n";
 
@@ -188,6 +190,7 @@ int main(int argc, char** argv) {
   OPENSSL_init_ssl(0, nullptr);
   if (options.command == "serve") return runServe(options);
   if (options.command == "check") return runCheck(options);
+  if (options.command == "mcp") return arkroute::mcp::runStdioBridge(options.flags);
   std::cerr << "arkroute: unknown command '" << options.command << "'\n" << kUsage;
   return 2;
 }

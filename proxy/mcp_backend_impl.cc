@@ -3,8 +3,11 @@
 
 #include "proxy/generation_handler.h"
 #include "proxy/internal_exchange.h"
+#include "proxy/ledger.h"
 #include "proxy/pricing.h"
 #include "proxy/responses.h"
+#include "proxy/usage_report.h"
+#include "proxy/virtual_keys.h"
 #include "proxy/worker.h"
 
 namespace arkroute {
@@ -74,12 +77,27 @@ std::optional<nlohmann::json> GatewayMcpBackend::estimateCost(const std::string&
   return out;
 }
 
-std::optional<nlohmann::json> GatewayMcpBackend::usage(const std::string&) const {
-  return std::nullopt;  // per-caller usage needs auth.mode = "keys" and the ledger
+std::optional<nlohmann::json> GatewayMcpBackend::usage(const std::string& authorization) const {
+  // Per-caller usage needs auth.mode = "keys"; the anonymous totals of an open gateway are
+  // everyone's, which an agent should not read as its own.
+  if (worker_.runtime().config().auth.mode != AuthMode::kKeys) return std::nullopt;
+  Services& services = worker_.services();
+  auto found = services.keys->authenticate(bearerToken(authorization), services.now_ms());
+  if (!std::holds_alternative<VirtualKey>(found)) return std::nullopt;
+  const VirtualKey& key = std::get<VirtualKey>(found);
+  auto rows = services.ledger->rows(key.id, "");
+  nlohmann::json report = usageJson(rows, worker_.runtime().config(), "", {{key.id, key.name}},
+                                    KeyBalance{key, services.ledger->spent(key.id)});
+  return report;
 }
 
-std::string GatewayMcpBackend::authenticate(const std::string&) const {
-  return "";  // open and passthrough modes admit every caller, as the HTTP API does
+std::string GatewayMcpBackend::authenticate(const std::string& authorization) const {
+  // open and passthrough modes admit every caller, as the HTTP API does.
+  if (worker_.runtime().config().auth.mode != AuthMode::kKeys) return "";
+  Services& services = worker_.services();
+  auto found = services.keys->authenticate(bearerToken(authorization), services.now_ms());
+  if (auto* rejection = std::get_if<KeyRejection>(&found)) return std::string(describe(*rejection));
+  return "";
 }
 
 }  // namespace arkroute

@@ -19,6 +19,9 @@ class KeyRegistry;
 class KeyLimits;
 class Ledger;
 class UpstreamGates;
+namespace mcp {
+class McpSessions;
+}  // namespace mcp
 
 struct Services {
   cache::CacheStore* store = nullptr;
@@ -29,6 +32,7 @@ struct Services {
   Ledger* ledger = nullptr;         // spend and savings per key × model × day
   UpstreamGates* gates = nullptr;   // per-upstream health, load and shaping
   RequestObservers observers;       // set before the workers start; never changed while they run
+  mcp::McpSessions* mcp_sessions = nullptr;  // MCP sessions; null when [mcp] enabled = false
 
   void reportFinished(const RequestRecord& record) const {
     for (const auto& observer : observers) observer->onRequestFinished(record);

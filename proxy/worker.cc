@@ -3,6 +3,7 @@
 
 #include "proxy/api_error.h"
 #include "proxy/endpoints.h"
+#include "proxy/mcp_service.h"
 
 namespace arkroute {
 
@@ -52,6 +53,7 @@ Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& s
 
 Worker::~Worker() {
   join();
+  mcp_.reset();
   event_free(drain_timer_);
   server_.reset();
   pools_.clear();
@@ -74,6 +76,13 @@ void Worker::join() {
 
 void Worker::handle(std::shared_ptr<http::Exchange> exchange) {
   dispatchRequest(*this, std::move(exchange));
+}
+
+McpService* Worker::mcp() {
+  if (!mcp_ && services_.mcp_sessions) {
+    mcp_ = std::make_unique<McpService>(*this, *services_.mcp_sessions);
+  }
+  return mcp_.get();
 }
 
 void Worker::beginDrain(std::chrono::milliseconds drain_timeout) {

@@ -20,6 +20,8 @@
 
 namespace arkroute {
 
+class McpService;
+
 class Worker {
  public:
   Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& services);
@@ -45,6 +47,8 @@ class Worker {
   http::UpstreamPool& pool(size_t upstream_index) { return *pools_[upstream_index]; }
   LoopTasks& tasks() { return *tasks_; }
   Services& services() { return services_; }
+  // This worker's MCP endpoint, built on first use; nullptr when [mcp] enabled = false.
+  McpService* mcp();
 
  private:
   void handle(std::shared_ptr<http::Exchange> exchange);
@@ -59,6 +63,7 @@ class Worker {
   std::unique_ptr<LoopTasks> tasks_;
   std::unique_ptr<http::HttpServer> server_;
   std::vector<std::unique_ptr<http::UpstreamPool>> pools_;
+  std::unique_ptr<McpService> mcp_;
   std::thread thread_;
   event* drain_timer_ = nullptr;
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -1,0 +1,109 @@
+// Builds generate_image results from pipeline outcomes.
+#include "proxy/mcp/generation_result.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "proxy/mcp/image_mime.h"
+#include "proxy/mcp/mcp_tools.h"
+
+namespace arkroute::mcp {
+
+namespace {
+
+// "0.042000" → 0.042; "unknown", absent or malformed → null.
+nlohmann::json usdHeader(const http::Headers& headers, std::string_view name) {
+  const std::string* value = headers.find(name);
+  if (!value || value->empty()) return nullptr;
+  char* end = nullptr;
+  double amount = std::strtod(value->c_str(), &end);
+  if (end == value->c_str() || *end != '\0') return nullptr;
+  return amount;
+}
+
+std::string formatUsd(const nlohmann::json& amount) {
+  if (!amount.is_number()) return "unknown";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "$%.6f", amount.get<double>());
+  return buffer;
+}
+
+std::string failureText(const GenerationOutcome& outcome) {
+  if (outcome.status == 0) {
+    return "Image generation failed: the provider's response was cut short. Retrying may help.";
+  }
+  nlohmann::json body = nlohmann::json::parse(outcome.body, nullptr, false);
+  std::string message, code, type;
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    const nlohmann::json& error = body["error"];
+    if (error.contains("message") && error["message"].is_string()) message = error["message"];
+    if (error.contains("code") && error["code"].is_string()) code = error["code"];
+    if (error.contains("type") && error["type"].is_string()) type = error["type"];
+  }
+  if (message.empty()) message = outcome.body.substr(0, 300);
+  std::string text = "Image generation failed (HTTP " + std::to_string(outcome.status);
+  if (!code.empty())
+    text += ", " + code;
+  else if (!type.empty())
+    text += ", " + type;
+  text += "): " + message;
+  return text;
+}
+
+std::string summary(const nlohmann::json& facts) {
+  const std::string cache = facts["cache"];
+  std::string text = "Generated " + std::to_string(facts["images"].get<int>()) + " image(s) with " +
+                     facts["model"].get<std::string>() + ". ";
+  if (facts["from_cache"].get<bool>()) {
+    text += "Served from the gateway cache (" + cache + "): cost " + formatUsd(facts["cost_usd"]) +
+            ", saved " + formatUsd(facts["saved_usd"]) + " compared with generating it again.";
+  } else {
+    text += "Cost " + formatUsd(facts["cost_usd"]) + " (cache " + cache +
+            "); repeating this exact request is served from the cache for free.";
+  }
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json generationResult(const GenerationOutcome& outcome, const std::string& model) {
+  if (outcome.status != 200) return toolError(failureText(outcome));
+  nlohmann::json body = nlohmann::json::parse(outcome.body, nullptr, false);
+  if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
+    return toolError("Image generation failed: the provider answered without a \"data\" list.");
+  }
+  nlohmann::json content = nlohmann::json::array();
+  nlohmann::json mime_types = nlohmann::json::array();
+  nlohmann::json urls = nlohmann::json::array();
+  for (const nlohmann::json& item : body["data"]) {
+    if (!item.is_object()) continue;
+    if (item.contains("b64_json") && item["b64_json"].is_string()) {
+      const std::string& data = item["b64_json"].get_ref<const std::string&>();
+      std::string mime(detectImageMimeBase64(data));
+      if (mime.empty()) mime = "application/octet-stream";
+      mime_types.push_back(mime);
+      content.push_back({{"type", "image"}, {"data", data}, {"mimeType", mime}});
+    } else if (item.contains("url") && item["url"].is_string()) {
+      urls.push_back(item["url"]);
+    }
+  }
+  int images = static_cast<int>(mime_types.size() + urls.size());
+  if (images == 0) return toolError("Image generation failed: the provider returned no image.");
+  std::string cache(outcome.headers.get("X-ArkRoute-Cache", "BYPASS"));
+  std::string answered_by(outcome.headers.get("X-ArkRoute-Model", model));
+  nlohmann::json facts = {{"model", answered_by},
+                          {"images", images},
+                          {"mime_types", mime_types},
+                          {"cache", cache},
+                          {"from_cache", cache == "HIT" || cache == "COALESCED"},
+                          {"cost_usd", usdHeader(outcome.headers, "X-ArkRoute-Cost-USD")},
+                          {"saved_usd", usdHeader(outcome.headers, "X-ArkRoute-Saved-USD")}};
+  if (!urls.empty()) facts["urls"] = urls;
+  std::string text = summary(facts);
+  for (const nlohmann::json& url : urls) text += "\nImage URL: " + url.get<std::string>();
+  content.push_back({{"type", "text"}, {"text", text}});
+  return {
+      {"content", std::move(content)}, {"structuredContent", std::move(facts)}, {"isError", false}};
+}
+
+}  // namespace arkroute::mcp

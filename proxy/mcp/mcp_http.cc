@@ -1,0 +1,261 @@
+// Streamable HTTP rules → status codes, and JSON-RPC method dispatch.
+#include "proxy/mcp/mcp_http.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace arkroute::mcp {
+
+namespace {
+
+constexpr int kSessionNotFound = -32001;
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// The media type of a Content-Type value or Accept range, without parameters, lower-cased.
+std::string mediaType(std::string_view value) {
+  return lower(trim(value.substr(0, value.find(';'))));
+}
+
+bool acceptsJson(const std::string* accept) {
+  if (!accept) return true;  // no Accept header: anything is acceptable
+  std::string_view rest = *accept;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string type = mediaType(rest.substr(0, comma));
+    if (type == "application/json" || type == "application/*" || type == "*/*") return true;
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return false;
+}
+
+void sendBody(http::Exchange& exchange, int status, const nlohmann::json& body,
+              const std::string& request_id, http::Headers headers = {}) {
+  headers.set("Content-Type", "application/json");
+  headers.set("Cache-Control", "no-store");
+  headers.set("x-request-id", request_id);
+  exchange.respond(status, headers,
+                   body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void sendReject(http::Exchange& exchange, int status, int code, const std::string& message,
+                const std::string& request_id, http::Headers headers = {}) {
+  sendBody(exchange, status, makeError(nullptr, code, message), request_id, std::move(headers));
+}
+
+void sendEmpty(http::Exchange& exchange, int status, const std::string& request_id) {
+  http::Headers headers;
+  headers.set("x-request-id", request_id);
+  exchange.respond(status, headers, "");
+}
+
+}  // namespace
+
+std::string normalizeOrigin(std::string_view origin) {
+  std::string text = lower(trim(origin));
+  size_t scheme_end = text.find("://");
+  if (scheme_end == std::string::npos || scheme_end == 0) return "";
+  std::string scheme = text.substr(0, scheme_end);
+  std::string authority = text.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (authority.empty()) return "";
+  if (scheme == "http" && authority.ends_with(":80")) authority.resize(authority.size() - 3);
+  if (scheme == "https" && authority.ends_with(":443")) authority.resize(authority.size() - 4);
+  return scheme + "://" + authority;
+}
+
+bool isSupportedVersion(std::string_view version) {
+  return std::any_of(std::begin(kSupportedVersions), std::end(kSupportedVersions),
+                     [&](const char* supported) { return version == supported; });
+}
+
+std::string negotiateVersion(std::string_view requested) {
+  return isSupportedVersion(requested) ? std::string(requested) : kSupportedVersions[0];
+}
+
+McpHttpHandler::McpHttpHandler(McpHttpOptions options, McpSessions& sessions, McpBackend& backend)
+    : options_(std::move(options)),
+      sessions_(sessions),
+      backend_(backend),
+      tools_(backend, options_.default_model) {
+  for (std::string& origin : options_.allowed_origins) {
+    if (origin != "*") origin = normalizeOrigin(origin);
+  }
+}
+
+void McpHttpHandler::handle(const std::shared_ptr<http::Exchange>& exchange,
+                            const std::string& request_id) {
+  const std::string& method = exchange->request().method;
+  if (method == "POST") return handlePost(exchange, request_id);
+  if (method == "DELETE") return handleDelete(*exchange, request_id);
+  http::Headers headers;
+  headers.set("Allow", "POST, DELETE");
+  sendReject(*exchange, 405, rpc::kServerError,
+             "Method Not Allowed: this MCP endpoint takes POST (JSON-RPC messages) and DELETE "
+             "(end a session); it offers no SSE stream",
+             request_id, std::move(headers));
+}
+
+bool McpHttpHandler::admitted(http::Exchange& exchange, const std::string& request_id,
+                              const std::string& authorization) {
+  if (const std::string* origin = exchange.request().headers.find("Origin")) {
+    const auto& allowed = options_.allowed_origins;
+    std::string normalized = normalizeOrigin(*origin);
+    bool ok = std::find(allowed.begin(), allowed.end(), "*") != allowed.end() ||
+              (!normalized.empty() &&
+               std::find(allowed.begin(), allowed.end(), normalized) != allowed.end());
+    if (!ok) {
+      sendReject(
+          exchange, 403, rpc::kServerError,
+          "Forbidden: Origin '" + *origin + "' is not allowed (add it to [mcp] allowed_origins)",
+          request_id);
+      return false;
+    }
+  }
+  std::string refusal = backend_.authenticate(authorization);
+  if (!refusal.empty()) {
+    http::Headers headers;
+    headers.set("WWW-Authenticate", "Bearer");
+    sendReject(exchange, 401, rpc::kServerError, refusal, request_id, std::move(headers));
+    return false;
+  }
+  return true;
+}
+
+void McpHttpHandler::handlePost(const std::shared_ptr<http::Exchange>& exchange,
+                                const std::string& request_id) {
+  const http::Request& request = exchange->request();
+  std::string authorization(request.headers.get("Authorization"));
+  if (!admitted(*exchange, request_id, authorization)) return;
+  if (!acceptsJson(request.headers.find("Accept"))) {
+    return sendReject(*exchange, 406, rpc::kServerError,
+                      "Not Acceptable: the client must accept application/json", request_id);
+  }
+  if (mediaType(request.headers.get("Content-Type")) != "application/json") {
+    return sendReject(*exchange, 415, rpc::kServerError,
+                      "Unsupported Media Type: Content-Type must be application/json", request_id);
+  }
+  const std::string* version = request.headers.find("MCP-Protocol-Version");
+  if (version && !isSupportedVersion(trim(*version))) {
+    return sendReject(*exchange, 400, rpc::kServerError,
+                      "Bad Request: unsupported MCP-Protocol-Version '" + *version +
+                          "' (supported: 2025-11-25, 2025-06-18, 2025-03-26)",
+                      request_id);
+  }
+  ParsedMessage parsed = parseMessage(request.body);
+  if (parsed.error) {
+    return sendBody(*exchange, 400,
+                    makeError(parsed.error->id, parsed.error->code, parsed.error->message),
+                    request_id);
+  }
+  const JsonRpcMessage& message = *parsed.message;
+  if (message.kind == MessageKind::kRequest && message.method == "initialize") {
+    return initialize(*exchange, request_id, message, authorization);
+  }
+  const std::string* session = request.headers.find("Mcp-Session-Id");
+  if (!session || session->empty()) {
+    return sendReject(*exchange, 400, rpc::kServerError,
+                      "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+                      request_id);
+  }
+  if (!sessions_.touch(*session, authorization)) {
+    return sendReject(*exchange, 404, kSessionNotFound,
+                      "Session not found: it expired or was ended; send initialize again",
+                      request_id);
+  }
+  if (message.kind != MessageKind::kRequest) return sendEmpty(*exchange, 202, request_id);
+  dispatch(exchange, request_id, message, authorization);
+}
+
+void McpHttpHandler::initialize(http::Exchange& exchange, const std::string& request_id,
+                                const JsonRpcMessage& message, const std::string& authorization) {
+  std::string requested;
+  if (message.params.is_object() && message.params.contains("protocolVersion") &&
+      message.params["protocolVersion"].is_string()) {
+    requested = message.params["protocolVersion"].get<std::string>();
+  }
+  std::string version = negotiateVersion(requested);
+  std::string session = sessions_.create(version, authorization);
+  nlohmann::json result = {
+      {"protocolVersion", version},
+      {"capabilities", {{"tools", {{"listChanged", false}}}}},
+      {"serverInfo",
+       {{"name", "arkroute"},
+        {"title", "ArkRoute image gateway"},
+        {"version", options_.server_version}}},
+      {"instructions",
+       "ArkRoute generates images through the providers configured on this gateway. Call "
+       "list_models to see models and prices, estimate_cost before generating, and "
+       "generate_image to create images. Identical requests are served from the cache for "
+       "free."}};
+  http::Headers headers;
+  headers.set("Mcp-Session-Id", session);
+  sendBody(exchange, 200, makeResult(message.id, std::move(result)), request_id,
+           std::move(headers));
+}
+
+void McpHttpHandler::dispatch(const std::shared_ptr<http::Exchange>& exchange,
+                              const std::string& request_id, const JsonRpcMessage& message,
+                              const std::string& authorization) {
+  if (message.method == "ping") {
+    return sendBody(*exchange, 200, makeResult(message.id, nlohmann::json::object()), request_id);
+  }
+  if (message.method == "tools/list") {
+    return sendBody(*exchange, 200, makeResult(message.id, {{"tools", tools_.list()}}), request_id);
+  }
+  if (message.method == "tools/call") return callTool(exchange, request_id, message, authorization);
+  sendBody(*exchange, 200,
+           makeError(message.id, rpc::kMethodNotFound, "Method not found: " + message.method),
+           request_id);
+}
+
+void McpHttpHandler::callTool(const std::shared_ptr<http::Exchange>& exchange,
+                              const std::string& request_id, const JsonRpcMessage& message,
+                              const std::string& authorization) {
+  const nlohmann::json& params = message.params;
+  if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
+    return sendBody(*exchange, 200,
+                    makeError(message.id, rpc::kInvalidParams,
+                              "Invalid params: tools/call needs a \"name\" string"),
+                    request_id);
+  }
+  nlohmann::json arguments = params.contains("arguments") && !params["arguments"].is_null()
+                                 ? params["arguments"]
+                                 : nlohmann::json::object();
+  tools_.call(params["name"].get<std::string>(), arguments, authorization,
+              [exchange, request_id, id = message.id](ToolOutcome outcome) {
+                nlohmann::json body = outcome.error_code != 0
+                                          ? makeError(id, outcome.error_code, outcome.error_message)
+                                          : makeResult(id, std::move(outcome.result));
+                sendBody(*exchange, 200, body, request_id);
+              });
+}
+
+void McpHttpHandler::handleDelete(http::Exchange& exchange, const std::string& request_id) {
+  const http::Request& request = exchange.request();
+  std::string authorization(request.headers.get("Authorization"));
+  if (!admitted(exchange, request_id, authorization)) return;
+  const std::string* session = request.headers.find("Mcp-Session-Id");
+  if (!session || session->empty()) {
+    return sendReject(exchange, 400, rpc::kServerError,
+                      "Bad Request: DELETE needs the Mcp-Session-Id header of the session to end",
+                      request_id);
+  }
+  if (!sessions_.remove(*session, authorization)) {
+    return sendReject(exchange, 404, kSessionNotFound, "Session not found", request_id);
+  }
+  sendEmpty(exchange, 200, request_id);
+}
+
+}  // namespace arkroute::mcp

@@ -1,0 +1,54 @@
+// MCP sessions for the Streamable HTTP endpoint: ids handed out on initialize (16 random bytes
+// from OpenSSL's RAND_bytes, as 32 hex characters), each remembering the negotiated protocol
+// version and a digest of the caller's credential (a session is only usable with the key that
+// opened it). Shared by every worker thread (a client's requests may land on any worker), so every
+// method is thread-safe. Sessions unused for `ttl` expire; above `max_sessions` the least
+// recently used one is dropped. Time comes from an injected clock (milliseconds).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace arkroute::mcp {
+
+struct SessionInfo {
+  std::string protocol_version;
+  std::string caller;  // SHA-256 hex of the Authorization value ("" hashed too)
+};
+
+class McpSessions {
+ public:
+  McpSessions(std::chrono::milliseconds ttl, size_t max_sessions, std::function<int64_t()> now_ms);
+
+  // Opens a session and returns its id.
+  std::string create(std::string protocol_version, const std::string& authorization);
+  // The session's facts, refreshing its last use; nullopt when unknown, expired, or opened with
+  // another credential.
+  std::optional<SessionInfo> touch(const std::string& id, const std::string& authorization);
+  // Ends a session; false when there was none (or it belongs to another credential).
+  bool remove(const std::string& id, const std::string& authorization);
+  size_t size() const;
+
+  static std::string newId();  // 32 lowercase hex characters
+  static std::string callerDigest(const std::string& authorization);
+
+ private:
+  struct Entry {
+    SessionInfo info;
+    int64_t last_used_ms = 0;
+  };
+  void evictLocked(int64_t now);
+
+  const int64_t ttl_ms_;
+  const size_t max_sessions_;
+  std::function<int64_t()> now_ms_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Entry> sessions_;
+};
+
+}  // namespace arkroute::mcp

@@ -1,0 +1,289 @@
+// The MCP endpoint over real loopback sockets: Streamable HTTP status rules, generate_image through
+// the real pipeline and simulator (miss then cache hit, upstream failure as a tool error), the
+// [mcp] switch, and the stdio bridge (in-process, against the running gateway).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "integration/harness.h"
+#include "proxy/mcp/stdio_bridge.h"
+
+namespace arkroute::testing {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+constexpr const char* kInitialize =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+    R"("capabilities":{},"clientInfo":{"name":"integration","version":"1"}}})";
+
+HttpResponse mcpCall(uint16_t port, const std::string& method, const std::string& body,
+                     Headers headers) {
+  HttpCall call;
+  call.method = method;
+  call.path = "/mcp";
+  call.body = body;
+  call.headers = std::move(headers);
+  return httpRequest(port, call);
+}
+
+Headers jsonHeaders(const std::string& session = "") {
+  Headers headers = {{"Content-Type", "application/json"},
+                     {"Accept", "application/json, text/event-stream"}};
+  if (!session.empty()) {
+    headers.emplace_back("Mcp-Session-Id", session);
+    headers.emplace_back("MCP-Protocol-Version", "2025-11-25");
+  }
+  return headers;
+}
+
+std::string openSession(uint16_t port) {
+  HttpResponse response = mcpCall(port, "POST", kInitialize, jsonHeaders());
+  EXPECT_EQ(response.status, 200) << response.body;
+  std::string session = response.header("mcp-session-id");
+  EXPECT_EQ(session.size(), 32u);
+  EXPECT_EQ(mcpCall(port, "POST", R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
+                    jsonHeaders(session))
+                .status,
+            202);
+  return session;
+}
+
+nlohmann::json callTool(uint16_t port, const std::string& session, const std::string& name,
+                        const nlohmann::json& arguments) {
+  nlohmann::json request = {{"jsonrpc", "2.0"},
+                            {"id", 7},
+                            {"method", "tools/call"},
+                            {"params", {{"name", name}, {"arguments", arguments}}}};
+  HttpResponse response = mcpCall(port, "POST", request.dump(), jsonHeaders(session));
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("content-type"), "application/json");
+  return nlohmann::json::parse(response.body, nullptr, false);
+}
+
+GatewayOptions mcpGateway(const Simulator& sim, const std::string& extra = "") {
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.cache_toml = "enabled = true\n";
+  options.extra_toml =
+      "[model.price.per_image]\n\"*\" = { \"*\" = 0.01 }\n\n"
+      "[[upstream]]\nname = \"dead\"\nbase_url = \"http://127.0.0.1:1/v1\"\n"
+      "connect_timeout = \"2s\"\n\n"
+      "[[model]]\nname = \"broken\"\nupstream = \"dead\"\n\n";
+  const std::string auth = "[auth]\n";  // the harness writes [auth] itself
+  if (extra.starts_with(auth)) {
+    options.auth_toml = extra.substr(auth.size());
+  } else {
+    options.extra_toml += extra;
+  }
+  return options;
+}
+
+TEST(McpHttp, TransportRulesOverRealSockets) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  uint16_t port = gateway.port();
+  std::string session = openSession(port);
+  std::string ping = R"({"jsonrpc":"2.0","id":2,"method":"ping"})";
+
+  EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders(session)).status, 200);
+  HttpResponse get = mcpCall(port, "GET", "", {{"Accept", "text/event-stream"}});
+  EXPECT_EQ(get.status, 405);
+  EXPECT_EQ(get.header("allow"), "POST, DELETE");
+  EXPECT_EQ(
+      mcpCall(port, "POST", ping, {{"Content-Type", "application/json"}, {"Accept", "text/html"}})
+          .status,
+      406);
+  EXPECT_EQ(
+      mcpCall(port, "POST", ping, {{"Content-Type", "text/plain"}, {"Accept", "application/json"}})
+          .status,
+      415);
+  Headers evil = jsonHeaders(session);
+  evil.emplace_back("Origin", "http://attacker.example");
+  EXPECT_EQ(mcpCall(port, "POST", ping, evil).status, 403);
+  Headers own = jsonHeaders(session);
+  own.emplace_back("Origin", "http://127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(mcpCall(port, "POST", ping, own).status, 200);
+  EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders()).status, 400);
+  EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders("ffffffffffffffffffffffffffffffff")).status,
+            404);
+  Headers future = jsonHeaders();
+  future.emplace_back("Mcp-Session-Id", session);
+  future.emplace_back("MCP-Protocol-Version", "2030-01-01");
+  EXPECT_EQ(mcpCall(port, "POST", ping, future).status, 400);
+
+  HttpResponse parse_error = mcpCall(port, "POST", "{oops", jsonHeaders(session));
+  EXPECT_EQ(parse_error.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(parse_error.body)["error"]["code"], -32700);
+  HttpResponse unknown_method = mcpCall(
+      port, "POST", R"({"jsonrpc":"2.0","id":3,"method":"sampling/x"})", jsonHeaders(session));
+  EXPECT_EQ(nlohmann::json::parse(unknown_method.body)["error"]["code"], -32601);
+
+  // Sessions are shared by every worker: many connections (spread over both workers) all work.
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders(session)).status, 200);
+  }
+  HttpResponse deleted = mcpCall(port, "DELETE", "", jsonHeaders(session));
+  EXPECT_EQ(deleted.status, 200);
+  EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders(session)).status, 404);
+}
+
+TEST(McpHttp, GenerateImageMissThenHitMakesOneUpstreamCall) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  std::string session = openSession(gateway.port());
+  nlohmann::json arguments = {{"prompt", "a lighthouse at dusk"}, {"model", "seedream-4.5"}};
+
+  nlohmann::json first = callTool(gateway.port(), session, "generate_image", arguments);
+  ASSERT_EQ(first["result"]["isError"], false) << first.dump().substr(0, 500);
+  const nlohmann::json& image = first["result"]["content"][0];
+  EXPECT_EQ(image["type"], "image");
+  EXPECT_EQ(image["mimeType"], "image/png");
+  EXPECT_TRUE(looksLikePng(base64Decode(image["data"])));
+  EXPECT_EQ(first["result"]["structuredContent"]["cache"], "MISS");
+  EXPECT_DOUBLE_EQ(first["result"]["structuredContent"]["cost_usd"].get<double>(), 0.01);
+
+  nlohmann::json second = callTool(gateway.port(), session, "generate_image", arguments);
+  const nlohmann::json& facts = second["result"]["structuredContent"];
+  EXPECT_EQ(facts["cache"], "HIT");
+  EXPECT_EQ(facts["from_cache"], true);
+  EXPECT_DOUBLE_EQ(facts["saved_usd"].get<double>(), 0.01);
+  EXPECT_EQ(second["result"]["content"][0]["data"], image["data"]);
+  EXPECT_EQ(sim.requests(), 1);
+}
+
+TEST(McpHttp, SharesTheCacheWithTheHttpApi) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  HttpResponse http = httpPostJson(gateway.port(), "/v1/images/generations",
+                                   R"({"model":"gpt-image-1","prompt":"a shared fox"})");
+  ASSERT_EQ(http.status, 200) << http.body;
+  std::string session = openSession(gateway.port());
+  nlohmann::json reply = callTool(gateway.port(), session, "generate_image",
+                                  {{"prompt", "a shared fox"}, {"model", "gpt-image-1"}});
+  EXPECT_EQ(reply["result"]["structuredContent"]["cache"], "HIT");
+  EXPECT_EQ(sim.requests(), 1);
+}
+
+TEST(McpHttp, UpstreamFailureIsAToolErrorNotAProtocolError) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  std::string session = openSession(gateway.port());
+  nlohmann::json reply =
+      callTool(gateway.port(), session, "generate_image", {{"prompt", "x"}, {"model", "broken"}});
+  ASSERT_TRUE(reply.contains("result")) << reply.dump();
+  EXPECT_EQ(reply["result"]["isError"], true);
+  std::string text = reply["result"]["content"][0]["text"];
+  EXPECT_NE(text.find("HTTP 5"), std::string::npos) << text;
+  nlohmann::json unknown = callTool(gateway.port(), session, "generate_image",
+                                    {{"prompt", "x"}, {"model", "no-such-model"}});
+  EXPECT_EQ(unknown["result"]["isError"], true);
+  EXPECT_NE(unknown["result"]["content"][0]["text"].get<std::string>().find("404"),
+            std::string::npos);
+}
+
+TEST(McpHttp, EstimateAndListComeFromTheConfig) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  std::string session = openSession(gateway.port());
+  nlohmann::json estimate =
+      callTool(gateway.port(), session, "estimate_cost", {{"model", "seedream-4.5"}, {"n", 3}});
+  EXPECT_NEAR(estimate["result"]["structuredContent"]["total_usd"].get<double>(), 0.03, 1e-9);
+  nlohmann::json models =
+      callTool(gateway.port(), session, "list_models", nlohmann::json::object());
+  EXPECT_EQ(models["result"]["structuredContent"]["models"].size(), 3u);
+}
+
+TEST(McpHttp, DisabledEndpointIs404) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim, "[mcp]\nenabled = false\n"));
+  EXPECT_EQ(mcpCall(gateway.port(), "POST", kInitialize, jsonHeaders()).status, 404);
+}
+
+TEST(McpStdioBridge, ForwardsLinesKeepsTheSessionAndDeletesItAtTheEnd) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
+  std::string error;
+  std::ostringstream out, log;
+  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error), mcp::BridgeOptions{url}, out, log);
+  bridge.forward(kInitialize);
+  bridge.forward(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  bridge.forward(R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
+  bridge.forward("not json");
+  std::string session = bridge.sessionId();
+  ASSERT_EQ(session.size(), 32u);
+
+  std::istringstream lines(out.str());
+  std::vector<nlohmann::json> answers;
+  for (std::string line; std::getline(lines, line);) answers.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(answers.size(), 3u);  // nothing for the notification
+  EXPECT_EQ(answers[0]["result"]["protocolVersion"], "2025-11-25");
+  EXPECT_EQ(answers[1]["result"]["tools"].size(), 4u);
+  EXPECT_EQ(answers[2]["error"]["code"], -32700);
+
+  bridge.endSession();
+  EXPECT_EQ(mcpCall(gateway.port(), "POST", R"({"jsonrpc":"2.0","id":2,"method":"ping"})",
+                    jsonHeaders(session))
+                .status,
+            404);
+}
+
+TEST(McpStdioBridge, ReopensAnExpiredSessionTransparently) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
+  std::string error;
+  std::ostringstream out, log;
+  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error), mcp::BridgeOptions{url}, out, log);
+  bridge.forward(kInitialize);
+  std::string first = bridge.sessionId();
+  ASSERT_EQ(mcpCall(gateway.port(), "DELETE", "", jsonHeaders(first)).status, 200);
+  out.str("");
+  bridge.forward(R"({"jsonrpc":"2.0","id":"after","method":"ping"})");
+  EXPECT_EQ(nlohmann::json::parse(out.str()),
+            nlohmann::json::parse(R"({"jsonrpc":"2.0","id":"after","result":{}})"));
+  EXPECT_NE(bridge.sessionId(), first);
+  EXPECT_NE(log.str().find("opened a new one"), std::string::npos);
+}
+
+TEST(McpStdioBridge, ItsKeyReachesThePipelineAsTheCaller) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim, "[auth]\nmode = \"passthrough\"\n"));
+  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
+  std::string error;
+  std::ostringstream out, log;
+  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error),
+                          mcp::BridgeOptions{url, "sk-agent-key"}, out, log);
+  bridge.forward(kInitialize);
+  bridge.forward(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generate_image",)"
+      R"("arguments":{"prompt":"a key","model":"gpt-image-1"}}})");
+  std::istringstream lines(out.str());
+  std::string line;
+  std::getline(lines, line);
+  std::getline(lines, line);
+  EXPECT_EQ(nlohmann::json::parse(line)["result"]["isError"], false);
+  nlohmann::json upstream = nlohmann::json::parse(sim.lastRequestJson());
+  EXPECT_EQ(upstream["headers"]["authorization"], "Bearer sk-agent-key");
+  EXPECT_EQ(nlohmann::json::parse(upstream["body"].get<std::string>())["response_format"],
+            "b64_json");
+}
+
+TEST(McpStdioBridge, UnreachableGatewayAnswersRequestsWithAnError) {
+  std::string error;
+  std::ostringstream out, log;
+  std::string url = "http://127.0.0.1:1";
+  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error), mcp::BridgeOptions{url}, out, log);
+  bridge.forward(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  EXPECT_TRUE(out.str().empty());
+  bridge.forward(R"({"jsonrpc":"2.0","id":5,"method":"ping"})");
+  nlohmann::json answer = nlohmann::json::parse(out.str());
+  EXPECT_EQ(answer["id"], 5);
+  EXPECT_EQ(answer["error"]["code"], -32603);
+  EXPECT_FALSE(log.str().empty());
+}
+
+}  // namespace
+}  // namespace arkroute::testing

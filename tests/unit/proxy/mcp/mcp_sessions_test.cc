@@ -1,0 +1,93 @@
+// MCP session table: random ids, credential binding, expiry and the size cap (injected clock).
+#include "proxy/mcp/mcp_sessions.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace arkroute::mcp {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Clock {
+  int64_t now = 1'000'000;
+  std::function<int64_t()> fn() {
+    return [this] { return now; };
+  }
+};
+
+TEST(McpSessions, IdsAre32HexCharactersAndUnique) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) {
+    std::string id = McpSessions::newId();
+    ASSERT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 200u);
+}
+
+TEST(McpSessions, CreatedSessionIsFoundWithItsVersion) {
+  Clock clock;
+  McpSessions sessions(1h, 10, clock.fn());
+  std::string id = sessions.create("2025-06-18", "Bearer k1");
+  auto info = sessions.touch(id, "Bearer k1");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->protocol_version, "2025-06-18");
+  EXPECT_FALSE(sessions.touch("0123", "Bearer k1"));
+}
+
+TEST(McpSessions, AnotherCredentialCannotUseOrEndTheSession) {
+  Clock clock;
+  McpSessions sessions(1h, 10, clock.fn());
+  std::string id = sessions.create("2025-06-18", "Bearer k1");
+  EXPECT_FALSE(sessions.touch(id, "Bearer k2"));
+  EXPECT_FALSE(sessions.touch(id, ""));
+  EXPECT_FALSE(sessions.remove(id, "Bearer k2"));
+  EXPECT_TRUE(sessions.touch(id, "Bearer k1"));
+}
+
+TEST(McpSessions, UnusedSessionExpiresAfterTtlAndUseRefreshesIt) {
+  Clock clock;
+  McpSessions sessions(60s, 10, clock.fn());
+  std::string id = sessions.create("2025-03-26", "");
+  clock.now += 59'000;
+  EXPECT_TRUE(sessions.touch(id, ""));  // refreshed
+  clock.now += 59'000;
+  EXPECT_TRUE(sessions.touch(id, ""));
+  clock.now += 60'000;
+  EXPECT_FALSE(sessions.touch(id, ""));
+  EXPECT_EQ(sessions.size(), 0u);
+}
+
+TEST(McpSessions, AboveTheCapTheLeastRecentlyUsedIsDropped) {
+  Clock clock;
+  McpSessions sessions(1h, 3, clock.fn());
+  std::string a = sessions.create("v", "");
+  clock.now += 1;
+  std::string b = sessions.create("v", "");
+  clock.now += 1;
+  std::string c = sessions.create("v", "");
+  clock.now += 1;
+  ASSERT_TRUE(sessions.touch(a, ""));  // b is now the least recently used
+  clock.now += 1;
+  std::string d = sessions.create("v", "");
+  EXPECT_EQ(sessions.size(), 3u);
+  EXPECT_TRUE(sessions.touch(a, ""));
+  EXPECT_FALSE(sessions.touch(b, ""));
+  EXPECT_TRUE(sessions.touch(c, ""));
+  EXPECT_TRUE(sessions.touch(d, ""));
+}
+
+TEST(McpSessions, RemoveEndsTheSessionOnce) {
+  Clock clock;
+  McpSessions sessions(1h, 10, clock.fn());
+  std::string id = sessions.create("v", "Bearer k");
+  EXPECT_TRUE(sessions.remove(id, "Bearer k"));
+  EXPECT_FALSE(sessions.remove(id, "Bearer k"));
+  EXPECT_FALSE(sessions.touch(id, "Bearer k"));
+}
+
+}  // namespace
+}  // namespace arkroute::mcp
