@@ -446,6 +446,13 @@ void Loader::validateModels(const toml::table& root) {
     if (m.upstream.empty()) {
       problem(at, "model '" + m.name + "' needs an upstream");
     }
+    if (!m.price) {
+      problem(at,
+              "model '" + m.name +
+                  "' has no [model.price]: it is served, but its cost is reported as unknown "
+                  "(not $0) and budgets cannot reserve for it",
+              true);
+    }
     for (const std::string& upstream : m.upstreams) {
       if (!out_.config.findUpstream(upstream)) {
         problem(at, "model '" + m.name + "': upstream '" + upstream + "' is not declared");

@@ -214,8 +214,10 @@ TEST(ConfigLoader, TlsVerifyOffIsAWarning) {
   std::string toml = std::string(kMinimal);
   toml.insert(toml.find("[[model]]"), "tls_verify = false\n");
   LoadedConfig loaded = loadConfigFromString(toml, "t", envWith({}));
-  ASSERT_EQ(loaded.warnings.size(), 1u);
+  ASSERT_EQ(loaded.warnings.size(), 2u);
   EXPECT_NE(loaded.warnings[0].message.find("tls_verify = false"), std::string::npos);
+  EXPECT_NE(loaded.warnings[1].message.find("has no [model.price]"), std::string::npos)
+      << "an unpriced model is a warning: its cost is unknown, never silently $0";
 }
 
 std::filesystem::path repoFile(const char* relative) {
