@@ -207,7 +207,7 @@ void GenerationHandler::forwardUpstream(bool store_result) {
   }
   auto keep_alive = shared_from_this();  // a failure reported during start() must not free us
   upstream_started_ = std::chrono::steady_clock::now();
-  call_ = worker_.pool(route_->upstream_index).start(buildUpstreamRequest(), this);
+  call_ = worker_.pool(*runtime_, route_->upstream_index).start(buildUpstreamRequest(), this);
 }
 
 http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
