@@ -61,9 +61,7 @@ struct UpstreamConfig {
   std::string base_path;  // "/v1" (no trailing slash; "" for none)
 
   std::string api_key_env;   // name of the environment variable holding the provider key
-  // File holding the provider key: an absolute path, or a bare name resolved under
-  // $CREDENTIALS_DIRECTORY (systemd LoadCredential=). Read at load, trailing whitespace dropped.
-  std::string api_key_file;
+  std::string api_key_file;  // or a file with it: absolute, or a name in $CREDENTIALS_DIRECTORY
   std::string api_key;       // resolved value; NEVER logged, printed or put in an error
   std::string ca_file;       // PEM bundle to verify the provider with; "" = system CA store
   bool tls_verify = true;    // false only for local testing; `check` warns about it

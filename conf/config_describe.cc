@@ -38,8 +38,7 @@ std::string describeConfig(const Config& config) {
     out << "cache     disabled\n";
   }
   for (const UpstreamConfig& u : config.upstreams) {
-    out << "upstream  " << u.name << " → " << u.base_url
-        << " (key: " << keySource(u) << ", "
+    out << "upstream  " << u.name << " → " << u.base_url << " (key: " << keySource(u) << ", "
         << u.max_connections << " connections per worker, timeout " << seconds(u.timeout) << ")\n";
   }
   for (const ModelConfig& m : config.models) {

@@ -277,8 +277,9 @@ void Loader::readKeyFile(const toml::node& at, UpstreamConfig* u) {
       return;
     }
     if (path.find('/') != std::string::npos) {
-      problem(at, "upstream '" + u->name + "': api_key_file must be an absolute path or a bare "
-                                           "credential name");
+      problem(at, "upstream '" + u->name +
+                      "': api_key_file must be an absolute path or a bare "
+                      "credential name");
       return;
     }
     path = *directory + "/" + path;

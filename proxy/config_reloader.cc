@@ -37,8 +37,7 @@ ReloadPlan planReload(const Config& running, Config next) {
   return ReloadPlan{std::make_shared<const Config>(std::move(next)), std::move(notes)};
 }
 
-ConfigReloader::ConfigReloader(std::string path, std::function<bool(Config*)> adjust,
-                               EnvLookup env)
+ConfigReloader::ConfigReloader(std::string path, std::function<bool(Config*)> adjust, EnvLookup env)
     : path_(std::move(path)), adjust_(std::move(adjust)), env_(std::move(env)) {}
 
 std::shared_ptr<const Config> ConfigReloader::load(const Config& running, std::ostream& log) const {

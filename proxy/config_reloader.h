@@ -16,7 +16,7 @@
 namespace arkroute {
 
 struct ReloadPlan {
-  std::shared_ptr<const Config> config;  // next, with every restart-only setting as it runs now
+  std::shared_ptr<const Config> config;    // next, with every restart-only setting as it runs now
   std::vector<std::string> needs_restart;  // "server.listen", ... (changed but kept)
 };
 

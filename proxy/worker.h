@@ -80,7 +80,7 @@ class Worker {
   static void onRetireTimer(evutil_socket_t, short, void* arg);
 
   size_t index_;
-  std::shared_ptr<const Runtime> current_;  // the newest generation's lent handle
+  std::shared_ptr<const Runtime> current_;                // the newest generation's lent handle
   std::vector<std::unique_ptr<Generation>> generations_;  // oldest first; back() is current
   Services& services_;
   event_base* base_ = nullptr;

@@ -156,9 +156,8 @@ TEST(Lifecycle, RequestStraddlingAReloadFinishesOnItsOldRoute) {
   ASSERT_TRUE(service.notify.waitFor("READY=1", 15s));
   uint16_t port = service.process->waitListening(1s);
 
-  auto straddling = std::async(std::launch::async, [port] {
-    return generate(port, "gpt-image-1", "straddles the reload");
-  });
+  auto straddling = std::async(
+      std::launch::async, [port] { return generate(port, "gpt-image-1", "straddles the reload"); });
   ASSERT_TRUE(waitInFlight(slow));
   // The new config puts another upstream first and the model on it: upstream positions change.
   ASSERT_FALSE(service

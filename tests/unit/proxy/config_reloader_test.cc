@@ -46,12 +46,12 @@ TEST(PlanReload, RoutesApplyAndNothingNeedsARestart) {
 TEST(PlanReload, RestartOnlySettingsKeepTheirRunningValueAndAreNamed) {
   Config running = parse(kBase);
   std::string text = replaced(kBase, "127.0.0.1:8080", "0.0.0.0:9999");
-  text = replaced(text, "workers = 2", "workers = 4\nmax_body_bytes = 1048576\ndrain_timeout = \"5s\"");
+  text = replaced(text, "workers = 2",
+                  "workers = 4\nmax_body_bytes = 1048576\ndrain_timeout = \"5s\"");
   text = replaced(text, "/tmp/arkroute-reload-test", "/elsewhere");
   ReloadPlan plan = planReload(running, parse(text));
-  EXPECT_EQ(plan.needs_restart,
-            (std::vector<std::string>{"server.listen", "server.workers",
-                                      "server.max_body_bytes", "cache.path"}));
+  EXPECT_EQ(plan.needs_restart, (std::vector<std::string>{"server.listen", "server.workers",
+                                                          "server.max_body_bytes", "cache.path"}));
   EXPECT_EQ(plan.config->server.listen_host, "127.0.0.1");
   EXPECT_EQ(plan.config->server.listen_port, 8080);
   EXPECT_EQ(plan.config->server.workers, 2);
