@@ -152,7 +152,9 @@ void Worker::onDrainTimer(evutil_socket_t, short, void* arg) {
 }
 
 void Worker::drainTick() {
-  bool idle = server_->activeExchanges() == 0;
+  // Finished responses still being written count too: their connections close once flushed.
+  // Finished responses still being written count too: their connections close once flushed.
+  bool idle = server_->activeExchanges() == 0 && server_->openConnections() == 0;
   if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
     event_del(drain_timer_);
     event_base_loopexit(base_, nullptr);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "integration/harness.h"
 #include "integration/notify_socket.h"
@@ -177,6 +178,7 @@ TEST(Lifecycle, RequestStraddlingAReloadFinishesOnItsOldRoute) {
 }
 
 TEST(Lifecycle, RequestStraddlingSigtermCompletesThenTheProcessExitsZero) {
+  // A large response: the process must not exit before it has been written out to the client.
   Simulator slow({"--latency-ms", "1000"});
   TempDir dir;
   Service service(configText(dir, upstream("sim", slow), model("gpt-image-1", "sim")));
@@ -190,7 +192,45 @@ TEST(Lifecycle, RequestStraddlingSigtermCompletesThenTheProcessExitsZero) {
   service.process->signal(SIGTERM);
   EXPECT_TRUE(service.notify.waitFor("STOPPING=1", 5s));
   HttpResponse response = straddling.get();
-  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.status, 200) << response.error << response.body
+                                  << readAll(service.process->stderrPath());
+  EXPECT_EQ(service.process->waitExit(15s), 0) << readAll(service.process->stderrPath());
+}
+
+TEST(Lifecycle, ResponseStillBeingWrittenAtSigtermIsDeliveredWhole) {
+  Simulator sim({"--payload-bytes", "3000000"});
+  TempDir dir;
+  std::string config = configText(dir, upstream("sim", sim), model("gpt-image-1", "sim"));
+  config.replace(config.find("enabled = false"), 15, "enabled = true");
+  Service service(config);
+  ASSERT_TRUE(service.notify.waitFor("READY=1", 15s));
+  uint16_t port = service.process->waitListening(1s);
+  HttpResponse first = generate(port, "gpt-image-1", "big and cached");
+  ASSERT_EQ(first.status, 200);
+
+  // A cache hit is handed to the connection whole: the exchange is over at once, but megabytes
+  // are still queued for a client that reads slowly.
+  std::promise<void> started;
+  auto slow_reader = std::async(std::launch::async, [port, &started] {
+    HttpCall call;
+    call.method = "POST";
+    call.path = "/v1/images/generations";
+    call.headers = {{"Content-Type", "application/json"}};
+    call.body = R"({"model":"gpt-image-1","prompt":"big and cached"})";
+    call.on_body = [&started, paused = false](const std::string&) mutable {
+      if (std::exchange(paused, true)) return;
+      started.set_value();
+      std::this_thread::sleep_for(1500ms);
+    };
+    return httpRequest(port, call);
+  });
+  ASSERT_EQ(started.get_future().wait_for(10s), std::future_status::ready);
+  service.process->signal(SIGTERM);
+  HttpResponse hit = slow_reader.get();
+  EXPECT_EQ(hit.status, 200);
+  EXPECT_TRUE(hit.complete) << hit.error;
+  EXPECT_EQ(hit.body.size(), first.body.size());
+  EXPECT_EQ(hit.header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(service.process->waitExit(15s), 0);
 }
 
