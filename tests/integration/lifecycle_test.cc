@@ -1,7 +1,8 @@
 // Integration: the service lifecycle against a fake service manager (NOTIFY_SOCKET). READY=1 once
 // the port accepts; SIGHUP reloads (RELOADING=1 … READY=1), serves new models, keeps the running
 // config when the new one is broken and finishes requests in flight on their old route; SIGTERM
-// lets a request in flight finish, says STOPPING=1 and exits 0; WATCHDOG=1 when asked for.
+// lets a request in flight finish (and a response still being written reach its slow reader
+// whole), says STOPPING=1 and exits 0; WATCHDOG=1 when asked for.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -178,7 +179,6 @@ TEST(Lifecycle, RequestStraddlingAReloadFinishesOnItsOldRoute) {
 }
 
 TEST(Lifecycle, RequestStraddlingSigtermCompletesThenTheProcessExitsZero) {
-  // A large response: the process must not exit before it has been written out to the client.
   Simulator slow({"--latency-ms", "1000"});
   TempDir dir;
   Service service(configText(dir, upstream("sim", slow), model("gpt-image-1", "sim")));
