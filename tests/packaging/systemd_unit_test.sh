@@ -5,7 +5,7 @@
 # usage: systemd_unit_test.sh UNIT_FILE ARKROUTE_BINARY
 set -euo pipefail
 unit="$1"
-binary="$2"
+binary="$(realpath "$2")"
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   echo "SKIP: systemd-analyze is not installed (apt-get install systemd)"
