@@ -62,6 +62,7 @@ struct UpstreamConfig {
   std::string base_path;  // "/v1" (no trailing slash; "" for none)
 
   std::string api_key_env;   // name of the environment variable holding the provider key
+  std::string api_key_file;  // or a file with it: absolute, or a name in $CREDENTIALS_DIRECTORY
   std::string api_key;       // resolved value; NEVER logged, printed or put in an error
   std::string ca_file;       // PEM bundle to verify the provider with; "" = system CA store
   bool tls_verify = true;    // false only for local testing; `check` warns about it

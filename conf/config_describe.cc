@@ -14,6 +14,12 @@ std::string seconds(Millis value) {
   return std::to_string(ms) + "ms";
 }
 
+std::string keySource(const UpstreamConfig& u) {
+  if (!u.api_key_env.empty()) return "from $" + u.api_key_env;
+  if (!u.api_key_file.empty()) return "from file " + u.api_key_file;
+  return "none";
+}
+
 }  // namespace
 
 std::string describeConfig(const Config& config) {
@@ -32,8 +38,7 @@ std::string describeConfig(const Config& config) {
     out << "cache     disabled\n";
   }
   for (const UpstreamConfig& u : config.upstreams) {
-    out << "upstream  " << u.name << " → " << u.base_url
-        << " (key: " << (u.api_key_env.empty() ? "none" : "from $" + u.api_key_env) << ", "
+    out << "upstream  " << u.name << " → " << u.base_url << " (key: " << keySource(u) << ", "
         << u.max_connections << " connections per worker, timeout " << seconds(u.timeout) << ")\n";
   }
   for (const ModelConfig& m : config.models) {

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -44,6 +45,7 @@ class Loader {
   void loadModel(const toml::table& t);
   void loadPrice(const toml::table& t, ModelConfig* model);
   void parseBaseUrl(const toml::node& at, UpstreamConfig* upstream);
+  void readKeyFile(const toml::node& at, UpstreamConfig* upstream);
   void validateModels(const toml::table& root);
 
   std::string file_;
@@ -296,6 +298,37 @@ void Loader::loadMcp(const toml::table& t) {
   if (m.max_sessions < 1) problem(t, "mcp.max_sessions: expected a positive integer");
 }
 
+// The key file's path and whether it could be read go into problems; its contents never do.
+void Loader::readKeyFile(const toml::node& at, UpstreamConfig* u) {
+  std::string path = u->api_key_file;
+  if (path.front() != '/') {
+    auto directory = env_("CREDENTIALS_DIRECTORY");
+    if (!directory || directory->empty()) {
+      problem(at, "upstream '" + u->name + "': api_key_file '" + path +
+                      "' is a credential name but $CREDENTIALS_DIRECTORY is not set "
+                      "(use an absolute path outside systemd)");
+      return;
+    }
+    if (path.find('/') != std::string::npos) {
+      problem(at, "upstream '" + u->name +
+                      "': api_key_file must be an absolute path or a bare "
+                      "credential name");
+      return;
+    }
+    path = *directory + "/" + path;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  if (!in.is_open()) {
+    problem(at, "upstream '" + u->name + "': api_key_file '" + path + "' cannot be read");
+  } else if (key.empty()) {
+    problem(at, "upstream '" + u->name + "': api_key_file '" + path + "' is empty");
+  } else {
+    u->api_key = std::move(key);
+  }
+}
+
 void Loader::loadUpstream(const toml::table& t) {
   checkKeys(t, "upstream");
   UpstreamConfig u;
@@ -318,6 +351,15 @@ void Loader::loadUpstream(const toml::table& t) {
                                          u.api_key_env + " (api_key_env) is not set");
     } else {
       u.api_key = *key;
+    }
+  }
+  readString(t, "upstream", "api_key_file", &u.api_key_file);
+  if (!u.api_key_file.empty()) {
+    if (!u.api_key_env.empty()) {
+      problem(*t.get("api_key_file"),
+              "upstream '" + u.name + "': set api_key_env or api_key_file, not both");
+    } else {
+      readKeyFile(*t.get("api_key_file"), &u);
     }
   }
   readString(t, "upstream", "ca_file", &u.ca_file);

@@ -62,6 +62,9 @@ const std::vector<Setting> kSchema = {
      "Provider base URL, http:// or https://, e.g. https://api.openai.com/v1."},
     {"upstream", "api_key_env", T::kString, "\"\"",
      "Environment variable holding the provider key (must be set when named)."},
+    {"upstream", "api_key_file", T::kString, "\"\"",
+     "File holding the provider key: an absolute path, or a credential name read from "
+     "$CREDENTIALS_DIRECTORY (systemd LoadCredential=). Not with api_key_env."},
     {"upstream", "ca_file", T::kString, "\"\"",
      "PEM file of CAs to verify the provider with; empty = system CA store."},
     {"upstream", "tls_verify", T::kBoolean, "true",

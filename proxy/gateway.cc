@@ -99,6 +99,38 @@ std::string Gateway::listenUrl() const {
   return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port_);
 }
 
+bool Gateway::reload(std::shared_ptr<const Config> config, std::string* error) {
+  auto runtime = Runtime::create(config, error);
+  if (!runtime) return false;
+  gates_->configure(config->upstreams);  // new upstreams get gates; changed limits apply now
+  struct Countdown {
+    std::mutex mutex;
+    std::condition_variable done;
+    size_t left;
+  };
+  auto countdown = std::make_shared<Countdown>();
+  countdown->left = workers_.size();
+  for (auto& worker : workers_) {
+    worker->adoptRuntime(runtime, [countdown] {
+      std::lock_guard lock(countdown->mutex);
+      if (--countdown->left == 0) countdown->done.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(countdown->mutex);
+    countdown->done.wait_for(lock, std::chrono::seconds(5), [&] { return countdown->left == 0; });
+  }
+  config_ = std::move(config);
+  runtime_ = std::move(runtime);
+  return true;
+}
+
+bool Gateway::workersResponsive() {
+  bool all = true;
+  for (auto& worker : workers_) all = worker->pingLoop() && all;
+  return all;
+}
+
 void Gateway::drainAndStop() {
   for (auto& worker : workers_) worker->beginDrain(config_->server.drain_timeout);
   for (auto& worker : workers_) worker->join();

@@ -1,6 +1,7 @@
 // The running gateway: the shared Runtime, the process-wide services (cache store, coalescer,
 // clock) and the worker threads that serve them. Owns startup (open the store, bind every worker
-// to the listen address) and graceful shutdown (drain, flush the store, join).
+// to the listen address), config reload (a new Runtime handed to every worker) and graceful
+// shutdown (drain, flush the store, join).
 #pragma once
 
 #include <condition_variable>
@@ -38,6 +39,16 @@ class Gateway {
   // Stops accepting, lets in-flight requests finish (server.drain_timeout), flushes pending cache
   // writes and joins the threads.
   void drainAndStop();
+  // Serves new requests with config (already validated, its restart-only settings equal to the
+  // running ones: see planReload). Requests in flight finish with the config they started with.
+  // Returns once every worker has switched (or after a few seconds). false + *error when the
+  // Runtime cannot be built; the running config then stays.
+  bool reload(std::shared_ptr<const Config> config, std::string* error);
+  // The config in force.
+  std::shared_ptr<const Config> config() const { return config_; }
+  // For the service watchdog: true when every worker's loop ran the probe queued by the
+  // previous call (see Worker::pingLoop).
+  bool workersResponsive();
 
  private:
   bool openState(std::string* error);  // the database: cache, ledger, keys

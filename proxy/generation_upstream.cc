@@ -154,7 +154,7 @@ void GenerationHandler::startCall() {
     upstream_started_ = std::chrono::steady_clock::now();
   }
   upstream_name_ = upstream().name;
-  call_ = worker_.pool(upstream_index_).start(buildUpstreamRequest(), this);
+  call_ = worker_.pool(*runtime_, upstream_index_).start(buildUpstreamRequest(), this);
 }
 
 http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {

@@ -1,4 +1,5 @@
-// arkroute's command line: `serve`, `check`, `cache`, `mcp`, `--version`. Only wiring lives here.
+// arkroute's command line: `serve`, `check`, `cache`, `keys`, `usage`, `mcp`, `--version`.
+// Only wiring lives here; signals and the service manager are ServiceLoop's.
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/ssl.h>
@@ -14,9 +15,12 @@
 #include "conf/config.h"
 #include "conf/schema.h"
 #include "proxy/cache_cli.h"
+#include "proxy/config_reloader.h"
 #include "proxy/gateway.h"
 #include "proxy/mcp/stdio_bridge.h"
 #include "proxy/money_cli.h"
+#include "proxy/ops/systemd_notifier.h"
+#include "proxy/service_loop.h"
 
 namespace {
 
@@ -103,39 +107,28 @@ bool applyListenOverride(const Options& options, Config* config) {
   return true;
 }
 
-void onStopSignal(evutil_socket_t signal_number, short, void* arg) {
-  std::cerr << "arkroute: received " << strsignal(signal_number) << ", draining\n";
-  event_base_loopexit(static_cast<event_base*>(arg), nullptr);
-}
-
 int runServe(const Options& options) {
   auto loaded = loadOrReport(options);
   if (!loaded) return 1;
   printWarnings(*loaded);
   auto config = std::make_shared<Config>(std::move(loaded->config));
-  if (!applyListenOverride(options, config.get())) {
+  auto adjust = [&options](Config* c) { return applyListenOverride(options, c); };
+  if (!adjust(config.get())) {
     std::cerr << "arkroute: --listen must be HOST:PORT\n";
     return 2;
   }
+  arkroute::ops::SystemdNotifier notifier;
   arkroute::Gateway gateway(config);
   std::string error;
   if (!gateway.start(&error)) {
     std::cerr << "arkroute: cannot start: " << error << "\n";
+    notifier.status("cannot start: " + error);
     return 1;
   }
+  arkroute::ConfigReloader reloader(options.flags.at("config"), adjust);
+  arkroute::ServiceLoop loop(gateway, reloader, notifier);  // handles signals from here on
   std::cout << "arkroute listening on " << gateway.listenUrl() << std::endl;
-  event_base* signals = event_base_new();
-  event* term = evsignal_new(signals, SIGTERM, onStopSignal, signals);
-  event* interrupt = evsignal_new(signals, SIGINT, onStopSignal, signals);
-  event_add(term, nullptr);
-  event_add(interrupt, nullptr);
-  event_base_dispatch(signals);
-  gateway.drainAndStop();
-  event_free(term);
-  event_free(interrupt);
-  event_base_free(signals);
-  std::cerr << "arkroute: stopped\n";
-  return 0;
+  return loop.run();
 }
 
 }  // namespace

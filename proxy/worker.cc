@@ -1,5 +1,8 @@
-// Worker thread setup, request dispatch into the pipeline, and graceful drain.
+// Worker thread setup, request dispatch into the pipeline, runtime generations (config reload),
+// the watchdog ping and graceful drain.
 #include "proxy/worker.h"
+
+#include <cstdlib>
 
 #include "proxy/api_error.h"
 #include "proxy/endpoints.h"
@@ -32,31 +35,89 @@ http::PoolOptions poolOptionsFrom(const UpstreamConfig& upstream) {
 }  // namespace
 
 Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& services)
-    : index_(index), runtime_(std::move(runtime)), services_(services) {
+    : index_(index), services_(services) {
   base_ = event_base_new();
   dns_ =
       evdns_base_new(base_, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
   tasks_ = std::make_unique<LoopTasks>(base_);
   server_ = std::make_unique<http::HttpServer>(
-      base_, limitsFrom(runtime_->config().server),
+      base_, limitsFrom(runtime->config().server),
       [this](std::shared_ptr<http::Exchange> exchange) { handle(std::move(exchange)); },
       [](int status, std::string_view message) { return serverErrorBody(status, message); });
-  const auto& upstreams = runtime_->config().upstreams;
+  addGeneration(std::move(runtime));
+  drain_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onDrainTimer, this);
+  retire_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onRetireTimer, this);
+}
+
+void Worker::addGeneration(std::shared_ptr<const Runtime> runtime) {
+  auto generation = std::make_unique<Generation>();
+  const auto& upstreams = runtime->config().upstreams;
   for (size_t i = 0; i < upstreams.size(); ++i) {
     http::UpstreamEndpoint endpoint{upstreams[i].name, upstreams[i].tls, upstreams[i].host,
-                                    upstreams[i].port, runtime_->tlsContext(i)};
-    pools_.push_back(std::make_unique<http::UpstreamPool>(base_, dns_, std::move(endpoint),
-                                                          poolOptionsFrom(upstreams[i])));
+                                    upstreams[i].port, runtime->tlsContext(i)};
+    generation->pools.push_back(std::make_unique<http::UpstreamPool>(
+        base_, dns_, std::move(endpoint), poolOptionsFrom(upstreams[i])));
   }
-  drain_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onDrainTimer, this);
+  // A handle of this worker's own: its use count is the number of this worker's requests (and
+  // the worker itself) holding the Runtime, whatever the other workers do.
+  current_ = std::shared_ptr<const Runtime>(runtime.get(), [keep = runtime](const Runtime*) {});
+  generation->lent = current_;
+  generation->runtime = std::move(runtime);
+  generations_.push_back(std::move(generation));
+}
+
+http::UpstreamPool& Worker::pool(const Runtime& runtime, size_t upstream_index) {
+  for (auto it = generations_.rbegin(); it != generations_.rend(); ++it) {
+    if ((*it)->runtime.get() == &runtime) return *(*it)->pools[upstream_index];
+  }
+  // Unreachable while the caller holds runtime: its generation is only retired once unheld.
+  std::abort();
+}
+
+void Worker::adoptRuntime(std::shared_ptr<const Runtime> runtime, std::function<void()> adopted) {
+  tasks_->post([this, runtime = std::move(runtime), adopted = std::move(adopted)]() mutable {
+    addGeneration(std::move(runtime));
+    retireIdleGenerations();
+    if (generations_.size() > 1 && !event_pending(retire_timer_, EV_TIMEOUT, nullptr)) {
+      timeval every{1, 0};
+      event_add(retire_timer_, &every);
+    }
+    if (adopted) adopted();
+  });
+}
+
+void Worker::onRetireTimer(evutil_socket_t, short, void* arg) {
+  static_cast<Worker*>(arg)->retireIdleGenerations();
+}
+
+// Runs from its own loop callback, never inside a request's: by the time a request's last hold on
+// its Runtime is gone, its upstream call has been destroyed too.
+void Worker::retireIdleGenerations() {
+  for (size_t i = 0; i + 1 < generations_.size();) {
+    if (generations_[i]->lent.expired()) {
+      generations_.erase(generations_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+  if (generations_.size() == 1) event_del(retire_timer_);
+}
+
+bool Worker::pingLoop() {
+  bool answered = pings_answered_.load() == pings_sent_.load();
+  uint64_t number = ++pings_sent_;
+  tasks_->post([this, number] { pings_answered_.store(number); });
+  return answered;
 }
 
 Worker::~Worker() {
   join();
   mcp_.reset();
   event_free(drain_timer_);
+  event_free(retire_timer_);
   server_.reset();
-  pools_.clear();
+  current_.reset();
+  generations_.clear();
   tasks_.reset();
   evdns_base_free(dns_, 0);
   event_base_free(base_);
@@ -100,7 +161,9 @@ void Worker::onDrainTimer(evutil_socket_t, short, void* arg) {
 }
 
 void Worker::drainTick() {
-  bool idle = server_->activeExchanges() == 0;
+  // Finished responses still being written count too: their connections close once flushed.
+  // Finished responses still being written count too: their connections close once flushed.
+  bool idle = server_->activeExchanges() == 0 && server_->openConnections() == 0;
   if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
     event_del(drain_timer_);
     event_base_loopexit(base_, nullptr);

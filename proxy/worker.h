@@ -1,12 +1,19 @@
 // One worker thread: its own event_base, DNS resolver, HTTP server (sharing the listening port
 // with the other workers through SO_REUSEPORT) and one upstream connection pool per upstream.
 // Requests accepted by a worker are handled entirely on its thread.
+//
+// Config reload: each Runtime the worker is given is a generation with its own upstream pools
+// (indexed like that Runtime's upstreams). New requests take the newest generation; a request in
+// flight keeps the Runtime it started with and the pools of that generation. An old generation's
+// pools are freed once no request holds its Runtime any more.
 #pragma once
 
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,34 +45,58 @@ class Worker {
   // end the loop. join() waits for the thread.
   void beginDrain(std::chrono::milliseconds drain_timeout);
   void join();
+  // Thread-safe: from the next request on, serve with runtime (its config's server limits and
+  // listen address are ignored: they cannot change while running). adopted() runs on this
+  // worker's thread once the switch is made.
+  void adoptRuntime(std::shared_ptr<const Runtime> runtime, std::function<void()> adopted);
+  // Thread-safe liveness probe for the service watchdog: queues a task on the loop; true when
+  // the task queued by the previous call has run.
+  bool pingLoop();
 
   // For request handlers, on this worker's thread only.
   size_t index() const { return index_; }
   event_base* base() const { return base_; }
-  const Runtime& runtime() const { return *runtime_; }
-  std::shared_ptr<const Runtime> runtimeRef() const { return runtime_; }
-  http::UpstreamPool& pool(size_t upstream_index) { return *pools_[upstream_index]; }
+  // The newest Runtime. runtimeRef() is what a request keeps for its whole life.
+  const Runtime& runtime() const { return *current_; }
+  std::shared_ptr<const Runtime> runtimeRef() const { return current_; }
+  // The pool for upstream_index of runtime (a Runtime this worker handed out and that is still
+  // held); the one-argument form uses the newest Runtime.
+  http::UpstreamPool& pool(const Runtime& runtime, size_t upstream_index);
+  http::UpstreamPool& pool(size_t upstream_index) { return pool(*current_, upstream_index); }
   LoopTasks& tasks() { return *tasks_; }
   Services& services() { return services_; }
   // This worker's MCP endpoint, built on first use; nullptr when [mcp] enabled = false.
   McpService* mcp();
 
  private:
+  // A Runtime and the upstream pools built for it on this worker.
+  struct Generation {
+    std::shared_ptr<const Runtime> runtime;  // keeps TLS contexts alive while the pools live
+    std::weak_ptr<const Runtime> lent;       // this worker's handle to it, held by requests
+    std::vector<std::unique_ptr<http::UpstreamPool>> pools;
+  };
+
   void handle(std::shared_ptr<http::Exchange> exchange);
+  void addGeneration(std::shared_ptr<const Runtime> runtime);
+  void retireIdleGenerations();
   void drainTick();
   static void onDrainTimer(evutil_socket_t, short, void* arg);
+  static void onRetireTimer(evutil_socket_t, short, void* arg);
 
   size_t index_;
-  std::shared_ptr<const Runtime> runtime_;
+  std::shared_ptr<const Runtime> current_;                // the newest generation's lent handle
+  std::vector<std::unique_ptr<Generation>> generations_;  // oldest first; back() is current
   Services& services_;
   event_base* base_ = nullptr;
   evdns_base* dns_ = nullptr;
   std::unique_ptr<LoopTasks> tasks_;
   std::unique_ptr<http::HttpServer> server_;
-  std::vector<std::unique_ptr<http::UpstreamPool>> pools_;
   std::unique_ptr<McpService> mcp_;
   std::thread thread_;
   event* drain_timer_ = nullptr;
+  event* retire_timer_ = nullptr;
+  std::atomic<uint64_t> pings_sent_{0};
+  std::atomic<uint64_t> pings_answered_{0};
   std::chrono::steady_clock::time_point drain_deadline_;
 };
 

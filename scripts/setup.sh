@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libevent-dev libssl-dev librocksdb-dev libxxhash-dev libsimdjson-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev
   nginx-light wrk jq openssl curl ca-certificates nlohmann-json3-dev zlib1g-dev libhttp-parser-dev
+  systemd dpkg-dev
 )
 
 missing=()

@@ -4,6 +4,8 @@
 #   build       cmake configure + build of everything in build/ (RelWithDebInfo)
 #   ctest       unit and integration tests (ctest -j2)
 #   acceptance  the official OpenAI SDK against a real gateway + simulator (tests/acceptance)
+#   package     scripts/package_test.sh: build the .deb, install it, run it, remove it (only as
+#               root with CI=true or ARKROUTE_TEST_DEB=1; it installs a system package)
 #   asan-*      the same build, ctest and acceptance stages with AddressSanitizer and
 #               UndefinedBehaviorSanitizer, in build-asan/ (skipped only with ARKROUTE_TEST_FAST=1,
 #               and then said so)
@@ -87,6 +89,14 @@ if [ -n "${OK[build]:-}" ]; then
 else
   not_run ctest "build failed"
   not_run acceptance "build failed"
+fi
+
+if [ "$(id -u)" -eq 0 ] && { [ "$CI" = "true" ] || [ "${ARKROUTE_TEST_DEB:-0}" = "1" ]; }; then
+  stage package ./scripts/package_test.sh
+else
+  printf '\n==================== package ====================\n'
+  echo "---- not run: needs root and CI=true or ARKROUTE_TEST_DEB=1 (it installs the .deb)"
+  SUMMARY+=("  -       package (not run: needs root and CI=true or ARKROUTE_TEST_DEB=1)")
 fi
 
 if [ "$FAST" = "1" ]; then

@@ -15,6 +15,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+std::filesystem::path repoFile(const char* relative);
+
 EnvLookup envWith(std::map<std::string, std::string> values) {
   return [values](const std::string& name) -> std::optional<std::string> {
     auto it = values.find(name);
@@ -182,6 +184,56 @@ TEST(ConfigLoader, MissingKeyVariableIsAnErrorThatNeverShowsAnySecret) {
   LoadedConfig ok = loadConfigFromString(toml, "t", envWith({{"SIM_KEY", "sk-secret-value"}}));
   EXPECT_EQ(ok.config.upstreams[0].api_key, "sk-secret-value");
   EXPECT_EQ(describeConfig(ok.config).find("sk-secret-value"), std::string::npos);
+}
+
+TEST(ConfigLoader, KeyFileIsReadFromAPathOrTheCredentialsDirectory) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "arkroute-creds-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream((dir / "openai").string()) << "sk-from-file\n";
+  std::string by_name = std::string(kMinimal);
+  by_name.insert(by_name.find("[[model]]"), "api_key_file = \"openai\"\n");
+  LoadedConfig loaded =
+      loadConfigFromString(by_name, "t", envWith({{"CREDENTIALS_DIRECTORY", dir.string()}}));
+  EXPECT_EQ(loaded.config.upstreams[0].api_key, "sk-from-file");
+  EXPECT_NE(describeConfig(loaded.config).find("from file openai"), std::string::npos);
+  EXPECT_EQ(describeConfig(loaded.config).find("sk-from-file"), std::string::npos);
+
+  std::string by_path = std::string(kMinimal);
+  by_path.insert(by_path.find("[[model]]"),
+                 "api_key_file = \"" + (dir / "openai").string() + "\"\n");
+  EXPECT_EQ(loadConfigFromString(by_path, "t", envWith({})).config.upstreams[0].api_key,
+            "sk-from-file");
+
+  auto outside = problemsOf(by_name);  // a credential name without $CREDENTIALS_DIRECTORY
+  ASSERT_EQ(outside.size(), 1u);
+  EXPECT_NE(outside[0].message.find("CREDENTIALS_DIRECTORY"), std::string::npos);
+  auto missing = problemsOf(by_name, envWith({{"CREDENTIALS_DIRECTORY", "/nonexistent"}}));
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_NE(missing[0].message.find("cannot be read"), std::string::npos);
+  std::string both = by_name;
+  both.insert(both.find("[[model]]"), "api_key_env = \"SIM_KEY\"\n");
+  auto conflicting = problemsOf(both, envWith({{"SIM_KEY", "k"}}));
+  ASSERT_EQ(conflicting.size(), 1u);
+  EXPECT_NE(conflicting[0].message.find("not both"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ShippedConfig, ProductionConfigIsValidWithItsCredential) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "arkroute-prod-creds";
+  std::filesystem::create_directories(dir);
+  std::ofstream((dir / "openai").string()) << "sk-test";
+  LoadedConfig loaded = loadConfig(repoFile("conf/arkroute.production.toml").string(),
+                                   envWith({{"CREDENTIALS_DIRECTORY", dir.string()}}));
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(loaded.config.server.listen_host, "127.0.0.1");
+  EXPECT_EQ(loaded.config.server.listen_port, 8080);
+  EXPECT_TRUE(loaded.config.cache.path.starts_with("/var/lib/arkroute/"));
+  EXPECT_EQ(loaded.config.findUpstream("openai")->api_key, "sk-test");
+  for (const ModelConfig& model : loaded.config.models) {
+    EXPECT_TRUE(model.price.has_value()) << model.name;
+  }
+  EXPECT_DOUBLE_EQ(
+      loaded.config.findModel("gpt-image-1")->price->per_image.at("medium").at("1024x1024"), 0.042);
 }
 
 TEST(ConfigLoader, KeysModeWithFreeCreditsAndShapingSettings) {

@@ -1,0 +1,80 @@
+// Signal handling, config reload and sd_notify for a running gateway.
+#include "proxy/service_loop.h"
+
+#include <signal.h>
+
+#include <cstring>
+#include <iostream>
+
+namespace arkroute {
+
+ServiceLoop::ServiceLoop(Gateway& gateway, const ConfigReloader& reloader,
+                         ops::SystemdNotifier& notifier)
+    : gateway_(gateway), reloader_(reloader), notifier_(notifier) {
+  base_ = event_base_new();
+  term_ = evsignal_new(base_, SIGTERM, &ServiceLoop::onStop, this);
+  interrupt_ = evsignal_new(base_, SIGINT, &ServiceLoop::onStop, this);
+  hangup_ = evsignal_new(base_, SIGHUP, &ServiceLoop::onHangup, this);
+  watchdog_ = event_new(base_, -1, EV_PERSIST, &ServiceLoop::onWatchdog, this);
+  event_add(term_, nullptr);
+  event_add(interrupt_, nullptr);
+  event_add(hangup_, nullptr);
+}
+
+ServiceLoop::~ServiceLoop() {
+  for (event* e : {term_, interrupt_, hangup_, watchdog_}) event_free(e);
+  event_base_free(base_);
+}
+
+int ServiceLoop::run() {
+  auto interval = notifier_.watchdogInterval();
+  if (interval.count() > 0) {
+    auto half = interval / 2;
+    timeval every{static_cast<time_t>(half.count() / 1'000'000),
+                  static_cast<suseconds_t>(half.count() % 1'000'000)};
+    event_add(watchdog_, &every);
+  }
+  notifier_.ready("serving " + gateway_.listenUrl());
+  event_base_dispatch(base_);
+  notifier_.stopping();
+  event_del(watchdog_);
+  gateway_.drainAndStop();
+  std::cerr << "arkroute: stopped" << std::endl;
+  return 0;
+}
+
+void ServiceLoop::onStop(evutil_socket_t signal_number, short, void* arg) {
+  auto* self = static_cast<ServiceLoop*>(arg);
+  std::cerr << "arkroute: received " << strsignal(signal_number) << ", draining" << std::endl;
+  event_base_loopexit(self->base_, nullptr);
+}
+
+void ServiceLoop::onHangup(evutil_socket_t, short, void* arg) {
+  static_cast<ServiceLoop*>(arg)->reload();
+}
+
+void ServiceLoop::reload() {
+  notifier_.reloading();
+  std::cerr << "arkroute: received SIGHUP, reloading " << gateway_.config()->source_path
+            << std::endl;
+  auto next = reloader_.load(*gateway_.config(), std::cerr);
+  std::string error;
+  if (!next) {
+    notifier_.ready("reload rejected; serving the previous config");
+  } else if (!gateway_.reload(next, &error)) {
+    std::cerr << "arkroute: reload rejected: " << error << "; still serving the previous config"
+              << std::endl;
+    notifier_.ready("reload rejected; serving the previous config");
+  } else {
+    std::cerr << "arkroute: reloaded: " << next->models.size() << " model(s), "
+              << next->upstreams.size() << " upstream(s)" << std::endl;
+    notifier_.ready("serving " + gateway_.listenUrl());
+  }
+}
+
+void ServiceLoop::onWatchdog(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ServiceLoop*>(arg);
+  if (self->gateway_.workersResponsive()) self->notifier_.watchdog();
+}
+
+}  // namespace arkroute
