@@ -83,11 +83,14 @@ void GenerationHandler::tryUpstream() {
     capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit);
   }
   std::weak_ptr<GenerationHandler> weak = shared_from_this();
-  auto admission = gate().acquire(
+  UpstreamGate* granting = &gate();  // gates live as long as the gateway
+  auto admission = granting->acquire(
       &worker_.tasks(),
-      [weak] {
+      [weak, granting] {
         if (auto self = weak.lock()) {
           self->onSlotGranted();
+        } else {
+          granting->release();  // the request is gone: the slot goes to the next one
         }
       },
       &queue_ticket_);
