@@ -50,6 +50,8 @@ void Gateway::sweepLoop() {
 bool Gateway::start(std::string* error) {
   runtime_ = Runtime::create(config_, error);
   if (!runtime_ || !openCache(error)) return false;
+  observability_ = Observability::create(*config_, services_, error);
+  if (!observability_) return false;
   int count = config_->server.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool reuse_port = count > 1;
@@ -58,6 +60,8 @@ bool Gateway::start(std::string* error) {
     auto worker = std::make_unique<Worker>(static_cast<size_t>(i), runtime_, services_);
     if (!worker->listen(config_->server.listen_host, port, reuse_port, error)) return false;
     port = worker->boundPort();  // an ephemeral port is chosen once, then shared
+    for (size_t u = 0; u < config_->upstreams.size(); ++u)
+      observability_->watchPool(&worker->pool(u));
     workers_.push_back(std::move(worker));
   }
   port_ = port;
@@ -82,6 +86,7 @@ void Gateway::drainAndStop() {
   sweeper_wake_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
   if (store_) store_->flush();
+  if (observability_) observability_->stop();  // the last access-log lines
 }
 
 }  // namespace arkroute

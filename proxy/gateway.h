@@ -12,6 +12,7 @@
 
 #include "cache/cache_store.h"
 #include "cache/coalescer.h"
+#include "proxy/observability.h"
 #include "proxy/runtime.h"
 #include "proxy/services.h"
 #include "proxy/worker.h"
@@ -47,6 +48,7 @@ class Gateway {
   std::mutex sweeper_mutex_;
   std::condition_variable sweeper_wake_;
   bool stopping_ = false;
+  std::unique_ptr<Observability> observability_;  // metrics registry and access log
 };
 
 }  // namespace arkroute

@@ -409,6 +409,7 @@ RequestRecord GenerationHandler::makeRecord() const {
     if (runtime_->config().log.prompts) record.prompt = request_->prompt();
   }
   record.bytes_in = exchange_->request().body.size();
+  record.bytes_out = exchange_->sentBodyBytes();
   record.upstream_ms = upstream_ms_;
   record.total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)

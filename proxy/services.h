@@ -1,7 +1,7 @@
 // Process-wide services shared by every worker thread, owned by the Gateway and thread-safe: the
 // cache store and the coalescer (both null when the cache is disabled) and the wall clock (in
-// milliseconds since the epoch; injected so tests and TTL logic can control time), and the
-// observers the log phase reports every finished request to (ledger, metrics, access log).
+// milliseconds since the epoch; injected so tests and TTL logic can control time), the observers
+// the log phase reports every finished request to (ledger, metrics, access log) and the metrics.
 #pragma once
 
 #include <cstdint>
@@ -16,11 +16,20 @@ class CacheStore;
 class Coalescer;
 }  // namespace cache
 
+namespace ops {
+class MetricsRegistry;
+class RequestMetrics;
+}  // namespace ops
+
 struct Services {
   cache::CacheStore* store = nullptr;
   cache::Coalescer* coalescer = nullptr;
   std::function<int64_t()> now_ms;
   RequestObservers observers;  // set before the workers start; never changed while they run
+  // GET /metrics renders metrics_registry; metrics has the in-flight and upstream queue depth
+  // gauges. Set by Observability before the workers start (null in a hand-built Services).
+  ops::MetricsRegistry* metrics_registry = nullptr;
+  ops::RequestMetrics* metrics = nullptr;
 
   void reportFinished(const RequestRecord& record) const {
     for (const auto& observer : observers) observer->onRequestFinished(record);

@@ -95,7 +95,14 @@ class UpstreamPool {
   // Starts a request (now, or when a connection frees up). handler must outlive the returned call
   // or the call must be destroyed first.
   std::unique_ptr<UpstreamCall> start(OutgoingRequest request, UpstreamResponseHandler* handler);
-  Stats stats() const;
+  Stats stats() const;  // on the pool's thread
+  // Connections opened and requests sent on an already-open connection since the pool was made.
+  // Unlike stats(), callable from any thread (relaxed atomics): metrics scrape them.
+  struct ConnectionCounts {
+    uint64_t opened = 0;
+    uint64_t reused = 0;
+  };
+  ConnectionCounts connectionCounts() const;
   const UpstreamEndpoint& endpoint() const;
 
  private:

@@ -1,0 +1,56 @@
+// The gateway's observability, built once at startup from [log] and the upstream list: the
+// metrics registry (GET /metrics) with the request metrics, cache and connection-pool collectors,
+// and the JSON access log. create() wires them into Services (observers and metrics pointers)
+// before the workers start; stop() flushes the access log after they ended.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+#include "proxy/ops/access_log.h"
+#include "proxy/ops/metrics_registry.h"
+#include "proxy/ops/metrics_requests.h"
+#include "proxy/services.h"
+
+namespace arkroute {
+
+namespace http {
+class UpstreamPool;
+}  // namespace http
+
+class Observability {
+ public:
+  // nullptr and *error when the access log file cannot be opened. Call after the cache is open
+  // (services.store and coalescer set) and before any worker runs.
+  static std::unique_ptr<Observability> create(const Config& config, Services& services,
+                                               std::string* error);
+  ~Observability();
+  Observability(const Observability&) = delete;
+  Observability& operator=(const Observability&) = delete;
+
+  // A worker's upstream pool, counted in arkroute_upstream_connections_*_total. Before the
+  // workers start; the pools must stay alive until stop().
+  void watchPool(const http::UpstreamPool* pool);
+  // After the workers stopped: pools are no longer read, the access log is written out.
+  void stop();
+
+  ops::MetricsRegistry& registry() { return registry_; }
+  ops::RequestMetrics& requests() { return *requests_; }
+  ops::AccessLog* accessLog() { return access_log_.get(); }  // null when access_log = "off"
+
+ private:
+  Observability() = default;
+  void registerPoolMetrics(const std::vector<std::string>& upstreams);
+  void registerAccessLogMetrics();
+
+  ops::MetricsRegistry registry_;
+  std::shared_ptr<ops::RequestMetrics> requests_;
+  std::shared_ptr<ops::AccessLog> access_log_;
+  std::mutex pools_mutex_;
+  std::vector<const http::UpstreamPool*> pools_;
+};
+
+}  // namespace arkroute
