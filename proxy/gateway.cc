@@ -60,8 +60,6 @@ bool Gateway::start(std::string* error) {
     auto worker = std::make_unique<Worker>(static_cast<size_t>(i), runtime_, services_);
     if (!worker->listen(config_->server.listen_host, port, reuse_port, error)) return false;
     port = worker->boundPort();  // an ephemeral port is chosen once, then shared
-    for (size_t u = 0; u < config_->upstreams.size(); ++u)
-      observability_->watchPool(&worker->pool(u));
     workers_.push_back(std::move(worker));
   }
   port_ = port;

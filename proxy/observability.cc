@@ -1,8 +1,6 @@
 // Observability wiring: registry, request metrics, collectors and the access log.
 #include "proxy/observability.h"
 
-#include <map>
-
 #include "proxy/http/upstream.h"
 #include "proxy/metrics_endpoint.h"
 
@@ -20,7 +18,7 @@ std::unique_ptr<Observability> Observability::create(const Config& config, Servi
   std::vector<std::string> upstreams;
   for (const UpstreamConfig& upstream : config.upstreams) upstreams.push_back(upstream.name);
   self->requests_ = std::make_shared<ops::RequestMetrics>(self->registry_, upstreams);
-  self->registerPoolMetrics(upstreams);
+  self->registerConnectionMetrics(services, upstreams);
   if (services.store && services.coalescer) {
     registerCacheMetrics(self->registry_, *services.store, *services.coalescer);
   }
@@ -36,40 +34,34 @@ Observability::~Observability() {
   stop();
 }
 
-void Observability::watchPool(const http::UpstreamPool* pool) {
-  std::lock_guard lock(pools_mutex_);
-  pools_.push_back(pool);
-}
-
 void Observability::stop() {
-  {
-    std::lock_guard lock(pools_mutex_);
-    pools_.clear();
-  }
   if (access_log_) access_log_->stop();
 }
 
-void Observability::registerPoolMetrics(const std::vector<std::string>& upstreams) {
+// Upstreams added by a config reload have no counters: their pools are not counted.
+void Observability::registerConnectionMetrics(Services& services,
+                                              const std::vector<std::string>& upstreams) {
   using Sample = ops::MetricsRegistry::Sample;
-  // Both families read the pools: sums per upstream name, every configured upstream listed.
-  auto sums = [this, upstreams](bool opened) {
-    std::map<std::string, double> totals;
-    for (const std::string& name : upstreams) totals[name] = 0;
-    std::lock_guard lock(pools_mutex_);
-    for (const http::UpstreamPool* pool : pools_) {
-      http::UpstreamPool::ConnectionCounts counts = pool->connectionCounts();
-      totals[pool->endpoint().name] += static_cast<double>(opened ? counts.opened : counts.reused);
-    }
+  std::vector<std::pair<std::string, std::shared_ptr<http::ConnectionCounters>>> table;
+  for (const std::string& name : upstreams) {
+    auto counters = std::make_shared<http::ConnectionCounters>();
+    services.connection_counters[name] = counters;
+    table.emplace_back(name, std::move(counters));
+  }
+  auto read = [table](bool opened) {
     std::vector<Sample> samples;
-    for (const auto& [name, value] : totals) samples.push_back({{name}, value});
+    for (const auto& [name, counters] : table) {
+      const auto& counter = opened ? counters->opened : counters->reused;
+      samples.push_back({{name}, static_cast<double>(counter.load(std::memory_order_relaxed))});
+    }
     return samples;
   };
   registry_.collector("arkroute_upstream_connections_opened_total",
                       "Connections opened to an upstream (TCP, plus TLS for https).",
-                      ops::MetricType::kCounter, {"upstream"}, [sums] { return sums(true); });
+                      ops::MetricType::kCounter, {"upstream"}, [read] { return read(true); });
   registry_.collector("arkroute_upstream_connections_reused_total",
                       "Upstream requests sent on an already-open keep-alive connection.",
-                      ops::MetricType::kCounter, {"upstream"}, [sums] { return sums(false); });
+                      ops::MetricType::kCounter, {"upstream"}, [read] { return read(false); });
 }
 
 void Observability::registerAccessLogMetrics() {

@@ -1,11 +1,11 @@
 // The gateway's observability, built once at startup from [log] and the upstream list: the
-// metrics registry (GET /metrics) with the request metrics, cache and connection-pool collectors,
-// and the JSON access log. create() wires them into Services (observers and metrics pointers)
-// before the workers start; stop() flushes the access log after they ended.
+// metrics registry (GET /metrics) with the request metrics, the cache collectors and the upstream
+// connection counters, and the JSON access log. create() wires them into Services (observers,
+// metrics pointers, connection counters the pools add to) before the workers start; stop()
+// writes out the access log after they ended.
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,10 +17,6 @@
 
 namespace arkroute {
 
-namespace http {
-class UpstreamPool;
-}  // namespace http
-
 class Observability {
  public:
   // nullptr and *error when the access log file cannot be opened. Call after the cache is open
@@ -31,10 +27,7 @@ class Observability {
   Observability(const Observability&) = delete;
   Observability& operator=(const Observability&) = delete;
 
-  // A worker's upstream pool, counted in arkroute_upstream_connections_*_total. Before the
-  // workers start; the pools must stay alive until stop().
-  void watchPool(const http::UpstreamPool* pool);
-  // After the workers stopped: pools are no longer read, the access log is written out.
+  // After the workers stopped: writes out the access log.
   void stop();
 
   ops::MetricsRegistry& registry() { return registry_; }
@@ -43,14 +36,12 @@ class Observability {
 
  private:
   Observability() = default;
-  void registerPoolMetrics(const std::vector<std::string>& upstreams);
+  void registerConnectionMetrics(Services& services, const std::vector<std::string>& upstreams);
   void registerAccessLogMetrics();
 
   ops::MetricsRegistry registry_;
   std::shared_ptr<ops::RequestMetrics> requests_;
   std::shared_ptr<ops::AccessLog> access_log_;
-  std::mutex pools_mutex_;
-  std::vector<const http::UpstreamPool*> pools_;
 };
 
 }  // namespace arkroute

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <string>
 
 #include "proxy/request_record.h"
 
@@ -15,6 +18,10 @@ namespace cache {
 class CacheStore;
 class Coalescer;
 }  // namespace cache
+
+namespace http {
+struct ConnectionCounters;
+}  // namespace http
 
 namespace ops {
 class MetricsRegistry;
@@ -30,6 +37,8 @@ struct Services {
   // gauges. Set by Observability before the workers start (null in a hand-built Services).
   ops::MetricsRegistry* metrics_registry = nullptr;
   ops::RequestMetrics* metrics = nullptr;
+  // Per upstream name: connection totals every worker's pools for that upstream add to.
+  std::map<std::string, std::shared_ptr<http::ConnectionCounters>> connection_counters;
 
   void reportFinished(const RequestRecord& record) const {
     for (const auto& observer : observers) observer->onRequestFinished(record);

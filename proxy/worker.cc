@@ -18,8 +18,10 @@ http::ServerLimits limitsFrom(const ServerConfig& server) {
   return limits;
 }
 
-http::PoolOptions poolOptionsFrom(const UpstreamConfig& upstream) {
+http::PoolOptions poolOptionsFrom(const UpstreamConfig& upstream, const Services& services) {
   http::PoolOptions options;
+  auto counters = services.connection_counters.find(upstream.name);
+  if (counters != services.connection_counters.end()) options.counters = counters->second;
   options.max_connections = upstream.max_connections;
   options.connect_timeout = upstream.connect_timeout;
   options.first_byte_timeout = upstream.first_byte_timeout;
@@ -44,8 +46,8 @@ Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& s
   for (size_t i = 0; i < upstreams.size(); ++i) {
     http::UpstreamEndpoint endpoint{upstreams[i].name, upstreams[i].tls, upstreams[i].host,
                                     upstreams[i].port, runtime_->tlsContext(i)};
-    pools_.push_back(std::make_unique<http::UpstreamPool>(base_, dns_, std::move(endpoint),
-                                                          poolOptionsFrom(upstreams[i])));
+    pools_.push_back(std::make_unique<http::UpstreamPool>(
+        base_, dns_, std::move(endpoint), poolOptionsFrom(upstreams[i], services_)));
   }
   drain_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onDrainTimer, this);
 }

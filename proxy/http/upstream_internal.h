@@ -12,7 +12,6 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
-#include <atomic>
 #include <deque>
 #include <memory>
 #include <string>
@@ -150,9 +149,11 @@ class PoolCore {
   // connection before any waiting call.
   void connectionClosed(UpstreamConnection* connection, CallImpl* retry);
   void destroy(UpstreamConnection* connection);  // from the connection's deferred event
-  void countOpened() { opened_.fetch_add(1, std::memory_order_relaxed); }
+  void countOpened() {
+    ++stats_.connections_opened;
+    if (options_.counters) options_.counters->opened.fetch_add(1, std::memory_order_relaxed);
+  }
   UpstreamPool::Stats stats() const;
-  UpstreamPool::ConnectionCounts connectionCounts() const;  // any thread
 
   event_base* base() const { return base_; }
   evdns_base* dns() const { return dns_; }
@@ -169,8 +170,7 @@ class PoolCore {
   evdns_base* dns_;
   UpstreamEndpoint endpoint_;
   PoolOptions options_;
-  std::atomic<uint64_t> opened_{0};  // atomics: metrics read them from other threads
-  std::atomic<uint64_t> reused_{0};
+  UpstreamPool::Stats stats_;
   std::vector<UpstreamConnection*> idle_;  // LIFO: the most recently used is the warmest
   std::unordered_set<UpstreamConnection*> open_;
   std::unordered_set<UpstreamConnection*> closing_;

@@ -71,7 +71,8 @@ void PoolCore::forget(CallImpl* call) {
 }
 
 void PoolCore::startOn(CallImpl* call, UpstreamConnection* connection) {
-  reused_.fetch_add(1, std::memory_order_relaxed);
+  ++stats_.connections_reused;
+  if (options_.counters) options_.counters->reused.fetch_add(1, std::memory_order_relaxed);
   call->attach(connection, true);
   connection->send(call);
 }
@@ -116,18 +117,11 @@ void PoolCore::destroy(UpstreamConnection* connection) {
 }
 
 UpstreamPool::Stats PoolCore::stats() const {
-  UpstreamPool::Stats stats;
-  UpstreamPool::ConnectionCounts counts = connectionCounts();
-  stats.connections_opened = counts.opened;
-  stats.connections_reused = counts.reused;
+  UpstreamPool::Stats stats = stats_;
   stats.idle = idle_.size();
   stats.busy = open_.size() - idle_.size();
   stats.waiting = waiting_.size();
   return stats;
-}
-
-UpstreamPool::ConnectionCounts PoolCore::connectionCounts() const {
-  return {opened_.load(std::memory_order_relaxed), reused_.load(std::memory_order_relaxed)};
 }
 
 struct UpstreamPool::Impl {
@@ -151,10 +145,6 @@ std::unique_ptr<UpstreamCall> UpstreamPool::start(OutgoingRequest request,
 
 UpstreamPool::Stats UpstreamPool::stats() const {
   return impl_->core.stats();
-}
-
-UpstreamPool::ConnectionCounts UpstreamPool::connectionCounts() const {
-  return impl_->core.connectionCounts();
 }
 
 const UpstreamEndpoint& UpstreamPool::endpoint() const {

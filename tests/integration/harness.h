@@ -104,6 +104,8 @@ struct GatewayOptions {
   std::string extra_toml;                        // appended at the end of the file
   std::string server_toml;                       // appended inside [server]
   std::string cache_toml = "enabled = false\n";  // inside [cache] (path is set by the harness)
+  // inside [log]: off by default, since nobody reads a test gateway's stdout after it is ready
+  std::string log_toml = "access_log = \"off\"\n";
   std::map<std::string, std::string> env;
   int workers = 2;
 };

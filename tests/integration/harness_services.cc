@@ -52,8 +52,9 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
   std::string toml =
       "[server]\nlisten = \"127.0.0.1:0\"\nworkers = " + std::to_string(options_.workers) + "\n" +
       options_.server_toml + "\n[cache]\npath = \"" + dir_.file("cache") + "\"\n" +
-      options_.cache_toml + "\n[[upstream]]\nname = \"sim\"\nbase_url = \"" +
-      options_.upstream_base_url + "\"\n" + options_.extra_upstream_toml +
+      options_.cache_toml + "\n[log]\n" + options_.log_toml +
+      "\n[[upstream]]\nname = \"sim\"\nbase_url = \"" + options_.upstream_base_url + "\"\n" +
+      options_.extra_upstream_toml +
       "\n[[model]]\nname = \"gpt-image-1\"\nupstream = \"sim\"\n"
       "\n[[model]]\nname = \"seedream-4.5\"\nupstream = \"sim\"\n"
       "upstream_model = \"seedream-4-5-251128\"\n\n" +
