@@ -293,6 +293,11 @@ void ServerConnection::abortConnection() {
   scheduleDeferred();
 }
 
+// request_ was moved into the exchange at dispatch: ask the exchange.
+bool ServerConnection::isHead() const {
+  return exchange_ && exchange_->request().method == "HEAD";
+}
+
 size_t ServerConnection::pendingOutput() const {
   return evbuffer_get_length(bufferevent_get_output(bev_));
 }

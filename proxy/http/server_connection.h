@@ -43,7 +43,7 @@ class ServerConnection {
   void abortConnection();
   size_t pendingOutput() const;
   void requestDrainNotice();
-  bool isHead() const { return request_.method == "HEAD"; }
+  bool isHead() const;  // the request being answered is a HEAD
   void closeIfIdle();
 
  private:
