@@ -89,6 +89,20 @@ TEST(AccessLogLine, InvalidUtf8IsReplacedNotFatal) {
   EXPECT_EQ(json["path"].get<std::string>().substr(0, 4), "/bad");
 }
 
+TEST(AccessLogLine, StringsAreEscapedAndValidUtf8IsKept) {
+  RequestRecord r = sampleRecord();
+  r.prompt = "caf\xc3\xa9 \xe2\x98\x95 \"quoted\" back\\slash\ttab\x01\nnewline \xf0\x9f\x90\x98";
+  r.path = "/surrogate\xed\xa0\x80/overlong\xc0\xaf/cut\xe2\x98";
+  std::string line = formatAccessLogLine(r, true);
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line, whatever the strings hold";
+  auto json = nlohmann::json::parse(line);
+  EXPECT_EQ(json["prompt"], r.prompt);
+  EXPECT_EQ(json["path"],
+            "/surrogate\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd/overlong"
+            "\xef\xbf\xbd\xef\xbf\xbd/cut\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_NE(line.find("\\u0001"), std::string::npos);
+}
+
 std::string readAll(int fd) {
   std::string out;
   char buffer[65536];
