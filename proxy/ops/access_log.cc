@@ -52,7 +52,7 @@ void AccessLog::onRequestFinished(const RequestRecord& record) {
     std::lock_guard lock(mutex_);
     if (!stopping_ && queue_.size() < options_.max_queued_lines) {
       queue_.push_back(std::move(line));
-      if (queue_.size() == 1) wake_.notify_one();
+      if (writer_idle_) wake_.notify_one();  // under load the writer is pausing: no syscall
       return;
     }
   }
@@ -83,7 +83,11 @@ void AccessLog::run() {
     bool reopen = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || reopen_wanted_ || !queue_.empty(); });
+      if (queue_.empty() && !stopping_ && !reopen_wanted_) {
+        writer_idle_ = true;
+        wake_.wait(lock, [this] { return stopping_ || reopen_wanted_ || !queue_.empty(); });
+        writer_idle_ = false;
+      }
       if (queue_.empty() && stopping_) return;
       batch.swap(queue_);
       reopen = reopen_wanted_;
@@ -94,6 +98,9 @@ void AccessLog::run() {
     for (const std::string& line : batch) text += line;
     if (!text.empty()) writeAll(text, batch.size());
     batch.clear();
+    // Let lines gather: one write per pause under load rather than one per request.
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, kBatchPause, [this] { return stopping_; });
   }
 }
 
