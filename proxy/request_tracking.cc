@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "proxy/ops/metrics_requests.h"
+#include "proxy/responses.h"
 #include "proxy/services.h"
 #include "proxy/worker.h"
 
@@ -45,6 +46,21 @@ void trackRequest(Worker& worker, http::Exchange& exchange, const std::string& r
                 .count();
         services.reportFinished(record);
       });
+}
+
+void reportRejected(Services& services, int status, const http::Request& request,
+                    uint64_t body_bytes) {
+  if (services.observers.empty()) return;
+  RequestRecord record;
+  record.time_ms = services.now_ms ? services.now_ms() : 0;
+  record.request_id = requestIdFor(request);
+  record.method = request.method;
+  record.path = request.path;
+  record.status = status;
+  record.outcome = outcomeFor(status);
+  record.bytes_in = request.body.size();
+  record.bytes_out = body_bytes;
+  services.reportFinished(record);
 }
 
 }  // namespace arkroute

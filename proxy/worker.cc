@@ -3,6 +3,7 @@
 
 #include "proxy/api_error.h"
 #include "proxy/endpoints.h"
+#include "proxy/request_tracking.h"
 
 namespace arkroute {
 
@@ -42,6 +43,9 @@ Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& s
       base_, limitsFrom(runtime_->config().server),
       [this](std::shared_ptr<http::Exchange> exchange) { handle(std::move(exchange)); },
       [](int status, std::string_view message) { return serverErrorBody(status, message); });
+  server_->onRejected([this](int status, const http::Request& request, uint64_t body_bytes) {
+    reportRejected(services_, status, request, body_bytes);
+  });
   const auto& upstreams = runtime_->config().upstreams;
   for (size_t i = 0; i < upstreams.size(); ++i) {
     http::UpstreamEndpoint endpoint{upstreams[i].name, upstreams[i].tls, upstreams[i].host,

@@ -115,6 +115,12 @@ class HttpServer {
   bool listen(const std::string& host, uint16_t port, bool reuse_port, std::string* error);
   uint16_t boundPort() const;
 
+  // Called, on the loop, for each request the server answers itself with an error (400 malformed,
+  // 408, 413, 431) before any handler sees it: request holds what was parsed so far, body_bytes
+  // the size of the error body sent. Set before the loop runs.
+  using RejectHook = std::function<void(int status, const Request& request, uint64_t body_bytes)>;
+  void onRejected(RejectHook hook);
+
   // Stops accepting; existing connections continue. Idle keep-alive connections are closed.
   void stopAccepting();
   size_t openConnections() const;

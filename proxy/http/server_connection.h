@@ -23,6 +23,7 @@ struct ServerShared {
   ServerLimits limits;
   RequestHandler handler;
   ErrorBodyFn error_body;
+  HttpServer::RejectHook on_rejected;
   size_t open_connections = 0;
   size_t active_exchanges = 0;
   bool accepting = true;

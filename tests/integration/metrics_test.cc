@@ -129,6 +129,22 @@ TEST(Metrics, InFlightCountsARequestWaitingUpstream) {
             std::optional<double>(1));
 }
 
+TEST(Metrics, RequestsTheServerRefusesAreCountedAsClientErrors) {
+  Simulator sim;
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.server_toml = "max_body_bytes = \"4KiB\"\n";
+  Gateway gateway(options);
+  HttpResponse refused = generate(
+      gateway.port(), R"({"model":"gpt-image-1","prompt":")" + std::string(8000, 'x') + "\"}");
+  ASSERT_EQ(refused.status, 413);
+  std::string m = httpGet(gateway.port(), "/metrics").body;
+  EXPECT_EQ(sample(m, R"(arkroute_requests_total{model="",status="413",cache=""})"),
+            std::optional<double>(1))
+      << m;
+  EXPECT_EQ(sample(m, R"(arkroute_errors_total{source="client"})"), std::optional<double>(1));
+}
+
 TEST(Metrics, DisabledCacheLeavesCacheSeriesOut) {
   Simulator sim;
   GatewayOptions options;

@@ -1,6 +1,7 @@
 // Exchange::onEnded and the sent-response accounting (status, body bytes) on a real HttpServer over
 // loopback: whole responses, streamed chunked responses, HEAD (no body on the wire), and a client
 // that leaves before any answer (ended, not finished, status 0). The hook fires exactly once.
+// Also HttpServer::onRejected for requests the server refuses before any handler (413).
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -38,6 +39,11 @@ class ServerEndHook : public ::testing::Test {
     server_ = std::make_unique<HttpServer>(
         base_, ServerLimits{}, [this](std::shared_ptr<Exchange> exchange) { handle(exchange); },
         [](int, std::string_view) { return std::string("{}"); });
+    server_->onRejected([this](int status, const Request& request, uint64_t body_bytes) {
+      std::lock_guard lock(mutex_);
+      ended_.push_back({"rejected " + request.path, status, body_bytes, false});
+      changed_.notify_all();
+    });
     std::string error;
     ASSERT_TRUE(server_->listen("127.0.0.1", 0, false, &error)) << error;
     loop_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
@@ -144,6 +150,17 @@ TEST_F(ServerEndHook, ClientLeavingBeforeAnAnswerEndsTheExchangeUnfinished) {
   EXPECT_FALSE(ended[0].finished);
   std::this_thread::sleep_for(50ms);  // nothing more may arrive
   EXPECT_EQ(waitForEnded(1).size(), 1u);
+}
+
+TEST_F(ServerEndHook, RequestsTheServerRefusesItselfAreReported) {
+  std::string answer = exchangeRaw("GET /oversized HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                   std::to_string(ServerLimits{}.max_body_bytes + 1) + "\r\n\r\n");
+  EXPECT_NE(answer.find("413"), std::string::npos) << answer;
+  auto ended = waitForEnded(1);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].path, "rejected /oversized");
+  EXPECT_EQ(ended[0].status, 413);
+  EXPECT_EQ(ended[0].body_bytes, 2u);  // the "{}" error body of this fixture
 }
 
 }  // namespace
