@@ -6,7 +6,9 @@
 #include "proxy/cache_endpoints.h"
 #include "proxy/generation_handler.h"
 #include "proxy/mcp_service.h"
+#include "proxy/metrics_endpoint.h"
 #include "proxy/money_endpoints.h"
+#include "proxy/request_tracking.h"
 #include "proxy/responses.h"
 #include "proxy/worker.h"
 
@@ -63,6 +65,7 @@ void handleMcp(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::st
 
 constexpr Endpoint kEndpoints[] = {
     {"GET", "/healthz", handleHealth},
+    {"GET", "/metrics", handleMetrics},
     {"GET", "/v1/models", handleModels},
     {"POST", "/v1/images/generations", handleGeneration},
     {"GET", "/v1/images/cache/*", handleCachedImage},
@@ -88,11 +91,13 @@ void dispatchRequest(Worker& worker, std::shared_ptr<http::Exchange> exchange) {
     if (!pathMatches(endpoint.path, request.path)) continue;
     bool head_as_get = request.method == "HEAD" && endpoint.method == "GET";
     if (endpoint.method == request.method || head_as_get) {
+      trackRequest(worker, *exchange, request_id, endpoint.handler == handleGeneration);
       endpoint.handler(worker, std::move(exchange), std::move(request_id));
       return;
     }
     allowed += allowed.empty() ? std::string(endpoint.method) : ", " + std::string(endpoint.method);
   }
+  trackRequest(worker, *exchange, request_id, false);
   if (!allowed.empty()) {
     http::Headers headers;
     headers.set("Allow", allowed);

@@ -78,6 +78,8 @@ bool Gateway::start(std::string* error) {
                                                        config_->mcp.max_sessions, services_.now_ms);
     services_.mcp_sessions = mcp_sessions_.get();
   }
+  observability_ = Observability::create(*config_, services_, error);
+  if (!observability_) return false;
   int count = config_->server.workers;
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool reuse_port = count > 1;
@@ -142,6 +144,7 @@ void Gateway::drainAndStop() {
   sweeper_wake_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
   if (store_) store_->flush();
+  if (observability_) observability_->stop();  // the last access-log lines
 }
 
 }  // namespace arkroute

@@ -18,6 +18,7 @@
 #include "proxy/key_limits.h"
 #include "proxy/ledger.h"
 #include "proxy/mcp/mcp_sessions.h"
+#include "proxy/observability.h"
 #include "proxy/runtime.h"
 #include "proxy/services.h"
 #include "proxy/upstream_gate.h"
@@ -74,6 +75,7 @@ class Gateway {
   std::mutex sweeper_mutex_;
   std::condition_variable sweeper_wake_;
   bool stopping_ = false;
+  std::unique_ptr<Observability> observability_;  // metrics registry and access log
 };
 
 }  // namespace arkroute

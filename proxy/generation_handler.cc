@@ -11,6 +11,7 @@
 #include "proxy/image_response.h"
 #include "proxy/key_limits.h"
 #include "proxy/ledger.h"
+#include "proxy/ops/metrics_requests.h"
 #include "proxy/pricing.h"
 #include "proxy/responses.h"
 #include "proxy/services.h"
@@ -198,6 +199,7 @@ void GenerationHandler::joinCoalescing() {
     return;
   }
   ticket_ = std::get<cache::Coalescer::Ticket>(joined);
+  wait_started_ = std::chrono::steady_clock::now();
   wait_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onWaitTimer, this);
   auto wait = route_->upstream->timeout;
   timeval tv{static_cast<time_t>(wait.count() / 1000),
@@ -218,6 +220,9 @@ void GenerationHandler::onWaitTimeout() {
 
 void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   ticket_.reset();
+  queue_ms_ +=
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wait_started_)
+          .count();
   if (wait_timer_) evtimer_del(wait_timer_);
   if (finished_) return;  // the client left while waiting
   using Outcome = cache::Coalescer::Outcome;
@@ -322,7 +327,10 @@ void GenerationHandler::finish() {
   if (wait_timer_) evtimer_del(wait_timer_);
   if (retry_timer_) evtimer_del(retry_timer_);
   if (queue_timer_) evtimer_del(queue_timer_);
-  if (queued_ && gate().cancel(queue_ticket_)) queued_ = false;
+  if (queued_ && gate().cancel(queue_ticket_)) {
+    queued_ = false;
+    if (queue_depth_) queue_depth_->sub(1);
+  }
   releaseSlot();
   if (upstream_started_ != std::chrono::steady_clock::time_point{}) {
     upstream_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
@@ -364,6 +372,7 @@ RequestRecord GenerationHandler::makeRecord() const {
     if (runtime_->config().log.prompts) record.prompt = request_->prompt();
   }
   record.bytes_in = exchange_->request().body.size();
+  record.bytes_out = exchange_->sentBodyBytes();
   record.upstream_ms = upstream_ms_;
   record.queue_ms = queue_ms_;
   record.total_ms =

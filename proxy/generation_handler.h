@@ -29,6 +29,9 @@ namespace arkroute {
 
 class Worker;
 class UpstreamGate;
+namespace ops {
+class Gauge;
+}  // namespace ops
 
 class GenerationHandler : public http::UpstreamResponseHandler,
                           public std::enable_shared_from_this<GenerationHandler> {
@@ -108,7 +111,9 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool queued_ = false;
   bool holding_slot_ = false;
   std::chrono::steady_clock::time_point queued_at_;
-  double queue_ms_ = 0;
+  double queue_ms_ = 0;                // waiting for a shaping slot and for a coalesced generation
+  ops::Gauge* queue_depth_ = nullptr;  // arkroute_upstream_queue_depth while queued
+  std::chrono::steady_clock::time_point wait_started_;
   std::string body_tail_;  // last bytes of an uncaptured 200 (for its `usage`)
   CachePolicy policy_;
   std::optional<cache::CacheKey> cache_key_;

@@ -11,6 +11,7 @@
 #include "proxy/body_rewrite.h"
 #include "proxy/generation_handler.h"
 #include "proxy/generation_headers.h"
+#include "proxy/ops/metrics_requests.h"
 #include "proxy/pricing.h"
 #include "proxy/responses.h"
 #include "proxy/services.h"
@@ -84,9 +85,12 @@ void GenerationHandler::tryUpstream() {
   }
   std::weak_ptr<GenerationHandler> weak = shared_from_this();
   UpstreamGate* granting = &gate();  // gates live as long as the gateway
+  ops::Gauge* depth = services.metrics ? &services.metrics->upstreamQueueDepth(upstream().name)
+                                       : nullptr;  // the registry outlives the workers
   auto admission = granting->acquire(
       &worker_.tasks(),
-      [weak, granting] {
+      [weak, granting, depth] {
+        if (depth) depth->sub(1);
         if (auto self = weak.lock()) {
           self->onSlotGranted();
         } else {
@@ -104,6 +108,8 @@ void GenerationHandler::tryUpstream() {
     return;
   }
   queued_ = true;
+  queue_depth_ = depth;
+  if (depth) depth->add(1);
   queued_at_ = std::chrono::steady_clock::now();
   if (!queue_timer_)
     queue_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onQueueTimer, this);
@@ -132,6 +138,7 @@ void GenerationHandler::onQueueTimer(evutil_socket_t, short, void* arg) {
   if (!self->queued_ || self->finished_) return;
   if (!self->gate().cancel(self->queue_ticket_)) return;  // granted meanwhile: the grant runs
   self->queued_ = false;
+  if (self->queue_depth_) self->queue_depth_->sub(1);
   self->respondUpstreamBusy("kept this request queued for its queue_timeout");
 }
 

@@ -1,11 +1,14 @@
 // Process-wide services shared by every worker thread, owned by the Gateway and thread-safe: the
 // cache store and the coalescer (both null when the cache is disabled) and the wall clock (in
-// milliseconds since the epoch; injected so tests and TTL logic can control time), and the
-// observers the log phase reports every finished request to (ledger, metrics, access log).
+// milliseconds since the epoch; injected so tests and TTL logic can control time), the observers
+// the log phase reports every finished request to (ledger, metrics, access log) and the metrics.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <string>
 
 #include "proxy/request_record.h"
 
@@ -23,6 +26,15 @@ namespace mcp {
 class McpSessions;
 }  // namespace mcp
 
+namespace http {
+struct ConnectionCounters;
+}  // namespace http
+
+namespace ops {
+class MetricsRegistry;
+class RequestMetrics;
+}  // namespace ops
+
 struct Services {
   cache::CacheStore* store = nullptr;
   cache::Coalescer* coalescer = nullptr;
@@ -33,6 +45,12 @@ struct Services {
   UpstreamGates* gates = nullptr;   // per-upstream health, load and shaping
   RequestObservers observers;       // set before the workers start; never changed while they run
   mcp::McpSessions* mcp_sessions = nullptr;  // MCP sessions; null when [mcp] enabled = false
+  // GET /metrics renders metrics_registry; metrics has the in-flight and upstream queue depth
+  // gauges. Set by Observability before the workers start (null in a hand-built Services).
+  ops::MetricsRegistry* metrics_registry = nullptr;
+  ops::RequestMetrics* metrics = nullptr;
+  // Per upstream name: connection totals every worker's pools for that upstream add to.
+  std::map<std::string, std::shared_ptr<http::ConnectionCounters>> connection_counters;
 
   void reportFinished(const RequestRecord& record) const {
     for (const auto& observer : observers) observer->onRequestFinished(record);

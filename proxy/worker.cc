@@ -7,6 +7,7 @@
 #include "proxy/api_error.h"
 #include "proxy/endpoints.h"
 #include "proxy/mcp_service.h"
+#include "proxy/request_tracking.h"
 
 namespace arkroute {
 
@@ -22,8 +23,10 @@ http::ServerLimits limitsFrom(const ServerConfig& server) {
   return limits;
 }
 
-http::PoolOptions poolOptionsFrom(const UpstreamConfig& upstream) {
+http::PoolOptions poolOptionsFrom(const UpstreamConfig& upstream, const Services& services) {
   http::PoolOptions options;
+  auto counters = services.connection_counters.find(upstream.name);
+  if (counters != services.connection_counters.end()) options.counters = counters->second;
   options.max_connections = upstream.max_connections;
   options.connect_timeout = upstream.connect_timeout;
   options.first_byte_timeout = upstream.first_byte_timeout;
@@ -44,6 +47,9 @@ Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& s
       base_, limitsFrom(runtime->config().server),
       [this](std::shared_ptr<http::Exchange> exchange) { handle(std::move(exchange)); },
       [](int status, std::string_view message) { return serverErrorBody(status, message); });
+  server_->onRejected([this](int status, const http::Request& request, uint64_t body_bytes) {
+    reportRejected(services_, status, request, body_bytes);
+  });
   addGeneration(std::move(runtime));
   drain_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onDrainTimer, this);
   retire_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onRetireTimer, this);
@@ -56,7 +62,7 @@ void Worker::addGeneration(std::shared_ptr<const Runtime> runtime) {
     http::UpstreamEndpoint endpoint{upstreams[i].name, upstreams[i].tls, upstreams[i].host,
                                     upstreams[i].port, runtime->tlsContext(i)};
     generation->pools.push_back(std::make_unique<http::UpstreamPool>(
-        base_, dns_, std::move(endpoint), poolOptionsFrom(upstreams[i])));
+        base_, dns_, std::move(endpoint), poolOptionsFrom(upstreams[i], services_)));
   }
   // A handle of this worker's own: its use count is the number of this worker's requests (and
   // the worker itself) holding the Runtime, whatever the other workers do.

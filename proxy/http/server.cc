@@ -120,6 +120,10 @@ uint16_t HttpServer::boundPort() const {
   return impl_->port;
 }
 
+void HttpServer::onRejected(RejectHook hook) {
+  impl_->shared.on_rejected = std::move(hook);
+}
+
 void HttpServer::stopAccepting() {
   impl_->shared.accepting = false;
   if (impl_->listener) {

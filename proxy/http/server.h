@@ -69,6 +69,32 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   virtual void onDrained(std::function<void()> callback) = 0;
   // Called once if the client goes away before the response was fully written.
   virtual void onClientGone(std::function<void()> callback) = 0;
+
+  // What went to the client, for the log phase: the status sent (0: none yet) and the body bytes
+  // handed to the connection (payload only: no head, no chunk framing, nothing for HEAD).
+  int sentStatus() const { return sent_status_; }
+  uint64_t sentBodyBytes() const { return sent_body_bytes_; }
+  // Called once, on the loop, when the exchange ends: its response was completed or aborted
+  // (finished() is then true), or the client went away first. Replaces any earlier callback.
+  // Exchanges that are not socket clients (in-process) may end without calling it.
+  void onEnded(std::function<void(const Exchange&)> callback) { on_ended_ = std::move(callback); }
+
+ protected:
+  void noteStatus(int status) { sent_status_ = status; }
+  void noteBodyBytes(uint64_t bytes) { sent_body_bytes_ += bytes; }
+  void notifyEnded() {
+    if (ended_) return;
+    ended_ = true;
+    auto callback = std::move(on_ended_);
+    on_ended_ = nullptr;
+    if (callback) callback(*this);
+  }
+
+ private:
+  int sent_status_ = 0;
+  uint64_t sent_body_bytes_ = 0;
+  bool ended_ = false;
+  std::function<void(const Exchange&)> on_ended_;
 };
 
 using RequestHandler = std::function<void(std::shared_ptr<Exchange>)>;
@@ -88,6 +114,12 @@ class HttpServer {
   // picks an ephemeral port. Returns false and sets *error on failure.
   bool listen(const std::string& host, uint16_t port, bool reuse_port, std::string* error);
   uint16_t boundPort() const;
+
+  // Called, on the loop, for each request the server answers itself with an error (400 malformed,
+  // 408, 413, 431) before any handler sees it: request holds what was parsed so far, body_bytes
+  // the size of the error body sent. Set before the loop runs.
+  using RejectHook = std::function<void(int status, const Request& request, uint64_t body_bytes)>;
+  void onRejected(RejectHook hook);
 
   // Stops accepting; existing connections continue. Idle keep-alive connections are closed.
   void stopAccepting();

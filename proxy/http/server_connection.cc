@@ -197,6 +197,7 @@ void ServerConnection::dispatch() {
 
 void ServerConnection::failRequest(int status, std::string_view message) {
   std::string body = shared_.error_body(status, message);
+  if (shared_.on_rejected) shared_.on_rejected(status, request_, body.size());
   char head[256];
   int n = std::snprintf(head, sizeof head,
                         "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
@@ -291,6 +292,11 @@ void ServerConnection::abortConnection() {
   closing_ = true;
   bufferevent_disable(bev_, EV_READ | EV_WRITE);
   scheduleDeferred();
+}
+
+// request_ was moved into the exchange at dispatch: ask the exchange.
+bool ServerConnection::isHead() const {
+  return exchange_ && exchange_->request().method == "HEAD";
 }
 
 size_t ServerConnection::pendingOutput() const {

@@ -23,6 +23,7 @@ struct ServerShared {
   ServerLimits limits;
   RequestHandler handler;
   ErrorBodyFn error_body;
+  HttpServer::RejectHook on_rejected;
   size_t open_connections = 0;
   size_t active_exchanges = 0;
   bool accepting = true;
@@ -43,7 +44,7 @@ class ServerConnection {
   void abortConnection();
   size_t pendingOutput() const;
   void requestDrainNotice();
-  bool isHead() const { return request_.method == "HEAD"; }
+  bool isHead() const;  // the request being answered is a HEAD
   void closeIfIdle();
 
  private:

@@ -19,9 +19,13 @@ ConnectionExchange::ConnectionExchange(ServerConnection* connection, event_base*
 void ConnectionExchange::respond(int status, const Headers& headers, std::string_view body) {
   if (started_ || finished_) return;
   started_ = true;
+  noteStatus(status);
   if (connection_) {
     connection_->writeHead(status, headers, body.size(), false);
-    if (!connection_->isHead()) connection_->writeBody(body);
+    if (!connection_->isHead()) {
+      connection_->writeBody(body);
+      noteBodyBytes(body.size());
+    }
   }
   finish();
 }
@@ -30,15 +34,20 @@ void ConnectionExchange::startResponse(int status, const Headers& headers,
                                        std::optional<uint64_t> content_length) {
   if (started_ || finished_) return;
   started_ = true;
+  noteStatus(status);
   if (connection_) connection_->writeHead(status, headers, content_length, true);
 }
 
 void ConnectionExchange::writeBody(std::string_view data) {
-  if (connection_ && started_ && !finished_ && !data.empty()) connection_->writeBody(data);
+  if (connection_ && started_ && !finished_ && !data.empty()) {
+    if (!connection_->isHead()) noteBodyBytes(data.size());
+    connection_->writeBody(data);
+  }
 }
 
 void ConnectionExchange::writeBody(evbuffer* data) {
   if (connection_ && started_ && !finished_ && evbuffer_get_length(data) > 0) {
+    if (!connection_->isHead()) noteBodyBytes(evbuffer_get_length(data));
     connection_->writeBody(data);
   } else {
     evbuffer_drain(data, evbuffer_get_length(data));
@@ -59,6 +68,7 @@ void ConnectionExchange::abort() {
     connection_ = nullptr;
     connection->abortConnection();
   }
+  notifyEnded();
 }
 
 bool ConnectionExchange::writeWouldBlock() const {
@@ -81,6 +91,7 @@ void ConnectionExchange::detach() {
   auto callback = std::move(on_client_gone_);
   on_client_gone_ = nullptr;
   if (callback) callback();
+  notifyEnded();
 }
 
 void ConnectionExchange::notifyDrained() {
@@ -97,6 +108,7 @@ void ConnectionExchange::finish() {
     connection_ = nullptr;
     connection->finishResponse();
   }
+  notifyEnded();
 }
 
 }  // namespace arkroute::http

@@ -9,6 +9,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -29,12 +30,20 @@ struct UpstreamEndpoint {
   SSL_CTX* ssl_ctx = nullptr;  // required when tls; owned by the caller, outlives the pool
 };
 
+// Connection totals shared by every pool of one upstream (all workers, all config generations),
+// for metrics: pools add to them on their own threads, any thread may read them.
+struct ConnectionCounters {
+  std::atomic<uint64_t> opened{0};
+  std::atomic<uint64_t> reused{0};  // requests sent on an already-open keep-alive connection
+};
+
 struct PoolOptions {
   int max_connections = 64;  // open connections (busy + idle); more requests wait in FIFO order
   std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake (+ DNS)
   std::chrono::milliseconds first_byte_timeout{600'000};
   std::chrono::milliseconds total_timeout{600'000};  // includes time waiting for a connection
   std::chrono::milliseconds idle_timeout{60'000};
+  std::shared_ptr<ConnectionCounters> counters;  // optional: opened/reused are also counted here
 };
 
 struct OutgoingRequest {

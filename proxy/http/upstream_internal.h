@@ -149,7 +149,10 @@ class PoolCore {
   // connection before any waiting call.
   void connectionClosed(UpstreamConnection* connection, CallImpl* retry);
   void destroy(UpstreamConnection* connection);  // from the connection's deferred event
-  void countOpened() { ++stats_.connections_opened; }
+  void countOpened() {
+    ++stats_.connections_opened;
+    if (options_.counters) options_.counters->opened.fetch_add(1, std::memory_order_relaxed);
+  }
   UpstreamPool::Stats stats() const;
 
   event_base* base() const { return base_; }

@@ -1,0 +1,76 @@
+// The /metrics handler and the cache collectors.
+#include "proxy/metrics_endpoint.h"
+
+#include "cache/cache_store.h"
+#include "cache/coalescer.h"
+#include "proxy/api_error.h"
+#include "proxy/ops/metrics_registry.h"
+#include "proxy/responses.h"
+#include "proxy/worker.h"
+
+namespace arkroute {
+
+namespace {
+
+using ops::MetricsRegistry;
+using ops::MetricType;
+
+// One unlabelled sample read from the store or coalescer at scrape time.
+template <typename Read>
+void addCacheMetric(MetricsRegistry& registry, const std::string& name, const std::string& help,
+                    MetricType type, Read read) {
+  registry.collector(name, help, type, {}, [read] {
+    return std::vector<MetricsRegistry::Sample>{{{}, static_cast<double>(read())}};
+  });
+}
+
+}  // namespace
+
+void handleMetrics(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                   std::string request_id) {
+  const ops::MetricsRegistry* registry = worker.services().metrics_registry;
+  if (!registry) {
+    sendError(*exchange, ApiError::internal("Metrics are not available in this process."),
+              request_id);
+    return;
+  }
+  http::Headers headers;
+  headers.set("Content-Type", std::string(ops::kExpositionContentType));
+  headers.set("Cache-Control", "no-store");
+  headers.set("x-request-id", request_id);
+  exchange->respond(200, headers, registry->render());
+}
+
+void registerCacheMetrics(MetricsRegistry& registry, const cache::CacheStore& store,
+                          const cache::Coalescer& coalescer) {
+  const cache::CacheStore* s = &store;
+  const cache::Coalescer* c = &coalescer;
+  addCacheMetric(registry, "arkroute_cache_entries", "Entries in the cache.", MetricType::kGauge,
+                 [s] { return s->stats().entries; });
+  addCacheMetric(registry, "arkroute_cache_bytes", "Bytes the cache entries take.",
+                 MetricType::kGauge, [s] { return s->stats().bytes; });
+  addCacheMetric(registry, "arkroute_cache_hits_total", "Cache lookups that found an entry.",
+                 MetricType::kCounter, [s] { return s->stats().hits; });
+  addCacheMetric(registry, "arkroute_cache_misses_total",
+                 "Cache lookups that found nothing usable (absent, expired, corrupt).",
+                 MetricType::kCounter, [s] { return s->stats().misses; });
+  addCacheMetric(registry, "arkroute_cache_coalesced_total",
+                 "Requests served by waiting for an identical request's generation.",
+                 MetricType::kCounter, [c] { return c->stats().coalesced; });
+  addCacheMetric(registry, "arkroute_cache_evictions_total",
+                 "Entries evicted to stay under cache.max_bytes.", MetricType::kCounter,
+                 [s] { return s->stats().evictions; });
+  addCacheMetric(registry, "arkroute_cache_expired_total", "Lookups that found an expired entry.",
+                 MetricType::kCounter, [s] { return s->stats().expired; });
+  addCacheMetric(registry, "arkroute_cache_corrupt_total",
+                 "Lookups that found a damaged record (deleted, served as a miss).",
+                 MetricType::kCounter, [s] { return s->stats().corrupt; });
+  addCacheMetric(registry, "arkroute_cache_dropped_writes_total",
+                 "Cache inserts not stored (write queue full, too big, or failed).",
+                 MetricType::kCounter, [s] { return s->stats().dropped_writes; });
+  addCacheMetric(registry, "arkroute_cache_takeovers_total",
+                 "Coalesced waiters that took over a failed generation.", MetricType::kCounter,
+                 [c] { return c->stats().takeovers; });
+}
+
+}  // namespace arkroute

@@ -1,0 +1,78 @@
+// Observability wiring: registry, request metrics, collectors and the access log.
+#include "proxy/observability.h"
+
+#include "proxy/http/upstream.h"
+#include "proxy/metrics_endpoint.h"
+
+namespace arkroute {
+
+std::unique_ptr<Observability> Observability::create(const Config& config, Services& services,
+                                                     std::string* error) {
+  std::unique_ptr<Observability> self(new Observability());
+  if (config.log.access_log != "off") {
+    ops::AccessLog::Options options;
+    options.include_prompts = config.log.prompts;
+    self->access_log_ = ops::AccessLog::open(config.log.access_log, options, error);
+    if (!self->access_log_) return nullptr;
+  }
+  std::vector<std::string> upstreams;
+  for (const UpstreamConfig& upstream : config.upstreams) upstreams.push_back(upstream.name);
+  self->requests_ = std::make_shared<ops::RequestMetrics>(self->registry_, upstreams);
+  self->registerConnectionMetrics(services, upstreams);
+  if (services.store && services.coalescer) {
+    registerCacheMetrics(self->registry_, *services.store, *services.coalescer);
+  }
+  self->registerAccessLogMetrics();
+  services.metrics_registry = &self->registry_;
+  services.metrics = self->requests_.get();
+  services.observers.push_back(self->requests_);
+  if (self->access_log_) services.observers.push_back(self->access_log_);
+  return self;
+}
+
+Observability::~Observability() {
+  stop();
+}
+
+void Observability::stop() {
+  if (access_log_) access_log_->stop();
+}
+
+// Upstreams added by a config reload have no counters: their pools are not counted.
+void Observability::registerConnectionMetrics(Services& services,
+                                              const std::vector<std::string>& upstreams) {
+  using Sample = ops::MetricsRegistry::Sample;
+  std::vector<std::pair<std::string, std::shared_ptr<http::ConnectionCounters>>> table;
+  for (const std::string& name : upstreams) {
+    auto counters = std::make_shared<http::ConnectionCounters>();
+    services.connection_counters[name] = counters;
+    table.emplace_back(name, std::move(counters));
+  }
+  auto read = [table](bool opened) {
+    std::vector<Sample> samples;
+    for (const auto& [name, counters] : table) {
+      const auto& counter = opened ? counters->opened : counters->reused;
+      samples.push_back({{name}, static_cast<double>(counter.load(std::memory_order_relaxed))});
+    }
+    return samples;
+  };
+  registry_.collector("arkroute_upstream_connections_opened_total",
+                      "Connections opened to an upstream (TCP, plus TLS for https).",
+                      ops::MetricType::kCounter, {"upstream"}, [read] { return read(true); });
+  registry_.collector("arkroute_upstream_connections_reused_total",
+                      "Upstream requests sent on an already-open keep-alive connection.",
+                      ops::MetricType::kCounter, {"upstream"}, [read] { return read(false); });
+}
+
+void Observability::registerAccessLogMetrics() {
+  ops::AccessLog* log = access_log_.get();
+  registry_.collector(
+      "arkroute_access_log_dropped_total",
+      "Access-log lines dropped because the writer fell behind (queue full) or a write failed.",
+      ops::MetricType::kCounter, {}, [log] {
+        double dropped = log ? static_cast<double>(log->dropped()) : 0.0;
+        return std::vector<ops::MetricsRegistry::Sample>{{{}, dropped}};
+      });
+}
+
+}  // namespace arkroute

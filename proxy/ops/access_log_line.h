@@ -1,0 +1,20 @@
+// One access-log line: a RequestRecord as a single JSON object (no newline inside), fields in a
+// fixed order. It carries only what the record carries: never a request or response body, never a
+// header value, and the prompt only when the caller asks for it (log.prompts = true) and the
+// record has one; otherwise the prompt is known only by its SHA-256.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "proxy/request_record.h"
+
+namespace arkroute::ops {
+
+// The JSON line, terminated by '\n'.
+std::string formatAccessLogLine(const RequestRecord& record, bool include_prompt);
+
+// RFC 3339 UTC with milliseconds: "2026-11-29T20:10:42.123Z".
+std::string formatRfc3339Millis(int64_t ms_since_epoch);
+
+}  // namespace arkroute::ops

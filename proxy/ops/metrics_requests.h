@@ -1,0 +1,47 @@
+// The gateway's request metrics: the families every finished request updates (requests by
+// model/status/cache, durations, cost and savings, errors by source), the in-flight gauge and the
+// per-upstream queue depth gauge. A RequestObserver: Services::reportFinished hands it each
+// RequestRecord on the worker thread; every update is a relaxed atomic (no lock once the labelled
+// child exists). The in-flight and queue depth gauges are moved by whoever starts and ends the
+// work they count (dispatchRequest; the upstream queue in the admit phase).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proxy/ops/metrics_registry.h"
+#include "proxy/request_record.h"
+
+namespace arkroute::ops {
+
+class RequestMetrics : public RequestObserver {
+ public:
+  // Registers its families in registry (which must outlive it). upstreams: the configured
+  // upstream names, whose queue depth and connection series start at 0.
+  RequestMetrics(MetricsRegistry& registry, const std::vector<std::string>& upstreams);
+
+  void onRequestFinished(const RequestRecord& record) override;
+
+  // Requests accepted and not yet ended: +1 when dispatched, -1 when the exchange ends.
+  Gauge& inFlight() { return in_flight_; }
+  // Requests waiting in an upstream's admission queue (traffic shaping): add(1) on enqueue,
+  // sub(1) on dequeue. Thread-safe; keep the reference.
+  Gauge& upstreamQueueDepth(const std::string& upstream) { return queue_depth_.with({upstream}); }
+
+  // "client", "upstream", "internal", or "" when the record is not an error.
+  static std::string errorSource(const RequestRecord& record);
+
+ private:
+  MetricFamily<Counter>& requests_;
+  MetricFamily<Histogram>& request_seconds_;
+  MetricFamily<Histogram>& upstream_seconds_;
+  Gauge& in_flight_;
+  MetricFamily<Gauge>& queue_depth_;
+  MetricFamily<Counter>& cost_usd_;
+  MetricFamily<Counter>& saved_usd_;
+  MetricFamily<Counter>& cost_unknown_;
+  MetricFamily<Counter>& images_;
+  MetricFamily<Counter>& errors_;
+};
+
+}  // namespace arkroute::ops

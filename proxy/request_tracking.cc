@@ -1,0 +1,66 @@
+// In-flight counting and RequestRecords for requests outside the generation pipeline.
+#include "proxy/request_tracking.h"
+
+#include <chrono>
+
+#include "proxy/ops/metrics_requests.h"
+#include "proxy/responses.h"
+#include "proxy/services.h"
+#include "proxy/worker.h"
+
+namespace arkroute {
+
+namespace {
+
+std::string outcomeFor(int status) {
+  if (status == 0) return "client_gone";
+  if (status >= 500) return "internal_error";
+  if (status >= 400) return "client_error";
+  return "ok";
+}
+
+}  // namespace
+
+void trackRequest(Worker& worker, http::Exchange& exchange, const std::string& request_id,
+                  bool pipeline_reports) {
+  Services& services = worker.services();
+  if (services.metrics) services.metrics->inFlight().add(1);
+  auto started = std::chrono::steady_clock::now();
+  int64_t arrived_ms = services.now_ms ? services.now_ms() : 0;
+  exchange.onEnded(
+      [&services, request_id, started, arrived_ms, pipeline_reports](const http::Exchange& ended) {
+        if (services.metrics) services.metrics->inFlight().sub(1);
+        if (pipeline_reports || services.observers.empty()) return;
+        const http::Request& request = ended.request();
+        RequestRecord record;
+        record.time_ms = arrived_ms;
+        record.request_id = request_id;
+        record.method = request.method;
+        record.path = request.path;
+        record.status = ended.finished() ? ended.sentStatus() : 0;
+        record.outcome = outcomeFor(record.status);
+        record.bytes_in = request.body.size();
+        record.bytes_out = ended.sentBodyBytes();
+        record.total_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count();
+        services.reportFinished(record);
+      });
+}
+
+void reportRejected(Services& services, int status, const http::Request& request,
+                    uint64_t body_bytes) {
+  if (services.observers.empty()) return;
+  RequestRecord record;
+  record.time_ms = services.now_ms ? services.now_ms() : 0;
+  record.request_id = requestIdFor(request);
+  record.method = request.method;
+  record.path = request.path;
+  record.status = status;
+  record.outcome = outcomeFor(status);
+  record.bytes_in = request.body.size();
+  record.bytes_out = body_bytes;
+  services.reportFinished(record);
+}
+
+}  // namespace arkroute

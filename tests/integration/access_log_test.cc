@@ -1,0 +1,162 @@
+// Integration: the JSON access log written by a real gateway to a file — one line per request
+// (generations, the models list, 404s), the right fields for a MISS then a HIT, and never a prompt,
+// a provider key, the client's Authorization or image data unless log.prompts asks for prompts.
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+using nlohmann::json;
+
+const char* kProviderKey = "sk-provider-ACCESSLOG-4f1e";
+const char* kClientToken = "Bearer sk-client-ACCESSLOG-9a7c";
+const char* kPrompt = "a purple elephant juggling QX17-accesslog-marker";
+
+std::string sha256Hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  std::string hex;
+  for (unsigned char byte : digest) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    hex.push_back(kHex[byte >> 4]);
+    hex.push_back(kHex[byte & 15]);
+  }
+  return hex;
+}
+
+GatewayOptions loggingGateway(const Simulator& sim, const std::string& log_path,
+                              bool prompts = false) {
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.cache_toml = "enabled = true\n";
+  options.log_toml =
+      "access_log = \"" + log_path + "\"\nprompts = " + (prompts ? "true" : "false") + "\n";
+  options.extra_upstream_toml = "api_key_env = \"SIM_PROVIDER_KEY\"\n";
+  options.env = {{"SIM_PROVIDER_KEY", kProviderKey}};
+  options.extra_toml =
+      "[[model]]\nname = \"priced\"\nupstream = \"sim\"\n"
+      "[model.price.per_image]\n\"*\" = { \"*\" = 0.04 }\n";
+  return options;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Stops the gateway (SIGTERM drains and writes out the log), then parses every line by id.
+std::map<std::string, json> stopAndReadLog(Gateway& gateway, const std::string& path,
+                                           std::string* raw) {
+  gateway.process().signal(SIGTERM);
+  EXPECT_EQ(gateway.process().waitExit(15s), 0);
+  *raw = readFile(path);
+  std::map<std::string, json> by_id;
+  std::istringstream lines(*raw);
+  std::string line;
+  while (std::getline(lines, line)) {
+    json parsed = json::parse(line, nullptr, false);
+    EXPECT_TRUE(parsed.is_object()) << "not one JSON object per line: " << line;
+    if (parsed.is_object()) by_id[parsed["request_id"].get<std::string>()] = parsed;
+  }
+  return by_id;
+}
+
+TEST(AccessLog, MissThenHitLinesAreRightAndCarryNoSecretsOrPayloads) {
+  Simulator sim;
+  TempDir dir;
+  const std::string log_path = dir.file("access.log");
+  Gateway gateway(loggingGateway(sim, log_path));
+  const std::string body = std::string(R"({"model":"priced","prompt":")") + kPrompt + R"("})";
+  HttpResponse miss = httpPostJson(gateway.port(), "/v1/images/generations", body,
+                                   {{"Authorization", kClientToken}, {"x-request-id", "al-miss"}});
+  HttpResponse hit = httpPostJson(gateway.port(), "/v1/images/generations", body,
+                                  {{"Authorization", kClientToken}, {"x-request-id", "al-hit"}});
+  ASSERT_EQ(miss.header("x-arkroute-cache"), "MISS") << miss.body;
+  ASSERT_EQ(hit.header("x-arkroute-cache"), "HIT");
+  HttpCall models;
+  models.path = "/v1/models";
+  models.headers = {{"x-request-id", "al-models"}};
+  ASSERT_EQ(httpRequest(gateway.port(), models).status, 200);
+  HttpCall missing;
+  missing.path = "/not/here";
+  missing.headers = {{"x-request-id", "al-404"}, {"Authorization", kClientToken}};
+  ASSERT_EQ(httpRequest(gateway.port(), missing).status, 404);
+  std::string b64 = json::parse(miss.body)["data"][0]["b64_json"].get<std::string>();
+
+  std::string raw;
+  auto lines = stopAndReadLog(gateway, log_path, &raw);
+  ASSERT_EQ(lines.size(), 4u) << raw;
+  const json& m = lines["al-miss"];
+  const json& h = lines["al-hit"];
+  EXPECT_TRUE(std::regex_match(m["time"].get<std::string>(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+      << m["time"];
+  EXPECT_EQ(m["method"], "POST");
+  EXPECT_EQ(m["path"], "/v1/images/generations");
+  EXPECT_EQ(m["status"], 200);
+  EXPECT_EQ(m["model"], "priced");
+  EXPECT_EQ(m["upstream"], "sim");
+  EXPECT_EQ(m["cache"], "MISS");
+  EXPECT_EQ(m["cost_usd"], 0.04);
+  EXPECT_TRUE(m["saved_usd"].is_null());
+  EXPECT_TRUE(m["key"].is_null());  // open mode: no virtual key
+  EXPECT_TRUE(m["error"].is_null());
+  EXPECT_EQ(m["prompt_sha256"], sha256Hex(kPrompt));
+  EXPECT_EQ(m["bytes_in"], body.size());
+  EXPECT_EQ(m["bytes_out"], miss.body.size());
+  EXPECT_GT(m["upstream_ms"].get<double>(), 0);
+  EXPECT_GE(m["total_ms"].get<double>(), m["upstream_ms"].get<double>());
+  EXPECT_EQ(h["cache"], "HIT");
+  EXPECT_EQ(h["status"], 200);
+  EXPECT_TRUE(h["upstream"].is_null());
+  EXPECT_EQ(h["cost_usd"], 0.0);
+  EXPECT_EQ(h["saved_usd"], 0.04);
+  EXPECT_EQ(h["upstream_ms"], 0.0);
+  EXPECT_EQ(h["prompt_sha256"], sha256Hex(kPrompt));
+  EXPECT_EQ(h["bytes_out"], hit.body.size());
+  EXPECT_EQ(lines["al-models"]["path"], "/v1/models");
+  EXPECT_EQ(lines["al-models"]["status"], 200);
+  EXPECT_TRUE(lines["al-models"]["model"].is_null());
+  EXPECT_GT(lines["al-models"]["bytes_out"].get<int>(), 0);
+  EXPECT_EQ(lines["al-404"]["status"], 404);
+  EXPECT_EQ(lines["al-404"]["method"], "GET");
+  EXPECT_EQ(lines["al-404"]["outcome"], "client_error");
+
+  EXPECT_EQ(raw.find("purple elephant"), std::string::npos) << "the prompt leaked";
+  EXPECT_EQ(raw.find("QX17"), std::string::npos) << "the prompt leaked";
+  EXPECT_EQ(raw.find("ACCESSLOG-4f1e"), std::string::npos) << "the provider key leaked";
+  EXPECT_EQ(raw.find("ACCESSLOG-9a7c"), std::string::npos) << "the client's token leaked";
+  EXPECT_EQ(raw.find("Bearer"), std::string::npos);
+  EXPECT_EQ(raw.find("b64_json"), std::string::npos);
+  EXPECT_EQ(raw.find(b64.substr(0, 32)), std::string::npos) << "image data leaked";
+  EXPECT_EQ(raw.find(b64.substr(b64.size() / 2, 32)), std::string::npos) << "image data leaked";
+}
+
+TEST(AccessLog, PromptsAreLoggedOnlyWhenConfigured) {
+  Simulator sim;
+  TempDir dir;
+  const std::string log_path = dir.file("access.log");
+  Gateway gateway(loggingGateway(sim, log_path, /*prompts=*/true));
+  const std::string body = std::string(R"({"model":"gpt-image-1","prompt":")") + kPrompt + R"("})";
+  ASSERT_EQ(
+      httpPostJson(gateway.port(), "/v1/images/generations", body, {{"x-request-id", "al-prompt"}})
+          .status,
+      200);
+  std::string raw;
+  auto lines = stopAndReadLog(gateway, log_path, &raw);
+  ASSERT_EQ(lines.count("al-prompt"), 1u) << raw;
+  EXPECT_EQ(lines["al-prompt"]["prompt"], kPrompt);
+  EXPECT_TRUE(lines["al-prompt"]["cost_usd"].is_null()) << "gpt-image-1 has no price here";
+  EXPECT_EQ(raw.find(kProviderKey), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arkroute::testing
