@@ -109,6 +109,9 @@ max_connections = 64
 [[model]]
 name = "gpt-image-1"
 upstream = "sim"
+
+[log]
+access_log = "${BENCH_ARKROUTE_ACCESS_LOG:-off}"   # off, like nginx's here; "stdout" measures it
 EOF
   "$BUILD_DIR/proxy/arkroute" serve --config "$ARKROUTE_CONFIG" >"$dir/arkroute.log" 2>&1 &
   ARKROUTE_PID=$!

@@ -287,3 +287,59 @@ TEST(McpStdioBridge, UnreachableGatewayAnswersRequestsWithAnError) {
 
 }  // namespace
 }  // namespace arkroute::testing
+
+namespace arkroute::testing {
+namespace {
+
+// auth.mode = "keys": /mcp takes the same virtual keys as the HTTP API; generate_image is charged
+// to the key, and get_usage reports its spend and balance.
+TEST(McpKeys, VirtualKeysGuardMcpAndGetUsageReportsTheKeysSpend) {
+  Simulator sim;
+  GatewayOptions options = mcpGateway(sim);
+  options.auth_toml = "mode = \"keys\"\n";
+  options.env = {{"ARKROUTE_ADMIN_TOKEN", "mcp-admin"}};
+  Gateway gateway(options);
+  ASSERT_NE(gateway.port(), 0);
+  HttpCall create;
+  create.method = "POST";
+  create.path = "/admin/keys";
+  create.headers = {{"Authorization", "Bearer mcp-admin"}, {"Content-Type", "application/json"}};
+  create.body = R"({"name":"agent","budget_usd":1.0})";
+  HttpResponse created = httpRequest(gateway.port(), create);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string secret = nlohmann::json::parse(created.body)["secret"];
+
+  HttpResponse anonymous = mcpCall(gateway.port(), "POST", kInitialize, jsonHeaders());
+  EXPECT_EQ(anonymous.status, 401);
+  Headers keyed = jsonHeaders();
+  keyed.emplace_back("Authorization", "Bearer " + secret);
+  HttpResponse init = mcpCall(gateway.port(), "POST", kInitialize, keyed);
+  ASSERT_EQ(init.status, 200) << init.body;
+  std::string session = init.header("mcp-session-id");
+  auto withKey = [&](Headers headers) {
+    headers.emplace_back("Authorization", "Bearer " + secret);
+    return headers;
+  };
+  nlohmann::json call = {
+      {"jsonrpc", "2.0"},
+      {"id", 2},
+      {"method", "tools/call"},
+      {"params",
+       {{"name", "generate_image"},
+        {"arguments", {{"prompt", "an agent's fox"}, {"model", "seedream-4.5"}}}}}};
+  HttpResponse generated =
+      mcpCall(gateway.port(), "POST", call.dump(), withKey(jsonHeaders(session)));
+  ASSERT_EQ(generated.status, 200) << generated.body;
+  EXPECT_FALSE(nlohmann::json::parse(generated.body)["result"].value("isError", true));
+  call["params"] = {{"name", "get_usage"}, {"arguments", nlohmann::json::object()}};
+  HttpResponse usage = mcpCall(gateway.port(), "POST", call.dump(), withKey(jsonHeaders(session)));
+  ASSERT_EQ(usage.status, 200) << usage.body;
+  auto result = nlohmann::json::parse(usage.body)["result"];
+  EXPECT_FALSE(result.value("isError", true)) << usage.body;
+  EXPECT_NE(usage.body.find("agent"), std::string::npos) << usage.body;
+  EXPECT_NE(usage.body.find("0.99"), std::string::npos)
+      << "1.00 budget - 0.01 spent: " << usage.body;
+}
+
+}  // namespace
+}  // namespace arkroute::testing
