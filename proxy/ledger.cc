@@ -1,6 +1,7 @@
 // Ledger rows: counting finished generations, encoding rows for the table, reading them back.
 #include "proxy/ledger.h"
 
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -25,11 +26,18 @@ bool decodeKey(std::string_view text, std::string* key, std::string* day, std::s
   return true;
 }
 
+// JSON, written by hand: this runs once per request on the event loop (decoding, at startup,
+// uses the JSON library).
 std::string encodeTotals(const LedgerTotals& t) {
-  nlohmann::json json = {{"requests", t.requests},     {"images", t.images},
-                         {"cache_hits", t.cache_hits}, {"unknown_cost", t.unknown_cost},
-                         {"cost_usd", t.cost_usd},     {"saved_usd", t.saved_usd}};
-  return json.dump();
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "{\"requests\":%llu,\"images\":%llu,\"cache_hits\":%llu,\"unknown_cost\":%llu,"
+                "\"cost_usd\":%.17g,\"saved_usd\":%.17g}",
+                static_cast<unsigned long long>(t.requests),
+                static_cast<unsigned long long>(t.images),
+                static_cast<unsigned long long>(t.cache_hits),
+                static_cast<unsigned long long>(t.unknown_cost), t.cost_usd, t.saved_usd);
+  return text;
 }
 
 std::optional<LedgerTotals> decodeTotals(std::string_view text) {
@@ -88,15 +96,41 @@ void Ledger::onRequestFinished(const RequestRecord& record) {
     delta.unknown_cost = 1;
   }
   delta.saved_usd = record.saved_usd.value_or(0.0);
-  std::string day = utcDay(record.time_ms);
-  std::string error;
-  std::lock_guard lock(mutex_);
-  LedgerTotals& row = rows_[{record.key_id, day, record.model}];
-  row.add(delta);
-  spent_by_key_[record.key_id] += delta.cost_usd;
-  // Written under the lock so two workers' puts of one row cannot land out of order.
-  if (!table_.put(encodeKey(record.key_id, day, record.model), encodeTotals(row), &error)) {
-    if (write_failures_++ == 0) std::cerr << "arkroute: ledger write failed: " << error << "\n";
+  RowKey key{record.key_id, utcDay(record.time_ms), record.model};
+  {
+    std::lock_guard lock(mutex_);
+    rows_[key].add(delta);
+    spent_by_key_[record.key_id] += delta.cost_usd;
+    dirty_.insert(std::move(key));
+  }
+  writeDirtyRows();
+}
+
+// One thread writes at a time, always the latest values, so puts of one row never land out of
+// order. A thread that finds the writer busy leaves its row to it: the writer looks again after
+// it lets go, so no row stays unwritten, and no worker ever sleeps on another's disk write.
+void Ledger::writeDirtyRows() {
+  while (true) {
+    std::unique_lock writing(write_mutex_, std::try_to_lock);
+    if (!writing.owns_lock()) return;
+    std::vector<std::pair<std::string, std::string>> batch;
+    {
+      std::lock_guard lock(mutex_);
+      for (const RowKey& key : dirty_) {
+        const auto& [key_id, day, model] = key;
+        batch.emplace_back(encodeKey(key_id, day, model), encodeTotals(rows_[key]));
+      }
+      dirty_.clear();
+    }
+    for (const auto& [key, value] : batch) {
+      std::string error;
+      if (!table_.put(key, value, &error) && write_failures_++ == 0) {
+        std::cerr << "arkroute: ledger write failed: " << error << "\n";
+      }
+    }
+    writing.unlock();
+    std::lock_guard lock(mutex_);
+    if (dirty_.empty()) return;
   }
 }
 
@@ -122,8 +156,7 @@ double Ledger::spent(std::string_view key_id) const {
 }
 
 uint64_t Ledger::writeFailures() const {
-  std::lock_guard lock(mutex_);
-  return write_failures_;
+  return write_failures_.load();
 }
 
 }  // namespace arkroute

@@ -1,12 +1,15 @@
 // The ledger: per key × model × UTC day — requests, images, cache hits, cost and savings — kept in
-// memory and written through to the "ledger" table on every finished generation (one small
-// unsynced RocksDB put in the log phase, after the response was handed to the client), so totals
-// survive restarts and SIGKILL. It also answers what a key has spent, for budgets. Thread-safe.
+// memory and written through to the "ledger" table on every finished generation (small unsynced
+// RocksDB puts in the log phase, after the response was handed to the client; rows changed by
+// several workers at once are written together by one of them), so totals survive restarts and
+// SIGKILL. It also answers what a key has spent, for budgets. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -52,12 +55,15 @@ class Ledger : public RequestObserver {
 
  private:
   using RowKey = std::tuple<std::string, std::string, std::string>;  // key, day, model
+  void writeDirtyRows();
 
   cache::KeyValueTable& table_;
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;  // guards rows_, spent_by_key_, dirty_
   std::map<RowKey, LedgerTotals> rows_;
   std::map<std::string, double, std::less<>> spent_by_key_;
-  uint64_t write_failures_ = 0;
+  std::set<RowKey> dirty_;  // changed rows not yet handed to the table
+  std::mutex write_mutex_;  // held by the one thread writing dirty rows
+  std::atomic<uint64_t> write_failures_{0};
 };
 
 // "YYYY-MM-DD" (UTC) of a time in ms since the epoch.

@@ -71,11 +71,14 @@ bool UpstreamGate::cancel(uint64_t ticket) {
 }
 
 void UpstreamGate::release() {
+  bool waiting;
   {
     std::lock_guard lock(mutex_);
     if (in_flight_ > 0) --in_flight_;
+    waiting = !queue_.empty();
   }
-  if (wake_pump_) wake_pump_();
+  // The pump is a thread: waking it costs two context switches, so only when someone waits.
+  if (waiting && wake_pump_) wake_pump_();
 }
 
 int64_t UpstreamGate::pump() {
@@ -118,12 +121,14 @@ void UpstreamGate::recordFailure() {
 }
 
 void UpstreamGate::pauseFor(int64_t pause_ms) {
+  bool waiting;
   {
     std::lock_guard lock(mutex_);
     paused_until_ = std::max(paused_until_, now_ms_() + pause_ms);
     if (rpm_) rpm_->drain(now_ms_());
+    waiting = !queue_.empty();
   }
-  if (wake_pump_) wake_pump_();
+  if (waiting && wake_pump_) wake_pump_();
 }
 
 bool UpstreamGate::available(int64_t now_ms) {
