@@ -163,18 +163,15 @@ void GenerationHandler::consultCache() {
 
 bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
                                        std::string_view status) {
-  CachedReplyOptions options{request_id_,
-                             route_->model->name,
-                             status,
-                             request_->stream(),
-                             wants_urls_,
-                             runtime_->config().server.public_url,
-                             cache_key_->hex(),
-                             nowMs(),
+  const std::string entry_id = cache_key_->hex();  // outlives options, which only views it
+  CachedReplyOptions options{request_id_,   route_->model->name,
+                             status,        request_->stream(),
+                             wants_urls_,   runtime_->config().server.public_url,
+                             entry_id,      nowMs(),
                              &rate_headers_};
   if (!sendCachedReply(*exchange_, entry, options)) return false;
   status_ = 200;
-  images_ = static_cast<int>(imageCount(entry->body));
+  images_ = request_->n();  // n is part of the cache key; parsing a 2 MB body here costs ms
   cache_status_ = std::string(status);
   cost_usd_ = 0.0;
   if (entry->cost_usd >= 0) saved_usd_ = entry->cost_usd;
@@ -260,13 +257,14 @@ void GenerationHandler::storeResult() {
     permit_.reset();
     return;
   }
+  size_t images = imageCount(*body);
   std::optional<double> cost;
   if (route_->model->price) {
-    cost = responseCost(*route_->model->price, request_->quality(), request_->size(),
-                        imageCount(*body), usageFromResponse(*body));
+    cost = responseCost(*route_->model->price, request_->quality(), request_->size(), images,
+                        usageFromTail(*body));  // `usage` closes the body: no second full parse
   }
   if (cost) cost_usd_ = cost;
-  images_ = static_cast<int>(imageCount(*body));
+  images_ = static_cast<int>(images);
   int64_t now = nowMs();
   auto ttl = policy_.effectiveTtl(runtime_->config().cache.ttl);
   auto entry = std::make_shared<cache::CacheEntry>(

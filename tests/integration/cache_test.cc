@@ -135,6 +135,15 @@ TEST(Cache, UrlResponsesPointAtGatewayImagesThatOutliveTheProvider) {
   EXPECT_EQ(b64.header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(base64Decode(json::parse(b64.body)["data"][0]["b64_json"]), image.body);
   EXPECT_EQ(httpGet(gateway.port(), "/v1/images/cache/" + std::string(32, 'a') + "-0").status, 404);
+  // A url-format hit answers the same URL again (its id once pointed at freed memory).
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse again =
+        generate(gateway.port(),
+                 R"({"model":"gpt-image-1","prompt":"a url image","response_format":"url"})");
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(again.header("x-arkroute-cache"), "HIT");
+    EXPECT_EQ(json::parse(again.body)["data"][0]["url"], url);
+  }
 }
 
 TEST(Cache, CacheControlHeadersSkipRefreshOrBypass) {
