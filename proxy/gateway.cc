@@ -143,6 +143,7 @@ void Gateway::drainAndStop() {
   }
   sweeper_wake_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
+  if (ledger_) ledger_->flush();
   if (store_) store_->flush();
   if (observability_) observability_->stop();  // the last access-log lines
 }

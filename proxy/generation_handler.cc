@@ -336,6 +336,7 @@ void GenerationHandler::finish() {
                        .count();
   }
   worker_.services().reportFinished(makeRecord());
+  worker_.scheduleLedgerFlush();
   if (reserved_usd_) worker_.services().key_limits->release(key_->id, *reserved_usd_);
   auto keep_alive_until_return = std::move(self_);
 }

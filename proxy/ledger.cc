@@ -103,13 +103,12 @@ void Ledger::onRequestFinished(const RequestRecord& record) {
     spent_by_key_[record.key_id] += delta.cost_usd;
     dirty_.insert(std::move(key));
   }
-  writeDirtyRows();
 }
 
 // One thread writes at a time, always the latest values, so puts of one row never land out of
 // order. A thread that finds the writer busy leaves its row to it: the writer looks again after
 // it lets go, so no row stays unwritten, and no worker ever sleeps on another's disk write.
-void Ledger::writeDirtyRows() {
+void Ledger::flush() {
   while (true) {
     std::unique_lock writing(write_mutex_, std::try_to_lock);
     if (!writing.owns_lock()) return;

@@ -1,8 +1,8 @@
 // The ledger: per key × model × UTC day — requests, images, cache hits, cost and savings — kept in
-// memory and written through to the "ledger" table on every finished generation (small unsynced
-// RocksDB puts in the log phase, after the response was handed to the client; rows changed by
-// several workers at once are written together by one of them), so totals survive restarts and
-// SIGKILL. It also answers what a key has spent, for budgets. Thread-safe.
+// memory and written to the "ledger" table at the end of the event-loop iteration in which the
+// request finished (small unsynced RocksDB puts, after the response was handed to the client; one
+// put per changed row, however many requests changed it), so totals survive restarts and SIGKILL.
+// It also answers what a key has spent, for budgets. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -42,9 +42,13 @@ class Ledger : public RequestObserver {
   // Loads every stored row. The table must outlive the ledger.
   explicit Ledger(cache::KeyValueTable& table);
 
-  // Counts a finished generation (records without a model, e.g. a 404 for an unknown path or a
-  // request rejected before routing, are not counted).
+  // Counts a finished generation in memory (records without a model, e.g. a 404 for an unknown
+  // path or a request rejected before routing, are not counted). flush() writes it.
   void onRequestFinished(const RequestRecord& record) override;
+  // Writes every row changed since the last flush. Workers call it once per loop iteration in
+  // which requests finished (Worker::scheduleLedgerFlush), and at shutdown. Thread-safe; never
+  // blocks on another thread's write (that thread writes our rows too).
+  void flush();
 
   // Rows for key_id ("*" = every key), on or after since_day ("" = all), sorted by day, key, model.
   std::vector<LedgerRow> rows(std::string_view key_id, std::string_view since_day) const;
@@ -55,7 +59,6 @@ class Ledger : public RequestObserver {
 
  private:
   using RowKey = std::tuple<std::string, std::string, std::string>;  // key, day, model
-  void writeDirtyRows();
 
   cache::KeyValueTable& table_;
   mutable std::mutex mutex_;  // guards rows_, spent_by_key_, dirty_

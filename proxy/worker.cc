@@ -7,6 +7,7 @@
 #include "proxy/api_error.h"
 #include "proxy/endpoints.h"
 #include "proxy/mcp_service.h"
+#include "proxy/ledger.h"
 #include "proxy/request_tracking.h"
 
 namespace arkroute {
@@ -53,6 +54,16 @@ Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& s
   addGeneration(std::move(runtime));
   drain_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onDrainTimer, this);
   retire_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onRetireTimer, this);
+  ledger_flush_ = event_new(base_, -1, 0, &Worker::onLedgerFlush, this);
+}
+
+void Worker::scheduleLedgerFlush() {
+  if (!services_.ledger || event_pending(ledger_flush_, EV_TIMEOUT, nullptr)) return;
+  event_active(ledger_flush_, EV_TIMEOUT, 1);
+}
+
+void Worker::onLedgerFlush(evutil_socket_t, short, void* arg) {
+  static_cast<Worker*>(arg)->services_.ledger->flush();
 }
 
 void Worker::addGeneration(std::shared_ptr<const Runtime> runtime) {
@@ -121,6 +132,8 @@ Worker::~Worker() {
   mcp_.reset();
   event_free(drain_timer_);
   event_free(retire_timer_);
+  if (services_.ledger) services_.ledger->flush();  // anything this loop left unwritten
+  event_free(ledger_flush_);
   server_.reset();
   current_.reset();
   generations_.clear();

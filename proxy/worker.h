@@ -64,6 +64,9 @@ class Worker {
   http::UpstreamPool& pool(const Runtime& runtime, size_t upstream_index);
   http::UpstreamPool& pool(size_t upstream_index) { return pool(*current_, upstream_index); }
   LoopTasks& tasks() { return *tasks_; }
+  // Writes the ledger rows changed by requests that finished on this loop, once, when the loop
+  // has run this iteration's other callbacks: one disk write for many requests under load.
+  void scheduleLedgerFlush();
   Services& services() { return services_; }
   // This worker's MCP endpoint, built on first use; nullptr when [mcp] enabled = false.
   McpService* mcp();
@@ -81,6 +84,7 @@ class Worker {
   void retireIdleGenerations();
   void drainTick();
   static void onDrainTimer(evutil_socket_t, short, void* arg);
+  static void onLedgerFlush(evutil_socket_t, short, void* arg);
   static void onRetireTimer(evutil_socket_t, short, void* arg);
 
   size_t index_;
@@ -95,6 +99,7 @@ class Worker {
   std::thread thread_;
   event* drain_timer_ = nullptr;
   event* retire_timer_ = nullptr;
+  event* ledger_flush_ = nullptr;  // active when ledger rows changed in this loop iteration
   std::atomic<uint64_t> pings_sent_{0};
   std::atomic<uint64_t> pings_answered_{0};
   std::chrono::steady_clock::time_point drain_deadline_;

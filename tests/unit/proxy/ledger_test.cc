@@ -33,6 +33,7 @@ TEST(Ledger, CountsPerKeyModelAndDayAndReloadsFromTheTable) {
     RequestRecord not_routed = generation("k1", "", "", 0.0, std::nullopt);
     ledger.onRequestFinished(not_routed);
     EXPECT_NEAR(ledger.spent("k1"), 0.04, 1e-12);
+    ledger.flush();
   }
   Ledger reloaded(table);
   EXPECT_NEAR(reloaded.spent("k1"), 0.04, 1e-12);
