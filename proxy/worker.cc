@@ -6,8 +6,8 @@
 
 #include "proxy/api_error.h"
 #include "proxy/endpoints.h"
-#include "proxy/mcp_service.h"
 #include "proxy/ledger.h"
+#include "proxy/mcp_service.h"
 #include "proxy/request_tracking.h"
 
 namespace arkroute {
