@@ -1,7 +1,11 @@
 // Integration: retries (429 storms with retry-after), fallbacks to another model, ejection of an
 // upstream that keeps failing, and shaping (a provider never sees more than max_concurrency
 // requests; excess requests wait in the queue instead of getting 429, until the queue is full).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <nlohmann/json.hpp>
@@ -99,6 +103,51 @@ TEST(Ejection, AFailingUpstreamIsSkippedDuringItsCooldownThenProbed) {
   EXPECT_GE(timed("probe"), 190) << "after the cooldown one request probes it again";
   EXPECT_LT(timed("ejected again"), 150);
   EXPECT_EQ(sim.requests(), 6);
+}
+
+// A free loopback port: bound, read, released (nothing listens on it afterwards).
+uint16_t freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST(Ejection, AnUpstreamThatComesBackIsUsedAgainAfterASuccessfulProbe) {
+  Simulator backup;
+  uint16_t port = freePort();
+  GatewayOptions options;
+  options.upstream_base_url = backup.baseUrl();
+  options.workers = 1;
+  options.models_toml =
+      "[[model]]\nname = \"pair\"\nupstream = \"flaky\"\nupstreams = [\"sim\"]\n"
+      "upstream_model = \"gpt-image-1\"\n";
+  options.extra_toml =
+      "[[upstream]]\nname = \"flaky\"\nbase_url = \"http://127.0.0.1:" + std::to_string(port) +
+      "/v1\"\nmax_retries = 1\nretry_base = \"10ms\"\neject_after = 1\n"
+      "eject_for = \"800ms\"\n";
+  Gateway gateway(options);
+  ASSERT_NE(gateway.port(), 0);
+  auto generate = [&](const std::string& prompt) {
+    return httpPostJson(gateway.port(), "/v1/images/generations", body("pair", prompt)).status;
+  };
+  EXPECT_EQ(generate("while it is down"), 200);  // fails over to the backup
+  EXPECT_EQ(backup.requests(), 1);
+  Simulator revived({"--listen", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_EQ(revived.port(), port);
+  EXPECT_EQ(generate("still ejected"), 200);
+  EXPECT_EQ(revived.requests(), 0) << "skipped during its cooldown";
+  std::this_thread::sleep_for(900ms);
+  EXPECT_EQ(generate("the probe"), 200);
+  EXPECT_EQ(revived.requests(), 1) << "the probe went to it and succeeded";
+  EXPECT_EQ(generate("back in rotation"), 200);
+  EXPECT_EQ(revived.requests(), 2) << "recovered: chosen again (first among equally loaded)";
+  EXPECT_EQ(backup.requests(), 2);
 }
 
 TEST(Shaping, TheProviderNeverSeesMoreThanMaxConcurrencyAndNobodyGets429) {
