@@ -163,7 +163,8 @@ void GenerationHandler::consultCache() {
 
 bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
                                        std::string_view status) {
-  const std::string entry_id = cache_key_->hex();  // outlives options, which only views it
+  // Only url answers name the entry; the string outlives options, which only views it.
+  const std::string entry_id = wants_urls_ ? cache_key_->hex() : std::string();
   CachedReplyOptions options{request_id_,   route_->model->name,
                              status,        request_->stream(),
                              wants_urls_,   runtime_->config().server.public_url,
@@ -367,7 +368,10 @@ RequestRecord GenerationHandler::makeRecord() const {
   record.saved_usd = saved_usd_;
   record.images = status_ == 200 ? images_ : 0;
   if (request_) {
-    record.prompt_sha256 = sha256Hex(request_->prompt());
+    // Only the access log reads it: no SHA-256 per request on the hot path when it is off.
+    if (runtime_->config().log.access_log != "off") {
+      record.prompt_sha256 = sha256Hex(request_->prompt());
+    }
     if (runtime_->config().log.prompts) record.prompt = request_->prompt();
   }
   record.bytes_in = exchange_->request().body.size();

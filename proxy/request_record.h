@@ -29,7 +29,7 @@ struct RequestRecord {
   std::optional<double> cost_usd;   // what this request cost (0 on hits; nullopt: unknown price)
   std::optional<double> saved_usd;  // on a hit/coalesced: what the original generation cost
   int images = 0;                   // images delivered
-  std::string prompt_sha256;        // hex SHA-256 of the prompt ("" when none); never the prompt
+  std::string prompt_sha256;        // hex SHA-256 of the prompt ("" when none or access log off)
   std::string prompt;               // the prompt itself, only when log.prompts = true
   uint64_t bytes_in = 0;            // request body bytes
   uint64_t bytes_out = 0;           // response body bytes sent (best effort)

@@ -2,39 +2,11 @@
 // revocation, authentication by the secret's SHA-256).
 #include "proxy/virtual_keys.h"
 
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 
+#include "proxy/http/hex.h"
+
 namespace arkroute {
-
-namespace {
-
-std::string toHex(const unsigned char* bytes, size_t length) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (size_t i = 0; i < length; ++i) {
-    out.push_back(kHex[bytes[i] >> 4]);
-    out.push_back(kHex[bytes[i] & 15]);
-  }
-  return out;
-}
-
-std::optional<std::string> randomHex(size_t bytes) {
-  std::vector<unsigned char> buffer(bytes);
-  if (RAND_bytes(buffer.data(), static_cast<int>(bytes)) != 1) return std::nullopt;
-  return toHex(buffer.data(), bytes);
-}
-
-}  // namespace
-
-std::string sha256Hex(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return toHex(digest, sizeof digest);
-}
 
 std::string_view bearerToken(std::string_view authorization) {
   constexpr std::string_view kPrefix = "Bearer ";

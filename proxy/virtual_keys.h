@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cache/kv_table.h"
+#include "proxy/http/hex.h"
 
 namespace arkroute {
 
@@ -81,8 +82,6 @@ class KeyRegistry {
   std::map<std::string, std::string, std::less<>> id_by_hash_;
 };
 
-// Hex SHA-256 of text.
-std::string sha256Hex(std::string_view text);
 // The bearer token of an Authorization header value ("" when it is not "Bearer <token>").
 std::string_view bearerToken(std::string_view authorization);
 

@@ -1,28 +1,12 @@
 // Session table: random ids, expiry and a size cap.
 #include "proxy/mcp/mcp_sessions.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <stdexcept>
 
+#include "proxy/http/hex.h"
+
 namespace arkroute::mcp {
-
-namespace {
-
-std::string toHex(const unsigned char* bytes, size_t length) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (size_t i = 0; i < length; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 0xF]);
-  }
-  return out;
-}
-
-}  // namespace
 
 McpSessions::McpSessions(std::chrono::milliseconds ttl, size_t max_sessions,
                          std::function<int64_t()> now_ms)
@@ -31,16 +15,13 @@ McpSessions::McpSessions(std::chrono::milliseconds ttl, size_t max_sessions,
       now_ms_(std::move(now_ms)) {}
 
 std::string McpSessions::newId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
-  return toHex(bytes, sizeof bytes);
+  auto id = randomHex(16);
+  if (!id) throw std::runtime_error("RAND_bytes failed");
+  return *id;
 }
 
 std::string McpSessions::callerDigest(const std::string& authorization) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(authorization.data(), authorization.size(), digest, &length, EVP_sha256(), nullptr);
-  return toHex(digest, length);
+  return sha256Hex(authorization);
 }
 
 std::string McpSessions::create(std::string protocol_version, const std::string& authorization) {

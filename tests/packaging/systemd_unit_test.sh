@@ -8,8 +8,8 @@ unit="$1"
 binary="$(realpath "$2")"
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
-  echo "SKIP: systemd-analyze is not installed (apt-get install systemd)"
-  exit 0
+  echo "systemd-analyze is not installed: scripts/setup.sh installs the systemd package" >&2
+  exit 1
 fi
 
 work="$(mktemp -d /tmp/arkroute-unit-XXXXXX)"
