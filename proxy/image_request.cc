@@ -1,6 +1,8 @@
 // Validation rules for image generation requests, each with an OpenAI-style error.
 #include "proxy/image_request.h"
 
+#include <vector>
+
 namespace arkroute {
 
 namespace {
@@ -55,10 +57,45 @@ std::optional<ApiError> readStreamFlag(element object, bool* out) {
 
 }  // namespace
 
+namespace {
+
+// Idle parsers of this thread. Bounded: a burst of concurrent requests does not pin its peak, and
+// a parser grown by a huge body is not kept. A request outliving its thread's pool (destroyed
+// during thread exit) frees its parser instead of returning it.
+constexpr size_t kMaxIdleParsers = 64;
+constexpr size_t kMaxPooledCapacity = 1 << 20;
+thread_local bool parser_pool_gone = false;
+
+struct ParserPool {
+  std::vector<std::unique_ptr<simdjson::dom::parser>> idle;
+  ~ParserPool() { parser_pool_gone = true; }
+};
+thread_local ParserPool parser_pool;
+
+std::unique_ptr<simdjson::dom::parser> takeParser() {
+  if (parser_pool_gone || parser_pool.idle.empty()) {
+    return std::make_unique<simdjson::dom::parser>();
+  }
+  auto parser = std::move(parser_pool.idle.back());
+  parser_pool.idle.pop_back();
+  return parser;
+}
+
+}  // namespace
+
+void ImageRequest::ParserReturn::operator()(simdjson::dom::parser* parser) const {
+  std::unique_ptr<simdjson::dom::parser> owned(parser);
+  if (!parser_pool_gone && parser_pool.idle.size() < kMaxIdleParsers &&
+      parser->capacity() <= kMaxPooledCapacity) {
+    parser_pool.idle.push_back(std::move(owned));
+  }
+}
+
 std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parse(std::string body) {
   std::unique_ptr<ImageRequest> request(new ImageRequest());
   request->body_ = std::move(body);
-  if (request->parser_.parse(request->body_).get(request->document_) != simdjson::SUCCESS) {
+  request->parser_.reset(takeParser().release());
+  if (request->parser_->parse(request->body_).get(request->document_) != simdjson::SUCCESS) {
     return ApiError::invalidRequest(
         "We could not parse the JSON body of your request. The body must be a JSON object, "
         "sent with Content-Type: application/json.",

@@ -1,6 +1,7 @@
 // Ledger rows: counting finished generations, encoding rows for the table, reading them back.
 #include "proxy/ledger.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -55,13 +56,21 @@ std::optional<LedgerTotals> decodeTotals(std::string_view text) {
 
 }  // namespace
 
+// Formats once per day per thread: every request of a day maps to the same text.
 std::string utcDay(int64_t time_ms) {
-  time_t seconds = static_cast<time_t>(time_ms / 1000);
+  constexpr int64_t kMsPerDay = 86'400'000;
+  int64_t day_number = time_ms >= 0 ? time_ms / kMsPerDay : (time_ms - kMsPerDay + 1) / kMsPerDay;
+  thread_local int64_t cached_number = INT64_MIN;
+  thread_local std::string cached_text;
+  if (day_number == cached_number) return cached_text;
+  time_t seconds = static_cast<time_t>(day_number * (kMsPerDay / 1000));
   tm parts{};
   gmtime_r(&seconds, &parts);
   char text[16];
   strftime(text, sizeof text, "%Y-%m-%d", &parts);
-  return text;
+  cached_number = day_number;
+  cached_text = text;
+  return cached_text;
 }
 
 void LedgerTotals::add(const LedgerTotals& other) {

@@ -1,7 +1,7 @@
 // The ledger: per key × model × UTC day — requests, images, cache hits, cost and savings — kept in
-// memory and written to the "ledger" table at the end of the event-loop iteration in which the
-// request finished (small unsynced RocksDB puts, after the response was handed to the client; one
-// put per changed row, however many requests changed it), so totals survive restarts and SIGKILL.
+// memory and written to the "ledger" table at most 10 ms after the request finished (each worker
+// flushes on a short timer: small unsynced RocksDB puts, one per changed row however many requests
+// changed it), so totals survive restarts, and a SIGKILL loses at most the last 10 ms.
 // It also answers what a key has spent, for budgets. Thread-safe.
 #pragma once
 
@@ -45,9 +45,9 @@ class Ledger : public RequestObserver {
   // Counts a finished generation in memory (records without a model, e.g. a 404 for an unknown
   // path or a request rejected before routing, are not counted). flush() writes it.
   void onRequestFinished(const RequestRecord& record) override;
-  // Writes every row changed since the last flush. Workers call it once per loop iteration in
-  // which requests finished (Worker::scheduleLedgerFlush), and at shutdown. Thread-safe; never
-  // blocks on another thread's write (that thread writes our rows too).
+  // Writes every row changed since the last flush. Workers call it 10 ms after the first request
+  // that finished since their last flush (Worker::scheduleLedgerFlush), and at shutdown.
+  // Thread-safe; never blocks on another thread's write (that thread writes our rows too).
   void flush();
 
   // Rows for key_id ("*" = every key), on or after since_day ("" = all), sorted by day, key, model.

@@ -99,7 +99,7 @@ class Worker {
   std::thread thread_;
   event* drain_timer_ = nullptr;
   event* retire_timer_ = nullptr;
-  event* ledger_flush_ = nullptr;  // active when ledger rows changed in this loop iteration
+  event* ledger_flush_ = nullptr;  // pending while ledger rows changed and are not yet written
   std::atomic<uint64_t> pings_sent_{0};
   std::atomic<uint64_t> pings_answered_{0};
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -6,11 +6,18 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "proxy/http/server_exchange.h"
 
 namespace arkroute::http {
+
+namespace {
+// Bytes read ahead of the parser (pipelined requests, a body still arriving while the previous
+// response is being written) before reading pauses.
+constexpr size_t kMaxBufferedInput = 256 * 1024;
+}  // namespace
 
 // http-parser callbacks, friends of ServerConnection.
 class ServerParserCallbacks {
@@ -79,7 +86,8 @@ int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
     return 0;
   }
   if (equalsIgnoreCase(r.headers.get("expect"), "100-continue") && p->http_minor >= 1) {
-    bufferevent_write(c->bev_, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    evbuffer_add(c->stream_->output(), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    c->stream_->flushSoon();
   }
   return 0;
 }
@@ -103,16 +111,10 @@ ServerConnection::ServerConnection(ServerShared& shared, evutil_socket_t fd, std
     : shared_(shared), peer_(std::move(peer)) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  bev_ = bufferevent_socket_new(shared_.base, fd, BEV_OPT_CLOSE_ON_FREE);
-  bufferevent_setcb(bev_, &ServerConnection::onRead, &ServerConnection::onWrite,
-                    &ServerConnection::onEvent, this);
-  bufferevent_setwatermark(bev_, EV_READ, 0, 256 * 1024);
-  bufferevent_set_max_single_write(bev_, 256 * 1024);  // default 16 KiB: 90 writes per image
-  auto write_timeout = shared_.limits.write_timeout;
-  timeval tv{static_cast<time_t>(write_timeout.count() / 1000),
-             static_cast<suseconds_t>((write_timeout.count() % 1000) * 1000)};
-  bufferevent_set_timeouts(bev_, nullptr, &tv);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  SocketStream::Handler& handler = *this;
+  stream_ = std::make_unique<SocketStream>(shared_.base, fd, handler);
+  stream_->setReadLimits(kMaxBufferedInput, kMaxBufferedInput);
+  stream_->setWriteTimeout(shared_.limits.write_timeout);
   timer_ = evtimer_new(shared_.base, &ServerConnection::onTimer, this);
   deferred_ = event_new(shared_.base, -1, 0, &ServerConnection::onDeferred, this);
   http_parser_init(&parser_, HTTP_REQUEST);
@@ -124,7 +126,7 @@ ServerConnection::ServerConnection(ServerShared& shared, evutil_socket_t fd, std
 ServerConnection::~ServerConnection() {
   event_free(timer_);
   event_free(deferred_);
-  if (bev_) bufferevent_free(bev_);
+  stream_.reset();
   --shared_.open_connections;
 }
 
@@ -134,14 +136,13 @@ void ServerConnection::armTimer(std::chrono::milliseconds after) {
   evtimer_add(timer_, &tv);
 }
 
-void ServerConnection::onRead(bufferevent*, void* arg) {
-  static_cast<ServerConnection*>(arg)->processInput();
+void ServerConnection::onStreamRead() {
+  processInput();
 }
 
 void ServerConnection::processInput() {
   while (!destroyed_ && !closing_ && !exchange_) {
-    evbuffer* input = bufferevent_get_input(bev_);
-    if (evbuffer_get_length(input) == 0) return;
+    if (evbuffer_get_length(stream_->input()) == 0) return;
     if (!in_request_) {
       in_request_ = true;
       head_bytes_ = 0;
@@ -154,15 +155,22 @@ void ServerConnection::processInput() {
 
 // Feeds buffered bytes to the parser. Returns true when a whole request is ready.
 bool ServerConnection::parseAvailable() {
-  evbuffer* input = bufferevent_get_input(bev_);
+  evbuffer* input = stream_->input();
   while (evbuffer_get_length(input) > 0) {
     evbuffer_iovec chunk;
     if (evbuffer_peek(input, -1, nullptr, &chunk, 1) < 1) break;
     const char* data = static_cast<const char*>(chunk.iov_base);
+    size_t length = chunk.iov_len;
+    if (!headers_complete_) {
+      // A whole oversized head can arrive in one read: feed at most one byte over the limit.
+      size_t max_head = shared_.limits.max_header_bytes;
+      length = std::min(length, max_head - std::min(head_bytes_, max_head) + 1);
+    }
     size_t consumed =
-        http_parser_execute(&parser_, &ServerParserCallbacks::settings(), data, chunk.iov_len);
+        http_parser_execute(&parser_, &ServerParserCallbacks::settings(), data, length);
     if (!headers_complete_) head_bytes_ += consumed;
     evbuffer_drain(input, consumed);
+    stream_->inputConsumed();
     http_errno error = HTTP_PARSER_ERRNO(&parser_);
     if (error_status_ == 413) {
       failRequest(413, "Request body exceeds the limit of " +
@@ -203,19 +211,21 @@ void ServerConnection::failRequest(int status, std::string_view message) {
                         "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
                         "%zu\r\nConnection: close\r\n\r\n",
                         status, std::string(reasonPhrase(status)).c_str(), body.size());
-  bufferevent_write(bev_, head, static_cast<size_t>(n));
-  bufferevent_write(bev_, body.data(), body.size());
+  evbuffer_add(stream_->output(), head, static_cast<size_t>(n));
+  evbuffer_add(stream_->output(), body.data(), body.size());
+  stream_->flushSoon();
   closing_ = true;
   evtimer_del(timer_);
-  bufferevent_disable(bev_, EV_READ);
-  if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) scheduleDeferred();
+  stream_->disableRead();
 }
 
 void ServerConnection::writeHead(int status, const Headers& headers,
                                  std::optional<uint64_t> content_length, bool chunked_allowed) {
   if (!shared_.accepting) keep_alive_ = false;  // draining: finish this one, then close
-  std::string head =
-      "HTTP/1.1 " + std::to_string(status) + " " + std::string(reasonPhrase(status)) + "\r\n";
+  std::string head;
+  head.reserve(160 + headers.size() * 64);
+  head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
+  head.append(reasonPhrase(status)).append("\r\n");
   for (const auto& [name, value] : headers) {
     if (equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "connection") ||
         equalsIgnoreCase(name, "transfer-encoding")) {
@@ -238,18 +248,21 @@ void ServerConnection::writeHead(int status, const Headers& headers,
     head.append("Connection: keep-alive\r\n");
   }
   head.append("\r\n");
-  bufferevent_write(bev_, head.data(), head.size());
+  evbuffer_add(stream_->output(), head.data(), head.size());
+  stream_->flushSoon();
 }
 
 void ServerConnection::writeBody(std::string_view data) {
   if (isHead()) return;
+  evbuffer* output = stream_->output();
   if (chunked_response_) {
     char size_line[32];
     int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
-    bufferevent_write(bev_, size_line, static_cast<size_t>(n));
+    evbuffer_add(output, size_line, static_cast<size_t>(n));
   }
-  bufferevent_write(bev_, data.data(), data.size());
-  if (chunked_response_) bufferevent_write(bev_, "\r\n", 2);
+  evbuffer_add(output, data.data(), data.size());
+  if (chunked_response_) evbuffer_add(output, "\r\n", 2);
+  stream_->flushSoon();
 }
 
 void ServerConnection::writeBody(evbuffer* data) {
@@ -258,22 +271,26 @@ void ServerConnection::writeBody(evbuffer* data) {
     evbuffer_drain(data, length);
     return;
   }
-  evbuffer* output = bufferevent_get_output(bev_);
+  evbuffer* output = stream_->output();
   if (chunked_response_) evbuffer_add_printf(output, "%zx\r\n", length);
   evbuffer_add_buffer(output, data);
   if (chunked_response_) evbuffer_add(output, "\r\n", 2);
+  stream_->flushSoon();
 }
 
 void ServerConnection::finishResponse() {
-  if (chunked_response_) bufferevent_write(bev_, "0\r\n\r\n", 5);
+  if (chunked_response_) {
+    evbuffer_add(stream_->output(), "0\r\n\r\n", 5);
+    stream_->flushSoon();
+  }
   chunked_response_ = false;
   exchange_.reset();
   --shared_.active_exchanges;
   drain_wanted_ = false;
   if (!keep_alive_ || !shared_.accepting) {
     closing_ = true;
-    bufferevent_disable(bev_, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) scheduleDeferred();
+    stream_->disableRead();
+    if (pendingOutput() == 0) scheduleDeferred();
     return;
   }
   http_parser_pause(&parser_, 0);
@@ -287,10 +304,10 @@ void ServerConnection::abortConnection() {
     --shared_.active_exchanges;
   }
   linger hard_close{1, 0};
-  setsockopt(bufferevent_getfd(bev_), SOL_SOCKET, SO_LINGER, &hard_close, sizeof hard_close);
-  evbuffer_drain(bufferevent_get_output(bev_), evbuffer_get_length(bufferevent_get_output(bev_)));
+  setsockopt(stream_->fd(), SOL_SOCKET, SO_LINGER, &hard_close, sizeof hard_close);
+  evbuffer_drain(stream_->output(), pendingOutput());
   closing_ = true;
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  stream_->disable();
   scheduleDeferred();
 }
 
@@ -300,7 +317,7 @@ bool ServerConnection::isHead() const {
 }
 
 size_t ServerConnection::pendingOutput() const {
-  return evbuffer_get_length(bufferevent_get_output(bev_));
+  return evbuffer_get_length(stream_->output());
 }
 
 void ServerConnection::requestDrainNotice() {
@@ -308,32 +325,30 @@ void ServerConnection::requestDrainNotice() {
   if (pendingOutput() <= shared_.limits.output_low_watermark) {
     scheduleDeferred();
   } else {
-    bufferevent_setwatermark(bev_, EV_WRITE, shared_.limits.output_low_watermark, 0);
+    stream_->setWriteLowWatermark(shared_.limits.output_low_watermark);
   }
 }
 
-void ServerConnection::onWrite(bufferevent*, void* arg) {
-  auto* self = static_cast<ServerConnection*>(arg);
-  if (self->closing_ && self->pendingOutput() == 0) {
-    self->scheduleDeferred();
+void ServerConnection::onStreamWritten() {
+  if (closing_ && pendingOutput() == 0) {
+    scheduleDeferred();
     return;
   }
-  if (self->drain_wanted_ && self->pendingOutput() <= self->shared_.limits.output_low_watermark) {
-    self->drain_wanted_ = false;
-    bufferevent_setwatermark(self->bev_, EV_WRITE, 0, 0);
-    if (self->exchange_) self->exchange_->notifyDrained();
+  if (drain_wanted_ && pendingOutput() <= shared_.limits.output_low_watermark) {
+    drain_wanted_ = false;
+    stream_->setWriteLowWatermark(0);
+    if (exchange_) exchange_->notifyDrained();
   }
 }
 
-void ServerConnection::onEvent(bufferevent*, short what, void* arg) {
-  auto* self = static_cast<ServerConnection*>(arg);
-  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) self->clientGone();
+void ServerConnection::onStreamEvent(short what) {
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) clientGone();
 }
 
 void ServerConnection::clientGone() {
   if (destroyed_) return;
   closing_ = true;
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  stream_->disable();
   if (exchange_) {
     auto exchange = std::move(exchange_);
     --shared_.active_exchanges;
@@ -368,7 +383,7 @@ void ServerConnection::onDeferred(evutil_socket_t, short, void* arg) {
   }
   if (self->closing_ && (self->pendingOutput() == 0 || !self->exchange_)) {
     bool flushed = self->pendingOutput() == 0;
-    bool broken = !(bufferevent_get_enabled(self->bev_) & EV_WRITE);
+    bool broken = !self->stream_->writable();
     if (flushed || broken) {
       self->destroy();
       return;

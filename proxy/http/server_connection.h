@@ -4,7 +4,6 @@
 // and pipelined requests in order. Owned by HttpServer; frees itself from a deferred event.
 #pragma once
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <http_parser.h>
 
@@ -13,6 +12,7 @@
 #include <string>
 
 #include "proxy/http/server.h"
+#include "proxy/http/socket_stream.h"
 
 namespace arkroute::http {
 
@@ -30,10 +30,10 @@ struct ServerShared {
   std::function<void(class ServerConnection*)> on_closed;
 };
 
-class ServerConnection {
+class ServerConnection : private SocketStream::Handler {
  public:
   ServerConnection(ServerShared& shared, evutil_socket_t fd, std::string peer);
-  ~ServerConnection();
+  ~ServerConnection() override;
 
   // Called by the exchange.
   void writeHead(int status, const Headers& headers, std::optional<uint64_t> content_length,
@@ -49,9 +49,9 @@ class ServerConnection {
 
  private:
   friend class ServerParserCallbacks;
-  static void onRead(bufferevent*, void* arg);
-  static void onWrite(bufferevent*, void* arg);
-  static void onEvent(bufferevent*, short what, void* arg);
+  void onStreamRead() override;
+  void onStreamWritten() override;
+  void onStreamEvent(short what) override;
   static void onTimer(evutil_socket_t, short, void* arg);
   static void onDeferred(evutil_socket_t, short, void* arg);
 
@@ -65,7 +65,7 @@ class ServerConnection {
   void destroy();
 
   ServerShared& shared_;
-  bufferevent* bev_ = nullptr;
+  std::unique_ptr<SocketStream> stream_;
   event* timer_ = nullptr;
   event* deferred_ = nullptr;
   std::string peer_;

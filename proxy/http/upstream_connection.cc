@@ -13,13 +13,13 @@
 
 #include "proxy/http/tls_client.h"
 #include "proxy/http/upstream_internal.h"
-#include "proxy/http/upstream_socket.h"
 
 namespace arkroute::http {
 
 namespace {
 
-// Per read callback (see upstream_socket.h) and per write (libevent's default is 16 KiB).
+// Per read event and per write (libevent's defaults are 4 KiB and 16 KiB: a 1.5 MB image would
+// take hundreds of loop iterations and handler calls).
 constexpr size_t kMaxSingleIo = 256 * 1024;
 
 bool isConnectErrno(int error) {
@@ -106,11 +106,41 @@ void UpstreamConnection::send(CallImpl* call) {
   head_delivered_ = false;
   peer_closed_ = false;
   paused_ = call->paused();
-  if (paused_) bufferevent_disable(bev_, EV_READ);
+  if (paused_) setReading(false);
   awaiting_flush_ = true;
   ++in_sync_section_;  // OpenSSL bufferevents write (and may fail) synchronously
-  call->writeRequest(bufferevent_get_output(bev_));
+  call->writeRequest(transportOutput());
+  if (plain_) plain_->flushSoon();
   --in_sync_section_;
+}
+
+evbuffer* UpstreamConnection::transportInput() const {
+  return plain_ ? plain_->input() : bufferevent_get_input(bev_);
+}
+
+evbuffer* UpstreamConnection::transportOutput() const {
+  return plain_ ? plain_->output() : bufferevent_get_output(bev_);
+}
+
+void UpstreamConnection::setReading(bool on) {
+  if (plain_) {
+    on ? plain_->enableRead() : plain_->disableRead();
+  } else if (bev_) {
+    on ? bufferevent_enable(bev_, EV_READ) : bufferevent_disable(bev_, EV_READ);
+  }
+}
+
+// The connect succeeded: the socket leaves the bufferevent (which does not close it once its fd is
+// unset) for a SocketStream. Nothing has been read or written on it yet.
+void UpstreamConnection::moveToSocketStream() {
+  evutil_socket_t fd = bufferevent_getfd(bev_);
+  bufferevent_setfd(bev_, -1);
+  bufferevent_free(bev_);
+  bev_ = nullptr;
+  SocketStream::Handler& handler = *this;
+  plain_ = std::make_unique<SocketStream>(pool_.base(), fd, handler);
+  plain_->setReadLimits(0, kMaxSingleIo);
+  plain_->setMaxSingleWrite(kMaxSingleIo);
 }
 
 void UpstreamConnection::onConnected() {
@@ -118,7 +148,11 @@ void UpstreamConnection::onConnected() {
   evtimer_del(timer_);
   int one = 1;
   setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  bufferevent_set_max_single_write(bev_, kMaxSingleIo);
+  if (pool_.endpoint().tls) {
+    bufferevent_set_max_single_write(bev_, kMaxSingleIo);
+  } else {
+    moveToSocketStream();
+  }
   if (call_) send(call_);
 }
 
@@ -148,15 +182,18 @@ void UpstreamConnection::recordConnectFailure(int socket_error) {
 }
 
 void UpstreamConnection::onEvent(bufferevent*, short what, void* arg) {
+  static_cast<UpstreamConnection*>(arg)->onStreamEvent(what);
+}
+
+void UpstreamConnection::onStreamEvent(short what) {
   int socket_error = EVUTIL_SOCKET_ERROR();  // libevent sets it for connect errors; read it first
-  auto* self = static_cast<UpstreamConnection*>(arg);
-  if (self->closing_) return;
-  if (!self->connected_ && !(what & BEV_EVENT_CONNECTED)) self->recordConnectFailure(socket_error);
-  if (self->in_sync_section_ > 0) {
-    self->deferEvents(what);
+  if (closing_) return;
+  if (!connected_ && !(what & BEV_EVENT_CONNECTED)) recordConnectFailure(socket_error);
+  if (in_sync_section_ > 0) {
+    deferEvents(what);
     return;
   }
-  self->handleEvent(what);
+  handleEvent(what);
 }
 
 void UpstreamConnection::deferEvents(short what) {
@@ -180,37 +217,39 @@ void UpstreamConnection::handleEvent(short what) {
 }
 
 void UpstreamConnection::onRead(bufferevent*, void* arg) {
-  auto* self = static_cast<UpstreamConnection*>(arg);
-  if (self->closing_) return;
-  if (!self->call_) {
-    self->closeSoon();  // bytes on an idle connection: the peer is closing it or misbehaving
-  } else if (self->in_sync_section_ > 0) {
-    event_active(self->deferred_, EV_TIMEOUT, 0);
-  } else if (!self->paused_) {
-    self->pump();
+  static_cast<UpstreamConnection*>(arg)->onStreamRead();
+}
+
+void UpstreamConnection::onStreamRead() {
+  if (closing_) return;
+  if (!call_) {
+    closeSoon();  // bytes on an idle connection: the peer is closing it or misbehaving
+  } else if (in_sync_section_ > 0) {
+    event_active(deferred_, EV_TIMEOUT, 0);
+  } else if (!paused_) {
+    pump();
   }
 }
 
-void UpstreamConnection::onWrite(bufferevent* bev, void* arg) {
-  auto* self = static_cast<UpstreamConnection*>(arg);
-  if (self->closing_ || !self->call_ || !self->awaiting_flush_) return;
-  if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) return;
-  self->awaiting_flush_ = false;
-  self->call_->requestFlushed();
+void UpstreamConnection::onWrite(bufferevent*, void* arg) {
+  static_cast<UpstreamConnection*>(arg)->onStreamWritten();
 }
 
-// Moves what the bufferevent read into input_ (a chain move, no copy) and, on plain sockets, tops
-// it up with everything else the socket holds (see upstream_socket.h).
+void UpstreamConnection::onStreamWritten() {
+  if (closing_ || !call_ || !awaiting_flush_) return;
+  if (evbuffer_get_length(transportOutput()) > 0) return;
+  awaiting_flush_ = false;
+  call_->requestFlushed();
+}
+
+// Moves what the transport read into input_ (a chain move, no copy).
 evbuffer* UpstreamConnection::gatherInput() {
-  evbuffer_add_buffer(input_, bufferevent_get_input(bev_));
-  if (!pool_.endpoint().tls && !parser_.complete()) {
-    readAvailable(bufferevent_getfd(bev_), input_, kMaxSingleIo);
-  }
+  evbuffer_add_buffer(input_, transportInput());
   return input_;
 }
 
 bool UpstreamConnection::unreadBytes() const {
-  return evbuffer_get_length(input_) > 0 || evbuffer_get_length(bufferevent_get_input(bev_)) > 0;
+  return evbuffer_get_length(input_) > 0 || evbuffer_get_length(transportInput()) > 0;
 }
 
 // Parses what arrived, hands it to the handler (once per read), then completes the response or
@@ -253,7 +292,7 @@ bool UpstreamConnection::deliver(CallImpl* call) {
 
 void UpstreamConnection::finishResponse(CallImpl* call) {
   bool reusable = parser_.keepAlive() && !peer_closed_ && !unreadBytes() &&
-                  evbuffer_get_length(bufferevent_get_output(bev_)) == 0;
+                  evbuffer_get_length(transportOutput()) == 0;
   call_ = nullptr;
   if (reusable) {
     pool_.release(this);
@@ -302,19 +341,19 @@ void UpstreamConnection::abandonCall() {
 void UpstreamConnection::makeIdle() {
   call_ = nullptr;
   paused_ = false;
-  bufferevent_enable(bev_, EV_READ);  // an EOF or stray byte while idle closes the connection
+  setReading(true);  // an EOF or stray byte while idle closes the connection
   startTimer(pool_.options().idle_timeout);
 }
 
 void UpstreamConnection::pauseReading() {
   paused_ = true;
-  if (bev_ && !closing_) bufferevent_disable(bev_, EV_READ);
+  if (!closing_) setReading(false);
 }
 
 void UpstreamConnection::resumeReading() {
   if (!paused_ || closing_) return;
   paused_ = false;
-  bufferevent_enable(bev_, EV_READ);
+  setReading(true);
   // Bytes already in the input buffer (or a parsed body held back) raise no new read event.
   if (connected_ && call_) event_active(deferred_, EV_TIMEOUT, 0);
 }
@@ -323,9 +362,11 @@ void UpstreamConnection::closeSoon(CallImpl* retry) {
   if (closing_) return;
   closing_ = true;
   evtimer_del(timer_);
+  // Closes the socket now (libevent defers a bufferevent's free itself if one of its callbacks is
+  // running; a SocketStream calls back last, so it may go inside its own callback); the object
+  // goes from the deferred event, outside every callback stack.
+  plain_.reset();
   if (bev_) {
-    // Closes the socket now (libevent defers the free itself if one of its callbacks is running);
-    // the object goes from the deferred event, outside every callback stack.
     bufferevent_free(bev_);
     bev_ = nullptr;
   }

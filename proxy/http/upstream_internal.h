@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "proxy/http/socket_stream.h"
 #include "proxy/http/upstream.h"
 #include "proxy/http/upstream_response.h"
 
@@ -26,10 +27,13 @@ namespace arkroute::http {
 class PoolCore;
 class CallImpl;
 
-class UpstreamConnection {
+// A plain connection connects through a socket bufferevent (asynchronous DNS and connect), then
+// moves its socket to a SocketStream, the cheaper hot path; a TLS connection stays an OpenSSL
+// bufferevent for its whole life.
+class UpstreamConnection : private SocketStream::Handler {
  public:
   explicit UpstreamConnection(PoolCore& pool);
-  ~UpstreamConnection();
+  ~UpstreamConnection() override;
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
@@ -48,10 +52,17 @@ class UpstreamConnection {
   static void onRead(bufferevent* bev, void* arg);
   static void onWrite(bufferevent* bev, void* arg);
   static void onEvent(bufferevent* bev, short what, void* arg);
+  void onStreamRead() override;
+  void onStreamWritten() override;
+  void onStreamEvent(short what) override;
   static void onDeferred(evutil_socket_t, short, void* arg);
   static void onTimer(evutil_socket_t, short, void* arg);
 
   bool createBufferevent();
+  void moveToSocketStream();
+  evbuffer* transportInput() const;
+  evbuffer* transportOutput() const;
+  void setReading(bool on);
   void handleEvent(short what);
   void recordConnectFailure(int socket_error);
   void onConnected();
@@ -68,7 +79,8 @@ class UpstreamConnection {
   std::string hostPort() const;
 
   PoolCore& pool_;
-  bufferevent* bev_ = nullptr;
+  bufferevent* bev_ = nullptr;           // TLS, or a plain connection still connecting
+  std::unique_ptr<SocketStream> plain_;  // a connected plain connection
   event* timer_ = nullptr;     // connect timeout while connecting, idle timeout while idle
   event* deferred_ = nullptr;  // work moved out of callback stacks: events, resume, destruction
   evbuffer* input_ = nullptr;  // response bytes taken from the bufferevent and the socket, unparsed

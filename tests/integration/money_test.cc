@@ -136,6 +136,7 @@ TEST(Ledger, CostSavingsAndTotalsSurviveSigkill) {
   auto own = getJson(gateway.port(), "/v1/usage", secret);
   check(own);
   EXPECT_NEAR(own["key"]["remaining_usd"].get<double>(), 0.95, 1e-9);
+  std::this_thread::sleep_for(100ms);  // rows are written at most 10 ms after a request finished
   gateway.process().signal(SIGKILL);
   EXPECT_EQ(gateway.process().waitExit(5s), 128 + SIGKILL);
   gateway.restart(SIGTERM);

@@ -74,3 +74,19 @@ TEST(UsageReport, ComparesTheSameImagesOnEveryPricedModel) {
 
 }  // namespace
 }  // namespace arkroute
+
+namespace arkroute {
+namespace {
+
+TEST(UtcDay, FormatsEachDayAndSwitchesAtMidnightUtc) {
+  EXPECT_EQ(utcDay(0), "1970-01-01");
+  EXPECT_EQ(utcDay(86'400'000 - 1), "1970-01-01");
+  EXPECT_EQ(utcDay(86'400'000), "1970-01-02");
+  EXPECT_EQ(utcDay(1'795'996'800'000), "2026-11-30");  // cached per day: alternate to prove it
+  EXPECT_EQ(utcDay(1'795'996'800'000 - 1), "2026-11-29");
+  EXPECT_EQ(utcDay(1'795'996'800'000 + 86'399'999), "2026-11-30");
+  EXPECT_EQ(utcDay(-1), "1969-12-31");
+}
+
+}  // namespace
+}  // namespace arkroute

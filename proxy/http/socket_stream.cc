@@ -1,0 +1,233 @@
+// Plain socket stream: level-triggered reads with readv into the input buffer, deferred writes
+// with writev, the write event armed only while the socket is full (see socket_stream.h).
+#include "proxy/http/socket_stream.h"
+
+#include <event2/buffer.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace arkroute::http {
+
+namespace {
+
+constexpr size_t kFirstReadChunk = 16 * 1024;  // a request or a small response in one read
+
+// One readv into up to `want` bytes of fresh space at the end of buffer. Returns what readv
+// returned (the bytes are committed when it is positive).
+ssize_t readInto(evbuffer* buffer, evutil_socket_t fd, size_t want) {
+  evbuffer_iovec space[2];
+  int count = evbuffer_reserve_space(buffer, static_cast<ev_ssize_t>(want), space, 2);
+  if (count <= 0) {
+    errno = ENOMEM;
+    return -1;
+  }
+  iovec vectors[2];
+  size_t offered = 0;
+  for (int i = 0; i < count; ++i) {
+    space[i].iov_len = std::min(space[i].iov_len, want - offered);
+    vectors[i] = {space[i].iov_base, space[i].iov_len};
+    offered += space[i].iov_len;
+  }
+  ssize_t got = readv(fd, vectors, count);
+  if (got <= 0) return got;  // nothing committed: the reservation is simply dropped
+  size_t left = static_cast<size_t>(got);
+  int used = 0;
+  for (; used < count && left > 0; ++used) {
+    space[used].iov_len = std::min(space[used].iov_len, left);
+    left -= space[used].iov_len;
+  }
+  evbuffer_commit_space(buffer, space, used);
+  return got;
+}
+
+// The first read of an event goes to this per-thread buffer and is then copied into a chain that
+// fits it: reserving 16 KiB of chain for a 300-byte request costs a large malloc (and a
+// malloc_consolidate) per read, which is more than copying a few hundred bytes.
+ssize_t readViaScratch(evbuffer* buffer, evutil_socket_t fd, size_t want) {
+  static thread_local char scratch[kFirstReadChunk];
+  ssize_t got = read(fd, scratch, std::min(want, sizeof scratch));
+  if (got > 0 && evbuffer_add(buffer, scratch, static_cast<size_t>(got)) != 0) {
+    errno = ENOMEM;
+    return -1;
+  }
+  return got;
+}
+
+bool retriable(int error) {
+  return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
+}
+
+}  // namespace
+
+SocketStream::SocketStream(event_base* base, evutil_socket_t fd, Handler& handler)
+    : base_(base), fd_(fd), handler_(handler) {
+  input_ = evbuffer_new();
+  output_ = evbuffer_new();
+  read_event_ = event_new(base_, fd_, EV_READ | EV_PERSIST, &SocketStream::onReadEvent, this);
+  write_event_ = event_new(base_, fd_, EV_WRITE | EV_PERSIST, &SocketStream::onWriteEvent, this);
+  flush_event_ = event_new(base_, -1, 0, &SocketStream::onFlushEvent, this);
+  updateReadRegistration();
+}
+
+SocketStream::~SocketStream() {
+  event_free(read_event_);
+  event_free(write_event_);
+  event_free(flush_event_);
+  evbuffer_free(input_);
+  evbuffer_free(output_);
+  evutil_closesocket(fd_);
+}
+
+void SocketStream::setReadLimits(size_t read_limit, size_t max_per_event) {
+  read_limit_ = read_limit;
+  max_read_per_event_ = std::max<size_t>(max_per_event, 1);
+  updateReadRegistration();
+}
+
+void SocketStream::setWriteTimeout(std::chrono::milliseconds timeout) {
+  write_timeout_ = timeout;
+}
+
+void SocketStream::enableRead() {
+  read_wanted_ = true;
+  updateReadRegistration();
+}
+
+void SocketStream::disableRead() {
+  read_wanted_ = false;
+  updateReadRegistration();
+}
+
+void SocketStream::inputConsumed() {
+  if (read_limit_ > 0) updateReadRegistration();
+}
+
+void SocketStream::disable() {
+  disabled_ = true;
+  updateReadRegistration();
+  disarmWrite();
+}
+
+void SocketStream::updateReadRegistration() {
+  bool want =
+      read_wanted_ && !disabled_ && (read_limit_ == 0 || evbuffer_get_length(input_) < read_limit_);
+  if (want == read_registered_) return;
+  read_registered_ = want;
+  if (want) {
+    event_add(read_event_, nullptr);
+  } else {
+    event_del(read_event_);
+  }
+}
+
+void SocketStream::onReadEvent(evutil_socket_t, short, void* arg) {
+  static_cast<SocketStream*>(arg)->readNow();
+}
+
+// Reads until the socket is drained (a short read) or the per-event budget is used, growing the
+// read size so a large body takes few calls. Data read before an EOF or error is delivered first;
+// the EOF or error is then reported by the next read event (level-triggered, so it comes).
+void SocketStream::readNow() {
+  size_t budget = max_read_per_event_;
+  if (read_limit_ > 0) {
+    size_t held = evbuffer_get_length(input_);
+    budget = held >= read_limit_ ? 0 : std::min(budget, read_limit_ - held);
+  }
+  size_t chunk = std::min(budget, kFirstReadChunk);
+  size_t total = 0;
+  while (budget > 0) {
+    ssize_t got = total == 0 ? readViaScratch(input_, fd_, chunk) : readInto(input_, fd_, chunk);
+    if (got < 0 && retriable(errno)) break;
+    if (got <= 0) {
+      if (total > 0) break;
+      failWith(BEV_EVENT_READING | (got == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR));
+      return;
+    }
+    total += static_cast<size_t>(got);
+    budget -= static_cast<size_t>(got);
+    if (static_cast<size_t>(got) < chunk) break;  // the socket had no more
+    chunk = std::min(budget, chunk * 4);
+  }
+  if (read_limit_ > 0) updateReadRegistration();
+  if (total > 0) handler_.onStreamRead();
+}
+
+void SocketStream::flushSoon() {
+  if (flush_pending_ || write_armed_ || write_failed_ || disabled_) return;
+  flush_pending_ = true;
+  event_active(flush_event_, EV_WRITE, 0);
+}
+
+void SocketStream::onFlushEvent(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<SocketStream*>(arg);
+  self->flush_pending_ = false;
+  if (self->write_armed_ || self->write_failed_ || self->disabled_) return;
+  self->writeNow();
+}
+
+void SocketStream::onWriteEvent(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<SocketStream*>(arg);
+  if (what & EV_TIMEOUT) {
+    self->failWith(BEV_EVENT_WRITING | BEV_EVENT_TIMEOUT);
+    return;
+  }
+  self->writeNow();
+}
+
+// Writes until output is empty or the socket is full (a short write: the write event takes over).
+void SocketStream::writeNow() {
+  bool wrote = false;
+  while (size_t pending = evbuffer_get_length(output_)) {
+    int written = evbuffer_write_atmost(output_, fd_, static_cast<ev_ssize_t>(max_single_write_));
+    if (written < 0 && !retriable(errno)) {
+      failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
+      return;
+    }
+    if (written > 0) wrote = true;
+    if (written <= 0 || static_cast<size_t>(written) < std::min(pending, max_single_write_)) {
+      armWrite();
+      break;
+    }
+  }
+  size_t left = evbuffer_get_length(output_);
+  if (left == 0) disarmWrite();
+  if (wrote && left <= low_watermark_) handler_.onStreamWritten();
+}
+
+void SocketStream::armWrite() {
+  if (write_armed_) return;
+  write_armed_ = true;
+  if (write_timeout_.count() > 0) {
+    timeval tv{static_cast<time_t>(write_timeout_.count() / 1000),
+               static_cast<suseconds_t>((write_timeout_.count() % 1000) * 1000)};
+    event_add(write_event_, &tv);
+  } else {
+    event_add(write_event_, nullptr);
+  }
+}
+
+void SocketStream::disarmWrite() {
+  if (!write_armed_) return;
+  write_armed_ = false;
+  event_del(write_event_);
+}
+
+// Like a bufferevent: a read EOF or error stops reading, a write error or timeout stops writing;
+// the socket error survives until the handler runs.
+void SocketStream::failWith(short what) {
+  int error = errno;
+  if (what & BEV_EVENT_READING) {
+    read_wanted_ = false;
+    updateReadRegistration();
+  } else {
+    write_failed_ = true;
+    disarmWrite();
+  }
+  errno = error;
+  handler_.onStreamEvent(what);
+}
+
+}  // namespace arkroute::http

@@ -1,0 +1,96 @@
+// A plain TCP socket with an input and an output evbuffer: the hot-path replacement for libevent's
+// socket bufferevent on client connections and plain upstream connections. Compared with a
+// bufferevent it saves about seven system calls per proxied request:
+//   - the read event stays registered (level-triggered) for the connection's life instead of
+//     being toggled, and reads go straight into the input buffer with readv: no FIONREAD ioctl,
+//     and up to the per-event read limit in one go (libevent reads at most 4 KiB per event);
+//   - writes are not armed through epoll: new output is written by a deferred callback at the end
+//     of the current batch of events (so a response head and its body leave in one writev), and
+//     the write event is registered only while the socket's send buffer is full.
+// Callbacks come only from libevent callbacks, never from inside a call on the stream, and each is
+// the last thing its callback does, so a handler may destroy the stream inside one.
+#pragma once
+
+#include <event2/bufferevent.h>  // BEV_EVENT_* flags, shared with bufferevent users
+#include <event2/event.h>
+
+#include <chrono>
+#include <cstddef>
+
+struct evbuffer;
+
+namespace arkroute::http {
+
+class SocketStream {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void onStreamRead() = 0;     // new bytes are in input()
+    virtual void onStreamWritten() = 0;  // a write left output() at or below the low watermark
+    // BEV_EVENT_EOF / BEV_EVENT_ERROR (errno is the socket error) / BEV_EVENT_TIMEOUT, with
+    // BEV_EVENT_READING or BEV_EVENT_WRITING. The stream stops reading and writing first.
+    virtual void onStreamEvent(short what) = 0;
+  };
+
+  // Takes ownership of fd (non-blocking, connected) and starts reading.
+  SocketStream(event_base* base, evutil_socket_t fd, Handler& handler);
+  ~SocketStream();  // closes the socket
+  SocketStream(const SocketStream&) = delete;
+  SocketStream& operator=(const SocketStream&) = delete;
+
+  evbuffer* input() const { return input_; }
+  evbuffer* output() const { return output_; }
+  evutil_socket_t fd() const { return fd_; }
+
+  // Reading stops while input() holds read_limit bytes (0 = no limit); one read event reads at
+  // most max_per_event bytes.
+  void setReadLimits(size_t read_limit, size_t max_per_event);
+  void setWriteTimeout(std::chrono::milliseconds timeout);  // while output waits for the socket
+  void setWriteLowWatermark(size_t bytes) { low_watermark_ = bytes; }
+  void setMaxSingleWrite(size_t bytes) { max_single_write_ = bytes; }
+
+  void enableRead();
+  void disableRead();
+  // Re-enables reading when the owner has consumed input below the read limit.
+  void inputConsumed();
+  // New bytes are in output(): written at the end of the current batch of events.
+  void flushSoon();
+  // Stops reading and writing for good (the connection is being closed or aborted).
+  void disable();
+  bool writable() const { return !write_failed_ && !disabled_; }
+
+ private:
+  static void onReadEvent(evutil_socket_t, short, void* arg);
+  static void onWriteEvent(evutil_socket_t, short what, void* arg);
+  static void onFlushEvent(evutil_socket_t, short, void* arg);
+
+  void readNow();
+  void writeNow();
+  void updateReadRegistration();
+  void armWrite();
+  void disarmWrite();
+  void failWith(short what);
+
+  event_base* base_;
+  evutil_socket_t fd_;
+  Handler& handler_;
+  evbuffer* input_;
+  evbuffer* output_;
+  event* read_event_;
+  event* write_event_;
+  event* flush_event_;
+  std::chrono::milliseconds write_timeout_{0};
+  size_t read_limit_ = 0;
+  size_t max_read_per_event_ = 256 * 1024;
+  size_t low_watermark_ = 0;
+  size_t max_single_write_ = 1024 * 1024;
+  bool read_wanted_ = true;
+  bool read_registered_ = false;
+  bool write_armed_ = false;
+  bool flush_pending_ = false;
+  bool write_failed_ = false;
+  bool disabled_ = false;
+};
+
+}  // namespace arkroute::http
