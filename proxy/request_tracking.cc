@@ -25,27 +25,33 @@ void trackRequest(Worker& worker, http::Exchange& exchange, const std::string& r
                   bool pipeline_reports) {
   Services& services = worker.services();
   if (services.metrics) services.metrics->inFlight().add(1);
+  if (pipeline_reports || services.observers.empty()) {
+    // The generation pipeline reports its own record: only the in-flight count to undo (a
+    // capture small enough for std::function to hold without allocating).
+    if (services.metrics) {
+      exchange.onEnded([&services](const http::Exchange&) { services.metrics->inFlight().sub(1); });
+    }
+    return;
+  }
   auto started = std::chrono::steady_clock::now();
   int64_t arrived_ms = services.now_ms ? services.now_ms() : 0;
-  exchange.onEnded(
-      [&services, request_id, started, arrived_ms, pipeline_reports](const http::Exchange& ended) {
-        if (services.metrics) services.metrics->inFlight().sub(1);
-        if (pipeline_reports || services.observers.empty()) return;
-        const http::Request& request = ended.request();
-        RequestRecord record;
-        record.time_ms = arrived_ms;
-        record.request_id = request_id;
-        record.method = request.method;
-        record.path = request.path;
-        record.status = ended.finished() ? ended.sentStatus() : 0;
-        record.outcome = outcomeFor(record.status);
-        record.bytes_in = request.body.size();
-        record.bytes_out = ended.sentBodyBytes();
-        record.total_ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                .count();
-        services.reportFinished(record);
-      });
+  exchange.onEnded([&services, request_id, started, arrived_ms](const http::Exchange& ended) {
+    if (services.metrics) services.metrics->inFlight().sub(1);
+    const http::Request& request = ended.request();
+    RequestRecord record;
+    record.time_ms = arrived_ms;
+    record.request_id = request_id;
+    record.method = request.method;
+    record.path = request.path;
+    record.status = ended.finished() ? ended.sentStatus() : 0;
+    record.outcome = outcomeFor(record.status);
+    record.bytes_in = request.body.size();
+    record.bytes_out = ended.sentBodyBytes();
+    record.total_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    services.reportFinished(record);
+  });
 }
 
 void reportRejected(Services& services, int status, const http::Request& request,

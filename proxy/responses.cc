@@ -18,12 +18,13 @@ bool isSaneRequestId(std::string_view id) {
 std::string newRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "req_";
+  char id[28] = {'r', 'e', 'q', '_'};
+  char* out = id + 4;
   for (int part = 0; part < 2; ++part) {
     uint64_t bits = rng();
-    for (int i = 0; i < 12; ++i, bits >>= 4) id.push_back(kHex[bits & 0xf]);
+    for (int i = 0; i < 12; ++i, bits >>= 4) *out++ = kHex[bits & 0xf];
   }
-  return id;
+  return std::string(id, sizeof id);
 }
 
 }  // namespace

@@ -279,10 +279,8 @@ void ServerConnection::writeBody(evbuffer* data) {
 }
 
 void ServerConnection::finishResponse() {
-  if (chunked_response_) {
-    evbuffer_add(stream_->output(), "0\r\n\r\n", 5);
-    stream_->flushSoon();
-  }
+  if (chunked_response_) evbuffer_add(stream_->output(), "0\r\n\r\n", 5);
+  stream_->flushNow();  // the response leaves before the caller's bookkeeping (log phase)
   chunked_response_ = false;
   exchange_.reset();
   --shared_.active_exchanges;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 namespace arkroute::http {
 
@@ -161,11 +162,37 @@ void SocketStream::flushSoon() {
   event_active(flush_event_, EV_WRITE, 0);
 }
 
+void SocketStream::flushNow() {
+  if (write_armed_ || write_failed_ || disabled_) return;
+  switch (writeAvailable()) {
+    case WriteResult::kFailed:
+      report_error_ = errno;
+      break;
+    case WriteResult::kDrained:
+      report_written_ = true;
+      break;
+    default:
+      return;
+  }
+  flush_pending_ = true;
+  event_active(flush_event_, EV_WRITE, 0);
+}
+
 void SocketStream::onFlushEvent(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<SocketStream*>(arg);
   self->flush_pending_ = false;
-  if (self->write_armed_ || self->write_failed_ || self->disabled_) return;
-  self->writeNow();
+  if (self->report_error_ != 0) {
+    errno = std::exchange(self->report_error_, 0);
+    self->failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
+    return;
+  }
+  bool report = std::exchange(self->report_written_, false);
+  if (self->disabled_) return;
+  if (!self->write_armed_ && !self->write_failed_ && evbuffer_get_length(self->output_) > 0) {
+    self->writeNow();
+  } else if (report && evbuffer_get_length(self->output_) <= self->low_watermark_) {
+    self->handler_.onStreamWritten();
+  }
 }
 
 void SocketStream::onWriteEvent(evutil_socket_t, short what, void* arg) {
@@ -177,15 +204,13 @@ void SocketStream::onWriteEvent(evutil_socket_t, short what, void* arg) {
   self->writeNow();
 }
 
-// Writes until output is empty or the socket is full (a short write: the write event takes over).
-void SocketStream::writeNow() {
+// Writes until output is empty or the socket is full (a short write: the write event takes
+// over). kDrained: something was written and output is at or below the low watermark.
+SocketStream::WriteResult SocketStream::writeAvailable() {
   bool wrote = false;
   while (size_t pending = evbuffer_get_length(output_)) {
     int written = evbuffer_write_atmost(output_, fd_, static_cast<ev_ssize_t>(max_single_write_));
-    if (written < 0 && !retriable(errno)) {
-      failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
-      return;
-    }
+    if (written < 0 && !retriable(errno)) return WriteResult::kFailed;
     if (written > 0) wrote = true;
     if (written <= 0 || static_cast<size_t>(written) < std::min(pending, max_single_write_)) {
       armWrite();
@@ -194,7 +219,21 @@ void SocketStream::writeNow() {
   }
   size_t left = evbuffer_get_length(output_);
   if (left == 0) disarmWrite();
-  if (wrote && left <= low_watermark_) handler_.onStreamWritten();
+  if (wrote && left <= low_watermark_) return WriteResult::kDrained;
+  return wrote || left > 0 ? WriteResult::kBlocked : WriteResult::kIdle;
+}
+
+void SocketStream::writeNow() {
+  switch (writeAvailable()) {
+    case WriteResult::kFailed:
+      failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
+      return;
+    case WriteResult::kDrained:
+      handler_.onStreamWritten();
+      return;
+    default:
+      return;
+  }
 }
 
 void SocketStream::armWrite() {

@@ -30,7 +30,7 @@ std::string serializeRequestHead(const UpstreamEndpoint& endpoint, const Outgoin
     head.append(name).append(": ").append(value).append("\r\n");
   }
   head.append("Content-Length: ").append(std::to_string(request.body.size()));
-  head.append("\r\nConnection: keep-alive\r\n\r\n");
+  head.append("\r\n\r\n");  // HTTP/1.1 connections persist without "Connection: keep-alive"
   return head;
 }
 

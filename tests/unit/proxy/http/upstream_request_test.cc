@@ -44,8 +44,7 @@ TEST(UpstreamRequest, HeadCarriesCallerHeadersButThePoolOwnsFraming) {
             "Host: api.example.com\r\n"
             "Authorization: Bearer sk-test\r\n"
             "Content-Type: application/json\r\n"
-            "Content-Length: 18\r\n"
-            "Connection: keep-alive\r\n\r\n");
+            "Content-Length: 18\r\n\r\n");
 }
 
 struct Buffers {
