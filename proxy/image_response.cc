@@ -1,4 +1,5 @@
-// Parses stored image responses with simdjson and writes the derived forms with nlohmann::json.
+// Parses stored image responses with simdjson and writes the derived forms (url answers straight
+// from the parsed document, SSE replays with nlohmann::json).
 #include "proxy/image_response.h"
 
 #include <openssl/evp.h>
@@ -29,6 +30,33 @@ nlohmann::json toJson(element value) {
   return nlohmann::json::parse(simdjson::minify(value), nullptr, false);
 }
 
+// One parser per thread for these transforms: its buffers are sized once, not for every call
+// (each call finishes with the document before returning, so sharing it is safe).
+simdjson::dom::parser& threadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+// Appends text as a JSON string literal (RFC 8259 escaping; UTF-8 passes through as is). Used per
+// url-format cache hit, where building an nlohmann value for every key cost more than the rest.
+void appendJsonString(std::string_view text, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (byte < 0x20) {
+      out.append("\\u00").push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
 std::string optionalString(element root, const char* key) {
   std::string_view text;
   return root[key].get(text) == simdjson::SUCCESS ? std::string(text) : std::string();
@@ -41,10 +69,9 @@ bool isCacheableImagesJson(std::string_view body) {
 }
 
 size_t imageCount(std::string_view body) {
-  simdjson::dom::parser parser;
   element root;
   simdjson::dom::array data;
-  return parseImages(parser, body, &root, &data) ? data.size() : 0;
+  return parseImages(threadParser(), body, &root, &data) ? data.size() : 0;
 }
 
 std::optional<std::string> toSseReplay(std::string_view body) {
@@ -71,29 +98,45 @@ std::optional<std::string> toSseReplay(std::string_view body) {
   return out;
 }
 
+namespace {
+
+// Writes `"key":value` members of object (minified, in their order) to out, skipping one key.
+void appendMembers(simdjson::dom::object object, std::string_view skip, std::string& out) {
+  for (auto field : object) {
+    if (field.key == skip) continue;
+    if (out.back() != '{') out.push_back(',');
+    appendJsonString(field.key, out);
+    out.push_back(':');
+    out.append(simdjson::minify(field.value));
+  }
+}
+
+}  // namespace
+
+// Serves every url-format cache hit: built straight from the parsed document (no JSON tree).
 std::optional<std::string> toUrlResponse(std::string_view body, std::string_view public_url,
                                          std::string_view id) {
-  simdjson::dom::parser parser;
   element root;
   simdjson::dom::array data;
-  if (!parseImages(parser, body, &root, &data)) return std::nullopt;
-  nlohmann::json out = nlohmann::json::object();
-  simdjson::dom::object object = root.get_object().value();
-  for (auto field : object) {
-    if (field.key == "data") continue;
-    out[std::string(field.key)] = toJson(field.value);
-  }
+  if (!parseImages(threadParser(), body, &root, &data)) return std::nullopt;
   std::string base(public_url);
   while (!base.empty() && base.back() == '/') base.pop_back();
-  nlohmann::json items = nlohmann::json::array();
-  for (size_t i = 0; i < data.size(); ++i) {
-    nlohmann::json item = toJson(data.at(i).value());
-    item.erase("b64_json");
-    item["url"] = base + "/v1/images/cache/" + std::string(id) + "-" + std::to_string(i);
-    items.push_back(std::move(item));
+  base.append("/v1/images/cache/").append(id).append("-");
+  std::string out = "{";
+  appendMembers(root.get_object().value(), "data", out);
+  out.append(out.size() > 1 ? ",\"data\":[" : "\"data\":[");
+  size_t index = 0;
+  for (element item : data) {
+    if (index > 0) out.push_back(',');
+    out.push_back('{');
+    appendMembers(item.get_object().value(), "b64_json", out);
+    if (out.back() != '{') out.push_back(',');
+    out.append("\"url\":");
+    appendJsonString(base + std::to_string(index++), out);
+    out.push_back('}');
   }
-  out["data"] = std::move(items);
-  return out.dump();
+  out.append("]}");
+  return out;
 }
 
 std::optional<std::string> imageBytes(std::string_view body, size_t index) {

@@ -47,6 +47,22 @@ TEST(ImageResponse, UrlResponsePointsAtTheGatewayAndKeepsOtherFields) {
   EXPECT_EQ(out["quality"], "high");
 }
 
+TEST(ImageResponse, UrlAnswersKeepEveryOtherFieldInOrderAndEscapeText) {
+  std::string stored =
+      R"({"created":1,"data":[{"revised_prompt":"a \"quoted\" cat","b64_json":"iVBORw0KGgo="}],)"
+      R"("usage":{"total_tokens":10,"input_tokens_details":{"text_tokens":3}}})";
+  std::string answer = toUrlResponse(stored, "http://gw/a\"b/", "id9").value();
+  EXPECT_EQ(
+      answer,
+      R"({"created":1,"usage":{"total_tokens":10,"input_tokens_details":{"text_tokens":3}},)"
+      R"("data":[{"revised_prompt":"a \"quoted\" cat","url":"http://gw/a\"b/v1/images/cache/id9-0"}]})");
+  EXPECT_NO_THROW(json::parse(answer));
+  std::string odd =
+      toUrlResponse(R"({"x\u0001y":"\\","data":[{"b64_json":"iVBORw0KGgo="}]})", "g", "i").value();
+  EXPECT_EQ(json::parse(odd)["x\u0001y"], "\\") << odd;
+  EXPECT_FALSE(toUrlResponse(R"({"data":[]})", "http://gw", "x").has_value());
+}
+
 TEST(ImageResponse, ExtractsImagesAndDetectsTheirType) {
   std::string png = imageBytes(kStored, 0).value();
   EXPECT_EQ(png, std::string("\x89PNG\r\n\x1a\n", 8));
