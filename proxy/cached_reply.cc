@@ -36,8 +36,11 @@ bool sendCachedReply(http::Exchange& exchange,
   if (options.extra) {
     for (const auto& [name, value] : *options.extra) headers.set(name, value);
   }
-  exchange.respond(200, headers,
-                   transformed ? std::string_view(*transformed) : std::string_view(entry.body));
+  if (transformed) {
+    exchange.respond(200, headers, *transformed);
+  } else {
+    exchange.respondShared(200, headers, entry.body, entry_ref);  // stored bytes, never copied
+  }
   return true;
 }
 

@@ -45,6 +45,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   // Sends a complete response. Adds Content-Length (and Connection: close when closing).
   virtual void respond(int status, const Headers& headers, std::string_view body) = 0;
+  // respond() with a body that owner keeps alive: a socket client sends it without copying it
+  // (owner is released once the bytes are written); other exchanges copy it.
+  virtual void respondShared(int status, const Headers& headers, std::string_view body,
+                             std::shared_ptr<const void> owner) {
+    (void)owner;
+    respond(status, headers, body);
+  }
 
   // Streams a response: head now, then writeBody() any number of times, then endResponse().
   // content_length given → sent as Content-Length; nullopt → chunked (HTTP/1.1 clients) or

@@ -265,6 +265,22 @@ void ServerConnection::writeBody(std::string_view data) {
   stream_->flushSoon();
 }
 
+void ServerConnection::writeBodyShared(std::string_view data, std::shared_ptr<const void> owner) {
+  if (isHead()) return;
+  if (chunked_response_ || data.size() < 16 * 1024) {  // small: a copy costs less
+    writeBody(data);
+    return;
+  }
+  auto* keep = new std::shared_ptr<const void>(std::move(owner));
+  evbuffer_add_reference(
+      stream_->output(), data.data(), data.size(),
+      [](const void*, size_t, void* held) {
+        delete static_cast<std::shared_ptr<const void>*>(held);
+      },
+      keep);
+  stream_->flushSoon();
+}
+
 void ServerConnection::writeBody(evbuffer* data) {
   size_t length = evbuffer_get_length(data);
   if (isHead()) {

@@ -40,6 +40,8 @@ class ServerConnection : private SocketStream::Handler {
                  bool chunked_allowed);
   void writeBody(std::string_view data);
   void writeBody(evbuffer* data);
+  // A whole (non-chunked) body that owner keeps alive, referenced instead of copied.
+  void writeBodyShared(std::string_view data, std::shared_ptr<const void> owner);
   void finishResponse();
   void abortConnection();
   size_t pendingOutput() const;

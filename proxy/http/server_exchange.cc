@@ -17,13 +17,22 @@ ConnectionExchange::ConnectionExchange(ServerConnection* connection, event_base*
       limits_(limits) {}
 
 void ConnectionExchange::respond(int status, const Headers& headers, std::string_view body) {
+  respondShared(status, headers, body, nullptr);
+}
+
+void ConnectionExchange::respondShared(int status, const Headers& headers, std::string_view body,
+                                       std::shared_ptr<const void> owner) {
   if (started_ || finished_) return;
   started_ = true;
   noteStatus(status);
   if (connection_) {
     connection_->writeHead(status, headers, body.size(), false);
     if (!connection_->isHead()) {
-      connection_->writeBody(body);
+      if (owner) {
+        connection_->writeBodyShared(body, std::move(owner));
+      } else {
+        connection_->writeBody(body);
+      }
       noteBodyBytes(body.size());
     }
   }

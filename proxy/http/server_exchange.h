@@ -21,6 +21,8 @@ class ConnectionExchange : public Exchange {
   event_base* base() const override { return base_; }
   const std::string& peerAddress() const override { return peer_; }
   void respond(int status, const Headers& headers, std::string_view body) override;
+  void respondShared(int status, const Headers& headers, std::string_view body,
+                     std::shared_ptr<const void> owner) override;
   void startResponse(int status, const Headers& headers,
                      std::optional<uint64_t> content_length) override;
   void writeBody(std::string_view data) override;
