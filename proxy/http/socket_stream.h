@@ -2,8 +2,9 @@
 // socket bufferevent on client connections and plain upstream connections. Compared with a
 // bufferevent it saves about seven system calls per proxied request:
 //   - the read event stays registered (level-triggered) for the connection's life instead of
-//     being toggled, and reads go straight into the input buffer with readv: no FIONREAD ioctl,
-//     and up to the per-event read limit in one go (libevent reads at most 4 KiB per event);
+//     being toggled, and reads need no FIONREAD ioctl: the first read of an event goes through a
+//     per-thread scratch buffer (a request fits), the next ones straight into the input buffer
+//     with readv, up to the per-event read limit (libevent reads at most 4 KiB per event);
 //   - writes are not armed through epoll: new output is written by a deferred callback at the end
 //     of the current batch of events (so a response head and its body leave in one writev), and
 //     the write event is registered only while the socket's send buffer is full.
