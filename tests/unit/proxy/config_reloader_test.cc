@@ -3,6 +3,7 @@
 #include "proxy/config_reloader.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -62,8 +63,12 @@ TEST(PlanReload, RestartOnlySettingsKeepTheirRunningValueAndAreNamed) {
 
 class ReloaderFile : public ::testing::Test {
  protected:
+  // One file per test and process: ctest -j runs these tests at the same time.
   void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() / "arkroute-reloader-test.toml").string();
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    path_ = (std::filesystem::temp_directory_path() /
+             ("arkroute-reloader-" + name + "-" + std::to_string(getpid()) + ".toml"))
+                .string();
   }
   void TearDown() override { std::filesystem::remove(path_); }
   void write(const std::string& text) { std::ofstream(path_) << text; }
