@@ -15,12 +15,16 @@ bool sendCachedReply(http::Exchange& exchange,
                      const CachedReplyOptions& options) {
   const cache::CacheEntry& entry = *entry_ref;
   std::optional<std::string> transformed;
+  std::shared_ptr<const std::string> url_answer;
   if (options.stream) {
     transformed = toSseReplay(entry.body);
+  } else if (options.url_format && options.url_answers) {
+    url_answer = options.url_answers->get(entry_ref, options.public_url, options.entry_id);
   } else if (options.url_format) {
     transformed = toUrlResponse(entry.body, options.public_url, options.entry_id);
   }
-  if ((options.stream || options.url_format) && !transformed) return false;
+  if (options.stream && !transformed) return false;
+  if (options.url_format && !transformed && !url_answer) return false;
   http::Headers headers;
   headers.set("Content-Type", options.stream ? "text/event-stream" : "application/json");
   if (options.stream) headers.set("Cache-Control", "no-cache");
@@ -38,6 +42,8 @@ bool sendCachedReply(http::Exchange& exchange,
   }
   if (transformed) {
     exchange.respond(200, headers, *transformed);
+  } else if (url_answer) {
+    exchange.respondShared(200, headers, *url_answer, url_answer);
   } else {
     exchange.respondShared(200, headers, entry.body, entry_ref);  // stored bytes, never copied
   }

@@ -170,6 +170,7 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                              wants_urls_,   runtime_->config().server.public_url,
                              entry_id,      nowMs(),
                              &rate_headers_};
+  options.url_answers = &worker_.urlAnswers();
   if (!sendCachedReply(*exchange_, entry, options)) return false;
   status_ = 200;
   images_ = request_->n();  // n is part of the cache key; parsing a 2 MB body here costs ms

@@ -24,6 +24,7 @@
 #include "proxy/loop_tasks.h"
 #include "proxy/runtime.h"
 #include "proxy/services.h"
+#include "proxy/url_answers.h"
 
 namespace arkroute {
 
@@ -64,6 +65,7 @@ class Worker {
   http::UpstreamPool& pool(const Runtime& runtime, size_t upstream_index);
   http::UpstreamPool& pool(size_t upstream_index) { return pool(*current_, upstream_index); }
   LoopTasks& tasks() { return *tasks_; }
+  UrlAnswers& urlAnswers() { return url_answers_; }
   // Writes the ledger rows changed by requests that finished on this loop, once, when the loop
   // has run this iteration's other callbacks: one disk write for many requests under load.
   void scheduleLedgerFlush();
@@ -94,6 +96,7 @@ class Worker {
   event_base* base_ = nullptr;
   evdns_base* dns_ = nullptr;
   std::unique_ptr<LoopTasks> tasks_;
+  UrlAnswers url_answers_;  // url-format hit answers, built once per entry
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<McpService> mcp_;
   std::thread thread_;
