@@ -18,13 +18,12 @@ bool sendCachedReply(http::Exchange& exchange,
   std::shared_ptr<const std::string> url_answer;
   if (options.stream) {
     transformed = toSseReplay(entry.body);
-  } else if (options.url_format && options.url_answers) {
-    url_answer = options.url_answers->get(entry_ref, options.public_url, options.entry_id);
   } else if (options.url_format) {
-    transformed = toUrlResponse(entry.body, options.public_url, options.entry_id);
+    if (!options.url_answers) return false;
+    url_answer = options.url_answers->get(entry_ref, options.public_url, options.entry_id);
+    if (!url_answer) return false;
   }
   if (options.stream && !transformed) return false;
-  if (options.url_format && !transformed && !url_answer) return false;
   http::Headers headers;
   headers.set("Content-Type", options.stream ? "text/event-stream" : "application/json");
   if (options.stream) headers.set("Cache-Control", "no-cache");

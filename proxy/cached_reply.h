@@ -24,7 +24,7 @@ struct CachedReplyOptions {
   std::string_view entry_id;  // the cache key's hex digest, used in image URLs
   int64_t now_ms = 0;
   const http::Headers* extra = nullptr;  // e.g. x-ratelimit-* headers; may be null
-  UrlAnswers* url_answers = nullptr;     // the worker's memo of url answers; may be null
+  UrlAnswers* url_answers = nullptr;     // the worker's memo of url answers: needed for url_format
 };
 
 // Returns false (sending nothing) when the entry cannot be turned into the requested form.

@@ -75,10 +75,9 @@ size_t imageCount(std::string_view body) {
 }
 
 std::optional<std::string> toSseReplay(std::string_view body) {
-  simdjson::dom::parser parser;
   element root;
   simdjson::dom::array data;
-  if (!parseImages(parser, body, &root, &data)) return std::nullopt;
+  if (!parseImages(threadParser(), body, &root, &data)) return std::nullopt;
   int64_t created = 0;
   if (root["created"].get(created) != simdjson::SUCCESS) created = 0;
   std::string out;
@@ -140,10 +139,9 @@ std::optional<std::string> toUrlResponse(std::string_view body, std::string_view
 }
 
 std::optional<std::string> imageBytes(std::string_view body, size_t index) {
-  simdjson::dom::parser parser;
   element root;
   simdjson::dom::array data;
-  if (!parseImages(parser, body, &root, &data) || index >= data.size()) return std::nullopt;
+  if (!parseImages(threadParser(), body, &root, &data) || index >= data.size()) return std::nullopt;
   std::string_view b64;
   if (data.at(index)["b64_json"].get(b64) != simdjson::SUCCESS) return std::nullopt;
   return decodeBase64(b64);

@@ -2,7 +2,6 @@
 #include "proxy/ledger.h"
 
 #include <cstdint>
-#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -27,18 +26,12 @@ bool decodeKey(std::string_view text, std::string* key, std::string* day, std::s
   return true;
 }
 
-// JSON, written by hand: this runs once per request on the event loop (decoding, at startup,
-// uses the JSON library).
+// Runs per changed row per flush (every 10 ms at most), not per request.
 std::string encodeTotals(const LedgerTotals& t) {
-  char text[256];
-  std::snprintf(text, sizeof text,
-                "{\"requests\":%llu,\"images\":%llu,\"cache_hits\":%llu,\"unknown_cost\":%llu,"
-                "\"cost_usd\":%.17g,\"saved_usd\":%.17g}",
-                static_cast<unsigned long long>(t.requests),
-                static_cast<unsigned long long>(t.images),
-                static_cast<unsigned long long>(t.cache_hits),
-                static_cast<unsigned long long>(t.unknown_cost), t.cost_usd, t.saved_usd);
-  return text;
+  nlohmann::json json = {{"requests", t.requests},     {"images", t.images},
+                         {"cache_hits", t.cache_hits}, {"unknown_cost", t.unknown_cost},
+                         {"cost_usd", t.cost_usd},     {"saved_usd", t.saved_usd}};
+  return json.dump();
 }
 
 std::optional<LedgerTotals> decodeTotals(std::string_view text) {

@@ -296,7 +296,10 @@ void ServerConnection::writeBody(evbuffer* data) {
 
 void ServerConnection::finishResponse() {
   if (chunked_response_) evbuffer_add(stream_->output(), "0\r\n\r\n", 5);
-  stream_->flushNow();  // the response leaves before the caller's bookkeeping (log phase)
+  // Written at the end of the batch, after the caller's log phase: a client's next request (its
+  // usage, its budget) must already see this one counted. Writing here, before the ledger, let a
+  // fast client read usage without its last generation.
+  stream_->flushSoon();
   chunked_response_ = false;
   exchange_.reset();
   --shared_.active_exchanges;
@@ -321,7 +324,7 @@ void ServerConnection::abortConnection() {
   setsockopt(stream_->fd(), SOL_SOCKET, SO_LINGER, &hard_close, sizeof hard_close);
   evbuffer_drain(stream_->output(), pendingOutput());
   closing_ = true;
-  stream_->disable();
+  stream_->stop();
   scheduleDeferred();
 }
 
@@ -362,7 +365,7 @@ void ServerConnection::onStreamEvent(short what) {
 void ServerConnection::clientGone() {
   if (destroyed_) return;
   closing_ = true;
-  stream_->disable();
+  stream_->stop();
   if (exchange_) {
     auto exchange = std::move(exchange_);
     --shared_.active_exchanges;

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <utility>
 
 namespace arkroute::http {
 
@@ -106,15 +105,15 @@ void SocketStream::inputConsumed() {
   if (read_limit_ > 0) updateReadRegistration();
 }
 
-void SocketStream::disable() {
-  disabled_ = true;
+void SocketStream::stop() {
+  stopped_ = true;
   updateReadRegistration();
   disarmWrite();
 }
 
 void SocketStream::updateReadRegistration() {
   bool want =
-      read_wanted_ && !disabled_ && (read_limit_ == 0 || evbuffer_get_length(input_) < read_limit_);
+      read_wanted_ && !stopped_ && (read_limit_ == 0 || evbuffer_get_length(input_) < read_limit_);
   if (want == read_registered_) return;
   read_registered_ = want;
   if (want) {
@@ -157,23 +156,7 @@ void SocketStream::readNow() {
 }
 
 void SocketStream::flushSoon() {
-  if (flush_pending_ || write_armed_ || write_failed_ || disabled_) return;
-  flush_pending_ = true;
-  event_active(flush_event_, EV_WRITE, 0);
-}
-
-void SocketStream::flushNow() {
-  if (write_armed_ || write_failed_ || disabled_) return;
-  switch (writeAvailable()) {
-    case WriteResult::kFailed:
-      report_error_ = errno;
-      break;
-    case WriteResult::kDrained:
-      report_written_ = true;
-      break;
-    default:
-      return;
-  }
+  if (flush_pending_ || write_armed_ || write_failed_ || stopped_) return;
   flush_pending_ = true;
   event_active(flush_event_, EV_WRITE, 0);
 }
@@ -181,18 +164,8 @@ void SocketStream::flushNow() {
 void SocketStream::onFlushEvent(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<SocketStream*>(arg);
   self->flush_pending_ = false;
-  if (self->report_error_ != 0) {
-    errno = std::exchange(self->report_error_, 0);
-    self->failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
-    return;
-  }
-  bool report = std::exchange(self->report_written_, false);
-  if (self->disabled_) return;
-  if (!self->write_armed_ && !self->write_failed_ && evbuffer_get_length(self->output_) > 0) {
-    self->writeNow();
-  } else if (report && evbuffer_get_length(self->output_) <= self->low_watermark_) {
-    self->handler_.onStreamWritten();
-  }
+  if (self->write_armed_ || self->write_failed_ || self->stopped_) return;
+  self->writeNow();
 }
 
 void SocketStream::onWriteEvent(evutil_socket_t, short what, void* arg) {
@@ -204,13 +177,16 @@ void SocketStream::onWriteEvent(evutil_socket_t, short what, void* arg) {
   self->writeNow();
 }
 
-// Writes until output is empty or the socket is full (a short write: the write event takes
-// over). kDrained: something was written and output is at or below the low watermark.
-SocketStream::WriteResult SocketStream::writeAvailable() {
+// Writes until output is empty or the socket is full (a short write: the write event takes over),
+// then tells the handler when something was written and output is at or below the low watermark.
+void SocketStream::writeNow() {
   bool wrote = false;
   while (size_t pending = evbuffer_get_length(output_)) {
     int written = evbuffer_write_atmost(output_, fd_, static_cast<ev_ssize_t>(max_single_write_));
-    if (written < 0 && !retriable(errno)) return WriteResult::kFailed;
+    if (written < 0 && !retriable(errno)) {
+      failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
+      return;
+    }
     if (written > 0) wrote = true;
     if (written <= 0 || static_cast<size_t>(written) < std::min(pending, max_single_write_)) {
       armWrite();
@@ -219,21 +195,7 @@ SocketStream::WriteResult SocketStream::writeAvailable() {
   }
   size_t left = evbuffer_get_length(output_);
   if (left == 0) disarmWrite();
-  if (wrote && left <= low_watermark_) return WriteResult::kDrained;
-  return wrote || left > 0 ? WriteResult::kBlocked : WriteResult::kIdle;
-}
-
-void SocketStream::writeNow() {
-  switch (writeAvailable()) {
-    case WriteResult::kFailed:
-      failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
-      return;
-    case WriteResult::kDrained:
-      handler_.onStreamWritten();
-      return;
-    default:
-      return;
-  }
+  if (wrote && left <= low_watermark_) handler_.onStreamWritten();
 }
 
 void SocketStream::armWrite() {

@@ -57,24 +57,18 @@ class SocketStream {
   void inputConsumed();
   // New bytes are in output(): written at the end of the current batch of events.
   void flushSoon();
-  // Writes output() now (a finished response leaves before the bookkeeping that follows it);
-  // what the write has to report (drained, error) still reaches the handler later, from the
-  // flush event.
-  void flushNow();
-  // Stops reading and writing for good (the connection is being closed or aborted).
-  void disable();
-  bool writable() const { return !write_failed_ && !disabled_; }
+  // Stops reading and writing for good (the connection is being closed or aborted); pending output
+  // is left unsent.
+  void stop();
+  bool writable() const { return !write_failed_ && !stopped_; }
 
  private:
   static void onReadEvent(evutil_socket_t, short, void* arg);
   static void onWriteEvent(evutil_socket_t, short what, void* arg);
   static void onFlushEvent(evutil_socket_t, short, void* arg);
 
-  enum class WriteResult { kIdle, kDrained, kBlocked, kFailed };
-
   void readNow();
   void writeNow();
-  WriteResult writeAvailable();
   void updateReadRegistration();
   void armWrite();
   void disarmWrite();
@@ -97,10 +91,8 @@ class SocketStream {
   bool read_registered_ = false;
   bool write_armed_ = false;
   bool flush_pending_ = false;
-  bool report_written_ = false;  // flushNow() drained output: tell the handler from the event
-  int report_error_ = 0;         // flushNow() failed with this errno: report it from the event
   bool write_failed_ = false;
-  bool disabled_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace arkroute::http

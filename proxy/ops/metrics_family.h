@@ -1,8 +1,8 @@
 // A labelled metric family: one child value (Counter, Gauge or Histogram) per distinct tuple of
 // label values, created on first use. with() takes a shared lock on the common path (the child
 // exists, looked up without allocating) and an exclusive one only to create a child; children are
-// never removed, so a returned
-// reference stays valid as long as the family (the registry) lives and may be kept by callers.
+// never removed, so a returned reference stays valid as long as the family (the registry) lives
+// and may be kept by callers.
 // Label values must come from bounded sets (configured names, status codes), never from clients.
 #pragma once
 

@@ -76,18 +76,25 @@ TEST(Fallbacks, TheNextModelServesWhenThePrimaryUpstreamIsDown) {
   EXPECT_EQ(sim.requests(), 1);
 }
 
-TEST(Ejection, AFailingUpstreamIsSkippedDuringItsCooldownThenProbed) {
-  Simulator sim;
+// One worker and a model "pair" served by upstream `primary` (at primary_url, with the extra
+// settings) and the simulator "sim" behind it.
+GatewayOptions pairOptions(const Simulator& sim, const std::string& primary,
+                           const std::string& primary_url, const std::string& settings) {
   GatewayOptions options;
   options.upstream_base_url = sim.baseUrl();
   options.workers = 1;
-  options.models_toml =
-      "[[model]]\nname = \"pair\"\nupstream = \"dead\"\nupstreams = [\"sim\"]\n"
-      "upstream_model = \"gpt-image-1\"\n";
+  options.models_toml = "[[model]]\nname = \"pair\"\nupstream = \"" + primary +
+                        "\"\nupstreams = [\"sim\"]\nupstream_model = \"gpt-image-1\"\n";
   options.extra_toml =
-      "[[upstream]]\nname = \"dead\"\nbase_url = \"http://127.0.0.1:1/v1\"\n"
-      "max_retries = 2\nretry_base = \"400ms\"\neject_after = 1\neject_for = \"1500ms\"\n";
-  Gateway gateway(options);
+      "[[upstream]]\nname = \"" + primary + "\"\nbase_url = \"" + primary_url + "\"\n" + settings;
+  return options;
+}
+
+TEST(Ejection, AFailingUpstreamIsSkippedDuringItsCooldownThenProbed) {
+  Simulator sim;
+  Gateway gateway(pairOptions(sim, "dead", "http://127.0.0.1:1/v1",
+                              "max_retries = 2\nretry_base = \"400ms\"\neject_after = 1\n"
+                              "eject_for = \"1500ms\"\n"));
   ASSERT_NE(gateway.port(), 0);
   auto timed = [&](const std::string& prompt) {
     auto start = std::chrono::steady_clock::now();
@@ -121,17 +128,9 @@ uint16_t freePort() {
 TEST(Ejection, AnUpstreamThatComesBackIsUsedAgainAfterASuccessfulProbe) {
   Simulator backup;
   uint16_t port = freePort();
-  GatewayOptions options;
-  options.upstream_base_url = backup.baseUrl();
-  options.workers = 1;
-  options.models_toml =
-      "[[model]]\nname = \"pair\"\nupstream = \"flaky\"\nupstreams = [\"sim\"]\n"
-      "upstream_model = \"gpt-image-1\"\n";
-  options.extra_toml =
-      "[[upstream]]\nname = \"flaky\"\nbase_url = \"http://127.0.0.1:" + std::to_string(port) +
-      "/v1\"\nmax_retries = 1\nretry_base = \"10ms\"\neject_after = 1\n"
-      "eject_for = \"800ms\"\n";
-  Gateway gateway(options);
+  Gateway gateway(pairOptions(backup, "flaky", "http://127.0.0.1:" + std::to_string(port) + "/v1",
+                              "max_retries = 1\nretry_base = \"10ms\"\neject_after = 1\n"
+                              "eject_for = \"800ms\"\n"));
   ASSERT_NE(gateway.port(), 0);
   auto generate = [&](const std::string& prompt) {
     return httpPostJson(gateway.port(), "/v1/images/generations", body("pair", prompt)).status;

@@ -141,26 +141,6 @@ TEST_F(SocketStreamTest, WriteTimeoutWhenThePeerStopsReading) {
   EXPECT_FALSE(stream_->writable());
 }
 
-TEST_F(SocketStreamTest, FlushNowWritesBeforeTheLoopRunsAndReportsFromTheLoop) {
-  evbuffer_add(stream_->output(), "now", 3);
-  stream_->flushNow();
-  char got[8];
-  EXPECT_EQ(read(peer_, got, sizeof got), 3) << "on the wire without a loop pass";
-  EXPECT_EQ(recorder_.written, 0) << "never a callback inside flushNow()";
-  ASSERT_TRUE(loopUntil([&] { return recorder_.written > 0; }));
-  EXPECT_EQ(recorder_.written, 1);
-}
-
-TEST_F(SocketStreamTest, FlushNowErrorsAreReportedFromTheLoop) {
-  close(peer_);
-  peer_ = -1;
-  evbuffer_add(stream_->output(), "lost", 4);
-  stream_->flushNow();
-  EXPECT_EQ(recorder_.events, 0);
-  ASSERT_TRUE(loopUntil([&] { return (recorder_.events & BEV_EVENT_WRITING) != 0; }));
-  EXPECT_TRUE(recorder_.events & BEV_EVENT_ERROR);  // the read side may also have seen the EOF
-}
-
 TEST_F(SocketStreamTest, AHandlerMayDestroyTheStreamInsideItsCallback) {
   recorder_.on_read = [&] { stream_.reset(); };
   ASSERT_EQ(write(peer_, "bye", 3), 3);
