@@ -237,13 +237,14 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   forwardUpstream(false);
 }
 
-http::Headers GenerationHandler::clientResponseHeaders(const http::Headers& upstream) const {
+http::Headers GenerationHandler::clientResponseHeaders(int status,
+                                                       const http::Headers& upstream) const {
   http::Headers headers;
-  copyReturnableHeaders(upstream, &headers);
-  headers.set("x-request-id", request_id_);
-  headers.set("X-ArkRoute-Model", route_->model->name);
-  headers.set("X-ArkRoute-Cache", cache_status_);
-  headers.set("X-ArkRoute-Cost-USD", formatUsd(cost_usd_));
+  copyReturnableHeaders(upstream, &headers);  // without these four: added, not set
+  headers.add("x-request-id", request_id_);
+  headers.add("X-ArkRoute-Model", route_->model->name);
+  headers.add("X-ArkRoute-Cache", cache_status_);
+  headers.add("X-ArkRoute-Cost-USD", formatUsd(status == 200 ? cost_usd_ : 0.0));
   addCommonHeaders(&headers);
   return headers;
 }

@@ -84,7 +84,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // Helpers.
   bool cacheApplies() const;
   http::OutgoingRequest buildUpstreamRequest() const;
-  http::Headers clientResponseHeaders(const http::Headers& upstream_headers) const;
+  http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;
   void respondFromCapture();
   void onClientGone();
   void resumeUpstream();

@@ -24,9 +24,12 @@ constexpr std::array<std::string_view, 15> kRequestHeadersNotForwarded = {"conne
                                                                           "cache-control",
                                                                           "x-arkroute-cache-ttl"};
 
-constexpr std::array<std::string_view, 9> kResponseHeadersNotForwarded = {
-    "connection",     "keep-alive",   "proxy-connection", "transfer-encoding", "te", "trailer",
-    "content-length", "x-request-id", "upgrade"};
+// The gateway writes x-request-id and its own X-ArkRoute-{Model,Cache,Cost-USD} (an upstream that
+// is itself an ArkRoute sends them too): dropped here so the caller adds them without a search.
+constexpr std::array<std::string_view, 12> kResponseHeadersNotForwarded = {
+    "connection", "keep-alive",       "proxy-connection", "transfer-encoding",
+    "te",         "trailer",          "content-length",   "x-request-id",
+    "upgrade",    "x-arkroute-model", "x-arkroute-cache", "x-arkroute-cost-usd"};
 
 template <size_t N>
 bool listed(const std::array<std::string_view, N>& list, std::string_view name) {

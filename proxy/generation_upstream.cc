@@ -212,9 +212,7 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
   if (content_length && !headers.has("transfer-encoding")) {
     length = std::strtoull(content_length->c_str(), nullptr, 10);
   }
-  http::Headers out = clientResponseHeaders(headers);
-  if (status != 200) out.set("X-ArkRoute-Cost-USD", formatUsd(0.0));
-  exchange_->startResponse(status, out, length);
+  exchange_->startResponse(status, clientResponseHeaders(status, headers), length);
 }
 
 void GenerationHandler::onUpstreamBody(evbuffer* data) {

@@ -10,7 +10,7 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-std::optional<ApiError> readOptionalString(element object, const char* key, std::string* out) {
+std::optional<ApiError> readOptionalString(element object, const char* key, std::string_view* out) {
   element value;
   if (object[key].get(value) != simdjson::SUCCESS) return std::nullopt;
   if (value.is_null()) return std::nullopt;
@@ -20,7 +20,7 @@ std::optional<ApiError> readOptionalString(element object, const char* key, std:
         std::string("Invalid type for '") + key + "': expected a string.", std::string(key),
         std::string("invalid_type"));
   }
-  *out = std::string(text);
+  *out = text;  // points into the parser's document, which the request keeps
   return std::nullopt;
 }
 
@@ -128,7 +128,8 @@ std::optional<ApiError> ImageRequest::validate() {
     return error;
   }
   if (!response_format_.empty() && response_format_ != "url" && response_format_ != "b64_json") {
-    return ApiError::invalidRequest("Invalid value for 'response_format': '" + response_format_ +
+    return ApiError::invalidRequest("Invalid value for 'response_format': '" +
+                                        std::string(response_format_) +
                                         "'. Supported values are: 'url' and 'b64_json'.",
                                     std::string("response_format"), std::string("invalid_value"));
   }

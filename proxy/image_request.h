@@ -21,14 +21,15 @@ class ImageRequest {
   static std::variant<std::unique_ptr<ImageRequest>, ApiError> parse(std::string body);
 
   const std::string& body() const { return body_; }
-  const std::string& model() const { return model_; }
-  const std::string& prompt() const { return prompt_; }
+  // The string fields view the parsed document: valid as long as this ImageRequest lives.
+  std::string_view model() const { return model_; }
+  std::string_view prompt() const { return prompt_; }
   int n() const { return n_; }
   bool stream() const { return stream_; }
   // "url", "b64_json" or "" when absent.
-  const std::string& responseFormat() const { return response_format_; }
-  const std::string& quality() const { return quality_; }
-  const std::string& size() const { return size_; }
+  std::string_view responseFormat() const { return response_format_; }
+  std::string_view quality() const { return quality_; }
+  std::string_view size() const { return size_; }
   // The parsed body (an object). Valid as long as this ImageRequest lives.
   simdjson::dom::element document() const { return document_; }
 
@@ -45,11 +46,11 @@ class ImageRequest {
   std::string body_;
   std::unique_ptr<simdjson::dom::parser, ParserReturn> parser_;
   simdjson::dom::element document_;
-  std::string model_;
-  std::string prompt_;
-  std::string response_format_;
-  std::string quality_;
-  std::string size_;
+  std::string_view model_;
+  std::string_view prompt_;
+  std::string_view response_format_;
+  std::string_view quality_;
+  std::string_view size_;
   int n_ = 1;
   bool stream_ = false;
 };

@@ -5,21 +5,6 @@
 
 namespace arkroute::http {
 
-namespace {
-// ASCII only, as HTTP field names are: no locale lookup per character (std::tolower).
-constexpr char asciiLower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-}  // namespace
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i] && asciiLower(a[i]) != asciiLower(b[i])) return false;
-  }
-  return true;
-}
-
 void Headers::add(std::string name, std::string value) {
   // Room for a typical message's fields at once instead of growing 1, 2, 4, 8, 16.
   if (fields_.capacity() == 0) fields_.reserve(16);

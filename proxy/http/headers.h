@@ -9,7 +9,20 @@
 
 namespace arkroute::http {
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality, as HTTP field names compare. Inline: header filters call it
+// dozens of times per request, and most calls end at the length check.
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x == y) continue;
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
 
 class Headers {
  public:

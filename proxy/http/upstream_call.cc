@@ -34,8 +34,8 @@ CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHa
   } else {
     large_body_ = std::make_shared<const std::string>(std::move(request.body));
   }
-  total_timer_ = evtimer_new(pool.base(), &CallImpl::onTotalTimeout, this);
-  first_byte_timer_ = evtimer_new(pool.base(), &CallImpl::onFirstByteTimeout, this);
+  evtimer_assign(total_timer_, pool.base(), &CallImpl::onTotalTimeout, this);
+  evtimer_assign(first_byte_timer_, pool.base(), &CallImpl::onFirstByteTimeout, this);
   timeval total = toTimeval(pool.options().total_timeout);
   evtimer_add(total_timer_, &total);
 }
@@ -43,8 +43,8 @@ CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHa
 CallImpl::~CallImpl() {
   cancel();
   if (pool_) pool_->remove(this);
-  event_free(total_timer_);
-  event_free(first_byte_timer_);
+  evtimer_del(total_timer_);
+  evtimer_del(first_byte_timer_);
 }
 
 void CallImpl::pauseReading() {

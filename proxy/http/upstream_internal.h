@@ -11,6 +11,7 @@
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include <deque>
 #include <memory>
@@ -124,6 +125,10 @@ class CallImpl final : public UpstreamCall {
   bool paused() const { return paused_; }
   bool retried() const { return retried_; }
 
+  // The pool's list of live calls (intrusive: joining and leaving it allocates nothing).
+  CallImpl* prev_in_pool = nullptr;
+  CallImpl* next_in_pool = nullptr;
+
  private:
   static void onTotalTimeout(evutil_socket_t, short, void* arg);
   static void onFirstByteTimeout(evutil_socket_t, short, void* arg);
@@ -135,8 +140,12 @@ class CallImpl final : public UpstreamCall {
   std::string wire_;  // request head, followed by the body when it is small
   std::shared_ptr<const std::string> large_body_;  // written by reference, never copied
   UpstreamConnection* connection_ = nullptr;
-  event* total_timer_ = nullptr;
-  event* first_byte_timer_ = nullptr;
+  // Timers live inside the call (event_assign): no allocation per request. libevent's struct
+  // layout is fixed for the soname linked against (libevent-2.1.so.7).
+  event total_timer_storage_;
+  event first_byte_timer_storage_;
+  event* const total_timer_ = &total_timer_storage_;
+  event* const first_byte_timer_ = &first_byte_timer_storage_;
   bool head_request_ = false;
   bool head_arrived_ = false;  // a response may start before the upload has been flushed
   bool reused_ = false;
@@ -187,7 +196,7 @@ class PoolCore {
   std::unordered_set<UpstreamConnection*> open_;
   std::unordered_set<UpstreamConnection*> closing_;
   std::deque<CallImpl*> waiting_;
-  std::unordered_set<CallImpl*> calls_;
+  CallImpl* calls_ = nullptr;  // head of the live calls' list
   bool shutting_down_ = false;
 };
 

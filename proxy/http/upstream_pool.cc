@@ -37,8 +37,13 @@ PoolCore::PoolCore(event_base* base, evdns_base* dns, UpstreamEndpoint endpoint,
 // shutdown), then every connection is closed.
 PoolCore::~PoolCore() {
   shutting_down_ = true;
-  for (CallImpl* call : calls_) call->poolGone();
-  calls_.clear();
+  for (CallImpl* call = calls_; call != nullptr;) {
+    CallImpl* next = call->next_in_pool;
+    call->prev_in_pool = call->next_in_pool = nullptr;
+    call->poolGone();
+    call = next;
+  }
+  calls_ = nullptr;
   waiting_.clear();
   for (UpstreamConnection* connection : open_) delete connection;
   for (UpstreamConnection* connection : closing_) delete connection;
@@ -49,7 +54,10 @@ bool PoolCore::hasFreeSlot() const {
 }
 
 void PoolCore::add(CallImpl* call) {
-  calls_.insert(call);
+  call->prev_in_pool = nullptr;
+  call->next_in_pool = calls_;
+  if (calls_) calls_->prev_in_pool = call;
+  calls_ = call;
   if (!idle_.empty()) {
     UpstreamConnection* connection = idle_.back();
     idle_.pop_back();
@@ -62,7 +70,13 @@ void PoolCore::add(CallImpl* call) {
 }
 
 void PoolCore::remove(CallImpl* call) {
-  calls_.erase(call);
+  if (call->prev_in_pool) {
+    call->prev_in_pool->next_in_pool = call->next_in_pool;
+  } else if (calls_ == call) {
+    calls_ = call->next_in_pool;
+  }
+  if (call->next_in_pool) call->next_in_pool->prev_in_pool = call->prev_in_pool;
+  call->prev_in_pool = call->next_in_pool = nullptr;
 }
 
 void PoolCore::forget(CallImpl* call) {

@@ -30,6 +30,30 @@ TEST(MetricsRegistry, RendersCountersGaugesWithHelpAndType) {
             "t_queue_depth{upstream=\"sim\"} 2\n");
 }
 
+// with() remembers recent lookups per thread: the memo must never hand out another family's
+// child (a new registry may reuse a freed one's address) nor mix up label tuples that share a slot.
+TEST(MetricsRegistry, RememberedLookupsStayPerFamilyAndPerLabels) {
+  for (int round = 0; round < 3; ++round) {
+    MetricsRegistry registry;
+    auto& family = registry.counter("t_memo_total", "Memo.", {"model", "status"});
+    EXPECT_EQ(family.with({"m", "200"}).value(), 0) << "round " << round;
+    family.with({"m", "200"}).inc();
+  }
+  MetricsRegistry registry;
+  auto& family = registry.counter("t_many_total", "Many.", {"model", "status"});
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int i = 0; i < 300; ++i) {
+      family.with({"model-" + std::to_string(i % 30), std::to_string(i)}).inc(i + 1);
+    }
+  }
+  for (int i = 0; i < 300; ++i) {
+    Counter& child = family.with({"model-" + std::to_string(i % 30), std::to_string(i)});
+    ASSERT_EQ(child.value(), 2.0 * (i + 1)) << i;
+  }
+  EXPECT_NE(&family.with({"a", "b"}), &family.with({"ab", ""}));
+  EXPECT_NE(&family.with({"a", "b"}), &family.with({"b", "a"}));
+}
+
 TEST(MetricsRegistry, CountersNeverGoDown) {
   MetricsRegistry registry;
   Counter& counter = registry.counter("t_total", "T.").with({});
