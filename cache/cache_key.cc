@@ -132,6 +132,7 @@ void appendCanonicalJson(simdjson::dom::element value, std::string* out) {
 CacheKey CacheKey::make(std::string_view upstream, std::string_view upstream_model,
                         simdjson::dom::element body, std::string_view tenant) {
   std::string text;
+  text.reserve(512);  // a typical request's key text, without growing it step by step
   text.append(kKeyFormatVersion).push_back('\n');
   appendHeaderLine("upstream", upstream, &text);
   appendHeaderLine("upstream_model", upstream_model, &text);

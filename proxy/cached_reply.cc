@@ -24,18 +24,18 @@ bool sendCachedReply(http::Exchange& exchange,
     if (!url_answer) return false;
   }
   if (options.stream && !transformed) return false;
-  http::Headers headers;
-  headers.set("Content-Type", options.stream ? "text/event-stream" : "application/json");
-  if (options.stream) headers.set("Cache-Control", "no-cache");
-  headers.set("x-request-id", std::string(options.request_id));
-  headers.set("X-ArkRoute-Cache", std::string(options.cache_status));
-  headers.set("X-ArkRoute-Model", std::string(options.model_name));
-  headers.set("X-ArkRoute-Cost-USD", formatUsd(0.0));
+  http::Headers headers;  // distinct names: added without searching
+  headers.add("Content-Type", options.stream ? "text/event-stream" : "application/json");
+  if (options.stream) headers.add("Cache-Control", "no-cache");
+  headers.add("x-request-id", std::string(options.request_id));
+  headers.add("X-ArkRoute-Cache", std::string(options.cache_status));
+  headers.add("X-ArkRoute-Model", std::string(options.model_name));
+  headers.add("X-ArkRoute-Cost-USD", formatUsd(0.0));
   std::optional<double> saved;
   if (entry.cost_usd >= 0) saved = entry.cost_usd;  // a negative cost means "unknown"
-  headers.set("X-ArkRoute-Saved-USD", formatUsd(saved));
+  headers.add("X-ArkRoute-Saved-USD", formatUsd(saved));
   int64_t age_seconds = std::max<int64_t>(0, (options.now_ms - entry.created_ms) / 1000);
-  headers.set("Age", std::to_string(age_seconds));
+  headers.add("Age", std::to_string(age_seconds));
   if (options.extra) {
     for (const auto& [name, value] : *options.extra) headers.set(name, value);
   }

@@ -57,8 +57,14 @@ const UpstreamConfig& GenerationHandler::upstream() const {
   return runtime_->config().upstreams[upstream_index_];
 }
 
+// Looked up once per upstream chosen (a locked map search), not per use: gates are never
+// removed, and the handler's runtime snapshot fixes which name an index means.
 UpstreamGate& GenerationHandler::gate() const {
-  return worker_.services().gates->gate(upstream().name);
+  if (!gate_ || gate_index_ != upstream_index_) {
+    gate_ = &worker_.services().gates->gate(upstream().name);
+    gate_index_ = upstream_index_;
+  }
+  return *gate_;
 }
 
 void GenerationHandler::forwardUpstream(bool store_result) {
@@ -289,9 +295,9 @@ void GenerationHandler::keepTail(evbuffer* data) {
   size_t take = std::min(length, kTail);
   evbuffer_ptr at;
   if (evbuffer_ptr_set(data, &at, length - take, EVBUFFER_PTR_SET) != 0) return;
-  std::string piece(take, '\0');
-  evbuffer_copyout_from(data, &at, piece.data(), take);
-  body_tail_ += piece;
+  size_t kept = body_tail_.size();
+  body_tail_.resize(kept + take);
+  evbuffer_copyout_from(data, &at, body_tail_.data() + kept, take);
   if (body_tail_.size() > kTail) body_tail_.erase(0, body_tail_.size() - kTail);
 }
 

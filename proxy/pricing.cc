@@ -3,6 +3,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cstdio>
 
 namespace arkroute {
@@ -122,9 +123,11 @@ std::optional<TokenUsage> usageFromTail(std::string_view tail) {
 
 std::string formatUsd(std::optional<double> amount) {
   if (!amount) return "unknown";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.6f", *amount);
-  return buffer;
+  char buffer[64];  // as "%.6f" prints it, without printf's cost on every response
+  auto [end, error] =
+      std::to_chars(buffer, buffer + sizeof buffer, *amount, std::chars_format::fixed, 6);
+  if (error != std::errc()) return "unknown";  // beyond 10^57 dollars: not a price
+  return std::string(buffer, end);
 }
 
 }  // namespace arkroute

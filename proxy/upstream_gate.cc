@@ -195,6 +195,7 @@ UpstreamGate& UpstreamGates::gate(const std::string& name) {
 }
 
 size_t UpstreamGates::choose(const std::vector<std::string>& names) {
+  if (names.size() <= 1) return 0;  // one candidate: chosen even when ejected
   int64_t now = now_ms_();
   size_t best = names.size();
   double best_load = 0;

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   g++ cmake pkg-config clang-format
   libevent-dev libssl-dev librocksdb-dev libxxhash-dev libsimdjson-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev libmimalloc-dev
   nginx-light wrk jq openssl curl ca-certificates nlohmann-json3-dev zlib1g-dev libhttp-parser-dev
   systemd dpkg-dev prometheus
 )

@@ -32,6 +32,8 @@ class Headers {
   // Replaces every field of that name (case-insensitive) with one.
   void set(std::string name, std::string value);
   void remove(std::string_view name);
+  // Removes every field and keeps the list's storage for the next message.
+  void clear() { fields_.clear(); }
   // Appends to the value of the most recently added field (parsers deliver values in pieces).
   void appendToLastValue(std::string_view more) { fields_.back().second.append(more); }
   // First value of that name, or nullptr. The pointer lives until the next mutation.

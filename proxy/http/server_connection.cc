@@ -222,8 +222,8 @@ void ServerConnection::failRequest(int status, std::string_view message) {
 void ServerConnection::writeHead(int status, const Headers& headers,
                                  std::optional<uint64_t> content_length, bool chunked_allowed) {
   if (!shared_.accepting) keep_alive_ = false;  // draining: finish this one, then close
-  std::string head;
-  head.reserve(160 + headers.size() * 64);
+  thread_local std::string head;  // one buffer per worker, reused: no allocation per response
+  head.clear();
   head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
   head.append(reasonPhrase(status)).append("\r\n");
   for (const auto& [name, value] : headers) {

@@ -25,11 +25,12 @@ timeval toTimeval(std::chrono::milliseconds duration) {
 }
 
 CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHandler* handler)
-    : pool_(&pool),
-      handler_(handler),
-      wire_(serializeRequestHead(pool.endpoint(), request)),
-      head_request_(equalsIgnoreCase(request.method, "HEAD")) {
-  if (request.body.size() <= kInlineBodyLimit) {
+    : pool_(&pool), handler_(handler), head_request_(equalsIgnoreCase(request.method, "HEAD")) {
+  bool inline_body = request.body.size() <= kInlineBodyLimit;
+  wire_.reserve(256 + request.path.size() + request.headers.size() * 48 +
+                (inline_body ? request.body.size() : 0));
+  appendRequestHead(pool.hostHeader(), request, &wire_);
+  if (inline_body) {
     wire_.append(request.body);
   } else {
     large_body_ = std::make_shared<const std::string>(std::move(request.body));

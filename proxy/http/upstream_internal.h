@@ -179,6 +179,7 @@ class PoolCore {
   event_base* base() const { return base_; }
   evdns_base* dns() const { return dns_; }
   const UpstreamEndpoint& endpoint() const { return endpoint_; }
+  const std::string& hostHeader() const { return host_header_; }
   const PoolOptions& options() const { return options_; }
 
  private:
@@ -190,6 +191,7 @@ class PoolCore {
   event_base* base_;
   evdns_base* dns_;
   UpstreamEndpoint endpoint_;
+  std::string host_header_;  // the Host value every request carries
   PoolOptions options_;
   UpstreamPool::Stats stats_;
   std::vector<UpstreamConnection*> idle_;  // LIFO: the most recently used is the warmest

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "proxy/http/upstream_internal.h"
+#include "proxy/http/upstream_request.h"
 
 namespace arkroute::http {
 
@@ -29,7 +30,11 @@ std::string_view toString(UpstreamError::Kind kind) {
 
 PoolCore::PoolCore(event_base* base, evdns_base* dns, UpstreamEndpoint endpoint,
                    PoolOptions options)
-    : base_(base), dns_(dns), endpoint_(std::move(endpoint)), options_(options) {
+    : base_(base),
+      dns_(dns),
+      endpoint_(std::move(endpoint)),
+      host_header_(hostHeaderValue(endpoint_)),
+      options_(options) {
   options_.max_connections = std::max(1, options_.max_connections);
 }
 

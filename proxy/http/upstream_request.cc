@@ -1,6 +1,8 @@
 // Request serialisation for the upstream client (see upstream_request.h).
 #include "proxy/http/upstream_request.h"
 
+#include <charconv>
+
 namespace arkroute::http {
 
 namespace {
@@ -20,18 +22,17 @@ std::string hostHeaderValue(const UpstreamEndpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port);
 }
 
-std::string serializeRequestHead(const UpstreamEndpoint& endpoint, const OutgoingRequest& request) {
-  std::string head;
-  head.reserve(128 + request.path.size() + request.headers.size() * 48);
+void appendRequestHead(std::string_view host, const OutgoingRequest& request, std::string* out) {
+  std::string& head = *out;
   head.append(request.method).append(" ").append(request.path).append(" HTTP/1.1\r\nHost: ");
-  head.append(hostHeaderValue(endpoint)).append("\r\n");
+  head.append(host).append("\r\n");
   for (const auto& [name, value] : request.headers) {
     if (ownedByPool(name)) continue;
     head.append(name).append(": ").append(value).append("\r\n");
   }
-  head.append("Content-Length: ").append(std::to_string(request.body.size()));
-  head.append("\r\n\r\n");  // HTTP/1.1 connections persist without "Connection: keep-alive"
-  return head;
+  char length[24];
+  auto [end, ec] = std::to_chars(length, length + sizeof length, request.body.size());
+  head.append("Content-Length: ").append(length, end).append("\r\n\r\n");
 }
 
 }  // namespace arkroute::http

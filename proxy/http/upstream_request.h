@@ -1,5 +1,5 @@
 // Serialisation of requests to a provider: request line, Host, the caller's headers minus the ones
-// the pool owns, Content-Length and Connection: keep-alive.
+// the pool owns, and Content-Length (HTTP/1.1 connections persist without Connection: keep-alive).
 #pragma once
 
 #include <string>
@@ -12,8 +12,9 @@ namespace arkroute::http {
 // default (80 for http, 443 for https).
 std::string hostHeaderValue(const UpstreamEndpoint& endpoint);
 
-// The request head up to and including the blank line. The caller's Host, Content-Length,
-// Connection and Transfer-Encoding fields are dropped: the pool sets those itself.
-std::string serializeRequestHead(const UpstreamEndpoint& endpoint, const OutgoingRequest& request);
+// Appends the request head, up to and including the blank line, to out. host is the Host value
+// (hostHeaderValue, computed once per pool). The caller's Host, Content-Length, Connection and
+// Transfer-Encoding fields are dropped: the pool sets those itself.
+void appendRequestHead(std::string_view host, const OutgoingRequest& request, std::string* out);
 
 }  // namespace arkroute::http

@@ -32,7 +32,7 @@ void ResponseParser::reset(bool head_request) {
 
 void ResponseParser::clearHead() {
   status_ = 0;
-  headers_ = Headers();
+  headers_.clear();
   field_.clear();
   in_value_ = false;
 }

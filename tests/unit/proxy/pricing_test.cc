@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace arkroute {
 namespace {
 
@@ -53,6 +55,16 @@ TEST(Pricing, EstimatesFromTheTableOrTypicalTokens) {
   EXPECT_DOUBLE_EQ(estimateCost(tokens_only, "medium", "1024x1536", 1).value(), 1584 * 40 / 1e6);
   EXPECT_EQ(formatUsd(0.042), "0.042000");
   EXPECT_EQ(formatUsd(std::nullopt), "unknown");
+}
+
+// formatUsd prints without printf; its text must stay what "%.6f" prints, rounding included.
+TEST(Pricing, FormatsUsdExactlyAsPrintfDoes) {
+  for (double amount : {0.0, 0.0000005, 0.0000015, 0.0000025, 0.1 + 0.2, 0.04, 0.167999999,
+                        1234.5678915, 99999.9999995, 1e-9, 123456789.123456789, 5e15}) {
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "%.6f", amount);
+    EXPECT_EQ(formatUsd(amount), expected) << amount;
+  }
 }
 
 }  // namespace

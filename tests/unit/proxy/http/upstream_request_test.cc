@@ -39,7 +39,10 @@ TEST(UpstreamRequest, HeadCarriesCallerHeadersButThePoolOwnsFraming) {
   request.headers.add("Transfer-Encoding", "chunked");
   request.headers.add("Content-Type", "application/json");
   request.body = R"({"prompt":"a cat"})";
-  EXPECT_EQ(serializeRequestHead(endpoint("api.example.com", 443, true), request),
+  std::string head = "kept:";
+  appendRequestHead(hostHeaderValue(endpoint("api.example.com", 443, true)), request, &head);
+  EXPECT_EQ(head,
+            "kept:"
             "POST /v1/images/generations?x=1 HTTP/1.1\r\n"
             "Host: api.example.com\r\n"
             "Authorization: Bearer sk-test\r\n"
