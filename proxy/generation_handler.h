@@ -99,8 +99,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   const Route* route_ = nullptr;           // the model serving it now (a fallback after failover)
   const Route* original_route_ = nullptr;  // the model the client asked for
   size_t upstream_index_ = 0;              // the upstream of the current attempt
-  mutable UpstreamGate* gate_ = nullptr;   // its gate (see gate())
-  mutable size_t gate_index_ = 0;          // the upstream index gate_ belongs to
+  UpstreamGate* gate_ = nullptr;           // its shaping gate (set with upstream_index_)
   std::string upstream_name_;              // the last upstream contacted
   int attempt_ = 0;                        // retries on the current model
   int retries_ = 0;                        // retries in all

@@ -57,13 +57,7 @@ const UpstreamConfig& GenerationHandler::upstream() const {
   return runtime_->config().upstreams[upstream_index_];
 }
 
-// Looked up once per upstream chosen (a locked map search), not per use: gates are never
-// removed, and the handler's runtime snapshot fixes which name an index means.
 UpstreamGate& GenerationHandler::gate() const {
-  if (!gate_ || gate_index_ != upstream_index_) {
-    gate_ = &worker_.services().gates->gate(upstream().name);
-    gate_index_ = upstream_index_;
-  }
   return *gate_;
 }
 
@@ -86,6 +80,7 @@ void GenerationHandler::tryUpstream() {
   Services& services = worker_.services();
   size_t choice = services.gates->choose(route_->upstream_names);
   upstream_index_ = route_->upstream_indices[choice];
+  gate_ = &services.gates->gate(upstream().name);  // gates are never removed: kept, not looked up
   if (store_result_) {
     capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit);
   }

@@ -35,17 +35,17 @@ CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHa
   } else {
     large_body_ = std::make_shared<const std::string>(std::move(request.body));
   }
-  evtimer_assign(total_timer_, pool.base(), &CallImpl::onTotalTimeout, this);
-  evtimer_assign(first_byte_timer_, pool.base(), &CallImpl::onFirstByteTimeout, this);
+  evtimer_assign(&total_timer_, pool.base(), &CallImpl::onTotalTimeout, this);
+  evtimer_assign(&first_byte_timer_, pool.base(), &CallImpl::onFirstByteTimeout, this);
   timeval total = toTimeval(pool.options().total_timeout);
-  evtimer_add(total_timer_, &total);
+  evtimer_add(&total_timer_, &total);
 }
 
 CallImpl::~CallImpl() {
   cancel();
   if (pool_) pool_->remove(this);
-  evtimer_del(total_timer_);
-  evtimer_del(first_byte_timer_);
+  evtimer_del(&total_timer_);
+  evtimer_del(&first_byte_timer_);
 }
 
 void CallImpl::pauseReading() {
@@ -61,8 +61,8 @@ void CallImpl::resumeReading() {
 void CallImpl::cancel() {
   if (done_) return;
   done_ = true;
-  evtimer_del(total_timer_);
-  evtimer_del(first_byte_timer_);
+  evtimer_del(&total_timer_);
+  evtimer_del(&first_byte_timer_);
   UpstreamConnection* connection = connection_;
   connection_ = nullptr;
   if (connection) {
@@ -80,7 +80,7 @@ void CallImpl::attach(UpstreamConnection* connection, bool reused) {
 void CallImpl::detachForRetry() {
   connection_ = nullptr;
   retried_ = true;
-  evtimer_del(first_byte_timer_);
+  evtimer_del(&first_byte_timer_);
 }
 
 void CallImpl::writeRequest(evbuffer* output) const {
@@ -93,18 +93,18 @@ void CallImpl::writeRequest(evbuffer* output) const {
 void CallImpl::requestFlushed() {
   if (done_ || head_arrived_) return;
   timeval first_byte = toTimeval(pool_->options().first_byte_timeout);
-  evtimer_add(first_byte_timer_, &first_byte);
+  evtimer_add(&first_byte_timer_, &first_byte);
 }
 
 void CallImpl::headArrived() {
   head_arrived_ = true;
-  evtimer_del(first_byte_timer_);
+  evtimer_del(&first_byte_timer_);
 }
 
 UpstreamResponseHandler* CallImpl::finish() {
   done_ = true;
-  evtimer_del(total_timer_);
-  evtimer_del(first_byte_timer_);
+  evtimer_del(&total_timer_);
+  evtimer_del(&first_byte_timer_);
   connection_ = nullptr;
   return handler_;
 }

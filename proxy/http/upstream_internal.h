@@ -142,10 +142,8 @@ class CallImpl final : public UpstreamCall {
   UpstreamConnection* connection_ = nullptr;
   // Timers live inside the call (event_assign): no allocation per request. libevent's struct
   // layout is fixed for the soname linked against (libevent-2.1.so.7).
-  event total_timer_storage_;
-  event first_byte_timer_storage_;
-  event* const total_timer_ = &total_timer_storage_;
-  event* const first_byte_timer_ = &first_byte_timer_storage_;
+  event total_timer_;
+  event first_byte_timer_;
   bool head_request_ = false;
   bool head_arrived_ = false;  // a response may start before the upload has been flushed
   bool reused_ = false;
