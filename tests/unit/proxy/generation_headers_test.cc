@@ -4,10 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 namespace arkroute {
 namespace {
+
+http::Headers headersOf(std::initializer_list<std::pair<const char*, const char*>> fields) {
+  http::Headers headers;
+  for (const auto& [name, value] : fields) headers.add(name, value);
+  return headers;
+}
 
 std::vector<std::string> names(const http::Headers& headers) {
   std::vector<std::string> out;
@@ -16,13 +24,12 @@ std::vector<std::string> names(const http::Headers& headers) {
 }
 
 TEST(GenerationHeaders, ClientHeadersForwardedWithoutCredentialsOrFraming) {
-  http::Headers in;
-  in.add("Content-Type", "application/json");
-  in.add("Authorization", "Bearer client-secret");
-  in.add("Host", "gateway.local");
-  in.add("Content-Length", "12");
-  in.add("Connection", "keep-alive");
-  in.add("X-Custom", "kept");
+  http::Headers in = headersOf({{"Content-Type", "application/json"},
+                                {"Authorization", "Bearer client-secret"},
+                                {"Host", "gateway.local"},
+                                {"Content-Length", "12"},
+                                {"Connection", "keep-alive"},
+                                {"X-Custom", "kept"}});
   http::Headers out;
   copyForwardableHeaders(in, &out);
   EXPECT_EQ(names(out), (std::vector<std::string>{"Content-Type", "X-Custom"}));
@@ -31,15 +38,14 @@ TEST(GenerationHeaders, ClientHeadersForwardedWithoutCredentialsOrFraming) {
 // The caller adds x-request-id and X-ArkRoute-{Model,Cache,Cost-USD} without searching, so an
 // upstream's copies (another ArkRoute in front of the provider) must not come through.
 TEST(GenerationHeaders, UpstreamCopiesOfTheGatewaysOwnHeadersAreDropped) {
-  http::Headers in;
-  in.add("Content-Type", "application/json");
-  in.add("X-Request-Id", "upstream-id");
-  in.add("x-arkroute-model", "other-model");
-  in.add("X-ArkRoute-Cache", "HIT");
-  in.add("X-ARKROUTE-COST-USD", "0.000000");
-  in.add("X-ArkRoute-Saved-USD", "0.040000");
-  in.add("x-ratelimit-remaining-requests", "9");
-  in.add("Transfer-Encoding", "chunked");
+  http::Headers in = headersOf({{"Content-Type", "application/json"},
+                                {"X-Request-Id", "upstream-id"},
+                                {"x-arkroute-model", "other-model"},
+                                {"X-ArkRoute-Cache", "HIT"},
+                                {"X-ARKROUTE-COST-USD", "0.000000"},
+                                {"X-ArkRoute-Saved-USD", "0.040000"},
+                                {"x-ratelimit-remaining-requests", "9"},
+                                {"Transfer-Encoding", "chunked"}});
   http::Headers out;
   copyReturnableHeaders(in, &out);
   EXPECT_EQ(names(out),
