@@ -51,7 +51,7 @@ void copyReturnableHeaders(const http::Headers& in, http::Headers* out) {
   for (const auto& [name, value] : in) {
     if (!listed(kResponseHeadersNotForwarded, name)) out->add(name, value);
   }
-  if (const std::string* upstream_id = in.find("x-request-id")) {
+  if (auto upstream_id = in.find("x-request-id")) {
     out->set("x-upstream-request-id", *upstream_id);
   }
 }

@@ -5,6 +5,7 @@
 // connect errors, 429 and 5xx, then the model's fallbacks in order.
 #include <event2/buffer.h>
 
+#include <charconv>
 #include <cmath>
 #include <random>
 
@@ -36,11 +37,11 @@ bool retryableError(const http::UpstreamError& error) {
 
 // retry-after-ms, else retry-after in seconds (an HTTP date is ignored); 0 when absent.
 int64_t retryAfterMs(const http::Headers& headers) {
-  if (const std::string* ms = headers.find("retry-after-ms")) {
-    return std::max<int64_t>(0, std::atoll(ms->c_str()));
+  if (auto ms = headers.find("retry-after-ms")) {
+    return std::max<int64_t>(0, std::atoll(std::string(*ms).c_str()));
   }
-  if (const std::string* seconds = headers.find("retry-after")) {
-    double value = std::atof(seconds->c_str());
+  if (auto seconds = headers.find("retry-after")) {
+    double value = std::atof(std::string(*seconds).c_str());
     if (value > 0) return static_cast<int64_t>(value * 1000);
   }
   return 0;
@@ -176,7 +177,7 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   copyForwardableHeaders(in.headers, &out.headers);
   out.headers.set("x-request-id", request_id_);
   if (runtime_->config().auth.mode == AuthMode::kPassthrough) {
-    if (const std::string* auth = in.headers.find("authorization")) {
+    if (auto auth = in.headers.find("authorization")) {
       out.headers.set("Authorization", *auth);
     }
   } else if (!upstream().api_key.empty()) {
@@ -209,9 +210,11 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
   }
   if (url_mode_ || exchange_->clientGone()) return;  // answered once the body is complete
   std::optional<uint64_t> length;
-  const std::string* content_length = headers.find("content-length");
+  auto content_length = headers.find("content-length");
   if (content_length && !headers.has("transfer-encoding")) {
-    length = std::strtoull(content_length->c_str(), nullptr, 10);
+    uint64_t value = 0;
+    std::from_chars(content_length->data(), content_length->data() + content_length->size(), value);
+    length = value;
   }
   exchange_->startResponse(status, clientResponseHeaders(status, headers), length);
 }

@@ -91,9 +91,12 @@ void ImageRequest::ParserReturn::operator()(simdjson::dom::parser* parser) const
   }
 }
 
-std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parse(std::string body) {
+std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parse(std::string_view body) {
   std::unique_ptr<ImageRequest> request(new ImageRequest());
-  request->body_ = std::move(body);
+  // With simdjson's padding after the text, the parser reads the copy in place instead of making
+  // a padded copy of its own.
+  request->body_.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  request->body_.assign(body);
   request->parser_.reset(takeParser().release());
   if (request->parser_->parse(request->body_).get(request->document_) != simdjson::SUCCESS) {
     return ApiError::invalidRequest(

@@ -17,8 +17,8 @@ namespace arkroute {
 
 class ImageRequest {
  public:
-  // Parses and validates. Returns the request or the error to send.
-  static std::variant<std::unique_ptr<ImageRequest>, ApiError> parse(std::string body);
+  // Parses and validates a copy of body. Returns the request or the error to send.
+  static std::variant<std::unique_ptr<ImageRequest>, ApiError> parse(std::string_view body);
 
   const std::string& body() const { return body_; }
   // The string fields view the parsed document: valid as long as this ImageRequest lives.

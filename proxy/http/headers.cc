@@ -2,34 +2,73 @@
 #include "proxy/http/headers.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace arkroute::http {
 
-void Headers::add(std::string name, std::string value) {
-  // Room for a typical message's fields at once instead of growing 1, 2, 4, 8, 16.
-  if (fields_.capacity() == 0) fields_.reserve(16);
-  fields_.emplace_back(std::move(name), std::move(value));
+bool Headers::inText(std::string_view piece) const {
+  std::less<const char*> before;
+  return !piece.empty() && !before(piece.data(), text_.data()) &&
+         before(piece.data(), text_.data() + text_.size());
 }
 
-void Headers::set(std::string name, std::string value) {
+void Headers::add(std::string_view name, std::string_view value) {
+  if (inText(name) || inText(value)) {  // growing the text would move what the views point at
+    add(std::string(name), std::string(value));
+    return;
+  }
+  // Room for a typical message at once instead of growing 1, 2, 4, 8, 16.
+  if (entries_.capacity() == 0) {
+    entries_.reserve(16);
+    text_.reserve(512);
+  }
+  Entry entry{static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(name.size()),
+              static_cast<uint32_t>(text_.size() + name.size()),
+              static_cast<uint32_t>(value.size())};
+  text_.append(name);
+  text_.append(value);
+  entries_.push_back(entry);
+}
+
+void Headers::appendToLastValue(std::string_view more) {
+  if (inText(more)) {
+    appendToLastValue(std::string(more));
+    return;
+  }
+  Entry& last = entries_.back();
+  // Only the newest field's value can grow in place; anything added after it moves it to the end.
+  if (last.value_at + last.value_length != text_.size()) {
+    std::string value(fieldAt(entries_.size() - 1).second);
+    last.value_at = static_cast<uint32_t>(text_.size());
+    text_.append(value);
+  }
+  text_.append(more);
+  last.value_length += static_cast<uint32_t>(more.size());
+}
+
+void Headers::set(std::string_view name, std::string_view value) {
+  if (inText(name) || inText(value)) {
+    set(std::string(name), std::string(value));
+    return;
+  }
   remove(name);
-  add(std::move(name), std::move(value));
+  add(name, value);
 }
 
 void Headers::remove(std::string_view name) {
-  std::erase_if(fields_, [&](const Field& f) { return equalsIgnoreCase(f.first, name); });
+  // The removed fields' bytes stay in the text until clear(): removals are rare and few.
+  std::erase_if(entries_, [&](const Entry& e) {
+    return equalsIgnoreCase(piece(e.name_at, e.name_length), name);
+  });
 }
 
-const std::string* Headers::find(std::string_view name) const {
-  for (const auto& f : fields_) {
-    if (equalsIgnoreCase(f.first, name)) return &f.second;
+std::optional<std::string_view> Headers::find(std::string_view name) const {
+  for (const Entry& e : entries_) {
+    if (equalsIgnoreCase(piece(e.name_at, e.name_length), name)) {
+      return piece(e.value_at, e.value_length);
+    }
   }
-  return nullptr;
-}
-
-std::string_view Headers::get(std::string_view name, std::string_view fallback) const {
-  const std::string* v = find(name);
-  return v ? std::string_view(*v) : fallback;
+  return std::nullopt;
 }
 
 std::string_view reasonPhrase(int status) {

@@ -2,6 +2,10 @@
 // both the server side (requests from clients) and the upstream side (responses from providers).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,30 +28,80 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Names and values live back to back in one string, so a message's fields cost two allocations
+// (text and index), none once a cleared list is reused, instead of two per field.
 class Headers {
  public:
-  using Field = std::pair<std::string, std::string>;
+  // Views into the list: valid until the next mutation.
+  using Field = std::pair<std::string_view, std::string_view>;
 
-  void add(std::string name, std::string value);
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Field;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = Field;
+
+    Iterator() = default;
+    Field operator*() const { return owner_->fieldAt(index_); }
+    Iterator& operator++() {
+      ++index_;
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator before = *this;
+      ++index_;
+      return before;
+    }
+    bool operator==(const Iterator& other) const { return index_ == other.index_; }
+
+   private:
+    friend class Headers;
+    Iterator(const Headers* owner, size_t index) : owner_(owner), index_(index) {}
+    const Headers* owner_ = nullptr;
+    size_t index_ = 0;
+  };
+
+  void add(std::string_view name, std::string_view value);
   // Replaces every field of that name (case-insensitive) with one.
-  void set(std::string name, std::string value);
+  void set(std::string_view name, std::string_view value);
   void remove(std::string_view name);
   // Removes every field and keeps the list's storage for the next message.
-  void clear() { fields_.clear(); }
+  void clear() {
+    text_.clear();
+    entries_.clear();
+  }
   // Appends to the value of the most recently added field (parsers deliver values in pieces).
-  void appendToLastValue(std::string_view more) { fields_.back().second.append(more); }
-  // First value of that name, or nullptr. The pointer lives until the next mutation.
-  const std::string* find(std::string_view name) const;
-  std::string_view get(std::string_view name, std::string_view fallback = {}) const;
-  bool has(std::string_view name) const { return find(name) != nullptr; }
+  void appendToLastValue(std::string_view more);
+  // First value of that name, or nothing. The view lives until the next mutation.
+  std::optional<std::string_view> find(std::string_view name) const;
+  std::string_view get(std::string_view name, std::string_view fallback = {}) const {
+    return find(name).value_or(fallback);
+  }
+  bool has(std::string_view name) const { return find(name).has_value(); }
 
-  auto begin() const { return fields_.begin(); }
-  auto end() const { return fields_.end(); }
-  size_t size() const { return fields_.size(); }
-  bool empty() const { return fields_.empty(); }
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, entries_.size()); }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
 
  private:
-  std::vector<Field> fields_;
+  struct Entry {
+    uint32_t name_at;
+    uint32_t name_length;
+    uint32_t value_at;  // the value follows its name
+    uint32_t value_length;
+  };
+  Field fieldAt(size_t index) const {
+    const Entry& e = entries_[index];
+    return {piece(e.name_at, e.name_length), piece(e.value_at, e.value_length)};
+  }
+  std::string_view piece(uint32_t at, uint32_t length) const { return {text_.data() + at, length}; }
+  bool inText(std::string_view piece) const;
+
+  std::string text_;
+  std::vector<Entry> entries_;
 };
 
 // A complete request from a client: head and whole body (bodies are bounded by max_body_bytes).

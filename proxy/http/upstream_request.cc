@@ -7,7 +7,7 @@ namespace arkroute::http {
 
 namespace {
 
-bool ownedByPool(const std::string& name) {
+bool ownedByPool(std::string_view name) {
   return equalsIgnoreCase(name, "host") || equalsIgnoreCase(name, "content-length") ||
          equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "transfer-encoding");
 }

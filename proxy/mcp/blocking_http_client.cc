@@ -145,7 +145,8 @@ BlockingResponse BlockingHttpClient::send(const std::string& method, const http:
   std::string wire = method + " " + target_.path +
                      " HTTP/1.1\r\nHost: " + (v6 ? "[" + target_.host + "]" : target_.host) + ":" +
                      std::to_string(target_.port) + "\r\n";
-  for (const auto& [name, value] : headers) wire += name + ": " + value + "\r\n";
+  for (const auto& [name, value] : headers)
+    wire.append(name).append(": ").append(value).append("\r\n");
   wire += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
   wire += body;
   if (!sendAll(fd, wire)) {

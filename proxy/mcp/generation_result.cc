@@ -13,11 +13,12 @@ namespace {
 
 // "0.042000" → 0.042; "unknown", absent or malformed → null.
 nlohmann::json usdHeader(const http::Headers& headers, std::string_view name) {
-  const std::string* value = headers.find(name);
+  auto value = headers.find(name);
   if (!value || value->empty()) return nullptr;
+  std::string text(*value);  // strtod needs a terminated string
   char* end = nullptr;
-  double amount = std::strtod(value->c_str(), &end);
-  if (end == value->c_str() || *end != '\0') return nullptr;
+  double amount = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0') return nullptr;
   return amount;
 }
 

@@ -28,7 +28,7 @@ std::string mediaType(std::string_view value) {
   return lower(trim(value.substr(0, value.find(';'))));
 }
 
-bool acceptsJson(const std::string* accept) {
+bool acceptsJson(std::optional<std::string_view> accept) {
   if (!accept) return true;  // no Accept header: anything is acceptable
   std::string_view rest = *accept;
   while (!rest.empty()) {
@@ -109,17 +109,17 @@ void McpHttpHandler::handle(const std::shared_ptr<http::Exchange>& exchange,
 
 bool McpHttpHandler::admitted(http::Exchange& exchange, const std::string& request_id,
                               const std::string& authorization) {
-  if (const std::string* origin = exchange.request().headers.find("Origin")) {
+  if (auto origin = exchange.request().headers.find("Origin")) {
     const auto& allowed = options_.allowed_origins;
     std::string normalized = normalizeOrigin(*origin);
     bool ok = std::find(allowed.begin(), allowed.end(), "*") != allowed.end() ||
               (!normalized.empty() &&
                std::find(allowed.begin(), allowed.end(), normalized) != allowed.end());
     if (!ok) {
-      sendReject(
-          exchange, 403, rpc::kServerError,
-          "Forbidden: Origin '" + *origin + "' is not allowed (add it to [mcp] allowed_origins)",
-          request_id);
+      sendReject(exchange, 403, rpc::kServerError,
+                 "Forbidden: Origin '" + std::string(*origin) +
+                     "' is not allowed (add it to [mcp] allowed_origins)",
+                 request_id);
       return false;
     }
   }
@@ -146,10 +146,10 @@ void McpHttpHandler::handlePost(const std::shared_ptr<http::Exchange>& exchange,
     return sendReject(*exchange, 415, rpc::kServerError,
                       "Unsupported Media Type: Content-Type must be application/json", request_id);
   }
-  const std::string* version = request.headers.find("MCP-Protocol-Version");
+  auto version = request.headers.find("MCP-Protocol-Version");
   if (version && !isSupportedVersion(trim(*version))) {
     return sendReject(*exchange, 400, rpc::kServerError,
-                      "Bad Request: unsupported MCP-Protocol-Version '" + *version +
+                      "Bad Request: unsupported MCP-Protocol-Version '" + std::string(*version) +
                           "' (supported: 2025-11-25, 2025-06-18, 2025-03-26)",
                       request_id);
   }
@@ -163,13 +163,13 @@ void McpHttpHandler::handlePost(const std::shared_ptr<http::Exchange>& exchange,
   if (message.kind == MessageKind::kRequest && message.method == "initialize") {
     return initialize(*exchange, request_id, message, authorization);
   }
-  const std::string* session = request.headers.find("Mcp-Session-Id");
+  auto session = request.headers.find("Mcp-Session-Id");
   if (!session || session->empty()) {
     return sendReject(*exchange, 400, rpc::kServerError,
                       "Bad Request: Mcp-Session-Id header is required (send initialize first)",
                       request_id);
   }
-  if (!sessions_.touch(*session, authorization)) {
+  if (!sessions_.touch(std::string(*session), authorization)) {
     return sendReject(*exchange, 404, kSessionNotFound,
                       "Session not found: it expired or was ended; send initialize again",
                       request_id);
@@ -246,13 +246,13 @@ void McpHttpHandler::handleDelete(http::Exchange& exchange, const std::string& r
   const http::Request& request = exchange.request();
   std::string authorization(request.headers.get("Authorization"));
   if (!admitted(exchange, request_id, authorization)) return;
-  const std::string* session = request.headers.find("Mcp-Session-Id");
+  auto session = request.headers.find("Mcp-Session-Id");
   if (!session || session->empty()) {
     return sendReject(exchange, 400, rpc::kServerError,
                       "Bad Request: DELETE needs the Mcp-Session-Id header of the session to end",
                       request_id);
   }
-  if (!sessions_.remove(*session, authorization)) {
+  if (!sessions_.remove(std::string(*session), authorization)) {
     return sendReject(exchange, 404, kSessionNotFound, "Session not found", request_id);
   }
   sendEmpty(exchange, 200, request_id);

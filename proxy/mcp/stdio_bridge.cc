@@ -32,7 +32,7 @@ BlockingResponse StdioBridge::post(const std::string& body) {
   if (!session_id_.empty()) headers.set("Mcp-Session-Id", session_id_);
   if (!protocol_version_.empty()) headers.set("MCP-Protocol-Version", protocol_version_);
   BlockingResponse response = client_.send("POST", headers, body);
-  if (const std::string* session = response.headers.find("Mcp-Session-Id")) session_id_ = *session;
+  if (auto session = response.headers.find("Mcp-Session-Id")) session_id_ = *session;
   return response;
 }
 

@@ -19,7 +19,7 @@ http::Headers headersOf(std::initializer_list<std::pair<const char*, const char*
 
 std::vector<std::string> names(const http::Headers& headers) {
   std::vector<std::string> out;
-  for (const auto& [name, value] : headers) out.push_back(name);
+  for (const auto& [name, value] : headers) out.emplace_back(name);
   return out;
 }
 

@@ -1,0 +1,108 @@
+// Headers: order, case-insensitive lookup, in-place value growth, removal, reuse after clear, and
+// views that alias the list's own text.
+#include "proxy/http/headers.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace arkroute::http {
+namespace {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+Pairs pairsOf(const Headers& headers) {
+  Pairs out;
+  for (const auto& [name, value] : headers) out.emplace_back(name, value);
+  return out;
+}
+
+TEST(Headers, KeepsOrderAndDuplicatesAndFindsTheFirstIgnoringCase) {
+  Headers h;
+  h.add("Content-Type", "application/json");
+  h.add("Set-Cookie", "a=1");
+  h.add("set-cookie", "b=2");
+  EXPECT_EQ(
+      pairsOf(h),
+      (Pairs{{"Content-Type", "application/json"}, {"Set-Cookie", "a=1"}, {"set-cookie", "b=2"}}));
+  EXPECT_EQ(h.get("SET-COOKIE"), "a=1");
+  EXPECT_EQ(h.get("content-type"), "application/json");
+  EXPECT_FALSE(h.find("content-typ").has_value());
+  EXPECT_EQ(h.get("missing", "fallback"), "fallback");
+  EXPECT_TRUE(h.has("Set-cookie"));
+  EXPECT_EQ(h.size(), 3u);
+}
+
+TEST(Headers, EmptyValuesAreFoundAsEmptyNotMissing) {
+  Headers h;
+  h.add("X-Empty", "");
+  ASSERT_TRUE(h.find("x-empty").has_value());
+  EXPECT_EQ(*h.find("x-empty"), "");
+}
+
+TEST(Headers, ValuesGrowInPiecesEvenAfterLaterFields) {
+  Headers h;
+  h.add("A", "one");
+  h.appendToLastValue(" two");
+  h.add("B", "x");
+  h.appendToLastValue("y");
+  EXPECT_EQ(pairsOf(h), (Pairs{{"A", "one two"}, {"B", "xy"}}));
+  h.remove("b");
+  h.appendToLastValue(" three");  // "A" is last again, but its value is no longer at the end
+  h.add("C", "z");
+  EXPECT_EQ(pairsOf(h), (Pairs{{"A", "one two three"}, {"C", "z"}}));
+}
+
+TEST(Headers, SetReplacesEveryFieldOfThatName) {
+  Headers h;
+  h.add("Retry-After", "1");
+  h.add("Other", "o");
+  h.add("retry-after", "2");
+  h.set("RETRY-AFTER", "3");
+  EXPECT_EQ(pairsOf(h), (Pairs{{"Other", "o"}, {"RETRY-AFTER", "3"}}));
+  h.remove("other");
+  h.remove("nothing");
+  EXPECT_EQ(pairsOf(h), (Pairs{{"RETRY-AFTER", "3"}}));
+}
+
+TEST(Headers, ViewsIntoTheListItselfCanBeAddedBack) {
+  Headers h;
+  h.add("Name", "value");
+  for (int i = 0; i < 200; ++i) {  // enough growth to move the text more than once
+    auto [name, value] = *h.begin();
+    h.add(name, value);
+    h.appendToLastValue(h.get("name"));
+  }
+  h.set(h.get("name"), (*h.begin()).first);
+  EXPECT_EQ(h.size(), 202u);
+  EXPECT_EQ(h.get("name"), "value");
+  std::string doubled = "value";
+  doubled += "value";
+  EXPECT_EQ((*std::next(h.begin())).second, doubled);
+  EXPECT_EQ(h.get("value"), "Name");
+}
+
+TEST(Headers, ClearEmptiesTheListForTheNextMessage) {
+  Headers h;
+  h.add("A", std::string(300, 'a'));
+  h.clear();
+  EXPECT_TRUE(h.empty());
+  EXPECT_EQ(h.begin(), h.end());
+  h.add("B", "b");
+  EXPECT_EQ(pairsOf(h), (Pairs{{"B", "b"}}));
+}
+
+TEST(Headers, CopiesAreIndependent) {
+  Headers original;
+  original.add("A", "1");
+  Headers copy = original;
+  copy.set("A", "2");
+  copy.add("B", "3");
+  EXPECT_EQ(pairsOf(original), (Pairs{{"A", "1"}}));
+  EXPECT_EQ(pairsOf(copy), (Pairs{{"A", "2"}, {"B", "3"}}));
+}
+
+}  // namespace
+}  // namespace arkroute::http
