@@ -316,7 +316,18 @@ void GenerationHandler::onClientGone() {
     worker_.services().coalescer->cancelWait(cache_key_->digest(), *ticket_);
     ticket_.reset();
   }
-  if (store_result_ && call_) return;  // the writer keeps going so the result is cached
+  if (store_result_ && call_) {  // the writer keeps going so the result is cached
+    std::weak_ptr<GenerationHandler> weak = shared_from_this();
+    background_id_ = worker_.addBackgroundWork([weak] {
+      if (auto self = weak.lock()) self->abandon();
+    });
+    return;
+  }
+  abandon();
+}
+
+void GenerationHandler::abandon() {
+  if (finished_) return;
   outcome_ = "client_gone";
   call_.reset();  // cancels the upstream request: nobody is waiting for it
   finish();
@@ -325,6 +336,7 @@ void GenerationHandler::onClientGone() {
 void GenerationHandler::finish() {
   if (finished_) return;
   finished_ = true;
+  if (background_id_) worker_.removeBackgroundWork(*background_id_);
   if (wait_timer_) evtimer_del(wait_timer_);
   if (retry_timer_) evtimer_del(retry_timer_);
   if (queue_timer_) evtimer_del(queue_timer_);

@@ -87,6 +87,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;
   void respondFromCapture();
   void onClientGone();
+  void abandon();  // nobody waits for the answer any more: cancel the upstream call, then log
   void resumeUpstream();
   int64_t nowMs() const;
   static void onWaitTimer(evutil_socket_t, short, void* arg);
@@ -127,6 +128,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool store_result_ = false;  // this request writes the cache entry
   std::unique_ptr<http::UpstreamCall> call_;
   std::shared_ptr<GenerationHandler> self_;
+  std::optional<uint64_t> background_id_;  // going on after its client left (Worker's id)
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point upstream_started_;
   double upstream_ms_ = 0;

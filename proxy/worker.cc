@@ -134,14 +134,17 @@ bool Worker::pingLoop() {
   return answered;
 }
 
+// The loop has stopped: requests still open end here, in an order where their log phase can run
+// (it schedules a ledger flush), and the last flush writes what they added.
 Worker::~Worker() {
   join();
   mcp_.reset();
   event_free(drain_timer_);
   event_free(retire_timer_);
+  server_.reset();       // clients still connected are gone: their requests finish or go on alone
+  stopBackgroundWork();  // those that went on alone: upstream calls cancelled, log phase run
   if (services_.ledger) services_.ledger->flush();  // anything this loop left unwritten
   event_free(ledger_flush_);
-  server_.reset();
   current_.reset();
   generations_.clear();
   tasks_.reset();
@@ -172,6 +175,21 @@ McpService* Worker::mcp() {
   return mcp_.get();
 }
 
+uint64_t Worker::addBackgroundWork(std::function<void()> stop) {
+  uint64_t id = next_background_id_++;
+  background_.emplace(id, std::move(stop));
+  return id;
+}
+
+void Worker::stopBackgroundWork() {
+  while (!background_.empty()) {  // each stop removes its own entry, and may not add another
+    auto first = background_.begin();
+    auto stop = std::move(first->second);
+    background_.erase(first);
+    stop();
+  }
+}
+
 void Worker::beginDrain(std::chrono::milliseconds drain_timeout) {
   tasks_->post([this, drain_timeout] {
     server_->stopAccepting();
@@ -187,8 +205,10 @@ void Worker::onDrainTimer(evutil_socket_t, short, void* arg) {
 }
 
 void Worker::drainTick() {
-  // Finished responses still being written count too: their connections close once flushed.
-  bool idle = server_->activeExchanges() == 0 && server_->openConnections() == 0;
+  // Finished responses still being written count too: their connections close once flushed. So
+  // do cache fills whose clients left: stopping them would throw away a paid generation.
+  bool idle =
+      server_->activeExchanges() == 0 && server_->openConnections() == 0 && background_.empty();
   if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
     event_del(drain_timer_);
     event_base_loopexit(base_, nullptr);

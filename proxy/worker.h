@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -72,6 +73,11 @@ class Worker {
   Services& services() { return services_; }
   // This worker's MCP endpoint, built on first use; nullptr when [mcp] enabled = false.
   McpService* mcp();
+  // Work a request goes on with after its client left (a cache fill). A drain waits for it like
+  // for a request; what is still running when the worker is destroyed is stopped with `stop`, so
+  // its log phase (ledger, metrics) still runs. Returns the id to remove it with when it ends.
+  uint64_t addBackgroundWork(std::function<void()> stop);
+  void removeBackgroundWork(uint64_t id) { background_.erase(id); }
 
  private:
   // A Runtime and the upstream pools built for it on this worker.
@@ -85,6 +91,7 @@ class Worker {
   void addGeneration(std::shared_ptr<const Runtime> runtime);
   void retireIdleGenerations();
   void drainTick();
+  void stopBackgroundWork();
   static void onDrainTimer(evutil_socket_t, short, void* arg);
   static void onLedgerFlush(evutil_socket_t, short, void* arg);
   static void onRetireTimer(evutil_socket_t, short, void* arg);
@@ -103,6 +110,8 @@ class Worker {
   event* drain_timer_ = nullptr;
   event* retire_timer_ = nullptr;
   event* ledger_flush_ = nullptr;  // pending while ledger rows changed and are not yet written
+  std::map<uint64_t, std::function<void()>> background_;
+  uint64_t next_background_id_ = 1;
   std::atomic<uint64_t> pings_sent_{0};
   std::atomic<uint64_t> pings_answered_{0};
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -124,6 +124,11 @@ ServerConnection::ServerConnection(ServerShared& shared, evutil_socket_t fd, std
 }
 
 ServerConnection::~ServerConnection() {
+  if (exchange_) {  // the server is being destroyed with this request unanswered
+    auto exchange = std::move(exchange_);
+    --shared_.active_exchanges;
+    exchange->detach();
+  }
   event_free(timer_);
   event_free(deferred_);
   stream_.reset();

@@ -1,10 +1,11 @@
-// Integration: a generation whose client left is still finished and cached, and the
+// Integration: a generation whose client left is still finished and cached, also when a drain
+// (SIGTERM) begins meanwhile; what a drain's deadline cuts short is still in the ledger; and the
 // `arkroute cache` command line works on the database directly and through a running gateway.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
-
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -48,6 +49,82 @@ TEST(CacheLifecycle, TheWriterFinishesAndCachesWhenItsClientLeaves) {
   EXPECT_EQ(later.status, 200);
   EXPECT_EQ(later.header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(sim.requests(), 1);
+}
+
+// A caching gateway in front of a simulator that answers after latency_ms.
+struct Draining {
+  Draining(int latency_ms, const std::string& drain_timeout)
+      : sim({"--latency-ms", std::to_string(latency_ms)}), gateway([this, &drain_timeout] {
+          GatewayOptions options = cached(sim);
+          options.server_toml = "drain_timeout = \"" + drain_timeout + "\"\n";
+          return options;
+        }()) {}
+
+  // Starts a generation whose client gives up after 200 ms, then stops the gateway with SIGTERM
+  // while that generation is still upstream. Returns how long the gateway took to exit 0.
+  std::chrono::steady_clock::duration abandonThenStop(const std::string& prompt) {
+    HttpCall impatient;
+    impatient.method = "POST";
+    impatient.path = "/v1/images/generations";
+    impatient.body = R"({"model":"gpt-image-1","prompt":")" + prompt + R"("})";
+    impatient.headers = {{"Content-Type", "application/json"}};
+    impatient.timeout = 200ms;
+    EXPECT_EQ(httpRequest(gateway.port(), impatient).status, 0);
+    return stop();
+  }
+
+  std::chrono::steady_clock::duration stop() {
+    auto started = std::chrono::steady_clock::now();
+    gateway.process().signal(SIGTERM);
+    EXPECT_EQ(gateway.process().waitExit(15s), 0);
+    return std::chrono::steady_clock::now() - started;
+  }
+
+  // After the gateway exited: the ledger's request count and the cache's entry count, read from
+  // the database by the command line.
+  std::pair<int, int> requestsAndEntries() {
+    int code = -1;
+    std::string usage =
+        runCli({"usage", "--format", "json", "--config", gateway.configPath()}, {}, &code);
+    EXPECT_EQ(code, 0) << usage;
+    std::string stats = runCli({"cache", "stats", "--config", gateway.configPath()},
+                               {{"ARKROUTE_ADMIN_TOKEN", ""}}, &code);
+    EXPECT_EQ(code, 0) << stats;
+    json totals = json::parse(usage, nullptr, false)["totals"];
+    json entries = json::parse(stats, nullptr, false)["entries"];
+    return {totals["requests"].is_number() ? totals["requests"].get<int>() : -1,
+            entries.is_number() ? entries.get<int>() : -1};
+  }
+
+  Simulator sim;
+  Gateway gateway;
+};
+
+TEST(CacheLifecycle, AFillWhoseClientLeftIsFinishedByTheDrainAndCounted) {
+  Draining service(1000, "10s");
+  EXPECT_GE(service.abandonThenStop("finished by the drain"), 700ms)
+      << "the drain waits for the paid generation instead of throwing it away";
+  EXPECT_EQ(service.sim.requests(), 1);
+  EXPECT_EQ(service.requestsAndEntries(), std::make_pair(1, 1));
+}
+
+TEST(CacheLifecycle, AFillStillRunningAtTheDrainDeadlineIsCancelledAndCounted) {
+  Draining service(5000, "300ms");
+  EXPECT_LT(service.abandonThenStop("cut by the deadline"), 4s);
+  EXPECT_EQ(service.requestsAndEntries(), std::make_pair(1, 0))
+      << "the cancelled generation is still in the ledger, and nothing half-written is cached";
+}
+
+TEST(CacheLifecycle, ARequestWhoseClientStillWaitsAtTheDrainDeadlineIsCounted) {
+  Draining service(5000, "300ms");
+  auto patient = std::async(std::launch::async, [port = service.gateway.port()] {
+    return httpPostJson(port, "/v1/images/generations",
+                        R"({"model":"gpt-image-1","prompt":"still waiting"})");
+  });
+  std::this_thread::sleep_for(200ms);
+  EXPECT_LT(service.stop(), 4s);
+  EXPECT_EQ(patient.get().status, 0) << "the connection is closed at the deadline";
+  EXPECT_EQ(service.requestsAndEntries(), std::make_pair(1, 0));
 }
 
 TEST(CacheLifecycle, CacheCommandWorksThroughTheGatewayAndOnTheDatabase) {
