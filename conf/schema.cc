@@ -25,7 +25,9 @@ const std::vector<Setting> kSchema = {
     {"server", "write_timeout", T::kDuration, "\"120s\"",
      "A client that reads nothing of its response for this long is dropped."},
     {"server", "drain_timeout", T::kDuration, "\"30s\"",
-     "On SIGTERM, how long in-flight requests may take to finish."},
+     "On SIGTERM, how long in-flight requests may take to finish, including cache fills whose "
+     "client already left. What is still running then is cancelled upstream and written to the "
+     "ledger."},
     {"server", "public_url", T::kString, "\"http://127.0.0.1:8080\"",
      "Base of the URLs the gateway hands out (cached image URLs)."},
     {"auth", "mode", T::kString, "\"open\"",

@@ -90,7 +90,7 @@ class Headers {
   struct Entry {
     uint32_t name_at;
     uint32_t name_length;
-    uint32_t value_at;  // the value follows its name
+    uint32_t value_at;
     uint32_t value_length;
   };
   Field fieldAt(size_t index) const {
