@@ -89,7 +89,10 @@ std::string ConfigProblem::toString() const {
 
 static std::string joinProblems(const std::vector<ConfigProblem>& problems) {
   std::string out;
-  for (const auto& p : problems) out += (out.empty() ? "" : "\n") + p.toString();
+  for (const auto& p : problems) {
+    if (!out.empty()) out += '\n';
+    out += p.toString();
+  }
   return out;
 }
 

@@ -80,7 +80,7 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
               request_id);
     return;
   }
-  std::string etag = "\"" + std::string(id) + "\"";
+  std::string etag = std::string("\"").append(id).append("\"");
   http::Headers headers;
   headers.set("ETag", etag);
   headers.set("Cache-Control", "public, max-age=31536000, immutable");

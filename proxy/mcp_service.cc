@@ -30,9 +30,12 @@ std::vector<std::string> mcpAllowedOrigins(const Config& config, uint16_t bound_
   std::vector<std::string> origins = config.mcp.allowed_origins;
   origins.push_back(config.server.public_url);
   const std::string& host = config.server.listen_host;
-  std::string port = ":" + std::to_string(bound_port ? bound_port : config.server.listen_port);
+  std::string port = ":";
+  port += std::to_string(bound_port ? bound_port : config.server.listen_port);
   bool v6 = host.find(':') != std::string::npos;
-  origins.push_back("http://" + (v6 ? "[" + host + "]" : host) + port);
+  std::string own = "http://";
+  own.append(v6 ? "[" : "").append(host).append(v6 ? "]" : "").append(port);
+  origins.push_back(std::move(own));
   bool loopback_or_any = host == "127.0.0.1" || host == "localhost" || host == "::1" ||
                          host == "0.0.0.0" || host == "::";
   if (loopback_or_any) {
