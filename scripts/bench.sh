@@ -16,6 +16,8 @@
 #   ARKROUTE_BUILD_DIR=build   build tree; the binaries are (re)built there first
 #   BENCH_NO_BUILD=1           use the binaries as they are
 #   BENCH_CACHE=0              skip the cache-hit and coalescing runs (tests/bench/cache_bench.sh)
+#   BENCH_CPUS=0               pin everything (simulator, gateways, wrk) to these cores (taskset
+#                              list); unset = no pinning. See tests/bench/lib.sh.
 # A target that cannot be started or does not answer 200 gets "n/a" in its rows. The exit status is
 # non-zero when the simulator, nginx or ArkRoute could not be measured (Portkey is optional).
 set -euo pipefail

@@ -10,6 +10,7 @@
 #   BENCH_CONCURRENCY=64  wrk connections
 #   BENCH_ROUNDS=2        nginx/ArkRoute pairs
 #   BENCH_PAYLOAD=small   small (~1 KB url answer) or large (~1.4 MB base64)
+#   BENCH_CPUS=0          pin simulator, gateways and wrk to these cores (see lib.sh)
 # Needs a build in BUILD_DIR (default build/); run by hand, not by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

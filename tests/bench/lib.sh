@@ -5,11 +5,23 @@
 # bench_init) stops exactly the processes started here, by PID.
 #
 # Needs: REPO_ROOT (the repository root) and BUILD_DIR (build tree with the binaries).
+#
+# BENCH_CPUS (a taskset core list such as 0 or 0,1) pins this shell, and so every server and wrk it
+# starts, to those cores. On a small virtual machine a wake-up across cores costs tens of µs, which
+# at concurrency 1 outweighs the gateways' own work: pinned to one core, the comparison measures
+# the gateways instead of where the scheduler happened to put them. Unset: no pinning.
 
 BENCH_PIDS=()
 BENCH_WORK=""
 
 bench_init() {
+  if [ -n "${BENCH_CPUS:-}" ]; then
+    if ! taskset -cp "$BENCH_CPUS" $$ >/dev/null; then
+      echo "bench: cannot pin to cores $BENCH_CPUS" >&2
+      exit 2
+    fi
+    echo "bench: pinned to cores $BENCH_CPUS (BENCH_CPUS)"
+  fi
   BENCH_WORK="$(mktemp -d /tmp/arkroute-bench-XXXXXX)"
   chmod 755 "$BENCH_WORK"   # nginx workers may run as another user and need to reach their temp dirs
   trap bench_cleanup EXIT
