@@ -47,11 +47,7 @@ void Headers::appendToLastValue(std::string_view more) {
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
-  if (inText(name) || inText(value)) {
-    set(std::string(name), std::string(value));
-    return;
-  }
-  remove(name);
+  remove(name);  // leaves the text as it is, so views into it stay valid for add
   add(name, value);
 }
 

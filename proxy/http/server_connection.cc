@@ -124,11 +124,7 @@ ServerConnection::ServerConnection(ServerShared& shared, evutil_socket_t fd, std
 }
 
 ServerConnection::~ServerConnection() {
-  if (exchange_) {  // the server is being destroyed with this request unanswered
-    auto exchange = std::move(exchange_);
-    --shared_.active_exchanges;
-    exchange->detach();
-  }
+  detachExchange();  // the server is being destroyed with this request unanswered
   event_free(timer_);
   event_free(deferred_);
   stream_.reset();
@@ -371,11 +367,7 @@ void ServerConnection::clientGone() {
   if (destroyed_) return;
   closing_ = true;
   stream_->stop();
-  if (exchange_) {
-    auto exchange = std::move(exchange_);
-    --shared_.active_exchanges;
-    exchange->detach();
-  }
+  detachExchange();
   scheduleDeferred();
 }
 
@@ -421,14 +413,18 @@ void ServerConnection::closeIfIdle() {
   }
 }
 
+// Released before it is told: what its handler does on hearing it may end the request.
+void ServerConnection::detachExchange() {
+  if (!exchange_) return;
+  auto exchange = std::move(exchange_);
+  --shared_.active_exchanges;
+  exchange->detach();
+}
+
 void ServerConnection::destroy() {
   if (destroyed_) return;
   destroyed_ = true;
-  if (exchange_) {
-    auto exchange = std::move(exchange_);
-    --shared_.active_exchanges;
-    exchange->detach();
-  }
+  detachExchange();
   shared_.on_closed(this);  // deletes this
 }
 

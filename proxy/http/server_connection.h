@@ -63,6 +63,7 @@ class ServerConnection : private SocketStream::Handler {
   void failRequest(int status, std::string_view message);
   void armTimer(std::chrono::milliseconds after);
   void clientGone();
+  void detachExchange();  // the request in progress, if any, learns its client is gone
   void scheduleDeferred();
   void destroy();
 
