@@ -1,6 +1,7 @@
 // Validation rules for image generation requests, each with an OpenAI-style error.
 #include "proxy/image_request.h"
 
+#include <optional>
 #include <vector>
 
 namespace arkroute {
@@ -10,12 +11,35 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-std::optional<ApiError> readOptionalString(element object, const char* key, std::string_view* out) {
-  element value;
-  if (object[key].get(value) != simdjson::SUCCESS) return std::nullopt;
-  if (value.is_null()) return std::nullopt;
+// The top-level fields the gateway reads, found in one pass over the object. Like a lookup by key,
+// the first occurrence of a repeated key wins.
+struct KnownFields {
+  std::optional<element> prompt, model, n, stream, response_format, quality, size;
+
+  explicit KnownFields(simdjson::dom::object object) {
+    for (simdjson::dom::key_value_pair field : object) {
+      if (std::optional<element>* slot = slotFor(field.key); slot && !*slot) *slot = field.value;
+    }
+  }
+
+ private:
+  std::optional<element>* slotFor(std::string_view key) {
+    if (key == "prompt") return &prompt;
+    if (key == "model") return &model;
+    if (key == "n") return &n;
+    if (key == "stream") return &stream;
+    if (key == "response_format") return &response_format;
+    if (key == "quality") return &quality;
+    if (key == "size") return &size;
+    return nullptr;
+  }
+};
+
+std::optional<ApiError> readOptionalString(const std::optional<element>& value, const char* key,
+                                           std::string_view* out) {
+  if (!value || value->is_null()) return std::nullopt;
   std::string_view text;
-  if (value.get(text) != simdjson::SUCCESS) {
+  if (value->get(text) != simdjson::SUCCESS) {
     return ApiError::invalidRequest(
         std::string("Invalid type for '") + key + "': expected a string.", std::string(key),
         std::string("invalid_type"));
@@ -24,13 +48,13 @@ std::optional<ApiError> readOptionalString(element object, const char* key, std:
   return std::nullopt;
 }
 
-std::optional<ApiError> readCount(element object, int* out) {
-  element value;
-  if (object["n"].get(value) != simdjson::SUCCESS || value.is_null()) return std::nullopt;
+std::optional<ApiError> readCount(const std::optional<element>& value, int* out) {
+  if (!value || value->is_null()) return std::nullopt;
   int64_t n = 0;
   double as_double = 0;
-  if (value.get(n) != simdjson::SUCCESS) {
-    if (value.get(as_double) != simdjson::SUCCESS || as_double != static_cast<int64_t>(as_double)) {
+  if (value->get(n) != simdjson::SUCCESS) {
+    if (value->get(as_double) != simdjson::SUCCESS ||
+        as_double != static_cast<int64_t>(as_double)) {
       return ApiError::invalidRequest("Invalid type for 'n': expected an integer.", "n",
                                       "invalid_type");
     }
@@ -45,10 +69,9 @@ std::optional<ApiError> readCount(element object, int* out) {
   return std::nullopt;
 }
 
-std::optional<ApiError> readStreamFlag(element object, bool* out) {
-  element value;
-  if (object["stream"].get(value) != simdjson::SUCCESS || value.is_null()) return std::nullopt;
-  if (value.get(*out) != simdjson::SUCCESS) {
+std::optional<ApiError> readStreamFlag(const std::optional<element>& value, bool* out) {
+  if (!value || value->is_null()) return std::nullopt;
+  if (value->get(*out) != simdjson::SUCCESS) {
     return ApiError::invalidRequest("Invalid type for 'stream': expected a boolean.", "stream",
                                     "invalid_type");
   }
@@ -113,21 +136,23 @@ std::optional<ApiError> ImageRequest::validate() {
     return ApiError::invalidRequest("The request body must be a JSON object.", std::nullopt,
                                     std::string("invalid_json"));
   }
-  if (auto error = readOptionalString(document_, "prompt", &prompt_)) return error;
+  KnownFields fields(document_.get_object().value_unsafe());
+  if (auto error = readOptionalString(fields.prompt, "prompt", &prompt_)) return error;
   if (prompt_.empty()) {
     return ApiError::invalidRequest("Missing required parameter: 'prompt' (a non-empty string).",
                                     std::string("prompt"),
                                     std::string("missing_required_parameter"));
   }
-  if (auto error = readOptionalString(document_, "model", &model_)) return error;
+  if (auto error = readOptionalString(fields.model, "model", &model_)) return error;
   if (model_.empty()) {
     return ApiError::invalidRequest(
         "Missing required parameter: 'model'. Use one of the models listed by GET /v1/models.",
         std::string("model"), std::string("missing_required_parameter"));
   }
-  if (auto error = readCount(document_, &n_)) return error;
-  if (auto error = readStreamFlag(document_, &stream_)) return error;
-  if (auto error = readOptionalString(document_, "response_format", &response_format_)) {
+  if (auto error = readCount(fields.n, &n_)) return error;
+  if (auto error = readStreamFlag(fields.stream, &stream_)) return error;
+  if (auto error =
+          readOptionalString(fields.response_format, "response_format", &response_format_)) {
     return error;
   }
   if (!response_format_.empty() && response_format_ != "url" && response_format_ != "b64_json") {
@@ -136,8 +161,8 @@ std::optional<ApiError> ImageRequest::validate() {
                                         "'. Supported values are: 'url' and 'b64_json'.",
                                     std::string("response_format"), std::string("invalid_value"));
   }
-  if (auto error = readOptionalString(document_, "quality", &quality_)) return error;
-  if (auto error = readOptionalString(document_, "size", &size_)) return error;
+  if (auto error = readOptionalString(fields.quality, "quality", &quality_)) return error;
+  if (auto error = readOptionalString(fields.size, "size", &size_)) return error;
   return std::nullopt;
 }
 

@@ -108,33 +108,27 @@ const http_parser_settings& ServerParserCallbacks::settings() {
 }
 
 ServerConnection::ServerConnection(ServerShared& shared, evutil_socket_t fd, std::string peer)
-    : shared_(shared), peer_(std::move(peer)) {
+    : shared_(shared),
+      timer_(shared.base, &ServerConnection::onTimer, this),
+      peer_(std::move(peer)) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   SocketStream::Handler& handler = *this;
   stream_ = std::make_unique<SocketStream>(shared_.base, fd, handler);
   stream_->setReadLimits(kMaxBufferedInput, kMaxBufferedInput);
   stream_->setWriteTimeout(shared_.limits.write_timeout);
-  timer_ = evtimer_new(shared_.base, &ServerConnection::onTimer, this);
   deferred_ = event_new(shared_.base, -1, 0, &ServerConnection::onDeferred, this);
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
   ++shared_.open_connections;
-  armTimer(shared_.limits.idle_timeout);
+  timer_.arm(shared_.limits.idle_timeout);
 }
 
 ServerConnection::~ServerConnection() {
   detachExchange();  // the server is being destroyed with this request unanswered
-  event_free(timer_);
   event_free(deferred_);
   stream_.reset();
   --shared_.open_connections;
-}
-
-void ServerConnection::armTimer(std::chrono::milliseconds after) {
-  timeval tv{static_cast<time_t>(after.count() / 1000),
-             static_cast<suseconds_t>((after.count() % 1000) * 1000)};
-  evtimer_add(timer_, &tv);
 }
 
 void ServerConnection::onStreamRead() {
@@ -147,7 +141,7 @@ void ServerConnection::processInput() {
     if (!in_request_) {
       in_request_ = true;
       head_bytes_ = 0;
-      armTimer(shared_.limits.request_timeout);
+      timer_.arm(shared_.limits.request_timeout);
     }
     if (!parseAvailable()) return;
     dispatch();
@@ -196,7 +190,7 @@ bool ServerConnection::parseAvailable() {
 void ServerConnection::dispatch() {
   message_complete_ = false;
   in_request_ = false;
-  evtimer_del(timer_);
+  timer_.disarm();
   exchange_ = std::make_shared<ConnectionExchange>(this, shared_.base, std::move(request_), peer_,
                                                    shared_.limits);
   ++shared_.active_exchanges;
@@ -216,7 +210,7 @@ void ServerConnection::failRequest(int status, std::string_view message) {
   evbuffer_add(stream_->output(), body.data(), body.size());
   stream_->flushSoon();
   closing_ = true;
-  evtimer_del(timer_);
+  timer_.disarm();
   stream_->disableRead();
 }
 
@@ -312,8 +306,10 @@ void ServerConnection::finishResponse() {
     return;
   }
   http_parser_pause(&parser_, 0);
-  armTimer(shared_.limits.idle_timeout);
-  scheduleDeferred();  // serve pipelined requests already buffered, outside the caller's stack
+  timer_.arm(shared_.limits.idle_timeout);
+  // Pipelined requests already buffered are served outside the caller's stack. With nothing
+  // buffered (the common case), the next read event starts the next request.
+  if (evbuffer_get_length(stream_->input()) > 0) scheduleDeferred();
 }
 
 void ServerConnection::abortConnection() {
@@ -371,7 +367,7 @@ void ServerConnection::clientGone() {
   scheduleDeferred();
 }
 
-void ServerConnection::onTimer(evutil_socket_t, short, void* arg) {
+void ServerConnection::onTimer(void* arg) {
   auto* self = static_cast<ServerConnection*>(arg);
   if (self->exchange_ || self->closing_) return;
   if (self->in_request_) {

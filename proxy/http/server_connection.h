@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/http/lazy_timer.h"
 #include "proxy/http/server.h"
 #include "proxy/http/socket_stream.h"
 
@@ -54,14 +55,13 @@ class ServerConnection : private SocketStream::Handler {
   void onStreamRead() override;
   void onStreamWritten() override;
   void onStreamEvent(short what) override;
-  static void onTimer(evutil_socket_t, short, void* arg);
+  static void onTimer(void* arg);
   static void onDeferred(evutil_socket_t, short, void* arg);
 
   void processInput();
   bool parseAvailable();
   void dispatch();
   void failRequest(int status, std::string_view message);
-  void armTimer(std::chrono::milliseconds after);
   void clientGone();
   void detachExchange();  // the request in progress, if any, learns its client is gone
   void scheduleDeferred();
@@ -69,7 +69,7 @@ class ServerConnection : private SocketStream::Handler {
 
   ServerShared& shared_;
   std::unique_ptr<SocketStream> stream_;
-  event* timer_ = nullptr;
+  LazyTimer timer_;  // the request timeout while one arrives, the idle timeout between requests
   event* deferred_ = nullptr;
   std::string peer_;
   http_parser parser_;

@@ -33,8 +33,8 @@ std::string lowercaseFirst(std::string text) {
 
 }  // namespace
 
-UpstreamConnection::UpstreamConnection(PoolCore& pool) : pool_(pool) {
-  timer_ = evtimer_new(pool_.base(), &UpstreamConnection::onTimer, this);
+UpstreamConnection::UpstreamConnection(PoolCore& pool)
+    : pool_(pool), timer_(pool.base(), &UpstreamConnection::onTimer, this) {
   deferred_ = event_new(pool_.base(), -1, 0, &UpstreamConnection::onDeferred, this);
   input_ = evbuffer_new();
   body_ = evbuffer_new();
@@ -42,7 +42,6 @@ UpstreamConnection::UpstreamConnection(PoolCore& pool) : pool_(pool) {
 
 UpstreamConnection::~UpstreamConnection() {
   if (bev_) bufferevent_free(bev_);
-  event_free(timer_);
   event_free(deferred_);
   evbuffer_free(input_);
   evbuffer_free(body_);
@@ -50,11 +49,6 @@ UpstreamConnection::~UpstreamConnection() {
 
 std::string UpstreamConnection::hostPort() const {
   return pool_.endpoint().host + ":" + std::to_string(pool_.endpoint().port);
-}
-
-void UpstreamConnection::startTimer(std::chrono::milliseconds after) {
-  timeval tv = toTimeval(after);
-  evtimer_add(timer_, &tv);
 }
 
 bool UpstreamConnection::createBufferevent() {
@@ -87,7 +81,7 @@ void UpstreamConnection::connect(CallImpl* call) {
     bufferevent_setcb(bev_, &UpstreamConnection::onRead, &UpstreamConnection::onWrite,
                       &UpstreamConnection::onEvent, this);
     bufferevent_enable(bev_, EV_READ | EV_WRITE);
-    startTimer(pool_.options().connect_timeout);
+    timer_.arm(pool_.options().connect_timeout);
     if (bufferevent_socket_connect_hostname(bev_, pool_.dns(), AF_UNSPEC,
                                             pool_.endpoint().host.c_str(),
                                             pool_.endpoint().port) != 0) {
@@ -99,7 +93,7 @@ void UpstreamConnection::connect(CallImpl* call) {
 
 void UpstreamConnection::send(CallImpl* call) {
   call_ = call;
-  evtimer_del(timer_);
+  timer_.disarm();
   parser_.reset(call->headRequest());
   evbuffer_drain(input_, evbuffer_get_length(input_));
   evbuffer_drain(body_, evbuffer_get_length(body_));
@@ -145,7 +139,7 @@ void UpstreamConnection::moveToSocketStream() {
 
 void UpstreamConnection::onConnected() {
   connected_ = true;
-  evtimer_del(timer_);
+  timer_.disarm();
   int one = 1;
   setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (pool_.endpoint().tls) {
@@ -342,7 +336,7 @@ void UpstreamConnection::makeIdle() {
   call_ = nullptr;
   paused_ = false;
   setReading(true);  // an EOF or stray byte while idle closes the connection
-  startTimer(pool_.options().idle_timeout);
+  timer_.arm(pool_.options().idle_timeout);
 }
 
 void UpstreamConnection::pauseReading() {
@@ -361,7 +355,7 @@ void UpstreamConnection::resumeReading() {
 void UpstreamConnection::closeSoon(CallImpl* retry) {
   if (closing_) return;
   closing_ = true;
-  evtimer_del(timer_);
+  timer_.disarm();
   // Closes the socket now (libevent defers a bufferevent's free itself if one of its callbacks is
   // running; a SocketStream calls back last, so it may go inside its own callback); the object
   // goes from the deferred event, outside every callback stack.
@@ -388,7 +382,7 @@ void UpstreamConnection::onDeferred(evutil_socket_t, short, void* arg) {
   if (self->call_ && self->connected_ && !self->paused_) self->pump();
 }
 
-void UpstreamConnection::onTimer(evutil_socket_t, short, void* arg) {
+void UpstreamConnection::onTimer(void* arg) {
   auto* self = static_cast<UpstreamConnection*>(arg);
   if (self->closing_) return;
   if (self->connected_) {

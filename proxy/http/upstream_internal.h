@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "proxy/http/lazy_timer.h"
 #include "proxy/http/socket_stream.h"
 #include "proxy/http/upstream.h"
 #include "proxy/http/upstream_response.h"
@@ -57,7 +58,7 @@ class UpstreamConnection : private SocketStream::Handler {
   void onStreamWritten() override;
   void onStreamEvent(short what) override;
   static void onDeferred(evutil_socket_t, short, void* arg);
-  static void onTimer(evutil_socket_t, short, void* arg);
+  static void onTimer(void* arg);
 
   bool createBufferevent();
   void moveToSocketStream();
@@ -76,13 +77,12 @@ class UpstreamConnection : private SocketStream::Handler {
   void fail(UpstreamError::Kind kind, std::string message);
   void deferEvents(short what);
   void closeSoon(CallImpl* retry = nullptr);
-  void startTimer(std::chrono::milliseconds after);
   std::string hostPort() const;
 
   PoolCore& pool_;
   bufferevent* bev_ = nullptr;           // TLS, or a plain connection still connecting
   std::unique_ptr<SocketStream> plain_;  // a connected plain connection
-  event* timer_ = nullptr;     // connect timeout while connecting, idle timeout while idle
+  LazyTimer timer_;            // connect timeout while connecting, idle timeout while idle
   event* deferred_ = nullptr;  // work moved out of callback stacks: events, resume, destruction
   evbuffer* input_ = nullptr;  // response bytes taken from the bufferevent and the socket, unparsed
   evbuffer* body_ = nullptr;   // de-chunked body bytes of the current read, handed to the handler

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "integration/harness.h"
 
@@ -70,6 +71,57 @@ TEST(ClientLimits, IdleKeepAliveConnectionsAreClosed) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u);
   EXPECT_NE(answer.find("<EOF>"), std::string::npos);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
+// Reads until `count` HTTP responses with Content-Length bodies have arrived (or timeout).
+std::vector<std::string> readResponses(int fd, size_t count, std::chrono::milliseconds timeout) {
+  std::string buffered;
+  std::vector<std::string> responses;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char chunk[65536];
+  while (responses.size() < count && std::chrono::steady_clock::now() < deadline) {
+    size_t head_end = buffered.find("\r\n\r\n");
+    size_t length_at = buffered.find("Content-Length: ");
+    if (head_end != std::string::npos && length_at != std::string::npos && length_at < head_end) {
+      size_t total = head_end + 4 + std::stoul(buffered.substr(length_at + 16));
+      if (buffered.size() >= total) {
+        responses.push_back(buffered.substr(0, total));
+        buffered.erase(0, total);
+        continue;
+      }
+    }
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 50) <= 0) continue;
+    ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    buffered.append(chunk, size_t(n));
+  }
+  return responses;
+}
+
+TEST(ClientLimits, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  int fd = connectLoopback(gateway.port());
+  std::string body = R"({"model":"gpt-image-1","prompt":"pipelined","response_format":"url"})";
+  std::string generation =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  // Four requests in one write: the last three wait in the gateway's buffer while the first runs.
+  std::string batch = generation + "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n" + generation +
+                      "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(send(fd, batch.data(), batch.size(), 0), ssize_t(batch.size()));
+  std::vector<std::string> responses = readResponses(fd, 4, 5s);
+  close(fd);
+  ASSERT_EQ(responses.size(), 4u);
+  EXPECT_EQ(responses[0].rfind("HTTP/1.1 200", 0), 0u) << responses[0];
+  EXPECT_NE(responses[0].find("\"url\""), std::string::npos);
+  EXPECT_EQ(responses[1].rfind("HTTP/1.1 200", 0), 0u) << responses[1];
+  EXPECT_NE(responses[1].find("\"object\":\"list\""), std::string::npos);
+  EXPECT_EQ(responses[2].rfind("HTTP/1.1 200", 0), 0u) << responses[2];
+  EXPECT_EQ(responses[3].rfind("HTTP/1.1 404", 0), 0u) << responses[3];
+  EXPECT_EQ(sim.requests(), 2);
 }
 
 // Resident memory of a process in bytes (VmRSS).

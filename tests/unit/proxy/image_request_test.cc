@@ -33,6 +33,19 @@ TEST(ImageRequest, AcceptsAnIntegralFloatCount) {
   EXPECT_EQ(std::get<std::unique_ptr<ImageRequest>>(result)->n(), 2);
 }
 
+TEST(ImageRequest, ReadsOnlyTopLevelFieldsAndTheFirstOfARepeatedKey) {
+  auto result = ImageRequest::parse(
+      R"({"extra":{"prompt":"nested","n":99},"prompt":"first","model":"m","prompt":5,"n":2,"n":"x"})");
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result));
+  auto& request = *std::get<std::unique_ptr<ImageRequest>>(result);
+  EXPECT_EQ(request.prompt(), "first");
+  EXPECT_EQ(request.n(), 2);
+  EXPECT_EQ(request.responseFormat(), "");
+  // Errors are reported in a fixed order, whatever the order of the fields in the body.
+  EXPECT_EQ(errorOf(R"({"size":7,"n":0,"model":"m","prompt":"p"})").param, "n");
+  EXPECT_EQ(errorOf(R"({"size":7,"model":"m","prompt":null})").param, "prompt");
+}
+
 TEST(ImageRequest, RejectsEachInvalidInputWithItsParamAndCode) {
   EXPECT_EQ(errorOf("{").code, "invalid_json");
   EXPECT_EQ(errorOf("\"text\"").code, "invalid_json");
