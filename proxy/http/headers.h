@@ -28,6 +28,20 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// True when every character may appear in a field name (RFC 9110 token characters). http-parser
+// accepts spaces in names ("Transfer-Encoding : chunked"); such a field must be refused, never
+// forwarded: a provider that reads it differently than the gateway would split the pooled
+// connection's byte stream differently (request smuggling).
+inline bool isFieldNameText(std::string_view text) {
+  for (char c : text) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Names and values live back to back in one string, so a message's fields cost two allocations
 // (text and index), none once a cleared list is reused, instead of two per field.
 class Headers {

@@ -38,6 +38,10 @@ class ServerParserCallbacks {
   }
   static int onHeaderField(http_parser* p, const char* at, size_t length) {
     ServerConnection* c = self(p);
+    if (!isFieldNameText(std::string_view(at, length))) {
+      c->error_status_ = 400;
+      return -1;  // stops the parser: the request is refused, never forwarded
+    }
     if (c->last_was_value_) c->header_field_.clear();
     c->last_was_value_ = false;
     c->header_field_.append(at, length);
@@ -170,6 +174,12 @@ bool ServerConnection::parseAvailable() {
     if (error_status_ == 413) {
       failRequest(413, "Request body exceeds the limit of " +
                            std::to_string(shared_.limits.max_body_bytes) + " bytes");
+      return false;
+    }
+    if (error_status_ == 400) {
+      failRequest(400,
+                  "Malformed HTTP request: a header field name contains a character that is not "
+                  "allowed (such as a space before the colon)");
       return false;
     }
     if ((!headers_complete_ && head_bytes_ > shared_.limits.max_header_bytes) ||

@@ -17,31 +17,6 @@
 namespace arkroute::testing {
 namespace {
 
-int connectLoopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  return fd;
-}
-
-// Reads until EOF or timeout; returns what arrived.
-std::string readUntilClosed(int fd, std::chrono::milliseconds timeout) {
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[65536];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd pfd{fd, POLLIN, 0};
-    if (poll(&pfd, 1, 50) <= 0) continue;
-    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) return out + (n == 0 ? "<EOF>" : "<ERR>");
-    out.append(buffer, size_t(n));
-  }
-  return out;
-}
-
 TEST(ClientLimits, AClientTooSlowToSendItsRequestGets408) {
   Simulator sim;
   Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl(),

@@ -67,6 +67,12 @@ HttpResponse httpGet(uint16_t port, const std::string& path);
 HttpResponse httpPostJson(uint16_t port, const std::string& path, const std::string& body,
                           std::vector<std::pair<std::string, std::string>> headers = {});
 
+// Raw sockets, for tests that send what no HTTP client would. connectLoopback returns a socket
+// connected to 127.0.0.1:port, or -1. readUntilClosed returns what arrived before the peer closed
+// (then "<EOF>" is appended, "<ERR>" on a reset) or the timeout passed (nothing appended).
+int connectLoopback(uint16_t port);
+std::string readUntilClosed(int fd, std::chrono::milliseconds timeout);
+
 // A fresh temp directory removed on destruction.
 class TempDir {
  public:

@@ -61,19 +61,6 @@ int onComplete(http_parser* p) {
   return 0;
 }
 
-int connectTo(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 std::string serialize(const HttpCall& call) {
   std::string out = call.method + " " + call.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   bool has_length = false;
@@ -90,6 +77,33 @@ std::string serialize(const HttpCall& call) {
 
 }  // namespace
 
+int connectLoopback(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string readUntilClosed(int fd, std::chrono::milliseconds timeout) {
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[65536];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 50) <= 0) continue;
+    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) return out + (n == 0 ? "<EOF>" : "<ERR>");
+    out.append(buffer, size_t(n));
+  }
+  return out;
+}
+
 std::string HttpResponse::header(const std::string& name) const {
   auto it = headers.find(lower(name));
   return it == headers.end() ? std::string() : it->second;
@@ -97,7 +111,7 @@ std::string HttpResponse::header(const std::string& name) const {
 
 HttpResponse httpRequest(uint16_t port, const HttpCall& call) {
   HttpResponse response;
-  int fd = connectTo(port);
+  int fd = connectLoopback(port);
   if (fd < 0) {
     response.error = std::string("connect: ") + std::strerror(errno);
     return response;

@@ -1,0 +1,65 @@
+// Integration: requests whose framing a provider could read differently than the gateway are
+// refused with 400 and never reach the provider (http-parser alone accepts a space in a header
+// name, such as "Transfer-Encoding : chunked"); every RFC 9110 token character stays allowed.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+const std::string kBody = R"({"model":"gpt-image-1","prompt":"framing","response_format":"url"})";
+
+std::string exchange(uint16_t port, const std::string& wire) {
+  int fd = connectLoopback(port);
+  EXPECT_GE(fd, 0);
+  send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+  std::string answer = readUntilClosed(fd, 5s);
+  close(fd);
+  return answer;
+}
+
+std::string chunked(const std::string& body) {
+  char size[16];
+  snprintf(size, sizeof size, "%zx\r\n", body.size());
+  return size + body + "\r\n0\r\n\r\n";
+}
+
+TEST(RequestFraming, HeaderNamesWithWhitespaceAreRefusedAndNeverForwarded) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  const std::string head =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  const std::string cases[] = {
+      head + "Transfer-Encoding : chunked\r\n\r\n" + chunked(kBody),
+      head + "Content-Length : " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody,
+      head + "X Smuggle: 1\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody,
+      head + "X-Tab\t: 1\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody,
+  };
+  for (const std::string& wire : cases) {
+    std::string answer = exchange(gateway.port(), wire);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400 ", 0), 0u) << wire << "\n---\n" << answer;
+    EXPECT_NE(answer.find("\"error\""), std::string::npos) << answer;
+    EXPECT_NE(answer.find("Malformed HTTP request"), std::string::npos) << answer;
+  }
+  EXPECT_EQ(sim.requests(), 0);
+}
+
+TEST(RequestFraming, EveryTokenCharacterIsAllowedInAName) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  std::string answer =
+      exchange(gateway.port(),
+               "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+               "X-Az09!#$%&'*+-.^_`|~: kept\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                   chunked(kBody));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 ", 0), 0u) << answer;
+  EXPECT_EQ(sim.requests(), 1);
+}
+
+}  // namespace
+}  // namespace arkroute::testing
