@@ -2,6 +2,7 @@
 // both the server side (requests from clients) and the upstream side (responses from providers).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -33,11 +34,15 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 // forwarded: a provider that reads it differently than the gateway would split the pooled
 // connection's byte stream differently (request smuggling).
 inline bool isFieldNameText(std::string_view text) {
+  static constexpr std::array<bool, 256> kToken = [] {
+    std::array<bool, 256> table{};
+    for (int c = '0'; c <= '9'; ++c) table[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) table[c] = table[c - 'a' + 'A'] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+    return table;
+  }();
   for (char c : text) {
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
-      return false;
-    }
+    if (!kToken[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }

@@ -29,6 +29,7 @@ TEST(GenerationHeaders, ClientHeadersForwardedWithoutCredentialsOrFraming) {
                                 {"Host", "gateway.local"},
                                 {"Content-Length", "12"},
                                 {"Connection", "keep-alive"},
+                                {"Transfer-Encoding ", "chunked"},
                                 {"X-Custom", "kept"}});
   http::Headers out;
   copyForwardableHeaders(in, &out);
@@ -45,7 +46,9 @@ TEST(GenerationHeaders, UpstreamCopiesOfTheGatewaysOwnHeadersAreDropped) {
                                 {"X-ARKROUTE-COST-USD", "0.000000"},
                                 {"X-ArkRoute-Saved-USD", "0.040000"},
                                 {"x-ratelimit-remaining-requests", "9"},
-                                {"Transfer-Encoding", "chunked"}});
+                                {"Transfer-Encoding", "chunked"},
+                                {"Transfer-Encoding ", "chunked"},
+                                {"X Spaced", "dropped"}});
   http::Headers out;
   copyReturnableHeaders(in, &out);
   EXPECT_EQ(names(out),

@@ -106,3 +106,21 @@ TEST(Headers, CopiesAreIndependent) {
 
 }  // namespace
 }  // namespace arkroute::http
+
+namespace arkroute::http {
+namespace {
+
+TEST(FieldNames, OnlyTokenCharactersMakeAName) {
+  EXPECT_TRUE(isFieldNameText("Content-Type"));
+  EXPECT_TRUE(isFieldNameText("X-Az09!#$%&'*+-.^_`|~"));
+  EXPECT_TRUE(isFieldNameText(""));  // a name arrives in pieces; an empty piece adds nothing
+  for (std::string_view bad :
+       {"Transfer-Encoding ", "X Y", "X\tY", "X:Y", "X\"Y", "X(Y)", "X/Y", "X@Y", "X[Y]", "X{Y}",
+        "X=Y", "X?Y", "X,Y", "X;Y", "X\\Y", "X\x7fY", "X\xc3\xa9Y"}) {
+    EXPECT_FALSE(isFieldNameText(bad)) << bad;
+  }
+  EXPECT_FALSE(isFieldNameText(std::string_view("X\0Y", 3)));
+}
+
+}  // namespace
+}  // namespace arkroute::http
