@@ -46,6 +46,8 @@ class Loader {
   void loadPrice(const toml::table& t, ModelConfig* model);
   void parseBaseUrl(const toml::node& at, UpstreamConfig* upstream);
   void readKeyFile(const toml::node& at, UpstreamConfig* upstream);
+  void acceptKey(const toml::node& at, UpstreamConfig* upstream, std::string key,
+                 const std::string& source);
   void validateModels(const toml::table& root);
 
   std::string file_;
@@ -319,11 +321,30 @@ void Loader::readKeyFile(const toml::node& at, UpstreamConfig* u) {
   }
   std::ifstream in(path, std::ios::binary);
   std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
   if (!in.is_open()) {
     problem(at, "upstream '" + u->name + "': api_key_file '" + path + "' cannot be read");
-  } else if (key.empty()) {
-    problem(at, "upstream '" + u->name + "': api_key_file '" + path + "' is empty");
+  } else {
+    acceptKey(at, u, std::move(key), "api_key_file '" + path + "'");
+  }
+}
+
+// A key is sent as an HTTP header value: whitespace around it (a file's or a variable's final
+// newline) is dropped, and anything but visible ASCII inside it is refused, since a line break
+// would end the header and write the rest into the request. The message never shows the key.
+void Loader::acceptKey(const toml::node& at, UpstreamConfig* u, std::string key,
+                       const std::string& source) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!key.empty() && space(key.back())) key.pop_back();
+  size_t start = 0;
+  while (start < key.size() && space(key[start])) ++start;
+  key.erase(0, start);
+  bool visible = std::all_of(key.begin(), key.end(), [](char c) { return c > ' ' && c < 0x7f; });
+  if (key.empty()) {
+    problem(at, "upstream '" + u->name + "': the key in " + source + " is empty");
+  } else if (!visible) {
+    problem(at, "upstream '" + u->name + "': the key in " + source +
+                    " contains a space, a line break or a non-ASCII character (it is sent as an "
+                    "HTTP header); is it two keys, or a key with a comment?");
   } else {
     u->api_key = std::move(key);
   }
@@ -350,7 +371,7 @@ void Loader::loadUpstream(const toml::table& t) {
       problem(*t.get("api_key_env"), "upstream '" + u.name + "': environment variable " +
                                          u.api_key_env + " (api_key_env) is not set");
     } else {
-      u.api_key = *key;
+      acceptKey(*t.get("api_key_env"), &u, *key, "$" + u.api_key_env);
     }
   }
   readString(t, "upstream", "api_key_file", &u.api_key_file);

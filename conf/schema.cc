@@ -63,10 +63,13 @@ const std::vector<Setting> kSchema = {
     {"upstream", "base_url", T::kString, "(required)",
      "Provider base URL, http:// or https://, e.g. https://api.openai.com/v1."},
     {"upstream", "api_key_env", T::kString, "\"\"",
-     "Environment variable holding the provider key (must be set when named)."},
+     "Environment variable holding the provider key (must be set when named). Whitespace "
+     "around the key is dropped; a key with a space, line break or non-ASCII character inside "
+     "is refused."},
     {"upstream", "api_key_file", T::kString, "\"\"",
      "File holding the provider key: an absolute path, or a credential name read from "
-     "$CREDENTIALS_DIRECTORY (systemd LoadCredential=). Not with api_key_env."},
+     "$CREDENTIALS_DIRECTORY (systemd LoadCredential=). Not with api_key_env. The same rules "
+     "as api_key_env apply to its text."},
     {"upstream", "ca_file", T::kString, "\"\"",
      "PEM file of CAs to verify the provider with; empty = system CA store."},
     {"upstream", "tls_verify", T::kBoolean, "true",

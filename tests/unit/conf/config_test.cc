@@ -186,6 +186,20 @@ TEST(ConfigLoader, MissingKeyVariableIsAnErrorThatNeverShowsAnySecret) {
   EXPECT_EQ(describeConfig(ok.config).find("sk-secret-value"), std::string::npos);
 }
 
+TEST(ConfigLoader, KeysAreTrimmedAndRefusedWhenTheyCouldBreakTheHeader) {
+  std::string toml = std::string(kMinimal);
+  toml.insert(toml.find("[[model]]"), "api_key_env = \"SIM_KEY\"\n");
+  LoadedConfig trimmed = loadConfigFromString(toml, "t", envWith({{"SIM_KEY", " sk-abc\r\n"}}));
+  EXPECT_EQ(trimmed.config.upstreams[0].api_key, "sk-abc");
+  for (const char* bad :
+       {"sk-one\nsk-two", "sk-abc\r\nX-Injected: 1", "sk abc", "sk-\x01", "sk-\xc3\xa9", "  \n"}) {
+    auto problems = problemsOf(toml, envWith({{"SIM_KEY", bad}}));
+    ASSERT_EQ(problems.size(), 1u) << bad;
+    EXPECT_NE(problems[0].message.find("$SIM_KEY"), std::string::npos) << problems[0].message;
+    EXPECT_EQ(problems[0].message.find("sk-"), std::string::npos) << problems[0].message;
+  }
+}
+
 TEST(ConfigLoader, KeyFileIsReadFromAPathOrTheCredentialsDirectory) {
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "arkroute-creds-test";
   std::filesystem::create_directories(dir);
