@@ -62,10 +62,10 @@ class CacheStore {
   // Called after a complete, cacheable upstream response. Stores entry under key, replacing any
   // entry there. Never waits for a write: the entry is visible to lookups on return, durable after
   // flush(). An entry larger than the size cap, or one that would overflow the pending-write
-  // bound, is dropped and counted in dropped_writes.
-  virtual void insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) = 0;
-  void insert(const CacheKey& key, CacheEntry entry) {
-    insert(key, std::make_shared<const CacheEntry>(std::move(entry)));
+  // bound, is dropped and counted in dropped_writes. Returns whether the entry was kept.
+  virtual bool insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) = 0;
+  bool insert(const CacheKey& key, CacheEntry entry) {
+    return insert(key, std::make_shared<const CacheEntry>(std::move(entry)));
   }
 
   // Blocks until every insert accepted before the call is durable in the store (shutdown, tests).

@@ -35,12 +35,12 @@ LookupResult MemoryCacheStore::find(const Digest& digest, const std::string* can
   return result;
 }
 
-void MemoryCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) {
+bool MemoryCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) {
   uint64_t size = sizeOf(key.canonical(), *entry);
   std::lock_guard lock(mutex_);
   if (size > max_bytes_) {
     counters_.countDroppedWrite();  // could never fit: it would only evict everything else
-    return;
+    return false;
   }
   auto existing = records_.find(key.digest());
   if (existing != records_.end()) eraseLocked(existing);
@@ -48,6 +48,7 @@ void MemoryCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEn
   records_.emplace(key.digest(), Record{key.canonical(), std::move(entry), size});
   bytes_ += size;
   evictOverLimitLocked();
+  return true;
 }
 
 void MemoryCacheStore::eraseLocked(Records::iterator it) {

@@ -22,7 +22,7 @@ class MemoryCacheStore : public CacheStore {
   LookupResult lookup(const CacheKey& key, int64_t now_ms) override;
   LookupResult lookupByDigest(const Digest& digest, int64_t now_ms) override;
   using CacheStore::insert;
-  void insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) override;
+  bool insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) override;
   void flush() override {}
   uint64_t purge(const std::optional<std::string>& model) override;
   uint64_t sweepExpired(int64_t now_ms) override;

@@ -185,10 +185,10 @@ void RocksCacheStore::removeStale(const Digest& digest, LookupStatus why, int64_
   removeDigestsLocked({digest});
 }
 
-void RocksCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) {
+bool RocksCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) {
   if (entry->body.size() + key.canonical().size() > max_bytes_.load()) {
     counters_.countDroppedWrite();  // could never fit: it would only evict everything else
-    return;
+    return false;
   }
   std::lock_guard lock(insert_mutex_);
   hot_.putPending(key.digest(), key.canonical(), entry);
@@ -196,7 +196,9 @@ void RocksCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEnt
   if (!writer_.enqueue(BackgroundWriter::Job{key.digest(), key.canonical(), std::move(entry)})) {
     hot_.eraseIfSame(key.digest(), accepted);
     counters_.countDroppedWrite();
+    return false;
   }
+  return true;
 }
 
 // On the writer thread: replaces digest's record and index entries in one batch, then evicts.

@@ -273,7 +273,9 @@ void GenerationHandler::storeResult() {
   auto entry = std::make_shared<cache::CacheEntry>(
       cache::CacheEntry{std::move(*body), "application/json", route_->model->name,
                         cost.value_or(-1.0), now, now + ttl.count()});
-  worker_.services().store->insert(*cache_key_, entry);  // shared: no copy of the body
+  if (worker_.services().store->insert(*cache_key_, entry)) {  // shared: no copy of the body
+    stored_ = entry;
+  }
   if (permit_) permit_->done(entry);
   permit_.reset();
 }
@@ -283,10 +285,22 @@ void GenerationHandler::respondFromCapture() {
     finish();
     return;
   }
-  auto stored = capture_->cacheableBody(status_);
+  // URLs only for images the cache holds: one it could not keep would answer 404.
+  bool images_lost = status_ == 200 && !stored_ &&
+                     (capture_->overflowed() || isCacheableImagesJson(capture_->raw()));
+  if (images_lost) {
+    outcome_ = "internal_error";
+    ApiError error = ApiError::internal(
+        "The images were generated but are too large for the cache (cache.max_bytes) to serve "
+        "as URLs. Ask for response_format \"b64_json\" to receive them directly.");
+    error.code = "image_not_cacheable";
+    respondError(error);
+    return;
+  }
   std::optional<std::string> urls;
-  if (stored)
-    urls = toUrlResponse(*stored, runtime_->config().server.public_url, cache_key_->hex());
+  if (stored_) {
+    urls = toUrlResponse(stored_->body, runtime_->config().server.public_url, cache_key_->hex());
+  }
   http::Headers headers;
   headers.set("X-ArkRoute-Model", route_->model->name);
   headers.set("X-ArkRoute-Cache", cache_status_);

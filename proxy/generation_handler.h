@@ -123,6 +123,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::optional<cache::Coalescer::Ticket> ticket_;
   event* wait_timer_ = nullptr;
   std::unique_ptr<ResponseCapture> capture_;
+  std::shared_ptr<const cache::CacheEntry> stored_;  // what this request put in the cache
   bool wants_urls_ = false;    // client asked for response_format "url" (not streaming)
   bool url_mode_ = false;      // ...and this request stores: fetch b64_json, answer with ours
   bool store_result_ = false;  // this request writes the cache entry

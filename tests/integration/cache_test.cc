@@ -146,6 +146,29 @@ TEST(Cache, UrlResponsesPointAtGatewayImagesThatOutliveTheProvider) {
   }
 }
 
+// URLs are only handed out for images the cache holds: an answer the cache cannot keep (larger
+// than cache.max_bytes here) is a clear error, not URLs that answer 404.
+TEST(Cache, UrlAnswersTooLargeForTheCacheAreAClearErrorNotDeadLinks) {
+  Simulator sim;  // the harness's images are ~27 KB of base64, over the 16 KiB below
+  GatewayOptions options = cachedGateway(sim);
+  options.cache_toml = "enabled = true\nmax_bytes = \"16KiB\"\n";
+  Gateway gateway(options);
+  HttpResponse response =
+      generate(gateway.port(),
+               R"({"model":"gpt-image-1","prompt":"too big to keep","response_format":"url"})");
+  EXPECT_EQ(response.status, 500) << response.body.substr(0, 300);
+  json error = json::parse(response.body, nullptr, false);
+  ASSERT_TRUE(error.contains("error")) << response.body.substr(0, 300);
+  EXPECT_EQ(error["error"]["code"], "image_not_cacheable");
+  EXPECT_NE(error["error"]["message"].get<std::string>().find("b64_json"), std::string::npos);
+  EXPECT_EQ(sim.requests(), 1);
+  // The same request as b64_json streams through (uncached) as usual.
+  HttpResponse b64 =
+      generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"too big to keep"})");
+  ASSERT_EQ(b64.status, 200);
+  EXPECT_TRUE(looksLikePng(base64Decode(json::parse(b64.body)["data"][0]["b64_json"])));
+}
+
 TEST(Cache, CacheControlHeadersSkipRefreshOrBypass) {
   Simulator sim;
   Gateway gateway(cachedGateway(sim));
