@@ -50,7 +50,7 @@ bool Coalescer::cancelWait(const Digest& digest, Ticket ticket) {
 
 // Wakes every waiter with outcome, one batch at a time; the flight ends with the last batch.
 void Coalescer::settle(const Digest& digest, Outcome outcome,
-                       std::shared_ptr<const CacheEntry> entry) {
+                       std::shared_ptr<const CacheEntry> entry, bool stored) {
   bool last_batch = false;
   while (!last_batch) {
     std::vector<Waiter> batch;
@@ -68,7 +68,7 @@ void Coalescer::settle(const Digest& digest, Outcome outcome,
     }
     if (outcome == Outcome::kDone) coalesced_ += batch.size();
     for (Waiter& waiter : batch) {
-      if (waiter.callback) waiter.callback(Result{outcome, entry, nullptr});
+      if (waiter.callback) waiter.callback(Result{outcome, entry, stored, nullptr});
     }
   }
 }
@@ -105,7 +105,7 @@ void Coalescer::handOverToNextWaiter(const Digest& digest) {
     waiters.pop_front();
     ++takeovers_;
   }
-  Result result{Outcome::kFailed, nullptr,
+  Result result{Outcome::kFailed, nullptr, false,
                 std::unique_ptr<WritePermit>(new WritePermit(*this, digest))};
   if (next.callback) next.callback(std::move(result));
 }
@@ -118,10 +118,10 @@ Coalescer::WritePermit::~WritePermit() {
   failed();
 }
 
-void Coalescer::WritePermit::done(std::shared_ptr<const CacheEntry> entry) {
+void Coalescer::WritePermit::done(std::shared_ptr<const CacheEntry> entry, bool stored) {
   if (settled_) return;
   settled_ = true;
-  owner_.settle(digest_, Outcome::kDone, std::move(entry));
+  owner_.settle(digest_, Outcome::kDone, std::move(entry), stored);
 }
 
 void Coalescer::WritePermit::uncacheable() {

@@ -37,6 +37,7 @@ class Coalescer {
   struct Result {
     Outcome outcome = Outcome::kFailed;
     std::shared_ptr<const CacheEntry> entry;  // kDone: the writer's entry, shared by every waiter
+    bool stored = false;                      // kDone: the store kept entry (its URLs resolve)
     std::unique_ptr<WritePermit> permit;      // kFailed: this waiter is now the writer
   };
   using Ticket = uint64_t;
@@ -50,8 +51,9 @@ class Coalescer {
     ~WritePermit();  // without an outcome: failed()
     WritePermit(const WritePermit&) = delete;
     WritePermit& operator=(const WritePermit&) = delete;
-    // The response is stored (or about to be): every waiter is served entry.
-    void done(std::shared_ptr<const CacheEntry> entry);
+    // The response is complete: every waiter is served entry. stored: the cache kept it (false
+    // when it refused it, e.g. too large), so waiters that want URLs to it cannot have them.
+    void done(std::shared_ptr<const CacheEntry> entry, bool stored = true);
     // The response cannot be cached (error status, no-store, ...): waiters fetch on their own.
     void uncacheable();
     // The fetch failed: one waiter takes over with a new permit.
@@ -93,7 +95,8 @@ class Coalescer {
   struct Flight {
     std::deque<Waiter> waiters;
   };
-  void settle(const Digest& digest, Outcome outcome, std::shared_ptr<const CacheEntry> entry);
+  void settle(const Digest& digest, Outcome outcome, std::shared_ptr<const CacheEntry> entry,
+              bool stored = false);
   void handOver(const Digest& digest);
   void handOverToNextWaiter(const Digest& digest);
 

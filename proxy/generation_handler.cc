@@ -225,6 +225,10 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   if (wait_timer_) evtimer_del(wait_timer_);
   if (finished_) return;  // the client left while waiting
   using Outcome = cache::Coalescer::Outcome;
+  if (result.outcome == Outcome::kDone && result.entry && wants_urls_ && !result.stored) {
+    respondImagesNotCacheable();  // paid for once already: not fetched again
+    return;
+  }
   if (result.outcome == Outcome::kDone && result.entry &&
       serveFromCache(result.entry, "COALESCED")) {
     return;
@@ -276,7 +280,7 @@ void GenerationHandler::storeResult() {
   if (worker_.services().store->insert(*cache_key_, entry)) {  // shared: no copy of the body
     stored_ = entry;
   }
-  if (permit_) permit_->done(entry);
+  if (permit_) permit_->done(entry, stored_ != nullptr);
   permit_.reset();
 }
 
@@ -289,12 +293,7 @@ void GenerationHandler::respondFromCapture() {
   bool images_lost = status_ == 200 && !stored_ &&
                      (capture_->overflowed() || isCacheableImagesJson(capture_->raw()));
   if (images_lost) {
-    outcome_ = "internal_error";
-    ApiError error = ApiError::internal(
-        "The images were generated but are too large for the cache (cache.max_bytes) to serve "
-        "as URLs. Ask for response_format \"b64_json\" to receive them directly.");
-    error.code = "image_not_cacheable";
-    respondError(error);
+    respondImagesNotCacheable();
     return;
   }
   std::optional<std::string> urls;
@@ -308,6 +307,16 @@ void GenerationHandler::respondFromCapture() {
   addCommonHeaders(&headers);
   sendJson(*exchange_, status_, urls ? *urls : capture_->raw(), request_id_, std::move(headers));
   finish();
+}
+
+// URL answers point at cache entries; images the cache did not keep cannot have one.
+void GenerationHandler::respondImagesNotCacheable() {
+  outcome_ = "internal_error";
+  ApiError error = ApiError::internal(
+      "The images were generated but are too large for the cache (cache.max_bytes) to serve as "
+      "URLs. Ask for response_format \"b64_json\" to receive them directly.");
+  error.code = "image_not_cacheable";
+  respondError(error);
 }
 
 void GenerationHandler::respondError(const ApiError& error) {

@@ -78,6 +78,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   static void onRetryTimer(evutil_socket_t, short, void* arg);
   void storeResult();
   void respondError(const ApiError& error);
+  void respondImagesNotCacheable();
   void finish();
   RequestRecord makeRecord() const;
 

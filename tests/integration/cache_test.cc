@@ -162,6 +162,27 @@ TEST(Cache, UrlAnswersTooLargeForTheCacheAreAClearErrorNotDeadLinks) {
   EXPECT_EQ(error["error"]["code"], "image_not_cacheable");
   EXPECT_NE(error["error"]["message"].get<std::string>().find("b64_json"), std::string::npos);
   EXPECT_EQ(sim.requests(), 1);
+  // Waiters coalesced onto such a generation: url ones get the same error (no second paid
+  // generation), a b64_json one is served the images.
+  sim.reset();
+  std::vector<HttpResponse> answers(4);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    clients.emplace_back([&, i] {
+      std::string format = i == 3 ? "" : R"(,"response_format":"url")";
+      answers[i] = generate(gateway.port(),
+                            R"({"model":"gpt-image-1","prompt":"too big, together")" + format + "}",
+                            {{"x-sim-latency-ms", "1500"}});
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(sim.requests(), 1);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(answers[i].status, 500) << answers[i].body.substr(0, 200);
+    EXPECT_NE(answers[i].body.find("image_not_cacheable"), std::string::npos);
+  }
+  ASSERT_EQ(answers[3].status, 200) << answers[3].body.substr(0, 200);
+  EXPECT_TRUE(looksLikePng(base64Decode(json::parse(answers[3].body)["data"][0]["b64_json"])));
   // The same request as b64_json streams through (uncached) as usual.
   HttpResponse b64 =
       generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"too big to keep"})");

@@ -76,6 +76,24 @@ TEST(Coalescer, ADroppedPermitHandsTheJobToExactlyOneWaiter) {
   EXPECT_EQ(takeovers.size(), 1u);
 }
 
+TEST(Coalescer, WaitersLearnWhetherTheStoreKeptTheEntry) {
+  for (bool stored : {true, false}) {
+    Coalescer coalescer;
+    Permit permit = takePermit(coalescer.join(kDigest, nullptr));
+    std::vector<bool> told;
+    for (int i = 0; i < 3; ++i) {
+      coalescer.join(kDigest, [&](Coalescer::Result result) {
+        EXPECT_EQ(result.outcome, Coalescer::Outcome::kDone);
+        EXPECT_NE(result.entry, nullptr);
+        told.push_back(result.stored);
+      });
+    }
+    permit->done(std::make_shared<const CacheEntry>(CacheEntry{"image", "application/json"}),
+                 stored);
+    EXPECT_EQ(told, std::vector<bool>(3, stored));
+  }
+}
+
 TEST(Coalescer, UncacheableWakesEveryWaiterToFetchOnItsOwn) {
   Coalescer coalescer;
   Permit permit = takePermit(coalescer.join(kDigest, nullptr));
