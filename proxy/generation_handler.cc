@@ -260,6 +260,7 @@ void GenerationHandler::addCommonHeaders(http::Headers* headers) const {
 void GenerationHandler::storeResult() {
   std::optional<std::string> body = capture_->cacheableBody(status_);
   if (!body || !policy_.write) {
+    images_not_kept_ = status_ == 200 && capture_->overflowed();
     if (permit_) permit_->uncacheable();
     permit_.reset();
     return;
@@ -279,6 +280,8 @@ void GenerationHandler::storeResult() {
                         cost.value_or(-1.0), now, now + ttl.count()});
   if (worker_.services().store->insert(*cache_key_, entry)) {  // shared: no copy of the body
     stored_ = entry;
+  } else {
+    images_not_kept_ = true;
   }
   if (permit_) permit_->done(entry, stored_ != nullptr);
   permit_.reset();
@@ -290,9 +293,7 @@ void GenerationHandler::respondFromCapture() {
     return;
   }
   // URLs only for images the cache holds: one it could not keep would answer 404.
-  bool images_lost = status_ == 200 && !stored_ &&
-                     (capture_->overflowed() || isCacheableImagesJson(capture_->raw()));
-  if (images_lost) {
+  if (images_not_kept_) {
     respondImagesNotCacheable();
     return;
   }

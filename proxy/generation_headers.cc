@@ -41,22 +41,17 @@ bool listed(const std::array<std::string_view, N>& list, std::string_view name) 
 
 }  // namespace
 
-// Fields whose names are not RFC 9110 tokens never cross: the client side refuses them (400),
-// and from a provider they are dropped, since http-parser may have read one as framing
-// ("Transfer-Encoding : chunked") that the gateway then replaces with its own.
+// Names here are tokens already: the server refuses a request with any other (400), and the
+// upstream response parser trims or drops them.
 void copyForwardableHeaders(const http::Headers& in, http::Headers* out) {
   for (const auto& [name, value] : in) {
-    if (!listed(kRequestHeadersNotForwarded, name) && http::isFieldNameText(name)) {
-      out->add(name, value);
-    }
+    if (!listed(kRequestHeadersNotForwarded, name)) out->add(name, value);
   }
 }
 
 void copyReturnableHeaders(const http::Headers& in, http::Headers* out) {
   for (const auto& [name, value] : in) {
-    if (!listed(kResponseHeadersNotForwarded, name) && http::isFieldNameText(name)) {
-      out->add(name, value);
-    }
+    if (!listed(kResponseHeadersNotForwarded, name)) out->add(name, value);
   }
   if (auto upstream_id = in.find("x-request-id")) {
     out->set("x-upstream-request-id", *upstream_id);

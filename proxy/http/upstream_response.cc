@@ -58,11 +58,21 @@ int ResponseParser::onHeaderField(http_parser* parser, const char* at, size_t le
   return 0;
 }
 
+// http-parser accepts whitespace between a name and its colon, and still reads a spaced
+// "Transfer-Encoding : chunked" as framing. RFC 9112 section 5.1: a proxy removes that whitespace
+// before forwarding. A name that is not a token even then is dropped, so no field a client could
+// read as framing differently from the gateway ever reaches it.
 int ResponseParser::onHeaderValue(http_parser* parser, const char* at, size_t length) {
   ResponseParser* p = self(parser);
-  if (!p->in_value_) p->headers_.add(p->field_, "");
+  if (!p->in_value_) {
+    while (!p->field_.empty() && (p->field_.back() == ' ' || p->field_.back() == '\t')) {
+      p->field_.pop_back();
+    }
+    p->skip_field_ = !isFieldNameText(p->field_);
+    if (!p->skip_field_) p->headers_.add(p->field_, "");
+  }
   p->in_value_ = true;
-  p->headers_.appendToLastValue(std::string_view(at, length));
+  if (!p->skip_field_) p->headers_.appendToLastValue(std::string_view(at, length));
   return 0;
 }
 

@@ -63,6 +63,7 @@ class ResponseParser {
   Headers headers_;
   std::string field_;
   bool in_value_ = false;
+  bool skip_field_ = false;  // the current field's name is not a token even once trimmed
   bool head_complete_ = false;
   bool interim_ = false;  // parsing a 1xx response that is dropped when it ends
   bool complete_ = false;
