@@ -23,7 +23,9 @@ namespace arkroute {
 
 namespace {
 
-constexpr size_t kCaptureLimit = 256u << 20;  // responses above this stream through uncached
+// Responses (a JSON body; a stream's completed images and current event) above this pass through
+// uncached: the most a request holds in memory for the cache.
+constexpr size_t kCaptureLimit = 256u << 20;
 
 bool retryableStatus(int status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;

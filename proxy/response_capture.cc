@@ -5,7 +5,8 @@
 
 namespace arkroute {
 
-ResponseCapture::ResponseCapture(bool stream, size_t limit) : stream_(stream), limit_(limit) {}
+ResponseCapture::ResponseCapture(bool stream, size_t limit)
+    : stream_(stream), limit_(limit), sse_(limit) {}
 
 void ResponseCapture::append(std::string_view bytes) {
   if (overflowed_) return;

@@ -21,7 +21,8 @@ class ResponseCapture {
   std::optional<std::string> cacheableBody(int status) const;
   // The raw upstream body (JSON mode only; empty once the limit was exceeded).
   const std::string& raw() const { return body_; }
-  bool overflowed() const { return overflowed_; }
+  // The body passed the limit and is not kept (JSON: the raw copy; SSE: the completed events).
+  bool overflowed() const { return overflowed_ || sse_.overflowed(); }
 
  private:
   bool stream_;

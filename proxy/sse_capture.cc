@@ -1,69 +1,100 @@
-// SSE framing (events end at a blank line) and conversion of completed events to images JSON.
+// SSE parsing as the HTML standard's event-stream rules say (lines, fields, blank line dispatches),
+// and conversion of completed events to images JSON.
 #include "proxy/sse_capture.h"
 
-#include <simdjson.h>
-
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace arkroute {
 
 namespace {
 
-// Returns the value of the first "field:" line in an event block ("" when absent). Multiple
-// data lines are joined with '\n' as the SSE spec says.
-std::string fieldOf(std::string_view event, std::string_view field) {
-  std::string value;
-  bool found = false;
-  size_t start = 0;
-  while (start < event.size()) {
-    size_t end = event.find('\n', start);
-    if (end == std::string_view::npos) end = event.size();
-    std::string_view line = event.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {
-      std::string_view rest = line.substr(field.size() + 1);
-      if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-      if (found) value += '\n';
-      value.append(rest);
-      found = true;
-    }
-    start = end + 1;
-  }
-  return value;
+// The first line ending in [p, end): a CR or an LF, whichever comes first; end when none.
+const char* findLineEnd(const char* p, const char* end) {
+  const void* lf = std::memchr(p, '\n', static_cast<size_t>(end - p));
+  const char* stop = lf ? static_cast<const char*>(lf) : end;
+  const void* cr = std::memchr(p, '\r', static_cast<size_t>(stop - p));
+  return cr ? static_cast<const char*>(cr) : stop;
 }
 
 }  // namespace
 
 void SseCapture::feed(std::string_view bytes) {
-  pending_.append(bytes);
-  size_t start = 0;
-  while (true) {
-    size_t end = pending_.find("\n\n", start);
-    size_t crlf = pending_.find("\r\n\r\n", start);
-    size_t sep_len = 2;
-    if (crlf != std::string::npos && (end == std::string::npos || crlf < end)) {
-      end = crlf;
-      sep_len = 4;
+  const char* p = bytes.data();
+  const char* end = p + bytes.size();
+  while (p < end && !overflowed_) {
+    if (after_cr_) {  // CRLF is one line ending, even when split between two reads
+      after_cr_ = false;
+      if (*p == '\n') {
+        ++p;
+        continue;
+      }
     }
-    if (end == std::string::npos) break;
-    handleEvent(std::string_view(pending_).substr(start, end - start));
-    start = end + sep_len;
+    const char* eol = findLineEnd(p, end);
+    appendToLine(std::string_view(p, static_cast<size_t>(eol - p)));
+    if (eol == end) break;
+    after_cr_ = *eol == '\r';
+    p = eol + 1;
+    if (!overflowed_) endLine();
   }
-  pending_.erase(0, start);
 }
 
-void SseCapture::handleEvent(std::string_view event) {
-  std::string name = fieldOf(event, "event");
-  std::string data = fieldOf(event, "data");
-  if (name == "error" || data.find("\"type\":\"error\"") != std::string::npos) failed_ = true;
-  if (name == "image_generation.completed" ||
-      data.find("\"image_generation.completed\"") != std::string::npos) {
-    completed_.push_back(std::move(data));
+void SseCapture::appendToLine(std::string_view piece) {
+  if (overflowed_ || piece.empty()) return;
+  if (retainedBytes() + piece.size() > limit_) return giveUp();
+  line_.append(piece);
+}
+
+void SseCapture::endLine() {
+  if (line_.empty()) {
+    endEvent();
+    return;
   }
+  if (line_.front() == ':') {  // a comment (keep-alive)
+    line_.clear();
+    return;
+  }
+  std::string_view line(line_);
+  size_t colon = line.find(':');
+  std::string_view field = line.substr(0, colon);
+  std::string_view value =
+      colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
+  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  if (field == "event") {
+    event_.assign(value);
+  } else if (field == "data") {
+    if (data_.size() + value.size() + 1 + completed_bytes_ > limit_) return giveUp();
+    if (has_data_) data_ += '\n';
+    data_.append(value);
+    has_data_ = true;
+  }
+  line_.clear();
+}
+
+void SseCapture::endEvent() {
+  if (has_data_) {
+    if (event_ == "error" || data_.find("\"type\":\"error\"") != std::string::npos) failed_ = true;
+    if (event_ == "image_generation.completed" ||
+        data_.find("\"image_generation.completed\"") != std::string::npos) {
+      completed_bytes_ += data_.size();
+      completed_.push_back(std::move(data_));
+    }
+  }
+  data_.clear();
+  has_data_ = false;
+  event_.clear();
+}
+
+void SseCapture::giveUp() {
+  overflowed_ = true;
+  std::string().swap(line_);
+  std::string().swap(data_);
+  std::vector<std::string>().swap(completed_);
+  completed_bytes_ = 0;
 }
 
 std::optional<std::string> SseCapture::imagesJson() const {
-  if (failed_ || completed_.empty()) return std::nullopt;
+  if (failed_ || overflowed_ || completed_.empty()) return std::nullopt;
   nlohmann::json out = {{"created", 0}, {"data", nlohmann::json::array()}};
   for (const std::string& raw : completed_) {
     nlohmann::json event = nlohmann::json::parse(raw, nullptr, false);

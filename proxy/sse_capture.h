@@ -1,9 +1,12 @@
 // Watches an image-generation SSE stream as it passes through to the client and collects its
 // `image_generation.completed` events, so a streamed miss can be stored in the cache in the same
 // JSON form as a non-streamed one. Partial images are ignored; an `error` event makes the stream
-// uncacheable. Memory: completed images only (partials are dropped as soon as they are seen).
+// uncacheable. Lines are parsed as they arrive (LF, CRLF or CR endings, any split), so each byte is
+// looked at once. Memory: the current event's data and the completed images, never more than the
+// limit; a stream that needs more is given up (uncacheable) and passes through untouched.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,19 +16,36 @@ namespace arkroute {
 
 class SseCapture {
  public:
+  // limit: the most bytes it may hold (see retainedBytes).
+  explicit SseCapture(size_t limit) : limit_(limit) {}
+
   // Feeds bytes in arrival order (any split).
   void feed(std::string_view bytes);
   // After the stream ended: the images JSON body ({"created","data":[{"b64_json"}],...}) when at
-  // least one completed event arrived and no error did; nullopt otherwise.
+  // least one completed event arrived, no error did and the limit was never passed; nullopt
+  // otherwise.
   std::optional<std::string> imagesJson() const;
   size_t completedEvents() const { return completed_.size(); }
+  // Bytes held: the line and event being read and the completed events kept.
+  size_t retainedBytes() const { return line_.size() + data_.size() + completed_bytes_; }
+  bool overflowed() const { return overflowed_; }
 
  private:
-  void handleEvent(std::string_view event);
+  void appendToLine(std::string_view piece);
+  void endLine();
+  void endEvent();
+  void giveUp();
 
-  std::string pending_;
+  size_t limit_;
+  std::string line_;       // the line being read, without its ending
+  bool after_cr_ = false;  // the last byte seen was a CR: an LF right after it ends nothing
+  std::string event_;      // the current event's name ("" when it has no event: line)
+  std::string data_;       // the current event's data lines, joined with '\n'
+  bool has_data_ = false;
   std::vector<std::string> completed_;  // raw JSON of each completed event's data
+  size_t completed_bytes_ = 0;
   bool failed_ = false;
+  bool overflowed_ = false;
 };
 
 }  // namespace arkroute

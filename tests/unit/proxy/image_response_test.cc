@@ -5,12 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proxy/response_capture.h"
 #include "proxy/sse_capture.h"
 
 namespace arkroute {
 namespace {
 
 using nlohmann::json;
+
+constexpr size_t kLimit = 1 << 20;
 
 // "iVBORw0KGgo=" is the base64 of the 8-byte PNG signature.
 const std::string kStored =
@@ -27,7 +30,7 @@ TEST(ImageResponse, CacheabilityNeedsANonEmptyDataArrayOfBase64Images) {
 
 TEST(ImageResponse, ReplaysAsOneCompletedEventPerImage) {
   std::string sse = toSseReplay(kStored).value();
-  SseCapture capture;
+  SseCapture capture(kLimit);
   capture.feed(sse);
   EXPECT_EQ(capture.completedEvents(), 2u);
   json first =
@@ -82,7 +85,7 @@ TEST(SseCapture, CollectsCompletedEventsAcrossArbitrarySplits) {
       "event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\","
       "\"b64_json\":\"iVBORw0KGgo=\",\"created_at\":5,\"size\":\"1024x1024\","
       "\"usage\":{\"total_tokens\":3}}\n\n";
-  SseCapture capture;
+  SseCapture capture(kLimit);
   for (char c : stream) capture.feed(std::string_view(&c, 1));
   ASSERT_EQ(capture.completedEvents(), 1u);
   json stored = json::parse(capture.imagesJson().value());
@@ -93,14 +96,89 @@ TEST(SseCapture, CollectsCompletedEventsAcrossArbitrarySplits) {
 }
 
 TEST(SseCapture, StreamsWithoutACompletedEventOrWithAnErrorAreNotCacheable) {
-  SseCapture partial_only;
+  SseCapture partial_only(kLimit);
   partial_only.feed("event: image_generation.partial_image\ndata: {\"b64_json\":\"AA==\"}\n\n");
   EXPECT_FALSE(partial_only.imagesJson().has_value());
-  SseCapture with_error;
+  SseCapture with_error(kLimit);
   with_error.feed(
       "event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\","
       "\"b64_json\":\"AA==\"}\n\nevent: error\ndata: {\"type\":\"error\"}\n\n");
   EXPECT_FALSE(with_error.imagesJson().has_value());
+}
+
+// The same two events with every line ending SSE allows, a comment and a two-line data field.
+std::string streamWithEndings(std::string_view eol) {
+  std::string s;
+  for (std::string_view line :
+       {": keep-alive", "", "event: image_generation.partial_image",
+        R"(data: {"type":"image_generation.partial_image","b64_json":"UEFS"})", "",
+        "event:image_generation.completed", R"(data:{"type":"image_generation.completed",)",
+        R"(data: "b64_json":"iVBORw0KGgo=","created_at":7})", ""}) {
+    s.append(line);
+    s.append(eol);
+  }
+  return s;
+}
+
+TEST(SseCapture, ReadsLfCrlfAndCrLineEndingsSplitAnywhere) {
+  const std::string expected = R"({"created":7,"data":[{"b64_json":"iVBORw0KGgo="}]})";
+  for (std::string_view eol : {"\n", "\r\n", "\r"}) {
+    std::string stream = streamWithEndings(eol);
+    for (size_t cut = 0; cut <= stream.size(); ++cut) {
+      SseCapture capture(kLimit);
+      capture.feed(std::string_view(stream).substr(0, cut));
+      capture.feed(std::string_view(stream).substr(cut));
+      ASSERT_EQ(capture.imagesJson().value_or("none"), expected) << "cut at " << cut;
+    }
+    SseCapture bytewise(kLimit);
+    for (char c : stream) bytewise.feed(std::string_view(&c, 1));
+    EXPECT_EQ(bytewise.imagesJson().value_or("none"), expected);
+  }
+}
+
+TEST(SseCapture, AnEventCutByTheEndOfTheStreamIsNotCollected) {
+  SseCapture capture(kLimit);
+  capture.feed("event: image_generation.completed\ndata: {\"b64_json\":\"AA==\"}\n");
+  EXPECT_EQ(capture.completedEvents(), 0u);
+  EXPECT_FALSE(capture.imagesJson().has_value());
+}
+
+TEST(SseCapture, GivesUpPastItsLimitAndFreesWhatItHeld) {
+  SseCapture capture(1000);
+  capture.feed("event: image_generation.completed\ndata: {\"b64_json\":\"AA==\"}\n\n");
+  ASSERT_EQ(capture.completedEvents(), 1u);
+  // One event whose data never ends (no line ending): held bytes never pass the limit.
+  capture.feed("event: image_generation.partial_image\ndata: ");
+  std::string piece(97, 'A');
+  for (int i = 0; i < 50; ++i) {
+    capture.feed(piece);
+    ASSERT_LE(capture.retainedBytes(), 1000u);
+  }
+  EXPECT_TRUE(capture.overflowed());
+  EXPECT_EQ(capture.retainedBytes(), 0u);
+  capture.feed("\n\nevent: image_generation.completed\ndata: {\"b64_json\":\"AA==\"}\n\n");
+  EXPECT_EQ(capture.retainedBytes(), 0u);
+  EXPECT_FALSE(capture.imagesJson().has_value());  // a stream given up on is never stored
+}
+
+TEST(SseCapture, CompletedEventsTogetherCountTowardsTheLimit) {
+  SseCapture capture(1000);
+  std::string event = "event: image_generation.completed\ndata: {\"b64_json\":\"" +
+                      std::string(300, 'A') + "\"}\n\n";
+  for (int i = 0; i < 3; ++i) capture.feed(event);
+  EXPECT_EQ(capture.completedEvents(), 3u);
+  capture.feed(event);
+  EXPECT_TRUE(capture.overflowed());
+  EXPECT_EQ(capture.completedEvents(), 0u);
+}
+
+TEST(ResponseCapture, AStreamPastTheLimitIsOverflowedAndNotCacheable) {
+  ResponseCapture capture(/*stream=*/true, 100);
+  capture.append("event: image_generation.completed\ndata: {\"b64_json\":\"");
+  capture.append(std::string(200, 'A'));
+  capture.append("\"}\n\n");
+  EXPECT_TRUE(capture.overflowed());
+  EXPECT_FALSE(capture.cacheableBody(200).has_value());
 }
 
 }  // namespace
