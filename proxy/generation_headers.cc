@@ -65,7 +65,8 @@ ApiError upstreamFailureError(const http::UpstreamError& error, std::string_view
       return ApiError::upstreamFailure(504, prefix + "timed out: " + error.message,
                                        "upstream_timeout");
     case http::UpstreamError::Kind::kTls:
-      return ApiError::upstreamFailure(502, prefix + "failed TLS verification: " + error.message,
+      // The message says which: "TLS certificate verify failed: ..." or "TLS handshake ...".
+      return ApiError::upstreamFailure(502, prefix + "failed: " + error.message,
                                        "upstream_tls_error");
     case http::UpstreamError::Kind::kDns:
       return ApiError::upstreamFailure(502, prefix + "could not be resolved: " + error.message,

@@ -44,7 +44,16 @@ std::string tlsFailureReason(bufferevent* bev) {
   if (first == 0) return "";
   char text[256];
   ERR_error_string_n(first, text, sizeof text);
-  return std::string("TLS handshake failed: ") + text;
+  std::string reason = std::string("TLS handshake failed: ") + text;
+  // What OpenSSL says when the first bytes back are not a TLS record, e.g. an HTTP answer.
+  if (ERR_GET_LIB(first) == ERR_LIB_SSL &&
+      (ERR_GET_REASON(first) == SSL_R_WRONG_VERSION_NUMBER ||
+       ERR_GET_REASON(first) == SSL_R_PACKET_LENGTH_TOO_LONG)) {
+    reason +=
+        " (the server does not speak TLS on this port: for a plain-HTTP upstream, use an "
+        "http:// base_url)";
+  }
+  return reason;
 }
 
 }  // namespace arkroute::http

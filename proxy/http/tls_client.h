@@ -17,8 +17,9 @@ bool isIpLiteral(const std::string& host);
 SSL* newUpstreamSsl(SSL_CTX* ctx, const std::string& host);
 
 // Why the TLS layer of an OpenSSL bufferevent failed: "TLS certificate verify failed: <reason>"
-// when verification failed, else "TLS handshake failed: <OpenSSL error>", or "" when OpenSSL
-// recorded nothing (the failure was in the socket). Drains the bufferevent's OpenSSL errors.
+// when verification failed, else "TLS handshake failed: <OpenSSL error>" (with a hint when the
+// server answered in plain text), or "" when OpenSSL recorded nothing (the failure was in the
+// socket). Drains the bufferevent's OpenSSL errors.
 std::string tlsFailureReason(bufferevent* bev);
 
 }  // namespace arkroute::http

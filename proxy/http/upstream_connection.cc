@@ -51,6 +51,14 @@ std::string UpstreamConnection::hostPort() const {
   return pool_.endpoint().host + ":" + std::to_string(pool_.endpoint().port);
 }
 
+bool UpstreamConnection::tcpConnected() const {
+  if (connected_) return true;
+  evutil_socket_t fd = bev_ ? bufferevent_getfd(bev_) : -1;
+  sockaddr_storage peer;
+  socklen_t length = sizeof peer;
+  return fd >= 0 && getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0;
+}
+
 bool UpstreamConnection::createBufferevent() {
   const UpstreamEndpoint& endpoint = pool_.endpoint();
   if (!endpoint.tls) {
@@ -389,8 +397,9 @@ void UpstreamConnection::onTimer(void* arg) {
     self->closeSoon();  // idle timeout
     return;
   }
+  std::string stage = self->tcpConnected() ? "TLS handshake with " : "connect to ";
   self->fail(UpstreamError::Kind::kTimeout,
-             "connect to " + self->hostPort() + " timed out after " +
+             stage + self->hostPort() + " timed out after " +
                  std::to_string(self->pool_.options().connect_timeout.count()) + " ms");
 }
 

@@ -78,6 +78,8 @@ class UpstreamConnection : private SocketStream::Handler {
   void deferEvents(short what);
   void closeSoon(CallImpl* retry = nullptr);
   std::string hostPort() const;
+  // The TCP connection is made (a TLS connection may still be in its handshake).
+  bool tcpConnected() const;
 
   PoolCore& pool_;
   bufferevent* bev_ = nullptr;           // TLS, or a plain connection still connecting

@@ -93,8 +93,8 @@ TEST(UpstreamFailure, StalledTlsHandshakeHitsTheConnectTimeout) {
   ASSERT_TRUE(loop.runUntil([&] { return handler.finished(); }, 3s));
   ASSERT_TRUE(handler.error);
   EXPECT_EQ(handler.error->kind, Kind::kTimeout);
-  EXPECT_EQ(handler.error->message,
-            "connect to 127.0.0.1:" + std::to_string(server.port()) + " timed out after 200 ms");
+  EXPECT_EQ(handler.error->message, "TLS handshake with 127.0.0.1:" +
+                                        std::to_string(server.port()) + " timed out after 200 ms");
   EXPECT_TRUE(loop.runUntil([&] { return closed.load(); }, 3s));
   call.reset();
   pool.reset();

@@ -128,6 +128,8 @@ TEST(UpstreamTls, PlainHttpServerIsATlsError) {
   EXPECT_EQ(handler.error->kind, Kind::kTls);
   EXPECT_EQ(handler.error->message.rfind("TLS handshake failed: ", 0), 0u)
       << handler.error->message;
+  EXPECT_NE(handler.error->message.find("does not speak TLS on this port"), std::string::npos)
+      << handler.error->message;
   call.reset();
   pool.reset();
 }
