@@ -31,6 +31,14 @@ std::string lowercaseFirst(std::string text) {
   return text;
 }
 
+// A TLS record starts with its content type (0x15 alert, 0x16 handshake) and major version 3: what
+// a TLS server sends back to a plain-text request.
+bool startsWithTlsRecord(evbuffer* input) {
+  unsigned char head[2];
+  return evbuffer_copyout(input, head, sizeof head) == 2 && (head[0] == 0x15 || head[0] == 0x16) &&
+         head[1] == 0x03;
+}
+
 }  // namespace
 
 UpstreamConnection::UpstreamConnection(PoolCore& pool)
@@ -261,7 +269,11 @@ void UpstreamConnection::pump() {
   evbuffer* input = gatherInput();
   if (!parser_.complete()) {
     if (!parser_.parse(input, body_)) {
-      fail(UpstreamError::Kind::kProtocol, "invalid HTTP response: " + parser_.error());
+      std::string reason = "invalid HTTP response: " + parser_.error();
+      if (!parser_.started() && startsWithTlsRecord(input)) {
+        reason += " (the server answered in TLS: for an HTTPS upstream, use an https:// base_url)";
+      }
+      fail(UpstreamError::Kind::kProtocol, reason);
       return;
     }
     if (peer_closed_ && evbuffer_get_length(input) == 0) parser_.finishAtEof();

@@ -295,22 +295,36 @@ TEST(UpstreamFailure, StaleKeepAliveRetryHappensOnlyOnce) {
   runStaleKeepAlive(false);
 }
 
-TEST(UpstreamFailure, MalformedResponseIsAProtocolError) {
-  TestServer server([](ServerConnection& connection) {
+// The error a plain-HTTP call gets when the server answers its request with these bytes.
+std::string protocolErrorFor(std::string answer) {
+  TestServer server([answer](ServerConnection& connection) {
     ReceivedRequest request;
     if (!connection.readRequest(&request)) return;
-    connection.write("SSH-2.0-OpenSSH_9.2\r\n\r\n");
+    connection.write(answer);
     connection.waitForClose(5s);
   });
   EventLoop loop;
   UpstreamPool pool(loop.base(), loop.dns(), endpointFor(server.port()), PoolOptions{});
   RecordingHandler handler;
   auto call = pool.start(requestFor("/"), &handler);
-  ASSERT_TRUE(loop.runUntil([&] { return handler.finished(); }, 3s));
-  ASSERT_TRUE(handler.error);
+  EXPECT_TRUE(loop.runUntil([&] { return handler.finished(); }, 3s));
+  if (!handler.error) return "no error";
   EXPECT_EQ(handler.error->kind, Kind::kProtocol);
-  EXPECT_EQ(handler.error->message.rfind("invalid HTTP response: ", 0), 0u);
   EXPECT_EQ(handler.callbacks_after_end, 0);
+  return handler.error->message;
+}
+
+TEST(UpstreamFailure, MalformedResponseIsAProtocolError) {
+  std::string message = protocolErrorFor("SSH-2.0-OpenSSH_9.2\r\n\r\n");
+  EXPECT_EQ(message.rfind("invalid HTTP response: ", 0), 0u) << message;
+  EXPECT_EQ(message.find("TLS"), std::string::npos) << message;
+}
+
+TEST(UpstreamFailure, ATlsAnswerToPlainHttpSaysToUseHttps) {
+  // A TLS alert record (handshake failure), as a TLS server answers a plain-text request.
+  std::string message = protocolErrorFor(std::string("\x15\x03\x01\x00\x02\x02\x28", 7));
+  EXPECT_EQ(message.rfind("invalid HTTP response: ", 0), 0u) << message;
+  EXPECT_NE(message.find("the server answered in TLS"), std::string::npos) << message;
 }
 
 }  // namespace
