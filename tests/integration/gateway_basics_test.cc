@@ -1,6 +1,9 @@
 // Integration: the gateway in front of the simulator — byte-exact passthrough, routing and
 // renames, headers in both directions, request validation and the small endpoints.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -79,6 +82,34 @@ TEST_F(GatewayBasics, HealthzAnswers) {
   HttpResponse response = httpGet(gateway.port(), "/healthz");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(json::parse(response.body)["status"], "ok");
+}
+
+// True when this machine can bind a socket on the IPv6 loopback (containers may have no IPv6).
+bool ipv6LoopbackWorks() {
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return ok;
+}
+
+TEST(GatewayIpv6, AnIpv6UpstreamIsReachedAndItsUrlsKeepTheBrackets) {
+  if (!ipv6LoopbackWorks()) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  Simulator sim({"--listen", "[::1]:0"});  // the later --listen wins
+  std::string base_url = "http://[::1]:" + std::to_string(sim.port()) + "/v1";
+  Gateway gateway{GatewayOptions{.upstream_base_url = base_url}};
+  HttpResponse response =
+      httpPostJson(gateway.port(), "/v1/images/generations",
+                   R"({"model":"gpt-image-1","prompt":"over ipv6","response_format":"url"})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  // The simulator builds its URLs from the Host header the gateway sent: "[::1]:PORT".
+  EXPECT_EQ(json::parse(response.body)["data"][0]["url"].get<std::string>().rfind(
+                "http://[::1]:" + std::to_string(sim.port()) + "/_sim/images/", 0),
+            0u)
+      << response.body;
 }
 
 struct BadRequestCase {

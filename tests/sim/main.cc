@@ -23,6 +23,9 @@ bool parseFlags(int argc, char** argv, arkroute::sim::SimOptions* options) {
       size_t colon = value.rfind(':');
       if (colon == std::string::npos) return false;
       options->host = value.substr(0, colon);
+      if (options->host.size() > 2 && options->host.front() == '[' && options->host.back() == ']') {
+        options->host = options->host.substr(1, options->host.size() - 2);  // [::1] -> ::1
+      }
       options->port = static_cast<uint16_t>(std::stoi(value.substr(colon + 1)));
     } else if (flag == "--latency-ms") {
       options->latency_ms = std::stoi(value);

@@ -88,9 +88,13 @@ bool SimServer::start(std::string* error) {
   return true;
 }
 
+std::string SimServer::hostPort() const {
+  bool ipv6 = options_.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(port_);
+}
+
 std::string SimServer::url() const {
-  return std::string(ssl_ctx_ ? "https://" : "http://") + options_.host + ":" +
-         std::to_string(port_);
+  return std::string(ssl_ctx_ ? "https://" : "http://") + hostPort();
 }
 
 bufferevent* SimServer::onNewConnection(event_base* base, void* arg) {
@@ -169,8 +173,8 @@ std::vector<std::string> SimServer::imageUrls(evhttp_request* req, const ImagePa
   std::vector<std::string> urls;
   if (params.response_format != "url") return urls;
   const char* host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
-  std::string base = std::string(ssl_ctx_ ? "https://" : "http://") +
-                     (host ? host : options_.host + ":" + std::to_string(port_));
+  std::string base =
+      std::string(ssl_ctx_ ? "https://" : "http://") + (host ? std::string(host) : hostPort());
   for (int i = 0; i < params.n; ++i) {
     std::string key = ImageFactory::imageKey(params, i);
     char id[33];

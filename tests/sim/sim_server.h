@@ -36,6 +36,8 @@ class SimServer {
   bool start(std::string* error);
   uint16_t port() const { return port_; }
   std::string url() const;
+  // "127.0.0.1:8081" or "[::1]:8081".
+  std::string hostPort() const;
 
   // Used by pending requests.
   event_base* base() const { return base_; }
