@@ -78,6 +78,12 @@ int ResponseParser::onHeaderValue(http_parser* parser, const char* at, size_t le
 
 int ResponseParser::onHeadersComplete(http_parser* parser) {
   ResponseParser* p = self(parser);
+  if (parser->status_code == 101) {
+    // The gateway never asks to upgrade: what follows a 101 is not HTTP, and must not be read as
+    // the answer (RFC 9110 section 15.2.2).
+    p->error_ = "101 Switching Protocols, but no protocol switch was asked for";
+    return -1;
+  }
   if (parser->status_code >= 100 && parser->status_code < 200) {
     p->interim_ = true;  // 100 Continue, 103 Early Hints: the real response follows
     return 0;
@@ -124,7 +130,7 @@ bool ResponseParser::parse(evbuffer* input, evbuffer* body) {
     size_t consumed = http_parser_execute(&parser_, &settings(), chunk_, chunk.iov_len);
     http_errno status = HTTP_PARSER_ERRNO(&parser_);
     if (status != HPE_OK && !(status == HPE_PAUSED && complete_)) {
-      error_ = http_errno_description(status);
+      if (error_.empty()) error_ = http_errno_description(status);
       return false;
     }
     bytes_parsed_ += consumed;

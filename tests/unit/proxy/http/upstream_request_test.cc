@@ -99,6 +99,19 @@ TEST(UpstreamResponse, InterimResponsesAreSkipped) {
   EXPECT_EQ(buffers.takeBody(), "ok");
 }
 
+TEST(UpstreamResponse, SwitchingProtocolsUnaskedIsAnErrorNotAnInterimAnswer) {
+  for (std::string_view upgrade : {"Upgrade: x\r\n", "Upgrade: x\r\nConnection: upgrade\r\n"}) {
+    ResponseParser parser;
+    Buffers buffers;
+    buffers.add("HTTP/1.1 101 Switching Protocols\r\n" + std::string(upgrade) +
+                "\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nOTHER");
+    EXPECT_FALSE(parser.parse(buffers.input.get(), buffers.body.get())) << upgrade;
+    EXPECT_NE(parser.error().find("101 Switching Protocols"), std::string::npos) << parser.error();
+    EXPECT_FALSE(parser.complete());
+    EXPECT_EQ(buffers.takeBody(), "");
+  }
+}
+
 TEST(UpstreamResponse, StopsAtTheEndOfTheResponseAndLeavesLaterBytes) {
   ResponseParser parser;
   Buffers buffers;
