@@ -3,10 +3,12 @@
 // bodies...), often keeping the connection open afterwards. Several clients share a small pool of
 // provider connections, so a connection reused after such an answer would hand one client's
 // leftovers to another. Every client must get its own answer or a clean error, never stray bytes,
-// and the gateway must keep serving and exit cleanly.
+// and the gateway must keep serving and exit cleanly. And SSE streams in every line-ending style,
+// whole or broken, split every 3 bytes: only whole, valid ones are cached.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -221,6 +223,116 @@ TEST(HostileProvider, EveryClientGetsItsOwnAnswerOrACleanErrorWhateverTheFraming
   EXPECT_EQ(after.status, 200);
   gateway.process().signal(SIGTERM);
   EXPECT_EQ(gateway.process().waitExit(20s), 0);
+}
+
+// Streams with each line ending SSE allows, and broken ones. Each carries one completed image
+// named after its prompt; the gateway may cache a stream only when it arrived whole and valid.
+struct SseShape {
+  const char* name;
+  bool cacheable;
+  std::string (*stream)(const std::string& completed_data);
+};
+
+std::string sseEvent(std::string_view name, std::string_view data, std::string_view eol) {
+  return "event: " + std::string(name) + std::string(eol) + "data: " + std::string(data) +
+         std::string(eol) + std::string(eol);
+}
+
+const std::vector<SseShape>& sseShapes() {
+  static const std::vector<SseShape> kShapes = {
+      {"lf", true,
+       [](const std::string& d) { return sseEvent("image_generation.completed", d, "\n"); }},
+      {"crlf", true,
+       [](const std::string& d) { return sseEvent("image_generation.completed", d, "\r\n"); }},
+      {"cr", true,
+       [](const std::string& d) { return sseEvent("image_generation.completed", d, "\r"); }},
+      {"splitdata", true,
+       [](const std::string& d) {
+         size_t comma = d.find(',') + 1;  // outside any string: the joining newline is whitespace
+         return "event: image_generation.completed\ndata: " + d.substr(0, comma) +
+                "\ndata:" + d.substr(comma) + "\n\n";
+       }},
+      {"comments", true,
+       [](const std::string& d) {
+         return ": keep-alive\n\n" +
+                sseEvent("image_generation.partial_image",
+                         R"({"type":"image_generation.partial_image","b64_json":"UEFSVA=="})",
+                         "\n") +
+                sseEvent("image_generation.completed", d, "\n");
+       }},
+      {"errorafter", false,
+       [](const std::string& d) {
+         return sseEvent("image_generation.completed", d, "\n") +
+                sseEvent("error", R"({"type":"error","error":{"message":"x"}})", "\n");
+       }},
+      {"noblankline", false,
+       [](const std::string& d) { return "event: image_generation.completed\ndata: " + d + "\n"; }},
+      {"badjson", false,
+       [](const std::string& d) {
+         return sseEvent("image_generation.completed", d.substr(0, d.size() - 3), "\n");
+       }},
+  };
+  return kShapes;
+}
+
+// Stream requests get their shape in 3-byte chunks (every split, CR and LF apart included);
+// JSON requests get a plain answer whose image says it came from a JSON call.
+void serveStreams(ServerConnection& connection) {
+  ReceivedRequest request;
+  while (connection.readRequest(&request)) {
+    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    std::string prompt = body.value("prompt", "");
+    std::string token = prompt.substr(0, prompt.find('#')) + prompt.substr(prompt.find('#') + 1);
+    if (!body.value("stream", false)) {
+      std::string json = R"({"created":1,"data":[{"b64_json":"JSON)" + token + R"("}]})";
+      connection.write(lengthHead(json) + json);
+      continue;
+    }
+    const SseShape* shape = &sseShapes().front();
+    for (const SseShape& candidate : sseShapes()) {
+      if (prompt.starts_with(std::string(candidate.name) + "#")) shape = &candidate;
+    }
+    std::string data = R"({"type":"image_generation.completed","b64_json":"STREAM)" + token +
+                       R"(","size":"1024x1024"})";
+    std::string stream = shape->stream(data);
+    std::string out =
+        head("200 OK", "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n");
+    for (size_t at = 0; at < stream.size(); at += 3) {  // chunk sizes 1-3: decimal is hex
+      out += std::to_string(std::min<size_t>(3, stream.size() - at)) + "\r\n" +
+             stream.substr(at, 3) + "\r\n";
+    }
+    connection.write(out + "0\r\n\r\n");
+  }
+}
+
+TEST(HostileProvider, AStreamIsCachedOnlyWhenItArrivedWholeAndValidWhateverItsLineEndings) {
+  TestServer provider(serveStreams);
+  GatewayOptions options;
+  options.upstream_base_url = "http://127.0.0.1:" + std::to_string(provider.port()) + "/v1";
+  options.extra_upstream_toml = "max_retries = 0\n";
+  options.cache_toml = "enabled = true\n";
+  Gateway gateway(options);
+  for (const SseShape& shape : sseShapes()) {
+    std::string prompt = std::string(shape.name) + "#1";
+    std::string token = std::string(shape.name) + "1";
+    HttpResponse streamed =
+        httpPostJson(gateway.port(), "/v1/images/generations",
+                     R"({"model":"gpt-image-1","stream":true,"prompt":")" + prompt + "\"}");
+    EXPECT_EQ(streamed.status, 200) << shape.name << ": " << streamed.body;
+    EXPECT_TRUE(streamed.complete) << shape.name;
+    EXPECT_NE(streamed.body.find("STREAM" + token), std::string::npos) << shape.name;
+    HttpResponse json = httpPostJson(gateway.port(), "/v1/images/generations",
+                                     R"({"model":"gpt-image-1","prompt":")" + prompt + "\"}");
+    ASSERT_EQ(json.status, 200) << shape.name << ": " << json.body;
+    auto image = nlohmann::json::parse(json.body, nullptr, false)["data"][0]["b64_json"];
+    if (shape.cacheable) {
+      EXPECT_EQ(json.header("x-arkroute-cache"), "HIT") << shape.name;
+      EXPECT_EQ(image, "STREAM" + token) << shape.name;
+    } else {
+      EXPECT_EQ(json.header("x-arkroute-cache"), "MISS") << shape.name;
+      EXPECT_EQ(image, "JSON" + token) << shape.name;
+    }
+  }
 }
 
 }  // namespace
