@@ -93,7 +93,9 @@ struct ModelConfig {
   std::string upstream_model;          // what is sent upstream; defaults to name
   std::vector<std::string> fallbacks;  // other model names, tried in order
   bool cache = true;                   // false: never cached
-  std::optional<ModelPrice> price;     // [model.price]; nullopt = cost unknown
+  // What the provider answers with when a request names no response_format: "b64_json" or "url".
+  std::string default_response_format = "b64_json";
+  std::optional<ModelPrice> price;  // [model.price]; nullopt = cost unknown
 };
 
 struct LogConfig {

@@ -494,6 +494,12 @@ void Loader::loadModel(const toml::table& t) {
     }
   }
   readBool(t, "model", "cache", &m.cache);
+  readString(t, "model", "default_response_format", &m.default_response_format);
+  if (m.default_response_format != "b64_json" && m.default_response_format != "url") {
+    problem(*t.get("default_response_format"),
+            "model '" + m.name + "': default_response_format: expected b64_json or url, got '" +
+                m.default_response_format + "'");
+  }
   if (const toml::table* price = t["price"].as_table()) loadPrice(*price, &m);
   out_.config.models.push_back(std::move(m));
   model_tables_.push_back(&t);

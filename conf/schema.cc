@@ -113,6 +113,10 @@ const std::vector<Setting> kSchema = {
     {"model", "fallbacks", T::kStringList, "[]",
      "Other models to try, in order, when this one fails."},
     {"model", "cache", T::kBoolean, "true", "false: never cache this model."},
+    {"model", "default_response_format", T::kString, "\"b64_json\"",
+     "What the provider answers with when a request names no response_format: \"b64_json\" "
+     "(OpenAI's gpt-image models) or \"url\" (Seedream, DALL-E). With \"url\", such requests "
+     "are served as response_format \"url\": cached, answered with the gateway's URLs."},
     {"model", "price", T::kTable, "(none)",
      "Price table, see [model.price]; without one, cost is reported as unknown."},
     {"model.price", "per_image", T::kTable, "{}",

@@ -148,7 +148,10 @@ void GenerationHandler::consultCache() {
   }
   cache_key_ = cache::CacheKey::make(route_->upstream->name, route_->model->upstream_model,
                                      request_->document(), tenant);
-  wants_urls_ = !request_->stream() && request_->responseFormat() == "url";
+  // No response_format: the provider's default, which for some (Seedream, DALL-E) is URLs.
+  std::string_view format = request_->responseFormat();
+  if (format.empty()) format = route_->model->default_response_format;
+  wants_urls_ = !request_->stream() && format == "url";
   url_mode_ = wants_urls_ && policy_.write;
   if (policy_.read) {
     auto found = worker_.services().store->lookup(*cache_key_, nowMs());

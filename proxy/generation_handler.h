@@ -126,9 +126,9 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::unique_ptr<ResponseCapture> capture_;
   std::shared_ptr<const cache::CacheEntry> stored_;  // what this request put in the cache
   bool images_not_kept_ = false;  // a 200 with images the cache refused (or past the capture limit)
-  bool wants_urls_ = false;       // client asked for response_format "url" (not streaming)
-  bool url_mode_ = false;         // ...and this request stores: fetch b64_json, answer with ours
-  bool store_result_ = false;     // this request writes the cache entry
+  bool wants_urls_ = false;  // response_format "url", asked or the model's default (not streaming)
+  bool url_mode_ = false;    // ...and this request stores: fetch b64_json, answer with ours
+  bool store_result_ = false;  // this request writes the cache entry
   std::unique_ptr<http::UpstreamCall> call_;
   std::shared_ptr<GenerationHandler> self_;
   std::optional<uint64_t> background_id_;  // going on after its client left (Worker's id)

@@ -146,6 +146,35 @@ TEST(Cache, UrlResponsesPointAtGatewayImagesThatOutliveTheProvider) {
   }
 }
 
+// A provider that answers with URLs when no format is named (Seedream, DALL-E): with
+// default_response_format = "url" such requests are cached and answered with the gateway's URLs,
+// the shape the client would have had from the provider. A model without it forwards them as is.
+TEST(Cache, AModelWhoseProviderDefaultsToUrlsIsCachedAndAnsweredWithUrls) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim,
+                                "[[model]]\nname = \"urls-by-default\"\nupstream = \"sim\"\n"
+                                "default_response_format = \"url\"\n"));
+  const std::string body = R"({"model":"urls-by-default","prompt":"a default url image"})";
+  HttpResponse first = generate(gateway.port(), body);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-arkroute-cache"), "MISS");
+  EXPECT_NE(sim.lastRequestJson().find(R"(\"response_format\":\"b64_json\")"), std::string::npos)
+      << sim.lastRequestJson();
+  std::string url = json::parse(first.body)["data"][0]["url"];
+  ASSERT_EQ(url.rfind("https://images.example.test/v1/images/cache/", 0), 0u) << first.body;
+  HttpResponse again = generate(gateway.port(), body);
+  EXPECT_EQ(again.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(json::parse(again.body)["data"][0]["url"], url);
+  EXPECT_EQ(sim.requests(), 1);
+
+  const std::string plain = R"({"model":"gpt-image-1","prompt":"a default b64 image"})";
+  HttpResponse b64 = generate(gateway.port(), plain);
+  ASSERT_EQ(b64.status, 200) << b64.body;
+  EXPECT_TRUE(json::parse(b64.body)["data"][0].contains("b64_json")) << b64.body;
+  EXPECT_EQ(sim.lastRequestJson().find("response_format"), std::string::npos)
+      << "a model without the setting forwards the request as it came";
+}
+
 // URLs are only handed out for images the cache holds: an answer the cache cannot keep (larger
 // than cache.max_bytes here) is a clear error, not URLs that answer 404.
 TEST(Cache, UrlAnswersTooLargeForTheCacheAreAClearErrorNotDeadLinks) {

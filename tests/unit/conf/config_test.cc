@@ -276,6 +276,19 @@ TEST(ConfigLoader, NegativeBudgetAndBadShapingAreReported) {
   EXPECT_NE(problems[0].message.find("default_budget_usd"), std::string::npos);
 }
 
+TEST(ConfigLoader, DefaultResponseFormatIsB64JsonOrUrl) {
+  LoadedConfig plain = loadConfigFromString(kMinimal, "t", envWith({}));
+  EXPECT_EQ(plain.config.models.at(0).default_response_format, "b64_json");
+  LoadedConfig urls = loadConfigFromString(
+      std::string(kMinimal) + "default_response_format = \"url\"\n", "t", envWith({}));
+  EXPECT_EQ(urls.config.models.at(0).default_response_format, "url");
+  auto problems = problemsOf(std::string(kMinimal) + "default_response_format = \"png\"\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].toString().find("test.toml:8:"), std::string::npos)
+      << problems[0].toString();
+  EXPECT_NE(problems[0].message.find("expected b64_json or url, got 'png'"), std::string::npos);
+}
+
 TEST(ConfigLoader, TlsVerifyOffIsAWarning) {
   std::string toml = std::string(kMinimal);
   toml.insert(toml.find("[[model]]"), "tls_verify = false\n");
