@@ -109,6 +109,10 @@ const std::vector<Framing>& framings() {
        [](const std::string& b) {
          return head("200 OK", "Content-Length : " + std::to_string(b.size()) + "\r\n") + b;
        }},
+      {"short_body", false, true,  // whole, valid JSON, but 10 bytes short of its length
+       [](const std::string& b) {
+         return head("200 OK", "Content-Length: " + std::to_string(b.size() + 10) + "\r\n") + b;
+       }},
       {"cut_mid_body", false, true,
        [](const std::string& b) { return lengthHead(b) + b.substr(0, b.size() / 2); }},
       {"bad_chunk_size", true, true,
@@ -147,7 +151,10 @@ void serveHostile(ServerConnection& connection) {
     auto body = nlohmann::json::parse(request.body, nullptr, false);
     std::string prompt = body.is_object() ? body.value("prompt", "") : "";
     const Framing& framing = framingNamed(prompt.substr(0, prompt.find('#')));
-    std::string image = R"({"created":1,"data":[{"url":"http://images.test/)" + prompt + R"("}]})";
+    // Cacheable (a b64_json string) and naming its request (the URL), so a cached or leaked
+    // answer shows whose it is.
+    std::string image = R"({"created":1,"data":[{"b64_json":"SU1H","url":"http://images.test/)" +
+                        prompt + R"("}]})";
     connection.write(framing.answer(image));
     if (!framing.keep_open) {
       connection.close();
@@ -181,19 +188,27 @@ std::string problemWith(const HttpResponse& response, const Framing& framing,
   return "";
 }
 
-TEST(HostileProvider, EveryClientGetsItsOwnAnswerOrACleanErrorWhateverTheFraming) {
+// With the cache off the answers stream through; with it on they are also captured and stored,
+// and the same request is sent twice: a HIT may only follow a whole 200 answer.
+class HostileProvider : public ::testing::TestWithParam<bool> {};
+
+TEST_P(HostileProvider, EveryClientGetsItsOwnAnswerOrACleanErrorWhateverTheFraming) {
+  const bool cache = GetParam();
   TestServer provider(serveHostile);
   Gateway gateway{GatewayOptions{
       .upstream_base_url = "http://127.0.0.1:" + std::to_string(provider.port()) + "/v1",
       .extra_upstream_toml = "max_connections = 2\nmax_retries = 0\neject_after = 1000\n"
                              "first_byte_timeout = \"5s\"\ntimeout = \"10s\"\n",
+      .cache_toml = cache ? "enabled = true\n" : "enabled = false\n",
       .workers = 1}};
 
   constexpr int kClients = 4;
   constexpr int kRounds = 3;
+  const int sends = cache ? 2 : 1;
   std::mutex mutex;
   std::vector<std::string> problems;
   std::atomic<int> answered{0};
+  std::atomic<int> hits{0};
   std::vector<std::thread> clients;
   for (int client = 0; client < kClients; ++client) {
     clients.emplace_back([&, client] {
@@ -202,28 +217,46 @@ TEST(HostileProvider, EveryClientGetsItsOwnAnswerOrACleanErrorWhateverTheFraming
         const Framing& framing = all[(step + client * 5) % all.size()];
         std::string prompt =
             std::string(framing.name) + "#" + std::to_string(client) + "." + std::to_string(step);
-        HttpResponse response = httpPostJson(
-            gateway.port(), "/v1/images/generations",
-            R"({"model":"gpt-image-1","response_format":"url","prompt":")" + prompt + "\"}");
-        std::string problem = problemWith(response, framing, prompt);
-        std::lock_guard lock(mutex);
-        if (!problem.empty()) problems.push_back(prompt + " (" + framing.name + "): " + problem);
-        if (response.status != 0) ++answered;
+        HttpResponse first;
+        for (int send = 0; send < sends; ++send) {
+          HttpResponse response = httpPostJson(
+              gateway.port(), "/v1/images/generations",
+              R"({"model":"gpt-image-1","response_format":"b64_json","prompt":")" + prompt + "\"}");
+          std::string problem = problemWith(response, framing, prompt);
+          if (send == 0) first = response;
+          if (response.header("x-arkroute-cache") == "HIT") ++hits;
+          if (problem.empty() && response.header("x-arkroute-cache") == "HIT" &&
+              !(first.status == 200 && first.complete)) {
+            problem = "a HIT after a first answer that was not a whole 200 (" +
+                      std::to_string(first.status) + "): " + response.body;
+          }
+          std::lock_guard lock(mutex);
+          if (!problem.empty()) problems.push_back(prompt + " (" + framing.name + "): " + problem);
+          if (response.status != 0) ++answered;
+        }
       }
     });
   }
   for (std::thread& client : clients) client.join();
   for (const std::string& problem : problems) ADD_FAILURE() << problem.substr(0, 400);
-  EXPECT_EQ(answered.load(), kClients * kRounds * static_cast<int>(framings().size()));
+  EXPECT_EQ(answered.load(), sends * kClients * kRounds * static_cast<int>(framings().size()));
+  if (cache) {
+    EXPECT_GE(hits.load(), kClients * kRounds) << "the well-framed answers were cached";
+  }
 
-  HttpResponse after =
-      httpPostJson(gateway.port(), "/v1/images/generations",
-                   R"({"model":"gpt-image-1","response_format":"url","prompt":"length#after"})");
+  HttpResponse after = httpPostJson(
+      gateway.port(), "/v1/images/generations",
+      R"({"model":"gpt-image-1","response_format":"b64_json","prompt":"length#after"})");
   EXPECT_EQ(problemWith(after, framingNamed("length"), "length#after"), "");
   EXPECT_EQ(after.status, 200);
   gateway.process().signal(SIGTERM);
   EXPECT_EQ(gateway.process().waitExit(20s), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(CacheOffAndOn, HostileProvider, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("CacheOn") : std::string("CacheOff");
+                         });
 
 // Streams with each line ending SSE allows, and broken ones. Each carries one completed image
 // named after its prompt; the gateway may cache a stream only when it arrived whole and valid.
@@ -305,7 +338,7 @@ void serveStreams(ServerConnection& connection) {
   }
 }
 
-TEST(HostileProvider, AStreamIsCachedOnlyWhenItArrivedWholeAndValidWhateverItsLineEndings) {
+TEST(HostileStreams, AreCachedOnlyWhenTheyArrivedWholeAndValidWhateverTheirLineEndings) {
   TestServer provider(serveStreams);
   GatewayOptions options;
   options.upstream_base_url = "http://127.0.0.1:" + std::to_string(provider.port()) + "/v1";
