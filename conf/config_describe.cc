@@ -48,7 +48,9 @@ std::string describeConfig(const Config& config) {
       out << ", fallbacks:";
       for (const auto& f : m.fallbacks) out << " " << f;
     }
-    out << (m.cache ? "" : ", not cached") << (m.price ? "" : ", no price (cost unknown)") << "\n";
+    out << (m.cache ? "" : ", not cached")
+        << (m.default_response_format == "url" ? ", answers with URLs by default" : "")
+        << (m.price ? "" : ", no price (cost unknown)") << "\n";
   }
   return out.str();
 }

@@ -282,6 +282,10 @@ TEST(ConfigLoader, DefaultResponseFormatIsB64JsonOrUrl) {
   LoadedConfig urls = loadConfigFromString(
       std::string(kMinimal) + "default_response_format = \"url\"\n", "t", envWith({}));
   EXPECT_EQ(urls.config.models.at(0).default_response_format, "url");
+  EXPECT_NE(describeConfig(urls.config).find("gpt-image-1 → sim, answers with URLs by default"),
+            std::string::npos)
+      << describeConfig(urls.config);
+  EXPECT_EQ(describeConfig(plain.config).find("URLs by default"), std::string::npos);
   auto problems = problemsOf(std::string(kMinimal) + "default_response_format = \"png\"\n");
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].toString().find("test.toml:8:"), std::string::npos)
