@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -36,37 +35,44 @@ struct Framing {
   std::string (*answer)(const std::string& body);
 };
 
-std::string head(std::string_view status, std::string_view fields) {
-  return "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: application/json\r\n" +
+std::string head(std::string_view status, std::string_view fields,
+                 std::string_view type = "application/json") {
+  return "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: " + std::string(type) + "\r\n" +
          std::string(fields) + "\r\n";
 }
 
-std::string lengthHead(const std::string& body) {
-  return head("200 OK", "Content-Length: " + std::to_string(body.size()) + "\r\n");
+// A well-framed JSON answer (the test server's own helper).
+std::string whole(const std::string& body) {
+  return http::testing::httpResponse(200, body, "Content-Type: application/json\r\n");
 }
 
-std::string chunked(const std::string& body, std::string_view trailer = "") {
-  std::string out = head("200 OK", "Transfer-Encoding: chunked\r\n");
-  for (size_t at = 0; at < body.size(); at += 7) {
-    std::string piece = body.substr(at, 7);
+// body in chunked encoding, piece bytes per chunk (an extension on the first), then trailer.
+std::string chunks(const std::string& body, size_t piece, std::string_view trailer = "") {
+  std::string out;
+  for (size_t at = 0; at < body.size(); at += piece) {
+    std::string part = body.substr(at, piece);
     char size[16];
-    std::snprintf(size, sizeof size, "%zx", piece.size());
-    out += std::string(size) + (at == 0 ? ";ext=1" : "") + "\r\n" + piece + "\r\n";
+    std::snprintf(size, sizeof size, "%zx", part.size());
+    out += std::string(size) + (at == 0 ? ";ext=1" : "") + "\r\n" + part + "\r\n";
   }
   return out + "0\r\n" + std::string(trailer) + "\r\n";
 }
 
+std::string chunked(const std::string& body, std::string_view trailer = "") {
+  return head("200 OK", "Transfer-Encoding: chunked\r\n") + chunks(body, 7, trailer);
+}
+
 const std::vector<Framing>& framings() {
   static const std::vector<Framing> kFramings = {
-      {"length", true, false, [](const std::string& b) { return lengthHead(b) + b; }},
+      {"length", true, false, [](const std::string& b) { return whole(b); }},
       {"chunked", true, false, [](const std::string& b) { return chunked(b); }},
       {"trailers", true, false,
        [](const std::string& b) { return chunked(b, "X-Trailer: 1\r\n"); }},
       {"continue_first", true, false,
-       [](const std::string& b) { return "HTTP/1.1 100 Continue\r\n\r\n" + lengthHead(b) + b; }},
+       [](const std::string& b) { return "HTTP/1.1 100 Continue\r\n\r\n" + whole(b); }},
       {"early_hints", true, false,
        [](const std::string& b) {
-         return "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + lengthHead(b) + b;
+         return "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + whole(b);
        }},
       {"lf_only", true, false,
        [](const std::string& b) {
@@ -79,8 +85,7 @@ const std::vector<Framing>& framings() {
                      "X-Folded: a\r\n b\r\nContent-Length: " + std::to_string(b.size()) + "\r\n") +
                 b;
        }},
-      {"bytes_after_body", true, false,
-       [](const std::string& b) { return lengthHead(b) + b + kStray; }},
+      {"bytes_after_body", true, false, [](const std::string& b) { return whole(b) + kStray; }},
       {"bytes_after_chunked", true, false,
        [](const std::string& b) { return chunked(b) + kStray; }},
       {"length_and_chunked", true, true,
@@ -114,7 +119,7 @@ const std::vector<Framing>& framings() {
          return head("200 OK", "Content-Length: " + std::to_string(b.size() + 10) + "\r\n") + b;
        }},
       {"cut_mid_body", false, true,
-       [](const std::string& b) { return lengthHead(b) + b.substr(0, b.size() / 2); }},
+       [](const std::string& b) { return whole(b).substr(0, whole(b).size() - b.size() / 2); }},
       {"bad_chunk_size", true, true,
        [](const std::string& b) {
          return head("200 OK", "Transfer-Encoding: chunked\r\n") + "zz\r\n" + b + "\r\n0\r\n\r\n";
@@ -318,7 +323,7 @@ void serveStreams(ServerConnection& connection) {
     std::string token = prompt.substr(0, prompt.find('#')) + prompt.substr(prompt.find('#') + 1);
     if (!body.value("stream", false)) {
       std::string json = R"({"created":1,"data":[{"b64_json":"JSON)" + token + R"("}]})";
-      connection.write(lengthHead(json) + json);
+      connection.write(whole(json));
       continue;
     }
     const SseShape* shape = &sseShapes().front();
@@ -328,13 +333,8 @@ void serveStreams(ServerConnection& connection) {
     std::string data = R"({"type":"image_generation.completed","b64_json":"STREAM)" + token +
                        R"(","size":"1024x1024"})";
     std::string stream = shape->stream(data);
-    std::string out =
-        head("200 OK", "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n");
-    for (size_t at = 0; at < stream.size(); at += 3) {  // chunk sizes 1-3: decimal is hex
-      out += std::to_string(std::min<size_t>(3, stream.size() - at)) + "\r\n" +
-             stream.substr(at, 3) + "\r\n";
-    }
-    connection.write(out + "0\r\n\r\n");
+    connection.write(head("200 OK", "Transfer-Encoding: chunked\r\n", "text/event-stream") +
+                     chunks(stream, 3));
   }
 }
 
