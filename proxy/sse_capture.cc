@@ -17,6 +17,8 @@ const char* findLineEnd(const char* p, const char* end) {
   return cr ? static_cast<const char*>(cr) : stop;
 }
 
+constexpr std::string_view kCompleted = "image_generation.completed";
+
 }  // namespace
 
 void SseCapture::feed(std::string_view bytes) {
@@ -63,9 +65,13 @@ void SseCapture::endLine() {
   if (field == "event") {
     event_.assign(value);
   } else if (field == "data") {
-    if (data_.size() + value.size() + 1 + completed_bytes_ > limit_) return giveUp();
-    if (has_data_) data_ += '\n';
-    data_.append(value);
+    // A named event other than a completed image (a partial image, an error) is decided by its
+    // name: its data, often a whole image, is not kept.
+    if (event_.empty() || event_ == kCompleted) {
+      if (data_.size() + value.size() + 1 + completed_bytes_ > limit_) return giveUp();
+      if (has_data_) data_ += '\n';
+      data_.append(value);
+    }
     has_data_ = true;
   }
   line_.clear();
@@ -73,9 +79,13 @@ void SseCapture::endLine() {
 
 void SseCapture::endEvent() {
   if (has_data_) {
-    if (event_ == "error" || data_.find("\"type\":\"error\"") != std::string::npos) failed_ = true;
-    if (event_ == "image_generation.completed" ||
-        data_.find("\"image_generation.completed\"") != std::string::npos) {
+    // The event's name says what it is; only an unnamed event is told by the type in its data.
+    bool named = !event_.empty();
+    if (named ? event_ == "error" : data_.find("\"type\":\"error\"") != std::string::npos) {
+      failed_ = true;
+    }
+    if (named ? event_ == kCompleted
+              : data_.find("\"image_generation.completed\"") != std::string::npos) {
       completed_bytes_ += data_.size();
       completed_.push_back(std::move(data_));
     }

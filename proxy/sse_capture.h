@@ -2,8 +2,9 @@
 // `image_generation.completed` events, so a streamed miss can be stored in the cache in the same
 // JSON form as a non-streamed one. Partial images are ignored; an `error` event makes the stream
 // uncacheable. Lines are parsed as they arrive (LF, CRLF or CR endings, any split), so each byte is
-// looked at once. Memory: the current event's data and the completed images, never more than the
-// limit; a stream that needs more is given up (uncacheable) and passes through untouched.
+// looked at once. An event is known by its name; only an unnamed one by the type in its data.
+// Memory: the current completed (or unnamed) event's data and the completed images, never more
+// than the limit; a stream that needs more is given up (uncacheable) and passes through untouched.
 #pragma once
 
 #include <cstddef>

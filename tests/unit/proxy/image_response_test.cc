@@ -136,6 +136,29 @@ TEST(SseCapture, ReadsLfCrlfAndCrLineEndingsSplitAnywhere) {
   }
 }
 
+TEST(SseCapture, UnnamedEventsAreToldByTheTypeInTheirData) {
+  SseCapture completed(kLimit);
+  completed.feed("data: {\"type\":\"image_generation.completed\",\"b64_json\":\"AA==\"}\n\n");
+  EXPECT_EQ(completed.imagesJson().value_or("none"),
+            R"({"created":0,"data":[{"b64_json":"AA=="}]})");
+  SseCapture failed(kLimit);
+  failed.feed(
+      "event: image_generation.completed\ndata: {\"b64_json\":\"AA==\"}\n\n"
+      "data: {\"type\":\"error\",\"error\":{\"message\":\"x\"}}\n\n");
+  EXPECT_FALSE(failed.imagesJson().has_value());
+}
+
+TEST(SseCapture, APartialImageIsNotCopiedAside) {
+  SseCapture capture(kLimit);
+  capture.feed("event: image_generation.partial_image\ndata: {\"b64_json\":\"" +
+               std::string(50000, 'A') + "\"}\n");
+  // Only the line being read may hold it; once the line ends, the partial's data is not kept.
+  EXPECT_LT(capture.retainedBytes(), 100u);
+  capture.feed("\n");
+  EXPECT_EQ(capture.completedEvents(), 0u);
+  EXPECT_EQ(capture.retainedBytes(), 0u);
+}
+
 TEST(SseCapture, AnEventCutByTheEndOfTheStreamIsNotCollected) {
   SseCapture capture(kLimit);
   capture.feed("event: image_generation.completed\ndata: {\"b64_json\":\"AA==\"}\n");
