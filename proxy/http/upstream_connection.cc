@@ -5,6 +5,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <cctype>
@@ -115,6 +116,7 @@ void UpstreamConnection::send(CallImpl* call) {
   evbuffer_drain(body_, evbuffer_get_length(body_));
   head_delivered_ = false;
   peer_closed_ = false;
+  closed_in_order_ = false;
   paused_ = call->paused();
   if (paused_) setReading(false);
   awaiting_flush_ = true;
@@ -222,8 +224,16 @@ void UpstreamConnection::handleEvent(short what) {
       return;
     }
     peer_closed_ = true;
+    closed_in_order_ = endedInOrder(what);
     if (!paused_) pump();  // else after resumeReading() has delivered what is buffered
   }
+}
+
+bool UpstreamConnection::endedInOrder(short what) const {
+  if (!(what & BEV_EVENT_EOF) || (what & BEV_EVENT_ERROR)) return false;
+  if (plain_ || !pool_.endpoint().tls) return true;
+  SSL* ssl = bev_ ? bufferevent_openssl_get_ssl(bev_) : nullptr;
+  return ssl != nullptr && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
 }
 
 void UpstreamConnection::onRead(bufferevent*, void* arg) {
@@ -276,7 +286,9 @@ void UpstreamConnection::pump() {
       fail(UpstreamError::Kind::kProtocol, reason);
       return;
     }
-    if (peer_closed_ && evbuffer_get_length(input) == 0) parser_.finishAtEof();
+    if (peer_closed_ && closed_in_order_ && evbuffer_get_length(input) == 0) {
+      parser_.finishAtEof();
+    }
   }
   if (!deliver(call)) return;
   if (parser_.complete()) {
@@ -330,6 +342,11 @@ void UpstreamConnection::onClosedMidResponse(CallImpl* call) {
     fail(UpstreamError::Kind::kReset, "connection closed before response");
   } else if (!head_delivered_) {
     fail(UpstreamError::Kind::kReset, "connection closed in the middle of the response head");
+  } else if (!closed_in_order_ && pool_.endpoint().tls) {
+    fail(UpstreamError::Kind::kReset,
+         "connection closed without TLS close_notify before the response body was known complete");
+  } else if (!closed_in_order_) {
+    fail(UpstreamError::Kind::kReset, "connection reset before the response body was complete");
   } else {
     fail(UpstreamError::Kind::kReset, "connection closed before the response body was complete");
   }

@@ -80,6 +80,8 @@ class UpstreamConnection : private SocketStream::Handler {
   std::string hostPort() const;
   // The TCP connection is made (a TLS connection may still be in its handshake).
   bool tcpConnected() const;
+  // handleEvent's EOF or error ended the connection in order (see closed_in_order_).
+  bool endedInOrder(short what) const;
 
   PoolCore& pool_;
   bufferevent* bev_ = nullptr;           // TLS, or a plain connection still connecting
@@ -98,6 +100,10 @@ class UpstreamConnection : private SocketStream::Handler {
   bool closing_ = false;
   bool paused_ = false;
   bool peer_closed_ = false;
+  // The peer ended the connection in order: a FIN, and over TLS a close_notify before it. Only
+  // such an end completes a body framed by the connection's close; a reset or a TLS connection
+  // cut without close_notify leaves it unfinished (it may have been cut).
+  bool closed_in_order_ = false;
   bool head_delivered_ = false;
   bool awaiting_flush_ = false;
 };

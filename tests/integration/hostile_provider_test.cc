@@ -1,10 +1,11 @@
 // Integration: a provider that answers with broken or hostile HTTP framing (bytes after the body,
 // two lengths, length and chunked, 1xx and 101, 204 with a body, bare LF, folded headers, cut
-// bodies...), often keeping the connection open afterwards. Several clients share a small pool of
-// provider connections, so a connection reused after such an answer would hand one client's
-// leftovers to another. Every client must get its own answer or a clean error, never stray bytes,
-// and the gateway must keep serving and exit cleanly. And SSE streams in every line-ending style,
-// whole or broken, split every 3 bytes: only whole, valid ones are cached.
+// bodies, a close-delimited body ended by a reset...), often keeping the connection open
+// afterwards. Several clients share a small pool of provider connections, so a connection reused
+// after such an answer would hand one client's leftovers to another. Every client must get its
+// own answer or a clean error, never stray bytes, and the gateway must keep serving and exit
+// cleanly. And SSE streams in every line-ending style, whole or broken, split every 3 bytes: only
+// whole, valid ones are cached.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -28,10 +29,13 @@ using http::testing::TestServer;
 // Bytes a second, smuggled answer would carry: no client may ever see them.
 constexpr const char* kStray = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nSTRAY";
 
+// What the provider does with the connection after answering.
+enum class After { kKeepOpen, kClose, kReset };
+
 struct Framing {
   const char* name;
-  bool keep_open;  // the provider goes on reading the connection after answering
-  bool may_cut;    // the failure comes after the head, so the client's answer may end early
+  After after;
+  bool may_cut;  // the failure comes after the head, so the client's answer may end early
   std::string (*answer)(const std::string& body);
 };
 
@@ -64,75 +68,80 @@ std::string chunked(const std::string& body, std::string_view trailer = "") {
 
 const std::vector<Framing>& framings() {
   static const std::vector<Framing> kFramings = {
-      {"length", true, false, [](const std::string& b) { return whole(b); }},
-      {"chunked", true, false, [](const std::string& b) { return chunked(b); }},
-      {"trailers", true, false,
+      {"length", After::kKeepOpen, false, [](const std::string& b) { return whole(b); }},
+      {"chunked", After::kKeepOpen, false, [](const std::string& b) { return chunked(b); }},
+      {"trailers", After::kKeepOpen, false,
        [](const std::string& b) { return chunked(b, "X-Trailer: 1\r\n"); }},
-      {"continue_first", true, false,
+      {"continue_first", After::kKeepOpen, false,
        [](const std::string& b) { return "HTTP/1.1 100 Continue\r\n\r\n" + whole(b); }},
-      {"early_hints", true, false,
+      {"early_hints", After::kKeepOpen, false,
        [](const std::string& b) {
          return "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + whole(b);
        }},
-      {"lf_only", true, false,
+      {"lf_only", After::kKeepOpen, false,
        [](const std::string& b) {
          return "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: " +
                 std::to_string(b.size()) + "\n\n" + b;
        }},
-      {"folded_header", true, false,
+      {"folded_header", After::kKeepOpen, false,
        [](const std::string& b) {
          return head("200 OK",
                      "X-Folded: a\r\n b\r\nContent-Length: " + std::to_string(b.size()) + "\r\n") +
                 b;
        }},
-      {"bytes_after_body", true, false, [](const std::string& b) { return whole(b) + kStray; }},
-      {"bytes_after_chunked", true, false,
+      {"bytes_after_body", After::kKeepOpen, false,
+       [](const std::string& b) { return whole(b) + kStray; }},
+      {"bytes_after_chunked", After::kKeepOpen, false,
        [](const std::string& b) { return chunked(b) + kStray; }},
-      {"length_and_chunked", true, true,
+      {"length_and_chunked", After::kKeepOpen, true,
        [](const std::string& b) {
          std::string c = chunked(b);
          return head("200 OK", "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n") +
                 c.substr(c.find("\r\n\r\n") + 4) + kStray;
        }},
-      {"two_lengths", true, false,
+      {"two_lengths", After::kKeepOpen, false,
        [](const std::string& b) {
          return head("200 OK", "Content-Length: " + std::to_string(b.size()) +
                                    "\r\nContent-Length: " + std::to_string(b.size() + 5) + "\r\n") +
                 b + "STRAY";
        }},
-      {"no_content_with_body", true, false,
+      {"no_content_with_body", After::kKeepOpen, false,
        [](const std::string&) { return std::string("HTTP/1.1 204 No Content\r\n\r\n") + kStray; }},
-      {"switching_protocols", true, false,
+      {"switching_protocols", After::kKeepOpen, false,
        [](const std::string&) {
          return std::string("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n") + kStray;
        }},
-      {"close_delimited", false, false,
+      {"close_delimited", After::kClose, false,
        [](const std::string& b) {
          return "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + b;
        }},
-      {"spaced_length", false, false,
+      {"close_delimited_reset", After::kReset, true,  // whole JSON, then a reset, not a FIN
+       [](const std::string& b) {
+         return "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + b;
+       }},
+      {"spaced_length", After::kClose, false,
        [](const std::string& b) {
          return head("200 OK", "Content-Length : " + std::to_string(b.size()) + "\r\n") + b;
        }},
-      {"short_body", false, true,  // whole, valid JSON, but 10 bytes short of its length
+      {"short_body", After::kClose, true,  // whole, valid JSON, but 10 bytes short of its length
        [](const std::string& b) {
          return head("200 OK", "Content-Length: " + std::to_string(b.size() + 10) + "\r\n") + b;
        }},
-      {"cut_mid_body", false, true,
+      {"cut_mid_body", After::kClose, true,
        [](const std::string& b) { return whole(b).substr(0, whole(b).size() - b.size() / 2); }},
-      {"bad_chunk_size", true, true,
+      {"bad_chunk_size", After::kKeepOpen, true,
        [](const std::string& b) {
          return head("200 OK", "Transfer-Encoding: chunked\r\n") + "zz\r\n" + b + "\r\n0\r\n\r\n";
        }},
-      {"negative_length", true, false,
+      {"negative_length", After::kKeepOpen, false,
        [](const std::string& b) { return head("200 OK", "Content-Length: -1\r\n") + b; }},
-      {"huge_header", true, false,
+      {"huge_header", After::kKeepOpen, false,
        [](const std::string& b) {
          return head("200 OK", "X-Big: " + std::string(200000, 'a') +
                                    "\r\nContent-Length: " + std::to_string(b.size()) + "\r\n") +
                 b;
        }},
-      {"close_then_bytes", true, false,
+      {"close_then_bytes", After::kKeepOpen, false,
        [](const std::string& b) {
          return head("200 OK",
                      "Connection: close\r\nContent-Length: " + std::to_string(b.size()) + "\r\n") +
@@ -161,10 +170,9 @@ void serveHostile(ServerConnection& connection) {
     std::string image = R"({"created":1,"data":[{"b64_json":"SU1H","url":"http://images.test/)" +
                         prompt + R"("}]})";
     connection.write(framing.answer(image));
-    if (!framing.keep_open) {
-      connection.close();
-      return;
-    }
+    if (framing.after == After::kClose) connection.close();
+    if (framing.after == After::kReset) connection.reset();
+    if (framing.after != After::kKeepOpen) return;
   }
 }
 
@@ -173,6 +181,9 @@ std::string problemWith(const HttpResponse& response, const Framing& framing,
                         const std::string& prompt) {
   if (response.status == 0) return "no answer: " + response.error;
   if (!response.complete && !framing.may_cut) return "cut answer: " + response.error;
+  if (framing.after == After::kReset && response.status == 200 && response.complete) {
+    return "a body whose end was a reset passed on as whole";
+  }
   if (response.body.find("STRAY") != std::string::npos) return "stray bytes: " + response.body;
   size_t at = 0;
   while ((at = response.body.find("images.test/", at)) != std::string::npos) {

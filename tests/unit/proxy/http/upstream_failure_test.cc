@@ -209,6 +209,29 @@ TEST(UpstreamFailure, PeerClosingMidBodyIsAResetAfterTheHead) {
   EXPECT_EQ(handler.body, "partial");
 }
 
+// A body framed by the connection's close ends only with an orderly close: a reset may have cut
+// it, and passing it on as whole would hide the cut from the client (and from the cache).
+TEST(UpstreamFailure, CloseDelimitedBodyCutByAResetIsNotComplete) {
+  TestServer server([](ServerConnection& connection) {
+    ReceivedRequest request;
+    if (!connection.readRequest(&request)) return;
+    connection.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"data\":[");
+    std::this_thread::sleep_for(100ms);  // the head and the body's start are read
+    connection.reset();
+  });
+  EventLoop loop;
+  UpstreamPool pool(loop.base(), loop.dns(), endpointFor(server.port()), PoolOptions{});
+  RecordingHandler handler;
+  auto call = pool.start(requestFor("/"), &handler);
+  ASSERT_TRUE(loop.runUntil([&] { return handler.finished(); }, 3s));
+  EXPECT_FALSE(handler.completed);
+  ASSERT_TRUE(handler.error);
+  EXPECT_EQ(handler.error->kind, Kind::kReset);
+  EXPECT_TRUE(handler.error->head_received);
+  EXPECT_EQ(handler.error->message, "connection reset before the response body was complete");
+  EXPECT_EQ(handler.body, "{\"data\":[");
+}
+
 TEST(UpstreamFailure, PeerResettingBeforeAnyByteOnAFreshConnectionIsNotRetried) {
   TestServer server([](ServerConnection& connection) {
     ReceivedRequest request;

@@ -149,6 +149,13 @@ void ServerConnection::close() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
+void ServerConnection::closeNotify() {
+  std::lock_guard lock(fd_mutex_);
+  if (fd_ < 0) return;
+  if (ssl_) SSL_shutdown(ssl_);
+  ::shutdown(fd_, SHUT_RDWR);
+}
+
 void ServerConnection::reset() {
   std::lock_guard lock(fd_mutex_);
   if (fd_ < 0) return;

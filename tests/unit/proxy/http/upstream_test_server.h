@@ -39,8 +39,9 @@ class ServerConnection {
   bool write(std::string_view bytes);
   // Reads and discards until the client closes; true when it did within limit.
   bool waitForClose(std::chrono::milliseconds limit);
-  void close();  // FIN
-  void reset();  // RST (SO_LINGER 0)
+  void close();        // FIN (over TLS without close_notify: a cut connection)
+  void closeNotify();  // over TLS, close_notify then FIN: an orderly end
+  void reset();        // RST (SO_LINGER 0)
   void shutdownForTeardown();
   int index() const { return index_; }  // accept order, from 0
   std::string serverName() const;       // SNI the client sent ("" when none or plain)

@@ -134,6 +134,40 @@ TEST(UpstreamTls, PlainHttpServerIsATlsError) {
   pool.reset();
 }
 
+// Over TLS a close-delimited body is whole only when close_notify came before the FIN; a bare
+// FIN may be an attacker's or a middlebox's cut.
+RecordingHandler fetchCloseDelimited(bool close_notify) {
+  TlsSetup setup(localhostCert(), "localhost", clientContext(testCerts().ca_file),
+                 [close_notify](ServerConnection& connection) {
+                   ReceivedRequest request;
+                   if (!connection.readRequest(&request)) return;
+                   connection.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it");
+                   if (close_notify) {
+                     connection.closeNotify();
+                   } else {
+                     connection.close();
+                   }
+                 });
+  return setup.fetch("/");
+}
+
+TEST(UpstreamTls, CloseDelimitedBodyEndedByCloseNotifyIsComplete) {
+  RecordingHandler handler = fetchCloseDelimited(true);
+  ASSERT_TRUE(handler.completed) << handler.error->message;
+  EXPECT_EQ(handler.body, "all of it");
+}
+
+TEST(UpstreamTls, CloseDelimitedBodyEndedWithoutCloseNotifyIsNotComplete) {
+  RecordingHandler handler = fetchCloseDelimited(false);
+  EXPECT_FALSE(handler.completed);
+  ASSERT_TRUE(handler.error);
+  EXPECT_EQ(handler.error->kind, Kind::kReset);
+  EXPECT_EQ(handler.error->message,
+            "connection closed without TLS close_notify before the response body was known "
+            "complete");
+  EXPECT_EQ(handler.body, "all of it");
+}
+
 TEST(UpstreamTls, PauseAndResumeDeliverEveryByteOverTls) {
   std::string body(1024 * 1024, '\0');
   for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
