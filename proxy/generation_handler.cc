@@ -261,25 +261,26 @@ void GenerationHandler::addCommonHeaders(http::Headers* headers) const {
 }
 
 void GenerationHandler::storeResult() {
-  std::optional<std::string> body = capture_->cacheableBody(status_);
-  if (!body || !policy_.write) {
+  std::optional<ResponseCapture::Cacheable> body =
+      policy_.write ? capture_->takeCacheable(status_) : std::nullopt;
+  if (!body) {
     images_not_kept_ = status_ == 200 && capture_->overflowed();
     if (permit_) permit_->uncacheable();
     permit_.reset();
     return;
   }
-  size_t images = imageCount(*body);
+  size_t images = body->images;
   std::optional<double> cost;
   if (route_->model->price) {
     cost = responseCost(*route_->model->price, request_->quality(), request_->size(), images,
-                        usageFromTail(*body));  // `usage` closes the body: no second full parse
+                        usageFromTail(body->json));  // `usage` closes the body: no second parse
   }
   if (cost) cost_usd_ = cost;
   images_ = static_cast<int>(images);
   int64_t now = nowMs();
   auto ttl = policy_.effectiveTtl(runtime_->config().cache.ttl);
   auto entry = std::make_shared<cache::CacheEntry>(
-      cache::CacheEntry{std::move(*body), "application/json", route_->model->name,
+      cache::CacheEntry{std::move(body->json), "application/json", route_->model->name,
                         cost.value_or(-1.0), now, now + ttl.count()});
   if (worker_.services().store->insert(*cache_key_, entry)) {  // shared: no copy of the body
     stored_ = entry;

@@ -7,7 +7,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <random>
+#include <string_view>
+#include <vector>
 
 #include "proxy/body_rewrite.h"
 #include "proxy/generation_handler.h"
@@ -47,6 +50,26 @@ int64_t retryAfterMs(const http::Headers& headers) {
     if (value > 0) return static_cast<int64_t>(value * 1000);
   }
   return 0;
+}
+
+// The body length a response head announces (Content-Length without chunked framing).
+std::optional<uint64_t> bodyLength(const http::Headers& headers) {
+  auto content_length = headers.find("content-length");
+  if (!content_length || headers.has("transfer-encoding")) return std::nullopt;
+  uint64_t value = 0;
+  std::from_chars(content_length->data(), content_length->data() + content_length->size(), value);
+  return value;
+}
+
+// Copies data's bytes into the capture chunk by chunk (no linearising of the buffer first).
+void captureChunks(ResponseCapture& capture, evbuffer* data) {
+  int count = evbuffer_peek(data, -1, nullptr, nullptr, 0);
+  if (count <= 0) return;
+  std::vector<evbuffer_iovec> chunks(static_cast<size_t>(count));
+  evbuffer_peek(data, -1, nullptr, chunks.data(), count);
+  for (const evbuffer_iovec& chunk : chunks) {
+    capture.append(std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len));
+  }
 }
 
 double jitter() {
@@ -210,14 +233,9 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
     discarding_ = true;  // this answer is dropped; the retry timer starts the next attempt
     return;
   }
+  std::optional<uint64_t> length = bodyLength(headers);
+  if (capture_ && length) capture_->expectLength(*length);
   if (url_mode_ || exchange_->clientGone()) return;  // answered once the body is complete
-  std::optional<uint64_t> length;
-  auto content_length = headers.find("content-length");
-  if (content_length && !headers.has("transfer-encoding")) {
-    uint64_t value = 0;
-    std::from_chars(content_length->data(), content_length->data() + content_length->size(), value);
-    length = value;
-  }
   exchange_->startResponse(status, clientResponseHeaders(status, headers), length);
 }
 
@@ -227,9 +245,7 @@ void GenerationHandler::onUpstreamBody(evbuffer* data) {
     return;
   }
   if (capture_) {
-    size_t length = evbuffer_get_length(data);
-    const char* bytes = reinterpret_cast<const char*>(evbuffer_pullup(data, -1));
-    capture_->append(std::string_view(bytes, length));
+    captureChunks(*capture_, data);
   } else if (status_ == 200) {
     keepTail(data);  // priced exactly from its `usage` at the end
   }

@@ -13,10 +13,10 @@ namespace {
 
 using simdjson::dom::element;
 
-// Parses body; returns false when it is not a cacheable images response.
-bool parseImages(simdjson::dom::parser& parser, std::string_view body, element* root,
-                 simdjson::dom::array* data) {
-  if (parser.parse(body.data(), body.size()).get(*root) != simdjson::SUCCESS) return false;
+// Checks a parse result; returns false when it is not a cacheable images response.
+bool imagesIn(simdjson::simdjson_result<element> parsed, element* root,
+              simdjson::dom::array* data) {
+  if (parsed.get(*root) != simdjson::SUCCESS) return false;
   if (!root->is_object() || (*root)["data"].get(*data) != simdjson::SUCCESS) return false;
   if (data->size() == 0) return false;
   for (element item : *data) {
@@ -24,6 +24,11 @@ bool parseImages(simdjson::dom::parser& parser, std::string_view body, element* 
     if (item["b64_json"].get(b64) != simdjson::SUCCESS || b64.empty()) return false;
   }
   return true;
+}
+
+bool parseImages(simdjson::dom::parser& parser, std::string_view body, element* root,
+                 simdjson::dom::array* data) {
+  return imagesIn(parser.parse(body.data(), body.size()), root, data);
 }
 
 nlohmann::json toJson(element value) {
@@ -72,6 +77,13 @@ size_t imageCount(std::string_view body) {
   element root;
   simdjson::dom::array data;
   return parseImages(threadParser(), body, &root, &data) ? data.size() : 0;
+}
+
+size_t imageCountInPlace(const std::string& body) {
+  static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
+  element root;
+  simdjson::dom::array data;
+  return imagesIn(threadParser().parse(body), &root, &data) ? data.size() : 0;
 }
 
 std::optional<std::string> toSseReplay(std::string_view body) {

@@ -16,6 +16,11 @@ bool isCacheableImagesJson(std::string_view body);
 
 // Number of images in a cacheable body (0 when not cacheable).
 size_t imageCount(std::string_view body);
+// The same, parsing body in place when its capacity leaves the parser's padding past its end
+// (see kJsonPadding); otherwise the parser copies it first.
+size_t imageCountInPlace(const std::string& body);
+// Spare capacity a string needs past its end to be parsed in place.
+constexpr size_t kJsonPadding = 64;
 
 // The stored JSON as an SSE stream: one `image_generation.completed` event per image, with the
 // response's size/quality/background/output_format and usage. nullopt when body is not cacheable.

@@ -8,6 +8,12 @@ namespace arkroute {
 ResponseCapture::ResponseCapture(bool stream, size_t limit)
     : stream_(stream), limit_(limit), sse_(limit) {}
 
+void ResponseCapture::expectLength(uint64_t length) {
+  constexpr uint64_t kMostReservedAhead = 64u << 20;  // a false length costs no more than this
+  if (stream_ || overflowed_ || length > limit_ || length > kMostReservedAhead) return;
+  body_.reserve(static_cast<size_t>(length) + kJsonPadding);
+}
+
 void ResponseCapture::append(std::string_view bytes) {
   if (overflowed_) return;
   if (stream_) {
@@ -23,11 +29,18 @@ void ResponseCapture::append(std::string_view bytes) {
   body_.append(bytes);
 }
 
-std::optional<std::string> ResponseCapture::cacheableBody(int status) const {
-  if (status != 200 || overflowed_) return std::nullopt;
-  if (stream_) return sse_.imagesJson();
-  if (!isCacheableImagesJson(body_)) return std::nullopt;
-  return body_;
+std::optional<ResponseCapture::Cacheable> ResponseCapture::takeCacheable(int status) {
+  if (status != 200 || overflowed()) return std::nullopt;
+  if (stream_) {
+    std::optional<std::string> json = sse_.imagesJson();
+    size_t images = json ? imageCount(*json) : 0;
+    if (images == 0) return std::nullopt;
+    return Cacheable{std::move(*json), images};
+  }
+  if (body_.capacity() - body_.size() < kJsonPadding) body_.reserve(body_.size() + kJsonPadding);
+  size_t images = imageCountInPlace(body_);
+  if (images == 0) return std::nullopt;
+  return Cacheable{std::move(body_), images};
 }
 
 }  // namespace arkroute

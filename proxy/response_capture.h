@@ -3,6 +3,7 @@
 // streams through SseCapture. It decides nothing about HTTP; the handler tells it what arrived.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,10 +17,18 @@ class ResponseCapture {
   // stream: the upstream answers with SSE. limit: bodies larger than this are not kept.
   ResponseCapture(bool stream, size_t limit);
 
+  // The body's announced length: room for it is made once (JSON mode, within the limit).
+  void expectLength(uint64_t length);
   void append(std::string_view bytes);
-  // The images JSON body to store, when the response was 200 and complete and is cacheable.
-  std::optional<std::string> cacheableBody(int status) const;
-  // The raw upstream body (JSON mode only; empty once the limit was exceeded).
+
+  struct Cacheable {
+    std::string json;  // the images JSON body to store
+    size_t images;     // how many images it holds
+  };
+  // When the response was 200, complete and cacheable: its images JSON, checked with one parse
+  // and, in JSON mode, moved out of the capture (raw() is empty afterwards).
+  std::optional<Cacheable> takeCacheable(int status);
+  // The raw upstream body (JSON mode only; empty once the limit was exceeded or the body taken).
   const std::string& raw() const { return body_; }
   // The body passed the limit and is not kept (JSON: the raw copy; SSE: the completed events).
   bool overflowed() const { return overflowed_ || sse_.overflowed(); }

@@ -201,7 +201,48 @@ TEST(ResponseCapture, AStreamPastTheLimitIsOverflowedAndNotCacheable) {
   capture.append(std::string(200, 'A'));
   capture.append("\"}\n\n");
   EXPECT_TRUE(capture.overflowed());
-  EXPECT_FALSE(capture.cacheableBody(200).has_value());
+  EXPECT_FALSE(capture.takeCacheable(200).has_value());
+}
+
+TEST(ResponseCapture, ACacheableJsonBodyIsCheckedOnceAndMovedOut) {
+  ResponseCapture capture(/*stream=*/false, kLimit);
+  capture.expectLength(kStored.size());
+  for (size_t at = 0; at < kStored.size(); at += 7) capture.append(kStored.substr(at, 7));
+  EXPECT_EQ(capture.raw(), kStored);
+  EXPECT_FALSE(capture.takeCacheable(500).has_value());
+  auto taken = capture.takeCacheable(200);
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->json, kStored);
+  EXPECT_EQ(taken->images, 2u);
+  EXPECT_TRUE(capture.raw().empty());
+}
+
+TEST(ResponseCapture, ABodyThatIsNotCacheableStaysForTheAnswer) {
+  const std::string error = R"({"error":{"message":"no"}})";
+  ResponseCapture capture(/*stream=*/false, kLimit);
+  capture.append(error);
+  EXPECT_FALSE(capture.takeCacheable(200).has_value());
+  EXPECT_EQ(capture.raw(), error);
+}
+
+TEST(ResponseCapture, AFalseLengthReservesNothingPastTheLimit) {
+  ResponseCapture capture(/*stream=*/false, 100);
+  capture.expectLength(uint64_t{1} << 40);
+  EXPECT_LT(capture.raw().capacity(), 1000u);
+  capture.expectLength(50);
+  EXPECT_GE(capture.raw().capacity(), 50 + kJsonPadding);
+}
+
+TEST(ImageResponse, CountingInPlaceAgreesWithAndWithoutSparePadding) {
+  std::string tight = kStored;
+  tight.shrink_to_fit();
+  std::string padded = kStored;
+  padded.reserve(kStored.size() + kJsonPadding);
+  EXPECT_EQ(imageCountInPlace(tight), 2u);
+  EXPECT_EQ(imageCountInPlace(padded), 2u);
+  std::string cut = kStored.substr(0, kStored.size() - 1);
+  cut.reserve(cut.size() + kJsonPadding);
+  EXPECT_EQ(imageCountInPlace(cut), 0u);
 }
 
 }  // namespace
