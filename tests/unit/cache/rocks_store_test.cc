@@ -6,6 +6,7 @@
 #include <rocksdb/db.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "unit/cache/temp_dir.h"
 
@@ -133,6 +134,34 @@ TEST_F(RocksStore, ATwoMegabyteBodyRoundTripsThroughABlobFile) {
   LookupResult found = store->lookup(keyFor("big"), 1);
   ASSERT_EQ(found.status, LookupStatus::kHit);
   EXPECT_EQ(found.entry->body, big);
+}
+
+// Record reads skip RocksDB's checksums (the record's own XXH3 covers every byte): a byte changed
+// on disk inside a blob file must still be caught, reported corrupt and never served.
+TEST_F(RocksStore, AByteFlippedInABlobFileOnDiskIsCorruptNotServed) {
+  std::string big(1 << 20, 'Q');
+  {
+    auto store = open();
+    store->insert(keyFor("big"), entryOf(big));
+    store->flush();
+    auto* database = store->database().get();
+    ASSERT_TRUE(database->db()
+                    ->Flush(rocksdb::FlushOptions(), database->family(RocksDatabase::kCacheFamily))
+                    .ok());
+  }
+  int flipped = 0;
+  for (const auto& file : std::filesystem::directory_iterator(dir_.path())) {
+    if (file.path().extension() != ".blob" || file.file_size() <= big.size()) continue;
+    std::fstream blob(file.path(), std::ios::in | std::ios::out | std::ios::binary);
+    blob.seekp(static_cast<std::streamoff>(file.file_size() / 2));
+    blob.put('R');
+    ++flipped;
+  }
+  ASSERT_EQ(flipped, 1);
+  auto store = open();
+  EXPECT_EQ(store->lookup(keyFor("big"), 1).status, LookupStatus::kCorrupt);
+  EXPECT_EQ(store->stats().corrupt, 1u);
+  EXPECT_EQ(store->lookup(keyFor("big"), 1).status, LookupStatus::kMiss) << "it was deleted";
 }
 
 TEST_F(RocksStore, InsertsBeyondThePendingBoundAreDroppedAndCounted) {
