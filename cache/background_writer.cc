@@ -1,6 +1,9 @@
 // BackgroundWriter: a byte-bounded FIFO drained by one thread.
 #include "cache/background_writer.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace arkroute::cache {
 
 BackgroundWriter::BackgroundWriter(uint64_t max_pending_bytes, WriteFunction write)
@@ -40,6 +43,8 @@ uint64_t BackgroundWriter::pendingBytes() const {
 }
 
 void BackgroundWriter::run() {
+  // Storing yields the CPU to serving: a worker answering a client runs first.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice);
   std::unique_lock lock(mutex_);
   while (true) {
     job_queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

@@ -46,6 +46,9 @@ class BackgroundWriter {
   static uint64_t sizeOf(const Job& job) { return job.entry->body.size() + job.canonical.size(); }
 
  private:
+  // The writer thread's nice value: above the event loops' 0, so under CPU contention the work
+  // of answering clients goes first and storing takes the idle time.
+  static constexpr int kNice = 10;
   void run();
 
   const uint64_t max_pending_bytes_;

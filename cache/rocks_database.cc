@@ -44,6 +44,11 @@ rocksdb::DBOptions databaseOptions() {
   options.create_missing_column_families = true;
   options.max_background_jobs = 2;
   options.keep_log_file_num = 4;  // RocksDB's own info LOG files, not the WAL
+  // Flushes and compactions yield the CPU to serving, like the cache's writer thread.
+  options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH, rocksdb::CpuPriority::kLow)
+      .PermitUncheckedError();
+  options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow)
+      .PermitUncheckedError();
   return options;
 }
 
