@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 namespace arkroute::cache {
 
 BackgroundWriter::BackgroundWriter(uint64_t max_pending_bytes, WriteFunction write)
@@ -43,8 +45,12 @@ uint64_t BackgroundWriter::pendingBytes() const {
 }
 
 void BackgroundWriter::run() {
-  // Storing yields the CPU to serving: a worker answering a client runs first.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice);
+  // Storing yields the CPU to serving: a worker answering a client runs first. Never raised: a
+  // gateway started at a higher nice keeps it.
+  auto thread = static_cast<id_t>(gettid());
+  errno = 0;
+  int current = getpriority(PRIO_PROCESS, thread);
+  if (errno == 0 && current < kNice) setpriority(PRIO_PROCESS, thread, kNice);
   std::unique_lock lock(mutex_);
   while (true) {
     job_queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

@@ -1,8 +1,12 @@
-// BackgroundWriter: order, flush, the byte bound, and draining on destruction.
+// BackgroundWriter: order, flush, its CPU priority, the byte bound, and draining on destruction.
 #include "cache/background_writer.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <vector>
@@ -28,6 +32,19 @@ TEST(BackgroundWriter, WritesEveryJobInArrivalOrderBeforeFlushReturns) {
   ASSERT_EQ(written.size(), 100u);
   for (uint8_t id = 0; id < 100; ++id) EXPECT_EQ(written[id], id);
   EXPECT_EQ(writer.pendingBytes(), 0u);
+}
+
+int niceOfThisThread() {
+  return getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+}
+
+TEST(BackgroundWriter, WritesAtALowerCpuPriorityThanTheCaller) {
+  std::atomic<int> writer_nice{-100};
+  BackgroundWriter writer(1 << 20,
+                          [&](const BackgroundWriter::Job&) { writer_nice = niceOfThisThread(); });
+  ASSERT_TRUE(writer.enqueue(jobOf(1)));
+  writer.flush();
+  EXPECT_EQ(writer_nice.load(), std::max(10, niceOfThisThread()));
 }
 
 TEST(BackgroundWriter, RefusesJobsOverTheByteBoundUntilWritesLand) {
