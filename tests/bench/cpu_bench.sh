@@ -26,22 +26,6 @@ bench_init
 
 TICK_NS=$((1000000000 / $(getconf CLK_TCK)))
 
-# cpu_ticks FIELD PID...: the sum of one /proc stat field over every thread of these processes
-# (14: utime, 15: stime, "all": both).
-cpu_ticks() {
-  local field="$1" total=0 pid stat
-  shift
-  for pid in "$@"; do
-    for stat in /proc/"$pid"/task/*/stat; do
-      [ -r "$stat" ] || continue
-      # The command name may contain spaces: count fields after its closing parenthesis.
-      total=$((total + $(sed 's/.*) //' "$stat" | awk -v f="$field" \
-        '{ if (f == "all") print $12 + $13; else print $(f - 2) }')))
-    done
-  done
-  echo "$total"
-}
-
 # per TICKS: microseconds per request of that many clock ticks over the run's $n requests.
 per() { awk -v t="$1" -v ns="$TICK_NS" -v n="$n" 'BEGIN { printf "%.1f", t * ns / n / 1000 }'; }
 

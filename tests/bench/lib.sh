@@ -55,6 +55,22 @@ stop_pid() {
   BENCH_PIDS=("${kept[@]}")
 }
 
+# cpu_ticks FIELD PID...: the sum of one /proc stat field over every thread of these processes
+# (14: utime, 15: stime, "all": both).
+cpu_ticks() {
+  local field="$1" total=0 pid stat
+  shift
+  for pid in "$@"; do
+    for stat in /proc/"$pid"/task/*/stat; do
+      [ -r "$stat" ] || continue
+      # The command name may contain spaces: count fields after its closing parenthesis.
+      total=$((total + $(sed 's/.*) //' "$stat" | awk -v f="$field" \
+        '{ if (f == "all") print $12 + $13; else print $(f - 2) }')))
+    done
+  done
+  echo "$total"
+}
+
 # free_port: prints a port that was free on 127.0.0.1 a moment ago.
 free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
