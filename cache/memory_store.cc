@@ -19,6 +19,21 @@ LookupResult MemoryCacheStore::lookupByDigest(const Digest& digest, int64_t now_
   return find(digest, nullptr, now_ms);
 }
 
+std::shared_ptr<const CacheEntry> MemoryCacheStore::findInMemory(const CacheKey& key,
+                                                                 int64_t now_ms) {
+  std::shared_ptr<const CacheEntry> entry;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = records_.find(key.digest());
+    if (it != records_.end() && judgeStoredEntry(it->second.canonical, *it->second.entry,
+                                                 &key.canonical(), now_ms) == LookupStatus::kHit) {
+      entry = it->second.entry;
+    }
+  }
+  if (entry) counters_.countLookup(LookupStatus::kHit);
+  return entry;
+}
+
 LookupResult MemoryCacheStore::find(const Digest& digest, const std::string* canonical,
                                     int64_t now_ms) {
   LookupResult result;

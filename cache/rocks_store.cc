@@ -142,6 +142,13 @@ LookupResult RocksCacheStore::lookupByDigest(const Digest& digest, int64_t now_m
   return find(digest, nullptr, now_ms);
 }
 
+std::shared_ptr<const CacheEntry> RocksCacheStore::findInMemory(const CacheKey& key,
+                                                                int64_t now_ms) {
+  auto entry = hot_.find(key.digest(), &key.canonical(), now_ms);
+  if (entry) counters_.countLookup(LookupStatus::kHit);
+  return entry;
+}
+
 LookupResult RocksCacheStore::find(const Digest& digest, const std::string* canonical,
                                    int64_t now_ms) {
   LookupResult result;

@@ -24,6 +24,56 @@ bool cacheDisabled(Worker& worker, http::Exchange& exchange, const std::string& 
   return true;
 }
 
+// "<digest hex>-<index>" of a gateway-issued image URL.
+struct ImageId {
+  cache::Digest digest;
+  size_t index;
+};
+
+std::optional<ImageId> parseImageId(std::string_view id) {
+  size_t dash = id.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 >= id.size()) return std::nullopt;
+  auto digest = cache::CacheKey::parseHex(id.substr(0, dash));
+  if (!digest) return std::nullopt;
+  size_t index = 0;
+  for (size_t i = dash + 1; i < id.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(id[i])) || index >= 100) return std::nullopt;
+    index = index * 10 + static_cast<size_t>(id[i] - '0');
+  }
+  return ImageId{*digest, index};
+}
+
+// The decoded image, when the entry is there and has that image. May wait on the disk.
+std::optional<std::string> cachedImageBytes(cache::CacheStore& store, const ImageId& image,
+                                            int64_t now_ms) {
+  auto found = store.lookupByDigest(image.digest, now_ms);
+  if (!found.entry) return std::nullopt;
+  return imageBytes(found.entry->body, image.index);
+}
+
+void respondCachedImage(http::Exchange& exchange, const std::optional<std::string>& bytes,
+                        const std::string& id, const std::string& request_id) {
+  if (!bytes) {
+    sendError(exchange,
+              ApiError::notFound(
+                  "No cached image with id '" + id + "' (it may have expired or been purged).",
+                  std::string("image_not_found")),
+              request_id);
+    return;
+  }
+  std::string etag = std::string("\"").append(id).append("\"");
+  http::Headers headers;
+  headers.set("ETag", etag);
+  headers.set("Cache-Control", "public, max-age=31536000, immutable");
+  headers.set("x-request-id", request_id);
+  if (exchange.request().headers.get("if-none-match") == etag) {
+    exchange.respond(304, headers, "");
+    return;
+  }
+  headers.set("Content-Type", std::string(detectImageType(*bytes)));
+  exchange.respond(200, headers, *bytes);
+}
+
 }  // namespace
 
 bool authorizeAdmin(Worker& worker, http::Exchange& exchange, const std::string& request_id) {
@@ -58,39 +108,25 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
                        std::string request_id) {
   if (cacheDisabled(worker, *exchange, request_id)) return;
   std::string_view path = exchange->request().path;
-  std::string_view id = path.substr(std::string_view("/v1/images/cache/").size());
-  size_t dash = id.rfind('-');
-  auto digest = cache::CacheKey::parseHex(id.substr(0, dash));
-  size_t index = 0;
-  bool index_ok = dash != std::string_view::npos && dash + 1 < id.size();
-  for (size_t i = dash + 1; index_ok && i < id.size(); ++i) {
-    index_ok = std::isdigit(static_cast<unsigned char>(id[i])) && index < 100;
-    index = index * 10 + static_cast<size_t>(id[i] - '0');
+  std::string id(path.substr(std::string_view("/v1/images/cache/").size()));
+  auto image = parseImageId(id);
+  cache::CacheStore* store = worker.services().store;
+  int64_t now = worker.services().now_ms();
+  if (!image) {
+    respondCachedImage(*exchange, std::nullopt, id, request_id);
+  } else if (!store->lookupMayWait()) {
+    respondCachedImage(*exchange, cachedImageBytes(*store, *image, now), id, request_id);
+  } else {
+    // The read (maybe from disk) and the base64 decoding run off the loop.
+    std::weak_ptr<http::Exchange> weak = exchange;
+    worker.offLoop(
+        [weak, store, image = *image, now, id = std::move(id), request_id = std::move(request_id)] {
+          auto bytes = cachedImageBytes(*store, image, now);
+          return std::function<void()>([weak, bytes = std::move(bytes), id, request_id] {
+            if (auto exchange = weak.lock()) respondCachedImage(*exchange, bytes, id, request_id);
+          });
+        });
   }
-  std::optional<std::string> bytes;
-  if (digest && index_ok) {
-    auto found = worker.services().store->lookupByDigest(*digest, worker.services().now_ms());
-    if (found.entry) bytes = imageBytes(found.entry->body, index);
-  }
-  if (!bytes) {
-    sendError(*exchange,
-              ApiError::notFound("No cached image with id '" + std::string(id) +
-                                     "' (it may have expired or been purged).",
-                                 std::string("image_not_found")),
-              request_id);
-    return;
-  }
-  std::string etag = std::string("\"").append(id).append("\"");
-  http::Headers headers;
-  headers.set("ETag", etag);
-  headers.set("Cache-Control", "public, max-age=31536000, immutable");
-  headers.set("x-request-id", request_id);
-  if (exchange->request().headers.get("if-none-match") == etag) {
-    exchange->respond(304, headers, "");
-    return;
-  }
-  headers.set("Content-Type", std::string(detectImageType(*bytes)));
-  exchange->respond(200, headers, *bytes);
 }
 
 void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> exchange,
@@ -98,10 +134,18 @@ void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> excha
   if (!authorizeAdmin(worker, *exchange, request_id)) return;
   if (cacheDisabled(worker, *exchange, request_id)) return;
   auto model = queryParam(exchange->request().query, "model");
-  uint64_t removed = worker.services().store->purge(model);
-  nlohmann::json body = {{"purged", removed}};
-  body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
-  sendJson(*exchange, 200, body.dump(), request_id);
+  std::weak_ptr<http::Exchange> weak = exchange;
+  worker.offLoop([weak, store = worker.services().store, model = std::move(model),
+                  request_id = std::move(request_id)] {
+    uint64_t removed = store->purge(model);  // blocks: many deletions, on the blocking pool
+    return std::function<void()>([weak, removed, model, request_id] {
+      auto exchange = weak.lock();
+      if (!exchange) return;
+      nlohmann::json body = {{"purged", removed}};
+      body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
+      sendJson(*exchange, 200, body.dump(), request_id);
+    });
+  });
 }
 
 void handleAdminCacheStats(Worker& worker, std::shared_ptr<http::Exchange> exchange,

@@ -9,6 +9,14 @@
 
 namespace arkroute {
 
+namespace {
+
+// Threads for cache reads that miss the in-memory hot set, and purges: disk-bound work, so a few
+// are enough whatever the core count.
+constexpr size_t kBlockingThreads = 2;
+
+}  // namespace
+
 int64_t systemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -52,6 +60,8 @@ bool Gateway::openCache(std::string* error) {
   coalescer_ = std::make_unique<cache::Coalescer>();
   services_.store = store_.get();
   services_.coalescer = coalescer_.get();
+  blocking_ = std::make_unique<BlockingPool>(kBlockingThreads);
+  services_.blocking = blocking_.get();
   sweeper_ = std::thread([this] { sweepLoop(); });
   return true;
 }
@@ -136,6 +146,7 @@ bool Gateway::workersResponsive() {
 void Gateway::drainAndStop() {
   for (auto& worker : workers_) worker->beginDrain(config_->server.drain_timeout);
   for (auto& worker : workers_) worker->join();
+  if (blocking_) blocking_->stop();  // its last jobs post to the workers' task queues
   workers_.clear();
   {
     std::lock_guard lock(sweeper_mutex_);

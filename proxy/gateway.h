@@ -15,6 +15,7 @@
 #include "cache/coalescer.h"
 #include "cache/kv_table.h"
 #include "cache/rocks_database.h"
+#include "proxy/blocking_pool.h"
 #include "proxy/key_limits.h"
 #include "proxy/ledger.h"
 #include "proxy/mcp/mcp_sessions.h"
@@ -67,6 +68,7 @@ class Gateway {
   std::unique_ptr<UpstreamGates> gates_;
   std::unique_ptr<cache::CacheStore> store_;
   std::unique_ptr<cache::Coalescer> coalescer_;
+  std::unique_ptr<BlockingPool> blocking_;  // cache reads and purges, off the event loops
   std::unique_ptr<mcp::McpSessions> mcp_sessions_;
   Services services_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -153,10 +153,35 @@ void GenerationHandler::consultCache() {
   if (format.empty()) format = route_->model->default_response_format;
   wants_urls_ = !request_->stream() && format == "url";
   url_mode_ = wants_urls_ && policy_.write;
-  if (policy_.read) {
-    auto found = worker_.services().store->lookup(*cache_key_, nowMs());
-    if (found.entry && serveFromCache(found.entry, "HIT")) return;
+  if (!policy_.read) {
+    afterLookup(nullptr);
+    return;
   }
+  cache::CacheStore& store = *worker_.services().store;
+  if (!store.lookupMayWait()) {
+    afterLookup(store.lookup(*cache_key_, nowMs()).entry);
+  } else if (auto entry = store.findInMemory(*cache_key_, nowMs())) {
+    afterLookup(std::move(entry));
+  } else {
+    lookUpOffLoop();
+  }
+}
+
+// An entry not in memory may be on disk: it is read on the blocking pool, so this loop serves its
+// other clients meanwhile.
+void GenerationHandler::lookUpOffLoop() {
+  std::weak_ptr<GenerationHandler> weak = shared_from_this();
+  worker_.offLoop([weak, store = worker_.services().store, key = *cache_key_, now = nowMs()] {
+    auto entry = store->lookup(key, now).entry;
+    return std::function<void()>([weak, entry = std::move(entry)]() mutable {
+      if (auto self = weak.lock()) self->afterLookup(std::move(entry));
+    });
+  });
+}
+
+void GenerationHandler::afterLookup(std::shared_ptr<const cache::CacheEntry> entry) {
+  if (finished_) return;  // the client left while the cache was read
+  if (entry && serveFromCache(entry, "HIT")) return;
   if (!policy_.write) {
     forwardUpstream(false);
     return;

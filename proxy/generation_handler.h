@@ -56,6 +56,10 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::optional<ApiError> admitUpstream();  // images/min and budget, only when going upstream
   void addCommonHeaders(http::Headers* headers) const;
   void consultCache();
+  void lookUpOffLoop();
+  // The lookup's answer (nullptr: a miss, or the cache not read): serve it, or go on to the
+  // provider (joining an identical generation in flight when the answer will be stored).
+  void afterLookup(std::shared_ptr<const cache::CacheEntry> entry);
   bool serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
                       std::string_view status);
   void joinCoalescing();

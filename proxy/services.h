@@ -18,6 +18,7 @@ namespace cache {
 class CacheStore;
 class Coalescer;
 }  // namespace cache
+class BlockingPool;
 class KeyRegistry;
 class KeyLimits;
 class Ledger;
@@ -39,6 +40,8 @@ struct Services {
   cache::CacheStore* store = nullptr;
   cache::Coalescer* coalescer = nullptr;
   std::function<int64_t()> now_ms;
+  // Threads for work that may wait on the disk (Worker::offLoop); null: such work runs inline.
+  BlockingPool* blocking = nullptr;
   KeyRegistry* keys = nullptr;      // virtual keys (always present in a running gateway)
   KeyLimits* key_limits = nullptr;  // per-key rate limits and budget reservations
   Ledger* ledger = nullptr;         // spend and savings per key × model × day

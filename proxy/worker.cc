@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "proxy/api_error.h"
+#include "proxy/blocking_pool.h"
 #include "proxy/endpoints.h"
 #include "proxy/ledger.h"
 #include "proxy/mcp_service.h"
@@ -158,6 +159,15 @@ bool Worker::listen(const std::string& host, uint16_t port, bool reuse_port, std
 
 void Worker::start() {
   thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
+}
+
+void Worker::offLoop(std::function<std::function<void()>()> job) {
+  if (!services_.blocking) {
+    job()();
+    return;
+  }
+  LoopTasks* tasks = tasks_.get();  // outlives the pool's jobs: the Gateway stops the pool first
+  services_.blocking->submit([job = std::move(job), tasks] { tasks->post(job()); });
 }
 
 void Worker::join() {

@@ -75,6 +75,20 @@ TEST_P(CacheStoreConformance, AnUnknownKeyIsAMiss) {
   EXPECT_EQ(store.lookupByDigest(keyFor("cat").digest(), 1).status, LookupStatus::kMiss);
 }
 
+// findInMemory never waits and counts only what it finds; lookup() decides (and counts) the rest.
+TEST_P(CacheStoreConformance, FindInMemoryCountsOnlyItsHits) {
+  CacheStore& store = open();
+  store.insert(keyFor("fox"), entryOf("fox body", 1000));
+  auto found = store.findInMemory(keyFor("fox"), 2000);
+  ASSERT_TRUE(found) << "a fresh insert is in memory";
+  EXPECT_EQ(found->body, "fox body");
+  EXPECT_FALSE(store.findInMemory(keyFor("owl"), 2000));
+  EXPECT_FALSE(store.findInMemory(keyFor("fox"), 1000 + 60'000)) << "expired";
+  CacheStats stats = store.stats();
+  EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.misses, 0u);
+}
+
 TEST_P(CacheStoreConformance, SameDigestWithOtherCanonicalTextIsAKeyMismatch) {
   CacheStore& store = open();
   CacheKey stored = keyFor("fox");

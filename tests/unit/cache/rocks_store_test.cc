@@ -89,6 +89,20 @@ TEST_F(RocksStore, ATornRecordIsCorruptAlsoThroughLookupByDigest) {
   EXPECT_TRUE(familyValue(*store, RocksDatabase::kCacheFamily, digest).empty());
 }
 
+// After a reopen nothing is in memory: findInMemory says so without counting, lookup() reads the
+// disk and counts, and from then on the entry is in memory.
+TEST_F(RocksStore, AnEntryReadFromDiskIsInMemoryAfterwards) {
+  auto store = reopenedWithFox();
+  EXPECT_TRUE(store->lookupMayWait());
+  EXPECT_FALSE(store->findInMemory(keyFor("fox"), 1));
+  EXPECT_EQ(store->stats().hits + store->stats().misses, 0u);
+  EXPECT_EQ(store->lookup(keyFor("fox"), 1).status, LookupStatus::kHit);
+  auto found = store->findInMemory(keyFor("fox"), 1);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->body, "fox body");
+  EXPECT_EQ(store->stats().hits, 2u);
+}
+
 TEST_F(RocksStore, EntriesAndTotalsSurviveAReopen) {
   CacheStats before;
   {

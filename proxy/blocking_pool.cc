@@ -1,0 +1,51 @@
+// BlockingPool: a shared FIFO drained by a fixed set of threads.
+#include "proxy/blocking_pool.h"
+
+namespace arkroute {
+
+BlockingPool::BlockingPool(size_t threads) {
+  if (threads == 0) threads = 1;
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+BlockingPool::~BlockingPool() {
+  stop();
+}
+
+void BlockingPool::submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      jobs_.push_back(std::move(job));
+      queued_.notify_one();
+      return;
+    }
+  }
+  job();
+}
+
+void BlockingPool::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  queued_.notify_all();
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+void BlockingPool::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    queued_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, and nothing is left to run
+    std::function<void()> job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
+  }
+}
+
+}  // namespace arkroute

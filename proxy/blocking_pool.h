@@ -1,0 +1,39 @@
+// BlockingPool: a few threads for work that may wait on the disk (cache reads that miss the
+// in-memory hot set, purges), so no event loop does. Jobs run in submission order per thread;
+// stop() runs every job already queued, then joins. Owned by the Gateway, which stops it after
+// the workers' loops have ended and before the workers (whose LoopTasks the jobs post to) are
+// destroyed.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace arkroute {
+
+class BlockingPool {
+ public:
+  explicit BlockingPool(size_t threads);
+  ~BlockingPool();
+  BlockingPool(const BlockingPool&) = delete;
+  BlockingPool& operator=(const BlockingPool&) = delete;
+
+  // Thread-safe. After stop(), the job runs on the caller's thread.
+  void submit(std::function<void()> job);
+  // Runs what is queued, then joins the threads. Idempotent.
+  void stop();
+
+ private:
+  void run();
+
+  std::mutex mutex_;
+  std::condition_variable queued_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace arkroute
