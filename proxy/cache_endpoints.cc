@@ -135,17 +135,19 @@ void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> excha
   if (cacheDisabled(worker, *exchange, request_id)) return;
   auto model = queryParam(exchange->request().query, "model");
   std::weak_ptr<http::Exchange> weak = exchange;
-  worker.offLoop([weak, store = worker.services().store, model = std::move(model),
-                  request_id = std::move(request_id)] {
-    uint64_t removed = store->purge(model);  // blocks: many deletions, on the blocking pool
-    return std::function<void()>([weak, removed, model, request_id] {
-      auto exchange = weak.lock();
-      if (!exchange) return;
-      nlohmann::json body = {{"purged", removed}};
-      body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
-      sendJson(*exchange, 200, body.dump(), request_id);
-    });
-  });
+  worker.offLoop(
+      [weak, store = worker.services().store, model = std::move(model),
+       request_id = std::move(request_id)] {
+        uint64_t removed = store->purge(model);  // blocks: many deletions
+        return std::function<void()>([weak, removed, model, request_id] {
+          auto exchange = weak.lock();
+          if (!exchange) return;
+          nlohmann::json body = {{"purged", removed}};
+          body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
+          sendJson(*exchange, 200, body.dump(), request_id);
+        });
+      },
+      Worker::Lane::kMaintenance);
 }
 
 void handleAdminCacheStats(Worker& worker, std::shared_ptr<http::Exchange> exchange,

@@ -11,8 +11,8 @@ namespace arkroute {
 
 namespace {
 
-// Threads for cache reads that miss the in-memory hot set, and purges: disk-bound work, so a few
-// are enough whatever the core count.
+// Threads for cache reads that miss the in-memory hot set: disk-bound work, so a few are enough
+// whatever the core count.
 constexpr size_t kBlockingThreads = 2;
 
 }  // namespace
@@ -61,7 +61,9 @@ bool Gateway::openCache(std::string* error) {
   services_.store = store_.get();
   services_.coalescer = coalescer_.get();
   blocking_ = std::make_unique<BlockingPool>(kBlockingThreads);
+  maintenance_ = std::make_unique<BlockingPool>(1);
   services_.blocking = blocking_.get();
+  services_.maintenance = maintenance_.get();
   sweeper_ = std::thread([this] { sweepLoop(); });
   return true;
 }
@@ -146,7 +148,9 @@ bool Gateway::workersResponsive() {
 void Gateway::drainAndStop() {
   for (auto& worker : workers_) worker->beginDrain(config_->server.drain_timeout);
   for (auto& worker : workers_) worker->join();
-  if (blocking_) blocking_->stop();  // its last jobs post to the workers' task queues
+  // Their last jobs post to the workers' task queues, which live until workers_ is cleared.
+  if (blocking_) blocking_->stop();
+  if (maintenance_) maintenance_->stop();
   workers_.clear();
   {
     std::lock_guard lock(sweeper_mutex_);

@@ -161,13 +161,14 @@ void Worker::start() {
   thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
 }
 
-void Worker::offLoop(std::function<std::function<void()>()> job) {
-  if (!services_.blocking) {
+void Worker::offLoop(std::function<std::function<void()>()> job, Lane lane) {
+  BlockingPool* pool = lane == Lane::kRead ? services_.blocking : services_.maintenance;
+  if (!pool) {
     job()();
     return;
   }
-  LoopTasks* tasks = tasks_.get();  // outlives the pool's jobs: the Gateway stops the pool first
-  services_.blocking->submit([job = std::move(job), tasks] { tasks->post(job()); });
+  LoopTasks* tasks = tasks_.get();  // outlives the pools' jobs: the Gateway stops them first
+  pool->submit([job = std::move(job), tasks] { tasks->post(job()); });
 }
 
 void Worker::join() {

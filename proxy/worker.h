@@ -66,11 +66,12 @@ class Worker {
   http::UpstreamPool& pool(const Runtime& runtime, size_t upstream_index);
   http::UpstreamPool& pool(size_t upstream_index) { return pool(*current_, upstream_index); }
   LoopTasks& tasks() { return *tasks_; }
-  // Runs job on the blocking pool (work that may wait on the disk), then the continuation it
+  // Runs job on a blocking pool (work that may wait on the disk), then the continuation it
   // returns on this loop. Without a pool both run now, before offLoop returns. The continuation
   // may run after the request it was for has ended: it must hold what it uses (weakly, for a
-  // handler that may be gone).
-  void offLoop(std::function<std::function<void()>()> job);
+  // handler that may be gone). kMaintenance: long admin work (purges), kept off the read pool.
+  enum class Lane { kRead, kMaintenance };
+  void offLoop(std::function<std::function<void()>()> job, Lane lane = Lane::kRead);
   UrlAnswers& urlAnswers() { return url_answers_; }
   // Writes the ledger rows changed by requests that finished on this loop, once, when the loop
   // has run this iteration's other callbacks: one disk write for many requests under load.
