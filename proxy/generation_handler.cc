@@ -179,6 +179,19 @@ void GenerationHandler::lookUpOffLoop() {
   });
 }
 
+// The lookup missed, but another request's generation may have been stored since (the lookup ran
+// off the loop, before this join): a writer stores before it lets its permit go, so the entry is
+// in memory now. Serves it instead of paying for the same image again.
+bool GenerationHandler::servedByAFinishedWriter() {
+  if (!policy_.read || !worker_.services().store->lookupMayWait()) return false;
+  auto entry = worker_.services().store->findInMemory(*cache_key_, nowMs());
+  if (!entry) return false;
+  permit_->done(entry, true);  // anyone queued behind this permit is served the same entry
+  permit_.reset();
+  if (!serveFromCache(entry, "HIT")) forwardUpstream(false);
+  return true;
+}
+
 void GenerationHandler::afterLookup(std::shared_ptr<const cache::CacheEntry> entry) {
   if (finished_) return;  // the client left while the cache was read
   if (entry && serveFromCache(entry, "HIT")) return;
@@ -222,7 +235,7 @@ void GenerationHandler::joinCoalescing() {
       });
   if (auto* permit = std::get_if<std::unique_ptr<cache::Coalescer::WritePermit>>(&joined)) {
     permit_ = std::move(*permit);
-    forwardUpstream(true);
+    if (!servedByAFinishedWriter()) forwardUpstream(true);
     return;
   }
   ticket_ = std::get<cache::Coalescer::Ticket>(joined);

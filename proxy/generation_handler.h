@@ -60,6 +60,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // The lookup's answer (nullptr: a miss, or the cache not read): serve it, or go on to the
   // provider (joining an identical generation in flight when the answer will be stored).
   void afterLookup(std::shared_ptr<const cache::CacheEntry> entry);
+  bool servedByAFinishedWriter();
   bool serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
                       std::string_view status);
   void joinCoalescing();

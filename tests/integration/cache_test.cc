@@ -3,6 +3,7 @@
 // cache control, scopes, and the admin API.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -71,6 +72,29 @@ TEST(Cache, HundredConcurrentIdenticalMissesMakeOneUpstreamCall) {
   EXPECT_EQ(sim.requests(), 1);
   EXPECT_EQ(miss, 1);
   EXPECT_EQ(miss + coalesced + hit, 100);
+}
+
+// A fast provider: identical requests keep arriving before, while and after the first one's
+// answer is stored. Cache lookups that miss memory run off the event loop, so one can miss just
+// before the entry is stored and join after its writer is gone: it must still not pay again.
+TEST(Cache, IdenticalRequestsAroundAFastGenerationMakeOneUpstreamCall) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  constexpr int kRounds = 5;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string body =
+        R"({"model":"gpt-image-1","prompt":"burst )" + std::to_string(round) + "\"}";
+    std::atomic<int> not_ok{0};
+    std::vector<std::thread> clients;
+    for (int client = 0; client < 12; ++client) {
+      clients.emplace_back([&] {
+        for (int i = 0; i < 4; ++i) not_ok += generate(gateway.port(), body).status != 200;
+      });
+    }
+    for (auto& client : clients) client.join();
+    EXPECT_EQ(not_ok.load(), 0);
+    EXPECT_EQ(sim.requests(), round + 1) << "round " << round;
+  }
 }
 
 TEST(Cache, StreamedMissIsReplayedAsSseAndServedAsJson) {
