@@ -1,5 +1,6 @@
-// BlockingPool: threads for work that may wait on the disk (cache reads that miss the in-memory
-// hot set; in a pool of their own, purges), so no event loop does. Jobs start in submission order;
+// BlockingPool: threads for work that may wait on the database (cache reads that miss the
+// in-memory hot set, ledger writes; in a pool of their own, purges and key changes), so no event
+// loop does: a RocksDB write can wait behind a whole image's write. Jobs start in submission order;
 // stop() runs every job already queued, then joins. Owned by the Gateway, which stops it after
 // the workers' loops have ended and before the workers (whose LoopTasks the jobs post to) are
 // destroyed.

@@ -11,8 +11,8 @@ namespace arkroute {
 
 namespace {
 
-// Threads for cache reads that miss the in-memory hot set: disk-bound work, so a few are enough
-// whatever the core count.
+// Threads for database work that may wait (cache reads that miss the in-memory hot set, ledger
+// writes): disk-bound, so a few are enough whatever the core count.
 constexpr size_t kBlockingThreads = 2;
 
 }  // namespace
@@ -60,10 +60,6 @@ bool Gateway::openCache(std::string* error) {
   coalescer_ = std::make_unique<cache::Coalescer>();
   services_.store = store_.get();
   services_.coalescer = coalescer_.get();
-  blocking_ = std::make_unique<BlockingPool>(kBlockingThreads);
-  maintenance_ = std::make_unique<BlockingPool>(1);
-  services_.blocking = blocking_.get();
-  services_.maintenance = maintenance_.get();
   sweeper_ = std::thread([this] { sweepLoop(); });
   return true;
 }
@@ -82,6 +78,10 @@ void Gateway::sweepLoop() {
 bool Gateway::start(std::string* error) {
   runtime_ = Runtime::create(config_, error);
   if (!runtime_ || !openState(error)) return false;
+  blocking_ = std::make_unique<BlockingPool>(kBlockingThreads);
+  maintenance_ = std::make_unique<BlockingPool>(1);
+  services_.blocking = blocking_.get();
+  services_.maintenance = maintenance_.get();
   gates_ = std::make_unique<UpstreamGates>(services_.now_ms);
   gates_->configure(config_->upstreams);
   services_.gates = gates_.get();

@@ -68,8 +68,8 @@ class Gateway {
   std::unique_ptr<UpstreamGates> gates_;
   std::unique_ptr<cache::CacheStore> store_;
   std::unique_ptr<cache::Coalescer> coalescer_;
-  std::unique_ptr<BlockingPool> blocking_;     // cache reads, off the event loops
-  std::unique_ptr<BlockingPool> maintenance_;  // purges, off the loops and the reads
+  std::unique_ptr<BlockingPool> blocking_;     // cache reads, ledger writes: off the event loops
+  std::unique_ptr<BlockingPool> maintenance_;  // purges, key changes: off the loops and the reads
   std::unique_ptr<mcp::McpSessions> mcp_sessions_;
   Services services_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -40,8 +40,9 @@ struct Services {
   cache::CacheStore* store = nullptr;
   cache::Coalescer* coalescer = nullptr;
   std::function<int64_t()> now_ms;
-  // Threads for work that may wait on the disk (Worker::offLoop): cache reads, and apart from them
-  // (so a long purge never holds up a lookup) maintenance. Null: such work runs inline.
+  // Threads for work that may wait on the database (Worker::offLoop): cache reads and ledger
+  // writes, and apart from them (so a long purge never holds up a lookup) admin changes. Null:
+  // such work runs inline.
   BlockingPool* blocking = nullptr;
   BlockingPool* maintenance = nullptr;
   KeyRegistry* keys = nullptr;      // virtual keys (always present in a running gateway)

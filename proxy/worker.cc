@@ -70,8 +70,16 @@ void Worker::scheduleLedgerFlush() {
   evtimer_add(ledger_flush_, &kLedgerFlushInterval);
 }
 
+// The write goes to the blocking pool when there is one: a RocksDB write joins the database's
+// write group and may wait there for a cache write (a whole image) ahead of it.
 void Worker::onLedgerFlush(evutil_socket_t, short, void* arg) {
-  static_cast<Worker*>(arg)->services_.ledger->flush();
+  auto* self = static_cast<Worker*>(arg);
+  Ledger* ledger = self->services_.ledger;
+  if (self->services_.blocking) {
+    self->services_.blocking->submit([ledger] { ledger->flush(); });
+  } else {
+    ledger->flush();
+  }
 }
 
 void Worker::addGeneration(std::shared_ptr<const Runtime> runtime) {

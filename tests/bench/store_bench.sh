@@ -4,7 +4,8 @@
 # requests, one curl each (curl times the request itself), and reads the CPU time of every thread
 # of the gateway's processes around the series:
 #   sim direct, ArkRoute with the cache off (references);
-#   misses stored by nginx proxy_cache and by ArkRoute (unique prompts);
+#   misses stored by nginx proxy_cache and by ArkRoute (unique prompts), and ArkRoute's /healthz
+#   latency while it stores more (its event loops must not wait on the database);
 #   ArkRoute restarted: the same prompts again are cold hits (read from RocksDB), then warm hits.
 # Loopback only; every series is bounded by its request count. Run by hand (needs a build in
 # BUILD_DIR, and nginx, as scripts/bench.sh does).
@@ -72,6 +73,17 @@ series "ArkRoute, cache off" "http://127.0.0.1:$PLAIN_PORT$path" "plain-$run" "$
 # shellcheck disable=SC2046
 series "nginx proxy_cache, misses" "http://127.0.0.1:$NGINX_PORT$path" "nginx-$run" $(nginx_pids)
 series "ArkRoute cache, misses" "http://127.0.0.1:$ARKROUTE_PORT$path" "ark-$run" "$ARKROUTE_PID"
+
+# The event loop while answers are stored: /healthz on the same gateway, one request at a time,
+# during another series of misses (a loop that waited on a database write would show here).
+wrk -t1 -c1 -d2s --latency "http://127.0.0.1:$ARKROUTE_PORT/healthz" >"$BENCH_WORK/healthz.txt" &
+wrk_pid=$!
+series "ArkRoute cache, misses, /healthz alongside (CPU includes it)" "http://127.0.0.1:$ARKROUTE_PORT$path" \
+  "ark2-$run" "$ARKROUTE_PID"
+wait "$wrk_pid"
+awk '/Latency  / { max = $4 } / 50% / { p50 = $2 } / 99% / { p99 = $2 }
+  END { printf "| /healthz during those misses (wrk -c1, 2 s) | %s | %s (p99) | max %s | |\n", p50, p99, max }' \
+  "$BENCH_WORK/healthz.txt"
 
 stop_pid "$ARKROUTE_PID"
 dir="$(dirname "$ARKROUTE_CONFIG")"
