@@ -52,12 +52,10 @@ class CacheStore {
 
   // Any thread. Never returns an expired entry (it may be deleted); a record whose canonical text
   // differs from key's is kKeyMismatch; a record that fails to decode is deleted, counted and
-  // reported kCorrupt. Every status but kHit is a miss. May read the disk when lookupMayWait().
+  // reported kCorrupt. Every status but kHit is a miss. May wait on the disk: event loops ask
+  // findInMemory() first and leave the rest to another thread.
   virtual LookupResult lookup(const CacheKey& key, int64_t now_ms) = 0;
 
-  // Whether lookup() and lookupByDigest() may wait on the disk (then an event loop asks
-  // findInMemory() first and leaves the rest to another thread).
-  virtual bool lookupMayWait() const = 0;
   // Never waits: the entry for key when it is held in memory and valid, counted as a hit;
   // otherwise nullptr and nothing counted (lookup() decides, and counts, what it is).
   virtual std::shared_ptr<const CacheEntry> findInMemory(const CacheKey& key, int64_t now_ms) = 0;

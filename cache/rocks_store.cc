@@ -13,6 +13,7 @@ namespace {
 
 constexpr size_t kRemovalsPerBatch = 256;
 constexpr uint64_t kMaxHotBytes = 256ull << 20;
+constexpr size_t kTimeKeyBytes = 8 + sizeof(Digest);
 
 // Reads of whole records skip RocksDB's own checksums: each record carries an XXH3-64 of all its
 // bytes, checked by decodeRecord, while Debian's portable RocksDB build computes its CRC32C in
@@ -22,7 +23,6 @@ rocksdb::ReadOptions recordReadOptions() {
   options.verify_checksums = false;
   return options;
 }
-constexpr size_t kTimeKeyBytes = 8 + sizeof(Digest);
 
 // "cache_meta" value: created_ms, expires_ms, record size (u64 little-endian each), then model.
 struct Meta {

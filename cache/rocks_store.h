@@ -48,7 +48,6 @@ class RocksCacheStore : public CacheStore {
 
   LookupResult lookup(const CacheKey& key, int64_t now_ms) override;
   LookupResult lookupByDigest(const Digest& digest, int64_t now_ms) override;
-  bool lookupMayWait() const override { return true; }
   std::shared_ptr<const CacheEntry> findInMemory(const CacheKey& key, int64_t now_ms) override;
   using CacheStore::insert;
   bool insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) override;

@@ -110,23 +110,20 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
   std::string_view path = exchange->request().path;
   std::string id(path.substr(std::string_view("/v1/images/cache/").size()));
   auto image = parseImageId(id);
-  cache::CacheStore* store = worker.services().store;
-  int64_t now = worker.services().now_ms();
   if (!image) {
     respondCachedImage(*exchange, std::nullopt, id, request_id);
-  } else if (!store->lookupMayWait()) {
-    respondCachedImage(*exchange, cachedImageBytes(*store, *image, now), id, request_id);
-  } else {
-    // The read (maybe from disk) and the base64 decoding run off the loop.
-    std::weak_ptr<http::Exchange> weak = exchange;
-    worker.offLoop(
-        [weak, store, image = *image, now, id = std::move(id), request_id = std::move(request_id)] {
-          auto bytes = cachedImageBytes(*store, image, now);
-          return std::function<void()>([weak, bytes = std::move(bytes), id, request_id] {
-            if (auto exchange = weak.lock()) respondCachedImage(*exchange, bytes, id, request_id);
-          });
-        });
+    return;
   }
+  // The read (maybe from disk) and the base64 decoding run off the loop.
+  worker.answerOffLoop(
+      exchange,
+      [store = worker.services().store, image = *image, now = worker.services().now_ms()] {
+        return cachedImageBytes(*store, image, now);
+      },
+      [id = std::move(id), request_id = std::move(request_id)](
+          http::Exchange& exchange, const std::optional<std::string>& bytes) {
+        respondCachedImage(exchange, bytes, id, request_id);
+      });
 }
 
 void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> exchange,
@@ -134,18 +131,13 @@ void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> excha
   if (!authorizeAdmin(worker, *exchange, request_id)) return;
   if (cacheDisabled(worker, *exchange, request_id)) return;
   auto model = queryParam(exchange->request().query, "model");
-  std::weak_ptr<http::Exchange> weak = exchange;
-  worker.offLoop(
-      [weak, store = worker.services().store, model = std::move(model),
-       request_id = std::move(request_id)] {
-        uint64_t removed = store->purge(model);  // blocks: many deletions
-        return std::function<void()>([weak, removed, model, request_id] {
-          auto exchange = weak.lock();
-          if (!exchange) return;
-          nlohmann::json body = {{"purged", removed}};
-          body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
-          sendJson(*exchange, 200, body.dump(), request_id);
-        });
+  worker.answerOffLoop(
+      exchange,
+      [store = worker.services().store, model] { return store->purge(model); },  // many deletes
+      [model, request_id = std::move(request_id)](http::Exchange& exchange, uint64_t removed) {
+        nlohmann::json body = {{"purged", removed}};
+        body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
+        sendJson(exchange, 200, body.dump(), request_id);
       },
       Worker::Lane::kMaintenance);
 }

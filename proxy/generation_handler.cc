@@ -157,10 +157,7 @@ void GenerationHandler::consultCache() {
     afterLookup(nullptr);
     return;
   }
-  cache::CacheStore& store = *worker_.services().store;
-  if (!store.lookupMayWait()) {
-    afterLookup(store.lookup(*cache_key_, nowMs()).entry);
-  } else if (auto entry = store.findInMemory(*cache_key_, nowMs())) {
+  if (auto entry = worker_.services().store->findInMemory(*cache_key_, nowMs())) {
     afterLookup(std::move(entry));
   } else {
     lookUpOffLoop();
@@ -183,7 +180,7 @@ void GenerationHandler::lookUpOffLoop() {
 // off the loop, before this join): a writer stores before it lets its permit go, so the entry is
 // in memory now. Serves it instead of paying for the same image again.
 bool GenerationHandler::servedByAFinishedWriter() {
-  if (!policy_.read || !worker_.services().store->lookupMayWait()) return false;
+  if (!policy_.read) return false;
   auto entry = worker_.services().store->findInMemory(*cache_key_, nowMs());
   if (!entry) return false;
   permit_->done(entry, true);  // anyone queued behind this permit is served the same entry

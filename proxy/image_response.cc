@@ -70,16 +70,12 @@ std::string optionalString(element root, const char* key) {
 }  // namespace
 
 bool isCacheableImagesJson(std::string_view body) {
-  return imageCount(body) > 0;
-}
-
-size_t imageCount(std::string_view body) {
   element root;
   simdjson::dom::array data;
-  return parseImages(threadParser(), body, &root, &data) ? data.size() : 0;
+  return parseImages(threadParser(), body, &root, &data);
 }
 
-size_t imageCountInPlace(const std::string& body) {
+size_t imageCount(const std::string& body) {
   static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
   element root;
   simdjson::dom::array data;

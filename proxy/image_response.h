@@ -14,12 +14,9 @@ namespace arkroute {
 // non-empty "b64_json" string (what the cache can serve in every format).
 bool isCacheableImagesJson(std::string_view body);
 
-// Number of images in a cacheable body (0 when not cacheable).
-size_t imageCount(std::string_view body);
-// The same, parsing body in place when its capacity leaves the parser's padding past its end
-// (see kJsonPadding); otherwise the parser copies it first.
-size_t imageCountInPlace(const std::string& body);
-// Spare capacity a string needs past its end to be parsed in place.
+// Number of images in a cacheable body (0 when not cacheable). Parsed in place when the string's
+// capacity leaves kJsonPadding bytes past its end; otherwise the parser copies it first.
+size_t imageCount(const std::string& body);
 constexpr size_t kJsonPadding = 64;
 
 // The stored JSON as an SSE stream: one `image_generation.completed` event per image, with the

@@ -89,25 +89,22 @@ void handleAdminKeyCreate(Worker& worker, std::shared_ptr<http::Exchange> exchan
     }
   }
   // Storing the key is a database write: off the loop, like every write that may wait.
-  std::weak_ptr<http::Exchange> weak = exchange;
-  worker.offLoop(
-      [weak, keys = worker.services().keys, spec = std::move(spec),
-       budget = config.auth.default_budget_usd, now = worker.services().now_ms(),
-       request_id = std::move(request_id)] {
-        auto created = keys->create(spec, budget, now);
-        return std::function<void()>([weak, created = std::move(created), request_id] {
-          auto exchange = weak.lock();
-          if (!exchange) return;
-          if (auto* message = std::get_if<std::string>(&created)) {
-            sendError(*exchange, ApiError::invalidRequest(*message), request_id);
-            return;
-          }
-          const CreatedKey& key = std::get<CreatedKey>(created);
-          nlohmann::json body = key.key.toPublicJson();
-          body["object"] = "key";
-          body["secret"] = key.secret;
-          sendJson(*exchange, 201, body.dump(), request_id);
-        });
+  worker.answerOffLoop(
+      exchange,
+      [keys = worker.services().keys, spec = std::move(spec),
+       budget = config.auth.default_budget_usd,
+       now = worker.services().now_ms()] { return keys->create(spec, budget, now); },
+      [request_id = std::move(request_id)](http::Exchange& exchange,
+                                           const std::variant<CreatedKey, std::string>& created) {
+        if (auto* message = std::get_if<std::string>(&created)) {
+          sendError(exchange, ApiError::invalidRequest(*message), request_id);
+          return;
+        }
+        const CreatedKey& key = std::get<CreatedKey>(created);
+        nlohmann::json body = key.key.toPublicJson();
+        body["object"] = "key";
+        body["secret"] = key.secret;
+        sendJson(exchange, 201, body.dump(), request_id);
       },
       Worker::Lane::kMaintenance);
 }
@@ -129,23 +126,20 @@ void handleAdminKeyRevoke(Worker& worker, std::shared_ptr<http::Exchange> exchan
                           std::string request_id) {
   if (!authorizeAdmin(worker, *exchange, request_id)) return;
   std::string id = exchange->request().path.substr(std::string_view("/admin/keys/").size());
-  std::weak_ptr<http::Exchange> weak = exchange;
-  worker.offLoop(
-      [weak, keys = worker.services().keys, id = std::move(id),
-       request_id = std::move(request_id)] {
+  worker.answerOffLoop(
+      exchange,
+      [keys = worker.services().keys, id]() -> std::optional<std::string> {
         std::string error;
-        bool revoked = keys->revoke(id, &error);
-        return std::function<void()>([weak, revoked, error, id, request_id] {
-          auto exchange = weak.lock();
-          if (!exchange) return;
-          if (!revoked) {
-            sendError(*exchange, ApiError::notFound(error, std::string("key_not_found")),
-                      request_id);
-            return;
-          }
-          sendJson(*exchange, 200, nlohmann::json{{"id", id}, {"revoked", true}}.dump(),
-                   request_id);
-        });
+        if (keys->revoke(id, &error)) return std::nullopt;
+        return error;
+      },
+      [id, request_id = std::move(request_id)](http::Exchange& exchange,
+                                               const std::optional<std::string>& error) {
+        if (error) {
+          sendError(exchange, ApiError::notFound(*error, std::string("key_not_found")), request_id);
+          return;
+        }
+        sendJson(exchange, 200, nlohmann::json{{"id", id}, {"revoked", true}}.dump(), request_id);
       },
       Worker::Lane::kMaintenance);
 }

@@ -38,7 +38,7 @@ std::optional<ResponseCapture::Cacheable> ResponseCapture::takeCacheable(int sta
     return Cacheable{std::move(*json), images};
   }
   if (body_.capacity() - body_.size() < kJsonPadding) body_.reserve(body_.size() + kJsonPadding);
-  size_t images = imageCountInPlace(body_);
+  size_t images = imageCount(body_);
   if (images == 0) return std::nullopt;
   return Cacheable{std::move(body_), images};
 }

@@ -123,9 +123,11 @@ std::variant<CreatedKey, std::string> KeyRegistry::create(const KeySpec& spec,
   key.models = spec.models;
   key.created_ms = now_ms;
   key.expires_ms = spec.expires_ms;
+  // The write happens outside the lock: every authenticated request takes it, and a database
+  // write can wait behind a whole cached image. A new id conflicts with no other write.
   std::string error;
-  std::lock_guard lock(mutex_);
   if (!store(key, &error)) return "cannot store the key: " + error;
+  std::lock_guard lock(mutex_);
   id_by_hash_[key.secret_sha256] = key.id;
   by_id_[key.id] = key;
   return created;
@@ -148,16 +150,20 @@ std::optional<VirtualKey> KeyRegistry::find(std::string_view id) const {
 }
 
 bool KeyRegistry::revoke(std::string_view id, std::string* error) {
-  std::lock_guard lock(mutex_);
-  auto it = by_id_.find(id);
-  if (it == by_id_.end()) {
-    if (error) *error = "no key with id '" + std::string(id) + "'";
-    return false;
+  VirtualKey updated;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) {
+      if (error) *error = "no key with id '" + std::string(id) + "'";
+      return false;
+    }
+    updated = it->second;
   }
-  VirtualKey updated = it->second;
   updated.revoked = true;
-  if (!store(updated, error)) return false;
-  it->second = std::move(updated);
+  if (!store(updated, error)) return false;  // outside the lock, as in create()
+  std::lock_guard lock(mutex_);
+  by_id_.find(id)->second.revoked = true;  // keys are never removed from by_id_
   return true;
 }
 

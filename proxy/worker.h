@@ -72,6 +72,20 @@ class Worker {
   // handler that may be gone). kMaintenance: long admin work (purges), kept off the read pool.
   enum class Lane { kRead, kMaintenance };
   void offLoop(std::function<std::function<void()>()> job, Lane lane = Lane::kRead);
+  // For an endpoint: work() runs on a pool, then answer(exchange, result) on this loop, unless
+  // the client has left meanwhile.
+  template <class Work, class Answer>
+  void answerOffLoop(const std::shared_ptr<http::Exchange>& exchange, Work work, Answer answer,
+                     Lane lane = Lane::kRead) {
+    std::weak_ptr<http::Exchange> weak = exchange;
+    offLoop(
+        [weak, work = std::move(work), answer = std::move(answer)]() mutable {
+          return std::function<void()>([weak, answer, result = work()]() mutable {
+            if (auto exchange = weak.lock()) answer(*exchange, result);
+          });
+        },
+        lane);
+  }
   UrlAnswers& urlAnswers() { return url_answers_; }
   // Writes the ledger rows changed by requests that finished on this loop, once, when the loop
   // has run this iteration's other callbacks: one disk write for many requests under load.

@@ -231,7 +231,7 @@ void UpstreamConnection::handleEvent(short what) {
 
 bool UpstreamConnection::endedInOrder(short what) const {
   if (!(what & BEV_EVENT_EOF) || (what & BEV_EVENT_ERROR)) return false;
-  if (plain_ || !pool_.endpoint().tls) return true;
+  if (!pool_.endpoint().tls) return true;
   SSL* ssl = bev_ ? bufferevent_openssl_get_ssl(bev_) : nullptr;
   return ssl != nullptr && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
 }
@@ -286,9 +286,7 @@ void UpstreamConnection::pump() {
       fail(UpstreamError::Kind::kProtocol, reason);
       return;
     }
-    if (peer_closed_ && closed_in_order_ && evbuffer_get_length(input) == 0) {
-      parser_.finishAtEof();
-    }
+    if (closed_in_order_ && evbuffer_get_length(input) == 0) parser_.finishAtEof();
   }
   if (!deliver(call)) return;
   if (parser_.complete()) {

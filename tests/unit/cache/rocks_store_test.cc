@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "unit/cache/temp_dir.h"
 
@@ -60,6 +61,25 @@ class RocksStore : public ::testing::Test {
     it->SeekToFirst();
     return !it->Valid();
   }
+  // Writes body under prompt and flushes it to disk, so it lands in a blob file.
+  void storeInABlobFile(const std::string& prompt, const std::string& body) {
+    auto store = open();
+    store->insert(keyFor(prompt), entryOf(body));
+    store->flush();
+    auto* database = store->database().get();
+    ASSERT_TRUE(database->db()
+                    ->Flush(rocksdb::FlushOptions(), database->family(RocksDatabase::kCacheFamily))
+                    .ok());
+  }
+  std::vector<std::filesystem::path> blobFilesLargerThan(uint64_t bytes) {
+    std::vector<std::filesystem::path> found;
+    for (const auto& file : std::filesystem::directory_iterator(dir_.path())) {
+      if (file.path().extension() == ".blob" && file.file_size() > bytes) {
+        found.push_back(file.path());
+      }
+    }
+    return found;
+  }
   TempDir dir_;
 };
 
@@ -93,7 +113,6 @@ TEST_F(RocksStore, ATornRecordIsCorruptAlsoThroughLookupByDigest) {
 // disk and counts, and from then on the entry is in memory.
 TEST_F(RocksStore, AnEntryReadFromDiskIsInMemoryAfterwards) {
   auto store = reopenedWithFox();
-  EXPECT_TRUE(store->lookupMayWait());
   EXPECT_FALSE(store->findInMemory(keyFor("fox"), 1));
   EXPECT_EQ(store->stats().hits + store->stats().misses, 0u);
   EXPECT_EQ(store->lookup(keyFor("fox"), 1).status, LookupStatus::kHit);
@@ -130,20 +149,8 @@ TEST_F(RocksStore, ClosingWritesEveryAcceptedInsert) {
 TEST_F(RocksStore, ATwoMegabyteBodyRoundTripsThroughABlobFile) {
   std::string big(2 << 20, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('A' + i % 26);
-  {
-    auto store = open();
-    store->insert(keyFor("big"), entryOf(big));
-    store->flush();
-    auto* database = store->database().get();
-    ASSERT_TRUE(database->db()
-                    ->Flush(rocksdb::FlushOptions(), database->family(RocksDatabase::kCacheFamily))
-                    .ok());
-  }
-  bool has_blob_file = false;
-  for (const auto& file : std::filesystem::directory_iterator(dir_.path())) {
-    if (file.path().extension() == ".blob" && file.file_size() > big.size()) has_blob_file = true;
-  }
-  EXPECT_TRUE(has_blob_file);
+  storeInABlobFile("big", big);
+  EXPECT_FALSE(blobFilesLargerThan(big.size()).empty());
   auto store = open();
   LookupResult found = store->lookup(keyFor("big"), 1);
   ASSERT_EQ(found.status, LookupStatus::kHit);
@@ -154,24 +161,13 @@ TEST_F(RocksStore, ATwoMegabyteBodyRoundTripsThroughABlobFile) {
 // on disk inside a blob file must still be caught, reported corrupt and never served.
 TEST_F(RocksStore, AByteFlippedInABlobFileOnDiskIsCorruptNotServed) {
   std::string big(1 << 20, 'Q');
-  {
-    auto store = open();
-    store->insert(keyFor("big"), entryOf(big));
-    store->flush();
-    auto* database = store->database().get();
-    ASSERT_TRUE(database->db()
-                    ->Flush(rocksdb::FlushOptions(), database->family(RocksDatabase::kCacheFamily))
-                    .ok());
-  }
-  int flipped = 0;
-  for (const auto& file : std::filesystem::directory_iterator(dir_.path())) {
-    if (file.path().extension() != ".blob" || file.file_size() <= big.size()) continue;
-    std::fstream blob(file.path(), std::ios::in | std::ios::out | std::ios::binary);
-    blob.seekp(static_cast<std::streamoff>(file.file_size() / 2));
-    blob.put('R');
-    ++flipped;
-  }
-  ASSERT_EQ(flipped, 1);
+  storeInABlobFile("big", big);
+  auto blobs = blobFilesLargerThan(big.size());
+  ASSERT_EQ(blobs.size(), 1u);
+  std::fstream blob(blobs[0], std::ios::in | std::ios::out | std::ios::binary);
+  blob.seekp(static_cast<std::streamoff>(std::filesystem::file_size(blobs[0]) / 2));
+  blob.put('R');
+  blob.close();
   auto store = open();
   EXPECT_EQ(store->lookup(keyFor("big"), 1).status, LookupStatus::kCorrupt);
   EXPECT_EQ(store->stats().corrupt, 1u);

@@ -238,11 +238,11 @@ TEST(ImageResponse, CountingInPlaceAgreesWithAndWithoutSparePadding) {
   tight.shrink_to_fit();
   std::string padded = kStored;
   padded.reserve(kStored.size() + kJsonPadding);
-  EXPECT_EQ(imageCountInPlace(tight), 2u);
-  EXPECT_EQ(imageCountInPlace(padded), 2u);
+  EXPECT_EQ(imageCount(tight), 2u);
+  EXPECT_EQ(imageCount(padded), 2u);
   std::string cut = kStored.substr(0, kStored.size() - 1);
   cut.reserve(cut.size() + kJsonPadding);
-  EXPECT_EQ(imageCountInPlace(cut), 0u);
+  EXPECT_EQ(imageCount(cut), 0u);
 }
 
 }  // namespace
