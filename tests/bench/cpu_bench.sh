@@ -11,6 +11,7 @@
 #   BENCH_ROUNDS=2        nginx/ArkRoute pairs
 #   BENCH_PAYLOAD=small   small (~1 KB url answer) or large (~1.4 MB base64)
 #   BENCH_CPUS=0          pin simulator, gateways and wrk to these cores (see lib.sh)
+#   BENCH_ARKROUTE_WORKERS=0, BENCH_NGINX_WORKERS=2   worker threads / processes of each gateway
 # Needs a build in BUILD_DIR (default build/); run by hand, not by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -159,7 +159,7 @@ start_nginx() {
   [ "$(id -u)" -eq 0 ] && user_line="user root root;"
   cat >"$dir/nginx.conf" <<EOF
 $user_line
-worker_processes 2;
+worker_processes ${BENCH_NGINX_WORKERS:-2};
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 4096; }

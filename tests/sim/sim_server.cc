@@ -125,7 +125,8 @@ void SimServer::route(evhttp_request* req, const std::string& path) {
     connections_ = 0;
     return sendBody(req, 200, "application/json", "{}");
   }
-  if (path == "/_sim/last-request") return sendBody(req, 200, "application/json", last_request_);
+  if (path == "/_sim/last-request")
+    return sendBody(req, 200, "application/json", lastRequestJson());
   ++requests_[path];
   if (path.starts_with("/_sim/images/")) return handleImage(req, path);
   if (path.ends_with("/images/generations") && method == EVHTTP_REQ_POST) {
@@ -151,13 +152,29 @@ void SimServer::sendStats(evhttp_request* req) {
 
 void SimServer::rememberRequest(evhttp_request* req, const std::string& path,
                                 const std::string& body) {
-  nlohmann::json headers = nlohmann::json::object();
+  RecordedRequest& last = last_request_;
+  last.present = true;
+  last.path.assign(path);
+  last.body.assign(body);
+  last.header_count = 0;
   for (evkeyval* h = evhttp_request_get_input_headers(req)->tqh_first; h; h = h->next.tqe_next) {
-    headers[lower(h->key)] = h->value;
+    if (last.header_count == last.headers.size()) last.headers.emplace_back();
+    auto& [key, value] = last.headers[last.header_count++];
+    key.assign(h->key);
+    value.assign(h->value);
   }
-  last_request_ =
-      nlohmann::json{{"path", path}, {"method", "POST"}, {"headers", headers}, {"body", body}}.dump(
-          -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string SimServer::lastRequestJson() const {
+  const RecordedRequest& last = last_request_;
+  if (!last.present) return "{}";
+  nlohmann::json headers = nlohmann::json::object();
+  for (size_t i = 0; i < last.header_count; ++i) {
+    headers[lower(last.headers[i].first)] = last.headers[i].second;
+  }
+  return nlohmann::json{
+      {"path", last.path}, {"method", "POST"}, {"headers", headers}, {"body", last.body}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 int SimServer::latencyFor(evhttp_request* req) {
