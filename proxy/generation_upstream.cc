@@ -106,12 +106,17 @@ void GenerationHandler::tryUpstream() {
   Services& services = worker_.services();
   size_t choice = services.gates->choose(route_->upstream_names);
   upstream_index_ = route_->upstream_indices[choice];
-  gate_ = &services.gates->gate(upstream().name);  // gates are never removed: kept, not looked up
+  gate_ = &worker_.gate(*runtime_, upstream_index_);  // gates live as long as the gateway
   if (store_result_) {
     capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit);
   }
+  if (gate_->tryAcquire()) {
+    holding_slot_ = true;
+    startCall();
+    return;
+  }
   std::weak_ptr<GenerationHandler> weak = shared_from_this();
-  UpstreamGate* granting = &gate();  // gates live as long as the gateway
+  UpstreamGate* granting = gate_;
   ops::Gauge* depth = services.metrics ? &services.metrics->upstreamQueueDepth(upstream().name)
                                        : nullptr;  // the registry outlives the workers
   auto admission = granting->acquire(
@@ -129,7 +134,7 @@ void GenerationHandler::tryUpstream() {
     respondUpstreamBusy("is at its max_queue");
     return;
   }
-  if (admission == UpstreamGate::Admission::kGranted) {
+  if (admission == UpstreamGate::Admission::kGranted) {  // a slot came free meanwhile
     holding_slot_ = true;
     startCall();
     return;

@@ -22,6 +22,7 @@ class BlockingPool;
 class KeyRegistry;
 class KeyLimits;
 class Ledger;
+class UpstreamGate;
 class UpstreamGates;
 namespace mcp {
 class McpSessions;

@@ -45,6 +45,22 @@ void UpstreamGate::takeSlotLocked(int64_t now_ms) {
   if (rpm_) rpm_->tryTake(1, now_ms);
 }
 
+int64_t UpstreamGate::grantTimeLocked() {
+  if (paused_until_ == 0 && !rpm_) return 0;
+  int64_t now = now_ms_();
+  if (paused_until_ <= now) paused_until_ = 0;  // the pause is over: no clock needed next time
+  return now;
+}
+
+bool UpstreamGate::tryAcquire() {
+  std::lock_guard lock(mutex_);
+  if (!queue_.empty()) return false;
+  int64_t now = grantTimeLocked();
+  if (!canGrantLocked(now)) return false;
+  takeSlotLocked(now);
+  return true;
+}
+
 UpstreamGate::Admission UpstreamGate::acquire(LoopTasks* tasks, Grant grant, uint64_t* ticket) {
   {
     std::lock_guard lock(mutex_);
@@ -106,14 +122,17 @@ int64_t UpstreamGate::pump() {
 }
 
 void UpstreamGate::recordSuccess() {
+  if (healthy_.load(std::memory_order_acquire)) return;
   std::lock_guard lock(mutex_);
   consecutive_failures_ = 0;
   ejected_until_ = 0;
   probing_ = false;
+  healthy_.store(true, std::memory_order_release);
 }
 
 void UpstreamGate::recordFailure() {
   std::lock_guard lock(mutex_);
+  healthy_.store(false, std::memory_order_release);
   ++consecutive_failures_;
   bool eject = limits_.eject_after > 0 && consecutive_failures_ >= limits_.eject_after;
   if (eject || probing_) ejected_until_ = now_ms_() + limits_.eject_for_ms;

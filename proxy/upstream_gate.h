@@ -7,6 +7,7 @@
 // slot is given back with release(). Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -42,6 +43,10 @@ class UpstreamGate {
 
   UpstreamGate(GateLimits limits, std::function<int64_t()> now_ms);
 
+  // True: the caller holds a slot now (one was free and nobody waits). False: nothing held; call
+  // acquire() to wait in the queue. The common case of an unshaped upstream, without building a
+  // Grant or reading the clock.
+  bool tryAcquire();
   // Granted: the caller holds a slot now. Queued: `grant` will be posted to `tasks` when it is
   // the caller's turn (*ticket identifies the wait for cancel()). QueueFull: nothing held.
   Admission acquire(LoopTasks* tasks, Grant grant, uint64_t* ticket);
@@ -71,6 +76,8 @@ class UpstreamGate {
     Grant grant;
   };
   bool canGrantLocked(int64_t now_ms);
+  // The clock when a grant depends on time (an rpm limit or a 429 pause), else 0.
+  int64_t grantTimeLocked();
   void takeSlotLocked(int64_t now_ms);
 
   GateLimits limits_;
@@ -84,6 +91,9 @@ class UpstreamGate {
   int consecutive_failures_ = 0;
   int64_t ejected_until_ = 0;
   bool probing_ = false;
+  // False while failures, an ejection or a probe are recorded: recordSuccess() only takes the lock
+  // then. Read without the lock on every success, written under it.
+  std::atomic<bool> healthy_{true};
   std::function<void()> wake_pump_;
   friend class UpstreamGates;
 };

@@ -10,6 +10,7 @@
 #include "proxy/ledger.h"
 #include "proxy/mcp_service.h"
 #include "proxy/request_tracking.h"
+#include "proxy/upstream_gate.h"
 
 namespace arkroute {
 
@@ -90,6 +91,7 @@ void Worker::addGeneration(std::shared_ptr<const Runtime> runtime) {
                                     upstreams[i].port, runtime->tlsContext(i)};
     generation->pools.push_back(std::make_unique<http::UpstreamPool>(
         base_, dns_, std::move(endpoint), poolOptionsFrom(upstreams[i], services_)));
+    if (services_.gates) generation->gates.push_back(&services_.gates->gate(upstreams[i].name));
   }
   // A handle of this worker's own: its use count is the number of this worker's requests (and
   // the worker itself) holding the Runtime, whatever the other workers do.
@@ -105,6 +107,13 @@ http::UpstreamPool& Worker::pool(const Runtime& runtime, size_t upstream_index) 
   }
   // Unreachable while the caller holds runtime: its generation is only retired once unheld.
   std::abort();
+}
+
+UpstreamGate& Worker::gate(const Runtime& runtime, size_t upstream_index) {
+  for (auto it = generations_.rbegin(); it != generations_.rend(); ++it) {
+    if ((*it)->runtime.get() == &runtime) return *(*it)->gates.at(upstream_index);
+  }
+  std::abort();  // as in pool(): the caller's runtime is never retired under it
 }
 
 void Worker::adoptRuntime(std::shared_ptr<const Runtime> runtime, std::function<void()> adopted) {

@@ -65,6 +65,9 @@ class Worker {
   // held); the one-argument form uses the newest Runtime.
   http::UpstreamPool& pool(const Runtime& runtime, size_t upstream_index);
   http::UpstreamPool& pool(size_t upstream_index) { return pool(*current_, upstream_index); }
+  // Upstream i's shaping gate (Services::gates), resolved once per configuration generation so a
+  // request does not take the gates' registry lock to find it. Requires Services::gates.
+  UpstreamGate& gate(const Runtime& runtime, size_t upstream_index);
   LoopTasks& tasks() { return *tasks_; }
   // Runs job on a blocking pool (work that may wait on the disk), then the continuation it
   // returns on this loop. Without a pool both run now, before offLoop returns. The continuation
@@ -105,6 +108,7 @@ class Worker {
     std::shared_ptr<const Runtime> runtime;  // keeps TLS contexts alive while the pools live
     std::weak_ptr<const Runtime> lent;       // this worker's handle to it, held by requests
     std::vector<std::unique_ptr<http::UpstreamPool>> pools;
+    std::vector<UpstreamGate*> gates;  // by upstream index; gates live as long as the gateway
   };
 
   void handle(std::shared_ptr<http::Exchange> exchange);

@@ -1,5 +1,6 @@
 // Unit: upstream gates — slots, FIFO queue, cancel, rpm and 429 pauses with an injected clock,
-// ejection, probing and recovery, least-loaded choice by weight.
+// the lock-light fast paths (tryAcquire, recordSuccess), ejection, probing and recovery,
+// least-loaded choice by weight.
 #include "proxy/upstream_gate.h"
 
 #include <event2/event.h>
@@ -10,8 +11,12 @@ namespace {
 
 struct Clock {
   int64_t now = 1'000;
+  int reads = 0;
   std::function<int64_t()> fn() {
-    return [this] { return now; };
+    return [this] {
+      ++reads;
+      return now;
+    };
   }
 };
 
@@ -115,6 +120,65 @@ TEST_F(UpstreamGateTest, EjectsAfterConsecutiveFailuresProbesAndRecovers) {
   gate.recordSuccess();
   EXPECT_TRUE(gate.available(clock.now));
   EXPECT_TRUE(gate.available(clock.now)) << "recovered: no longer probing";
+}
+
+// tryAcquire() is the request path's first try: it never jumps the queue, and grants only what
+// acquire() would grant at once.
+TEST_F(UpstreamGateTest, TryAcquireGrantsAFreeSlotOnlyWhenNobodyWaits) {
+  Clock clock;
+  UpstreamGate gate(limits(1, 0, 2), clock.fn());
+  uint64_t ticket = 0;
+  int granted = 0;
+  EXPECT_TRUE(gate.tryAcquire());
+  EXPECT_FALSE(gate.tryAcquire()) << "at max_concurrency";
+  EXPECT_EQ(gate.inFlight(), 1);
+  EXPECT_EQ(gate.acquire(
+                tasks_.get(), [&] { ++granted; }, &ticket),
+            UpstreamGate::Admission::kQueued);
+  gate.release();
+  EXPECT_FALSE(gate.tryAcquire()) << "a free slot belongs to the request already waiting";
+  gate.pump();
+  runTasks();
+  EXPECT_EQ(granted, 1);
+  gate.release();
+  EXPECT_TRUE(gate.tryAcquire());
+  gate.release();
+  EXPECT_EQ(gate.inFlight(), 0);
+}
+
+TEST_F(UpstreamGateTest, TryAcquireReadsTheClockOnlyForRpmOrAPause) {
+  Clock clock;
+  UpstreamGate unshaped(limits(0, 0, 10), clock.fn());
+  int before = clock.reads;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(unshaped.tryAcquire());
+  EXPECT_EQ(clock.reads, before) << "no limit depends on time";
+  unshaped.pauseFor(1'000);
+  EXPECT_FALSE(unshaped.tryAcquire()) << "paused after a 429";
+  clock.now += 1'000;
+  EXPECT_TRUE(unshaped.tryAcquire()) << "the pause is over";
+  before = clock.reads;
+  EXPECT_TRUE(unshaped.tryAcquire());
+  EXPECT_EQ(clock.reads, before) << "an expired pause is forgotten";
+
+  UpstreamGate limited(limits(0, 2, 10), clock.fn());
+  EXPECT_TRUE(limited.tryAcquire());
+  EXPECT_TRUE(limited.tryAcquire());
+  EXPECT_FALSE(limited.tryAcquire()) << "2 requests per minute";
+  clock.now += 30'000;
+  EXPECT_TRUE(limited.tryAcquire());
+}
+
+// recordSuccess() skips its lock while nothing is recorded; after a failure it must still reset.
+TEST_F(UpstreamGateTest, ASuccessResetsTheFailureCount) {
+  Clock clock;
+  UpstreamGate gate(limits(0, 0, 10), clock.fn());  // ejects after 2 consecutive failures
+  gate.recordSuccess();
+  gate.recordFailure();
+  gate.recordSuccess();
+  gate.recordFailure();
+  EXPECT_TRUE(gate.available(clock.now)) << "not consecutive: no ejection";
+  gate.recordFailure();
+  EXPECT_FALSE(gate.available(clock.now));
 }
 
 TEST_F(UpstreamGateTest, ChoosesTheLeastLoadedRelativeToWeight) {
