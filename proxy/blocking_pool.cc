@@ -1,11 +1,18 @@
 // BlockingPool: a shared FIFO drained by a fixed set of threads.
 #include "proxy/blocking_pool.h"
 
+#include <string>
+
+#include "proxy/thread_name.h"
+
 namespace arkroute {
 
-BlockingPool::BlockingPool(size_t threads) {
+BlockingPool::BlockingPool(size_t threads, std::string_view name) {
   if (threads == 0) threads = 1;
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { run(); });
+    nameThread(threads_.back(), std::string(name) + "-" + std::to_string(i));
+  }
 }
 
 BlockingPool::~BlockingPool() {

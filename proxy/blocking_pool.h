@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -17,7 +18,8 @@ namespace arkroute {
 
 class BlockingPool {
  public:
-  explicit BlockingPool(size_t threads);
+  // name: the threads' name prefix ("ark-blocking" gives ark-blocking-0, ark-blocking-1...).
+  BlockingPool(size_t threads, std::string_view name);
   ~BlockingPool();
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;

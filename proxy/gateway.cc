@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cache/rocks_store.h"
+#include "proxy/thread_name.h"
 
 namespace arkroute {
 
@@ -61,6 +62,7 @@ bool Gateway::openCache(std::string* error) {
   services_.store = store_.get();
   services_.coalescer = coalescer_.get();
   sweeper_ = std::thread([this] { sweepLoop(); });
+  nameThread(sweeper_, "ark-sweeper");
   return true;
 }
 
@@ -78,8 +80,8 @@ void Gateway::sweepLoop() {
 bool Gateway::start(std::string* error) {
   runtime_ = Runtime::create(config_, error);
   if (!runtime_ || !openState(error)) return false;
-  blocking_ = std::make_unique<BlockingPool>(kBlockingThreads);
-  maintenance_ = std::make_unique<BlockingPool>(1);
+  blocking_ = std::make_unique<BlockingPool>(kBlockingThreads, "ark-blocking");
+  maintenance_ = std::make_unique<BlockingPool>(1, "ark-maint");
   services_.blocking = blocking_.get();
   services_.maintenance = maintenance_.get();
   gates_ = std::make_unique<UpstreamGates>(services_.now_ms);

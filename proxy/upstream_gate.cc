@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "proxy/thread_name.h"
+
 namespace arkroute {
 
 GateLimits GateLimits::from(const UpstreamConfig& upstream) {
@@ -175,6 +177,7 @@ int UpstreamGate::queued() const {
 
 UpstreamGates::UpstreamGates(std::function<int64_t()> now_ms) : now_ms_(std::move(now_ms)) {
   pump_ = std::thread([this] { pumpLoop(); });
+  nameThread(pump_, "ark-gate-pump");
 }
 
 UpstreamGates::~UpstreamGates() {

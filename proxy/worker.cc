@@ -10,6 +10,7 @@
 #include "proxy/ledger.h"
 #include "proxy/mcp_service.h"
 #include "proxy/request_tracking.h"
+#include "proxy/thread_name.h"
 #include "proxy/upstream_gate.h"
 
 namespace arkroute {
@@ -176,6 +177,7 @@ bool Worker::listen(const std::string& host, uint16_t port, bool reuse_port, std
 
 void Worker::start() {
   thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
+  nameThread(thread_, "ark-worker-" + std::to_string(index_));
 }
 
 void Worker::offLoop(std::function<std::function<void()>()> job, Lane lane) {

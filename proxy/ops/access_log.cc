@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "proxy/ops/access_log_line.h"
+#include "proxy/thread_name.h"
 
 namespace arkroute::ops {
 
@@ -39,6 +40,7 @@ std::shared_ptr<AccessLog> AccessLog::toDescriptor(int fd, Options options) {
 AccessLog::AccessLog(int fd, bool owns_fd, std::string path, Options options)
     : fd_(fd), owns_fd_(owns_fd), path_(std::move(path)), options_(options) {
   writer_ = std::thread([this] { run(); });
+  nameThread(writer_, "ark-access-log");
 }
 
 AccessLog::~AccessLog() {

@@ -2,13 +2,16 @@
 // the port accepts; SIGHUP reloads (RELOADING=1 … READY=1), serves new models, keeps the running
 // config when the new one is broken and finishes requests in flight on their old route; SIGTERM
 // lets a request in flight finish (and a response still being written reach its slow reader
-// whole), says STOPPING=1 and exits 0; WATCHDOG=1 when asked for.
+// whole), says STOPPING=1 and exits 0; WATCHDOG=1 when asked for. Every long-lived thread is
+// named by its role.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -83,6 +86,34 @@ struct Service {
   std::string config_path;
   std::unique_ptr<ChildProcess> process;
 };
+
+// The names of a process's threads (/proc/PID/task/*/comm).
+std::multiset<std::string> threadNames(pid_t pid) {
+  std::multiset<std::string> names;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  return names;
+}
+
+// top -H, ps -L, gdb and perf show which part of the gateway each thread is.
+TEST(Lifecycle, ThreadsAreNamedByTheirRole) {
+  Simulator sim;
+  GatewayOptions options{.upstream_base_url = sim.baseUrl()};
+  options.cache_toml = "enabled = true\n";
+  options.log_toml = "access_log = \"stdout\"\n";
+  Gateway gateway(options);
+  std::multiset<std::string> names = threadNames(gateway.process().pid());
+  for (const char* role :
+       {"ark-worker-0", "ark-worker-1", "ark-blocking-0", "ark-blocking-1", "ark-maint-0",
+        "ark-gate-pump", "ark-sweeper", "ark-cache-write", "ark-access-log"}) {
+    EXPECT_EQ(names.count(role), 1u) << role;
+  }
+}
 
 TEST(Lifecycle, ReadyIsSentOnceThePortAccepts) {
   Simulator sim;
