@@ -23,6 +23,7 @@ std::unique_ptr<Observability> Observability::create(const Config& config, Servi
     registerCacheMetrics(self->registry_, *services.store, *services.coalescer);
   }
   self->registerAccessLogMetrics();
+  self->registerAcceptMetrics(services);
   services.metrics_registry = &self->registry_;
   services.metrics = self->requests_.get();
   services.observers.push_back(self->requests_);
@@ -62,6 +63,19 @@ void Observability::registerConnectionMetrics(Services& services,
   registry_.collector("arkroute_upstream_connections_reused_total",
                       "Upstream requests sent on an already-open keep-alive connection.",
                       ops::MetricType::kCounter, {"upstream"}, [read] { return read(false); });
+}
+
+void Observability::registerAcceptMetrics(Services& services) {
+  auto pauses = std::make_shared<std::atomic<uint64_t>>(0);
+  services.accept_pauses = pauses;
+  registry_.collector(
+      "arkroute_accept_paused_total",
+      "Times a worker stopped accepting connections for 250 ms because accept() failed for want "
+      "of resources (most often the open-files limit).",
+      ops::MetricType::kCounter, {}, [pauses] {
+        double count = static_cast<double>(pauses->load(std::memory_order_relaxed));
+        return std::vector<ops::MetricsRegistry::Sample>{{{}, count}};
+      });
 }
 
 void Observability::registerAccessLogMetrics() {

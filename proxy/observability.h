@@ -38,6 +38,7 @@ class Observability {
   Observability() = default;
   void registerConnectionMetrics(Services& services, const std::vector<std::string>& upstreams);
   void registerAccessLogMetrics();
+  void registerAcceptMetrics(Services& services);
 
   ops::MetricsRegistry registry_;
   std::shared_ptr<ops::RequestMetrics> requests_;

@@ -4,6 +4,7 @@
 // the log phase reports every finished request to (ledger, metrics, access log) and the metrics.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -58,6 +59,9 @@ struct Services {
   ops::RequestMetrics* metrics = nullptr;
   // Per upstream name: connection totals every worker's pools for that upstream add to.
   std::map<std::string, std::shared_ptr<http::ConnectionCounters>> connection_counters;
+  // Times a worker stopped accepting for a moment because accept() failed for want of file
+  // descriptors or memory (http::HttpServer::kAcceptPause). Null in a hand-built Services.
+  std::shared_ptr<std::atomic<uint64_t>> accept_pauses;
 
   void reportFinished(const RequestRecord& record) const {
     for (const auto& observer : observers) observer->onRequestFinished(record);

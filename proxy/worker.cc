@@ -58,6 +58,7 @@ Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& s
   server_->onRejected([this](int status, const http::Request& request, uint64_t body_bytes) {
     reportRejected(services_, status, request, body_bytes);
   });
+  if (services_.accept_pauses) server_->countAcceptPausesIn(services_.accept_pauses);
   addGeneration(std::move(runtime));
   drain_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onDrainTimer, this);
   retire_timer_ = event_new(base_, -1, EV_PERSIST, &Worker::onRetireTimer, this);

@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <unordered_set>
 
 #include "proxy/http/server_connection.h"
@@ -18,9 +20,16 @@ struct HttpServer::Impl {
   evconnlistener* listener = nullptr;
   uint16_t port = 0;
   std::unordered_set<ServerConnection*> connections;
+  event* resume_accepting = nullptr;  // ends an accept pause
+  std::shared_ptr<std::atomic<uint64_t>> accept_pauses;
+  std::chrono::steady_clock::time_point last_pause_message;
+  uint64_t pauses_since_message = 0;
 
   static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
                        void* arg);
+  static void onAcceptError(evconnlistener* listener, void* arg);
+  static void onResumeAccepting(evutil_socket_t, short, void* arg);
+  void reportAcceptPause(int error);
 };
 
 namespace {
@@ -70,6 +79,39 @@ void HttpServer::Impl::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* a
   impl->connections.insert(new ServerConnection(impl->shared, fd, describePeer(address)));
 }
 
+// libevent calls this for accept() errors other than the retriable ones (EAGAIN, EINTR,
+// ECONNABORTED): those that persist while the listening socket stays readable.
+void HttpServer::Impl::onAcceptError(evconnlistener* listener, void* arg) {
+  auto* impl = static_cast<Impl*>(arg);
+  int error = EVUTIL_SOCKET_ERROR();
+  evconnlistener_disable(listener);
+  timeval pause{0, static_cast<suseconds_t>(kAcceptPause.count() * 1000)};
+  evtimer_add(impl->resume_accepting, &pause);
+  if (impl->accept_pauses) impl->accept_pauses->fetch_add(1, std::memory_order_relaxed);
+  impl->reportAcceptPause(error);
+}
+
+void HttpServer::Impl::reportAcceptPause(int error) {
+  ++pauses_since_message;
+  auto now = std::chrono::steady_clock::now();
+  bool first = last_pause_message == std::chrono::steady_clock::time_point{};
+  if (!first && now - last_pause_message < std::chrono::seconds(10)) return;
+  std::string hint = error == EMFILE || error == ENFILE
+                         ? " (raise the open-files limit: ulimit -n, or LimitNOFILE= in the unit)"
+                         : "";
+  std::cerr << "arkroute: cannot accept connections: " << std::strerror(error) << hint
+            << "; accepting paused for " << kAcceptPause.count() << " ms (" << pauses_since_message
+            << (pauses_since_message == 1 ? " pause" : " pauses") << " since the last message)"
+            << std::endl;
+  last_pause_message = now;
+  pauses_since_message = 0;
+}
+
+void HttpServer::Impl::onResumeAccepting(evutil_socket_t, short, void* arg) {
+  auto* impl = static_cast<Impl*>(arg);
+  if (impl->listener && impl->shared.accepting) evconnlistener_enable(impl->listener);
+}
+
 HttpServer::HttpServer(event_base* base, ServerLimits limits, RequestHandler handler,
                        ErrorBodyFn error_body)
     : impl_(std::make_unique<Impl>()) {
@@ -78,6 +120,7 @@ HttpServer::HttpServer(event_base* base, ServerLimits limits, RequestHandler han
   impl_->shared.handler = std::move(handler);
   impl_->shared.error_body = std::move(error_body);
   Impl* impl = impl_.get();
+  impl_->resume_accepting = evtimer_new(base, &Impl::onResumeAccepting, impl);
   impl_->shared.on_closed = [impl](ServerConnection* connection) {
     impl->connections.erase(connection);
     delete connection;
@@ -86,6 +129,7 @@ HttpServer::HttpServer(event_base* base, ServerLimits limits, RequestHandler han
 
 HttpServer::~HttpServer() {
   if (impl_->listener) evconnlistener_free(impl_->listener);
+  event_free(impl_->resume_accepting);
   auto connections = std::move(impl_->connections);
   for (ServerConnection* connection : connections) delete connection;
 }
@@ -106,6 +150,7 @@ bool HttpServer::listen(const std::string& host, uint16_t port, bool reuse_port,
     *error = "cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
     return false;
   }
+  evconnlistener_set_error_cb(impl_->listener, &Impl::onAcceptError);
   sockaddr_storage bound;
   socklen_t bound_length = sizeof bound;
   getsockname(evconnlistener_get_fd(impl_->listener), reinterpret_cast<sockaddr*>(&bound),
@@ -124,8 +169,13 @@ void HttpServer::onRejected(RejectHook hook) {
   impl_->shared.on_rejected = std::move(hook);
 }
 
+void HttpServer::countAcceptPausesIn(std::shared_ptr<std::atomic<uint64_t>> pauses) {
+  impl_->accept_pauses = std::move(pauses);
+}
+
 void HttpServer::stopAccepting() {
   impl_->shared.accepting = false;
+  event_del(impl_->resume_accepting);
   if (impl_->listener) {
     evconnlistener_free(impl_->listener);
     impl_->listener = nullptr;

@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -127,6 +128,14 @@ class HttpServer {
   // the size of the error body sent. Set before the loop runs.
   using RejectHook = std::function<void(int status, const Request& request, uint64_t body_bytes)>;
   void onRejected(RejectHook hook);
+
+  // When accept() fails for want of resources (EMFILE/ENFILE: the open-files limit; ENOBUFS,
+  // ENOMEM), the listening socket stays readable, so accepting again at once would spin a core.
+  // The server stops accepting for this long instead (clients wait in the listen backlog), counts
+  // the pause in *pauses when set (shared by every worker), and says so on stderr at most every
+  // 10 s.
+  static constexpr std::chrono::milliseconds kAcceptPause{250};
+  void countAcceptPausesIn(std::shared_ptr<std::atomic<uint64_t>> pauses);
 
   // Stops accepting; existing connections continue. Idle keep-alive connections are closed.
   void stopAccepting();

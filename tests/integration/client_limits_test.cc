@@ -1,14 +1,20 @@
-// Integration: slow and idle clients are dropped, and a client that stops reading holds back the
-// upstream (bounded memory) instead of making the gateway buffer the whole response.
+// Integration: slow and idle clients are dropped, a client that stops reading holds back the
+// upstream (bounded memory) instead of making the gateway buffer the whole response, and running
+// out of file descriptors pauses accepting (clients wait in the backlog) instead of spinning.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -16,6 +22,56 @@
 
 namespace arkroute::testing {
 namespace {
+
+size_t openDescriptors(pid_t pid) {
+  auto fds = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd");
+  return static_cast<size_t>(std::distance(begin(fds), end(fds)));
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
+}
+
+// With its open-files limit reached, accept() fails while the listening socket stays readable:
+// retrying at once would spin a core and flood the log. The gateway pauses accepting instead,
+// says so once, counts it, and serves the clients that waited once descriptors are free again.
+TEST(ClientLimits, OutOfFileDescriptorsPausesAcceptingAndRecovers) {
+  Simulator sim;
+  GatewayOptions options{.upstream_base_url = sim.baseUrl()};
+  options.workers = 1;
+  Gateway gateway(options);
+  pid_t pid = gateway.process().pid();
+  rlimit tight{};
+  tight.rlim_cur = tight.rlim_max = openDescriptors(pid) + 3;
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &tight, nullptr), 0) << std::strerror(errno);
+
+  std::vector<int> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(connectLoopback(gateway.port()));
+  int waiting = clients.back();  // in the listen backlog: the gateway has no descriptor for it
+  std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(waiting, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::this_thread::sleep_for(700ms);  // over the limit for a few pauses
+  clients.pop_back();
+  for (int fd : clients) close(fd);
+
+  std::string answer = readUntilClosed(waiting, 10s);
+  close(waiting);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  HttpResponse scrape = httpGet(gateway.port(), "/metrics");
+  ASSERT_EQ(scrape.status, 200);
+  std::string series = "\narkroute_accept_paused_total ";
+  size_t at = scrape.body.find(series);
+  ASSERT_NE(at, std::string::npos) << scrape.body;
+  EXPECT_GE(std::stod(scrape.body.substr(at + series.size())), 1.0);
+  std::ifstream stderr_file(gateway.process().stderrPath());
+  std::stringstream log;
+  log << stderr_file.rdbuf();
+  EXPECT_EQ(occurrences(log.str(), "cannot accept connections: Too many open files"), 1u)
+      << "one message per 10 s, not one per attempt:\n"
+      << log.str();
+}
 
 TEST(ClientLimits, AClientTooSlowToSendItsRequestGets408) {
   Simulator sim;
