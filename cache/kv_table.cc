@@ -41,13 +41,15 @@ class FamilyTable : public KeyValueTable {
       : database_(std::move(database)), family_(family) {}
 
   bool put(std::string_view key, std::string_view value, std::string* error) override {
-    return check(
-        database_->db()->Put(rocksdb::WriteOptions(), family_, toSlice(key), toSlice(value)),
-        error);
+    rocksdb::WriteBatch batch;
+    batch.Put(family_, toSlice(key), toSlice(value));
+    return check(database_->write(&batch), error);
   }
 
   bool remove(std::string_view key, std::string* error) override {
-    return check(database_->db()->Delete(rocksdb::WriteOptions(), family_, toSlice(key)), error);
+    rocksdb::WriteBatch batch;
+    batch.Delete(family_, toSlice(key));
+    return check(database_->write(&batch), error);
   }
 
   std::optional<std::string> get(std::string_view key) const override {

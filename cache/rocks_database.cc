@@ -4,6 +4,9 @@
 #include <rocksdb/options.h>
 
 #include <algorithm>
+#include <iostream>
+
+#include "cache/rocks_logger.h"
 
 namespace arkroute::cache {
 
@@ -43,7 +46,7 @@ rocksdb::DBOptions databaseOptions() {
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.max_background_jobs = 2;
-  options.keep_log_file_num = 4;  // RocksDB's own info LOG files, not the WAL
+  options.info_log = std::make_shared<StderrRocksLogger>();  // no LOG files (rocks_logger.h)
   // Flushes and compactions yield the CPU to serving, like the cache's writer thread.
   options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH, rocksdb::CpuPriority::kLow)
       .PermitUncheckedError();
@@ -63,7 +66,8 @@ std::string describeOpenError(const rocksdb::Status& status, const std::string& 
 
 }  // namespace
 
-std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std::string* error) {
+std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std::string* error,
+                                                   rocksdb::Env* env) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : familiesToOpen(path)) {
     descriptors.emplace_back(name, optionsFor(name));
@@ -71,8 +75,9 @@ std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std:
   std::unique_ptr<RocksDatabase> database(new RocksDatabase());
   database->path_ = path;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status status =
-      rocksdb::DB::Open(databaseOptions(), path, descriptors, &database->families_, &db);
+  rocksdb::DBOptions options = databaseOptions();
+  if (env) options.env = env;
+  rocksdb::Status status = rocksdb::DB::Open(options, path, descriptors, &database->families_, &db);
   if (!status.ok()) {
     *error = describeOpenError(status, path);
     return nullptr;
@@ -85,6 +90,25 @@ RocksDatabase::~RocksDatabase() {
   if (!db_) return;
   for (rocksdb::ColumnFamilyHandle* family : families_) db_->DestroyColumnFamilyHandle(family);
   db_->Close();
+}
+
+rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {
+  std::lock_guard lock(write_mutex_);
+  if (!write_failure_.ok()) return write_failure_;
+  rocksdb::Status status = db_->Write(rocksdb::WriteOptions(), batch);
+  if (status.IsIOError() || status.IsIOFenced()) {
+    write_failure_ = status;
+    std::cerr << "arkroute: cache database " << path_ << ": a write failed (" << status.ToString()
+              << "); the cache and the ledger store nothing more until the gateway restarts "
+                 "(serving and reads go on)"
+              << std::endl;
+  }
+  return status;
+}
+
+bool RocksDatabase::writesStopped() const {
+  std::lock_guard lock(write_mutex_);
+  return !write_failure_.ok();
 }
 
 rocksdb::ColumnFamilyHandle* RocksDatabase::family(std::string_view name) const {

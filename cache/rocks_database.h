@@ -6,11 +6,20 @@
 // money features. The WAL is on and writes are not synced: an acknowledged write survives a
 // process kill (not a power cut). Column families found on disk but not listed here are opened too,
 // so a database written by a newer build still opens.
+//
+// Every write goes through write(). After a write fails for an I/O reason (a full disk, an I/O
+// error), no later write reaches RocksDB until the process restarts: the cache and the ledger stop
+// storing, reads and serving go on, and the reason is logged once. Debian's RocksDB 7.8 keeps its
+// debug assertions, and a file writer used again after a failed append aborts the process; its
+// info log did exactly that on a full disk, so that log goes to stderr (rocks_logger.h), and no
+// write is ever retried on a WAL that failed.
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,13 +39,20 @@ class RocksDatabase {
   // database cannot be opened: "cache database PATH is locked by another process (...)" when
   // another process (or another open in this one) holds it, else "cannot open cache database
   // PATH: <reason>" (not writable, not a directory, corrupt, ...).
-  static std::unique_ptr<RocksDatabase> open(const std::string& path, std::string* error);
+  // env: for tests that inject file-system faults (nullptr: the default environment).
+  static std::unique_ptr<RocksDatabase> open(const std::string& path, std::string* error,
+                                             rocksdb::Env* env = nullptr);
   ~RocksDatabase();
   RocksDatabase(const RocksDatabase&) = delete;
   RocksDatabase& operator=(const RocksDatabase&) = delete;
 
-  // Thread-safe handle, valid while this object lives.
+  // Thread-safe handle, valid while this object lives. For reads: writes go through write().
   rocksdb::DB* db() const { return db_.get(); }
+  // Applies batch (unsynced, WAL on), one writer at a time. After an I/O failure, returns that
+  // failure without writing (see above). Thread-safe.
+  rocksdb::Status write(rocksdb::WriteBatch* batch);
+  // True once a write has failed for an I/O reason.
+  bool writesStopped() const;
   // The handle of a column family by name; nullptr when there is none. Owned by this object.
   rocksdb::ColumnFamilyHandle* family(std::string_view name) const;
   const std::string& path() const { return path_; }
@@ -47,6 +63,8 @@ class RocksDatabase {
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
+  mutable std::mutex write_mutex_;
+  rocksdb::Status write_failure_;  // ok until an I/O failure; guarded by write_mutex_
 };
 
 }  // namespace arkroute::cache

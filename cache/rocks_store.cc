@@ -230,7 +230,7 @@ void RocksCacheStore::writeJob(const BackgroundWriter::Job& job) {
   batch.Put(records_, asSlice(job.digest), record);
   batch.Put(meta_, asSlice(job.digest), encodeMeta(meta));
   batch.Put(by_time_, timeKey(meta.created_ms, job.digest), size_value);
-  if (db_->Write(rocksdb::WriteOptions(), &batch).ok()) {
+  if (database_->write(&batch).ok()) {
     entries_ += 1 - replaced.entries;
     bytes_ += meta.size;
     bytes_ -= replaced.bytes;
@@ -259,7 +259,7 @@ void RocksCacheStore::addRemovalLocked(const Digest& digest, rocksdb::WriteBatch
 }
 
 bool RocksCacheStore::commitRemovalLocked(rocksdb::WriteBatch* batch, const Removal& removal) {
-  if (!db_->Write(rocksdb::WriteOptions(), batch).ok()) return false;
+  if (!database_->write(batch).ok()) return false;
   entries_ -= std::min(entries_.load(), removal.entries);
   bytes_ -= std::min(bytes_.load(), removal.bytes);
   for (const Digest& digest : removal.digests) hot_.eraseUnpinned(digest);

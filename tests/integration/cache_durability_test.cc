@@ -1,11 +1,15 @@
 // Integration: the cache survives SIGKILL in the middle of a write-heavy load. After a restart the
 // gateway opens the same database and every entry it serves is byte-identical to what the
-// (deterministic) simulator generates for that prompt; no torn record is ever served.
+// (deterministic) simulator generates for that prompt; no torn record is ever served. A full disk
+// stops the cache's writes, never the gateway.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 
 #include <atomic>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "integration/harness.h"
@@ -15,6 +19,49 @@ namespace {
 
 std::string bodyFor(int i) {
   return R"({"model":"gpt-image-1","prompt":"durable image )" + std::to_string(i) + "\"}";
+}
+
+// A 3 MiB tmpfs, unmounted when the test ends. Mounting needs root (CAP_SYS_ADMIN).
+class SmallDisk {
+ public:
+  SmallDisk() : mounted_(mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, "size=3m") == 0) {}
+  ~SmallDisk() {
+    if (mounted_) umount2(dir_.path().c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  std::string path() const { return dir_.file("cache"); }
+
+ private:
+  TempDir dir_;
+  bool mounted_;
+};
+
+// With the database's disk full, Debian's RocksDB 7.8 used to abort the gateway on its next
+// info-log line (a debug assertion it ships with). Now every request is still answered, what was
+// stored is still served, and the log says writes stopped.
+TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOn) {
+  SmallDisk disk;
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  Simulator sim({"--payload-bytes", "700000"});
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.cache_toml = "enabled = true\n";
+  options.cache_path = disk.path();
+  options.workers = 1;
+  Gateway gateway(options);
+  for (int i = 0; i < 12; ++i) {  // ~1 MB stored per answer: the disk is full after a few
+    HttpResponse answer = httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(i));
+    ASSERT_EQ(answer.status, 200) << "request " << i << ": " << answer.error;
+  }
+  HttpResponse first = httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(0));
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.header("x-arkroute-cache"), "HIT") << "stored before the disk filled";
+  EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200);
+  std::ifstream stderr_file(gateway.process().stderrPath());
+  std::stringstream log;
+  log << stderr_file.rdbuf();
+  EXPECT_NE(log.str().find("a write failed (IO error: No space left on device"), std::string::npos)
+      << log.str();
 }
 
 TEST(CacheDurability, SigkillDuringWritesNeverServesATornEntry) {

@@ -110,7 +110,8 @@ struct GatewayOptions {
   std::string extra_toml;                        // appended at the end of the file
   std::string server_toml;                       // appended inside [server]
   std::string cache_toml = "enabled = false\n";  // inside [cache] (path is set by the harness)
-  std::string auth_toml;                         // inside [auth]
+  std::string cache_path;   // [cache] path; empty: "cache" in the gateway's temp directory
+  std::string auth_toml;    // inside [auth]
   std::string models_toml;  // replaces the default models (gpt-image-1, seedream-4.5 on "sim")
   // inside [log]: off by default, since nobody reads a test gateway's stdout after it is ready
   std::string log_toml = "access_log = \"off\"\n";

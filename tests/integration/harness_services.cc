@@ -57,7 +57,8 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
   std::string toml =
       "[server]\nlisten = \"127.0.0.1:0\"\nworkers = " + std::to_string(options_.workers) + "\n" +
       options_.server_toml + "\n[auth]\n" + options_.auth_toml + "\n[cache]\npath = \"" +
-      dir_.file("cache") + "\"\n" + options_.cache_toml + "\n[log]\n" + options_.log_toml +
+      (options_.cache_path.empty() ? dir_.file("cache") : options_.cache_path) + "\"\n" +
+      options_.cache_toml + "\n[log]\n" + options_.log_toml +
       "\n[[upstream]]\nname = \"sim\"\nbase_url = \"" + options_.upstream_base_url + "\"\n" +
       options_.extra_upstream_toml + models + options_.extra_toml;
   writeFile(config_path_, toml);

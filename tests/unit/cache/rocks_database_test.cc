@@ -1,15 +1,98 @@
-// RocksDatabase: the column families and their options, and clear open errors.
+// RocksDatabase: the column families and their options, clear open errors, and a full disk that
+// stops writes (never the process) while reads go on.
 #include "cache/rocks_database.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 
+#include <atomic>
+#include <filesystem>
 #include <fstream>
+#include <memory>
+#include <string>
 
 #include "unit/cache/temp_dir.h"
 
 namespace arkroute::cache {
 namespace {
+
+// Files opened for writing fail every append with "no space" while `full` is set.
+class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  using rocksdb::FileSystemWrapper::FileSystemWrapper;
+  const char* Name() const override { return "FullDiskFileSystem"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* debug) override {
+    rocksdb::IOStatus status = target()->NewWritableFile(name, options, result, debug);
+    if (status.ok()) *result = std::make_unique<File>(std::move(*result), full);
+    return status;
+  }
+  std::atomic<bool> full{false};
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<bool>& full)
+        : FSWritableFileOwnerWrapper(std::move(file)), full_(full) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* debug) override {
+      if (full_) return rocksdb::IOStatus::NoSpace("injected: no space left on device");
+      return FSWritableFileOwnerWrapper::Append(data, options, debug);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* debug) override {
+      if (full_) return rocksdb::IOStatus::NoSpace("injected: no space left on device");
+      return FSWritableFileOwnerWrapper::Append(data, options, info, debug);
+    }
+
+   private:
+    const std::atomic<bool>& full_;
+  };
+};
+
+// Debian's RocksDB 7.8 aborts on a write to a file whose last append failed (a debug assertion
+// left on): with the disk full, the next info-log line or WAL write would end the gateway.
+TEST(RocksDatabase, AFullDiskStopsWritesNotTheProcessAndReadsGoOn) {
+  TempDir dir;
+  auto disk = std::make_shared<FullDiskFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(disk);
+  std::string error;
+  auto database = RocksDatabase::open(dir.path(), &error, env.get());
+  ASSERT_TRUE(database) << error;
+  rocksdb::ColumnFamilyHandle* family = database->family(RocksDatabase::kLedgerFamily);
+  rocksdb::WriteBatch before;
+  before.Put(family, "kept", "1");
+  ASSERT_TRUE(database->write(&before).ok());
+
+  disk->full = true;
+  for (int i = 0; i < 3; ++i) {
+    rocksdb::WriteBatch batch;
+    batch.Put(family, "lost-" + std::to_string(i), std::string(100'000, 'x'));
+    rocksdb::Status status = database->write(&batch);
+    EXPECT_TRUE(status.IsIOError()) << status.ToString();
+  }
+  EXPECT_TRUE(database->writesStopped());
+  for (int i = 0; i < 2; ++i) {  // flushes fail too, and log about it
+    EXPECT_FALSE(database->db()->Flush(rocksdb::FlushOptions()).ok());
+  }
+  disk->full = false;
+  rocksdb::WriteBatch after;
+  after.Put(family, "after", "1");
+  EXPECT_FALSE(database->write(&after).ok()) << "writes stay stopped until a restart";
+  std::string value;
+  ASSERT_TRUE(database->db()->Get(rocksdb::ReadOptions(), family, "kept", &value).ok());
+  EXPECT_EQ(value, "1");
+  database.reset();  // closes before the file system goes
+  for (const auto& file : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_NE(file.path().filename().string().rfind("LOG", 0), 0u)
+        << "RocksDB's info log goes to stderr, not to files on the database's disk: "
+        << file.path();
+  }
+}
 
 TEST(RocksDatabase, CreatesEveryColumnFamilyWithBlobFilesForRecords) {
   TempDir dir;
