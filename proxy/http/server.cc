@@ -5,10 +5,10 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <iostream>
 #include <unordered_set>
 
 #include "proxy/http/server_connection.h"
@@ -99,10 +99,15 @@ void HttpServer::Impl::reportAcceptPause(int error) {
   std::string hint = error == EMFILE || error == ENFILE
                          ? " (raise the open-files limit: ulimit -n, or LimitNOFILE= in the unit)"
                          : "";
-  std::cerr << "arkroute: cannot accept connections: " << std::strerror(error) << hint
-            << "; accepting paused for " << kAcceptPause.count() << " ms (" << pauses_since_message
-            << (pauses_since_message == 1 ? " pause" : " pauses") << " since the last message)"
-            << std::endl;
+  // One write(2), no iostreams: with no descriptor to spare, nothing on this path may need one
+  // (UBSan's first check of a type it has not seen, e.g. std::endl's locale facet, does).
+  std::string message =
+      "arkroute: cannot accept connections: " + std::string(std::strerror(error)) + hint +
+      "; accepting paused for " + std::to_string(kAcceptPause.count()) + " ms (" +
+      std::to_string(pauses_since_message) + (pauses_since_message == 1 ? " pause" : " pauses") +
+      " since the last message)\n";
+  ssize_t written = ::write(STDERR_FILENO, message.data(), message.size());
+  (void)written;  // nothing better to do when stderr is gone
   last_pause_message = now;
   pauses_since_message = 0;
 }
