@@ -40,6 +40,9 @@ bool Gateway::openState(std::string* error) {
     if (!database_) return false;
     keys_table_ = cache::openFamilyTable(database_, cache::RocksDatabase::kKeysFamily);
     ledger_table_ = cache::openFamilyTable(database_, cache::RocksDatabase::kLedgerFamily);
+    services_.database_writes_stopped = [database = database_.get()] {
+      return database->writesStopped();
+    };
   } else {  // no state directory: keys and the ledger live as long as the process
     keys_table_ = std::make_unique<cache::MemoryKeyValueTable>();
     ledger_table_ = std::make_unique<cache::MemoryKeyValueTable>();

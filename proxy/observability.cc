@@ -24,6 +24,15 @@ std::unique_ptr<Observability> Observability::create(const Config& config, Servi
   }
   self->registerAccessLogMetrics();
   self->registerAcceptMetrics(services);
+  if (services.database_writes_stopped) {
+    self->registry_.collector(
+        "arkroute_database_writes_stopped",
+        "1 once a write to the cache database failed (a full disk, an I/O error): the cache and "
+        "the ledger store nothing more until the gateway restarts.",
+        ops::MetricType::kGauge, {}, [stopped = services.database_writes_stopped] {
+          return std::vector<ops::MetricsRegistry::Sample>{{{}, stopped() ? 1.0 : 0.0}};
+        });
+  }
   services.metrics_registry = &self->registry_;
   services.metrics = self->requests_.get();
   services.observers.push_back(self->requests_);

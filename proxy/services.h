@@ -62,6 +62,9 @@ struct Services {
   // Times a worker stopped accepting for a moment because accept() failed for want of file
   // descriptors or memory (http::HttpServer::kAcceptPause). Null in a hand-built Services.
   std::shared_ptr<std::atomic<uint64_t>> accept_pauses;
+  // True once a write to the state database failed (a full disk): the cache and the ledger store
+  // nothing more until a restart (cache::RocksDatabase::write). Null without a database.
+  std::function<bool()> database_writes_stopped;
 
   void reportFinished(const RequestRecord& record) const {
     for (const auto& observer : observers) observer->onRequestFinished(record);

@@ -57,6 +57,8 @@ TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOn) {
   EXPECT_EQ(first.status, 200);
   EXPECT_EQ(first.header("x-arkroute-cache"), "HIT") << "stored before the disk filled";
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200);
+  std::string metrics = httpGet(gateway.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\narkroute_database_writes_stopped 1\n"), std::string::npos) << metrics;
   std::ifstream stderr_file(gateway.process().stderrPath());
   std::stringstream log;
   log << stderr_file.rdbuf();

@@ -99,6 +99,8 @@ TEST(Metrics, CountsMissHitErrorsCostAndCacheAndPassPromtool) {
   expect("arkroute_cache_coalesced_total", 0);
   expect("arkroute_cache_evictions_total", 0);
   expect("arkroute_access_log_dropped_total", 0);
+  expect("arkroute_accept_paused_total", 0);
+  expect("arkroute_database_writes_stopped", 0);
   auto opened = sample(m, R"(arkroute_upstream_connections_opened_total{upstream="sim"})");
   auto reused = sample(m, R"(arkroute_upstream_connections_reused_total{upstream="sim"})");
   ASSERT_TRUE(opened && reused) << m;
