@@ -100,8 +100,7 @@ rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {
     write_failure_ = status;
     std::cerr << "arkroute: cache database " << path_ << ": a write failed (" << status.ToString()
               << "); the cache and the ledger store nothing more until the gateway restarts "
-                 "(serving and reads go on)"
-              << std::endl;
+                 "(serving and reads go on)\n";
   }
   return status;
 }

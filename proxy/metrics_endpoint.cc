@@ -10,21 +10,8 @@
 
 namespace arkroute {
 
-namespace {
-
 using ops::MetricsRegistry;
 using ops::MetricType;
-
-// One unlabelled sample read from the store or coalescer at scrape time.
-template <typename Read>
-void addCacheMetric(MetricsRegistry& registry, const std::string& name, const std::string& help,
-                    MetricType type, Read read) {
-  registry.collector(name, help, type, {}, [read] {
-    return std::vector<MetricsRegistry::Sample>{{{}, static_cast<double>(read())}};
-  });
-}
-
-}  // namespace
 
 void handleMetrics(Worker& worker, std::shared_ptr<http::Exchange> exchange,
                    std::string request_id) {
@@ -45,32 +32,32 @@ void registerCacheMetrics(MetricsRegistry& registry, const cache::CacheStore& st
                           const cache::Coalescer& coalescer) {
   const cache::CacheStore* s = &store;
   const cache::Coalescer* c = &coalescer;
-  addCacheMetric(registry, "arkroute_cache_entries", "Entries in the cache.", MetricType::kGauge,
-                 [s] { return s->stats().entries; });
-  addCacheMetric(registry, "arkroute_cache_bytes", "Bytes the cache entries take.",
-                 MetricType::kGauge, [s] { return s->stats().bytes; });
-  addCacheMetric(registry, "arkroute_cache_hits_total", "Cache lookups that found an entry.",
-                 MetricType::kCounter, [s] { return s->stats().hits; });
-  addCacheMetric(registry, "arkroute_cache_misses_total",
-                 "Cache lookups that found nothing usable (absent, expired, corrupt).",
-                 MetricType::kCounter, [s] { return s->stats().misses; });
-  addCacheMetric(registry, "arkroute_cache_coalesced_total",
-                 "Requests served by waiting for an identical request's generation.",
-                 MetricType::kCounter, [c] { return c->stats().coalesced; });
-  addCacheMetric(registry, "arkroute_cache_evictions_total",
-                 "Entries evicted to stay under cache.max_bytes.", MetricType::kCounter,
-                 [s] { return s->stats().evictions; });
-  addCacheMetric(registry, "arkroute_cache_expired_total", "Lookups that found an expired entry.",
-                 MetricType::kCounter, [s] { return s->stats().expired; });
-  addCacheMetric(registry, "arkroute_cache_corrupt_total",
-                 "Lookups that found a damaged record (deleted, served as a miss).",
-                 MetricType::kCounter, [s] { return s->stats().corrupt; });
-  addCacheMetric(registry, "arkroute_cache_dropped_writes_total",
-                 "Cache inserts not stored (write queue full, too big, or failed).",
-                 MetricType::kCounter, [s] { return s->stats().dropped_writes; });
-  addCacheMetric(registry, "arkroute_cache_takeovers_total",
-                 "Coalesced waiters that took over a failed generation.", MetricType::kCounter,
-                 [c] { return c->stats().takeovers; });
+  registry.valueCollector("arkroute_cache_entries", "Entries in the cache.", MetricType::kGauge,
+                          [s] { return s->stats().entries; });
+  registry.valueCollector("arkroute_cache_bytes", "Bytes the cache entries take.",
+                          MetricType::kGauge, [s] { return s->stats().bytes; });
+  registry.valueCollector("arkroute_cache_hits_total", "Cache lookups that found an entry.",
+                          MetricType::kCounter, [s] { return s->stats().hits; });
+  registry.valueCollector("arkroute_cache_misses_total",
+                          "Cache lookups that found nothing usable (absent, expired, corrupt).",
+                          MetricType::kCounter, [s] { return s->stats().misses; });
+  registry.valueCollector("arkroute_cache_coalesced_total",
+                          "Requests served by waiting for an identical request's generation.",
+                          MetricType::kCounter, [c] { return c->stats().coalesced; });
+  registry.valueCollector("arkroute_cache_evictions_total",
+                          "Entries evicted to stay under cache.max_bytes.", MetricType::kCounter,
+                          [s] { return s->stats().evictions; });
+  registry.valueCollector("arkroute_cache_expired_total", "Lookups that found an expired entry.",
+                          MetricType::kCounter, [s] { return s->stats().expired; });
+  registry.valueCollector("arkroute_cache_corrupt_total",
+                          "Lookups that found a damaged record (deleted, served as a miss).",
+                          MetricType::kCounter, [s] { return s->stats().corrupt; });
+  registry.valueCollector("arkroute_cache_dropped_writes_total",
+                          "Cache inserts not stored (write queue full, too big, or failed).",
+                          MetricType::kCounter, [s] { return s->stats().dropped_writes; });
+  registry.valueCollector("arkroute_cache_takeovers_total",
+                          "Coalesced waiters that took over a failed generation.",
+                          MetricType::kCounter, [c] { return c->stats().takeovers; });
 }
 
 }  // namespace arkroute

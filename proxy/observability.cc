@@ -25,13 +25,12 @@ std::unique_ptr<Observability> Observability::create(const Config& config, Servi
   self->registerAccessLogMetrics();
   self->registerAcceptMetrics(services);
   if (services.database_writes_stopped) {
-    self->registry_.collector(
+    self->registry_.valueCollector(
         "arkroute_database_writes_stopped",
         "1 once a write to the cache database failed (a full disk, an I/O error): the cache and "
         "the ledger store nothing more until the gateway restarts.",
-        ops::MetricType::kGauge, {}, [stopped = services.database_writes_stopped] {
-          return std::vector<ops::MetricsRegistry::Sample>{{{}, stopped() ? 1.0 : 0.0}};
-        });
+        ops::MetricType::kGauge,
+        [stopped = services.database_writes_stopped] { return stopped() ? 1.0 : 0.0; });
   }
   services.metrics_registry = &self->registry_;
   services.metrics = self->requests_.get();
@@ -77,25 +76,20 @@ void Observability::registerConnectionMetrics(Services& services,
 void Observability::registerAcceptMetrics(Services& services) {
   auto pauses = std::make_shared<std::atomic<uint64_t>>(0);
   services.accept_pauses = pauses;
-  registry_.collector(
+  registry_.valueCollector(
       "arkroute_accept_paused_total",
       "Times a worker stopped accepting connections for 250 ms because accept() failed for want "
       "of resources (most often the open-files limit).",
-      ops::MetricType::kCounter, {}, [pauses] {
-        double count = static_cast<double>(pauses->load(std::memory_order_relaxed));
-        return std::vector<ops::MetricsRegistry::Sample>{{{}, count}};
-      });
+      ops::MetricType::kCounter,
+      [pauses] { return static_cast<double>(pauses->load(std::memory_order_relaxed)); });
 }
 
 void Observability::registerAccessLogMetrics() {
   ops::AccessLog* log = access_log_.get();
-  registry_.collector(
+  registry_.valueCollector(
       "arkroute_access_log_dropped_total",
       "Access-log lines dropped because the writer fell behind (queue full) or a write failed.",
-      ops::MetricType::kCounter, {}, [log] {
-        double dropped = log ? static_cast<double>(log->dropped()) : 0.0;
-        return std::vector<ops::MetricsRegistry::Sample>{{{}, dropped}};
-      });
+      ops::MetricType::kCounter, [log] { return log ? static_cast<double>(log->dropped()) : 0.0; });
 }
 
 }  // namespace arkroute

@@ -103,19 +103,20 @@ void Worker::addGeneration(std::shared_ptr<const Runtime> runtime) {
   generations_.push_back(std::move(generation));
 }
 
-http::UpstreamPool& Worker::pool(const Runtime& runtime, size_t upstream_index) {
+Worker::Generation& Worker::generationOf(const Runtime& runtime) {
   for (auto it = generations_.rbegin(); it != generations_.rend(); ++it) {
-    if ((*it)->runtime.get() == &runtime) return *(*it)->pools[upstream_index];
+    if ((*it)->runtime.get() == &runtime) return **it;
   }
   // Unreachable while the caller holds runtime: its generation is only retired once unheld.
   std::abort();
 }
 
+http::UpstreamPool& Worker::pool(const Runtime& runtime, size_t upstream_index) {
+  return *generationOf(runtime).pools[upstream_index];
+}
+
 UpstreamGate& Worker::gate(const Runtime& runtime, size_t upstream_index) {
-  for (auto it = generations_.rbegin(); it != generations_.rend(); ++it) {
-    if ((*it)->runtime.get() == &runtime) return *(*it)->gates.at(upstream_index);
-  }
-  std::abort();  // as in pool(): the caller's runtime is never retired under it
+  return *generationOf(runtime).gates.at(upstream_index);
 }
 
 void Worker::adoptRuntime(std::shared_ptr<const Runtime> runtime, std::function<void()> adopted) {

@@ -112,6 +112,7 @@ class Worker {
   };
 
   void handle(std::shared_ptr<http::Exchange> exchange);
+  Generation& generationOf(const Runtime& runtime);
   void addGeneration(std::shared_ptr<const Runtime> runtime);
   void retireIdleGenerations();
   void drainTick();

@@ -75,6 +75,13 @@ void MetricsRegistry::collector(const std::string& name, const std::string& help
   entry.collect = std::move(collect);
 }
 
+void MetricsRegistry::valueCollector(const std::string& name, const std::string& help,
+                                     MetricType type, std::function<double()> read) {
+  collector(name, help, type, {}, [read = std::move(read)] {
+    return std::vector<Sample>{{{}, read()}};
+  });
+}
+
 void MetricsRegistry::renderEntry(const Entry& entry, std::string* out) {
   appendHeader(out, entry.name, entry.help, entry.type);
   const std::vector<std::string>& names = entry.labels;

@@ -44,6 +44,9 @@ class MetricsRegistry {
   // scraping thread with no registry lock held against updates; it must be thread-safe and fast.
   void collector(const std::string& name, const std::string& help, MetricType type,
                  std::vector<std::string> labels, Collect collect);
+  // The same for one unlabelled value: read() at each scrape.
+  void valueCollector(const std::string& name, const std::string& help, MetricType type,
+                      std::function<double()> read);
 
   // The whole exposition text. Thread-safe.
   std::string render() const;

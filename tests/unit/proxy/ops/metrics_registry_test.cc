@@ -99,6 +99,18 @@ TEST(MetricsRegistry, CollectorsAreReadAtEachScrape) {
   EXPECT_NE(registry.render().find("t_entries{store=\"rocks\"} 5\n"), std::string::npos);
 }
 
+TEST(MetricsRegistry, AValueCollectorIsOneUnlabelledSampleReadAtEachScrape) {
+  MetricsRegistry registry;
+  uint64_t pauses = 0;
+  registry.valueCollector("t_pauses_total", "Pauses.", MetricType::kCounter,
+                          [&pauses] { return static_cast<double>(pauses); });
+  EXPECT_NE(registry.render().find("# TYPE t_pauses_total counter\nt_pauses_total 0\n"),
+            std::string::npos)
+      << registry.render();
+  pauses = 3;
+  EXPECT_NE(registry.render().find("\nt_pauses_total 3\n"), std::string::npos);
+}
+
 TEST(MetricsRegistry, RejectsBadNamesDuplicatesAndBounds) {
   MetricsRegistry registry;
   registry.counter("t_total", "T.");
