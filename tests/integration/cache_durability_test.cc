@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -57,8 +58,15 @@ TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOn) {
   EXPECT_EQ(first.status, 200);
   EXPECT_EQ(first.header("x-arkroute-cache"), "HIT") << "stored before the disk filled";
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200);
-  std::string metrics = httpGet(gateway.port(), "/metrics").body;
+  // The cache stores on its writer thread: wait (bounded) for it to reach the full disk.
+  std::string metrics;
+  for (auto deadline = std::chrono::steady_clock::now() + 20s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    metrics = httpGet(gateway.port(), "/metrics").body;
+    if (metrics.find("\narkroute_database_writes_stopped 1\n") != std::string::npos) break;
+  }
   EXPECT_NE(metrics.find("\narkroute_database_writes_stopped 1\n"), std::string::npos) << metrics;
+  EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200) << "still serving after it";
   std::ifstream stderr_file(gateway.process().stderrPath());
   std::stringstream log;
   log << stderr_file.rdbuf();
