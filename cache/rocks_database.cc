@@ -1,7 +1,9 @@
 // RocksDatabase: options per column family, open with clear errors, handle lookup and teardown.
 #include "cache/rocks_database.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 
 #include <algorithm>
 #include <iostream>
@@ -31,8 +33,11 @@ std::vector<std::string> familiesToOpen(const std::string& path) {
   return names;
 }
 
-rocksdb::ColumnFamilyOptions optionsFor(std::string_view family) {
+rocksdb::ColumnFamilyOptions optionsFor(std::string_view family, const RocksLimits& limits,
+                                        const std::shared_ptr<rocksdb::TableFactory>& tables) {
   rocksdb::ColumnFamilyOptions options;
+  options.write_buffer_size = static_cast<size_t>(limits.memtable_bytes / 4);
+  options.table_factory = tables;
   if (family == RocksDatabase::kCacheFamily) {
     options.enable_blob_files = true;
     options.min_blob_size = RocksDatabase::kMinBlobBytes;
@@ -41,8 +46,17 @@ rocksdb::ColumnFamilyOptions optionsFor(std::string_view family) {
   return options;
 }
 
-rocksdb::DBOptions databaseOptions() {
+// One table factory for every family, so they share one block cache.
+std::shared_ptr<rocksdb::TableFactory> sharedTables(const RocksLimits& limits) {
+  rocksdb::BlockBasedTableOptions tables;
+  tables.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(limits.block_cache_bytes));
+  return std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(tables));
+}
+
+rocksdb::DBOptions databaseOptions(const RocksLimits& limits) {
   rocksdb::DBOptions options;
+  options.db_write_buffer_size = static_cast<size_t>(limits.memtable_bytes);
+  options.max_total_wal_size = limits.wal_bytes;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.max_background_jobs = 2;
@@ -67,15 +81,16 @@ std::string describeOpenError(const rocksdb::Status& status, const std::string& 
 }  // namespace
 
 std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std::string* error,
-                                                   rocksdb::Env* env) {
+                                                   rocksdb::Env* env, const RocksLimits& limits) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::shared_ptr<rocksdb::TableFactory> tables = sharedTables(limits);
   for (const std::string& name : familiesToOpen(path)) {
-    descriptors.emplace_back(name, optionsFor(name));
+    descriptors.emplace_back(name, optionsFor(name, limits, tables));
   }
   std::unique_ptr<RocksDatabase> database(new RocksDatabase());
   database->path_ = path;
   rocksdb::DB* db = nullptr;
-  rocksdb::DBOptions options = databaseOptions();
+  rocksdb::DBOptions options = databaseOptions(limits);
   if (env) options.env = env;
   rocksdb::Status status = rocksdb::DB::Open(options, path, descriptors, &database->families_, &db);
   if (!status.ok()) {
