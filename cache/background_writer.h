@@ -42,6 +42,7 @@ class BackgroundWriter {
   // Blocks until every job accepted before the call has been written.
   void flush();
   uint64_t pendingBytes() const;
+  uint64_t maxPendingBytes() const { return max_pending_bytes_; }
 
   static uint64_t sizeOf(const Job& job) { return job.entry->body.size() + job.canonical.size(); }
 

@@ -66,12 +66,18 @@ class CacheStore {
 
   // Called after a complete, cacheable upstream response. Stores entry under key, replacing any
   // entry there. Never waits for a write: the entry is visible to lookups on return, durable after
-  // flush(). An entry larger than the size cap, or one that would overflow the pending-write
-  // bound, is dropped and counted in dropped_writes. Returns whether the entry was kept.
+  // flush(). An entry larger than the size cap, one that would overflow the pending-write bound,
+  // or any entry once the store has stopped writing (a full disk) is dropped and counted in
+  // dropped_writes. Returns whether the entry was kept.
   virtual bool insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) = 0;
   bool insert(const CacheKey& key, CacheEntry entry) {
     return insert(key, std::make_shared<const CacheEntry>(std::move(entry)));
   }
+  // Whether insert would keep an entry of entry_bytes (body + canonical text) now: kNow; kLater
+  // when only the writes still pending stand in the way (the writer is behind); kNever when it is
+  // larger than a bound or the store has stopped writing. Never waits.
+  enum class Room { kNow, kLater, kNever };
+  virtual Room roomFor(uint64_t entry_bytes) const { return Room::kNow; }
 
   // Blocks until every insert accepted before the call is durable in the store (shutdown, tests).
   virtual void flush() = 0;

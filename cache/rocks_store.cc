@@ -202,8 +202,9 @@ void RocksCacheStore::removeStale(const Digest& digest, LookupStatus why, int64_
 }
 
 bool RocksCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) {
-  if (entry->body.size() + key.canonical().size() > max_bytes_.load()) {
-    counters_.countDroppedWrite();  // could never fit: it would only evict everything else
+  if (entry->body.size() + key.canonical().size() > max_bytes_.load() ||
+      database_->writesStopped()) {
+    counters_.countDroppedWrite();  // could never fit, or could never be written (a full disk)
     return false;
   }
   std::lock_guard lock(insert_mutex_);
@@ -215,6 +216,14 @@ bool RocksCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEnt
     return false;
   }
   return true;
+}
+
+CacheStore::Room RocksCacheStore::roomFor(uint64_t entry_bytes) const {
+  uint64_t max_pending = writer_.maxPendingBytes();
+  if (entry_bytes > max_bytes_.load() || entry_bytes > max_pending || database_->writesStopped()) {
+    return Room::kNever;
+  }
+  return entry_bytes <= max_pending - writer_.pendingBytes() ? Room::kNow : Room::kLater;
 }
 
 // On the writer thread: replaces digest's record and index entries in one batch, then evicts.

@@ -51,6 +51,7 @@ class RocksCacheStore : public CacheStore {
   std::shared_ptr<const CacheEntry> findInMemory(const CacheKey& key, int64_t now_ms) override;
   using CacheStore::insert;
   bool insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) override;
+  Room roomFor(uint64_t entry_bytes) const override;
   void flush() override;
   uint64_t purge(const std::optional<std::string>& model) override;
   uint64_t sweepExpired(int64_t now_ms) override;

@@ -49,6 +49,7 @@ struct CacheConfig {
   std::string path = "./var/arkroute";
   Millis ttl{30LL * 24 * 3600 * 1000};
   uint64_t max_bytes = 20ULL << 30;
+  uint64_t max_pending_bytes = 256ULL << 20;  // accepted entries not yet written (memory)
   CacheScope scope = CacheScope::kShared;
 };
 

@@ -230,6 +230,10 @@ void Loader::loadCache(const toml::table& t) {
   readString(t, "cache", "path", &c.path);
   readDuration(t, "cache", "ttl", &c.ttl);
   readSize(t, "cache", "max_bytes", &c.max_bytes);
+  readSize(t, "cache", "max_pending_bytes", &c.max_pending_bytes);
+  if (c.max_pending_bytes < (1ULL << 20)) {
+    problem(*t.get("max_pending_bytes"), "cache.max_pending_bytes must be at least 1MiB");
+  }
   std::string scope;
   readString(t, "cache", "scope", &scope);
   if (scope == "per_key") {

@@ -42,6 +42,10 @@ const std::vector<Setting> kSchema = {
     {"cache", "ttl", T::kDuration, "\"30d\"", "How long a cached generation is served."},
     {"cache", "max_bytes", T::kByteSize, "\"20GiB\"",
      "Size cap; the oldest entries are evicted first."},
+    {"cache", "max_pending_bytes", T::kByteSize, "\"256MiB\"",
+     "Memory for answers accepted but not yet written to disk. Past it, b64_json answers are "
+     "served but not stored, and url answers wait (up to 10 s) for room, then get 503 "
+     "cache_unavailable."},
     {"cache", "scope", T::kString, "\"shared\"",
      "shared (one cache for all callers) | per_key (each caller's own)."},
     {"log", "access_log", T::kString, "\"stdout\"",

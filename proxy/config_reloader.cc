@@ -33,6 +33,8 @@ ReloadPlan planReload(const Config& running, Config next) {
   keep("cache.enabled", running.cache.enabled, &next.cache.enabled, &notes);
   keep("cache.path", running.cache.path, &next.cache.path, &notes);
   keep("cache.max_bytes", running.cache.max_bytes, &next.cache.max_bytes, &notes);
+  keep("cache.max_pending_bytes", running.cache.max_pending_bytes, &next.cache.max_pending_bytes,
+       &notes);
   keep("log.access_log", running.log.access_log, &next.log.access_log, &notes);
   return ReloadPlan{std::make_shared<const Config>(std::move(next)), std::move(notes)};
 }

@@ -60,6 +60,7 @@ bool Gateway::openCache(std::string* error) {
   if (!config_->cache.enabled || !database_) return true;
   cache::RocksCacheStore::Options options;
   options.max_bytes = config_->cache.max_bytes;
+  options.max_pending_bytes = config_->cache.max_pending_bytes;
   store_ = std::make_unique<cache::RocksCacheStore>(database_, options);
   coalescer_ = std::make_unique<cache::Coalescer>();
   services_.store = store_.get();

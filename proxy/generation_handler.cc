@@ -20,6 +20,14 @@
 
 namespace arkroute {
 
+namespace {
+// A url answer the cache refused only because it is still writing earlier images waits this long
+// for room, trying again every kRoomPollMs: the images are paid for, and the writer catches up
+// once the workers leave it some CPU.
+constexpr std::chrono::seconds kRoomWait{10};
+constexpr int64_t kRoomPollMs = 20;
+}  // namespace
+
 void GenerationHandler::start(Worker& worker, std::shared_ptr<http::Exchange> exchange,
                               std::string request_id) {
   auto handler =
@@ -295,14 +303,14 @@ void GenerationHandler::addCommonHeaders(http::Headers* headers) const {
   for (const auto& [name, value] : rate_headers_) headers->set(name, value);
 }
 
-void GenerationHandler::storeResult() {
+bool GenerationHandler::storeResult() {
   std::optional<ResponseCapture::Cacheable> body =
       policy_.write ? capture_->takeCacheable(status_) : std::nullopt;
   if (!body) {
     images_not_kept_ = status_ == 200 && capture_->overflowed();
     if (permit_) permit_->uncacheable();
     permit_.reset();
-    return;
+    return true;
   }
   size_t images = body->images;
   std::optional<double> cost;
@@ -317,13 +325,38 @@ void GenerationHandler::storeResult() {
   auto entry = std::make_shared<cache::CacheEntry>(
       cache::CacheEntry{std::move(body->json), "application/json", route_->model->name,
                         cost.value_or(-1.0), now, now + ttl.count()});
-  if (worker_.services().store->insert(*cache_key_, entry)) {  // shared: no copy of the body
+  room_deadline_ = std::chrono::steady_clock::now() + kRoomWait;
+  return keepEntry(std::move(entry));
+}
+
+bool GenerationHandler::keepEntry(std::shared_ptr<const cache::CacheEntry> entry) {
+  using Room = cache::CacheStore::Room;
+  cache::CacheStore& store = *worker_.services().store;
+  uint64_t bytes = entry->body.size() + cache_key_->canonical().size();
+  // A url answer does not try (and get counted as a dropped write) while there is no room.
+  bool room = !url_mode_ || store.roomFor(bytes) == Room::kNow;
+  if (room && store.insert(*cache_key_, entry)) {  // shared: no copy of the body
     stored_ = entry;
+  } else if (url_mode_ && store.roomFor(bytes) == Room::kLater &&
+             std::chrono::steady_clock::now() < room_deadline_) {
+    if (!awaited_room_ && worker_.services().cache_room_waits) {
+      worker_.services().cache_room_waits->fetch_add(1, std::memory_order_relaxed);
+    }
+    awaited_room_ = true;
+    awaiting_room_ = std::move(entry);
+    armRetryTimer(kRoomPollMs);
+    return false;
   } else {
     images_not_kept_ = true;
+    cache_unavailable_ = bytes <= runtime_->config().cache.max_bytes;
   }
   if (permit_) permit_->done(entry, stored_ != nullptr);
   permit_.reset();
+  return true;
+}
+
+void GenerationHandler::retryKeepEntry() {
+  if (keepEntry(std::move(awaiting_room_))) answerAfterUpstream();
 }
 
 void GenerationHandler::respondFromCapture() {
@@ -352,6 +385,16 @@ void GenerationHandler::respondFromCapture() {
 // URL answers point at cache entries; images the cache did not keep cannot have one.
 void GenerationHandler::respondImagesNotCacheable() {
   outcome_ = "internal_error";
+  if (cache_unavailable_) {
+    ApiError error = ApiError::internal(
+        "The images were generated, but the cache could not store them (it was still writing "
+        "earlier images, or its disk is full), so it cannot serve them as URLs. Ask for "
+        "response_format \"b64_json\" to receive them directly.");
+    error.status = 503;
+    error.code = "cache_unavailable";
+    respondError(error);
+    return;
+  }
   ApiError error = ApiError::internal(
       "The images were generated but are too large for the cache (cache.max_bytes) to serve as "
       "URLs. Ask for response_format \"b64_json\" to receive them directly.");
@@ -379,7 +422,7 @@ void GenerationHandler::onClientGone() {
     worker_.services().coalescer->cancelWait(cache_key_->digest(), *ticket_);
     ticket_.reset();
   }
-  if (store_result_ && call_) {  // the writer keeps going so the result is cached
+  if (store_result_ && (call_ || awaiting_room_)) {  // the writer keeps going: it gets cached
     std::weak_ptr<GenerationHandler> weak = shared_from_this();
     background_id_ = worker_.addBackgroundWork([weak] {
       if (auto self = weak.lock()) self->abandon();

@@ -74,14 +74,20 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void respondUpstreamBusy(const std::string& why);
   bool planRetry(int64_t retry_after_ms);  // false: give up (pass the failure on)
   bool switchToFallback();
-  void armRetryTimer();
+  void armRetryTimer();                 // the next attempt, after retry_wait_ms_
+  void armRetryTimer(int64_t wait_ms);  // the timer alone
   void keepTail(evbuffer* data);
   void priceFromTail();
   const UpstreamConfig& upstream() const;
   UpstreamGate& gate() const;
   static void onQueueTimer(evutil_socket_t, short, void* arg);
   static void onRetryTimer(evutil_socket_t, short, void* arg);
-  void storeResult();
+  // Stores the captured answer. False while a url answer waits for room in the cache (the
+  // retry timer goes on with it).
+  bool storeResult();
+  bool keepEntry(std::shared_ptr<const cache::CacheEntry> entry);
+  void retryKeepEntry();
+  void answerAfterUpstream();
   void respondError(const ApiError& error);
   void respondImagesNotCacheable();
   void finish();
@@ -131,6 +137,12 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::unique_ptr<ResponseCapture> capture_;
   std::shared_ptr<const cache::CacheEntry> stored_;  // what this request put in the cache
   bool images_not_kept_ = false;  // a 200 with images the cache refused (or past the capture limit)
+  bool cache_unavailable_ = false;  // ...refused though they fit: writes pending, or a full disk
+  // A url answer refused only because earlier writes are pending waits (the retry timer) for
+  // room until room_deadline_: without an entry it could only answer with an error.
+  std::shared_ptr<const cache::CacheEntry> awaiting_room_;
+  std::chrono::steady_clock::time_point room_deadline_;
+  bool awaited_room_ = false;  // counted once in Services::cache_room_waits
   bool wants_urls_ = false;  // response_format "url", asked or the model's default (not streaming)
   bool url_mode_ = false;    // ...and this request stores: fetch b64_json, answer with ours
   bool store_result_ = false;  // this request writes the cache entry

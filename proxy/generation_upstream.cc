@@ -278,12 +278,16 @@ void GenerationHandler::onUpstreamComplete() {
     armRetryTimer();
     return;
   }
+  outcome_ = "ok";
   if (store_result_) {
-    storeResult();
+    if (!storeResult()) return;  // waiting for room in the cache: answered once it is stored
   } else if (status_ == 200) {
     priceFromTail();
   }
-  outcome_ = "ok";
+  answerAfterUpstream();
+}
+
+void GenerationHandler::answerAfterUpstream() {
   if (url_mode_) {
     respondFromCapture();
     return;
@@ -373,17 +377,26 @@ void GenerationHandler::armRetryTimer() {
   discarding_ = false;
   capture_.reset();
   body_tail_.clear();
+  armRetryTimer(retry_wait_ms_);
+}
+
+void GenerationHandler::armRetryTimer(int64_t wait_ms) {
   if (!retry_timer_) {
     retry_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onRetryTimer, this);
   }
-  timeval tv{static_cast<time_t>(retry_wait_ms_ / 1000),
-             static_cast<suseconds_t>((retry_wait_ms_ % 1000) * 1000)};
+  timeval tv{static_cast<time_t>(wait_ms / 1000),
+             static_cast<suseconds_t>((wait_ms % 1000) * 1000)};
   evtimer_add(retry_timer_, &tv);
 }
 
+// Either the next attempt upstream, or (an answer already in hand) another try at storing it.
 void GenerationHandler::onRetryTimer(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<GenerationHandler*>(arg);
   if (self->finished_) return;
+  if (self->awaiting_room_) {
+    self->retryKeepEntry();
+    return;
+  }
   self->call_.reset();
   ++self->retries_;
   self->tryUpstream();

@@ -21,6 +21,7 @@ std::unique_ptr<Observability> Observability::create(const Config& config, Servi
   self->registerConnectionMetrics(services, upstreams);
   if (services.store && services.coalescer) {
     registerCacheMetrics(self->registry_, *services.store, *services.coalescer);
+    self->registerCacheWaitMetric(services);
   }
   self->registerAccessLogMetrics();
   self->registerAcceptMetrics(services);
@@ -73,15 +74,27 @@ void Observability::registerConnectionMetrics(Services& services,
                       ops::MetricType::kCounter, {"upstream"}, [read] { return read(false); });
 }
 
+std::shared_ptr<std::atomic<uint64_t>> Observability::sharedCounter(const std::string& name,
+                                                                    const std::string& help) {
+  auto count = std::make_shared<std::atomic<uint64_t>>(0);
+  registry_.valueCollector(name, help, ops::MetricType::kCounter, [count] {
+    return static_cast<double>(count->load(std::memory_order_relaxed));
+  });
+  return count;
+}
+
 void Observability::registerAcceptMetrics(Services& services) {
-  auto pauses = std::make_shared<std::atomic<uint64_t>>(0);
-  services.accept_pauses = pauses;
-  registry_.valueCollector(
+  services.accept_pauses = sharedCounter(
       "arkroute_accept_paused_total",
       "Times a worker stopped accepting connections for 250 ms because accept() failed for want "
-      "of resources (most often the open-files limit).",
-      ops::MetricType::kCounter,
-      [pauses] { return static_cast<double>(pauses->load(std::memory_order_relaxed)); });
+      "of resources (most often the open-files limit).");
+}
+
+void Observability::registerCacheWaitMetric(Services& services) {
+  services.cache_room_waits = sharedCounter(
+      "arkroute_cache_url_waits_total",
+      "url answers that waited for the cache's writer to make room (cache.max_pending_bytes) "
+      "before they could be stored and answered.");
 }
 
 void Observability::registerAccessLogMetrics() {

@@ -38,7 +38,11 @@ class Observability {
   Observability() = default;
   void registerConnectionMetrics(Services& services, const std::vector<std::string>& upstreams);
   void registerAccessLogMetrics();
+  // A counter the workers add to, registered under name.
+  std::shared_ptr<std::atomic<uint64_t>> sharedCounter(const std::string& name,
+                                                       const std::string& help);
   void registerAcceptMetrics(Services& services);
+  void registerCacheWaitMetric(Services& services);
 
   ops::MetricsRegistry registry_;
   std::shared_ptr<ops::RequestMetrics> requests_;

@@ -65,6 +65,9 @@ struct Services {
   // True once a write to the state database failed (a full disk): the cache and the ledger store
   // nothing more until a restart (cache::RocksDatabase::write). Null without a database.
   std::function<bool()> database_writes_stopped;
+  // url answers that waited for room in the cache's pending writes (GenerationHandler::keepEntry).
+  // Null in a hand-built Services.
+  std::shared_ptr<std::atomic<uint64_t>> cache_room_waits;
 
   void reportFinished(const RequestRecord& record) const {
     for (const auto& observer : observers) observer->onRequestFinished(record);

@@ -67,6 +67,13 @@ TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOn) {
   }
   EXPECT_NE(metrics.find("\narkroute_database_writes_stopped 1\n"), std::string::npos) << metrics;
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200) << "still serving after it";
+  // A url answer is a stored image: with writes stopped it is a clear 503, never a URL that the
+  // failed write would leave answering 404.
+  HttpResponse url = httpPostJson(gateway.port(), "/v1/images/generations",
+                                  R"({"model":"gpt-image-1","prompt":"after the disk filled",)"
+                                  R"("response_format":"url"})");
+  EXPECT_EQ(url.status, 503) << url.body;
+  EXPECT_NE(url.body.find("\"code\":\"cache_unavailable\""), std::string::npos) << url.body;
   std::ifstream stderr_file(gateway.process().stderrPath());
   std::stringstream log;
   log << stderr_file.rdbuf();

@@ -76,6 +76,7 @@ admin_token_env = "ADMIN"
 enabled = false
 ttl = "2h"
 max_bytes = "1GiB"
+max_pending_bytes = "64MiB"
 scope = "per_key"
 [[upstream]]
 name = "openai"
@@ -108,6 +109,7 @@ cache = false
   EXPECT_FALSE(c.cache.enabled);
   EXPECT_EQ(c.cache.ttl, 2h);
   EXPECT_EQ(c.cache.scope, CacheScope::kPerKey);
+  EXPECT_EQ(c.cache.max_pending_bytes, 64u << 20);
   const UpstreamConfig& u = c.upstreams.at(0);
   EXPECT_TRUE(u.tls);
   EXPECT_EQ(u.host, "api.openai.com");
@@ -172,6 +174,15 @@ TEST(ConfigLoader, StructuralRules) {
             std::string::npos);
   EXPECT_NE(problemsOf("[server\n").at(0).toString().find("test.toml:1:"), std::string::npos);
   EXPECT_TRUE(problemsOf(kMinimal).empty());
+}
+
+TEST(ConfigLoader, PendingCacheWritesNeedRoomForAnImage) {
+  EXPECT_EQ(loadConfigFromString(kMinimal, "t.toml", envWith({})).config.cache.max_pending_bytes,
+            256u << 20);
+  auto problems = problemsOf(std::string(kMinimal) + "[cache]\nmax_pending_bytes = \"64KiB\"\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("cache.max_pending_bytes must be at least 1MiB"),
+            std::string::npos);
 }
 
 TEST(ConfigLoader, MissingKeyVariableIsAnErrorThatNeverShowsAnySecret) {
