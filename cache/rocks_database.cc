@@ -36,9 +36,12 @@ std::vector<std::string> familiesToOpen(const std::string& path) {
 rocksdb::ColumnFamilyOptions optionsFor(std::string_view family, const RocksLimits& limits,
                                         const std::shared_ptr<rocksdb::TableFactory>& tables) {
   rocksdb::ColumnFamilyOptions options;
-  options.write_buffer_size = static_cast<size_t>(limits.memtable_bytes / 4);
+  // The records' family takes most of the writes (whole images, until a flush moves them to blob
+  // files): half the budget, so flushes and level-0 files stay few. The others hold small rows.
+  bool records = family == RocksDatabase::kCacheFamily;
+  options.write_buffer_size = static_cast<size_t>(limits.memtable_bytes / (records ? 2 : 16));
   options.table_factory = tables;
-  if (family == RocksDatabase::kCacheFamily) {
+  if (records) {
     options.enable_blob_files = true;
     options.min_blob_size = RocksDatabase::kMinBlobBytes;
     options.enable_blob_garbage_collection = true;

@@ -35,8 +35,8 @@ namespace arkroute::cache {
 // Bounds on what RocksDB keeps besides the records (the defaults are the gateway's).
 struct RocksLimits {
   // All families' memtables together (a soft bound: a full memtable is held while it flushes).
-  // Each family's memtable is a quarter of it.
-  uint64_t memtable_bytes = 64ull << 20;
+  // The records' memtable is half of it, each other family's a sixteenth.
+  uint64_t memtable_bytes = 128ull << 20;
   // The write-ahead log files kept: past it, the families that hold the oldest file are flushed
   // so the file can go.
   uint64_t wal_bytes = 128ull << 20;

@@ -108,7 +108,8 @@ TEST(RocksDatabaseLimits, EveryFamilySharesOneBlockCache) {
   rocksdb::Options records = database->db()->GetOptions(database->family("cache"));
   rocksdb::Options ledger = database->db()->GetOptions(database->family("ledger"));
   EXPECT_EQ(records.table_factory.get(), ledger.table_factory.get());
-  EXPECT_EQ(records.write_buffer_size, kSmall.memtable_bytes / 4);
+  EXPECT_EQ(records.write_buffer_size, kSmall.memtable_bytes / 2);
+  EXPECT_EQ(ledger.write_buffer_size, kSmall.memtable_bytes / 16);
 }
 
 TEST(RocksDatabaseLimits, TheGatewayDefaultsAreBounded) {
