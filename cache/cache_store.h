@@ -44,6 +44,7 @@ struct CacheStats {
   uint64_t corrupt = 0;
   uint64_t evictions = 0;
   uint64_t dropped_writes = 0;  // inserts not stored: over the pending bound, too big, or failed
+  uint64_t memory_bytes = 0;    // entries held in memory (RocksDB: the hot set in front of it)
 };
 
 class CacheStore {

@@ -113,7 +113,9 @@ void MemoryCacheStore::setMaxBytes(uint64_t max_bytes) {
 
 CacheStats MemoryCacheStore::stats() const {
   std::lock_guard lock(mutex_);
-  return counters_.snapshot(records_.size(), bytes_);
+  CacheStats stats = counters_.snapshot(records_.size(), bytes_);
+  stats.memory_bytes = bytes_;
+  return stats;
 }
 
 }  // namespace arkroute::cache

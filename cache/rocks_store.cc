@@ -350,7 +350,9 @@ void RocksCacheStore::setMaxBytes(uint64_t max_bytes) {
 }
 
 CacheStats RocksCacheStore::stats() const {
-  return counters_.snapshot(entries_.load(), bytes_.load());
+  CacheStats stats = counters_.snapshot(entries_.load(), bytes_.load());
+  stats.memory_bytes = hot_.bytes();
+  return stats;
 }
 
 }  // namespace arkroute::cache

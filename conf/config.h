@@ -50,6 +50,7 @@ struct CacheConfig {
   Millis ttl{30LL * 24 * 3600 * 1000};
   uint64_t max_bytes = 20ULL << 30;
   uint64_t max_pending_bytes = 256ULL << 20;  // accepted entries not yet written (memory)
+  uint64_t memory_bytes = 0;  // recent entries kept in memory; 0: min(max_bytes / 4, 256 MiB)
   CacheScope scope = CacheScope::kShared;
 };
 

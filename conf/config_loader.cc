@@ -231,6 +231,7 @@ void Loader::loadCache(const toml::table& t) {
   readDuration(t, "cache", "ttl", &c.ttl);
   readSize(t, "cache", "max_bytes", &c.max_bytes);
   readSize(t, "cache", "max_pending_bytes", &c.max_pending_bytes);
+  readSize(t, "cache", "memory_bytes", &c.memory_bytes);
   if (c.max_pending_bytes < (1ULL << 20)) {
     problem(*t.get("max_pending_bytes"), "cache.max_pending_bytes must be at least 1MiB");
   }

@@ -42,6 +42,10 @@ const std::vector<Setting> kSchema = {
     {"cache", "ttl", T::kDuration, "\"30d\"", "How long a cached generation is served."},
     {"cache", "max_bytes", T::kByteSize, "\"20GiB\"",
      "Size cap; the oldest entries are evicted first."},
+    {"cache", "memory_bytes", T::kByteSize, "0",
+     "Recent entries kept in memory in front of the database (hits served without reading it); "
+     "0 = a quarter of max_bytes, at most 256MiB. Entries written recently are held until "
+     "written, whatever this says."},
     {"cache", "max_pending_bytes", T::kByteSize, "\"256MiB\"",
      "Memory for answers accepted but not yet written to disk. Past it, b64_json answers are "
      "served but not stored, and url answers wait (up to 10 s) for room, then get 503 "

@@ -33,6 +33,7 @@ ReloadPlan planReload(const Config& running, Config next) {
   keep("cache.enabled", running.cache.enabled, &next.cache.enabled, &notes);
   keep("cache.path", running.cache.path, &next.cache.path, &notes);
   keep("cache.max_bytes", running.cache.max_bytes, &next.cache.max_bytes, &notes);
+  keep("cache.memory_bytes", running.cache.memory_bytes, &next.cache.memory_bytes, &notes);
   keep("cache.max_pending_bytes", running.cache.max_pending_bytes, &next.cache.max_pending_bytes,
        &notes);
   keep("log.access_log", running.log.access_log, &next.log.access_log, &notes);

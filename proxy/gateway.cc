@@ -61,6 +61,7 @@ bool Gateway::openCache(std::string* error) {
   cache::RocksCacheStore::Options options;
   options.max_bytes = config_->cache.max_bytes;
   options.max_pending_bytes = config_->cache.max_pending_bytes;
+  options.hot_bytes = config_->cache.memory_bytes;  // 0: the store's default
   store_ = std::make_unique<cache::RocksCacheStore>(database_, options);
   coalescer_ = std::make_unique<cache::Coalescer>();
   services_.store = store_.get();

@@ -36,6 +36,10 @@ void registerCacheMetrics(MetricsRegistry& registry, const cache::CacheStore& st
                           [s] { return s->stats().entries; });
   registry.valueCollector("arkroute_cache_bytes", "Bytes the cache entries take.",
                           MetricType::kGauge, [s] { return s->stats().bytes; });
+  registry.valueCollector("arkroute_cache_memory_bytes",
+                          "Bytes of cache entries held in memory (cache.memory_bytes, plus "
+                          "entries not yet written).",
+                          MetricType::kGauge, [s] { return s->stats().memory_bytes; });
   registry.valueCollector("arkroute_cache_hits_total", "Cache lookups that found an entry.",
                           MetricType::kCounter, [s] { return s->stats().hits; });
   registry.valueCollector("arkroute_cache_misses_total",

@@ -2,9 +2,11 @@
 // (cache.max_pending_bytes reached) a url answer waits for room instead of failing. Every answer
 // of a burst is a 200 whose URLs serve the image, and arkroute_cache_url_waits_total shows the
 // waits happened. Before, the burst got 500 image_not_cacheable for images already paid for.
+// Also: what cache.memory_bytes keeps in memory.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -69,6 +71,35 @@ TEST(CacheBackpressure, UrlAnswersWaitForTheWriterInsteadOfFailing) {
   EXPECT_GT(metric(gateway.port(), "arkroute_cache_url_waits_total"), 0);
   EXPECT_EQ(metric(gateway.port(), "arkroute_cache_dropped_writes_total"), 0)
       << "a url answer that waits is not a dropped write";
+}
+
+// cache.memory_bytes bounds the entries kept in memory once written; the rest are read back from
+// the database.
+TEST(CacheBackpressure, MemoryBytesBoundsTheEntriesKeptInMemory) {
+  Simulator sim({"--payload-bytes", "400000"});
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.cache_toml = "enabled = true\nmemory_bytes = \"1MiB\"\n";
+  Gateway gateway(options);
+  auto body = [](int i) {
+    return R"({"model":"gpt-image-1","prompt":"in memory )" + std::to_string(i) + "\"}";
+  };
+  for (int i = 0; i < 6; ++i) {  // ~3 MB of entries
+    ASSERT_EQ(httpPostJson(gateway.port(), "/v1/images/generations", body(i)).status, 200);
+  }
+  double held = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    held = metric(gateway.port(), "arkroute_cache_memory_bytes");  // written entries are trimmed
+    if (held > 0 && held <= 1 << 20) break;
+  }
+  EXPECT_GT(held, 0);
+  EXPECT_LE(held, 1 << 20);
+  for (int i = 0; i < 6; ++i) {
+    HttpResponse hit = httpPostJson(gateway.port(), "/v1/images/generations", body(i));
+    EXPECT_EQ(hit.header("x-arkroute-cache"), "HIT") << i;
+  }
+  EXPECT_EQ(sim.requests(), 6);
 }
 
 // b64_json answers do not need the cache: past the bound they are served and not stored.

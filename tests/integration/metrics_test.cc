@@ -99,6 +99,7 @@ TEST(Metrics, CountsMissHitErrorsCostAndCacheAndPassPromtool) {
   expect("arkroute_cache_coalesced_total", 0);
   expect("arkroute_cache_evictions_total", 0);
   expect("arkroute_cache_url_waits_total", 0);
+  EXPECT_GT(sample(m, "arkroute_cache_memory_bytes").value_or(0), 0) << "the entries just stored";
   expect("arkroute_access_log_dropped_total", 0);
   expect("arkroute_accept_paused_total", 0);
   expect("arkroute_database_writes_stopped", 0);

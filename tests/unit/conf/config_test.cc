@@ -77,6 +77,7 @@ enabled = false
 ttl = "2h"
 max_bytes = "1GiB"
 max_pending_bytes = "64MiB"
+memory_bytes = "32MiB"
 scope = "per_key"
 [[upstream]]
 name = "openai"
@@ -110,6 +111,7 @@ cache = false
   EXPECT_EQ(c.cache.ttl, 2h);
   EXPECT_EQ(c.cache.scope, CacheScope::kPerKey);
   EXPECT_EQ(c.cache.max_pending_bytes, 64u << 20);
+  EXPECT_EQ(c.cache.memory_bytes, 32u << 20);
   const UpstreamConfig& u = c.upstreams.at(0);
   EXPECT_TRUE(u.tls);
   EXPECT_EQ(u.host, "api.openai.com");
