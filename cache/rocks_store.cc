@@ -202,8 +202,7 @@ void RocksCacheStore::removeStale(const Digest& digest, LookupStatus why, int64_
 }
 
 bool RocksCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) {
-  if (entry->body.size() + key.canonical().size() > max_bytes_.load() ||
-      database_->writesStopped()) {
+  if (roomFor(entry->body.size() + key.canonical().size()) == Room::kNever) {
     counters_.countDroppedWrite();  // could never fit, or could never be written (a full disk)
     return false;
   }

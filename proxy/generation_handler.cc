@@ -334,11 +334,15 @@ bool GenerationHandler::keepEntry(std::shared_ptr<const cache::CacheEntry> entry
   cache::CacheStore& store = *worker_.services().store;
   uint64_t bytes = entry->body.size() + cache_key_->canonical().size();
   // A url answer does not try (and get counted as a dropped write) while there is no room.
-  bool room = !url_mode_ || store.roomFor(bytes) == Room::kNow;
-  if (room && store.insert(*cache_key_, entry)) {  // shared: no copy of the body
-    stored_ = entry;
-  } else if (url_mode_ && store.roomFor(bytes) == Room::kLater &&
-             std::chrono::steady_clock::now() < room_deadline_) {
+  Room room = url_mode_ ? store.roomFor(bytes) : Room::kNow;
+  if (room == Room::kNow) {
+    if (store.insert(*cache_key_, entry)) {  // shared: no copy of the body
+      stored_ = entry;
+    } else if (url_mode_) {
+      room = store.roomFor(bytes);  // another worker took the room first
+    }
+  }
+  if (!stored_ && room == Room::kLater && std::chrono::steady_clock::now() < room_deadline_) {
     if (!awaited_room_ && worker_.services().cache_room_waits) {
       worker_.services().cache_room_waits->fetch_add(1, std::memory_order_relaxed);
     }
@@ -346,7 +350,8 @@ bool GenerationHandler::keepEntry(std::shared_ptr<const cache::CacheEntry> entry
     awaiting_room_ = std::move(entry);
     armRetryTimer(kRoomPollMs);
     return false;
-  } else {
+  }
+  if (!stored_) {
     images_not_kept_ = true;
     cache_unavailable_ = bytes <= runtime_->config().cache.max_bytes;
   }

@@ -19,6 +19,14 @@ namespace {
 
 using nlohmann::json;
 
+// A gateway with the cache on and cache_toml added to its [cache] table.
+GatewayOptions cachedWith(Simulator& sim, const std::string& cache_toml) {
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.cache_toml = "enabled = true\n" + cache_toml;
+  return options;
+}
+
 double metric(uint16_t port, const std::string& name) {
   std::string text = httpGet(port, "/metrics").body;
   size_t at = text.find("\n" + name + " ");
@@ -56,10 +64,8 @@ int urlBurst(uint16_t port, int round, int count) {
 
 TEST(CacheBackpressure, UrlAnswersWaitForTheWriterInsteadOfFailing) {
   Simulator sim({"--payload-bytes", "400000"});  // ~530 KB of JSON per answer
-  GatewayOptions options;
-  options.upstream_base_url = sim.baseUrl();
   // Room for one answer at a time: a burst finds the writer behind.
-  options.cache_toml = "enabled = true\nmax_pending_bytes = \"1MiB\"\n";
+  GatewayOptions options = cachedWith(sim, "max_pending_bytes = \"1MiB\"\n");
   options.workers = 1;  // one thread checks for room and inserts: no race between two
   Gateway gateway(options);
   constexpr int kBurst = 24;
@@ -77,10 +83,7 @@ TEST(CacheBackpressure, UrlAnswersWaitForTheWriterInsteadOfFailing) {
 // the database.
 TEST(CacheBackpressure, MemoryBytesBoundsTheEntriesKeptInMemory) {
   Simulator sim({"--payload-bytes", "400000"});
-  GatewayOptions options;
-  options.upstream_base_url = sim.baseUrl();
-  options.cache_toml = "enabled = true\nmemory_bytes = \"1MiB\"\n";
-  Gateway gateway(options);
+  Gateway gateway(cachedWith(sim, "memory_bytes = \"1MiB\"\n"));
   auto body = [](int i) {
     return R"({"model":"gpt-image-1","prompt":"in memory )" + std::to_string(i) + "\"}";
   };
@@ -105,10 +108,7 @@ TEST(CacheBackpressure, MemoryBytesBoundsTheEntriesKeptInMemory) {
 // b64_json answers do not need the cache: past the bound they are served and not stored.
 TEST(CacheBackpressure, B64AnswersAreServedWhenTheWriterIsBehind) {
   Simulator sim({"--payload-bytes", "400000"});
-  GatewayOptions options;
-  options.upstream_base_url = sim.baseUrl();
-  options.cache_toml = "enabled = true\nmax_pending_bytes = \"1MiB\"\n";
-  Gateway gateway(options);
+  Gateway gateway(cachedWith(sim, "max_pending_bytes = \"1MiB\"\n"));
   std::vector<std::thread> clients;
   std::atomic<int> ok{0};
   for (int i = 0; i < 24; ++i) {
