@@ -2,6 +2,7 @@
 #include "cache/rocks_database.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
@@ -11,6 +12,18 @@
 #include "cache/rocks_logger.h"
 
 namespace arkroute::cache {
+
+// Tells the database when RocksDB recovered from a background error (e.g. a full disk).
+class RocksDatabase::RecoveryListener : public rocksdb::EventListener {
+ public:
+  explicit RecoveryListener(RocksDatabase* database) : database_(database) {}
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) database_->onRecovered(info.old_bg_error);
+  }
+
+ private:
+  RocksDatabase* database_;  // outlives the DB: it closes the DB before its members go
+};
 
 namespace {
 
@@ -95,6 +108,7 @@ std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std:
   rocksdb::DB* db = nullptr;
   rocksdb::DBOptions options = databaseOptions(limits);
   if (env) options.env = env;
+  options.listeners.push_back(std::make_shared<RecoveryListener>(database.get()));
   rocksdb::Status status = rocksdb::DB::Open(options, path, descriptors, &database->families_, &db);
   if (!status.ok()) {
     *error = describeOpenError(status, path);
@@ -112,20 +126,33 @@ RocksDatabase::~RocksDatabase() {
 
 rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {
   std::lock_guard lock(write_mutex_);
-  if (!write_failure_.ok()) return write_failure_;
+  if (stoppedLocked()) return write_failure_;
+  uint64_t recoveries = recoveries_.load();
   rocksdb::Status status = db_->Write(rocksdb::WriteOptions(), batch);
   if (status.IsIOError() || status.IsIOFenced()) {
     write_failure_ = status;
+    recoveries_before_failure_ = recoveries;
     std::cerr << "arkroute: cache database " << path_ << ": a write failed (" << status.ToString()
-              << "); the cache and the ledger store nothing more until the gateway restarts "
-                 "(serving and reads go on)\n";
+              << "); the cache and the ledger store nothing more until RocksDB recovers (after a "
+                 "full disk: on its own, once 64 MiB are free) or the gateway restarts (serving "
+                 "and reads go on)\n";
   }
   return status;
 }
 
+void RocksDatabase::onRecovered(const rocksdb::Status& from) {
+  ++recoveries_;
+  std::cerr << "arkroute: cache database " << path_ << ": RocksDB recovered from \""
+            << from.ToString() << "\"; the cache and the ledger store again\n";
+}
+
 bool RocksDatabase::writesStopped() const {
   std::lock_guard lock(write_mutex_);
-  return !write_failure_.ok();
+  return stoppedLocked();
+}
+
+bool RocksDatabase::stoppedLocked() const {
+  return !write_failure_.ok() && recoveries_.load() == recoveries_before_failure_;
 }
 
 rocksdb::ColumnFamilyHandle* RocksDatabase::family(std::string_view name) const {

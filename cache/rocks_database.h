@@ -8,11 +8,14 @@
 // so a database written by a newer build still opens.
 //
 // Every write goes through write(). After a write fails for an I/O reason (a full disk, an I/O
-// error), no later write reaches RocksDB until the process restarts: the cache and the ledger stop
-// storing, reads and serving go on, and the reason is logged once. Debian's RocksDB 7.8 keeps its
-// debug assertions, and a file writer used again after a failed append aborts the process; its
-// info log did exactly that on a full disk, so that log goes to stderr (rocks_logger.h), and no
-// write is ever retried on a WAL that failed.
+// error), no later write reaches RocksDB until RocksDB reports that it recovered: the cache and the
+// ledger stop storing, reads and serving go on, and the reason is logged. RocksDB recovers on its
+// own from a full disk: its file manager checks the free space every few seconds and, once the
+// largest memtable (64 MiB) fits, flushes the memtables to new files and switches to a new WAL
+// (an EventListener tells us, and writes go on). Other I/O errors are not recovered: writes stay
+// stopped until a restart. Debian's RocksDB 7.8 keeps its debug assertions, and a file writer used
+// again after a failed append aborts the process; its info log did exactly that on a full disk,
+// so that log goes to stderr (rocks_logger.h), and no write is ever retried on a WAL that failed.
 //
 // Memory and the write-ahead log are bounded (RocksLimits), whatever the load: RocksDB's defaults
 // (64 MiB memtables per family, a 32 MiB block cache per family, a WAL limit of four times all
@@ -24,6 +27,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,22 +73,31 @@ class RocksDatabase {
   // Thread-safe handle, valid while this object lives. For reads: writes go through write().
   rocksdb::DB* db() const { return db_.get(); }
   // Applies batch (unsynced, WAL on), one writer at a time. After an I/O failure, returns that
-  // failure without writing (see above). Thread-safe.
+  // failure without writing until RocksDB has recovered (see above). Thread-safe.
   rocksdb::Status write(rocksdb::WriteBatch* batch);
-  // True once a write has failed for an I/O reason.
+  // True from a write's I/O failure until RocksDB recovers from it.
   bool writesStopped() const;
   // The handle of a column family by name; nullptr when there is none. Owned by this object.
   rocksdb::ColumnFamilyHandle* family(std::string_view name) const;
   const std::string& path() const { return path_; }
 
  private:
+  class RecoveryListener;
   RocksDatabase() = default;
+  // Called by RocksDB (its own thread) when it has recovered from a background error.
+  void onRecovered(const rocksdb::Status& from);
+  bool stoppedLocked() const;
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   mutable std::mutex write_mutex_;
-  rocksdb::Status write_failure_;  // ok until an I/O failure; guarded by write_mutex_
+  rocksdb::Status write_failure_;  // the last write's I/O failure, else ok; guarded by write_mutex_
+  // Recoveries RocksDB reported, and how many there had been before the write that failed: a
+  // recovery after that write lifts the stop. A count, not a flag, so a recovery that ends while
+  // the failed write is still returning is not missed.
+  std::atomic<uint64_t> recoveries_{0};
+  uint64_t recoveries_before_failure_ = 0;  // guarded by write_mutex_
 };
 
 }  // namespace arkroute::cache

@@ -109,25 +109,26 @@ void Ledger::onRequestFinished(const RequestRecord& record) {
 
 // One thread writes at a time, always the latest values, so puts of one row never land out of
 // order. A thread that finds the writer busy leaves its row to it: the writer looks again after
-// it lets go, so no row stays unwritten, and no worker ever sleeps on another's disk write.
+// it lets go, so no row stays unwritten, and no worker ever sleeps on another's disk write. Rows
+// that fail to write are kept for the next flush, not retried in a loop.
 void Ledger::flush() {
   while (true) {
     std::unique_lock writing(write_mutex_, std::try_to_lock);
     if (!writing.owns_lock()) return;
-    std::vector<std::pair<std::string, std::string>> batch;
+    std::vector<std::pair<RowKey, std::string>> batch;
     {
       std::lock_guard lock(mutex_);
-      for (const RowKey& key : dirty_) {
-        const auto& [key_id, day, model] = key;
-        batch.emplace_back(encodeKey(key_id, day, model), encodeTotals(rows_[key]));
-      }
+      unwritten_.merge(dirty_);
       dirty_.clear();
+      for (const RowKey& key : unwritten_) batch.emplace_back(key, encodeTotals(rows_[key]));
+      unwritten_.clear();
     }
-    for (const auto& [key, value] : batch) {
+    for (auto& [key, value] : batch) {
+      const auto& [key_id, day, model] = key;
       std::string error;
-      if (!table_.put(key, value, &error) && write_failures_++ == 0) {
-        std::cerr << "arkroute: ledger write failed: " << error << "\n";
-      }
+      if (table_.put(encodeKey(key_id, day, model), value, &error)) continue;
+      if (write_failures_++ == 0) std::cerr << "arkroute: ledger write failed: " << error << "\n";
+      unwritten_.insert(std::move(key));
     }
     writing.unlock();
     std::lock_guard lock(mutex_);

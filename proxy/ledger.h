@@ -66,6 +66,9 @@ class Ledger : public RequestObserver {
   std::map<std::string, double, std::less<>> spent_by_key_;
   std::set<RowKey> dirty_;  // changed rows not yet handed to the table
   std::mutex write_mutex_;  // held by the one thread writing dirty rows
+  // Rows whose last write failed (a full disk): written again, with their latest totals, by the
+  // next flush, so a row that stops changing still reaches the table once writes work again.
+  std::set<RowKey> unwritten_;  // guarded by write_mutex_
   std::atomic<uint64_t> write_failures_{0};
 };
 

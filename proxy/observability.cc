@@ -28,8 +28,9 @@ std::unique_ptr<Observability> Observability::create(const Config& config, Servi
   if (services.database_writes_stopped) {
     self->registry_.valueCollector(
         "arkroute_database_writes_stopped",
-        "1 once a write to the cache database failed (a full disk, an I/O error): the cache and "
-        "the ledger store nothing more until the gateway restarts.",
+        "1 from a failed write to the cache database (a full disk, an I/O error) until RocksDB "
+        "recovers (a full disk: once 64 MiB are free) or a restart: the cache and the ledger "
+        "store nothing meanwhile.",
         ops::MetricType::kGauge,
         [stopped = services.database_writes_stopped] { return stopped() ? 1.0 : 0.0; });
   }

@@ -62,8 +62,8 @@ struct Services {
   // Times a worker stopped accepting for a moment because accept() failed for want of file
   // descriptors or memory (http::HttpServer::kAcceptPause). Null in a hand-built Services.
   std::shared_ptr<std::atomic<uint64_t>> accept_pauses;
-  // True once a write to the state database failed (a full disk): the cache and the ledger store
-  // nothing more until a restart (cache::RocksDatabase::write). Null without a database.
+  // True from a failed write to the state database (a full disk) until RocksDB recovers: the cache
+  // and the ledger store nothing meanwhile (cache::RocksDatabase::write). Null without a database.
   std::function<bool()> database_writes_stopped;
   // url answers that waited for room in the cache's pending writes (GenerationHandler::keepEntry).
   // Null in a hand-built Services.

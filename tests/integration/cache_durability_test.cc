@@ -1,7 +1,7 @@
 // Integration: the cache survives SIGKILL in the middle of a write-heavy load. After a restart the
 // gateway opens the same database and every entry it serves is byte-identical to what the
 // (deterministic) simulator generates for that prompt; no torn record is ever served. A full disk
-// stops the cache's writes, never the gateway.
+// stops the cache's writes, never the gateway, and once the disk has room again they go on.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -30,6 +30,11 @@ class SmallDisk {
     if (mounted_) umount2(dir_.path().c_str(), MNT_DETACH);
   }
   bool mounted() const { return mounted_; }
+  // Gives the disk more room, as freeing space on a real one would.
+  bool grow(const char* size) {
+    std::string options = std::string("size=") + size;
+    return mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_REMOUNT, options.c_str()) == 0;
+  }
   std::string path() const { return dir_.file("cache"); }
 
  private:
@@ -37,10 +42,23 @@ class SmallDisk {
   bool mounted_;
 };
 
+// Polls /metrics (bounded) until it shows writes_stopped = value; returns the last page.
+std::string awaitWritesStopped(const Gateway& gateway, int value) {
+  std::string wanted = "\narkroute_database_writes_stopped " + std::to_string(value) + "\n";
+  std::string metrics;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    metrics = httpGet(gateway.port(), "/metrics").body;
+    if (metrics.find(wanted) != std::string::npos) break;
+  }
+  return metrics;
+}
+
 // With the database's disk full, Debian's RocksDB 7.8 used to abort the gateway on its next
 // info-log line (a debug assertion it ships with). Now every request is still answered, what was
-// stored is still served, and the log says writes stopped.
-TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOn) {
+// stored is still served, and the log says writes stopped. Once the disk has room again, RocksDB
+// recovers on its own and the cache stores again, without a restart.
+TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom) {
   SmallDisk disk;
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
   Simulator sim({"--payload-bytes", "700000"});
@@ -59,12 +77,7 @@ TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOn) {
   EXPECT_EQ(first.header("x-arkroute-cache"), "HIT") << "stored before the disk filled";
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200);
   // The cache stores on its writer thread: wait (bounded) for it to reach the full disk.
-  std::string metrics;
-  for (auto deadline = std::chrono::steady_clock::now() + 20s;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
-    metrics = httpGet(gateway.port(), "/metrics").body;
-    if (metrics.find("\narkroute_database_writes_stopped 1\n") != std::string::npos) break;
-  }
+  std::string metrics = awaitWritesStopped(gateway, 1);
   EXPECT_NE(metrics.find("\narkroute_database_writes_stopped 1\n"), std::string::npos) << metrics;
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200) << "still serving after it";
   // A url answer is a stored image: with writes stopped it is a clear 503, never a URL that the
@@ -79,6 +92,28 @@ TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOn) {
   log << stderr_file.rdbuf();
   EXPECT_NE(log.str().find("a write failed (IO error: No space left on device"), std::string::npos)
       << log.str();
+
+  // RocksDB resumes once its largest memtable (64 MiB) fits on the disk.
+  ASSERT_TRUE(disk.grow("128m"));
+  metrics = awaitWritesStopped(gateway, 0);
+  ASSERT_NE(metrics.find("\narkroute_database_writes_stopped 0\n"), std::string::npos) << metrics;
+  HttpResponse stored = httpPostJson(gateway.port(), "/v1/images/generations",
+                                     R"({"model":"gpt-image-1","prompt":"after the disk grew",)"
+                                     R"("response_format":"url"})");
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  std::string image_url = nlohmann::json::parse(stored.body)["data"][0]["url"];
+  HttpResponse image = httpGet(gateway.port(), image_url.substr(image_url.find("/v1/")));
+  EXPECT_EQ(image.status, 200);
+  EXPECT_EQ(image.header("content-type"), "image/png");
+  HttpResponse again = httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(100));
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(100))
+                .header("x-arkroute-cache"),
+            "HIT");
+  std::ifstream after_file(gateway.process().stderrPath());
+  std::stringstream after_log;
+  after_log << after_file.rdbuf();
+  EXPECT_NE(after_log.str().find("RocksDB recovered from"), std::string::npos) << after_log.str();
 }
 
 TEST(CacheDurability, SigkillDuringWritesNeverServesATornEntry) {

@@ -49,6 +49,46 @@ TEST(Ledger, CountsPerKeyModelAndDayAndReloadsFromTheTable) {
   EXPECT_TRUE(reloaded.rows("*", "2025-11-25").empty());
 }
 
+// A table whose puts fail while `full` is set, as the database's do on a full disk.
+class FillableTable : public cache::KeyValueTable {
+ public:
+  bool put(std::string_view key, std::string_view value, std::string* error) override {
+    if (!full) return rows_.put(key, value, error);
+    *error = "no space left on device";
+    return false;
+  }
+  bool remove(std::string_view key, std::string* error) override {
+    return rows_.remove(key, error);
+  }
+  std::optional<std::string> get(std::string_view key) const override { return rows_.get(key); }
+  void forEach(
+      const std::function<void(std::string_view, std::string_view)>& visit) const override {
+    rows_.forEach(visit);
+  }
+  bool full = false;
+
+ private:
+  cache::MemoryKeyValueTable rows_;
+};
+
+TEST(Ledger, RowsThatFailedToWriteAreWrittenByTheNextFlush) {
+  FillableTable table;
+  {
+    Ledger ledger(table);
+    table.full = true;
+    ledger.onRequestFinished(generation("k1", "m", "MISS", 0.04, std::nullopt));
+    ledger.flush();
+    EXPECT_EQ(ledger.writeFailures(), 1u);
+    EXPECT_FALSE(Ledger(table).spent("k1") > 0) << "nothing could be stored";
+    table.full = false;
+    ledger.onRequestFinished(generation("k2", "m", "MISS", 0.02, std::nullopt));
+    ledger.flush();  // writes k2's row, and k1's, which changed no more
+  }
+  Ledger reloaded(table);
+  EXPECT_NEAR(reloaded.spent("k1"), 0.04, 1e-12);
+  EXPECT_NEAR(reloaded.spent("k2"), 0.02, 1e-12);
+}
+
 TEST(UsageReport, ComparesTheSameImagesOnEveryPricedModel) {
   Config config;
   ModelConfig cheap, dear, unpriced;
