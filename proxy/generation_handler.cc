@@ -4,6 +4,8 @@
 
 #include <event2/buffer.h>
 
+#include <algorithm>
+
 #include "cache/cache_store.h"
 #include "proxy/body_rewrite.h"
 #include "proxy/cached_reply.h"
@@ -26,6 +28,26 @@ namespace {
 // once the workers leave it some CPU.
 constexpr std::chrono::seconds kRoomWait{10};
 constexpr int64_t kRoomPollMs = 20;
+
+// How long a coalesced request waits for the request fetching for it: as long as that one may
+// legitimately take on route. Every attempt may queue at a gate, connect and run to its total
+// timeout, with a backoff between attempts; then a url answer may wait for room in the cache.
+// The fetching request's permit settles the moment it stops for any reason (it is RAII), so this
+// only guards against one that never settles; a shorter wait made every waiter pay for a call of
+// its own while the first one was still running (e.g. queued behind max_concurrency).
+std::chrono::milliseconds writerTimeLimit(const Route& route, const Config& config) {
+  Millis queue{0}, connect{0}, exchange{0}, backoff{0};
+  int retries = 0;
+  for (size_t index : route.upstream_indices) {
+    const UpstreamConfig& upstream = config.upstreams[index];
+    queue = std::max(queue, upstream.queue_timeout);
+    connect = std::max(connect, upstream.connect_timeout);
+    exchange = std::max(exchange, upstream.timeout);
+    backoff = std::max(backoff, upstream.retry_max_wait);
+    retries = std::max(retries, upstream.max_retries);
+  }
+  return (queue + connect + exchange) * (retries + 1) + backoff * retries + kRoomWait;
+}
 }  // namespace
 
 void GenerationHandler::start(Worker& worker, std::shared_ptr<http::Exchange> exchange,
@@ -246,7 +268,7 @@ void GenerationHandler::joinCoalescing() {
   ticket_ = std::get<cache::Coalescer::Ticket>(joined);
   wait_started_ = std::chrono::steady_clock::now();
   wait_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onWaitTimer, this);
-  auto wait = route_->upstream->timeout;
+  auto wait = writerTimeLimit(*route_, runtime_->config());
   timeval tv{static_cast<time_t>(wait.count() / 1000),
              static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
   evtimer_add(wait_timer_, &tv);

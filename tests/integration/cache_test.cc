@@ -97,6 +97,40 @@ TEST(Cache, IdenticalRequestsAroundAFastGenerationMakeOneUpstreamCall) {
   }
 }
 
+// The request fetching for the others first queues behind max_concurrency, then generates: it
+// takes longer than the upstream's timeout in all, but each step stays within its own limit. The
+// identical requests waiting for it must not give up at `timeout` and each pay for a call.
+TEST(Cache, WaitersOutwaitAWriterThatQueuedBeforeItsCall) {
+  Simulator sim({"--latency-ms", "1500"});
+  GatewayOptions options = cachedGateway(sim);
+  options.extra_upstream_toml = "max_concurrency = 1\ntimeout = \"2s\"\n";
+  Gateway gateway(options);
+  std::thread blocker([&] {  // holds the one slot for 1.5 s
+    EXPECT_EQ(generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"blocker"})").status,
+              200);
+  });
+  std::this_thread::sleep_for(200ms);
+  std::vector<HttpResponse> responses(4);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < responses.size(); ++i) {
+    clients.emplace_back([&, i] {
+      responses[i] = generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"patient"})");
+    });
+  }
+  for (auto& client : clients) client.join();
+  blocker.join();
+  int miss = 0, coalesced = 0;
+  for (const HttpResponse& response : responses) {
+    ASSERT_EQ(response.status, 200) << response.body << response.error;
+    EXPECT_EQ(response.body, responses[0].body);
+    miss += response.header("x-arkroute-cache") == "MISS";
+    coalesced += response.header("x-arkroute-cache") == "COALESCED";
+  }
+  EXPECT_EQ(miss, 1);
+  EXPECT_EQ(coalesced, 3);
+  EXPECT_EQ(sim.requests(), 2) << "the blocker and one call for the four identical requests";
+}
+
 TEST(Cache, StreamedMissIsReplayedAsSseAndServedAsJson) {
   Simulator sim({"--latency-ms", "200"});
   Gateway gateway(cachedGateway(sim));
