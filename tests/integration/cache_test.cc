@@ -29,6 +29,18 @@ HttpResponse generate(uint16_t port, const std::string& body,
   return httpPostJson(port, "/v1/images/generations", body, std::move(headers));
 }
 
+// Sends body `count` times at once, one client thread each; the answers in client order.
+std::vector<HttpResponse> generateConcurrently(uint16_t port, const std::string& body,
+                                               size_t count) {
+  std::vector<HttpResponse> responses(count);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < count; ++i) {
+    clients.emplace_back([&, i] { responses[i] = generate(port, body); });
+  }
+  for (auto& client : clients) client.join();
+  return responses;
+}
+
 TEST(Cache, MissThenHitMakesOneUpstreamCall) {
   Simulator sim;
   Gateway gateway(cachedGateway(sim));
@@ -52,14 +64,8 @@ TEST(Cache, MissThenHitMakesOneUpstreamCall) {
 TEST(Cache, HundredConcurrentIdenticalMissesMakeOneUpstreamCall) {
   Simulator sim({"--latency-ms", "1500"});
   Gateway gateway(cachedGateway(sim));
-  std::vector<HttpResponse> responses(100);
-  std::vector<std::thread> clients;
-  for (size_t i = 0; i < responses.size(); ++i) {
-    clients.emplace_back([&, i] {
-      responses[i] = generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"stampede"})");
-    });
-  }
-  for (auto& client : clients) client.join();
+  std::vector<HttpResponse> responses =
+      generateConcurrently(gateway.port(), R"({"model":"gpt-image-1","prompt":"stampede"})", 100);
   int miss = 0, coalesced = 0, hit = 0;
   for (const HttpResponse& response : responses) {
     ASSERT_EQ(response.status, 200) << response.error;
@@ -110,14 +116,8 @@ TEST(Cache, WaitersOutwaitAWriterThatQueuedBeforeItsCall) {
               200);
   });
   std::this_thread::sleep_for(200ms);
-  std::vector<HttpResponse> responses(4);
-  std::vector<std::thread> clients;
-  for (size_t i = 0; i < responses.size(); ++i) {
-    clients.emplace_back([&, i] {
-      responses[i] = generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"patient"})");
-    });
-  }
-  for (auto& client : clients) client.join();
+  std::vector<HttpResponse> responses =
+      generateConcurrently(gateway.port(), R"({"model":"gpt-image-1","prompt":"patient"})", 4);
   blocker.join();
   int miss = 0, coalesced = 0;
   for (const HttpResponse& response : responses) {
