@@ -293,6 +293,11 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   if (wait_timer_) evtimer_del(wait_timer_);
   if (finished_) return;  // the client left while waiting
   using Outcome = cache::Coalescer::Outcome;
+  if (result.outcome == Outcome::kDone && result.entry &&
+      result.entry->model != route_->model->name && !takeFallbackAnswer(*result.entry)) {
+    forwardUpstream(false);
+    return;
+  }
   if (result.outcome == Outcome::kDone && result.entry && wants_urls_ && !result.stored) {
     respondImagesNotCacheable();  // paid for once already: not fetched again
     return;
@@ -307,6 +312,16 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
     return;
   }
   forwardUpstream(false);
+}
+
+// The request this one waited for fell back to another model, and its answer was not stored. This
+// one takes it (and is accounted to that model) unless it asked for URLs, which need a stored
+// entry, or its key may not use that model: then it fetches on its own.
+bool GenerationHandler::takeFallbackAnswer(const cache::CacheEntry& entry) {
+  const Route* fallback = runtime_->router().find(entry.model);
+  if (wants_urls_ || !fallback || (key_ && !key_->allowsModel(entry.model))) return false;
+  route_ = fallback;
+  return true;
 }
 
 http::Headers GenerationHandler::clientResponseHeaders(int status,
@@ -352,6 +367,11 @@ bool GenerationHandler::storeResult() {
 }
 
 bool GenerationHandler::keepEntry(std::shared_ptr<const cache::CacheEntry> entry) {
+  if (share_only_) {  // a fallback's answer: for the waiters, not for the cache
+    if (permit_) permit_->done(std::move(entry), false);
+    permit_.reset();
+    return true;
+  }
   using Room = cache::CacheStore::Room;
   cache::CacheStore& store = *worker_.services().store;
   uint64_t bytes = entry->body.size() + cache_key_->canonical().size();

@@ -66,6 +66,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void joinCoalescing();
   void onWaitOver(cache::Coalescer::Result result);
   void onWaitTimeout();
+  bool takeFallbackAnswer(const cache::CacheEntry& entry);
   void forwardUpstream(bool store_result);
   void tryUpstream();  // choose an upstream, wait for a slot, start the call
   void onSlotGranted();
@@ -146,6 +147,9 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool wants_urls_ = false;  // response_format "url", asked or the model's default (not streaming)
   bool url_mode_ = false;    // ...and this request stores: fetch b64_json, answer with ours
   bool store_result_ = false;  // this request writes the cache entry
+  // ...or, after switching to a fallback model, only hands its answer to the requests waiting for
+  // it: another model's image is not what the cache key describes, so it is not stored.
+  bool share_only_ = false;
   std::unique_ptr<http::UpstreamCall> call_;
   std::shared_ptr<GenerationHandler> self_;
   std::optional<uint64_t> background_id_;  // going on after its client left (Worker's id)

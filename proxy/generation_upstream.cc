@@ -363,10 +363,11 @@ bool GenerationHandler::switchToFallback() {
     } else {
       cost_usd_.reset();
     }
-    // Another model's image is not what the cache key describes: answer it, don't store it.
-    if (permit_) permit_->uncacheable();
-    permit_.reset();
-    store_result_ = false;
+    // Another model's image is not what the cache key describes: answer it, don't store it. The
+    // identical requests waiting for this one would fall back the same way and each pay for a
+    // call: they get this answer instead (onWaitOver).
+    share_only_ = permit_ != nullptr;
+    store_result_ = share_only_;
     url_mode_ = false;
     return true;
   }

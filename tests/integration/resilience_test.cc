@@ -57,8 +57,9 @@ TEST(Retries, GiveUpAfterMaxRetriesAndPassTheProviderAnswerThrough) {
   EXPECT_EQ(sim.requests(), 2);
 }
 
-TEST(Fallbacks, TheNextModelServesWhenThePrimaryUpstreamIsDown) {
-  Simulator sim;
+// Model "primary" on an upstream that refuses connections (one retry after retry_base), with
+// fallback "backup" on the simulator.
+GatewayOptions fallbackOptions(const Simulator& sim, const std::string& retry_base) {
   GatewayOptions options;
   options.upstream_base_url = sim.baseUrl();
   options.models_toml =
@@ -66,14 +67,59 @@ TEST(Fallbacks, TheNextModelServesWhenThePrimaryUpstreamIsDown) {
       "[[model]]\nname = \"backup\"\nupstream = \"sim\"\nupstream_model = \"gpt-image-1\"\n";
   options.extra_toml =
       "[[upstream]]\nname = \"dead\"\nbase_url = \"http://127.0.0.1:1/v1\"\n"
-      "max_retries = 1\nretry_base = \"10ms\"\n";
-  Gateway gateway(options);
+      "max_retries = 1\nretry_base = \"" +
+      retry_base + "\"\n";
+  return options;
+}
+
+TEST(Fallbacks, TheNextModelServesWhenThePrimaryUpstreamIsDown) {
+  Simulator sim;
+  Gateway gateway(fallbackOptions(sim, "10ms"));
   ASSERT_NE(gateway.port(), 0);
   HttpResponse response =
       httpPostJson(gateway.port(), "/v1/images/generations", body("primary", "fallback"));
   EXPECT_EQ(response.status, 200) << response.body;
   EXPECT_EQ(response.header("x-arkroute-model"), "backup");
   EXPECT_EQ(sim.requests(), 1);
+}
+
+// Identical requests waiting for one that falls back get its answer: without it, each would fall
+// back on its own and pay for a generation. One asking for URLs fetches on its own (the fallback's
+// answer is not stored, so it has no URL).
+TEST(Fallbacks, IdenticalWaitingRequestsShareTheFallbackAnswer) {
+  Simulator sim({"--latency-ms", "800"});
+  GatewayOptions options = fallbackOptions(sim, "200ms");
+  options.cache_toml = "enabled = true\n";
+  Gateway gateway(options);
+  ASSERT_NE(gateway.port(), 0);
+  std::vector<HttpResponse> responses(4);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < responses.size(); ++i) {
+    clients.emplace_back([&, i] {
+      responses[i] =
+          httpPostJson(gateway.port(), "/v1/images/generations", body("primary", "shared"));
+    });
+  }
+  std::this_thread::sleep_for(100ms);  // joins as a waiter
+  HttpResponse url =
+      httpPostJson(gateway.port(), "/v1/images/generations",
+                   R"({"model":"primary","prompt":"shared","response_format":"url"})");
+  for (auto& client : clients) client.join();
+  int coalesced = 0;
+  for (const HttpResponse& response : responses) {
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.header("x-arkroute-model"), "backup");
+    EXPECT_EQ(response.body, responses[0].body);
+    coalesced += response.header("x-arkroute-cache") == "COALESCED";
+  }
+  EXPECT_EQ(coalesced, 3);
+  EXPECT_EQ(url.status, 200) << url.body;
+  EXPECT_EQ(url.header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(sim.requests(), 2) << "one generation for four identical requests, one for the url one";
+  HttpResponse again =
+      httpPostJson(gateway.port(), "/v1/images/generations", body("primary", "shared"));
+  EXPECT_EQ(again.header("x-arkroute-cache"), "MISS") << "another model's image is not stored";
+  EXPECT_EQ(sim.requests(), 3);
 }
 
 // One worker and a model "pair" served by upstream `primary` (at primary_url, with the extra
