@@ -299,7 +299,7 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
     return;
   }
   if (result.outcome == Outcome::kDone && result.entry && wants_urls_ && !result.stored) {
-    respondImagesNotCacheable();  // paid for once already: not fetched again
+    keepForUrls(result.entry);  // paid for once already: not fetched again
     return;
   }
   if (result.outcome == Outcome::kDone && result.entry &&
@@ -312,6 +312,26 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
     return;
   }
   forwardUpstream(false);
+}
+
+// The request this one waited for got the images, but the cache did not keep them (that request
+// asked for b64_json and did not wait for room, or the cache refused them): this url request has
+// them in hand and stores them itself, waiting for room like any url answer, so its URLs resolve.
+void GenerationHandler::keepForUrls(std::shared_ptr<const cache::CacheEntry> entry) {
+  status_ = 200;
+  cache_status_ = "COALESCED";
+  cost_usd_ = 0.0;
+  if (entry->cost_usd >= 0) saved_usd_ = entry->cost_usd;
+  images_ = request_->n();
+  if (!policy_.write || !worker_.services().store) {
+    images_not_kept_ = true;
+    respondImagesNotCacheable();
+    return;
+  }
+  outcome_ = "ok";
+  url_mode_ = true;
+  room_deadline_ = std::chrono::steady_clock::now() + kRoomWait;
+  if (keepEntry(std::move(entry))) respondFromCapture();
 }
 
 // The request this one waited for fell back to another model, and its answer was not stored. This
@@ -419,6 +439,10 @@ void GenerationHandler::respondFromCapture() {
   std::optional<std::string> urls;
   if (stored_) {
     urls = toUrlResponse(stored_->body, runtime_->config().server.public_url, cache_key_->hex());
+  }
+  if (!urls && !capture_) {  // a coalesced url request has only the stored entry to answer with
+    respondImagesNotCacheable();
+    return;
   }
   http::Headers headers;
   headers.set("X-ArkRoute-Model", route_->model->name);

@@ -67,6 +67,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void onWaitOver(cache::Coalescer::Result result);
   void onWaitTimeout();
   bool takeFallbackAnswer(const cache::CacheEntry& entry);
+  void keepForUrls(std::shared_ptr<const cache::CacheEntry> entry);
   void forwardUpstream(bool store_result);
   void tryUpstream();  // choose an upstream, wait for a slot, start the call
   void onSlotGranted();
