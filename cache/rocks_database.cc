@@ -110,6 +110,20 @@ std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std:
   if (env) options.env = env;
   options.listeners.push_back(std::make_shared<RecoveryListener>(database.get()));
   rocksdb::Status status = rocksdb::DB::Open(options, path, descriptors, &database->families_, &db);
+  if (status.IsNoSpace()) {
+    // A full disk: RocksDB could not write the files its recovery needs. Opened read-only, the
+    // database still serves what it holds (cache hits, keys, the ledger), with writes stopped.
+    rocksdb::Status read_only =
+        rocksdb::DB::OpenForReadOnly(options, path, descriptors, &database->families_, &db);
+    if (read_only.ok()) {
+      std::cerr << "arkroute: cache database " << path << " opened read-only (" << status.ToString()
+                << "): stored entries, keys and the ledger are served, nothing new is stored "
+                   "until the gateway restarts with free space\n";
+      database->write_failure_ = status;
+      database->read_only_ = true;
+      status = read_only;
+    }
+  }
   if (!status.ok()) {
     *error = describeOpenError(status, path);
     return nullptr;
@@ -152,6 +166,7 @@ bool RocksDatabase::writesStopped() const {
 }
 
 bool RocksDatabase::stoppedLocked() const {
+  if (read_only_) return true;
   return !write_failure_.ok() && recoveries_.load() == recoveries_before_failure_;
 }
 

@@ -13,7 +13,7 @@
 // own from a full disk: its file manager checks the free space every few seconds and, once the
 // largest memtable (64 MiB) fits, flushes the memtables to new files and switches to a new WAL
 // (an EventListener tells us, and writes go on). Other I/O errors are not recovered: writes stay
-// stopped until a restart. Debian's RocksDB 7.8 keeps its debug assertions, and a file writer used
+// stopped until a restart. Opened on a full disk, the database is read-only until a restart. Debian's RocksDB 7.8 keeps its debug assertions, and a file writer used
 // again after a failed append aborts the process; its info log did exactly that on a full disk,
 // so that log goes to stderr (rocks_logger.h), and no write is ever retried on a WAL that failed.
 //
@@ -57,9 +57,11 @@ class RocksDatabase {
   static constexpr std::string_view kKeysFamily = "keys";
   static constexpr uint64_t kMinBlobBytes = 8 << 10;
 
-  // Called once at startup (or by a CLI command). Returns nullptr and a sentence in *error when the
-  // database cannot be opened: "cache database PATH is locked by another process (...)" when
-  // another process (or another open in this one) holds it, else "cannot open cache database
+  // Called once at startup (or by a CLI command). On a full disk, where RocksDB cannot write the
+  // files replaying its log needs, it opens read-only instead (and says so on stderr): reads work,
+  // writesStopped() is true until the process restarts. Returns nullptr and a sentence in *error
+  // when the database cannot be opened: "cache database PATH is locked by another process (...)"
+  // when another process (or another open in this one) holds it, else "cannot open cache database
   // PATH: <reason>" (not writable, not a directory, corrupt, ...).
   // env: for tests that inject file-system faults (nullptr: the default environment); limits: for
   // tests that need small bounds.
@@ -98,6 +100,7 @@ class RocksDatabase {
   // the failed write is still returning is not missed.
   std::atomic<uint64_t> recoveries_{0};
   uint64_t recoveries_before_failure_ = 0;  // guarded by write_mutex_
+  bool read_only_ = false;  // opened read-only on a full disk: stopped until a restart
 };
 
 }  // namespace arkroute::cache

@@ -42,6 +42,24 @@ class SmallDisk {
   bool mounted_;
 };
 
+// A one-worker gateway whose cache is on disk.
+GatewayOptions onSmallDisk(const Simulator& sim, const SmallDisk& disk) {
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.cache_toml = "enabled = true\n";
+  options.cache_path = disk.path();
+  options.workers = 1;
+  return options;
+}
+
+// Twelve generations, the disk full after a few: every one is still answered.
+void fillTheDisk(const Gateway& gateway) {
+  for (int i = 0; i < 12; ++i) {
+    HttpResponse answer = httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(i));
+    ASSERT_EQ(answer.status, 200) << "request " << i << ": " << answer.error;
+  }
+}
+
 // Polls /metrics (bounded) until it shows writes_stopped = value; returns the last page.
 std::string awaitWritesStopped(const Gateway& gateway, int value) {
   std::string wanted = "\narkroute_database_writes_stopped " + std::to_string(value) + "\n";
@@ -61,17 +79,10 @@ std::string awaitWritesStopped(const Gateway& gateway, int value) {
 TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom) {
   SmallDisk disk;
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
-  Simulator sim({"--payload-bytes", "700000"});
-  GatewayOptions options;
-  options.upstream_base_url = sim.baseUrl();
-  options.cache_toml = "enabled = true\n";
-  options.cache_path = disk.path();
-  options.workers = 1;
+  Simulator sim({"--payload-bytes", "700000"});  // ~1 MB stored per answer
+  GatewayOptions options = onSmallDisk(sim, disk);
   Gateway gateway(options);
-  for (int i = 0; i < 12; ++i) {  // ~1 MB stored per answer: the disk is full after a few
-    HttpResponse answer = httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(i));
-    ASSERT_EQ(answer.status, 200) << "request " << i << ": " << answer.error;
-  }
+  ASSERT_NO_FATAL_FAILURE(fillTheDisk(gateway));
   HttpResponse first = httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(0));
   EXPECT_EQ(first.status, 200);
   EXPECT_EQ(first.header("x-arkroute-cache"), "HIT") << "stored before the disk filled";
@@ -114,6 +125,37 @@ TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom
   std::stringstream after_log;
   after_log << after_file.rdbuf();
   EXPECT_NE(after_log.str().find("RocksDB recovered from"), std::string::npos) << after_log.str();
+}
+
+// A gateway restarted on a full disk: RocksDB cannot write the files replaying its log needs, and
+// the gateway used to refuse to start. It now opens the database read-only and serves what it
+// holds, with writes stopped.
+TEST(CacheDurability, AGatewayRestartedOnAFullDiskServesWhatIsStored) {
+  SmallDisk disk;
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  Simulator sim({"--payload-bytes", "700000"});  // ~1 MB stored per answer
+  GatewayOptions options = onSmallDisk(sim, disk);
+  {
+    Gateway filling(options);
+    ASSERT_NO_FATAL_FAILURE(fillTheDisk(filling));
+    ASSERT_NE(awaitWritesStopped(filling, 1).find("\narkroute_database_writes_stopped 1\n"),
+              std::string::npos);
+  }
+  Gateway restarted(options);
+  ASSERT_NE(restarted.port(), 0) << "the gateway did not start on the full disk";
+  EXPECT_EQ(httpGet(restarted.port(), "/healthz").status, 200);
+  HttpResponse first = httpPostJson(restarted.port(), "/v1/images/generations", bodyFor(0));
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.header("x-arkroute-cache"), "HIT") << "stored before the disk filled";
+  EXPECT_EQ(httpPostJson(restarted.port(), "/v1/images/generations", bodyFor(50)).status, 200)
+      << "a miss is served, not stored";
+  EXPECT_NE(
+      httpGet(restarted.port(), "/metrics").body.find("\narkroute_database_writes_stopped 1\n"),
+      std::string::npos);
+  std::ifstream stderr_file(restarted.process().stderrPath());
+  std::stringstream log;
+  log << stderr_file.rdbuf();
+  EXPECT_NE(log.str().find("opened read-only"), std::string::npos) << log.str();
 }
 
 TEST(CacheDurability, SigkillDuringWritesNeverServesATornEntry) {

@@ -56,6 +56,26 @@ class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
   };
 };
 
+// A database directory on a file system that can be made full.
+class OnAFaultyDisk : public ::testing::Test {
+ protected:
+  std::unique_ptr<RocksDatabase> open() {
+    return RocksDatabase::open(dir.path(), &error, env.get());
+  }
+  TempDir dir;
+  std::shared_ptr<FullDiskFileSystem> disk =
+      std::make_shared<FullDiskFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(disk);  // outlives the database
+  std::string error;
+};
+
+// Writes "kept" = "1" to family.
+bool putKept(RocksDatabase& database, rocksdb::ColumnFamilyHandle* family) {
+  rocksdb::WriteBatch batch;
+  batch.Put(family, "kept", "1");
+  return database.write(&batch).ok();
+}
+
 // Waits (bounded) until the database's writes are no longer stopped.
 bool writesResume(const RocksDatabase& database) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -68,17 +88,11 @@ bool writesResume(const RocksDatabase& database) {
 // Debian's RocksDB 7.8 aborts on a write to a file whose last append failed (a debug assertion
 // left on): with the disk full, the next info-log line or WAL write would end the gateway. Once
 // the disk has room again, RocksDB recovers on its own and writes go on.
-TEST(RocksDatabase, AFullDiskStopsWritesNotTheProcessUntilRocksDbRecovers) {
-  TempDir dir;
-  auto disk = std::make_shared<FullDiskFileSystem>(rocksdb::FileSystem::Default());
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(disk);
-  std::string error;
-  auto database = RocksDatabase::open(dir.path(), &error, env.get());
+TEST_F(OnAFaultyDisk, AFullDiskStopsWritesNotTheProcessUntilRocksDbRecovers) {
+  auto database = open();
   ASSERT_TRUE(database) << error;
   rocksdb::ColumnFamilyHandle* family = database->family(RocksDatabase::kLedgerFamily);
-  rocksdb::WriteBatch before;
-  before.Put(family, "kept", "1");
-  ASSERT_TRUE(database->write(&before).ok());
+  ASSERT_TRUE(putKept(*database, family));
 
   disk->full = true;
   for (int i = 0; i < 3; ++i) {
@@ -115,6 +129,31 @@ TEST(RocksDatabase, AFullDiskStopsWritesNotTheProcessUntilRocksDbRecovers) {
         << "RocksDB's info log goes to stderr, not to files on the database's disk: "
         << file.path();
   }
+}
+
+// Opening needs to write (a new MANIFEST, a new WAL): on a full disk it opens read-only instead,
+// so what is stored can still be read.
+TEST_F(OnAFaultyDisk, AFullDiskAtOpenOpensReadOnlyWithWritesStopped) {
+  {
+    auto database = open();
+    ASSERT_TRUE(database) << error;
+    ASSERT_TRUE(putKept(*database, database->family(RocksDatabase::kKeysFamily)));
+  }
+  disk->full = true;
+  auto database = open();
+  ASSERT_TRUE(database) << error;
+  EXPECT_TRUE(database->writesStopped());
+  rocksdb::ColumnFamilyHandle* keys = database->family(RocksDatabase::kKeysFamily);
+  std::string value;
+  ASSERT_TRUE(database->db()->Get(rocksdb::ReadOptions(), keys, "kept", &value).ok());
+  EXPECT_EQ(value, "1");
+  rocksdb::WriteBatch refused;
+  refused.Put(keys, "new", "1");
+  EXPECT_FALSE(database->write(&refused).ok());
+  disk->full = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(database->writesStopped()) << "read-only until a restart";
+  database.reset();
 }
 
 TEST(RocksDatabase, CreatesEveryColumnFamilyWithBlobFilesForRecords) {
