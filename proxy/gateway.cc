@@ -103,6 +103,10 @@ bool Gateway::start(std::string* error) {
   if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool reuse_port = count > 1;
   uint16_t port = config_->server.listen_port;
+  if (reuse_port && port != 0 &&
+      !http::HttpServer::portIsFree(config_->server.listen_host, port, error)) {
+    return false;
+  }
   for (int i = 0; i < count; ++i) {
     auto worker = std::make_unique<Worker>(static_cast<size_t>(i), runtime_, services_);
     if (!worker->listen(config_->server.listen_host, port, reuse_port, error)) return false;

@@ -139,6 +139,25 @@ HttpServer::~HttpServer() {
   for (ServerConnection* connection : connections) delete connection;
 }
 
+bool HttpServer::portIsFree(const std::string& host, uint16_t port, std::string* error) {
+  sockaddr_storage address;
+  int length = 0;
+  if (!resolveListenAddress(host, port, &address, &length)) return true;  // listen() says why
+  int probe = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return true;
+  int on = 1;
+  setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);  // TIME_WAIT leftovers are fine
+  bool is_free = bind(probe, reinterpret_cast<sockaddr*>(&address), length) == 0;
+  int bind_errno = errno;
+  close(probe);
+  if (!is_free && bind_errno == EADDRINUSE) {
+    *error = "cannot listen on " + host + ":" + std::to_string(port) +
+             ": another process is listening on it (is another arkroute running?)";
+    return false;
+  }
+  return true;  // other failures (e.g. no permission) are reported by listen()
+}
+
 bool HttpServer::listen(const std::string& host, uint16_t port, bool reuse_port,
                         std::string* error) {
   sockaddr_storage address;

@@ -121,6 +121,10 @@ class HttpServer {
   // Binds and listens (SO_REUSEADDR, and SO_REUSEPORT when reuse_port) on host:port; port 0
   // picks an ephemeral port. Returns false and sets *error on failure.
   bool listen(const std::string& host, uint16_t port, bool reuse_port, std::string* error);
+  // False, with *error, when a socket already listens on host:port (port != 0). Workers share
+  // their port with SO_REUSEPORT, and so would a second gateway started on it: it would bind too
+  // and silently take a share of the connections. A probe that does not ask to share tells.
+  static bool portIsFree(const std::string& host, uint16_t port, std::string* error);
   uint16_t boundPort() const;
 
   // Called, on the loop, for each request the server answers itself with an error (400 malformed,

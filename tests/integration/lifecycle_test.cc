@@ -115,6 +115,25 @@ TEST(Lifecycle, ThreadsAreNamedByTheirRole) {
   }
 }
 
+// The workers share their port (SO_REUSEPORT), so a second gateway on it would bind too and quietly
+// take some of the first one's connections. It must refuse to start instead.
+TEST(Lifecycle, ASecondGatewayOnAPortInUseRefusesToStart) {
+  Simulator sim;
+  TempDir first_dir, second_dir;
+  Service first(configText(first_dir, upstream("sim", sim), model("gpt-image-1", "sim")));
+  uint16_t port = first.process->waitListening();
+  ASSERT_NE(port, 0);
+  std::string config = second_dir.file("arkroute.toml");
+  writeFile(config, configText(second_dir, upstream("sim", sim), model("gpt-image-1", "sim")));
+  ChildProcess second(
+      {ARKROUTE_BIN, "serve", "--config", config, "--listen", "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(second.waitExit(10s), 1) << "the second gateway should exit, not serve";
+  EXPECT_NE(readAll(second.stderrPath()).find("another process is listening on it"),
+            std::string::npos)
+      << readAll(second.stderrPath());
+  EXPECT_EQ(generate(port, "gpt-image-1", "still mine").status, 200);
+}
+
 TEST(Lifecycle, ReadyIsSentOnceThePortAccepts) {
   Simulator sim;
   TempDir dir;
