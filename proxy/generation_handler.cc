@@ -29,13 +29,9 @@ namespace {
 constexpr std::chrono::seconds kRoomWait{10};
 constexpr int64_t kRoomPollMs = 20;
 
-// How long a coalesced request waits for the request fetching for it: as long as that one may
-// legitimately take on route. Every attempt may queue at a gate, connect and run to its total
-// timeout, with a backoff between attempts; then a url answer may wait for room in the cache.
-// The fetching request's permit settles the moment it stops for any reason (it is RAII), so this
-// only guards against one that never settles; a shorter wait made every waiter pay for a call of
-// its own while the first one was still running (e.g. queued behind max_concurrency).
-std::chrono::milliseconds writerTimeLimit(const Route& route, const Config& config) {
+// The longest one route's attempts may take: each may queue at a gate, connect and run to its
+// total timeout, with a backoff between attempts.
+std::chrono::milliseconds attemptsTimeLimit(const Route& route, const Config& config) {
   Millis queue{0}, connect{0}, exchange{0}, backoff{0};
   int retries = 0;
   for (size_t index : route.upstream_indices) {
@@ -46,7 +42,22 @@ std::chrono::milliseconds writerTimeLimit(const Route& route, const Config& conf
     backoff = std::max(backoff, upstream.retry_max_wait);
     retries = std::max(retries, upstream.max_retries);
   }
-  return (queue + connect + exchange) * (retries + 1) + backoff * retries + kRoomWait;
+  return (queue + connect + exchange) * (retries + 1) + backoff * retries;
+}
+
+// How long a coalesced request waits for the request fetching for it: as long as that one may
+// legitimately take: its model's attempts, then each fallback's (their answer is shared too),
+// then a url answer's wait for room in the cache. The fetching request's permit settles the
+// moment it stops for any reason (it is RAII), so this only guards against one that never
+// settles; a shorter wait made every waiter pay for a call of its own while the first one was
+// still running (e.g. queued behind max_concurrency).
+std::chrono::milliseconds writerTimeLimit(const Route& route, const Runtime& runtime) {
+  std::chrono::milliseconds limit = attemptsTimeLimit(route, runtime.config()) + kRoomWait;
+  for (const std::string& name : route.model->fallbacks) {
+    const Route* fallback = runtime.router().find(name);
+    if (fallback) limit += attemptsTimeLimit(*fallback, runtime.config());
+  }
+  return limit;
 }
 }  // namespace
 
@@ -268,7 +279,7 @@ void GenerationHandler::joinCoalescing() {
   ticket_ = std::get<cache::Coalescer::Ticket>(joined);
   wait_started_ = std::chrono::steady_clock::now();
   wait_timer_ = evtimer_new(worker_.base(), &GenerationHandler::onWaitTimer, this);
-  auto wait = writerTimeLimit(*route_, runtime_->config());
+  auto wait = writerTimeLimit(*route_, *runtime_);
   timeval tv{static_cast<time_t>(wait.count() / 1000),
              static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
   evtimer_add(wait_timer_, &tv);
