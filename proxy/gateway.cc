@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include "cache/rocks_store.h"
@@ -169,7 +170,14 @@ void Gateway::drainAndStop() {
   }
   sweeper_wake_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
-  if (ledger_) ledger_->flush();
+  if (ledger_) {
+    ledger_->flush();
+    if (size_t lost = ledger_->unwrittenRows()) {
+      std::cerr << "arkroute: ledger: " << lost
+                << " row(s) could not be written (the cache database stopped writing): the "
+                   "requests and spend they counted since then are lost\n";
+    }
+  }
   if (store_) store_->flush();
   if (observability_) observability_->stop();  // the last access-log lines
 }

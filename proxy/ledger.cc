@@ -157,6 +157,11 @@ double Ledger::spent(std::string_view key_id) const {
   return it == spent_by_key_.end() ? 0.0 : it->second;
 }
 
+size_t Ledger::unwrittenRows() {
+  std::lock_guard writing(write_mutex_);
+  return unwritten_.size();
+}
+
 uint64_t Ledger::writeFailures() const {
   return write_failures_.load();
 }

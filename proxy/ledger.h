@@ -56,6 +56,8 @@ class Ledger : public RequestObserver {
   double spent(std::string_view key_id) const;
   // Storage failures so far (each logged once to stderr).
   uint64_t writeFailures() const;
+  // Rows whose latest totals are not in the table: their last write failed (a full disk).
+  size_t unwrittenRows();
 
  private:
   using RowKey = std::tuple<std::string, std::string, std::string>;  // key, day, model

@@ -140,6 +140,13 @@ TEST(CacheDurability, AGatewayRestartedOnAFullDiskServesWhatIsStored) {
     ASSERT_NO_FATAL_FAILURE(fillTheDisk(filling));
     ASSERT_NE(awaitWritesStopped(filling, 1).find("\narkroute_database_writes_stopped 1\n"),
               std::string::npos);
+    filling.process().signal(SIGTERM);
+    EXPECT_EQ(filling.process().waitExit(15s), 0);
+    std::ifstream stderr_file(filling.process().stderrPath());
+    std::stringstream log;
+    log << stderr_file.rdbuf();
+    EXPECT_NE(log.str().find(" row(s) could not be written"), std::string::npos)
+        << "the spend that could not be stored is reported: " << log.str();
   }
   Gateway restarted(options);
   ASSERT_NE(restarted.port(), 0) << "the gateway did not start on the full disk";

@@ -79,10 +79,12 @@ TEST(Ledger, RowsThatFailedToWriteAreWrittenByTheNextFlush) {
     ledger.onRequestFinished(generation("k1", "m", "MISS", 0.04, std::nullopt));
     ledger.flush();
     EXPECT_EQ(ledger.writeFailures(), 1u);
+    EXPECT_EQ(ledger.unwrittenRows(), 1u);
     EXPECT_FALSE(Ledger(table).spent("k1") > 0) << "nothing could be stored";
     table.full = false;
     ledger.onRequestFinished(generation("k2", "m", "MISS", 0.02, std::nullopt));
     ledger.flush();  // writes k2's row, and k1's, which changed no more
+    EXPECT_EQ(ledger.unwrittenRows(), 0u);
   }
   Ledger reloaded(table);
   EXPECT_NEAR(reloaded.spent("k1"), 0.04, 1e-12);
