@@ -41,7 +41,8 @@ const std::vector<Setting> kSchema = {
     {"cache", "path", T::kString, "\"./var/arkroute\"", "RocksDB directory for the cache."},
     {"cache", "ttl", T::kDuration, "\"30d\"", "How long a cached generation is served."},
     {"cache", "max_bytes", T::kByteSize, "\"20GiB\"",
-     "Size cap; the oldest entries are evicted first."},
+     "Size cap; the oldest entries are evicted first. `check` and `serve` warn when it is more "
+     "than the disk under path can hold."},
     {"cache", "memory_bytes", T::kByteSize, "0",
      "Recent entries kept in memory in front of the database (hits served without reading it); "
      "0 = a quarter of max_bytes, at most 256MiB. Entries written recently are held until "

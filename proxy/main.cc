@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "conf/disk_room.h"
 #include "conf/schema.h"
 #include "proxy/cache_cli.h"
 #include "proxy/config_reloader.h"
@@ -79,6 +80,9 @@ std::optional<arkroute::LoadedConfig> loadOrReport(const Options& options) {
 void printWarnings(const arkroute::LoadedConfig& loaded) {
   for (const auto& warning : loaded.warnings)
     std::cerr << "warning: " << warning.toString() << "\n";
+  if (auto disk = arkroute::cacheDiskWarning(loaded.config.cache)) {
+    std::cerr << "warning: " << loaded.config.source_path << ": " << *disk << "\n";
+  }
 }
 
 int runCheck(const Options& options) {

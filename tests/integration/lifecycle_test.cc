@@ -134,6 +134,23 @@ TEST(Lifecycle, ASecondGatewayOnAPortInUseRefusesToStart) {
   EXPECT_EQ(generate(port, "gpt-image-1", "still mine").status, 200);
 }
 
+// A cache larger than its disk would fill the disk before evicting: check says so (a warning,
+// the config is still valid).
+TEST(Lifecycle, CheckWarnsWhenTheCacheIsLargerThanItsDisk) {
+  Simulator sim;
+  TempDir dir;
+  std::string config = dir.file("arkroute.toml");
+  std::string text = configText(dir, upstream("sim", sim), model("gpt-image-1", "sim"));
+  text.replace(text.find("enabled = false"), 15, "enabled = true\nmax_bytes = \"900TiB\"");
+  writeFile(config, text);
+  ChildProcess check({ARKROUTE_BIN, "check", "--config", config});
+  EXPECT_EQ(check.waitExit(10s), 0);
+  std::string warnings = readAll(check.stderrPath());
+  EXPECT_NE(warnings.find("cache.max_bytes (900.0 TiB) is more than the disk under"),
+            std::string::npos)
+      << warnings;
+}
+
 TEST(Lifecycle, ReadyIsSentOnceThePortAccepts) {
   Simulator sim;
   TempDir dir;
