@@ -304,8 +304,8 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   if (wait_timer_) evtimer_del(wait_timer_);
   if (finished_) return;  // the client left while waiting
   using Outcome = cache::Coalescer::Outcome;
-  if (result.outcome == Outcome::kDone && result.entry &&
-      result.entry->model != route_->model->name && !takeFallbackAnswer(*result.entry)) {
+  if (result.outcome == Outcome::kDone && result.entry && fromAnotherModel(*result.entry) &&
+      !takeFallbackAnswer(*result.entry)) {
     forwardUpstream(false);
     return;
   }
@@ -343,6 +343,16 @@ void GenerationHandler::keepForUrls(std::shared_ptr<const cache::CacheEntry> ent
   url_mode_ = true;
   room_deadline_ = std::chrono::steady_clock::now() + kRoomWait;
   if (keepEntry(std::move(entry))) respondFromCapture();
+}
+
+// True when entry is another model's answer (the request this one waited for fell back), not
+// one this request's key describes: a model sharing this one's upstream and upstream model (an
+// alias) shares its cache key, and its answers are this model's too.
+bool GenerationHandler::fromAnotherModel(const cache::CacheEntry& entry) const {
+  if (entry.model == route_->model->name) return false;
+  const Route* theirs = runtime_->router().find(entry.model);
+  return !theirs || theirs->upstream->name != route_->upstream->name ||
+         theirs->model->upstream_model != route_->model->upstream_model;
 }
 
 // The request this one waited for fell back to another model, and its answer was not stored. This

@@ -131,6 +131,29 @@ TEST(Cache, WaitersOutwaitAWriterThatQueuedBeforeItsCall) {
   EXPECT_EQ(sim.requests(), 2) << "the blocker and one call for the four identical requests";
 }
 
+// Two model names for the same provider model share cache entries; a request waiting for the
+// other name's generation is served from it under its own name, URLs included.
+TEST(Cache, AnAliasWaitingForTheOtherNameIsServedUnderItsOwn) {
+  Simulator sim({"--latency-ms", "600"});
+  GatewayOptions options = cachedGateway(sim);
+  options.models_toml =
+      "[[model]]\nname = \"first\"\nupstream = \"sim\"\nupstream_model = \"gpt-image-1\"\n"
+      "[[model]]\nname = \"second\"\nupstream = \"sim\"\nupstream_model = \"gpt-image-1\"\n";
+  Gateway gateway(options);
+  std::thread writer([&] {
+    EXPECT_EQ(generate(gateway.port(), R"({"model":"first","prompt":"alias"})").status, 200);
+  });
+  std::this_thread::sleep_for(150ms);  // joins as a waiter
+  HttpResponse alias =
+      generate(gateway.port(), R"({"model":"second","prompt":"alias","response_format":"url"})");
+  writer.join();
+  ASSERT_EQ(alias.status, 200) << alias.body;
+  EXPECT_EQ(alias.header("x-arkroute-cache"), "COALESCED");
+  EXPECT_EQ(alias.header("x-arkroute-model"), "second");
+  EXPECT_NE(alias.body.find("/v1/images/cache/"), std::string::npos) << alias.body;
+  EXPECT_EQ(sim.requests(), 1);
+}
+
 TEST(Cache, StreamedMissIsReplayedAsSseAndServedAsJson) {
   Simulator sim({"--latency-ms", "200"});
   Gateway gateway(cachedGateway(sim));
