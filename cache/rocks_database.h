@@ -13,9 +13,10 @@
 // own from a full disk: its file manager checks the free space every few seconds and, once the
 // largest memtable (64 MiB) fits, flushes the memtables to new files and switches to a new WAL
 // (an EventListener tells us, and writes go on). Other I/O errors are not recovered: writes stay
-// stopped until a restart. Opened on a full disk, the database is read-only until a restart. Debian's RocksDB 7.8 keeps its debug assertions, and a file writer used
-// again after a failed append aborts the process; its info log did exactly that on a full disk,
-// so that log goes to stderr (rocks_logger.h), and no write is ever retried on a WAL that failed.
+// stopped until a restart. Opened on a full disk, the database is read-only until a restart.
+// Debian's RocksDB 7.8 keeps its debug assertions, and a file writer used again after a failed
+// append aborts the process; its info log did exactly that on a full disk, so that log goes to
+// stderr (rocks_logger.h), and no write is ever retried on a WAL that failed.
 //
 // Memory and the write-ahead log are bounded (RocksLimits), whatever the load: RocksDB's defaults
 // (64 MiB memtables per family, a 32 MiB block cache per family, a WAL limit of four times all

@@ -304,8 +304,7 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   if (wait_timer_) evtimer_del(wait_timer_);
   if (finished_) return;  // the client left while waiting
   using Outcome = cache::Coalescer::Outcome;
-  if (result.outcome == Outcome::kDone && result.entry && fromAnotherModel(*result.entry) &&
-      !takeFallbackAnswer(*result.entry)) {
+  if (result.outcome == Outcome::kDone && result.entry && !acceptCoalesced(*result.entry)) {
     forwardUpstream(false);
     return;
   }
@@ -345,23 +344,21 @@ void GenerationHandler::keepForUrls(std::shared_ptr<const cache::CacheEntry> ent
   if (keepEntry(std::move(entry))) respondFromCapture();
 }
 
-// True when entry is another model's answer (the request this one waited for fell back), not
-// one this request's key describes: a model sharing this one's upstream and upstream model (an
-// alias) shares its cache key, and its answers are this model's too.
-bool GenerationHandler::fromAnotherModel(const cache::CacheEntry& entry) const {
-  if (entry.model == route_->model->name) return false;
+// Whether this request may be served the entry it waited for. Its own model's answer is, and so
+// is an alias's (a model with the same upstream and upstream model shares the cache key). Any
+// other model's answer comes from a fallback and was not stored: this request takes it (and is
+// accounted to that model) unless it asked for URLs, which need a stored entry, or its key may not
+// use that model. False: it fetches on its own.
+bool GenerationHandler::acceptCoalesced(const cache::CacheEntry& entry) {
+  if (entry.model == route_->model->name) return true;
   const Route* theirs = runtime_->router().find(entry.model);
-  return !theirs || theirs->upstream->name != route_->upstream->name ||
-         theirs->model->upstream_model != route_->model->upstream_model;
-}
-
-// The request this one waited for fell back to another model, and its answer was not stored. This
-// one takes it (and is accounted to that model) unless it asked for URLs, which need a stored
-// entry, or its key may not use that model: then it fetches on its own.
-bool GenerationHandler::takeFallbackAnswer(const cache::CacheEntry& entry) {
-  const Route* fallback = runtime_->router().find(entry.model);
-  if (wants_urls_ || !fallback || (key_ && !key_->allowsModel(entry.model))) return false;
-  route_ = fallback;
+  if (!theirs) return false;
+  if (theirs->upstream->name == route_->upstream->name &&
+      theirs->model->upstream_model == route_->model->upstream_model) {
+    return true;
+  }
+  if (wants_urls_ || (key_ && !key_->allowsModel(entry.model))) return false;
+  route_ = theirs;
   return true;
 }
 

@@ -66,8 +66,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void joinCoalescing();
   void onWaitOver(cache::Coalescer::Result result);
   void onWaitTimeout();
-  bool fromAnotherModel(const cache::CacheEntry& entry) const;
-  bool takeFallbackAnswer(const cache::CacheEntry& entry);
+  bool acceptCoalesced(const cache::CacheEntry& entry);
   void keepForUrls(std::shared_ptr<const cache::CacheEntry> entry);
   void forwardUpstream(bool store_result);
   void tryUpstream();  // choose an upstream, wait for a slot, start the call
