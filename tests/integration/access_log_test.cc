@@ -47,11 +47,6 @@ GatewayOptions loggingGateway(const Simulator& sim, const std::string& log_path,
   return options;
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Stops the gateway (SIGTERM drains and writes out the log), then parses every line by id.
 std::map<std::string, json> stopAndReadLog(Gateway& gateway, const std::string& path,
                                            std::string* raw) {

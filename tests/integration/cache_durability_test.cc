@@ -8,9 +8,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "integration/harness.h"
@@ -42,15 +40,21 @@ class SmallDisk {
   bool mounted_;
 };
 
-// A one-worker gateway whose cache is on disk.
-GatewayOptions onSmallDisk(const Simulator& sim, const SmallDisk& disk) {
-  GatewayOptions options;
-  options.upstream_base_url = sim.baseUrl();
-  options.cache_toml = "enabled = true\n";
-  options.cache_path = disk.path();
-  options.workers = 1;
-  return options;
-}
+// A simulator with ~1 MB answers and the options of a one-worker gateway whose cache is on a
+// small disk. The tests need root to mount it (as scripts/test.sh and CI run); without, they skip.
+class OnASmallDisk : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!disk_.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+    options_.upstream_base_url = sim_.baseUrl();
+    options_.cache_toml = "enabled = true\n";
+    options_.cache_path = disk_.path();
+    options_.workers = 1;
+  }
+  SmallDisk disk_;
+  Simulator sim_{{"--payload-bytes", "700000"}};
+  GatewayOptions options_;
+};
 
 // Twelve generations, the disk full after a few: every one is still answered.
 void fillTheDisk(const Gateway& gateway) {
@@ -60,36 +64,29 @@ void fillTheDisk(const Gateway& gateway) {
   }
 }
 
-// Polls /metrics (bounded) until it shows writes_stopped = value; returns the last page.
-std::string awaitWritesStopped(const Gateway& gateway, int value) {
+// Polls /metrics (bounded, 30 s) until the gauge arkroute_database_writes_stopped reads value.
+bool writesStoppedReads(const Gateway& gateway, int value) {
   std::string wanted = "\narkroute_database_writes_stopped " + std::to_string(value) + "\n";
-  std::string metrics;
   for (auto deadline = std::chrono::steady_clock::now() + 30s;
        std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
-    metrics = httpGet(gateway.port(), "/metrics").body;
-    if (metrics.find(wanted) != std::string::npos) break;
+    if (httpGet(gateway.port(), "/metrics").body.find(wanted) != std::string::npos) return true;
   }
-  return metrics;
+  return false;
 }
 
 // With the database's disk full, Debian's RocksDB 7.8 used to abort the gateway on its next
 // info-log line (a debug assertion it ships with). Now every request is still answered, what was
 // stored is still served, and the log says writes stopped. Once the disk has room again, RocksDB
 // recovers on its own and the cache stores again, without a restart.
-TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom) {
-  SmallDisk disk;
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
-  Simulator sim({"--payload-bytes", "700000"});  // ~1 MB stored per answer
-  GatewayOptions options = onSmallDisk(sim, disk);
-  Gateway gateway(options);
+TEST_F(OnASmallDisk, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom) {
+  Gateway gateway(options_);
   ASSERT_NO_FATAL_FAILURE(fillTheDisk(gateway));
   HttpResponse first = httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(0));
   EXPECT_EQ(first.status, 200);
   EXPECT_EQ(first.header("x-arkroute-cache"), "HIT") << "stored before the disk filled";
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200);
   // The cache stores on its writer thread: wait (bounded) for it to reach the full disk.
-  std::string metrics = awaitWritesStopped(gateway, 1);
-  EXPECT_NE(metrics.find("\narkroute_database_writes_stopped 1\n"), std::string::npos) << metrics;
+  EXPECT_TRUE(writesStoppedReads(gateway, 1));
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200) << "still serving after it";
   // A url answer is a stored image: with writes stopped it is a clear 503, never a URL that the
   // failed write would leave answering 404.
@@ -98,16 +95,13 @@ TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom
                                   R"("response_format":"url"})");
   EXPECT_EQ(url.status, 503) << url.body;
   EXPECT_NE(url.body.find("\"code\":\"cache_unavailable\""), std::string::npos) << url.body;
-  std::ifstream stderr_file(gateway.process().stderrPath());
-  std::stringstream log;
-  log << stderr_file.rdbuf();
-  EXPECT_NE(log.str().find("a write failed (IO error: No space left on device"), std::string::npos)
-      << log.str();
+  std::string log = readFile(gateway.process().stderrPath());
+  EXPECT_NE(log.find("a write failed (IO error: No space left on device"), std::string::npos)
+      << log;
 
   // RocksDB resumes once its largest memtable (64 MiB) fits on the disk.
-  ASSERT_TRUE(disk.grow("128m"));
-  metrics = awaitWritesStopped(gateway, 0);
-  ASSERT_NE(metrics.find("\narkroute_database_writes_stopped 0\n"), std::string::npos) << metrics;
+  ASSERT_TRUE(disk_.grow("128m"));
+  ASSERT_TRUE(writesStoppedReads(gateway, 0));
   HttpResponse stored = httpPostJson(gateway.port(), "/v1/images/generations",
                                      R"({"model":"gpt-image-1","prompt":"after the disk grew",)"
                                      R"("response_format":"url"})");
@@ -121,34 +115,25 @@ TEST(CacheDurability, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom
   EXPECT_EQ(httpPostJson(gateway.port(), "/v1/images/generations", bodyFor(100))
                 .header("x-arkroute-cache"),
             "HIT");
-  std::ifstream after_file(gateway.process().stderrPath());
-  std::stringstream after_log;
-  after_log << after_file.rdbuf();
-  EXPECT_NE(after_log.str().find("RocksDB recovered from"), std::string::npos) << after_log.str();
+  log = readFile(gateway.process().stderrPath());
+  EXPECT_NE(log.find("RocksDB recovered from"), std::string::npos) << log;
 }
 
 // A gateway restarted on a full disk: RocksDB cannot write the files replaying its log needs, and
 // the gateway used to refuse to start. It now opens the database read-only and serves what it
 // holds, with writes stopped.
-TEST(CacheDurability, AGatewayRestartedOnAFullDiskServesWhatIsStored) {
-  SmallDisk disk;
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
-  Simulator sim({"--payload-bytes", "700000"});  // ~1 MB stored per answer
-  GatewayOptions options = onSmallDisk(sim, disk);
+TEST_F(OnASmallDisk, AGatewayRestartedOnAFullDiskServesWhatIsStored) {
   {
-    Gateway filling(options);
+    Gateway filling(options_);
     ASSERT_NO_FATAL_FAILURE(fillTheDisk(filling));
-    ASSERT_NE(awaitWritesStopped(filling, 1).find("\narkroute_database_writes_stopped 1\n"),
-              std::string::npos);
+    ASSERT_TRUE(writesStoppedReads(filling, 1));
     filling.process().signal(SIGTERM);
     EXPECT_EQ(filling.process().waitExit(15s), 0);
-    std::ifstream stderr_file(filling.process().stderrPath());
-    std::stringstream log;
-    log << stderr_file.rdbuf();
-    EXPECT_NE(log.str().find(" row(s) could not be written"), std::string::npos)
-        << "the spend that could not be stored is reported: " << log.str();
+    std::string log = readFile(filling.process().stderrPath());
+    EXPECT_NE(log.find(" row(s) could not be written"), std::string::npos)
+        << "the spend that could not be stored is reported: " << log;
   }
-  Gateway restarted(options);
+  Gateway restarted(options_);
   ASSERT_NE(restarted.port(), 0) << "the gateway did not start on the full disk";
   EXPECT_EQ(httpGet(restarted.port(), "/healthz").status, 200);
   HttpResponse first = httpPostJson(restarted.port(), "/v1/images/generations", bodyFor(0));
@@ -156,13 +141,9 @@ TEST(CacheDurability, AGatewayRestartedOnAFullDiskServesWhatIsStored) {
   EXPECT_EQ(first.header("x-arkroute-cache"), "HIT") << "stored before the disk filled";
   EXPECT_EQ(httpPostJson(restarted.port(), "/v1/images/generations", bodyFor(50)).status, 200)
       << "a miss is served, not stored";
-  EXPECT_NE(
-      httpGet(restarted.port(), "/metrics").body.find("\narkroute_database_writes_stopped 1\n"),
-      std::string::npos);
-  std::ifstream stderr_file(restarted.process().stderrPath());
-  std::stringstream log;
-  log << stderr_file.rdbuf();
-  EXPECT_NE(log.str().find("opened read-only"), std::string::npos) << log.str();
+  EXPECT_TRUE(writesStoppedReads(restarted, 1));
+  std::string log = readFile(restarted.process().stderrPath());
+  EXPECT_NE(log.find("opened read-only"), std::string::npos) << log;
 }
 
 TEST(CacheDurability, SigkillDuringWritesNeverServesATornEntry) {

@@ -86,6 +86,8 @@ class TempDir {
 };
 
 void writeFile(const std::string& path, const std::string& text);
+// The whole file ("" when it cannot be read): configs, logs, a process's stderr.
+std::string readFile(const std::string& path);
 
 class Simulator {
  public:

@@ -13,6 +13,11 @@ void writeFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 Simulator::Simulator(std::vector<std::string> extra_args)
     : process_([&] {
         std::vector<std::string> argv = {ARKROUTE_SIM_BIN, "--listen", "127.0.0.1:0",

@@ -37,13 +37,6 @@ std::string model(const std::string& name, const std::string& upstream_name) {
   return "[[model]]\nname = \"" + name + "\"\nupstream = \"" + upstream_name + "\"\n";
 }
 
-std::string readAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 int inFlight(Simulator& sim) {
   auto stats = nlohmann::json::parse(httpGet(sim.port(), "/_sim/stats").body, nullptr, false);
   return stats.is_object() ? stats.value("in_flight", -1) : -1;
@@ -128,9 +121,9 @@ TEST(Lifecycle, ASecondGatewayOnAPortInUseRefusesToStart) {
   ChildProcess second(
       {ARKROUTE_BIN, "serve", "--config", config, "--listen", "127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(second.waitExit(10s), 1) << "the second gateway should exit, not serve";
-  EXPECT_NE(readAll(second.stderrPath()).find("another process is listening on it"),
+  EXPECT_NE(readFile(second.stderrPath()).find("another process is listening on it"),
             std::string::npos)
-      << readAll(second.stderrPath());
+      << readFile(second.stderrPath());
   EXPECT_EQ(generate(port, "gpt-image-1", "still mine").status, 200);
 }
 
@@ -145,7 +138,7 @@ TEST(Lifecycle, CheckWarnsWhenTheCacheIsLargerThanItsDisk) {
   writeFile(config, text);
   ChildProcess check({ARKROUTE_BIN, "check", "--config", config});
   EXPECT_EQ(check.waitExit(10s), 0);
-  std::string warnings = readAll(check.stderrPath());
+  std::string warnings = readFile(check.stderrPath());
   EXPECT_NE(warnings.find("cache.max_bytes (900.0 TiB) is more than the disk under"),
             std::string::npos)
       << warnings;
@@ -201,7 +194,7 @@ TEST(Lifecycle, BrokenConfigIsRejectedWithEveryProblemAndTheOldOneServes) {
   ASSERT_FALSE(service.reload(broken).empty());
   EXPECT_EQ(kill(service.process->pid(), 0), 0) << "the gateway died on a broken config";
   EXPECT_EQ(generate(port, "gpt-image-1", "still served").status, 200);
-  std::string log = readAll(service.process->stderrPath());
+  std::string log = readFile(service.process->stderrPath());
   EXPECT_NE(log.find(service.config_path + ":3:"), std::string::npos) << log;  // workers
   EXPECT_NE(log.find("nowhere"), std::string::npos) << log;
   EXPECT_NE(log.find("reload rejected"), std::string::npos) << log;
@@ -212,7 +205,7 @@ TEST(Lifecycle, BrokenConfigIsRejectedWithEveryProblemAndTheOldOneServes) {
   relisten.replace(relisten.find("127.0.0.1:0"), 11, "127.0.0.1:1");
   ASSERT_FALSE(service.reload(relisten).empty());
   EXPECT_EQ(generate(port, "second", "live").status, 200);
-  log = readAll(service.process->stderrPath());
+  log = readFile(service.process->stderrPath());
   EXPECT_NE(log.find("server.listen changed"), std::string::npos) << log;
   EXPECT_NE(log.find("needs a restart"), std::string::npos) << log;
 }
@@ -260,8 +253,8 @@ TEST(Lifecycle, RequestStraddlingSigtermCompletesThenTheProcessExitsZero) {
   EXPECT_TRUE(service.notify.waitFor("STOPPING=1", 5s));
   HttpResponse response = straddling.get();
   EXPECT_EQ(response.status, 200) << response.error << response.body
-                                  << readAll(service.process->stderrPath());
-  EXPECT_EQ(service.process->waitExit(15s), 0) << readAll(service.process->stderrPath());
+                                  << readFile(service.process->stderrPath());
+  EXPECT_EQ(service.process->waitExit(15s), 0) << readFile(service.process->stderrPath());
 }
 
 TEST(Lifecycle, ResponseStillBeingWrittenAtSigtermIsDeliveredWhole) {

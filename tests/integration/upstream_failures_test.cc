@@ -16,13 +16,6 @@ using nlohmann::json;
 const char kSecret[] = "sk-never-show-me-0123456789";
 const char kBody[] = R"({"model":"gpt-image-1","prompt":"failure modes"})";
 
-std::string readAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 GatewayOptions optionsFor(const std::string& base_url, std::string extra = "") {
   GatewayOptions options;
   options.upstream_base_url = base_url;
@@ -40,7 +33,7 @@ void expectNoSecret(Gateway& gateway, const HttpResponse& response) {
   for (const auto& [name, value] : response.headers) {
     EXPECT_EQ(value.find(kSecret), std::string::npos) << name;
   }
-  EXPECT_EQ(readAll(gateway.process().stderrPath()).find(kSecret), std::string::npos);
+  EXPECT_EQ(readFile(gateway.process().stderrPath()).find(kSecret), std::string::npos);
   EXPECT_EQ(gateway.process().stdoutText().find(kSecret), std::string::npos);
 }
 
