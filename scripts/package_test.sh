@@ -31,7 +31,7 @@ rm -f "$dir"/arkroute_*.deb
 echo "== package fields"
 dpkg-deb --field "$deb" Package Version Architecture Depends
 depends="$(dpkg-deb --field "$deb" Depends)"
-for lib in libevent libssl3 libsystemd0 libtomlplusplus libsimdjson libxxhash libhttp-parser libmimalloc; do
+for lib in libevent libssl3 libsystemd0 libtomlplusplus libsimdjson libxxhash libhttp-parser libh2o-evloop libmimalloc; do
   grep -q "$lib" <<<"$depends" || { echo "package_test: Depends lacks $lib" >&2; exit 1; }
 done
 dpkg-deb --info "$deb" conffiles | grep -qx "/etc/arkroute/arkroute.toml" ||

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libevent-dev libssl-dev librocksdb-dev libxxhash-dev libsimdjson-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev libmimalloc-dev
   nginx-light wrk jq openssl curl ca-certificates nlohmann-json3-dev zlib1g-dev libhttp-parser-dev
+  libh2o-evloop-dev
   systemd dpkg-dev prometheus
 )
 # prometheus is here for /usr/bin/promtool (`promtool check metrics` validates GET /metrics in the

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "proxy/http/server_exchange.h"
+#include "proxy/http/simple_head.h"
 
 namespace arkroute::http {
 
@@ -152,9 +153,41 @@ void ServerConnection::processInput() {
   }
 }
 
+// The fast path: a whole simple request (head and Content-Length body) at the start of the input
+// buffer becomes request_ without http-parser. False leaves everything to http-parser.
+bool ServerConnection::takeSimpleRequest() {
+  if (headers_complete_ || head_bytes_ > 0) return false;
+  evbuffer_iovec chunk;
+  if (evbuffer_peek(stream_->input(), -1, nullptr, &chunk, 1) < 1) return false;
+  std::string_view data(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+  request_ = Request();
+  SimpleHead head;
+  Headers& headers = request_.headers;
+  if (!parseSimpleRequestHead(data, shared_.limits.max_header_bytes, &head, &headers)) return false;
+  uint64_t body_bytes = head.content_length;
+  if (body_bytes > shared_.limits.max_body_bytes || body_bytes > data.size() - head.head_bytes) {
+    headers.clear();
+    return false;  // a body over the limit (http-parser answers 413) or not all here yet
+  }
+  request_.method.assign(head.method);
+  request_.target.assign(head.target);
+  request_.version_minor = head.version_minor;
+  size_t question = head.target.find('?');
+  request_.path.assign(head.target.substr(0, question));
+  request_.query.assign(question == std::string_view::npos ? std::string_view()
+                                                           : head.target.substr(question + 1));
+  request_.body.assign(data.substr(head.head_bytes, body_bytes));
+  keep_alive_ = head.keep_alive;
+  message_complete_ = true;
+  evbuffer_drain(stream_->input(), head.head_bytes + body_bytes);
+  stream_->inputConsumed();
+  return true;
+}
+
 // Feeds buffered bytes to the parser. Returns true when a whole request is ready.
 bool ServerConnection::parseAvailable() {
   evbuffer* input = stream_->input();
+  if (takeSimpleRequest()) return true;
   while (evbuffer_get_length(input) > 0) {
     evbuffer_iovec chunk;
     if (evbuffer_peek(input, -1, nullptr, &chunk, 1) < 1) break;
@@ -199,6 +232,7 @@ bool ServerConnection::parseAvailable() {
 
 void ServerConnection::dispatch() {
   message_complete_ = false;
+  headers_complete_ = false;  // the next message may take the fast path again
   in_request_ = false;
   timer_.disarm();
   exchange_ = std::make_shared<ConnectionExchange>(this, shared_.base, std::move(request_), peer_,

@@ -60,6 +60,7 @@ class ServerConnection : private SocketStream::Handler {
 
   void processInput();
   bool parseAvailable();
+  bool takeSimpleRequest();
   void dispatch();
   void failRequest(int status, std::string_view message);
   void clientGone();

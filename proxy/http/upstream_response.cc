@@ -1,7 +1,12 @@
-// Upstream response parsing on http-parser; body bytes leave the input buffer by evbuffer moves.
+// Upstream response parsing (the simple-head fast path, else http-parser); body bytes leave the
+// input buffer by evbuffer moves.
 #include "proxy/http/upstream_response.h"
 
 #include <event2/buffer.h>
+
+#include <algorithm>
+
+#include "proxy/http/simple_head.h"
 
 namespace arkroute::http {
 
@@ -26,6 +31,8 @@ void ResponseParser::reset(bool head_request) {
   interim_ = false;
   complete_ = false;
   keep_alive_ = false;
+  counted_body_ = false;
+  body_left_ = 0;
   bytes_parsed_ = 0;
   error_.clear();
 }
@@ -121,7 +128,41 @@ int ResponseParser::onMessageComplete(http_parser* parser) {
   return 0;
 }
 
+// http-parser's own limit on a head (HTTP_MAX_HEADER_SIZE): a longer one is its to refuse.
+constexpr size_t kMaxSimpleHeadBytes = 80 * 1024;
+
+bool ResponseParser::takeSimpleHead(evbuffer* input) {
+  if (head_request_ || bytes_parsed_ > 0) return false;
+  evbuffer_iovec chunk;
+  if (evbuffer_peek(input, -1, nullptr, &chunk, 1) < 1) return false;
+  SimpleHead head;
+  std::string_view data(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+  if (!parseSimpleResponseHead(data, kMaxSimpleHeadBytes, &head, &headers_)) return false;
+  evbuffer_drain(input, head.head_bytes);
+  bytes_parsed_ = head.head_bytes;
+  status_ = head.status;
+  head_complete_ = true;
+  keep_alive_ = head.keep_alive;
+  counted_body_ = true;
+  body_left_ = head.content_length;
+  complete_ = body_left_ == 0;
+  return true;
+}
+
+void ResponseParser::moveCountedBody(evbuffer* input, evbuffer* body) {
+  size_t length = std::min<uint64_t>(body_left_, evbuffer_get_length(input));
+  evbuffer_remove_buffer(input, body, length);
+  body_left_ -= length;
+  bytes_parsed_ += length;
+  complete_ = body_left_ == 0;
+}
+
 bool ResponseParser::parse(evbuffer* input, evbuffer* body) {
+  if (!counted_body_ && !complete_) takeSimpleHead(input);
+  if (counted_body_) {
+    if (!complete_) moveCountedBody(input, body);
+    return true;
+  }
   while (!complete_ && evbuffer_get_length(input) > 0) {
     evbuffer_iovec chunk;
     if (evbuffer_peek(input, -1, nullptr, &chunk, 1) < 1 || chunk.iov_len == 0) break;
@@ -151,8 +192,8 @@ void ResponseParser::moveBody(evbuffer* input, evbuffer* body, size_t consumed) 
 }
 
 void ResponseParser::finishAtEof() {
-  if (complete_ || bytes_parsed_ == 0) return;
-  http_parser_execute(&parser_, &settings(), nullptr, 0);  // completes close-delimited bodies
+  if (complete_ || bytes_parsed_ == 0 || counted_body_) return;  // a counted body ended early
+  http_parser_execute(&parser_, &settings(), nullptr, 0);        // completes close-delimited bodies
 }
 
 }  // namespace arkroute::http

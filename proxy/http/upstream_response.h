@@ -1,6 +1,7 @@
-// Incremental parser for one upstream HTTP/1.1 response at a time (http-parser, HTTP_RESPONSE):
-// collects the status line and headers, skips interim 1xx responses, and moves de-chunked body
-// bytes out of the socket's input buffer into a body buffer without copying whole chains.
+// Incremental parser for one upstream HTTP/1.1 response at a time: collects the status line and
+// headers, skips interim 1xx responses, and moves de-chunked body bytes out of the socket's input
+// buffer into a body buffer without copying whole chains. A whole simple head with a
+// Content-Length takes the fast path (simple_head.h); everything else goes through http-parser.
 #pragma once
 
 #include <http_parser.h>
@@ -55,6 +56,9 @@ class ResponseParser {
   static const http_parser_settings& settings();
 
   void clearHead();
+  // The fast path: takes a whole simple head from the start of input. False: use http-parser.
+  bool takeSimpleHead(evbuffer* input);
+  void moveCountedBody(evbuffer* input, evbuffer* body);
   void moveBody(evbuffer* input, evbuffer* body, size_t consumed);
 
   http_parser parser_;
@@ -68,6 +72,8 @@ class ResponseParser {
   bool interim_ = false;  // parsing a 1xx response that is dropped when it ends
   bool complete_ = false;
   bool keep_alive_ = false;
+  bool counted_body_ = false;  // the fast path took the head: body_left_ bytes of body follow
+  uint64_t body_left_ = 0;
   uint64_t bytes_parsed_ = 0;
   std::string error_;
   const char* chunk_ = nullptr;  // start of the contiguous bytes handed to http_parser_execute

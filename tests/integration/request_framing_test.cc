@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include "integration/harness.h"
 
@@ -59,6 +60,41 @@ TEST(RequestFraming, EveryTokenCharacterIsAllowedInAName) {
                    chunked(kBody));
   EXPECT_EQ(answer.rfind("HTTP/1.1 200 ", 0), 0u) << answer;
   EXPECT_EQ(sim.requests(), 1);
+}
+
+// A whole simple request is read without http-parser (the fast path); a chunked one, or one whose
+// head arrives in pieces, with it. One keep-alive connection mixing them must answer each, in
+// order: the two parsers hand over at every message boundary.
+TEST(RequestFraming, PipelinedRequestsMixingBothParsersAreEachAnswered) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  const std::string head = "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\n";
+  const std::string simple =
+      head + "Content-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+  const std::string chunked_request = head + "Transfer-Encoding: chunked\r\n\r\n" + chunked(kBody);
+  const std::string last = head +
+                           "Connection: close\r\nContent-Length: " + std::to_string(kBody.size()) +
+                           "\r\n\r\n" + kBody;
+  int fd = connectLoopback(gateway.port());
+  ASSERT_GE(fd, 0);
+  const std::string first = simple + chunked_request + simple;
+  send(fd, first.data(), first.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(100ms);
+  // The next head in two writes: the fast path sees an incomplete head and leaves it.
+  send(fd, simple.data(), 20, MSG_NOSIGNAL);
+  std::this_thread::sleep_for(100ms);
+  const std::string rest = simple.substr(20) + simple + last;
+  send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+  std::string answer = readUntilClosed(fd, 10s);
+  close(fd);
+  size_t answers = 0;
+  for (size_t at = answer.find("HTTP/1.1 "); at != std::string::npos;
+       at = answer.find("HTTP/1.1 ", at + 1)) {
+    EXPECT_EQ(answer.compare(at, 13, "HTTP/1.1 200 "), 0) << answer.substr(at, 200);
+    ++answers;
+  }
+  EXPECT_EQ(answers, 6u) << answer;
+  EXPECT_EQ(sim.requests(), 6);
 }
 
 }  // namespace

@@ -176,6 +176,60 @@ TEST(UpstreamResponse, MalformedResponseIsAnError) {
   EXPECT_FALSE(parser.error().empty());
 }
 
+// What a parse produced, to compare the simple-head fast path (a whole head in one read) with
+// http-parser (the same head split across reads, which the fast path never takes).
+struct Parsed {
+  bool ok = false;
+  bool complete = false;
+  bool keep_alive = false;
+  int status = 0;
+  std::string fields;
+  std::string body;
+  size_t left_over = 0;
+  bool operator==(const Parsed&) const = default;
+};
+
+Parsed parseInTwo(std::string_view text, size_t split) {
+  ResponseParser parser;
+  Buffers buffers;
+  Parsed result;
+  buffers.add(text.substr(0, split));
+  result.ok = parser.parse(buffers.input.get(), buffers.body.get());
+  result.body += buffers.takeBody();
+  buffers.add(text.substr(split));
+  result.ok = result.ok && parser.parse(buffers.input.get(), buffers.body.get());
+  result.body += buffers.takeBody();
+  result.complete = parser.complete();
+  result.keep_alive = parser.keepAlive();
+  result.status = parser.status();
+  for (const auto& [name, value] : parser.headers()) {
+    result.fields.append(name).append("=").append(value).append("\n");
+  }
+  result.left_over = evbuffer_get_length(buffers.input.get());
+  return result;
+}
+
+TEST(UpstreamResponse, AWholeHeadParsesExactlyAsOneSplitAcrossReads) {
+  for (std::string_view text : {
+           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11 \r\n"
+           "X-Empty:\r\nX-Spaced:  a  b \r\n\r\n{\"data\":[]}NEXT",
+           "HTTP/1.1 429 Too Many Requests\r\nretry-after: 3\r\nx-ratelimit-remaining-requests: 0"
+           "\r\nContent-Length: 2\r\n\r\n{}",
+           "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: "
+           "4\r\n\r\noops",
+           "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\nContent-Length: 1\n\nx",
+       }) {
+    size_t head_end = text.find("\r\n\r\n");
+    if (head_end == std::string_view::npos) head_end = text.find("\n\n");
+    Parsed whole = parseInTwo(text, text.size());
+    EXPECT_TRUE(whole.ok && whole.complete) << text;
+    for (size_t split = 1; split <= head_end; ++split) {
+      ASSERT_EQ(parseInTwo(text, split), whole) << text << " split at " << split;
+    }
+  }
+}
+
 TEST(UpstreamResponse, LargeBodyChainsMoveIntact) {
   std::string payload(3 * 1024 * 1024 + 17, '\0');
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);

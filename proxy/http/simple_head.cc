@@ -1,0 +1,165 @@
+// picohttpparser (from libh2o-evloop) behind the simple-head fast path, and the checks that decide
+// whether a head is simple enough to skip http-parser.
+#include "proxy/http/simple_head.h"
+
+#include <array>
+
+// Debian's libh2o-evloop exports picohttpparser's functions but installs no header for them; these
+// are its documented declarations (picohttpparser.h, stable since 2014).
+extern "C" {
+struct phr_header {
+  const char* name;
+  size_t name_len;
+  const char* value;
+  size_t value_len;
+};
+int phr_parse_request(const char* buf, size_t len, const char** method, size_t* method_len,
+                      const char** path, size_t* path_len, int* minor_version, phr_header* headers,
+                      size_t* num_headers, size_t last_len);
+int phr_parse_response(const char* buf, size_t len, int* minor_version, int* status,
+                       const char** msg, size_t* msg_len, phr_header* headers, size_t* num_headers,
+                       size_t last_len);
+}
+
+namespace arkroute::http {
+
+namespace {
+
+// More fields than this go to http-parser.
+constexpr size_t kMaxSimpleFields = 64;
+using FieldArray = std::array<phr_header, kMaxSimpleFields>;
+
+// What the framing-relevant fields said.
+struct Framing {
+  bool has_length = false;
+  uint64_t length = 0;
+  bool close = false;       // Connection: close
+  bool keep_alive = false;  // Connection: keep-alive
+};
+
+// Digits, then optional trailing blanks (as http-parser accepts them). At most 18 digits, so the
+// value cannot overflow.
+bool parseLength(std::string_view text, uint64_t* out) {
+  size_t end = text.size();
+  while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '\t')) --end;
+  if (end == 0 || end > 18) return false;
+  uint64_t value = 0;
+  for (size_t i = 0; i < end; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  *out = value;
+  return true;
+}
+
+std::string_view trimBlanks(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// Reads one field into framing. False when the field needs http-parser's handling.
+bool noteField(std::string_view name, std::string_view value, bool request, Framing* framing) {
+  if (name.empty() || !isFieldNameText(name)) return false;
+  if (equalsIgnoreCase(name, "content-length")) {
+    if (framing->has_length) return false;  // duplicates: http-parser decides
+    framing->has_length = true;
+    return parseLength(value, &framing->length);
+  }
+  if (equalsIgnoreCase(name, "connection")) {
+    std::string_view token = trimBlanks(value);
+    if (equalsIgnoreCase(token, "close")) {
+      framing->close = true;
+    } else if (equalsIgnoreCase(token, "keep-alive")) {
+      framing->keep_alive = true;
+    } else {
+      return false;  // a token list: http-parser reads it
+    }
+    return true;
+  }
+  if (equalsIgnoreCase(name, "transfer-encoding")) return false;
+  if (request && (equalsIgnoreCase(name, "expect") || equalsIgnoreCase(name, "upgrade"))) {
+    return false;
+  }
+  return true;
+}
+
+bool collectFields(const FieldArray& fields, size_t count, bool request, Framing* framing,
+                   Headers* headers) {
+  headers->clear();
+  for (size_t i = 0; i < count; ++i) {
+    const phr_header& field = fields[i];
+    if (field.name == nullptr) return false;  // obsolete line folding
+    std::string_view name(field.name, field.name_len);
+    std::string_view value(field.value, field.value_len);
+    if (!noteField(name, value, request, framing)) return false;
+    headers->add(name, value);
+  }
+  return true;
+}
+
+bool knownMethod(std::string_view method) {
+  for (std::string_view known : {"POST", "GET", "HEAD", "DELETE", "PUT", "OPTIONS", "PATCH"}) {
+    if (method == known) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool parseSimpleResponseHead(std::string_view data, size_t max_head_bytes, SimpleHead* out,
+                             Headers* headers) {
+  FieldArray fields;
+  size_t count = fields.size();
+  int minor = 0;
+  int status = 0;
+  const char* reason = nullptr;
+  size_t reason_length = 0;
+  size_t length = std::min(data.size(), max_head_bytes);
+  int parsed = phr_parse_response(data.data(), length, &minor, &status, &reason, &reason_length,
+                                  fields.data(), &count, 0);
+  if (parsed <= 0 || status < 200 || status > 599 || status == 204 || status == 304) return false;
+  Framing framing;
+  if (!collectFields(fields, count, false, &framing, headers) || !framing.has_length) {
+    headers->clear();
+    return false;
+  }
+  *out = SimpleHead{};
+  out->head_bytes = static_cast<size_t>(parsed);
+  out->version_minor = minor;
+  out->status = status;
+  out->has_content_length = true;
+  out->content_length = framing.length;
+  out->keep_alive = minor >= 1 && !framing.close;
+  return true;
+}
+
+bool parseSimpleRequestHead(std::string_view data, size_t max_head_bytes, SimpleHead* out,
+                            Headers* headers) {
+  FieldArray fields;
+  size_t count = fields.size();
+  int minor = 0;
+  const char* method = nullptr;
+  size_t method_length = 0;
+  const char* target = nullptr;
+  size_t target_length = 0;
+  size_t length = std::min(data.size(), max_head_bytes);
+  int parsed = phr_parse_request(data.data(), length, &method, &method_length, &target,
+                                 &target_length, &minor, fields.data(), &count, 0);
+  if (parsed <= 0 || target_length == 0 || !knownMethod({method, method_length})) return false;
+  Framing framing;
+  if (!collectFields(fields, count, true, &framing, headers)) {
+    headers->clear();
+    return false;
+  }
+  *out = SimpleHead{};
+  out->head_bytes = static_cast<size_t>(parsed);
+  out->version_minor = minor;
+  out->method = {method, method_length};
+  out->target = {target, target_length};
+  out->has_content_length = framing.has_length;
+  out->content_length = framing.length;
+  out->keep_alive = minor >= 1 ? !framing.close : framing.keep_alive && !framing.close;
+  return true;
+}
+
+}  // namespace arkroute::http
