@@ -31,6 +31,7 @@ void ResponseParser::reset(bool head_request) {
   interim_ = false;
   complete_ = false;
   keep_alive_ = false;
+  counted_keep_alive_ = false;
   counted_body_ = false;
   body_left_ = 0;
   bytes_parsed_ = 0;
@@ -142,19 +143,25 @@ bool ResponseParser::takeSimpleHead(evbuffer* input) {
   bytes_parsed_ = head.head_bytes;
   status_ = head.status;
   head_complete_ = true;
-  keep_alive_ = head.keep_alive;
+  counted_keep_alive_ = head.keep_alive;
   counted_body_ = true;
   body_left_ = head.content_length;
-  complete_ = body_left_ == 0;
+  countedBodyMoved(0);
   return true;
 }
 
 void ResponseParser::moveCountedBody(evbuffer* input, evbuffer* body) {
   size_t length = std::min<uint64_t>(body_left_, evbuffer_get_length(input));
   evbuffer_remove_buffer(input, body, length);
+  countedBodyMoved(length);
+}
+
+// Like http-parser, says whether the connection is reusable only once the response is complete.
+void ResponseParser::countedBodyMoved(size_t length) {
   body_left_ -= length;
   bytes_parsed_ += length;
   complete_ = body_left_ == 0;
+  if (complete_) keep_alive_ = counted_keep_alive_;
 }
 
 bool ResponseParser::parse(evbuffer* input, evbuffer* body) {

@@ -59,6 +59,7 @@ class ResponseParser {
   // The fast path: takes a whole simple head from the start of input. False: use http-parser.
   bool takeSimpleHead(evbuffer* input);
   void moveCountedBody(evbuffer* input, evbuffer* body);
+  void countedBodyMoved(size_t length);
   void moveBody(evbuffer* input, evbuffer* body, size_t consumed);
 
   http_parser parser_;
@@ -74,6 +75,7 @@ class ResponseParser {
   bool keep_alive_ = false;
   bool counted_body_ = false;  // the fast path took the head: body_left_ bytes of body follow
   uint64_t body_left_ = 0;
+  bool counted_keep_alive_ = false;  // keep_alive_ once the counted body is complete
   uint64_t bytes_parsed_ = 0;
   std::string error_;
   const char* chunk_ = nullptr;  // start of the contiguous bytes handed to http_parser_execute
