@@ -66,6 +66,7 @@ bool noteField(std::string_view name, std::string_view value, bool request, Fram
     return parseLength(value, &framing->length);
   }
   if (equalsIgnoreCase(name, "connection")) {
+    if (framing->close || framing->keep_alive) return false;  // several: http-parser decides
     std::string_view token = trimBlanks(value);
     if (equalsIgnoreCase(token, "close")) {
       framing->close = true;

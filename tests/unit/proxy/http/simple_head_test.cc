@@ -3,9 +3,12 @@
 #include "proxy/http/simple_head.h"
 
 #include <gtest/gtest.h>
+#include <http_parser.h>
 
 #include <initializer_list>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace arkroute::http {
 namespace {
@@ -131,6 +134,122 @@ TEST(SimpleHead, LeavesEveryOtherRequestToHttpParser) {
                      "GET /a\x01 HTTP/1.1\r\n\r\n",
                      "GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n",
                  });
+}
+
+// What http-parser reads from a whole request, for comparison with the fast path.
+struct HttpParserView {
+  bool ok = false;
+  bool complete = false;
+  std::string method;
+  std::string target;
+  std::string fields;
+  int minor = 0;
+  bool has_length = false;
+  uint64_t length = 0;
+  bool keep_alive = false;
+  std::string field;  // the field whose value is being read
+};
+
+HttpParserView readWithHttpParser(std::string_view text) {
+  HttpParserView view;
+  http_parser_settings settings{};
+  settings.on_url = [](http_parser* p, const char* at, size_t n) {
+    static_cast<HttpParserView*>(p->data)->target.append(at, n);
+    return 0;
+  };
+  settings.on_header_field = [](http_parser* p, const char* at, size_t n) {
+    static_cast<HttpParserView*>(p->data)->field.assign(at, n);
+    return 0;
+  };
+  settings.on_header_value = [](http_parser* p, const char* at, size_t n) {
+    auto* v = static_cast<HttpParserView*>(p->data);
+    v->fields.append(v->field).append("=").append(at, n).append("\n");
+    return 0;
+  };
+  settings.on_headers_complete = [](http_parser* p) {
+    auto* v = static_cast<HttpParserView*>(p->data);
+    v->method = http_method_str(static_cast<http_method>(p->method));
+    v->minor = p->http_minor;
+    v->has_length = (p->flags & F_CONTENTLENGTH) != 0;
+    v->length = p->content_length;
+    return 0;
+  };
+  settings.on_message_complete = [](http_parser* p) {
+    auto* v = static_cast<HttpParserView*>(p->data);
+    v->complete = true;
+    v->keep_alive = http_should_keep_alive(p) != 0;
+    http_parser_pause(p, 1);
+    return 0;
+  };
+  http_parser parser;
+  http_parser_init(&parser, HTTP_REQUEST);
+  parser.data = &view;
+  http_parser_execute(&parser, &settings, text.data(), text.size());
+  http_errno error = HTTP_PARSER_ERRNO(&parser);
+  view.ok = error == HPE_OK || error == HPE_PAUSED;
+  return view;
+}
+
+// Random requests built from pieces either parser may treat specially: every one the fast path
+// takes, http-parser takes too, and reads the same way (a request the two read differently could
+// be smuggled past the gateway's checks). Deterministic: a fixed seed, a bounded count.
+TEST(SimpleHead, RandomRequestsTakenAreReadAsHttpParserReadsThem) {
+  const std::vector<std::string> request_lines = {"POST /v1/images/generations HTTP/1.1",
+                                                  "GET /v1/models?x=1 HTTP/1.0",
+                                                  "HEAD / HTTP/1.1",
+                                                  "PATCH /x HTTP/1.1",
+                                                  "BREW / HTTP/1.1",
+                                                  "GET  / HTTP/1.1",
+                                                  "GET / HTTP/1.2",
+                                                  "get / HTTP/1.1",
+                                                  "OPTIONS * HTTP/1.1",
+                                                  "GET http://h/p HTTP/1.1",
+                                                  "DELETE /a%20b HTTP/1.1"};
+  const std::vector<std::string> fields = {"Host: a",
+                                           "Content-Type: application/json",
+                                           "X-A:  spaced  ",
+                                           "Connection: close",
+                                           "Connection: keep-alive",
+                                           "Connection: Keep-Alive, x",
+                                           "Content-Length: 2",
+                                           "Content-Length:2 ",
+                                           "Content-Length: 99999999999999999999",
+                                           "Content-Length: 0",
+                                           "Transfer-Encoding: chunked",
+                                           "Expect: 100-continue",
+                                           "Upgrade: h2c",
+                                           "X-Obs: caf\xc3\xa9",
+                                           "X-Empty:",
+                                           "Bad Name: x",
+                                           "X-Tab:\tv\t",
+                                           "Authorization: Bearer sk-x"};
+  std::mt19937 random(20261201);
+  auto pick = [&](size_t n) { return static_cast<size_t>(random() % n); };
+  int taken = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string eol = pick(8) == 0 ? "\n" : "\r\n";
+    std::string text = request_lines[pick(request_lines.size())] + eol;
+    for (size_t i = pick(6); i > 0; --i) text += fields[pick(fields.size())] + eol;
+    text += eol + std::string("{}{}{}").substr(0, pick(7));
+    SimpleHead head;
+    Headers headers;
+    if (!parseSimpleRequestHead(text, kLimit, &head, &headers)) continue;
+    ++taken;
+    HttpParserView view = readWithHttpParser(text);
+    ASSERT_TRUE(view.ok) << round << ": " << text;
+    EXPECT_EQ(head.method, view.method) << text;
+    EXPECT_EQ(head.target, view.target) << text;
+    std::string fast_fields;
+    for (const auto& [name, value] : headers) {
+      fast_fields.append(name).append("=").append(value).append("\n");
+    }
+    EXPECT_EQ(fast_fields, view.fields) << text;
+    EXPECT_EQ(head.version_minor, view.minor) << text;
+    EXPECT_EQ(head.has_content_length, view.has_length) << text;
+    if (head.has_content_length) EXPECT_EQ(head.content_length, view.length) << text;
+    if (view.complete) EXPECT_EQ(head.keep_alive, view.keep_alive) << text;
+  }
+  EXPECT_GT(taken, 300) << "the generator must exercise the fast path";
 }
 
 }  // namespace
