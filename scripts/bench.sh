@@ -8,6 +8,9 @@
 # Environment:
 #   BENCH_DURATION=10          seconds per measured run (each run is preceded by a 1 s warm-up)
 #   BENCH_WARMUP=1             seconds of warm-up per run (0 = none)
+#   BENCH_ROUNDS=1             measured rounds per row, interleaved (every target once per round);
+#                              with more than one, the table gives medians and each round's
+#                              ratio vs nginx, which a single run's scheduling luck moves less
 #   BENCH_CONCURRENCY="1 64"   connection counts
 #   BENCH_PAYLOADS="small large"
 #   BENCH_TARGETS="sim nginx arkroute portkey"
@@ -28,6 +31,7 @@ REPO_ROOT="$PWD"
 BUILD_DIR="${ARKROUTE_BUILD_DIR:-build}"
 DURATION="${BENCH_DURATION:-10}"
 WARMUP="${BENCH_WARMUP:-1}"
+ROUNDS="${BENCH_ROUNDS:-1}"
 CONCURRENCY="${BENCH_CONCURRENCY:-1 64}"
 PAYLOADS="${BENCH_PAYLOADS:-small large}"
 TARGETS="${BENCH_TARGETS:-sim nginx arkroute portkey}"
@@ -54,7 +58,7 @@ fi
 bench_init
 mkdir -p "$OUT_DIR"
 
-declare -A RESULT=()   # "target|payload|conc" -> "rps p50 p99 errors" or "n/a"
+declare -A RESULT=()   # "target|payload|conc" -> "rps p50 p99 errors;" (or "n/a;") per round
 declare -A MEM=()      # "target|payload|conc" -> RSS text
 COMMANDS=()
 MISSING=0
@@ -78,7 +82,7 @@ measure() {
   shift 6
   local key="$target|$payload|$conc"
   if ! check_target "$url" "$body" "$@"; then
-    RESULT[$key]="n/a"; return 1
+    RESULT[$key]+="n/a;"; return 1
   fi
   [ "$WARMUP" -gt 0 ] && run_wrk "$url" "$body" "$conc" "$WARMUP" "$@"
   run_wrk "$url" "$body" "$conc" "$DURATION" "$@"
@@ -86,9 +90,9 @@ measure() {
   if [ "$WRK_REQUESTS" = "0" ]; then
     echo "bench: $target $payload c=$conc completed no request:" >&2
     cat "$WRK_OUT" >&2
-    RESULT[$key]="n/a"; return 1
+    RESULT[$key]+="n/a;"; return 1
   fi
-  RESULT[$key]="$WRK_RPS $WRK_P50 $WRK_P99 $WRK_ERRORS"
+  RESULT[$key]+="$WRK_RPS $WRK_P50 $WRK_P99 $WRK_ERRORS;"
   [ -n "$pid" ] && MEM[$key]="$(rss "$pid")"
   printf 'bench: %-9s %-5s c=%-3s %10s req/s  p50 %8.3f ms  p99 %8.3f ms  errors %s\n' \
     "$target" "$payload" "$conc" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_ERRORS"
@@ -110,9 +114,10 @@ for payload in $PAYLOADS; do
     esac || true
   done
   for conc in $CONCURRENCY; do
+    for round in $(seq 1 "$ROUNDS"); do
     for target in $TARGETS; do
       key="$target|$payload|$conc"
-      if [ -z "${UP[$target]:-}" ]; then RESULT[$key]="n/a"; continue; fi
+      if [ -z "${UP[$target]:-}" ]; then RESULT[$key]+="n/a;"; continue; fi
       read -r url pid <<<"${UP[$target]}"
       headers=("Authorization: Bearer bench-key")
       mem_pid=""
@@ -124,8 +129,9 @@ for payload in $PAYLOADS; do
       measure "$target" "$payload" "$conc" "$mem_pid" "$url" "$body" "${headers[@]}" || true
       if ! kill -0 "$pid" 2>/dev/null; then
         echo "bench: $target (pid $pid) died during the $payload c=$conc run" >&2
-        RESULT[$key]="n/a"; unset 'UP[$target]'
+        RESULT[$key]+="n/a;"; unset 'UP[$target]'
       fi
+    done
     done
   done
   for target in $TARGETS; do
@@ -138,6 +144,40 @@ for payload in $PAYLOADS; do
 done
 
 # ---- report ------------------------------------------------------------------------------------
+# summarize ROUNDS REF_ROUNDS: "rps p50 p99 errors ratio" from one row's rounds ("rps p50 p99
+# errors;" each): medians of req/s, p50 and p99, the errors summed, and the ratio vs nginx (REF,
+# the same rounds of nginx, or n/a): the median of the rounds' ratios, each round's listed after
+# it when there are several.
+summarize() {
+  awk -v rounds="$1" -v ref="$2" '
+    function median(list, n,    i, j, t) {
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && list[j - 1] > list[j]; j--) {
+        t = list[j]; list[j] = list[j - 1]; list[j - 1] = t
+      }
+      return n % 2 ? list[(n + 1) / 2] : (list[n / 2] + list[n / 2 + 1]) / 2
+    }
+    BEGIN {
+      n = split(rounds, row, ";") - 1
+      m = split(ref, refrow, ";") - 1
+      errors = 0; listed = ""
+      for (i = 1; i <= n; i++) {
+        split(row[i], f, " ")
+        rps[i] = f[1]; p50[i] = f[2]; p99[i] = f[3]; errors += f[4]
+        if (ref != "n/a" && m == n) {
+          split(refrow[i], g, " ")
+          ratio[i] = g[1] > 0 ? f[1] / g[1] : 0
+          listed = listed (i > 1 ? " / " : "") sprintf("%.2f", ratio[i])
+        }
+      }
+      text = "n/a"
+      if (ref != "n/a" && m == n) {
+        text = sprintf("%.2f", median(ratio, n))
+        if (n > 1) text = text " (" listed ")"
+      }
+      printf "%s %s %s %d %s\n", median(rps, n), median(p50, n), median(p99, n), errors, text
+    }'
+}
+
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v < 0) print "-"; else if (v < 10) printf "%.3f ms", v; else printf "%.1f ms", v }'; }
 
 table="| target | payload | conc | req/s | p50 | p99 | ratio vs nginx | errors | RSS (now / peak) |
@@ -145,19 +185,16 @@ table="| target | payload | conc | req/s | p50 | p99 | ratio vs nginx | errors |
 for payload in $PAYLOADS; do
   for conc in $CONCURRENCY; do
     ref="${RESULT[nginx|$payload|$conc]:-n/a}"
+    [[ "$ref" == *n/a* ]] && ref="n/a"
     for target in $TARGETS; do
       value="${RESULT[$target|$payload|$conc]:-n/a}"
       size="$([ "$payload" = small ] && echo '~1 KB' || echo '~1.5 MB')"
-      if [ "$value" = "n/a" ]; then
+      if [[ "$value" == *n/a* ]]; then
         table+=$'\n'"| $target | $payload ($size) | $conc | n/a | n/a | n/a | n/a | - | - |"
         [ "$target" = "portkey" ] || MISSING=$((MISSING + 1))
         continue
       fi
-      read -r rps p50 p99 errors <<<"$value"
-      ratio="n/a"
-      if [ "$ref" != "n/a" ]; then
-        ratio="$(awk -v a="$rps" -v b="${ref%% *}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
-      fi
+      read -r rps p50 p99 errors ratio <<<"$(summarize "$value" "$ref")"
       table+=$'\n'"| $target | $payload ($size) | $conc | $(printf '%.0f' "$rps") | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $ratio | $errors | ${MEM[$target|$payload|$conc]:--} |"
     done
   done
@@ -167,7 +204,7 @@ cpu="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || 
 {
   echo "# ArkRoute benchmark results"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (${cpu:-unknown CPU}), wrk on the same cores, ${DURATION} s per run after a ${WARMUP} s warm-up."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (${cpu:-unknown CPU}), wrk on the same cores, ${DURATION} s per run after a ${WARMUP} s warm-up, ${ROUNDS} interleaved round(s) per row (medians)."
   echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); ArkRoute with the cache off; payloads: small = sim \`--payload-bytes 700\` + \`response_format: url\`, large = sim default (b64_json)."
   echo
   echo "$table"
