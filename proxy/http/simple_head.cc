@@ -37,29 +37,30 @@ struct Framing {
   bool keep_alive = false;  // Connection: keep-alive
 };
 
-// Digits, then optional trailing blanks (as http-parser accepts them). At most 18 digits, so the
-// value cannot overflow.
-bool parseLength(std::string_view text, uint64_t* out) {
-  size_t end = text.size();
-  while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '\t')) --end;
-  if (end == 0 || end > 18) return false;
-  uint64_t value = 0;
-  for (size_t i = 0; i < end; ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
-  }
-  *out = value;
-  return true;
-}
-
 std::string_view trimBlanks(std::string_view text) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
 }
 
-// Reads one field into framing. False when the field needs http-parser's handling.
+// Digits, then optional trailing blanks (as http-parser accepts them). At most 18 digits, so the
+// value cannot overflow.
+bool parseLength(std::string_view text, uint64_t* out) {
+  std::string_view digits = trimBlanks(text);
+  if (digits.empty() || digits.size() > 18) return false;
+  uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = value;
+  return true;
+}
+
+// Reads one field into framing. False when the field needs http-parser's handling. Names need no
+// check of their own: picohttpparser refuses a line whose name is not an RFC 9110 token
+// (SimpleHead.EveryNameThatIsNotATokenIsDeclined holds it to that).
 bool noteField(std::string_view name, std::string_view value, bool request, Framing* framing) {
-  if (name.empty() || !isFieldNameText(name)) return false;
+  if (name.empty()) return false;
   if (equalsIgnoreCase(name, "content-length")) {
     if (framing->has_length) return false;  // duplicates: http-parser decides
     framing->has_length = true;
@@ -98,6 +99,15 @@ bool collectFields(const FieldArray& fields, size_t count, bool request, Framing
   return true;
 }
 
+// What both kinds of head share, once the fields are read.
+void fillHead(int parsed, int minor, const Framing& framing, SimpleHead* out) {
+  *out = SimpleHead{};
+  out->head_bytes = static_cast<size_t>(parsed);
+  out->version_minor = minor;
+  out->has_content_length = framing.has_length;
+  out->content_length = framing.length;
+}
+
 bool knownMethod(std::string_view method) {
   for (std::string_view known : {"POST", "GET", "HEAD", "DELETE", "PUT", "OPTIONS", "PATCH"}) {
     if (method == known) return true;
@@ -124,12 +134,8 @@ bool parseSimpleResponseHead(std::string_view data, size_t max_head_bytes, Simpl
     headers->clear();
     return false;
   }
-  *out = SimpleHead{};
-  out->head_bytes = static_cast<size_t>(parsed);
-  out->version_minor = minor;
+  fillHead(parsed, minor, framing, out);
   out->status = status;
-  out->has_content_length = true;
-  out->content_length = framing.length;
   out->keep_alive = minor >= 1 && !framing.close;
   return true;
 }
@@ -152,13 +158,9 @@ bool parseSimpleRequestHead(std::string_view data, size_t max_head_bytes, Simple
     headers->clear();
     return false;
   }
-  *out = SimpleHead{};
-  out->head_bytes = static_cast<size_t>(parsed);
-  out->version_minor = minor;
+  fillHead(parsed, minor, framing, out);
   out->method = {method, method_length};
   out->target = {target, target_length};
-  out->has_content_length = framing.has_length;
-  out->content_length = framing.length;
   out->keep_alive = minor >= 1 ? !framing.close : framing.keep_alive && !framing.close;
   return true;
 }
