@@ -99,11 +99,20 @@ void Ledger::onRequestFinished(const RequestRecord& record) {
   }
   delta.saved_usd = record.saved_usd.value_or(0.0);
   RowKey key{record.key_id, utcDay(record.time_ms), record.model};
-  {
-    std::lock_guard lock(mutex_);
-    rows_[key].add(delta);
-    spent_by_key_[record.key_id] += delta.cost_usd;
-    dirty_.insert(std::move(key));
+  Shard& shard = shards_[threadShard()];
+  std::lock_guard lock(shard.mutex);
+  shard.added[std::move(key)].add(delta);
+}
+
+void Ledger::foldShardsLocked() const {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (auto& [key, delta] : shard.added) {
+      rows_[key].add(delta);
+      spent_by_key_[std::get<0>(key)] += delta.cost_usd;
+      dirty_.insert(key);
+    }
+    shard.added.clear();
   }
 }
 
@@ -118,6 +127,7 @@ void Ledger::flush() {
     std::vector<std::pair<RowKey, std::string>> batch;
     {
       std::lock_guard lock(mutex_);
+      foldShardsLocked();
       unwritten_.merge(dirty_);
       dirty_.clear();
       for (const RowKey& key : unwritten_) batch.emplace_back(key, encodeTotals(rows_[key]));
@@ -132,6 +142,7 @@ void Ledger::flush() {
     }
     writing.unlock();
     std::lock_guard lock(mutex_);
+    foldShardsLocked();
     if (dirty_.empty()) return;
   }
 }
@@ -139,6 +150,7 @@ void Ledger::flush() {
 std::vector<LedgerRow> Ledger::rows(std::string_view key_id, std::string_view since_day) const {
   std::vector<LedgerRow> out;
   std::lock_guard lock(mutex_);
+  foldShardsLocked();
   for (const auto& [key, totals] : rows_) {
     const auto& [row_key, day, model] = key;
     if (key_id != "*" && row_key != key_id) continue;
@@ -153,6 +165,7 @@ std::vector<LedgerRow> Ledger::rows(std::string_view key_id, std::string_view si
 
 double Ledger::spent(std::string_view key_id) const {
   std::lock_guard lock(mutex_);
+  foldShardsLocked();
   auto it = spent_by_key_.find(key_id);
   return it == spent_by_key_.end() ? 0.0 : it->second;
 }

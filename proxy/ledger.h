@@ -2,9 +2,12 @@
 // memory and written to the "ledger" table at most 10 ms after the request finished (each worker
 // flushes on a short timer: small unsynced RocksDB puts, one per changed row however many requests
 // changed it), so totals survive restarts, and a SIGKILL loses at most the last 10 ms.
-// It also answers what a key has spent, for budgets. Thread-safe.
+// It also answers what a key has spent, for budgets. Thread-safe: a finished request is counted in
+// its thread's shard (thread_shard.h), so workers never wait on each other per request; readers and
+// flush() fold the shards into the rows first.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -16,6 +19,7 @@
 
 #include "cache/kv_table.h"
 #include "proxy/request_record.h"
+#include "proxy/thread_shard.h"
 
 namespace arkroute {
 
@@ -62,12 +66,23 @@ class Ledger : public RequestObserver {
  private:
   using RowKey = std::tuple<std::string, std::string, std::string>;  // key, day, model
 
+  // What one thread counted since the last fold, on cache lines of its own.
+  struct alignas(kCacheLine) Shard {
+    std::mutex mutex;  // taken by its thread per request, and by a fold
+    std::map<RowKey, LedgerTotals> added;
+  };
+
+  // Moves every shard's counts into rows_, spent_by_key_ and dirty_. Needs mutex_. Const because
+  // it changes where counts are kept, never what the ledger answers.
+  void foldShardsLocked() const;
+
   cache::KeyValueTable& table_;
-  mutable std::mutex mutex_;  // guards rows_, spent_by_key_, dirty_
-  std::map<RowKey, LedgerTotals> rows_;
-  std::map<std::string, double, std::less<>> spent_by_key_;
-  std::set<RowKey> dirty_;  // changed rows not yet handed to the table
-  std::mutex write_mutex_;  // held by the one thread writing dirty rows
+  mutable std::mutex mutex_;  // guards rows_, spent_by_key_, dirty_; taken before a shard's
+  mutable std::array<Shard, kThreadShards> shards_;
+  mutable std::map<RowKey, LedgerTotals> rows_;
+  mutable std::map<std::string, double, std::less<>> spent_by_key_;
+  mutable std::set<RowKey> dirty_;  // changed rows not yet handed to the table
+  std::mutex write_mutex_;          // held by the one thread writing dirty rows
   // Rows whose last write failed (a full disk): written again, with their latest totals, by the
   // next flush, so a row that stops changing still reaches the table once writes work again.
   std::set<RowKey> unwritten_;  // guarded by write_mutex_

@@ -63,7 +63,7 @@ void Observability::registerConnectionMetrics(Services& services,
     std::vector<Sample> samples;
     for (const auto& [name, counters] : table) {
       const auto& counter = opened ? counters->opened : counters->reused;
-      samples.push_back({{name}, static_cast<double>(counter.load(std::memory_order_relaxed))});
+      samples.push_back({{name}, static_cast<double>(counter.total())});
     }
     return samples;
   };

@@ -34,27 +34,44 @@ void UpstreamGate::setLimits(GateLimits limits) {
     rpm_->setRate(limits.rpm, now);
   }
   limits_ = limits;
+  updateUnshapedLocked();
+}
+
+void UpstreamGate::updateUnshapedLocked() {
+  bool unshaped = limits_.max_concurrency <= 0 && !rpm_ && paused_until_ == 0 && queue_.empty();
+  unshaped_.store(unshaped, std::memory_order_release);
+}
+
+int UpstreamGate::inFlightNow() const {
+  return static_cast<int>(std::max<int64_t>(in_flight_.total(), 0));
 }
 
 bool UpstreamGate::canGrantLocked(int64_t now_ms) {
   if (now_ms < paused_until_) return false;
-  if (limits_.max_concurrency > 0 && in_flight_ >= limits_.max_concurrency) return false;
+  if (limits_.max_concurrency > 0 && inFlightNow() >= limits_.max_concurrency) return false;
   return !rpm_ || rpm_->msUntil(1, now_ms) == 0;
 }
 
 void UpstreamGate::takeSlotLocked(int64_t now_ms) {
-  ++in_flight_;
+  in_flight_.add(1);
   if (rpm_) rpm_->tryTake(1, now_ms);
 }
 
 int64_t UpstreamGate::grantTimeLocked() {
   if (paused_until_ == 0 && !rpm_) return 0;
   int64_t now = now_ms_();
-  if (paused_until_ <= now) paused_until_ = 0;  // the pause is over: no clock needed next time
+  if (paused_until_ != 0 && paused_until_ <= now) {
+    paused_until_ = 0;  // the pause is over: no clock needed next time
+    updateUnshapedLocked();
+  }
   return now;
 }
 
 bool UpstreamGate::tryAcquire() {
+  if (unshaped_.load(std::memory_order_acquire)) {
+    in_flight_.add(1);
+    return true;
+  }
   std::lock_guard lock(mutex_);
   if (!queue_.empty()) return false;
   int64_t now = grantTimeLocked();
@@ -74,6 +91,7 @@ UpstreamGate::Admission UpstreamGate::acquire(LoopTasks* tasks, Grant grant, uin
     if (static_cast<int>(queue_.size()) >= limits_.max_queue) return Admission::kQueueFull;
     *ticket = next_ticket_++;
     queue_.push_back(Waiter{*ticket, tasks, std::move(grant)});
+    updateUnshapedLocked();
   }
   if (wake_pump_) wake_pump_();  // outside our lock: the pump's lock is taken first elsewhere
   return Admission::kQueued;
@@ -85,14 +103,16 @@ bool UpstreamGate::cancel(uint64_t ticket) {
                          [ticket](const Waiter& w) { return w.ticket == ticket; });
   if (it == queue_.end()) return false;
   queue_.erase(it);
+  updateUnshapedLocked();
   return true;
 }
 
 void UpstreamGate::release() {
+  in_flight_.add(-1);
+  if (unshaped_.load(std::memory_order_acquire)) return;  // nobody waits for the slot
   bool waiting;
   {
     std::lock_guard lock(mutex_);
-    if (in_flight_ > 0) --in_flight_;
     waiting = !queue_.empty();
   }
   // The pump is a thread: waking it costs two context switches, so only when someone waits.
@@ -110,8 +130,10 @@ int64_t UpstreamGate::pump() {
       granted.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
+    updateUnshapedLocked();
     if (!queue_.empty()) {
-      bool concurrency_bound = limits_.max_concurrency > 0 && in_flight_ >= limits_.max_concurrency;
+      bool concurrency_bound =
+          limits_.max_concurrency > 0 && inFlightNow() >= limits_.max_concurrency;
       if (!concurrency_bound) {  // waiting on time: the pause or the rpm bucket
         int64_t wait = std::max<int64_t>(paused_until_ - now, 0);
         if (rpm_) wait = std::max(wait, rpm_->msUntil(1, now));
@@ -147,6 +169,7 @@ void UpstreamGate::pauseFor(int64_t pause_ms) {
     std::lock_guard lock(mutex_);
     paused_until_ = std::max(paused_until_, now_ms_() + pause_ms);
     if (rpm_) rpm_->drain(now_ms_());
+    updateUnshapedLocked();
     waiting = !queue_.empty();
   }
   if (waiting && wake_pump_) wake_pump_();
@@ -162,12 +185,11 @@ bool UpstreamGate::available(int64_t now_ms) {
 
 double UpstreamGate::load() const {
   std::lock_guard lock(mutex_);
-  return static_cast<double>(in_flight_ + queue_.size()) / limits_.weight;
+  return static_cast<double>(inFlightNow() + static_cast<int>(queue_.size())) / limits_.weight;
 }
 
 int UpstreamGate::inFlight() const {
-  std::lock_guard lock(mutex_);
-  return in_flight_;
+  return inFlightNow();
 }
 
 int UpstreamGate::queued() const {

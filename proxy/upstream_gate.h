@@ -4,7 +4,9 @@
 // A request asks for a slot with acquire(); when one is free it is granted at once, otherwise it
 // waits in the queue and a pump thread grants it in order — on the waiter's own loop, through
 // LoopTasks — or it is refused (queue full) or gives up (queue_timeout, cancel()). Every granted
-// slot is given back with release(). Thread-safe.
+// slot is given back with release(). Thread-safe. An upstream without max_concurrency or rpm, not
+// paused and with nobody queued is "unshaped": its slots are counted per thread (thread_shard.h),
+// without the lock, so workers do not contend on every request.
 #pragma once
 
 #include <atomic>
@@ -22,6 +24,7 @@
 
 #include "conf/config.h"
 #include "proxy/loop_tasks.h"
+#include "proxy/thread_shard.h"
 #include "proxy/token_bucket.h"
 
 namespace arkroute {
@@ -79,13 +82,20 @@ class UpstreamGate {
   // The clock when a grant depends on time (an rpm limit or a 429 pause), else 0.
   int64_t grantTimeLocked();
   void takeSlotLocked(int64_t now_ms);
+  // Sets unshaped_ from the limits, the pause and the queue; after every change to one of them.
+  void updateUnshapedLocked();
+  int inFlightNow() const;  // the cells' sum
 
   GateLimits limits_;
   std::function<int64_t()> now_ms_;
   mutable std::mutex mutex_;
   std::deque<Waiter> queue_;
   uint64_t next_ticket_ = 1;
-  int in_flight_ = 0;
+  // Slots held, counted in the cell of the thread that took or gave back each one (a slot may be
+  // taken on one thread and given back on another: only the sum means anything).
+  ShardedTotal<int64_t> in_flight_;
+  // Read without the lock by tryAcquire() and release(), written under it (updateUnshapedLocked).
+  std::atomic<bool> unshaped_{false};
   std::optional<TokenBucket> rpm_;
   int64_t paused_until_ = 0;
   int consecutive_failures_ = 0;

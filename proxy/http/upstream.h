@@ -16,6 +16,7 @@
 #include <string>
 
 #include "proxy/http/headers.h"
+#include "proxy/thread_shard.h"
 
 struct evbuffer;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -31,10 +32,11 @@ struct UpstreamEndpoint {
 };
 
 // Connection totals shared by every pool of one upstream (all workers, all config generations),
-// for metrics: pools add to them on their own threads, any thread may read them.
+// for metrics: pools add to them on their own threads (each in its own cell), any thread may read
+// them.
 struct ConnectionCounters {
-  std::atomic<uint64_t> opened{0};
-  std::atomic<uint64_t> reused{0};  // requests sent on an already-open keep-alive connection
+  ShardedTotal<uint64_t> opened;
+  ShardedTotal<uint64_t> reused;  // requests sent on an already-open keep-alive connection
 };
 
 struct PoolOptions {

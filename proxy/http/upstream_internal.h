@@ -178,7 +178,7 @@ class PoolCore {
   void destroy(UpstreamConnection* connection);  // from the connection's deferred event
   void countOpened() {
     ++stats_.connections_opened;
-    if (options_.counters) options_.counters->opened.fetch_add(1, std::memory_order_relaxed);
+    if (options_.counters) options_.counters->opened.add(1);
   }
   UpstreamPool::Stats stats() const;
 

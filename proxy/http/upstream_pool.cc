@@ -91,7 +91,7 @@ void PoolCore::forget(CallImpl* call) {
 
 void PoolCore::startOn(CallImpl* call, UpstreamConnection* connection) {
   ++stats_.connections_reused;
-  if (options_.counters) options_.counters->reused.fetch_add(1, std::memory_order_relaxed);
+  if (options_.counters) options_.counters->reused.add(1);
   call->attach(connection, true);
   connection->send(call);
 }

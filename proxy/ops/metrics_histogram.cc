@@ -13,8 +13,8 @@ Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
       throw std::invalid_argument("histogram bounds must be strictly increasing");
     }
   }
-  buckets_ = std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1);
-  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+  lines_per_shard_ = (bounds_.size() + 1 + Line::kCounts - 1) / Line::kCounts;
+  lines_ = std::make_unique<Line[]>(lines_per_shard_ * kThreadShards);
 }
 
 void Histogram::observe(double value) {
@@ -22,8 +22,8 @@ void Histogram::observe(double value) {
   // The first bound >= value ("le" is inclusive); past the last bound: the +Inf bucket.
   size_t index = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
                                      bounds_.begin());
-  buckets_[index].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(value, std::memory_order_relaxed);
+  count(threadShard(), index).fetch_add(1, std::memory_order_relaxed);
+  sum_.add(value);
 }
 
 Histogram::Snapshot Histogram::snapshot() const {
@@ -32,10 +32,12 @@ Histogram::Snapshot Histogram::snapshot() const {
   snapshot.cumulative.resize(bounds_.size() + 1);
   uint64_t running = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
-    running += buckets_[i].load(std::memory_order_relaxed);
+    for (size_t shard = 0; shard < kThreadShards; ++shard) {
+      running += count(shard, i).load(std::memory_order_relaxed);
+    }
     snapshot.cumulative[i] = running;
   }
-  snapshot.sum = sum_.load(std::memory_order_relaxed);
+  snapshot.sum = sum_.total();
   return snapshot;
 }
 

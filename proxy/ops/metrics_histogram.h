@@ -1,12 +1,15 @@
-// A Prometheus histogram: fixed upper bounds ("le"), one relaxed atomic count per bucket and an
-// atomic sum. observe() is lock-free and may be called from any thread; snapshot() returns
-// cumulative counts whose last element (+Inf) is the total, so a scrape is always self-consistent.
+// A Prometheus histogram: fixed upper bounds ("le"), relaxed atomic counts per bucket and a sum.
+// observe() is lock-free and may be called from any thread: each thread counts in its own shard
+// (thread_shard.h), so workers never contend. snapshot() adds the shards up into cumulative
+// counts whose last element (+Inf) is the total, so a scrape is always self-consistent.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "proxy/thread_shard.h"
 
 namespace arkroute::ops {
 
@@ -27,8 +30,18 @@ class Histogram {
 
  private:
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // per bucket, not cumulative; +1 for +Inf
-  std::atomic<double> sum_{0.0};
+  // Counts per bucket (not cumulative; +1 for +Inf), each shard in whole cache lines of its own.
+  struct alignas(kCacheLine) Line {
+    static constexpr size_t kCounts = kCacheLine / sizeof(std::atomic<uint64_t>);
+    std::atomic<uint64_t> counts[kCounts] = {};
+  };
+  std::atomic<uint64_t>& count(size_t shard, size_t bucket) const {
+    return lines_[shard * lines_per_shard_ + bucket / Line::kCounts].counts[bucket % Line::kCounts];
+  }
+
+  size_t lines_per_shard_ = 0;
+  std::unique_ptr<Line[]> lines_;
+  ShardedTotal<double> sum_;
 };
 
 // Upper bounds in seconds suited to image generation: from 50 ms to 10 minutes.

@@ -1,8 +1,9 @@
-// The two scalar metric values: Counter (only goes up) and Gauge (set, add, subtract). Lock-free
-// relaxed atomics: any thread may update them, a scrape reads a value at most a few updates old.
+// The two scalar metric values: Counter (only goes up) and Gauge (goes up and down). Any thread may
+// update them without a lock, each in its own cache line (thread_shard.h); a scrape
+// reads a value at most a few updates old.
 #pragma once
 
-#include <atomic>
+#include "proxy/thread_shard.h"
 
 namespace arkroute::ops {
 
@@ -10,23 +11,22 @@ class Counter {
  public:
   // Adds amount; negative amounts are ignored (a counter never goes down).
   void inc(double amount = 1.0) {
-    if (amount > 0) value_.fetch_add(amount, std::memory_order_relaxed);
+    if (amount > 0) value_.add(amount);
   }
-  double value() const { return value_.load(std::memory_order_relaxed); }
+  double value() const { return value_.total(); }
 
  private:
-  std::atomic<double> value_{0.0};
+  ShardedTotal<double> value_;
 };
 
 class Gauge {
  public:
-  void set(double value) { value_.store(value, std::memory_order_relaxed); }
-  void add(double amount = 1.0) { value_.fetch_add(amount, std::memory_order_relaxed); }
-  void sub(double amount = 1.0) { value_.fetch_sub(amount, std::memory_order_relaxed); }
-  double value() const { return value_.load(std::memory_order_relaxed); }
+  void add(double amount = 1.0) { value_.add(amount); }
+  void sub(double amount = 1.0) { value_.add(-amount); }
+  double value() const { return value_.total(); }
 
  private:
-  std::atomic<double> value_{0.0};
+  ShardedTotal<double> value_;
 };
 
 }  // namespace arkroute::ops

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 #include "proxy/usage_report.h"
 
 namespace arkroute {
@@ -89,6 +92,38 @@ TEST(Ledger, RowsThatFailedToWriteAreWrittenByTheNextFlush) {
   Ledger reloaded(table);
   EXPECT_NEAR(reloaded.spent("k1"), 0.04, 1e-12);
   EXPECT_NEAR(reloaded.spent("k2"), 0.02, 1e-12);
+}
+
+// Each worker counts in a shard of its own; readers and flush() must see every shard's counts.
+TEST(Ledger, CountsFromEveryThreadAreReadAtOnceAndWrittenByOneFlush) {
+  cache::MemoryKeyValueTable table;
+  {
+    Ledger ledger(table);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 4; ++t) {
+      workers.emplace_back([&ledger, t] {
+        for (int i = 0; i < 500; ++i) {
+          ledger.onRequestFinished(
+              generation("k1", t % 2 ? "m1" : "m2", "MISS", 0.25, std::nullopt));
+        }
+      });
+    }
+    for (auto& worker : workers) worker.join();
+    EXPECT_DOUBLE_EQ(ledger.spent("k1"), 500.0) << "4 threads x 500 requests x $0.25, no flush yet";
+    ledger.onRequestFinished(generation("k1", "m1", "HIT", 0.0, 0.25));
+    auto rows = ledger.rows("k1", "");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].totals.requests + rows[1].totals.requests, 2001u);
+    ledger.flush();
+  }
+  Ledger reloaded(table);
+  EXPECT_DOUBLE_EQ(reloaded.spent("k1"), 500.0);
+  auto rows = reloaded.rows("k1", "");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].model, "m1");
+  EXPECT_EQ(rows[0].totals.requests, 1001u);
+  EXPECT_EQ(rows[0].totals.cache_hits, 1u);
+  EXPECT_EQ(rows[1].totals.requests, 1000u);
 }
 
 TEST(UsageReport, ComparesTheSameImagesOnEveryPricedModel) {

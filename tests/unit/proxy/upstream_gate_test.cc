@@ -6,6 +6,8 @@
 #include <event2/event.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace arkroute {
 namespace {
 
@@ -166,6 +168,57 @@ TEST_F(UpstreamGateTest, TryAcquireReadsTheClockOnlyForRpmOrAPause) {
   EXPECT_FALSE(limited.tryAcquire()) << "2 requests per minute";
   clock.now += 30'000;
   EXPECT_TRUE(limited.tryAcquire());
+}
+
+// Without limits, slots are counted per thread and without the lock. They must still count once a
+// limit arrives (a reload), and a slot may be given back on another thread than took it.
+TEST_F(UpstreamGateTest, SlotsTakenWithoutALimitCountAgainstOneSetLater) {
+  Clock clock;
+  UpstreamGate gate(limits(0, 0, 10), clock.fn());
+  EXPECT_TRUE(gate.tryAcquire());
+  std::thread([&] { EXPECT_TRUE(gate.tryAcquire()); }).join();
+  EXPECT_EQ(gate.inFlight(), 2);
+  EXPECT_DOUBLE_EQ(gate.load(), 2.0);
+  gate.setLimits(limits(2, 0, 10));
+  EXPECT_FALSE(gate.tryAcquire()) << "both slots are held";
+  std::thread([&] { gate.release(); }).join();
+  EXPECT_EQ(gate.inFlight(), 1);
+  EXPECT_TRUE(gate.tryAcquire());
+  gate.release();
+  gate.release();
+  gate.setLimits(limits(0, 0, 10));
+  EXPECT_EQ(gate.inFlight(), 0);
+}
+
+// A queue keeps its place: nobody passes it on the lock-free path before the pump has granted it,
+// even once the pause or the limit that made it is gone.
+TEST_F(UpstreamGateTest, AQueueIsServedBeforeTheFastPathReopens) {
+  Clock clock;
+  UpstreamGate gate(limits(0, 0, 10), clock.fn());
+  gate.pauseFor(1'000);
+  uint64_t ticket = 0;
+  int granted = 0;
+  auto grant = [&] { ++granted; };
+  EXPECT_EQ(gate.acquire(tasks_.get(), grant, &ticket), UpstreamGate::Admission::kQueued);
+  clock.now += 1'000;
+  EXPECT_FALSE(gate.tryAcquire()) << "the pause is over, but a request waits";
+  gate.pump();
+  runTasks();
+  EXPECT_EQ(granted, 1);
+  EXPECT_TRUE(gate.tryAcquire()) << "nobody waits any more";
+  EXPECT_EQ(gate.inFlight(), 2);
+  gate.release();
+  gate.release();
+
+  gate.setLimits(limits(1, 0, 10));
+  EXPECT_TRUE(gate.tryAcquire());
+  EXPECT_EQ(gate.acquire(tasks_.get(), grant, &ticket), UpstreamGate::Admission::kQueued);
+  gate.setLimits(limits(0, 0, 10));  // a reload lifts the limit
+  EXPECT_FALSE(gate.tryAcquire()) << "no limit any more, but a request waits";
+  gate.pump();
+  runTasks();
+  EXPECT_EQ(granted, 2);
+  EXPECT_TRUE(gate.tryAcquire());
 }
 
 // recordSuccess() skips its lock while nothing is recorded; after a failure it must still reset.

@@ -31,8 +31,8 @@ TEST(UpstreamCounters, SharedCountersSumOpenedAndReusedAcrossPools) {
     ASSERT_TRUE(loop.runUntil([&] { return handler.finished(); }));
     ASSERT_TRUE(handler.completed);
   }
-  EXPECT_EQ(counters->opened.load(), 2u);  // one connection per counted pool
-  EXPECT_EQ(counters->reused.load(), 2u);  // the second and third requests on `first`
+  EXPECT_EQ(counters->opened.total(), 2u);  // one connection per counted pool
+  EXPECT_EQ(counters->reused.total(), 2u);  // the second and third requests on `first`
   EXPECT_EQ(first.stats().connections_opened, 1u);
   EXPECT_EQ(first.stats().connections_reused, 2u);
   EXPECT_EQ(uncounted.stats().connections_opened, 1u);

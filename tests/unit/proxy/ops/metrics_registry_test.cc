@@ -147,6 +147,26 @@ TEST(MetricsRegistry, ConcurrentUpdatesAreAllCounted) {
   EXPECT_EQ(gauge.with({}).value(), 0);
 }
 
+// Values are kept per thread and summed on read: a request's gauge may go up on one thread and
+// down on another, and a histogram's sum and count add up across threads.
+TEST(MetricsRegistry, ValuesMovedOnDifferentThreadsAddUp) {
+  MetricsRegistry registry;
+  Gauge& gauge = registry.gauge("t_in_flight", "G.").with({});
+  Histogram& histogram = registry.histogram("t_seconds", "S.", {}, {1}).with({});
+  std::thread([&] {
+    gauge.add(3);
+    histogram.observe(0.25);
+  }).join();
+  std::thread([&] {
+    gauge.sub(2);
+    histogram.observe(2);
+  }).join();
+  EXPECT_EQ(gauge.value(), 1);
+  Histogram::Snapshot snapshot = histogram.snapshot();
+  EXPECT_EQ(snapshot.cumulative, (std::vector<uint64_t>{1, 2}));
+  EXPECT_DOUBLE_EQ(snapshot.sum, 2.25);
+}
+
 TEST(MetricsRegistry, OutputPassesPromtool) {
   ASSERT_TRUE(testing::havePromtool()) << "promtool not found at " << testing::kPromtool
                                        << " (scripts/setup.sh installs the prometheus package)";
@@ -154,7 +174,7 @@ TEST(MetricsRegistry, OutputPassesPromtool) {
   registry.counter("t_requests_total", "Requests with \"quotes\" and \\ backslash.", {"model"})
       .with({"we\"ird\\model\nname"})
       .inc(2);
-  registry.gauge("t_in_flight", "In flight.").with({}).set(1);
+  registry.gauge("t_in_flight", "In flight.").with({}).add(1);
   registry.histogram("t_duration_seconds", "Duration.", {"upstream"}, generationSecondsBuckets())
       .with({"sim"})
       .observe(3.2);
