@@ -1,10 +1,22 @@
 // Request metrics: family registration and what one finished request adds.
 #include "proxy/ops/metrics_requests.h"
 
+#include <atomic>
+
 namespace arkroute::ops {
 
+namespace {
+
+uint64_t nextMetricsId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 RequestMetrics::RequestMetrics(MetricsRegistry& registry, const std::vector<std::string>& upstreams)
-    : requests_(registry.counter(
+    : id_(nextMetricsId()),
+      requests_(registry.counter(
           "arkroute_requests_total",
           "Requests answered, by model (empty outside image generation), HTTP status (0: the "
           "client left first) and cache status (HIT, MISS, BYPASS, COALESCED; empty outside image "
@@ -58,23 +70,51 @@ std::string RequestMetrics::errorSource(const RequestRecord& record) {
   return record.status >= 500 ? "internal" : "client";
 }
 
-void RequestMetrics::onRequestFinished(const RequestRecord& record) {
-  requests_.with({record.model, std::to_string(record.status), record.cache_status}).inc();
-  request_seconds_.with({record.cache_status}).observe(record.total_ms / 1000.0);
-  if (!record.upstream.empty()) {
-    upstream_seconds_.with({record.upstream}).observe(record.upstream_ms / 1000.0);
-  }
-  if (!record.model.empty()) {
-    if (record.cost_usd) {
-      cost_usd_.with({record.model}).inc(*record.cost_usd);
-    } else if (record.status == 200) {
-      cost_unknown_.with({record.model}).inc();
-    }
-    if (record.saved_usd) saved_usd_.with({record.model}).inc(*record.saved_usd);
-    if (record.images > 0) images_.with({record.model}).inc(record.images);
-  }
+RequestMetrics::Series& RequestMetrics::seriesFor(const RequestRecord& record) const {
+  thread_local Series series;
   std::string source = errorSource(record);
-  if (!source.empty()) errors_.with({source}).inc();
+  if (series.owner == id_ && series.status == record.status && series.model == record.model &&
+      series.cache_status == record.cache_status && series.upstream == record.upstream &&
+      series.source == source) {
+    return series;
+  }
+  series = Series{
+      id_, record.model, record.cache_status, record.upstream, std::move(source), record.status};
+  return series;
+}
+
+void RequestMetrics::onRequestFinished(const RequestRecord& record) {
+  Series& s = seriesFor(record);
+  if (!s.requests)
+    s.requests = &requests_.with({s.model, std::to_string(s.status), s.cache_status});
+  s.requests->inc();
+  if (!s.request_seconds) s.request_seconds = &request_seconds_.with({s.cache_status});
+  s.request_seconds->observe(record.total_ms / 1000.0);
+  if (!s.upstream.empty()) {
+    if (!s.upstream_seconds) s.upstream_seconds = &upstream_seconds_.with({s.upstream});
+    s.upstream_seconds->observe(record.upstream_ms / 1000.0);
+  }
+  if (!s.model.empty()) {
+    if (record.cost_usd) {
+      if (!s.cost_usd) s.cost_usd = &cost_usd_.with({s.model});
+      s.cost_usd->inc(*record.cost_usd);
+    } else if (s.status == 200) {
+      if (!s.cost_unknown) s.cost_unknown = &cost_unknown_.with({s.model});
+      s.cost_unknown->inc();
+    }
+    if (record.saved_usd) {
+      if (!s.saved_usd) s.saved_usd = &saved_usd_.with({s.model});
+      s.saved_usd->inc(*record.saved_usd);
+    }
+    if (record.images > 0) {
+      if (!s.images) s.images = &images_.with({s.model});
+      s.images->inc(record.images);
+    }
+  }
+  if (!s.source.empty()) {
+    if (!s.errors) s.errors = &errors_.with({s.source});
+    s.errors->inc();
+  }
 }
 
 }  // namespace arkroute::ops

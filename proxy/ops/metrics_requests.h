@@ -2,10 +2,13 @@
 // model/status/cache, durations, cost and savings, errors by source), the in-flight gauge and the
 // per-upstream queue depth gauge. A RequestObserver: Services::reportFinished hands it each
 // RequestRecord on the worker thread; every update is a relaxed atomic (no lock once the labelled
-// child exists). The in-flight and queue depth gauges are moved by whoever starts and ends the
-// work they count (dispatchRequest; the upstream queue in the admit phase).
+// child exists), and each thread remembers the children of the last kind of request it counted
+// (same model, status, cache status, upstream), so a run of alike requests skips the lookups. The
+// in-flight and queue depth gauges are moved by whoever starts and ends the work they count
+// (dispatchRequest; the upstream queue in the admit phase).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,24 @@ class RequestMetrics : public RequestObserver {
   static std::string errorSource(const RequestRecord& record);
 
  private:
+  // The children a kind of request updates, looked up on first use (nullptr until then).
+  struct Series {
+    uint64_t owner = 0;  // the RequestMetrics (id_) these belong to
+    std::string model, cache_status, upstream, source;
+    int status = -1;
+    Counter* requests = nullptr;
+    Histogram* request_seconds = nullptr;
+    Histogram* upstream_seconds = nullptr;
+    Counter* cost_usd = nullptr;
+    Counter* saved_usd = nullptr;
+    Counter* cost_unknown = nullptr;
+    Counter* images = nullptr;
+    Counter* errors = nullptr;
+  };
+  // This thread's series for the record's labels: the remembered one when they match.
+  Series& seriesFor(const RequestRecord& record) const;
+
+  const uint64_t id_;  // never reused, unlike an address
   MetricFamily<Counter>& requests_;
   MetricFamily<Histogram>& request_seconds_;
   MetricFamily<Histogram>& upstream_seconds_;

@@ -64,6 +64,37 @@ TEST_F(RequestMetricsTest, CountsRequestsCostAndSavings) {
   EXPECT_EQ(text.find("arkroute_cost_unknown_total{"), std::string::npos);
 }
 
+// Each thread remembers the series of the last kind of request: a request of another kind, or
+// the same kind counted by another gateway's metrics, must land in its own series.
+TEST_F(RequestMetricsTest, AlikeRequestsShareSeriesAndOthersGetTheirOwn) {
+  MetricsRegistry other_registry;
+  RequestMetrics other{other_registry, {"sim"}};
+  RequestRecord miss = generation("MISS", 200, 0.04);
+  RequestRecord elsewhere = miss;
+  elsewhere.upstream = "openai";
+  RequestRecord failed = generation("MISS", 500, std::nullopt);
+  metrics.onRequestFinished(miss);
+  metrics.onRequestFinished(elsewhere);
+  other.onRequestFinished(elsewhere);
+  metrics.onRequestFinished(elsewhere);
+  metrics.onRequestFinished(failed);
+  metrics.onRequestFinished(miss);
+  std::string text = registry.render();
+  EXPECT_TRUE(
+      has(text, R"(arkroute_requests_total{model="gpt-image-1",status="200",cache="MISS"} 4)"));
+  EXPECT_TRUE(
+      has(text, R"(arkroute_requests_total{model="gpt-image-1",status="500",cache="MISS"} 1)"));
+  EXPECT_TRUE(has(text, R"(arkroute_upstream_duration_seconds_count{upstream="sim"} 3)"));
+  EXPECT_TRUE(has(text, R"(arkroute_upstream_duration_seconds_count{upstream="openai"} 2)"));
+  EXPECT_TRUE(has(text, R"(arkroute_errors_total{source="upstream"} 1)"));
+  EXPECT_TRUE(has(text, R"(arkroute_images_total{model="gpt-image-1"} 4)"));
+  std::string other_text = other_registry.render();
+  EXPECT_TRUE(has(other_text,
+                  R"(arkroute_requests_total{model="gpt-image-1",status="200",cache="MISS"} 1)"));
+  EXPECT_TRUE(has(other_text, R"(arkroute_upstream_duration_seconds_count{upstream="openai"} 1)"));
+  EXPECT_TRUE(has(other_text, R"(arkroute_errors_total{source="upstream"} 0)"));
+}
+
 TEST_F(RequestMetricsTest, UnpricedSuccessesAreCountedAsUnknownCost) {
   metrics.onRequestFinished(generation("MISS", 200, std::nullopt));
   metrics.onRequestFinished(generation("MISS", 500, 0.0));  // failures cost 0, known
