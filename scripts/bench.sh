@@ -18,6 +18,8 @@
 #   BENCH_ARKROUTE_WORKERS=0   [server] workers for ArkRoute (0 = one per core)
 #   BENCH_NGINX_WORKERS=2      nginx worker_processes (compare like with like: on this 2-core
 #                              machine 0 above means 2)
+#   BENCH_NGINX_LISTEN=""      extra nginx listen parameters, e.g. "reuseport": each worker gets its
+#                              own socket, as ArkRoute's workers do (SO_REUSEPORT)
 #   ARKROUTE_BUILD_DIR=build   build tree; the binaries are (re)built there first
 #   BENCH_NO_BUILD=1           use the binaries as they are
 #   BENCH_CACHE=0              skip the cache-hit and coalescing runs (tests/bench/cache_bench.sh)

@@ -151,6 +151,7 @@ EOF
 # keepalive, own prefix/pid/logs/temp dirs; the optional directives are added to the http and
 # location blocks (the cache benchmark adds proxy_cache there). "@DIR@" in them becomes the prefix
 # directory. Sets NGINX_PORT, NGINX_PID (the master; SIGTERM stops its workers too).
+# BENCH_NGINX_LISTEN adds parameters to the listen directive (e.g. "reuseport").
 start_nginx() {
   local sim_port="$1" http_extra="${2:-}" location_extra="${3:-}" dir user_line=""
   dir="$(mktemp -d "$BENCH_WORK/nginx-XXXXXX")"
@@ -177,7 +178,7 @@ http {
     keepalive 64;
   }
   server {
-    listen 127.0.0.1:$NGINX_PORT;
+    listen 127.0.0.1:$NGINX_PORT${BENCH_NGINX_LISTEN:+ $BENCH_NGINX_LISTEN};
     location / {
       proxy_pass http://sim;
       proxy_http_version 1.1;
