@@ -266,8 +266,12 @@ TEST(SimpleHead, RandomRequestsTakenAreReadAsHttpParserReadsThem) {
     EXPECT_EQ(fast_fields, view.fields) << text;
     EXPECT_EQ(head.version_minor, view.minor) << text;
     EXPECT_EQ(head.has_content_length, view.has_length) << text;
-    if (head.has_content_length) EXPECT_EQ(head.content_length, view.length) << text;
-    if (view.complete) EXPECT_EQ(head.keep_alive, view.keep_alive) << text;
+    if (head.has_content_length) {
+      EXPECT_EQ(head.content_length, view.length) << text;
+    }
+    if (view.complete) {
+      EXPECT_EQ(head.keep_alive, view.keep_alive) << text;
+    }
   }
   EXPECT_GT(taken, 300) << "the generator must exercise the fast path";
 }
