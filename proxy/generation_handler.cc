@@ -474,6 +474,8 @@ void GenerationHandler::respondFromCapture() {
 // URL answers point at cache entries; images the cache did not keep cannot have one.
 void GenerationHandler::respondImagesNotCacheable() {
   outcome_ = "internal_error";
+  // Only a request that made the upstream call itself (it captured the answer) paid for them.
+  paid_not_delivered_ = capture_ != nullptr;
   if (cache_unavailable_) {
     ApiError error = ApiError::internal(
         "The images were generated, but the cache could not store them (it was still writing "
@@ -573,7 +575,8 @@ RequestRecord GenerationHandler::makeRecord() const {
   record.cache_status = route_ ? cache_status_ : "";
   record.outcome = outcome_;
   record.error_code = error_code_;
-  record.cost_usd = status_ == 200 ? cost_usd_ : std::optional<double>(0.0);
+  bool paid = status_ == 200 || paid_not_delivered_;
+  record.cost_usd = paid ? cost_usd_ : std::optional<double>(0.0);
   record.saved_usd = saved_usd_;
   record.images = status_ == 200 ? images_ : 0;
   if (request_) {

@@ -139,6 +139,9 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::unique_ptr<ResponseCapture> capture_;
   std::shared_ptr<const cache::CacheEntry> stored_;  // what this request put in the cache
   bool images_not_kept_ = false;  // a 200 with images the cache refused (or past the capture limit)
+  // The provider generated (and billed) images this request could not hand over as URLs: its cost
+  // is recorded although the client got an error.
+  bool paid_not_delivered_ = false;
   bool cache_unavailable_ = false;  // ...refused though they fit: writes pending, or a full disk
   // A url answer refused only because earlier writes are pending waits (the retry timer) for
   // room until room_deadline_: without an entry it could only answer with an error.

@@ -54,6 +54,43 @@ HttpResponse scrapeUntil(uint16_t port, const std::string& series, double value)
   return scrape;
 }
 
+// Images the provider generated (and billed) but the gateway could not hand over as URLs (too
+// large for the cache here) still cost what they cost: the client got an error, not the images.
+TEST(Metrics, ImagesGeneratedButNotDeliveredAsUrlsAreStillPaidFor) {
+  Simulator sim;  // the harness's images are ~27 KB of base64, over the 16 KiB below
+  GatewayOptions options = metricsGateway(sim);
+  options.cache_toml = "enabled = true\nmax_bytes = \"16KiB\"\n";
+  options.server_toml = "public_url = \"https://images.example.test/\"\n";
+  Gateway gateway(options);
+  HttpResponse response = generate(
+      gateway.port(), R"({"model":"priced","prompt":"too big to keep","response_format":"url"})");
+  ASSERT_EQ(response.status, 500) << response.body.substr(0, 300);
+  ASSERT_NE(response.body.find("image_not_cacheable"), std::string::npos);
+  ASSERT_EQ(sim.requests(), 1);
+  HttpResponse scrape =
+      scrapeUntil(gateway.port(), R"(arkroute_cost_usd_total{model="priced"})", 0.04);
+  EXPECT_EQ(sample(scrape.body, R"(arkroute_cost_usd_total{model="priced"})"), 0.04) << scrape.body;
+  EXPECT_EQ(sample(scrape.body, R"(arkroute_images_total{model="priced"})"), std::nullopt)
+      << "no image reached the client";
+  // Identical requests coalesced onto one such generation share its one call: paid once.
+  sim.reset();
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back([&gateway] {
+      EXPECT_EQ(
+          generate(gateway.port(),
+                   R"({"model":"priced","prompt":"too big, together","response_format":"url"})",
+                   {{"x-sim-latency-ms", "1000"}})
+              .status,
+          500);
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(sim.requests(), 1);
+  scrape = scrapeUntil(gateway.port(), R"(arkroute_cost_usd_total{model="priced"})", 0.08);
+  EXPECT_EQ(sample(scrape.body, R"(arkroute_cost_usd_total{model="priced"})"), 0.08) << scrape.body;
+}
+
 TEST(Metrics, CountsMissHitErrorsCostAndCacheAndPassPromtool) {
   Simulator sim;
   Gateway gateway(metricsGateway(sim));
