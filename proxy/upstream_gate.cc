@@ -23,7 +23,7 @@ UpstreamGate::UpstreamGate(GateLimits limits, std::function<int64_t()> now_ms)
   setLimits(limits);
 }
 
-void UpstreamGate::setLimits(GateLimits limits) {
+bool UpstreamGate::setLimits(GateLimits limits) {
   std::lock_guard lock(mutex_);
   int64_t now = now_ms_();
   if (limits.rpm <= 0) {
@@ -35,6 +35,7 @@ void UpstreamGate::setLimits(GateLimits limits) {
   }
   limits_ = limits;
   updateUnshapedLocked();
+  return !queue_.empty();
 }
 
 void UpstreamGate::updateUnshapedLocked() {
@@ -220,17 +221,23 @@ void UpstreamGates::wake() {
 }
 
 void UpstreamGates::configure(const std::vector<UpstreamConfig>& upstreams) {
-  std::lock_guard lock(mutex_);
-  for (const UpstreamConfig& upstream : upstreams) {
-    auto it = gates_.find(upstream.name);
-    if (it != gates_.end()) {
-      it->second->setLimits(GateLimits::from(upstream));
-      continue;
+  bool waiting = false;
+  {
+    std::lock_guard lock(mutex_);
+    for (const UpstreamConfig& upstream : upstreams) {
+      auto it = gates_.find(upstream.name);
+      if (it != gates_.end()) {
+        waiting = it->second->setLimits(GateLimits::from(upstream)) || waiting;
+        continue;
+      }
+      auto gate = std::make_unique<UpstreamGate>(GateLimits::from(upstream), now_ms_);
+      gate->wake_pump_ = [this] { wake(); };
+      gates_.emplace(upstream.name, std::move(gate));
     }
-    auto gate = std::make_unique<UpstreamGate>(GateLimits::from(upstream), now_ms_);
-    gate->wake_pump_ = [this] { wake(); };
-    gates_.emplace(upstream.name, std::move(gate));
   }
+  // A reload that raised or lifted a limit lets waiting requests in now, not at the next release
+  // (which, for a generation in flight, can be minutes away). wake() takes our lock: after it.
+  if (waiting) wake();
 }
 
 UpstreamGate& UpstreamGates::gate(const std::string& name) {

@@ -66,7 +66,8 @@ class UpstreamGate {
   double load() const;             // (in flight + queued) / weight
   int inFlight() const;
   int queued() const;
-  void setLimits(GateLimits limits);
+  // True when requests wait in the queue: new limits may let them in, so wake the pump.
+  bool setLimits(GateLimits limits);
 
   // Grants queued waiters whose turn has come; returns when the next time-based grant is possible
   // (0: nothing waiting on time). Called by the pump.

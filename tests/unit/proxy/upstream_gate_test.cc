@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 
 namespace arkroute {
@@ -232,6 +233,39 @@ TEST_F(UpstreamGateTest, ASuccessResetsTheFailureCount) {
   EXPECT_TRUE(gate.available(clock.now)) << "not consecutive: no ejection";
   gate.recordFailure();
   EXPECT_FALSE(gate.available(clock.now));
+}
+
+// A reload that raises max_concurrency lets the queue in at once: the pump is woken, not left
+// asleep until a slot held by a long generation comes back.
+TEST_F(UpstreamGateTest, AReloadThatRaisesTheLimitGrantsWaitersAtOnce) {
+  Clock clock;
+  UpstreamGates gates(clock.fn());
+  UpstreamConfig sim;
+  sim.name = "sim";
+  sim.max_concurrency = 1;
+  gates.configure({sim});
+  UpstreamGate& gate = gates.gate("sim");
+  ASSERT_TRUE(gate.tryAcquire());
+  uint64_t ticket = 0;
+  int granted = 0;
+  ASSERT_EQ(gate.acquire(
+                tasks_.get(), [&] { ++granted; }, &ticket),
+            UpstreamGate::Admission::kQueued);
+  // The pump, woken by the new waiter, finds no free slot and goes back to sleep.
+  for (int i = 0; i < 10; ++i) {
+    runTasks();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(granted, 0) << "at max_concurrency";
+  sim.max_concurrency = 2;
+  gates.configure({sim});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (granted == 0 && std::chrono::steady_clock::now() < deadline) {
+    runTasks();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(granted, 1) << "the slot the reload added went to the waiting request";
+  EXPECT_EQ(gate.inFlight(), 2);
 }
 
 TEST_F(UpstreamGateTest, ChoosesTheLeastLoadedRelativeToWeight) {
