@@ -3,6 +3,7 @@
 #include "proxy/http/simple_head.h"
 
 #include <array>
+#include <charconv>
 
 // Debian's libh2o-evloop exports picohttpparser's functions but installs no header for them; these
 // are its documented declarations (picohttpparser.h, stable since 2014).
@@ -42,18 +43,11 @@ std::string_view trimBlanks(std::string_view text) {
   return text;
 }
 
-// Digits, then optional trailing blanks (as http-parser accepts them). At most 18 digits, so the
-// value cannot overflow.
+// Digits, then optional trailing blanks (as http-parser accepts them); nothing else, no overflow.
 bool parseLength(std::string_view text, uint64_t* out) {
   std::string_view digits = trimBlanks(text);
-  if (digits.empty() || digits.size() > 18) return false;
-  uint64_t value = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  *out = value;
-  return true;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), *out);
+  return error == std::errc() && end == digits.data() + digits.size();
 }
 
 // Reads one field into framing. False when the field needs http-parser's handling. Names need no

@@ -25,6 +25,13 @@
 
 namespace arkroute::ops {
 
+// An id for whatever owns entries of a per-thread memo (a family, the request metrics), never
+// reused: an address can be, once its owner is gone, and a stale entry must never match again.
+inline uint64_t nextMemoOwnerId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 template <typename T>
 class MetricFamily {
  public:
@@ -32,7 +39,7 @@ class MetricFamily {
   static constexpr size_t kMaxLabels = 8;
 
   MetricFamily(std::vector<std::string> label_names, Factory factory)
-      : label_names_(std::move(label_names)), factory_(std::move(factory)), id_(nextId()) {
+      : label_names_(std::move(label_names)), factory_(std::move(factory)), id_(nextMemoOwnerId()) {
     if (label_names_.size() > kMaxLabels) throw std::invalid_argument("too many metric labels");
   }
   MetricFamily(const MetricFamily&) = delete;
@@ -95,11 +102,6 @@ class MetricFamily {
       hash = (hash ^ 0xff) * 1099511628211ull;
     }
     return memo[hash % kMemoSlots];
-  }
-
-  static uint64_t nextId() {
-    static std::atomic<uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
   }
 
   std::vector<std::string> label_names_;

@@ -1,21 +1,10 @@
 // Request metrics: family registration and what one finished request adds.
 #include "proxy/ops/metrics_requests.h"
 
-#include <atomic>
-
 namespace arkroute::ops {
 
-namespace {
-
-uint64_t nextMetricsId() {
-  static std::atomic<uint64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-}  // namespace
-
 RequestMetrics::RequestMetrics(MetricsRegistry& registry, const std::vector<std::string>& upstreams)
-    : id_(nextMetricsId()),
+    : id_(nextMemoOwnerId()),
       requests_(registry.counter(
           "arkroute_requests_total",
           "Requests answered, by model (empty outside image generation), HTTP status (0: the "

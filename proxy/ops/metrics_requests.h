@@ -52,7 +52,7 @@ class RequestMetrics : public RequestObserver {
   // This thread's series for the record's labels: the remembered one when they match.
   Series& seriesFor(const RequestRecord& record) const;
 
-  const uint64_t id_;  // never reused, unlike an address
+  const uint64_t id_;  // nextMemoOwnerId()
   MetricFamily<Counter>& requests_;
   MetricFamily<Histogram>& request_seconds_;
   MetricFamily<Histogram>& upstream_seconds_;
