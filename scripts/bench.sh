@@ -2,8 +2,11 @@
 # One benchmark run comparing, on this machine and in the same run: the simulator directly, nginx
 # proxy_pass (upstream keepalive), ArkRoute (cache off) and Portkey's open-source gateway, each in
 # front of arkroute-sim on 127.0.0.1, for a ~1 KB response and a ~1.5 MB base64 response, at
-# concurrency 1 and 64, measured with wrk. Prints a Markdown table and writes it to
-# tests/bench/out/results.md. Building blocks are in tests/bench/lib.sh.
+# concurrency 1 and 64, measured with wrk: req/s, p50, p99, the ratio to nginx, CPU time per
+# request of each target's own processes (read from /proc around the measured run; on a machine
+# whose cores wrk and the simulator share, it moves far less between runs than req/s) and the
+# gateways' memory. Prints a Markdown table and writes it to tests/bench/out/results.md. Building
+# blocks are in tests/bench/lib.sh.
 #
 # Environment:
 #   BENCH_DURATION=10          seconds per measured run (each run is preceded by a 1 s warm-up)
@@ -78,26 +81,32 @@ payload_setup() {
   esac
 }
 
-# measure TARGET PAYLOAD CONC PID URL BODY [HEADER...]: check, warm up, measure, record.
+# measure TARGET PAYLOAD CONC PID URL BODY [HEADER...]: check, warm up, measure, record. PID is
+# the target's process: its CPU time (and its children's, nginx's workers) is read around the
+# measured run; its RSS is recorded for ArkRoute and Portkey.
 measure() {
   local target="$1" payload="$2" conc="$3" pid="$4" url="$5" body="$6"
   shift 6
-  local key="$target|$payload|$conc"
+  local key="$target|$payload|$conc" pids ticks cpu
   if ! check_target "$url" "$body" "$@"; then
     RESULT[$key]+="n/a;"; return 1
   fi
   [ "$WARMUP" -gt 0 ] && run_wrk "$url" "$body" "$conc" "$WARMUP" "$@"
+  mapfile -t pids < <(with_children "$pid")
+  ticks="$(cpu_ticks all "${pids[@]}")"
   run_wrk "$url" "$body" "$conc" "$DURATION" "$@"
+  ticks=$(( $(cpu_ticks all "${pids[@]}") - ticks ))
   COMMANDS+=("$target $payload c=$conc: $WRK_CMD")
   if [ "$WRK_REQUESTS" = "0" ]; then
     echo "bench: $target $payload c=$conc completed no request:" >&2
     cat "$WRK_OUT" >&2
     RESULT[$key]+="n/a;"; return 1
   fi
-  RESULT[$key]+="$WRK_RPS $WRK_P50 $WRK_P99 $WRK_ERRORS;"
-  [ -n "$pid" ] && MEM[$key]="$(rss "$pid")"
-  printf 'bench: %-9s %-5s c=%-3s %10s req/s  p50 %8.3f ms  p99 %8.3f ms  errors %s\n' \
-    "$target" "$payload" "$conc" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_ERRORS"
+  cpu="$(us_per_request "$ticks" "$WRK_REQUESTS")"
+  RESULT[$key]+="$WRK_RPS $WRK_P50 $WRK_P99 $WRK_ERRORS $cpu;"
+  case "$target" in arkroute|portkey) MEM[$key]="$(rss "$pid")" ;; esac
+  printf 'bench: %-9s %-5s c=%-3s %10s req/s  p50 %8.3f ms  p99 %8.3f ms  CPU %8s µs/req  errors %s\n' \
+    "$target" "$payload" "$conc" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$cpu" "$WRK_ERRORS"
 }
 
 for payload in $PAYLOADS; do
@@ -122,13 +131,9 @@ for payload in $PAYLOADS; do
       if [ -z "${UP[$target]:-}" ]; then RESULT[$key]+="n/a;"; continue; fi
       read -r url pid <<<"${UP[$target]}"
       headers=("Authorization: Bearer bench-key")
-      mem_pid=""
-      case "$target" in
-        arkroute) mem_pid="$pid" ;;
-        portkey) mem_pid="$pid"
-                 headers+=("x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:$SIM_PORT/v1") ;;
-      esac
-      measure "$target" "$payload" "$conc" "$mem_pid" "$url" "$body" "${headers[@]}" || true
+      [ "$target" = portkey ] &&
+        headers+=("x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:$SIM_PORT/v1")
+      measure "$target" "$payload" "$conc" "$pid" "$url" "$body" "${headers[@]}" || true
       if ! kill -0 "$pid" 2>/dev/null; then
         echo "bench: $target (pid $pid) died during the $payload c=$conc run" >&2
         RESULT[$key]+="n/a;"; unset 'UP[$target]'
@@ -146,8 +151,9 @@ for payload in $PAYLOADS; do
 done
 
 # ---- report ------------------------------------------------------------------------------------
-# summarize ROUNDS REF_ROUNDS: "rps p50 p99 errors ratio" from one row's rounds ("rps p50 p99
-# errors;" each): medians of req/s, p50 and p99, the errors summed, and the ratio vs nginx (REF,
+# summarize ROUNDS REF_ROUNDS: "rps p50 p99 errors cpu ratio" from one row's rounds ("rps p50 p99
+# errors cpu;" each): medians of req/s, p50, p99 and CPU per request, the errors summed, and the
+# ratio vs nginx (REF,
 # the same rounds of nginx, or n/a): the median of the rounds' ratios, each round's listed after
 # it when there are several.
 summarize() {
@@ -164,7 +170,7 @@ summarize() {
       errors = 0; listed = ""
       for (i = 1; i <= n; i++) {
         split(row[i], f, " ")
-        rps[i] = f[1]; p50[i] = f[2]; p99[i] = f[3]; errors += f[4]
+        rps[i] = f[1]; p50[i] = f[2]; p99[i] = f[3]; errors += f[4]; cpu[i] = f[5]
         if (ref != "n/a" && m == n) {
           split(refrow[i], g, " ")
           ratio[i] = g[1] > 0 ? f[1] / g[1] : 0
@@ -176,14 +182,17 @@ summarize() {
         text = sprintf("%.2f", median(ratio, n))
         if (n > 1) text = text " (" listed ")"
       }
-      printf "%s %s %s %d %s\n", median(rps, n), median(p50, n), median(p99, n), errors, text
+      printf "%s %s %s %d %s %s\n", median(rps, n), median(p50, n), median(p99, n), errors,
+             median(cpu, n), text
     }'
 }
 
+fmt_cpu() { awk -v v="$1" 'BEGIN { if (v == "n/a") print v; else printf "%.1f", v }'; }
+fmt_rps() { awk -v v="$1" 'BEGIN { if (v < 10) printf "%.1f", v; else printf "%.0f", v }'; }
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v < 0) print "-"; else if (v < 10) printf "%.3f ms", v; else printf "%.1f ms", v }'; }
 
-table="| target | payload | conc | req/s | p50 | p99 | ratio vs nginx | errors | RSS (now / peak) |
-|---|---|---:|---:|---:|---:|---:|---:|---|"
+table="| target | payload | conc | req/s | p50 | p99 | ratio vs nginx | CPU µs/request | errors | RSS (now / peak) |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
 for payload in $PAYLOADS; do
   for conc in $CONCURRENCY; do
     ref="${RESULT[nginx|$payload|$conc]:-n/a}"
@@ -192,12 +201,12 @@ for payload in $PAYLOADS; do
       value="${RESULT[$target|$payload|$conc]:-n/a}"
       size="$([ "$payload" = small ] && echo '~1 KB' || echo '~1.5 MB')"
       if [[ "$value" == *n/a* ]]; then
-        table+=$'\n'"| $target | $payload ($size) | $conc | n/a | n/a | n/a | n/a | - | - |"
+        table+=$'\n'"| $target | $payload ($size) | $conc | n/a | n/a | n/a | n/a | n/a | - | - |"
         [ "$target" = "portkey" ] || MISSING=$((MISSING + 1))
         continue
       fi
-      read -r rps p50 p99 errors ratio <<<"$(summarize "$value" "$ref")"
-      table+=$'\n'"| $target | $payload ($size) | $conc | $(printf '%.0f' "$rps") | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $ratio | $errors | ${MEM[$target|$payload|$conc]:--} |"
+      read -r rps p50 p99 errors cpu ratio <<<"$(summarize "$value" "$ref")"
+      table+=$'\n'"| $target | $payload ($size) | $conc | $(fmt_rps "$rps") | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $ratio | $(fmt_cpu "$cpu") | $errors | ${MEM[$target|$payload|$conc]:--} |"
     done
   done
 done
@@ -212,6 +221,7 @@ cpu="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || 
   echo "$table"
   echo
   echo "Errors = wrk socket errors + non-2xx responses. RSS is ArkRoute's or Portkey's VmRSS / VmHWM after the run."
+  echo "CPU µs/request: user + system time of the target's own processes during the measured run (the simulator's for sim; a gateway's without the simulator behind it), per request served."
   echo
   echo "Commands (post.lua sets method POST, the JSON body and headers; no response() hook):"
   echo

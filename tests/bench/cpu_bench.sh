@@ -25,10 +25,8 @@ PAYLOAD="${BENCH_PAYLOAD:-small}"
 source tests/bench/lib.sh
 bench_init
 
-TICK_NS=$((1000000000 / $(getconf CLK_TCK)))
-
 # per TICKS: microseconds per request of that many clock ticks over the run's $n requests.
-per() { awk -v t="$1" -v ns="$TICK_NS" -v n="$n" 'BEGIN { printf "%.1f", t * ns / n / 1000 }'; }
+per() { us_per_request "$1" "$n"; }
 
 body="$BENCH_WORK/body.json"
 sim_args=()

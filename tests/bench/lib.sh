@@ -71,6 +71,18 @@ cpu_ticks() {
   echo "$total"
 }
 
+# with_children PID: the PID and its direct children (nginx's workers), one per line.
+with_children() {
+  echo "$1"
+  pgrep -P "$1" || true
+}
+
+# us_per_request TICKS REQUESTS: microseconds of CPU per request for that many clock ticks.
+us_per_request() {
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "n/a" }'
+}
+
 # free_port: prints a port that was free on 127.0.0.1 a moment ago.
 free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
