@@ -68,6 +68,7 @@ constexpr Endpoint kEndpoints[] = {
     {"GET", "/metrics", handleMetrics},
     {"GET", "/v1/models", handleModels},
     {"POST", "/v1/images/generations", handleGeneration},
+    {"POST", kEditsPath, handleGeneration},
     {"GET", "/v1/images/cache/*", handleCachedImage},
     {"DELETE", "/admin/cache", handleAdminCachePurge},
     {"GET", "/admin/cache/stats", handleAdminCacheStats},

@@ -104,7 +104,10 @@ void GenerationHandler::run() {
 }
 
 std::optional<ApiError> GenerationHandler::filterRequest() {
-  auto parsed = ImageRequest::parse(exchange_->request().body);
+  const http::Request& in = exchange_->request();
+  auto parsed = in.path == kEditsPath
+                    ? ImageRequest::parseEdit(in.body, in.headers.get("content-type"))
+                    : ImageRequest::parse(in.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return *error;
   request_ = std::move(std::get<std::unique_ptr<ImageRequest>>(parsed));
   return std::nullopt;
@@ -172,8 +175,10 @@ std::optional<ApiError> GenerationHandler::route() {
   return std::nullopt;
 }
 
+// Edits are not cached: their key would have to cover every uploaded file.
 bool GenerationHandler::cacheApplies() const {
-  return worker_.services().store && runtime_->config().cache.enabled && route_->model->cache;
+  return worker_.services().store && runtime_->config().cache.enabled && route_->model->cache &&
+         !request_->isEdit();
 }
 
 void GenerationHandler::consultCache() {
@@ -566,7 +571,7 @@ RequestRecord GenerationHandler::makeRecord() const {
     record.key_id = key_->id;
     record.key_name = key_->name;
   }
-  record.path = "/v1/images/generations";
+  record.path = exchange_->request().path;  // generations or edits (or MCP's generations)
   if (route_) {
     record.model = route_->model->name;
     record.upstream = upstream_name_;

@@ -1,4 +1,5 @@
-// The pipeline for POST /v1/images/generations, one object per request. Phases run in order
+// The pipeline for POST /v1/images/generations (and /v1/images/edits, which skips the cache
+// phases), one object per request. Phases run in order
 // (DESIGN.md "The shape"): request_filter → authenticate → route → cache_key → cache_lookup →
 // coalesce → upstream (streamed through with backpressure, captured for the cache) → cache_insert
 // → respond → log. The log phase always runs. The handler keeps itself alive (self_) while it
@@ -32,6 +33,9 @@ class UpstreamGate;
 namespace ops {
 class Gauge;
 }  // namespace ops
+
+// Requests to this path are edits (multipart/form-data); every other goes as a generation.
+inline constexpr std::string_view kEditsPath = "/v1/images/edits";
 
 class GenerationHandler : public http::UpstreamResponseHandler,
                           public std::enable_shared_from_this<GenerationHandler> {
@@ -98,6 +102,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // Helpers.
   bool cacheApplies() const;
   http::OutgoingRequest buildUpstreamRequest() const;
+  std::string renameModel(std::string body, const std::string& name) const;
   http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;
   void respondFromCapture();
   void onClientGone();

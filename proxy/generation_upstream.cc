@@ -202,7 +202,7 @@ void GenerationHandler::startCall() {
 http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   http::OutgoingRequest out;
   out.method = "POST";
-  out.path = upstream().base_path + "/images/generations";
+  out.path = upstream().base_path + (request_->isEdit() ? "/images/edits" : "/images/generations");
   const http::Request& in = exchange_->request();
   copyForwardableHeaders(in.headers, &out.headers);
   out.headers.set("x-request-id", request_id_);
@@ -215,14 +215,21 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   }
   std::string body = request_->body();
   const std::string& upstream_model = route_->model->upstream_model;
-  if (upstream_model != request_->model()) {
-    body = setTopLevelString(body, "model", upstream_model).value_or(std::move(body));
-  }
+  if (upstream_model != request_->model()) body = renameModel(std::move(body), upstream_model);
   if (url_mode_) {
     body = setTopLevelString(body, "response_format", "b64_json").value_or(std::move(body));
   }
   out.body = std::move(body);
   return out;
+}
+
+// The body with the model's upstream name: a JSON field, or an edit form's model part.
+std::string GenerationHandler::renameModel(std::string body, const std::string& name) const {
+  if (const auto& form = request_->editForm()) {
+    return http::replacePartValue(body, form->boundary, form->model_part, name)
+        .value_or(std::move(body));
+  }
+  return setTopLevelString(body, "model", name).value_or(std::move(body));
 }
 
 void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {

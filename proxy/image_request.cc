@@ -60,11 +60,7 @@ std::optional<ApiError> readCount(const std::optional<element>& value, int* out)
     }
     n = static_cast<int64_t>(as_double);
   }
-  if (n < 1 || n > 10) {
-    return ApiError::invalidRequest(
-        "Invalid value for 'n': " + std::to_string(n) + ". It must be between 1 and 10.", "n",
-        "integer_out_of_range");
-  }
+  if (n < 1 || n > 10) return ImageRequest::countOutOfRange(n);
   *out = static_cast<int>(n);
   return std::nullopt;
 }
@@ -138,32 +134,48 @@ std::optional<ApiError> ImageRequest::validate() {
   }
   KnownFields fields(document_.get_object().value_unsafe());
   if (auto error = readOptionalString(fields.prompt, "prompt", &prompt_)) return error;
-  if (prompt_.empty()) {
-    return ApiError::invalidRequest("Missing required parameter: 'prompt' (a non-empty string).",
-                                    std::string("prompt"),
-                                    std::string("missing_required_parameter"));
-  }
+  if (auto error = requirePrompt()) return error;
   if (auto error = readOptionalString(fields.model, "model", &model_)) return error;
-  if (model_.empty()) {
-    return ApiError::invalidRequest(
-        "Missing required parameter: 'model'. Use one of the models listed by GET /v1/models.",
-        std::string("model"), std::string("missing_required_parameter"));
-  }
+  if (auto error = requireModel()) return error;
   if (auto error = readCount(fields.n, &n_)) return error;
   if (auto error = readStreamFlag(fields.stream, &stream_)) return error;
   if (auto error =
           readOptionalString(fields.response_format, "response_format", &response_format_)) {
     return error;
   }
+  if (auto error = checkResponseFormat()) return error;
+  if (auto error = readOptionalString(fields.quality, "quality", &quality_)) return error;
+  if (auto error = readOptionalString(fields.size, "size", &size_)) return error;
+  return std::nullopt;
+}
+
+std::optional<ApiError> ImageRequest::requirePrompt() const {
+  if (!prompt_.empty()) return std::nullopt;
+  return ApiError::invalidRequest("Missing required parameter: 'prompt' (a non-empty string).",
+                                  std::string("prompt"), std::string("missing_required_parameter"));
+}
+
+std::optional<ApiError> ImageRequest::requireModel() const {
+  if (!model_.empty()) return std::nullopt;
+  return ApiError::invalidRequest(
+      "Missing required parameter: 'model'. Use one of the models listed by GET /v1/models.",
+      std::string("model"), std::string("missing_required_parameter"));
+}
+
+std::optional<ApiError> ImageRequest::checkResponseFormat() const {
   if (!response_format_.empty() && response_format_ != "url" && response_format_ != "b64_json") {
     return ApiError::invalidRequest("Invalid value for 'response_format': '" +
                                         std::string(response_format_) +
                                         "'. Supported values are: 'url' and 'b64_json'.",
                                     std::string("response_format"), std::string("invalid_value"));
   }
-  if (auto error = readOptionalString(fields.quality, "quality", &quality_)) return error;
-  if (auto error = readOptionalString(fields.size, "size", &size_)) return error;
   return std::nullopt;
+}
+
+ApiError ImageRequest::countOutOfRange(int64_t n) {
+  return ApiError::invalidRequest(
+      "Invalid value for 'n': " + std::to_string(n) + ". It must be between 1 and 10.", "n",
+      "integer_out_of_range");
 }
 
 }  // namespace arkroute

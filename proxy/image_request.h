@@ -1,7 +1,8 @@
 // The request_filter phase for POST /v1/images/generations: parses the body with simdjson,
 // validates the fields the gateway relies on (prompt, model, n, stream, response_format) and keeps
 // the parsed document for the cache key. Fields it does not know are left alone: the body is
-// forwarded unchanged except for the rewrites done by body_rewrite.
+// forwarded unchanged except for the rewrites done by body_rewrite. POST /v1/images/edits bodies
+// (multipart/form-data) get the same checks on their form fields (image_edit_request.cc).
 #pragma once
 
 #include <simdjson.h>
@@ -12,6 +13,7 @@
 #include <variant>
 
 #include "proxy/api_error.h"
+#include "proxy/http/multipart_form.h"
 
 namespace arkroute {
 
@@ -19,6 +21,19 @@ class ImageRequest {
  public:
   // Parses and validates a copy of body. Returns the request or the error to send.
   static std::variant<std::unique_ptr<ImageRequest>, ApiError> parse(std::string_view body);
+  // The same for an edit: body is multipart/form-data, content_type the request's Content-Type.
+  static std::variant<std::unique_ptr<ImageRequest>, ApiError> parseEdit(
+      std::string_view body, std::string_view content_type);
+
+  // An edit's form: its boundary and the part holding the model (for the upstream_model rename).
+  struct EditForm {
+    std::string boundary;
+    http::FormPart model_part;
+  };
+  const std::optional<EditForm>& editForm() const { return edit_form_; }
+  bool isEdit() const { return edit_form_.has_value(); }
+  // The error for an `n` outside 1-10.
+  static ApiError countOutOfRange(int64_t n);
 
   const std::string& body() const { return body_; }
   // The string fields view the parsed document: valid as long as this ImageRequest lives.
@@ -30,12 +45,17 @@ class ImageRequest {
   std::string_view responseFormat() const { return response_format_; }
   std::string_view quality() const { return quality_; }
   std::string_view size() const { return size_; }
-  // The parsed body (an object). Valid as long as this ImageRequest lives.
+  // The parsed body (an object; generations only). Valid as long as this ImageRequest lives.
   simdjson::dom::element document() const { return document_; }
 
  private:
   ImageRequest() = default;
   std::optional<ApiError> validate();
+  std::optional<ApiError> readForm(const std::vector<http::FormPart>& parts);
+  // Rules both kinds share, once the field is read.
+  std::optional<ApiError> requirePrompt() const;
+  std::optional<ApiError> requireModel() const;
+  std::optional<ApiError> checkResponseFormat() const;
 
   // Borrowed from a per-thread pool and given back on destruction: a parser's buffers are sized
   // once and reused by later requests instead of being allocated for every request.
@@ -53,6 +73,7 @@ class ImageRequest {
   std::string_view size_;
   int n_ = 1;
   bool stream_ = false;
+  std::optional<EditForm> edit_form_;
 };
 
 }  // namespace arkroute

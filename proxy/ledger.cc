@@ -86,7 +86,10 @@ Ledger::Ledger(cache::KeyValueTable& table) : table_(table) {
 }
 
 void Ledger::onRequestFinished(const RequestRecord& record) {
-  if (record.model.empty() || record.path != "/v1/images/generations") return;
+  if (record.model.empty() ||
+      (record.path != "/v1/images/generations" && record.path != "/v1/images/edits")) {
+    return;
+  }
   LedgerTotals delta;
   delta.requests = 1;
   delta.images = static_cast<uint64_t>(record.images);

@@ -5,22 +5,7 @@
 #include <array>
 #include <charconv>
 
-// Debian's libh2o-evloop exports picohttpparser's functions but installs no header for them; these
-// are its documented declarations (picohttpparser.h, stable since 2014).
-extern "C" {
-struct phr_header {
-  const char* name;
-  size_t name_len;
-  const char* value;
-  size_t value_len;
-};
-int phr_parse_request(const char* buf, size_t len, const char** method, size_t* method_len,
-                      const char** path, size_t* path_len, int* minor_version, phr_header* headers,
-                      size_t* num_headers, size_t last_len);
-int phr_parse_response(const char* buf, size_t len, int* minor_version, int* status,
-                       const char** msg, size_t* msg_len, phr_header* headers, size_t* num_headers,
-                       size_t last_len);
-}
+#include "proxy/http/picohttpparser.h"
 
 namespace arkroute::http {
 

@@ -1,7 +1,9 @@
 // The Images API through the gateway, driven by the official OpenAI SDK exactly as a user would:
-// only baseURL changes. Every image that comes back must be a real PNG.
+// only baseURL changes. Every image that comes back must be a real PNG. Edits upload files as
+// multipart/form-data (toFile), which the gateway forwards without caching.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import OpenAI, { toFile } from 'openai';
 import { decodePngBase64, startStack } from './harness.mjs';
 
 let stack;
@@ -49,4 +51,43 @@ test('a streamed generation yields partial images, then one completed event', as
   assert.equal(types.at(-1), 'image_generation.completed', `event types: ${types.join(', ')}`);
   assert.equal(types.filter((t) => t === 'image_generation.completed').length, 1);
   decodePngBase64(events.at(-1).b64_json);
+});
+
+test('images.edit uploads PNGs as multipart/form-data and returns edited PNGs', async () => {
+  const generated = await stack.client.images.generate({ model: 'gpt-image-1', prompt: 'a cat' });
+  const input = Buffer.from(generated.data[0].b64_json, 'base64');
+  const result = await stack.client.images.edit({
+    model: 'seedream-4.5',
+    prompt: 'the same cat wearing a hat',
+    image: [await toFile(input, 'cat.png', { type: 'image/png' }),
+            await toFile(input, 'cat2.png', { type: 'image/png' })],
+    n: 2,
+  });
+  assert.equal(result.data.length, 2);
+  for (const image of result.data) decodePngBase64(image.b64_json);
+  assert.notEqual(result.data[0].b64_json, generated.data[0].b64_json);
+});
+
+test('a streamed edit yields image_edit partial images, then the completed event', async () => {
+  const stream = await stack.client.images.edit({
+    model: 'gpt-image-1',
+    prompt: 'make it blue',
+    image: await toFile(Buffer.from('not really a png'), 'in.png', { type: 'image/png' }),
+    stream: true,
+    partial_images: 1,
+  });
+  const types = [];
+  for await (const event of stream) types.push(event.type);
+  assert.deepEqual(types, ['image_edit.partial_image', 'image_edit.completed']);
+});
+
+test('an edit without an image raises BadRequestError naming the image parameter', async () => {
+  await assert.rejects(
+    stack.client.images.edit({ model: 'gpt-image-1', prompt: 'nothing to edit', image: [] }),
+    (error) => {
+      assert.ok(error instanceof OpenAI.BadRequestError, `got ${error?.constructor?.name}`);
+      assert.equal(error.param, 'image');
+      return true;
+    },
+  );
 });

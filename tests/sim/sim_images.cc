@@ -10,14 +10,14 @@
 
 namespace arkroute::sim {
 
-namespace {
-
 std::string errorJson(const std::string& message, const std::string& param) {
   nlohmann::json error = {
       {"message", message}, {"type", "invalid_request_error"}, {"code", nullptr}};
   error["param"] = param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param);
   return nlohmann::json{{"error", error}}.dump();
 }
+
+namespace {
 
 void readString(simdjson::dom::element root, const char* key, std::string* out) {
   std::string_view value;
@@ -132,17 +132,19 @@ std::vector<std::string> ImageFactory::streamEvents(const ImageParams& p) {
         {"type", type},         {"created_at", kCreated},     {"size", p.size},
         {"quality", p.quality}, {"background", p.background}, {"output_format", p.output_format}};
   };
+  const std::string partial = p.event_kind + ".partial_image";
+  const std::string completed = p.event_kind + ".completed";
   for (int i = 0; i < p.partial_images; ++i) {
-    nlohmann::json event = base("image_generation.partial_image");
+    nlohmann::json event = base(partial.c_str());
     event["b64_json"] = partialBase64(p, i);
     event["partial_image_index"] = i;
-    events.push_back("event: image_generation.partial_image\ndata: " + event.dump() + "\n\n");
+    events.push_back("event: " + partial + "\ndata: " + event.dump() + "\n\n");
   }
   for (int i = 0; i < p.n; ++i) {
-    nlohmann::json event = base("image_generation.completed");
+    nlohmann::json event = base(completed.c_str());
     event["b64_json"] = imageBase64(p, i);
     event["usage"] = nlohmann::json::parse(usageJson(p));
-    events.push_back("event: image_generation.completed\ndata: " + event.dump() + "\n\n");
+    events.push_back("event: " + completed + "\ndata: " + event.dump() + "\n\n");
   }
   return events;
 }

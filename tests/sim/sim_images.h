@@ -18,10 +18,17 @@ struct ImageParams {
   int n = 1;
   int partial_images = 0;
   bool stream = false;
+  std::string event_kind = "image_generation";  // SSE event prefix; edits: "image_edit"
 };
 
 // Parses a request body; returns an error JSON body (status 400) on invalid input.
 std::optional<std::string> parseImageRequest(const std::string& body, ImageParams* out);
+// The same for an edit's multipart/form-data body (sim_edits.cc): its images (any bytes) are
+// hashed into the seed, so another image gives another, still deterministic, result.
+std::optional<std::string> parseEditRequest(const std::string& body,
+                                            const std::string& content_type, ImageParams* out);
+// An OpenAI-style error body.
+std::string errorJson(const std::string& message, const std::string& param);
 
 class ImageFactory {
  public:

@@ -129,7 +129,8 @@ void SimServer::route(evhttp_request* req, const std::string& path) {
     return sendBody(req, 200, "application/json", lastRequestJson());
   ++requests_[path];
   if (path.starts_with("/_sim/images/")) return handleImage(req, path);
-  if (path.ends_with("/images/generations") && method == EVHTTP_REQ_POST) {
+  if ((path.ends_with("/images/generations") || path.ends_with("/images/edits")) &&
+      method == EVHTTP_REQ_POST) {
     return handleGeneration(req, path);
   }
   if (path.ends_with("/models") && method == EVHTTP_REQ_GET) {
@@ -218,9 +219,10 @@ void SimServer::handleGeneration(evhttp_request* req, const std::string& path) {
   std::string body = requestBody(req);
   rememberRequest(req, path, body);
   ImageParams params;
-  if (auto error = parseImageRequest(body, &params)) {
-    return sendBody(req, 400, "application/json", *error);
-  }
+  const char* type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+  auto error = path.ends_with("/images/edits") ? parseEditRequest(body, type ? type : "", &params)
+                                               : parseImageRequest(body, &params);
+  if (error) return sendBody(req, 400, "application/json", *error);
   evkeyvalq* headers = evhttp_request_get_input_headers(req);
   const char* fault = evhttp_find_header(headers, "x-sim-fault");
   const char* times = evhttp_find_header(headers, "x-sim-fault-times");

@@ -52,6 +52,21 @@ TEST(Ledger, CountsPerKeyModelAndDayAndReloadsFromTheTable) {
   EXPECT_TRUE(reloaded.rows("*", "2025-11-25").empty());
 }
 
+TEST(Ledger, CountsEditsLikeGenerationsAndNothingElse) {
+  cache::MemoryKeyValueTable table;
+  Ledger ledger(table);
+  RequestRecord edit = generation("k1", "m", "BYPASS", 0.05, std::nullopt);
+  edit.path = "/v1/images/edits";
+  ledger.onRequestFinished(edit);
+  RequestRecord other = generation("k1", "m", "", 0.5, std::nullopt);
+  other.path = "/v1/models";
+  ledger.onRequestFinished(other);
+  EXPECT_NEAR(ledger.spent("k1"), 0.05, 1e-12);
+  auto rows = ledger.rows("k1", "");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].totals.requests, 1u);
+}
+
 // A table whose puts fail while `full` is set, as the database's do on a full disk.
 class FillableTable : public cache::KeyValueTable {
  public:

@@ -1,0 +1,185 @@
+// multipart/form-data: boundary, parts, and the replacement of one part's contents.
+#include "proxy/http/multipart_form.h"
+
+#include <array>
+
+#include "proxy/http/headers.h"
+#include "proxy/http/picohttpparser.h"
+
+namespace arkroute::http {
+
+namespace {
+
+constexpr size_t kMaxParts = 64;           // 16 images, a mask and every documented field fit
+constexpr size_t kMaxPartHeaders = 8;      // Content-Disposition, Content-Type, a few more
+constexpr size_t kMaxBoundaryLength = 70;  // RFC 2046
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool isBoundaryChar(char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return std::string_view("'()+_,-./:=? ").find(c) != std::string_view::npos;
+}
+
+// One "; name=value" parameter list, value a token or a quoted string (backslash escapes).
+// Calls visit(name, value) for each; false when the list is malformed.
+template <typename Visit>
+bool forEachParameter(std::string_view params, Visit visit) {
+  size_t at = 0;
+  while (at < params.size()) {
+    size_t semicolon = params.find(';', at);
+    if (semicolon == std::string_view::npos) return trim(params.substr(at)).empty();
+    at = semicolon + 1;
+    size_t equals = params.find('=', at);
+    if (equals == std::string_view::npos) return false;
+    std::string_view name = trim(params.substr(at, equals - at));
+    if (name.empty() || !isFieldNameText(name)) return false;
+    at = equals + 1;
+    while (at < params.size() && (params[at] == ' ' || params[at] == '\t')) ++at;
+    std::string value;
+    if (at < params.size() && params[at] == '"') {
+      ++at;
+      for (; at < params.size() && params[at] != '"'; ++at) {
+        if (params[at] == '\\' && at + 1 < params.size()) ++at;
+        value += params[at];
+      }
+      if (at >= params.size()) return false;  // no closing quote
+      ++at;
+    } else {
+      size_t end = std::min(params.find(';', at), params.size());
+      value = std::string(trim(params.substr(at, end - at)));
+      if (value.empty() || !isFieldNameText(value)) return false;
+      at = end;
+    }
+    if (!visit(name, std::move(value))) return false;
+    while (at < params.size() && (params[at] == ' ' || params[at] == '\t')) ++at;
+    if (at < params.size() && params[at] != ';') return false;
+  }
+  return true;
+}
+
+// Fills part's name and filename from a Content-Disposition value; false unless it is
+// "form-data" with exactly one name.
+bool readDisposition(std::string_view value, FormPart* part) {
+  size_t semicolon = value.find(';');
+  std::string_view kind = trim(value.substr(0, semicolon));
+  if (!equalsIgnoreCase(kind, "form-data") || semicolon == std::string_view::npos) return false;
+  bool named = false;
+  bool ok = forEachParameter(value.substr(semicolon), [&](std::string_view key, std::string v) {
+    if (equalsIgnoreCase(key, "name")) {
+      if (named) return false;
+      named = true;
+      part->name = std::move(v);
+    } else if (equalsIgnoreCase(key, "filename")) {
+      if (part->filename) return false;
+      part->filename = std::move(v);
+    }
+    return true;
+  });
+  return ok && named && !part->name.empty();
+}
+
+// Parses the header block starting at body[at]; on success sets part's fields and returns where
+// the contents begin.
+std::variant<size_t, std::string> readPartHeaders(std::string_view body, size_t at,
+                                                  FormPart* part) {
+  std::array<phr_header, kMaxPartHeaders> fields{};
+  size_t count = fields.size();
+  int used = phr_parse_headers(body.data() + at, body.size() - at, fields.data(), &count, 0);
+  if (used == -2) return std::string("a part's headers are not terminated by a blank line");
+  if (used < 0) return std::string("a part's headers are malformed");
+  bool disposed = false;
+  for (size_t i = 0; i < count; ++i) {
+    std::string_view name(fields[i].name, fields[i].name_len);
+    std::string_view value(fields[i].value, fields[i].value_len);
+    if (equalsIgnoreCase(name, "content-disposition")) {
+      if (disposed || !readDisposition(value, part)) {
+        return std::string("a part has no valid Content-Disposition (form-data; name=\"...\")");
+      }
+      disposed = true;
+    } else if (equalsIgnoreCase(name, "content-type")) {
+      part->content_type = std::string(value);
+    }
+  }
+  if (!disposed) return std::string("a part has no Content-Disposition header");
+  return at + static_cast<size_t>(used);
+}
+
+}  // namespace
+
+std::optional<std::string> formBoundary(std::string_view content_type) {
+  size_t semicolon = content_type.find(';');
+  if (!equalsIgnoreCase(trim(content_type.substr(0, semicolon)), "multipart/form-data") ||
+      semicolon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::optional<std::string> boundary;
+  bool ok = forEachParameter(content_type.substr(semicolon),
+                             [&](std::string_view key, std::string value) {
+                               if (!equalsIgnoreCase(key, "boundary")) return true;
+                               if (boundary) return false;
+                               boundary = std::move(value);
+                               return true;
+                             });
+  if (!ok || !boundary || boundary->empty() || boundary->size() > kMaxBoundaryLength ||
+      boundary->back() == ' ') {
+    return std::nullopt;
+  }
+  for (char c : *boundary) {
+    if (!isBoundaryChar(c)) return std::nullopt;
+  }
+  return boundary;
+}
+
+std::variant<std::vector<FormPart>, std::string> parseForm(std::string_view body,
+                                                           std::string_view boundary) {
+  const std::string delimiter = "--" + std::string(boundary);
+  const std::string next_delimiter = "\r\n" + delimiter;
+  size_t at = 0;
+  if (!body.starts_with(delimiter)) {  // a preamble before the first delimiter is allowed
+    at = body.find(next_delimiter);
+    if (at == std::string_view::npos) return std::string("the body does not contain its boundary");
+    at += 2;
+  }
+  std::vector<FormPart> parts;
+  while (true) {
+    at += delimiter.size();
+    if (body.substr(at).starts_with("--")) return parts;  // the closing delimiter
+    while (at < body.size() && (body[at] == ' ' || body[at] == '\t')) ++at;
+    if (!body.substr(at).starts_with("\r\n")) {
+      return std::string("a boundary line is not followed by CRLF");
+    }
+    if (parts.size() == kMaxParts) {
+      return "the form has more than " + std::to_string(kMaxParts) + " parts";
+    }
+    FormPart part;
+    auto begins = readPartHeaders(body, at + 2, &part);
+    if (auto* error = std::get_if<std::string>(&begins)) return std::move(*error);
+    size_t contents = std::get<size_t>(begins);
+    size_t end = body.find(next_delimiter, contents);
+    if (end == std::string_view::npos) {
+      return std::string("the body ends before its closing boundary");
+    }
+    part.value_at = contents;
+    part.value_length = end - contents;
+    parts.push_back(std::move(part));
+    at = end + 2;
+  }
+}
+
+std::optional<std::string> replacePartValue(std::string_view body, std::string_view boundary,
+                                            const FormPart& part, std::string_view value) {
+  if (value.find("--" + std::string(boundary)) != std::string_view::npos) return std::nullopt;
+  std::string out;
+  out.reserve(body.size() - part.value_length + value.size());
+  out.append(body.substr(0, part.value_at))
+      .append(value)
+      .append(body.substr(part.value_at + part.value_length));
+  return out;
+}
+
+}  // namespace arkroute::http

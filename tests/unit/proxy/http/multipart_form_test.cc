@@ -1,0 +1,151 @@
+// Unit tests for multipart/form-data parsing (proxy/http/multipart_form.cc).
+#include "proxy/http/multipart_form.h"
+
+#include <gtest/gtest.h>
+
+namespace arkroute::http {
+namespace {
+
+constexpr std::string_view kBoundary = "XyZ-42";
+
+// A form body with the given parts, each "headers\r\n\r\ncontents", as an SDK lays it out.
+std::string form(std::initializer_list<std::string> parts) {
+  std::string body;
+  for (const std::string& part : parts) {
+    body += "--" + std::string(kBoundary) + "\r\n" + part + "\r\n";
+  }
+  return body + "--" + std::string(kBoundary) + "--\r\n";
+}
+
+std::string field(const std::string& name, const std::string& value) {
+  return "Content-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value;
+}
+
+std::vector<FormPart> partsOf(std::string_view body) {
+  auto parsed = parseForm(body, kBoundary);
+  EXPECT_TRUE(std::holds_alternative<std::vector<FormPart>>(parsed))
+      << std::get<std::string>(parsed);
+  return std::holds_alternative<std::vector<FormPart>>(parsed)
+             ? std::get<std::vector<FormPart>>(parsed)
+             : std::vector<FormPart>{};
+}
+
+std::string errorOf(std::string_view body) {
+  auto parsed = parseForm(body, kBoundary);
+  EXPECT_TRUE(std::holds_alternative<std::string>(parsed)) << body;
+  return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed) : "";
+}
+
+TEST(FormBoundary, ReadsTheBoundaryQuotedOrNot) {
+  EXPECT_EQ(formBoundary("multipart/form-data; boundary=abc-1"), "abc-1");
+  EXPECT_EQ(formBoundary("Multipart/Form-Data;boundary=\"a b:c\""), "a b:c");
+  EXPECT_EQ(formBoundary("multipart/form-data; charset=utf-8; BOUNDARY=z"), "z");
+}
+
+TEST(FormBoundary, RefusesOtherTypesAndBadBoundaries) {
+  EXPECT_FALSE(formBoundary("application/json"));
+  EXPECT_FALSE(formBoundary("multipart/form-data"));
+  EXPECT_FALSE(formBoundary("multipart/mixed; boundary=abc"));
+  EXPECT_FALSE(formBoundary("multipart/form-data; boundary="));
+  EXPECT_FALSE(formBoundary("multipart/form-data; boundary=\"unterminated"));
+  EXPECT_FALSE(formBoundary("multipart/form-data; boundary=a; boundary=b"));
+  EXPECT_FALSE(formBoundary("multipart/form-data; boundary=\"ends with space \""));
+  EXPECT_FALSE(formBoundary("multipart/form-data; boundary=\"semi;colon\""));
+  EXPECT_FALSE(formBoundary("multipart/form-data; boundary=" + std::string(71, 'a')));
+  EXPECT_TRUE(formBoundary("multipart/form-data; boundary=" + std::string(70, 'a')));
+}
+
+TEST(ParseForm, SplitsPartsWithTheirNamesFilenamesAndContents) {
+  std::string body = form({field("model", "gpt-image-1"),
+                           "Content-Disposition: form-data; name=\"image[]\"; filename=\"a b.png\""
+                           "\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n--XyZ-4",
+                           field("prompt", "")});
+  auto parts = partsOf(body);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].name, "model");
+  EXPECT_EQ(parts[0].value(body), "gpt-image-1");
+  EXPECT_FALSE(parts[0].filename);
+  EXPECT_EQ(parts[1].name, "image[]");
+  EXPECT_EQ(parts[1].filename, "a b.png");
+  EXPECT_EQ(parts[1].content_type, "image/png");
+  EXPECT_EQ(parts[1].value(body), "\x89PNG\r\n\x1a\n--XyZ-4");  // a near-delimiter stays contents
+  EXPECT_EQ(parts[2].name, "prompt");
+  EXPECT_EQ(parts[2].value(body), "");
+}
+
+TEST(ParseForm, IgnoresAPreambleAndAnEpilogue) {
+  std::string body = "preamble text\r\n" + form({field("n", "2")}) + "epilogue";
+  auto parts = partsOf(body);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].value(body), "2");
+}
+
+TEST(ParseForm, ReadsEscapedQuotesInNames) {
+  std::string body = form({"Content-Disposition: form-data; name=\"a\\\"b\"\r\n\r\nv"});
+  auto parts = partsOf(body);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].name, "a\"b");
+}
+
+TEST(ParseForm, RefusesBrokenStructure) {
+  EXPECT_NE(errorOf("no boundary here").find("boundary"), std::string::npos);
+  std::string whole = form({field("model", "m")});
+  EXPECT_NE(errorOf(whole.substr(0, whole.size() - 12)).find("closing boundary"),
+            std::string::npos);
+  EXPECT_NE(errorOf("--XyZ-42junk\r\n" + field("a", "b") + "\r\n--XyZ-42--").find("CRLF"),
+            std::string::npos);
+  EXPECT_NE(errorOf("--XyZ-42\r\nContent-Disposition: form-data; name=\"a\"\r\nvalue"
+                    "\r\n--XyZ-42--")
+                .find("headers"),
+            std::string::npos);
+}
+
+TEST(ParseForm, RefusesPartsWithoutAUsableDisposition) {
+  EXPECT_NE(errorOf(form({"Content-Type: text/plain\r\n\r\nv"})).find("Content-Disposition"),
+            std::string::npos);
+  for (std::string disposition :
+       {"attachment; name=\"a\"", "form-data", "form-data; filename=\"f\"", "form-data; name=\"\"",
+        "form-data; name=\"a\"; name=\"b\"", "form-data; name=\"a"}) {
+    std::string body = form({"Content-Disposition: " + disposition + "\r\n\r\nv"});
+    EXPECT_NE(errorOf(body).find("Content-Disposition"), std::string::npos) << disposition;
+  }
+  std::string twice =
+      form({"Content-Disposition: form-data; name=\"a\"\r\nContent-Disposition: "
+            "form-data; name=\"b\"\r\n\r\nv"});
+  EXPECT_NE(errorOf(twice).find("Content-Disposition"), std::string::npos);
+}
+
+TEST(ParseForm, RefusesMoreThanSixtyFourParts) {
+  std::vector<std::string> many(65, field("image[]", "x"));
+  std::string body;
+  for (const std::string& part : many) body += "--XyZ-42\r\n" + part + "\r\n";
+  body += "--XyZ-42--\r\n";
+  EXPECT_NE(errorOf(body).find("more than 64"), std::string::npos);
+  many.pop_back();
+  std::string fits;
+  for (const std::string& part : many) fits += "--XyZ-42\r\n" + part + "\r\n";
+  EXPECT_EQ(partsOf(fits + "--XyZ-42--").size(), 64u);
+}
+
+TEST(ReplacePartValue, ChangesOnlyThatPartsContents) {
+  std::string body = form({field("prompt", "p"), field("model", "short"), field("n", "1")});
+  auto parts = partsOf(body);
+  ASSERT_EQ(parts.size(), 3u);
+  auto replaced = replacePartValue(body, kBoundary, parts[1], "a-much-longer-model-name");
+  ASSERT_TRUE(replaced);
+  EXPECT_EQ(*replaced, form({field("prompt", "p"), field("model", "a-much-longer-model-name"),
+                             field("n", "1")}));
+  auto again = partsOf(*replaced);
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again[1].value(*replaced), "a-much-longer-model-name");
+}
+
+TEST(ReplacePartValue, RefusesAValueThatWouldEndThePart) {
+  std::string body = form({field("model", "m")});
+  auto parts = partsOf(body);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_FALSE(replacePartValue(body, kBoundary, parts[0], "x\r\n--XyZ-42--\r\n"));
+}
+
+}  // namespace
+}  // namespace arkroute::http
