@@ -15,7 +15,8 @@ const std::vector<Setting> kSchema = {
     {"server", "workers", T::kInteger, "0",
      "Worker threads, each with its own event loop; 0 = one per CPU core."},
     {"server", "max_body_bytes", T::kByteSize, "\"50MiB\"",
-     "Largest request body accepted; larger requests get 413."},
+     "Largest request body accepted; larger requests get 413. Image edits carry their input "
+     "images in the body."},
     {"server", "max_header_bytes", T::kByteSize, "\"64KiB\"",
      "Largest request head (request line + headers); larger get 431."},
     {"server", "idle_timeout", T::kDuration, "\"60s\"",
