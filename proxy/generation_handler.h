@@ -102,7 +102,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // Helpers.
   bool cacheApplies() const;
   http::OutgoingRequest buildUpstreamRequest() const;
-  std::string renameModel(std::string body, const std::string& name) const;
+  std::string renameModel(std::string_view body, const std::string& name) const;
   http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;
   void respondFromCapture();
   void onClientGone();

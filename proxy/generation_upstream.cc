@@ -213,9 +213,10 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   } else if (!upstream().api_key.empty()) {
     out.headers.set("Authorization", "Bearer " + upstream().api_key);
   }
-  std::string body = request_->body();
   const std::string& upstream_model = route_->model->upstream_model;
-  if (upstream_model != request_->model()) body = renameModel(std::move(body), upstream_model);
+  std::string body = upstream_model != request_->model()
+                         ? renameModel(request_->body(), upstream_model)
+                         : std::string(request_->body());
   if (url_mode_) {
     body = setTopLevelString(body, "response_format", "b64_json").value_or(std::move(body));
   }
@@ -224,12 +225,14 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
 }
 
 // The body with the model's upstream name: a JSON field, or an edit form's model part.
-std::string GenerationHandler::renameModel(std::string body, const std::string& name) const {
+std::string GenerationHandler::renameModel(std::string_view body, const std::string& name) const {
+  std::optional<std::string> renamed;
   if (const auto& form = request_->editForm()) {
-    return http::replacePartValue(body, form->boundary, form->model_part, name)
-        .value_or(std::move(body));
+    renamed = http::replacePartValue(body, form->boundary, form->model_part, name);
+  } else {
+    renamed = setTopLevelString(body, "model", name);
   }
-  return setTopLevelString(body, "model", name).value_or(std::move(body));
+  return renamed ? std::move(*renamed) : std::string(body);
 }
 
 void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {

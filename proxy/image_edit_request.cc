@@ -59,8 +59,8 @@ std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parseEdit(
         std::nullopt, std::string("invalid_content_type"));
   }
   std::unique_ptr<ImageRequest> request(new ImageRequest());
-  request->body_.assign(body);
-  auto parsed = http::parseForm(request->body_, *boundary);
+  request->borrowed_body_ = body;
+  auto parsed = http::parseForm(body, *boundary);
   if (auto* why = std::get_if<std::string>(&parsed)) return malformed(*why);
   request->edit_form_ = EditForm{std::move(*boundary), {}};
   if (auto error = request->readForm(std::get<std::vector<http::FormPart>>(parsed))) {
@@ -81,7 +81,7 @@ std::optional<ApiError> ImageRequest::readForm(const std::vector<http::FormPart>
       }
       seen.push_back(part.name);
     }
-    std::string_view value = part.value(body_);
+    std::string_view value = part.value(borrowed_body_);
     has_image = has_image || isImagePart(part.name);
     if (part.name == "prompt") prompt_ = value;
     if (part.name == "model") {

@@ -22,6 +22,7 @@ class ImageRequest {
   // Parses and validates a copy of body. Returns the request or the error to send.
   static std::variant<std::unique_ptr<ImageRequest>, ApiError> parse(std::string_view body);
   // The same for an edit: body is multipart/form-data, content_type the request's Content-Type.
+  // The body is not copied (it may be tens of MB of images): it must outlive the request.
   static std::variant<std::unique_ptr<ImageRequest>, ApiError> parseEdit(
       std::string_view body, std::string_view content_type);
 
@@ -35,7 +36,8 @@ class ImageRequest {
   // The error for an `n` outside 1-10.
   static ApiError countOutOfRange(int64_t n);
 
-  const std::string& body() const { return body_; }
+  // The body as the client sent it (a generation's copy, or an edit's borrowed bytes).
+  std::string_view body() const { return edit_form_ ? borrowed_body_ : std::string_view(body_); }
   // The string fields view the parsed document: valid as long as this ImageRequest lives.
   std::string_view model() const { return model_; }
   std::string_view prompt() const { return prompt_; }
@@ -64,6 +66,7 @@ class ImageRequest {
   };
 
   std::string body_;
+  std::string_view borrowed_body_;  // edits
   std::unique_ptr<simdjson::dom::parser, ParserReturn> parser_;
   simdjson::dom::element document_;
   std::string_view model_;
