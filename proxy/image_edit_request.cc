@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "proxy/http/headers.h"
 #include "proxy/image_request.h"
 
 namespace arkroute {
@@ -38,9 +39,10 @@ std::optional<ApiError> readEditCount(std::string_view text, int* out) {
   return std::nullopt;
 }
 
+// "true" or "false" as the SDKs send them; curl users may capitalise.
 std::optional<ApiError> readEditFlag(std::string_view text, bool* out) {
-  if (text == "true" || text == "false") {
-    *out = text == "true";
+  if (http::equalsIgnoreCase(text, "true") || http::equalsIgnoreCase(text, "false")) {
+    *out = http::equalsIgnoreCase(text, "true");
     return std::nullopt;
   }
   return ApiError::invalidRequest("Invalid value for 'stream': expected 'true' or 'false'.",

@@ -50,11 +50,25 @@ TEST(ImageEditRequest, ReadsTheFormFieldsAsAGenerationsFields) {
   EXPECT_EQ(request.editForm()->model_part.value(body), "gpt-image-1");
 }
 
+TEST(ImageEditRequest, ReadsStreamInAnyCase) {
+  for (const char* text : {"true", "True", "TRUE"}) {
+    auto result = ImageRequest::parseEdit(
+        form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}, {"stream", text}}), kType);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result)) << text;
+    EXPECT_TRUE(std::get<std::unique_ptr<ImageRequest>>(result)->stream()) << text;
+  }
+  auto result = ImageRequest::parseEdit(
+      form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}, {"stream", "False"}}), kType);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result));
+  EXPECT_FALSE(std::get<std::unique_ptr<ImageRequest>>(result)->stream());
+}
+
 TEST(ImageEditRequest, DefaultsLikeAGeneration) {
-  auto result =
-      ImageRequest::parseEdit(form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}}), kType);
+  const std::string body = form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}});
+  auto result = ImageRequest::parseEdit(body, kType);  // borrows body
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result));
   auto& request = *std::get<std::unique_ptr<ImageRequest>>(result);
+  EXPECT_EQ(request.model(), "m");
   EXPECT_EQ(request.n(), 1);
   EXPECT_FALSE(request.stream());
   EXPECT_EQ(request.responseFormat(), "");
