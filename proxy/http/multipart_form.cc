@@ -103,6 +103,9 @@ std::variant<size_t, std::string> readPartHeaders(std::string_view body, size_t 
       disposed = true;
     } else if (equalsIgnoreCase(name, "content-type")) {
       part->content_type = std::string(value);
+    } else if (equalsIgnoreCase(name, "content-transfer-encoding")) {
+      // RFC 7578 deprecates it; a provider that decoded it would read another value.
+      return std::string("a part has a Content-Transfer-Encoding");
     }
   }
   if (!disposed) return std::string("a part has no Content-Disposition header");
@@ -163,6 +166,12 @@ std::variant<std::vector<FormPart>, std::string> parseForm(std::string_view body
     size_t end = body.find(next_delimiter, contents);
     if (end == std::string_view::npos) {
       return std::string("the body ends before its closing boundary");
+    }
+    // A sender picks a boundary its contents never hold (RFC 2046). One inside a part, after a
+    // bare LF say, would be a part boundary to a lenient provider and contents to the gateway:
+    // the two would read different fields (another model than the one routed and priced).
+    if (body.substr(contents, end - contents).find(delimiter) != std::string_view::npos) {
+      return std::string("a part's contents hold the boundary");
     }
     part.value_at = contents;
     part.value_length = end - contents;

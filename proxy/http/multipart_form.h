@@ -1,8 +1,8 @@
 // multipart/form-data bodies (RFC 7578, as the OpenAI SDKs send /v1/images/edits): the boundary
 // from a Content-Type value, the body split into its parts without copying their contents (part
 // headers are parsed by picohttpparser), and one part's contents replaced in place. Strict about
-// structure (CRLF line ends, a closing delimiter): a body the gateway reads one way must not reach
-// a provider that could read it another way.
+// structure (CRLF line ends, a closing delimiter, no boundary inside a part, no transfer encoding):
+// a body the gateway reads one way must not reach a provider that could read it another way.
 #pragma once
 
 #include <cstddef>

@@ -100,6 +100,18 @@ TEST(ParseForm, RefusesBrokenStructure) {
             std::string::npos);
 }
 
+TEST(ParseForm, RefusesWhatAProviderCouldReadAsOtherFields) {
+  // A bare-LF "boundary" inside a part: contents here, a model part to a lenient parser.
+  std::string hidden = form({field("prompt",
+                                   "hi\n--XyZ-42\nContent-Disposition: form-data; "
+                                   "name=\"model\"\n\nexpensive-model")});
+  EXPECT_NE(errorOf(hidden).find("hold the boundary"), std::string::npos);
+  std::string encoded =
+      form({"Content-Disposition: form-data; name=\"model\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\nZ3B0LWltYWdlLTE="});
+  EXPECT_NE(errorOf(encoded).find("Content-Transfer-Encoding"), std::string::npos);
+}
+
 TEST(ParseForm, RefusesPartsWithoutAUsableDisposition) {
   EXPECT_NE(errorOf(form({"Content-Type: text/plain\r\n\r\nv"})).find("Content-Disposition"),
             std::string::npos);
