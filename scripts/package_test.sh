@@ -4,7 +4,9 @@
 # runs the installed /usr/bin/arkroute --version and `check` on the installed config (with a fake
 # credential), then removes (purges) the package again. Needs root: scripts/test.sh runs it only
 # as root with CI=true or ARKROUTE_TEST_DEB=1. Environment: ARKROUTE_PACKAGE_BUILD_DIR
-# (default build-package).
+# (default build-package), or ARKROUTE_PACKAGE_FROM=DIR to package a tree that is already
+# configured and built (scripts/test.sh passes its own build tree, which saves a third build: the
+# package's layout, Depends and conffiles do not depend on the build type, and cpack strips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,12 +19,14 @@ if dpkg-query -W -f='${Status}' arkroute 2>/dev/null | grep -q 'install ok insta
   exit 1
 fi
 
-dir="${ARKROUTE_PACKAGE_BUILD_DIR:-build-package}"
+dir="${ARKROUTE_PACKAGE_FROM:-${ARKROUTE_PACKAGE_BUILD_DIR:-build-package}}"
 version="$(sed -n -E 's/^project\(arkroute VERSION ([0-9.]+).*/\1/p' CMakeLists.txt)"
 arch="$(dpkg --print-architecture)"
 deb="$dir/arkroute_${version}_${arch}.deb"
 
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DARKROUTE_BUILD_TESTS=OFF >/dev/null
+if [ -z "${ARKROUTE_PACKAGE_FROM:-}" ]; then
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DARKROUTE_BUILD_TESTS=OFF >/dev/null
+fi
 cmake --build "$dir" -j2 --target arkroute
 rm -f "$dir"/arkroute_*.deb
 (cd "$dir" && cpack -G DEB)
@@ -52,7 +56,7 @@ trap cleanup EXIT
 
 echo "== install"
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -qq "./$deb"
+apt-get install -y -qq "$(realpath "$deb")"
 installed="$(/usr/bin/arkroute --version)"
 echo "$installed"
 [ "$installed" = "arkroute $version" ] || { echo "package_test: wrong version" >&2; exit 1; }

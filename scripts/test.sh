@@ -4,8 +4,9 @@
 #   build       cmake configure + build of everything in build/ (RelWithDebInfo)
 #   ctest       unit and integration tests (ctest -j2)
 #   acceptance  the official OpenAI SDK against a real gateway + simulator (tests/acceptance)
-#   package     scripts/package_test.sh: build the .deb, install it, run it, remove it (only as
-#               root with CI=true or ARKROUTE_TEST_DEB=1; it installs a system package)
+#   package     scripts/package_test.sh: build the .deb from the build/ tree, install it, run
+#               it, remove it (only as root with CI=true or ARKROUTE_TEST_DEB=1; it installs a
+#               system package)
 #   asan-*      the same build, ctest and acceptance stages with AddressSanitizer and
 #               UndefinedBehaviorSanitizer, in build-asan/ (skipped only with ARKROUTE_TEST_FAST=1,
 #               and then said so)
@@ -92,7 +93,11 @@ else
 fi
 
 if [ "$(id -u)" -eq 0 ] && { [ "$CI" = "true" ] || [ "${ARKROUTE_TEST_DEB:-0}" = "1" ]; }; then
-  stage package ./scripts/package_test.sh
+  if [ -n "${OK[build]:-}" ]; then
+    stage package env ARKROUTE_PACKAGE_FROM="$BUILD_DIR" ./scripts/package_test.sh
+  else
+    not_run package "build failed"
+  fi
 else
   printf '\n==================== package ====================\n'
   echo "---- not run: needs root and CI=true or ARKROUTE_TEST_DEB=1 (it installs the .deb)"

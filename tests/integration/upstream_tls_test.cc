@@ -22,7 +22,7 @@ bool makeCertificate(const TempDir& dir, const std::string& name) {
   return std::system(command.c_str()) == 0;
 }
 
-const char kBody[] = R"({"model":"gpt-image-1","prompt":"over tls"})";
+const char kTlsBody[] = R"({"model":"gpt-image-1","prompt":"over tls"})";
 
 TEST(UpstreamTls, VerifiedConnectionServesTheRequest) {
   TempDir certs;
@@ -32,7 +32,7 @@ TEST(UpstreamTls, VerifiedConnectionServesTheRequest) {
   Gateway gateway(
       GatewayOptions{.upstream_base_url = "https://localhost:" + std::to_string(sim.port()) + "/v1",
                      .extra_upstream_toml = "ca_file = \"" + certs.file("cert.pem") + "\"\n"});
-  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kBody);
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody);
   ASSERT_EQ(response.status, 200) << response.body;
   auto image = json::parse(response.body)["data"][0]["b64_json"].get<std::string>();
   EXPECT_TRUE(looksLikePng(base64Decode(image)));
@@ -45,7 +45,7 @@ TEST(UpstreamTls, HostnameMismatchIsRejectedWith502SayingSo) {
   Gateway gateway(
       GatewayOptions{.upstream_base_url = "https://localhost:" + std::to_string(sim.port()) + "/v1",
                      .extra_upstream_toml = "ca_file = \"" + certs.file("cert.pem") + "\"\n"});
-  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kBody);
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody);
   EXPECT_EQ(response.status, 502);
   json error = json::parse(response.body)["error"];
   EXPECT_EQ(error["code"], "upstream_tls_error");
@@ -60,7 +60,7 @@ TEST(UpstreamTls, UntrustedCertificateIsRejectedByDefault) {
   Simulator sim({"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem")});
   Gateway gateway(GatewayOptions{.upstream_base_url =
                                      "https://localhost:" + std::to_string(sim.port()) + "/v1"});
-  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kBody);
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody);
   EXPECT_EQ(response.status, 502);
   EXPECT_EQ(json::parse(response.body)["error"]["code"], "upstream_tls_error");
   EXPECT_EQ(sim.requests(), 0);

@@ -24,7 +24,7 @@ EnvLookup noEnv() {
   return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
 }
 
-std::vector<ConfigProblem> problemsOf(const std::string& toml) {
+std::vector<ConfigProblem> mcpProblemsOf(const std::string& toml) {
   try {
     loadConfigFromString(toml, "mcp.toml", noEnv());
   } catch (const ConfigError& error) {
@@ -57,16 +57,16 @@ TEST(McpConfig, ValuesAreRead) {
 }
 
 TEST(McpConfig, InvalidValuesAreReportedWithTheirLine) {
-  auto undeclared = problemsOf(std::string(kModels) + "[mcp]\ndefault_model = \"dall-e-9\"\n");
+  auto undeclared = mcpProblemsOf(std::string(kModels) + "[mcp]\ndefault_model = \"dall-e-9\"\n");
   ASSERT_EQ(undeclared.size(), 1u);
   EXPECT_NE(undeclared[0].message.find("'dall-e-9' is not a declared model"), std::string::npos);
   EXPECT_EQ(undeclared[0].file, "mcp.toml");
   EXPECT_GT(undeclared[0].line, 0);
-  EXPECT_EQ(problemsOf(std::string(kModels) + "[mcp]\nallowed_origins = [1]\n").size(), 1u);
-  EXPECT_EQ(problemsOf(std::string(kModels) + "[mcp]\nallowed_origins = \"*\"\n").size(), 1u);
-  EXPECT_EQ(problemsOf(std::string(kModels) + "[mcp]\nmax_sessions = 0\n").size(), 1u);
-  EXPECT_EQ(problemsOf(std::string(kModels) + "[mcp]\nsession_ttl = \"soon\"\n").size(), 1u);
-  auto typo = problemsOf(std::string(kModels) + "[mcp]\nenable = true\n");
+  EXPECT_EQ(mcpProblemsOf(std::string(kModels) + "[mcp]\nallowed_origins = [1]\n").size(), 1u);
+  EXPECT_EQ(mcpProblemsOf(std::string(kModels) + "[mcp]\nallowed_origins = \"*\"\n").size(), 1u);
+  EXPECT_EQ(mcpProblemsOf(std::string(kModels) + "[mcp]\nmax_sessions = 0\n").size(), 1u);
+  EXPECT_EQ(mcpProblemsOf(std::string(kModels) + "[mcp]\nsession_ttl = \"soon\"\n").size(), 1u);
+  auto typo = mcpProblemsOf(std::string(kModels) + "[mcp]\nenable = true\n");
   ASSERT_EQ(typo.size(), 1u);
   EXPECT_NE(typo[0].message.find("did you mean 'enabled'"), std::string::npos);
 }

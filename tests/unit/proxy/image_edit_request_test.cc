@@ -18,7 +18,7 @@ std::string form(std::initializer_list<std::pair<std::string, std::string>> fiel
   return body + "--b0undary--\r\n";
 }
 
-ApiError errorOf(const std::string& body, std::string_view type = kType) {
+ApiError editErrorOf(const std::string& body, std::string_view type = kType) {
   auto result = ImageRequest::parseEdit(body, type);
   EXPECT_TRUE(std::holds_alternative<ApiError>(result)) << body;
   return std::holds_alternative<ApiError>(result) ? std::get<ApiError>(result) : ApiError{};
@@ -75,43 +75,46 @@ TEST(ImageEditRequest, DefaultsLikeAGeneration) {
 }
 
 TEST(ImageEditRequest, RefusesABodyThatIsNotAForm) {
-  ApiError json = errorOf(R"({"model":"m","prompt":"p"})", "application/json");
+  ApiError json = editErrorOf(R"({"model":"m","prompt":"p"})", "application/json");
   EXPECT_EQ(json.status, 400);
   EXPECT_EQ(json.code, "invalid_content_type");
-  ApiError broken = errorOf("--b0undary\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv");
+  ApiError broken =
+      editErrorOf("--b0undary\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv");
   EXPECT_EQ(broken.code, "invalid_multipart");
   EXPECT_NE(broken.message.find("closing boundary"), std::string::npos);
 }
 
 TEST(ImageEditRequest, RefusesMissingOrBadFields) {
-  EXPECT_EQ(errorOf(form({{"image", "x"}, {"model", "m"}})).param, "prompt");
-  EXPECT_EQ(errorOf(form({{"image", "x"}, {"prompt", "p"}})).param, "model");
-  ApiError no_image = errorOf(form({{"model", "m"}, {"prompt", "p"}}));
+  EXPECT_EQ(editErrorOf(form({{"image", "x"}, {"model", "m"}})).param, "prompt");
+  EXPECT_EQ(editErrorOf(form({{"image", "x"}, {"prompt", "p"}})).param, "model");
+  ApiError no_image = editErrorOf(form({{"model", "m"}, {"prompt", "p"}}));
   EXPECT_EQ(no_image.param, "image");
   EXPECT_EQ(no_image.code, "missing_required_parameter");
   for (const char* n : {"0", "11", "two", "2.5", ""}) {
-    ApiError bad = errorOf(form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}, {"n", n}}));
+    ApiError bad = editErrorOf(form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}, {"n", n}}));
     EXPECT_EQ(bad.param, "n") << n;
   }
   ApiError stream =
-      errorOf(form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}, {"stream", "yes"}}));
+      editErrorOf(form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}, {"stream", "yes"}}));
   EXPECT_EQ(stream.param, "stream");
-  ApiError format =
-      errorOf(form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}, {"response_format", "gif"}}));
+  ApiError format = editErrorOf(
+      form({{"image", "x"}, {"model", "m"}, {"prompt", "p"}, {"response_format", "gif"}}));
   EXPECT_EQ(format.param, "response_format");
   // Errors come in a fixed order, whatever the order of the parts.
-  EXPECT_EQ(errorOf(form({{"n", "0"}, {"image", "x"}, {"model", "m"}})).param, "prompt");
-  EXPECT_EQ(errorOf(form({{"stream", "no"}, {"n", "0"}, {"model", "m"}, {"prompt", "p"}})).param,
-            "n");
+  EXPECT_EQ(editErrorOf(form({{"n", "0"}, {"image", "x"}, {"model", "m"}})).param, "prompt");
+  EXPECT_EQ(
+      editErrorOf(form({{"stream", "no"}, {"n", "0"}, {"model", "m"}, {"prompt", "p"}})).param,
+      "n");
 }
 
 TEST(ImageEditRequest, RefusesAFieldGivenTwiceButNotRepeatedImages) {
   ApiError twice =
-      errorOf(form({{"image", "x"}, {"model", "m"}, {"model", "other"}, {"prompt", "p"}}));
+      editErrorOf(form({{"image", "x"}, {"model", "m"}, {"model", "other"}, {"prompt", "p"}}));
   EXPECT_EQ(twice.code, "duplicate_field");
   EXPECT_EQ(twice.param, "model");
-  EXPECT_EQ(errorOf(form({{"image", "x"}, {"image", "y"}, {"model", "m"}, {"prompt", "p"}})).code,
-            "duplicate_field");
+  EXPECT_EQ(
+      editErrorOf(form({{"image", "x"}, {"image", "y"}, {"model", "m"}, {"prompt", "p"}})).code,
+      "duplicate_field");
   auto repeated = ImageRequest::parseEdit(
       form({{"image[]", "x"}, {"image[]", "y"}, {"model", "m"}, {"prompt", "p"}}), kType);
   EXPECT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(repeated));
