@@ -1,6 +1,7 @@
 // CacheKey: the canonical serialisation over simdjson's DOM and the XXH3-128 digest.
 #include "cache/cache_key.h"
 
+#include <openssl/sha.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -101,6 +102,59 @@ void appendHeaderLine(std::string_view name, std::string_view value, std::string
   out->append(value).push_back('\n');
 }
 
+// A length-prefixed value: "5:hello". Unambiguous whatever the value contains.
+void appendCounted(std::string_view value, std::string* out) {
+  appendWithToChars(value.size(), out);
+  out->push_back(':');
+  out->append(value);
+}
+
+void appendSha256Hex(std::string_view bytes, std::string* out) {
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  for (unsigned char byte : digest) {
+    out->push_back(kHexDigits[byte >> 4]);
+    out->push_back(kHexDigits[byte & 15]);
+  }
+}
+
+// "text 6:prompt 9:a red hat" or "file 7:image[] 9:image/png 1234 sha256:<hex>", one line each.
+void appendEditPart(const EditFormPart& part, std::string* out) {
+  out->append(part.is_file ? "file " : "text ");
+  appendCounted(part.name, out);
+  out->push_back(' ');
+  if (part.is_file) {
+    appendCounted(part.content_type, out);
+    out->push_back(' ');
+    appendWithToChars(part.value.size(), out);
+    out->append(" sha256:");
+    appendSha256Hex(part.value, out);
+  } else {
+    appendCounted(part.value, out);
+  }
+  out->push_back('\n');
+}
+
+Digest xxh3Digest(const std::string& text) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(text.data(), text.size()));
+  Digest digest;
+  std::copy(std::begin(canonical.digest), std::end(canonical.digest), digest.begin());
+  return digest;
+}
+
+std::string headerLines(std::string_view upstream, std::string_view upstream_model,
+                        std::string_view tenant) {
+  std::string text;
+  text.reserve(512);  // a typical request's key text, without growing it step by step
+  text.append(kKeyFormatVersion).push_back('\n');
+  appendHeaderLine("upstream", upstream, &text);
+  appendHeaderLine("upstream_model", upstream_model, &text);
+  appendHeaderLine("tenant", tenant, &text);
+  return text;
+}
+
 }  // namespace
 
 void appendCanonicalJson(simdjson::dom::element value, std::string* out) {
@@ -131,22 +185,29 @@ void appendCanonicalJson(simdjson::dom::element value, std::string* out) {
 
 CacheKey CacheKey::make(std::string_view upstream, std::string_view upstream_model,
                         simdjson::dom::element body, std::string_view tenant) {
-  std::string text;
-  text.reserve(512);  // a typical request's key text, without growing it step by step
-  text.append(kKeyFormatVersion).push_back('\n');
-  appendHeaderLine("upstream", upstream, &text);
-  appendHeaderLine("upstream_model", upstream_model, &text);
-  appendHeaderLine("tenant", tenant, &text);
+  std::string text = headerLines(upstream, upstream_model, tenant);
   text.append("body=");
   if (body.type() == simdjson::dom::element_type::OBJECT) {
     appendObject(body.get_object().value_unsafe(), true, &text);
   } else {
     appendCanonicalJson(body, &text);
   }
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, XXH3_128bits(text.data(), text.size()));
-  Digest digest;
-  std::copy(std::begin(canonical.digest), std::end(canonical.digest), digest.begin());
+  Digest digest = xxh3Digest(text);
+  return fromParts(std::move(text), digest);
+}
+
+CacheKey CacheKey::makeEdit(std::string_view upstream, std::string_view upstream_model,
+                            std::span<const EditFormPart> parts, std::string_view tenant) {
+  std::vector<const EditFormPart*> kept;
+  for (const EditFormPart& part : parts) {
+    if (!excludedFromKey(part.name)) kept.push_back(&part);
+  }
+  std::stable_sort(kept.begin(), kept.end(),
+                   [](const EditFormPart* a, const EditFormPart* b) { return a->name < b->name; });
+  std::string text = headerLines(upstream, upstream_model, tenant);
+  text.append("edit\n");
+  for (const EditFormPart* part : kept) appendEditPart(*part, &text);
+  Digest digest = xxh3Digest(text);
   return fromParts(std::move(text), digest);
 }
 

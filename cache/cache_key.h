@@ -4,6 +4,7 @@
 // whitespace, strings escaped by simdjson, numbers normalised). Two requests that differ only in
 // spelling share a key; any difference that can change the image splits it. Stores keep the text
 // beside the record and compare it on lookup, so a digest collision is a miss, never a wrong image.
+// Edits (multipart forms) have a key of their own shape: see makeEdit.
 #pragma once
 
 #include <simdjson.h>
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,6 +42,14 @@ inline constexpr std::string_view kFieldsNotInKey[] = {
 // then simply stop matching (different digests) and age out.
 inline constexpr std::string_view kKeyFormatVersion = "arkroute-cache-key/v2";
 
+// One part of an edit's multipart/form-data body, as the key of an edit needs it.
+struct EditFormPart {
+  std::string_view name;
+  bool is_file = false;
+  std::string_view content_type;  // a file's Content-Type ("" when it has none)
+  std::string_view value;         // a text field's value, or a file's bytes
+};
+
 class CacheKey {
  public:
   // Called once per cacheable request on the event loop, after routing. body is the parsed request
@@ -48,6 +58,14 @@ class CacheKey {
   // secret). The key owns copies of everything it needs; body may be freed afterwards.
   static CacheKey make(std::string_view upstream, std::string_view upstream_model,
                        simdjson::dom::element body, std::string_view tenant);
+
+  // The key of an edit (POST /v1/images/edits): the same header lines, then every part but the
+  // fields left out above, ordered by name (parts of a repeated name, image[], keep their order).
+  // A text field is kept whole. A file is kept as its Content-Type, its length and the SHA-256 of
+  // its bytes, not its file name: the canonical text stays small, and a digest that cannot be
+  // forged keeps a crafted upload from taking another upload's entry in a shared cache.
+  static CacheKey makeEdit(std::string_view upstream, std::string_view upstream_model,
+                           std::span<const EditFormPart> parts, std::string_view tenant);
 
   // A key whose digest is given rather than computed from canonical: for tools that rebuild a key
   // from a stored record, and for tests that simulate a digest collision.

@@ -175,10 +175,33 @@ std::optional<ApiError> GenerationHandler::route() {
   return std::nullopt;
 }
 
-// Edits are not cached: their key would have to cover every uploaded file.
+// No response_format: the provider's default, which for some (Seedream, DALL-E) is URLs.
+std::string_view GenerationHandler::responseFormat() const {
+  std::string_view format = request_->responseFormat();
+  return format.empty() ? std::string_view(route_->model->default_response_format) : format;
+}
+
+// An edit is cached only when it is answered with base64 JSON: the gateway rebuilds streamed
+// events and its own URLs from a stored answer for generations, not for edits (image_edit.* events,
+// a rewritten response_format part).
 bool GenerationHandler::cacheApplies() const {
-  return worker_.services().store && runtime_->config().cache.enabled && route_->model->cache &&
-         !request_->isEdit();
+  if (!worker_.services().store || !runtime_->config().cache.enabled || !route_->model->cache) {
+    return false;
+  }
+  return !request_->isEdit() || (!request_->stream() && responseFormat() != "url");
+}
+
+cache::CacheKey GenerationHandler::makeCacheKey(std::string_view tenant) const {
+  const std::string& upstream = route_->upstream->name;
+  const std::string& model = route_->model->upstream_model;
+  if (!request_->isEdit())
+    return cache::CacheKey::make(upstream, model, request_->document(), tenant);
+  std::vector<cache::EditFormPart> parts;
+  for (const http::FormPart& part : request_->editForm()->parts) {
+    parts.push_back(
+        {part.name, part.filename.has_value(), part.content_type, part.value(request_->body())});
+  }
+  return cache::CacheKey::makeEdit(upstream, model, parts, tenant);
 }
 
 void GenerationHandler::consultCache() {
@@ -192,12 +215,8 @@ void GenerationHandler::consultCache() {
   if (runtime_->config().cache.scope == CacheScope::kPerKey) {
     tenant = sha256Hex(exchange_->request().headers.get("authorization"));
   }
-  cache_key_ = cache::CacheKey::make(route_->upstream->name, route_->model->upstream_model,
-                                     request_->document(), tenant);
-  // No response_format: the provider's default, which for some (Seedream, DALL-E) is URLs.
-  std::string_view format = request_->responseFormat();
-  if (format.empty()) format = route_->model->default_response_format;
-  wants_urls_ = !request_->stream() && format == "url";
+  cache_key_ = makeCacheKey(tenant);
+  wants_urls_ = !request_->stream() && responseFormat() == "url";
   url_mode_ = wants_urls_ && policy_.write;
   if (!policy_.read) {
     afterLookup(nullptr);

@@ -64,10 +64,11 @@ std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parseEdit(
   request->borrowed_body_ = body;
   auto parsed = http::parseForm(body, *boundary);
   if (auto* why = std::get_if<std::string>(&parsed)) return malformed(*why);
-  request->edit_form_ = EditForm{std::move(*boundary), {}};
+  request->edit_form_ = EditForm{std::move(*boundary), {}, {}};
   if (auto error = request->readForm(std::get<std::vector<http::FormPart>>(parsed))) {
     return *error;
   }
+  request->edit_form_->parts = std::move(std::get<std::vector<http::FormPart>>(parsed));
   return request;
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "proxy/api_error.h"
 #include "proxy/http/multipart_form.h"
@@ -26,10 +27,12 @@ class ImageRequest {
   static std::variant<std::unique_ptr<ImageRequest>, ApiError> parseEdit(
       std::string_view body, std::string_view content_type);
 
-  // An edit's form: its boundary and the part holding the model (for the upstream_model rename).
+  // An edit's form: its boundary, the part holding the model (for the upstream_model rename) and
+  // every part in order (for the cache key; their contents are ranges of body()).
   struct EditForm {
     std::string boundary;
     http::FormPart model_part;
+    std::vector<http::FormPart> parts;
   };
   const std::optional<EditForm>& editForm() const { return edit_form_; }
   bool isEdit() const { return edit_form_.has_value(); }

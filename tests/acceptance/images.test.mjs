@@ -1,6 +1,6 @@
 // The Images API through the gateway, driven by the official OpenAI SDK exactly as a user would:
 // only baseURL changes. Every image that comes back must be a real PNG. Edits upload files as
-// multipart/form-data (toFile), which the gateway forwards without caching.
+// multipart/form-data (toFile); a repeated edit is served from the cache.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI, { toFile } from 'openai';
@@ -66,6 +66,22 @@ test('images.edit uploads PNGs as multipart/form-data and returns edited PNGs', 
   assert.equal(result.data.length, 2);
   for (const image of result.data) decodePngBase64(image.b64_json);
   assert.notEqual(result.data[0].b64_json, generated.data[0].b64_json);
+});
+
+test('the same edit sent again is a cache hit, though the SDK picks a new form boundary', async () => {
+  const generated = await stack.client.images.generate({ model: 'gpt-image-1', prompt: 'a dog' });
+  const input = Buffer.from(generated.data[0].b64_json, 'base64');
+  const edit = async () => stack.client.images.edit({
+    model: 'gpt-image-1',
+    prompt: 'the same dog in a raincoat',
+    image: await toFile(input, 'dog.png', { type: 'image/png' }),
+  }).withResponse();
+  const first = await edit();
+  const second = await edit();
+  assert.equal(first.response.headers.get('x-arkroute-cache'), 'MISS');
+  assert.equal(second.response.headers.get('x-arkroute-cache'), 'HIT');
+  assert.deepEqual(second.data.data, first.data.data);
+  decodePngBase64(second.data.data[0].b64_json);
 });
 
 test('a streamed edit yields image_edit partial images, then the completed event', async () => {

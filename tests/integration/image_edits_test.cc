@@ -1,6 +1,7 @@
 // Integration: POST /v1/images/edits through the gateway to the simulator — multipart bodies
-// forwarded byte for byte (but for the model rename), streamed edit events, errors, no caching,
-// and the edit counted in the usage ledger.
+// forwarded byte for byte (but for the model rename), repeated base64 edits served from the cache
+// (streamed and url edits never), streamed edit events, errors, and the edit counted in the usage
+// ledger.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -49,26 +50,52 @@ class ImageEdits : public ::testing::Test {
                                          {"ARKROUTE_ADMIN_TOKEN", kAdminToken}}}};
 };
 
-TEST_F(ImageEdits, AnEditIsByteIdenticalToTheSimulatorsAnswerAndNeverCached) {
+TEST_F(ImageEdits, AnEditIsByteIdenticalToTheSimulatorsAnswerAndARepeatIsServedFromTheCache) {
   const std::string body = editForm({{"model", "gpt-image-1"}, {"prompt", "add a red hat"}});
   HttpResponse direct = httpRequest(sim.port(), editCall(body));
   ASSERT_EQ(direct.status, 200) << direct.body;
-  for (int i = 0; i < 2; ++i) {
+  for (const char* status : {"MISS", "HIT"}) {
     HttpResponse proxied = httpRequest(gateway.port(), editCall(body));
     ASSERT_EQ(proxied.status, 200) << proxied.body;
     EXPECT_EQ(proxied.body, direct.body);
-    EXPECT_EQ(proxied.header("x-arkroute-cache"), "BYPASS");
+    EXPECT_EQ(proxied.header("x-arkroute-cache"), status);
     EXPECT_EQ(proxied.header("x-arkroute-model"), "gpt-image-1");
   }
-  EXPECT_EQ(sim.requests("/v1/images/edits"), 3) << "both edits reached the provider";
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 2) << "the repeat was served from the cache";
   auto parsed = json::parse(direct.body);
   EXPECT_TRUE(looksLikePng(base64Decode(parsed["data"][0]["b64_json"].get<std::string>())));
+  // The same form laid out in another order, with a user, is the same edit.
+  HttpResponse reordered = httpRequest(
+      gateway.port(),
+      editCall(
+          editForm({{"user", "u-42"}, {"prompt", "add a red hat"}, {"model", "gpt-image-1"}})));
+  EXPECT_EQ(reordered.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(reordered.body, direct.body);
   // Another input image is another edit: the simulator's answer depends on the file's bytes.
   HttpResponse other = httpRequest(
       gateway.port(),
       editCall(editForm({{"model", "gpt-image-1"}, {"prompt", "add a red hat"}}, "another image")));
   ASSERT_EQ(other.status, 200);
+  EXPECT_EQ(other.header("x-arkroute-cache"), "MISS");
   EXPECT_NE(other.body, direct.body);
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 3);
+}
+
+TEST_F(ImageEdits, StreamedAndUrlEditsAreNeverCached) {
+  const std::vector<std::vector<std::pair<std::string, std::string>>> uncached = {
+      {{"model", "gpt-image-1"}, {"prompt", "a url edit"}, {"response_format", "url"}},
+      {{"model", "gpt-image-1"}, {"prompt", "a streamed edit"}, {"stream", "true"}}};
+  int calls = 0;
+  for (const auto& fields : uncached) {
+    for (int i = 0; i < 2; ++i) {
+      HttpCall call = editCall(editForm(fields));
+      call.headers.emplace_back("x-sim-latency-ms", "0");
+      HttpResponse response = httpRequest(gateway.port(), call);
+      ASSERT_EQ(response.status, 200) << response.body;
+      EXPECT_EQ(response.header("x-arkroute-cache"), "BYPASS") << fields[1].second;
+      EXPECT_EQ(sim.requests("/v1/images/edits"), ++calls) << fields[1].second;
+    }
+  }
 }
 
 TEST_F(ImageEdits, RenamesTheModelPartAndForwardsEveryOtherByteWithTheProviderKey) {

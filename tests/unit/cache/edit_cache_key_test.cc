@@ -1,0 +1,95 @@
+// CacheKey::makeEdit: the key of a multipart edit. Part order and delivery-only fields do not
+// split it; any byte of a file, its Content-Type, a text field, the order of image[] files, the
+// upstream, the model or the tenant does. Files enter the text as their SHA-256, never whole.
+#include <gtest/gtest.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "cache/cache_key.h"
+
+namespace arkroute::cache {
+namespace {
+
+const std::vector<EditFormPart> kEdit = {
+    {"model", false, "", "gpt-image-1"},
+    {"prompt", false, "", "add a red hat"},
+    {"image[]", true, "image/png", "first image bytes"},
+    {"image[]", true, "image/png", "second image bytes"},
+    {"size", false, "", "1024x1024"},
+};
+
+std::string editHex(const std::vector<EditFormPart>& parts, std::string_view upstream = "sim",
+                    std::string_view model = "gpt-image-1", std::string_view tenant = "") {
+  return CacheKey::makeEdit(upstream, model, parts, tenant).hex();
+}
+
+std::vector<EditFormPart> with(std::vector<EditFormPart> parts, const EditFormPart& extra) {
+  parts.push_back(extra);
+  return parts;
+}
+
+TEST(EditCacheKey, PartOrderAndDeliveryFieldsDoNotSplitTheKey) {
+  const std::string base = editHex(kEdit);
+  std::vector<EditFormPart> reordered = {kEdit[4], kEdit[2], kEdit[1], kEdit[3], kEdit[0]};
+  EXPECT_EQ(editHex(reordered), base);
+  for (const char* field :
+       {"user", "safety_identifier", "stream", "partial_images", "response_format"}) {
+    EXPECT_EQ(editHex(with(kEdit, {field, false, "", "b64_json"})), base) << field;
+  }
+  // The client's model name is replaced by the upstream model, which is a key input of its own.
+  std::vector<EditFormPart> renamed = kEdit;
+  renamed[0].value = "my-alias";
+  EXPECT_EQ(editHex(renamed), base);
+}
+
+TEST(EditCacheKey, EveryInputThatCanChangeTheImageSplitsTheKey) {
+  const std::string base = editHex(kEdit);
+  std::vector<std::string> keys = {base};
+  auto changed = [&](auto change) {
+    std::vector<EditFormPart> parts = kEdit;
+    change(parts);
+    keys.push_back(editHex(parts));
+  };
+  changed([](auto& p) { p[2].value = "first image byteS"; });   // one byte of a file
+  changed([](auto& p) { p[3].content_type = "image/jpeg"; });   // a file's type
+  changed([](auto& p) { p[1].value = "add a blue hat"; });      // a text field
+  changed([](auto& p) { std::swap(p[2].value, p[3].value); });  // the order of image[] files
+  changed([](auto& p) { p[4].is_file = true; });                // a field sent as a file
+  changed([](auto& p) { p.push_back({"mask", true, "image/png", "mask bytes"}); });
+  changed([](auto& p) { p.push_back({"quality", false, "", "high"}); });
+  changed([](auto& p) { p.pop_back(); });  // a field left out
+  keys.push_back(editHex(kEdit, "other-upstream"));
+  keys.push_back(editHex(kEdit, "sim", "gpt-image-1-mini"));
+  keys.push_back(editHex(kEdit, "sim", "gpt-image-1", "tenant-a"));
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(std::adjacent_find(keys.begin(), keys.end()), keys.end())
+      << "two different edits share a key";
+}
+
+TEST(EditCacheKey, FilesEnterTheTextAsTheirSha256AndTheDigestIsXxh3OfTheText) {
+  const std::vector<EditFormPart> parts = {{"image", true, "image/png", "abc"},
+                                           {"prompt", false, "", "x=1\nfile 5:image"}};
+  CacheKey key = CacheKey::makeEdit("sim", "gpt-image-1", parts, "");
+  const std::string& text = key.canonical();
+  EXPECT_EQ(text, std::string(kKeyFormatVersion) +
+                      "\nupstream=3:sim\nupstream_model=11:gpt-image-1\ntenant=0:\nedit\n"
+                      "file 5:image 9:image/png 3 "
+                      "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
+                      "text 6:prompt 16:x=1\nfile 5:image\n");
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(text.data(), text.size()));
+  EXPECT_TRUE(std::equal(key.digest().begin(), key.digest().end(), std::begin(canonical.digest)));
+}
+
+TEST(EditCacheKey, AnEditNeverSharesAKeyWithAGeneration) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element body = parser.parse(R"({"prompt":"add a red hat"})"_padded);
+  const std::vector<EditFormPart> parts = {{"prompt", false, "", "add a red hat"}};
+  EXPECT_NE(CacheKey::makeEdit("sim", "gpt-image-1", parts, "").hex(),
+            CacheKey::make("sim", "gpt-image-1", body, "").hex());
+}
+
+}  // namespace
+}  // namespace arkroute::cache
