@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "integration/harness.h"
 
@@ -79,6 +80,30 @@ TEST_F(ImageEdits, AnEditIsByteIdenticalToTheSimulatorsAnswerAndARepeatIsServedF
   EXPECT_EQ(other.header("x-arkroute-cache"), "MISS");
   EXPECT_NE(other.body, direct.body);
   EXPECT_EQ(sim.requests("/v1/images/edits"), 3);
+}
+
+TEST_F(ImageEdits, ConcurrentIdenticalEditsMakeOneUpstreamCall) {
+  const std::string body = editForm({{"model", "gpt-image-1"}, {"prompt", "twenty at once"}});
+  std::vector<HttpResponse> responses(20);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < responses.size(); ++i) {
+    clients.emplace_back([&, i] {
+      HttpCall call = editCall(body);
+      call.headers.emplace_back("x-sim-latency-ms", "800");  // all arrive while the first runs
+      responses[i] = httpRequest(gateway.port(), call);
+    });
+  }
+  for (auto& client : clients) client.join();
+  int misses = 0;
+  for (const HttpResponse& response : responses) {
+    ASSERT_EQ(response.status, 200) << response.error << response.body;
+    EXPECT_EQ(response.body, responses[0].body);
+    std::string status = response.header("x-arkroute-cache");
+    EXPECT_TRUE(status == "MISS" || status == "COALESCED" || status == "HIT") << status;
+    misses += status == "MISS";
+  }
+  EXPECT_EQ(misses, 1);
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 1);
 }
 
 TEST_F(ImageEdits, StreamedAndUrlEditsAreNeverCached) {
