@@ -9,6 +9,7 @@
 #include <random>
 
 #include "proxy/http/multipart_form.h"
+#include "unit/proxy/http/form_damage.h"
 
 namespace arkroute::http {
 namespace {
@@ -27,43 +28,6 @@ std::string validForm() {
       "Content-Type: image/png",
       std::string("\x89PNG\r\n\x1a\n\0\0-\r", 13));
   return body + "--" + std::string(kFuzzBoundary) + "--\r\n";
-}
-
-// Pieces a mutation inserts: the structure's own tokens, so damage lands near meaningful bytes.
-const std::string kPieces[] = {"\r\n",
-                               "\r",
-                               "\n",
-                               "--",
-                               std::string(kFuzzBoundary),
-                               "\"",
-                               ";",
-                               ":",
-                               "Content-Disposition: form-data; name=",
-                               "filename=",
-                               std::string(1, '\0'),
-                               "Content-Type: x\r\n",
-                               " "};
-
-std::string mutate(std::string body, std::mt19937& random) {
-  int edits = 1 + static_cast<int>(random() % 4);
-  for (int i = 0; i < edits && !body.empty(); ++i) {
-    size_t at = random() % (body.size() + 1);
-    switch (random() % 4) {
-      case 0:
-        if (at < body.size()) body[at] = static_cast<char>(random() % 256);
-        break;
-      case 1:
-        body.insert(at, kPieces[random() % std::size(kPieces)]);
-        break;
-      case 2:
-        body.erase(at, random() % 12);
-        break;
-      default:
-        body.resize(at);
-        break;
-    }
-  }
-  return body;
 }
 
 // Checks one parse of body (held in an exact-size heap buffer); returns whether it was accepted.
@@ -102,7 +66,7 @@ TEST(MultipartFuzz, DamagedFormsAreRefusedOrParseIntoPartsInsideTheBody) {
   std::mt19937 random(20261201);
   int accepted = 0;
   for (int round = 0; round < kRounds && !::testing::Test::HasFailure(); ++round) {
-    std::string body = mutate(validForm(), random);
+    std::string body = arkroute::fuzz::damageForm(validForm(), kFuzzBoundary, random);
     accepted += checkParse(body) ? 1 : 0;
     if (::testing::Test::HasFailure()) ADD_FAILURE() << "round " << round;
   }
