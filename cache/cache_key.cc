@@ -109,14 +109,19 @@ void appendCounted(std::string_view value, std::string* out) {
   out->append(value);
 }
 
-void appendSha256Hex(std::string_view bytes, std::string* out) {
+// Lowercase hex of bytes, appended to out.
+void appendHex(const uint8_t* bytes, size_t length, std::string* out) {
   static constexpr char kHexDigits[] = "0123456789abcdef";
+  for (size_t i = 0; i < length; ++i) {
+    out->push_back(kHexDigits[bytes[i] >> 4]);
+    out->push_back(kHexDigits[bytes[i] & 15]);
+  }
+}
+
+void appendSha256Hex(std::string_view bytes, std::string* out) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  for (unsigned char byte : digest) {
-    out->push_back(kHexDigits[byte >> 4]);
-    out->push_back(kHexDigits[byte & 15]);
-  }
+  appendHex(digest, sizeof digest, out);
 }
 
 // "text 6:prompt 9:a red hat" or "file 7:image[] 9:image/png 1234 sha256:<hex>", one line each.
@@ -219,13 +224,9 @@ CacheKey CacheKey::fromParts(std::string canonical, const Digest& digest) {
 }
 
 std::string CacheKey::toHex(const Digest& digest) {
-  static constexpr char kHexDigits[] = "0123456789abcdef";
   std::string out;
   out.reserve(digest.size() * 2);
-  for (uint8_t byte : digest) {
-    out.push_back(kHexDigits[byte >> 4]);
-    out.push_back(kHexDigits[byte & 15]);
-  }
+  appendHex(digest.data(), digest.size(), &out);
   return out;
 }
 

@@ -191,19 +191,6 @@ bool GenerationHandler::cacheApplies() const {
   return !request_->isEdit() || (!request_->stream() && responseFormat() != "url");
 }
 
-cache::CacheKey GenerationHandler::makeCacheKey(std::string_view tenant) const {
-  const std::string& upstream = route_->upstream->name;
-  const std::string& model = route_->model->upstream_model;
-  if (!request_->isEdit())
-    return cache::CacheKey::make(upstream, model, request_->document(), tenant);
-  std::vector<cache::EditFormPart> parts;
-  for (const http::FormPart& part : request_->editForm()->parts) {
-    parts.push_back(
-        {part.name, part.filename.has_value(), part.content_type, part.value(request_->body())});
-  }
-  return cache::CacheKey::makeEdit(upstream, model, parts, tenant);
-}
-
 void GenerationHandler::consultCache() {
   policy_ = CachePolicy::fromHeaders(exchange_->request().headers);
   if (!cacheApplies() || (!policy_.read && !policy_.write)) {
@@ -215,7 +202,7 @@ void GenerationHandler::consultCache() {
   if (runtime_->config().cache.scope == CacheScope::kPerKey) {
     tenant = sha256Hex(exchange_->request().headers.get("authorization"));
   }
-  cache_key_ = makeCacheKey(tenant);
+  cache_key_ = request_->cacheKey(route_->upstream->name, route_->model->upstream_model, tenant);
   wants_urls_ = !request_->stream() && responseFormat() == "url";
   url_mode_ = wants_urls_ && policy_.write;
   if (!policy_.read) {

@@ -102,7 +102,6 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // Helpers.
   bool cacheApplies() const;
   std::string_view responseFormat() const;  // as asked, or the model's default
-  cache::CacheKey makeCacheKey(std::string_view tenant) const;
   http::OutgoingRequest buildUpstreamRequest() const;
   std::string renameModel(std::string_view body, const std::string& name) const;
   http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;

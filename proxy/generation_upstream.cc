@@ -228,7 +228,7 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
 std::string GenerationHandler::renameModel(std::string_view body, const std::string& name) const {
   std::optional<std::string> renamed;
   if (const auto& form = request_->editForm()) {
-    renamed = http::replacePartValue(body, form->boundary, form->model_part, name);
+    renamed = http::replacePartValue(body, form->boundary, form->modelPart(), name);
   } else {
     renamed = setTopLevelString(body, "model", name);
   }

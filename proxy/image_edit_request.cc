@@ -64,19 +64,19 @@ std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parseEdit(
   request->borrowed_body_ = body;
   auto parsed = http::parseForm(body, *boundary);
   if (auto* why = std::get_if<std::string>(&parsed)) return malformed(*why);
-  request->edit_form_ = EditForm{std::move(*boundary), {}, {}};
-  if (auto error = request->readForm(std::get<std::vector<http::FormPart>>(parsed))) {
-    return *error;
-  }
-  request->edit_form_->parts = std::move(std::get<std::vector<http::FormPart>>(parsed));
+  request->edit_form_ =
+      EditForm{std::move(*boundary), std::move(std::get<std::vector<http::FormPart>>(parsed))};
+  if (auto error = request->readForm()) return *error;
   return request;
 }
 
-std::optional<ApiError> ImageRequest::readForm(const std::vector<http::FormPart>& parts) {
+std::optional<ApiError> ImageRequest::readForm() {
   std::vector<std::string_view> seen;
   std::optional<std::string_view> count, stream;
   bool has_image = false;
-  for (const http::FormPart& part : parts) {
+  const std::vector<http::FormPart>& parts = edit_form_->parts;
+  for (size_t index = 0; index < parts.size(); ++index) {
+    const http::FormPart& part = parts[index];
     if (!repeatable(part.name)) {
       if (std::find(seen.begin(), seen.end(), part.name) != seen.end()) {
         return ApiError::invalidRequest("The field '" + part.name + "' is given more than once.",
@@ -89,7 +89,7 @@ std::optional<ApiError> ImageRequest::readForm(const std::vector<http::FormPart>
     if (part.name == "prompt") prompt_ = value;
     if (part.name == "model") {
       model_ = value;
-      edit_form_->model_part = part;
+      edit_form_->model_index = index;
     }
     if (part.name == "response_format") response_format_ = value;
     if (part.name == "quality") quality_ = value;

@@ -178,4 +178,17 @@ ApiError ImageRequest::countOutOfRange(int64_t n) {
       "integer_out_of_range");
 }
 
+// A generation's key covers its parsed body; an edit's, its form's parts (files by SHA-256).
+cache::CacheKey ImageRequest::cacheKey(std::string_view upstream, std::string_view upstream_model,
+                                       std::string_view tenant) const {
+  if (!edit_form_) return cache::CacheKey::make(upstream, upstream_model, document_, tenant);
+  std::vector<cache::EditFormPart> parts;
+  parts.reserve(edit_form_->parts.size());
+  for (const http::FormPart& part : edit_form_->parts) {
+    parts.push_back(
+        {part.name, part.filename.has_value(), part.content_type, part.value(borrowed_body_)});
+  }
+  return cache::CacheKey::makeEdit(upstream, upstream_model, parts, tenant);
+}
+
 }  // namespace arkroute

@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "cache/cache_key.h"
 #include "proxy/api_error.h"
 #include "proxy/http/multipart_form.h"
 
@@ -27,12 +28,12 @@ class ImageRequest {
   static std::variant<std::unique_ptr<ImageRequest>, ApiError> parseEdit(
       std::string_view body, std::string_view content_type);
 
-  // An edit's form: its boundary, the part holding the model (for the upstream_model rename) and
-  // every part in order (for the cache key; their contents are ranges of body()).
+  // An edit's form: its boundary and every part in order (their contents are ranges of body()).
   struct EditForm {
     std::string boundary;
-    http::FormPart model_part;
     std::vector<http::FormPart> parts;
+    size_t model_index = 0;  // the part holding the model (for the upstream_model rename)
+    const http::FormPart& modelPart() const { return parts[model_index]; }
   };
   const std::optional<EditForm>& editForm() const { return edit_form_; }
   bool isEdit() const { return edit_form_.has_value(); }
@@ -52,11 +53,15 @@ class ImageRequest {
   std::string_view size() const { return size_; }
   // The parsed body (an object; generations only). Valid as long as this ImageRequest lives.
   simdjson::dom::element document() const { return document_; }
+  // This request's cache key once routed: the parsed body's for a generation, the form's parts'
+  // for an edit.
+  cache::CacheKey cacheKey(std::string_view upstream, std::string_view upstream_model,
+                           std::string_view tenant) const;
 
  private:
   ImageRequest() = default;
   std::optional<ApiError> validate();
-  std::optional<ApiError> readForm(const std::vector<http::FormPart>& parts);
+  std::optional<ApiError> readForm();
   // Rules both kinds share, once the field is read.
   std::optional<ApiError> requirePrompt() const;
   std::optional<ApiError> requireModel() const;

@@ -9,7 +9,6 @@
 #include <random>
 #include <vector>
 
-#include "cache/cache_key.h"
 #include "proxy/image_request.h"
 #include "unit/proxy/http/form_damage.h"
 
@@ -40,19 +39,13 @@ bool inside(std::string_view field, std::string_view body) {
 }
 
 std::string editKeyHex(const ImageRequest& request) {
-  std::vector<cache::EditFormPart> parts;
-  for (const http::FormPart& part : request.editForm()->parts) {
-    parts.push_back(
-        {part.name, part.filename.has_value(), part.content_type, part.value(request.body())});
-  }
-  return cache::CacheKey::makeEdit("sim", "gpt-image-1", parts, "").hex();
+  return request.cacheKey("sim", "gpt-image-1", "").hex();
 }
 
 // Checks one damaged edit; returns whether it was accepted.
 bool checkEdit(const std::string& text) {
-  std::unique_ptr<char[]> buffer(new char[text.size() + 1]);
-  std::copy(text.begin(), text.end(), buffer.get());
-  std::string_view body(buffer.get(), text.size());
+  fuzz::ExactCopy copy(text);
+  std::string_view body = copy.view();
   auto result = ImageRequest::parseEdit(body, kEditType);
   if (auto* error = std::get_if<ApiError>(&result)) {
     EXPECT_EQ(error->status, 400) << error->message;  // no model lookup happens here

@@ -47,7 +47,7 @@ TEST(ImageEditRequest, ReadsTheFormFieldsAsAGenerationsFields) {
   EXPECT_EQ(request.body(), body);
   ASSERT_TRUE(request.editForm());
   EXPECT_EQ(request.editForm()->boundary, "b0undary");
-  EXPECT_EQ(request.editForm()->model_part.value(body), "gpt-image-1");
+  EXPECT_EQ(request.editForm()->modelPart().value(body), "gpt-image-1");
 }
 
 TEST(ImageEditRequest, ReadsStreamInAnyCase) {

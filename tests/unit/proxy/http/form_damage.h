@@ -1,9 +1,11 @@
 // Random damage to multipart/form-data bodies, for the property tests of the form parser and of
-// edit requests: bytes flipped, structure tokens inserted, ranges deleted, bodies cut short. The
-// caller seeds the generator, so a failing round repeats.
+// edit requests: bytes flipped, structure tokens inserted, ranges deleted, bodies cut short (the
+// caller seeds the generator, so a failing round repeats); and exact-size copies to parse them in.
 #pragma once
 
+#include <algorithm>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -46,5 +48,19 @@ inline std::string damageForm(std::string body, std::string_view boundary, std::
   }
   return body;
 }
+
+// A copy of text in a heap buffer of exactly its size: under AddressSanitizer, a parser that reads
+// one byte past the end of the body fails the test.
+class ExactCopy {
+ public:
+  explicit ExactCopy(std::string_view text) : bytes_(new char[text.size()]), size_(text.size()) {
+    std::copy(text.begin(), text.end(), bytes_.get());
+  }
+  std::string_view view() const { return {bytes_.get(), size_}; }
+
+ private:
+  std::unique_ptr<char[]> bytes_;
+  size_t size_;
+};
 
 }  // namespace arkroute::fuzz

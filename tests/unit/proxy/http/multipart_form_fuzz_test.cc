@@ -32,9 +32,8 @@ std::string validForm() {
 
 // Checks one parse of body (held in an exact-size heap buffer); returns whether it was accepted.
 bool checkParse(const std::string& text) {
-  std::unique_ptr<char[]> buffer(new char[text.size() + 1]);
-  std::copy(text.begin(), text.end(), buffer.get());
-  std::string_view body(buffer.get(), text.size());
+  fuzz::ExactCopy copy(text);
+  std::string_view body = copy.view();
   auto parsed = parseForm(body, kFuzzBoundary);
   if (auto* why = std::get_if<std::string>(&parsed)) {
     EXPECT_FALSE(why->empty()) << "a refusal says why";
