@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One benchmark run comparing, on this machine and in the same run: the simulator directly, nginx
+# One benchmark run comparing, on this machine and in the same run: the simulator directly, a
+# minimal relay (the floor: what any proxy adds here; by read/write and by splice), nginx
 # proxy_pass (upstream keepalive), ArkRoute (cache off) and Portkey's open-source gateway, each in
 # front of arkroute-sim on 127.0.0.1, for a ~1 KB response and a ~1.5 MB base64 response, at
 # concurrency 1 and 64, measured with wrk: req/s, p50, p99, the ratio to nginx, CPU time per
@@ -16,7 +17,10 @@
 #                              ratio vs nginx, which a single run's scheduling luck moves less
 #   BENCH_CONCURRENCY="1 64"   connection counts
 #   BENCH_PAYLOADS="small large"
-#   BENCH_TARGETS="sim nginx arkroute portkey"
+#   BENCH_TARGETS="sim relay splice nginx arkroute portkey"
+#                              relay / splice: arkroute-floor-relay, a blocking thread-per-connection
+#                              relay that parses only the head's end and Content-Length and moves
+#                              bodies by read/write / by splice through a pipe (tests/bench/)
 #   BENCH_SIM_THREADS=2        arkroute-sim --threads
 #   BENCH_ARKROUTE_WORKERS=0   [server] workers for ArkRoute (0 = one per core)
 #   BENCH_NGINX_WORKERS=2      nginx worker_processes (compare like with like: on this 2-core
@@ -39,7 +43,7 @@ WARMUP="${BENCH_WARMUP:-1}"
 ROUNDS="${BENCH_ROUNDS:-1}"
 CONCURRENCY="${BENCH_CONCURRENCY:-1 64}"
 PAYLOADS="${BENCH_PAYLOADS:-small large}"
-TARGETS="${BENCH_TARGETS:-sim nginx arkroute portkey}"
+TARGETS="${BENCH_TARGETS:-sim relay splice nginx arkroute portkey}"
 OUT_DIR="tests/bench/out"
 
 # shellcheck source=../tests/bench/lib.sh
@@ -48,7 +52,10 @@ source tests/bench/lib.sh
 ARKROUTE_SKIP_NPM=1 ./scripts/setup.sh
 if [ "${BENCH_NO_BUILD:-0}" != "1" ]; then
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target arkroute-sim $([[ " $TARGETS " == *" arkroute "* ]] && echo arkroute)
+  build_targets=(arkroute-sim)
+  [[ " $TARGETS " == *" arkroute "* ]] && build_targets+=(arkroute)
+  [[ " $TARGETS " == *" relay "* || " $TARGETS " == *" splice "* ]] && build_targets+=(arkroute-floor-relay)
+  cmake --build "$BUILD_DIR" -j2 --target "${build_targets[@]}"
 fi
 
 if [[ " $TARGETS " == *" portkey "* ]]; then
@@ -118,6 +125,8 @@ for payload in $PAYLOADS; do
   for target in $TARGETS; do
     case "$target" in
       sim) UP[sim]="http://127.0.0.1:$SIM_PORT/v1/images/generations $SIM_PID" ;;
+      relay) start_floor_relay "$SIM_PORT" && UP[relay]="http://127.0.0.1:$RELAY_PORT/v1/images/generations $RELAY_PID" ;;
+      splice) start_floor_relay "$SIM_PORT" --splice && UP[splice]="http://127.0.0.1:$RELAY_PORT/v1/images/generations $RELAY_PID" ;;
       nginx) start_nginx "$SIM_PORT" && UP[nginx]="http://127.0.0.1:$NGINX_PORT/v1/images/generations $NGINX_PID" ;;
       arkroute) start_arkroute "$SIM_PORT" && UP[arkroute]="http://127.0.0.1:$ARKROUTE_PORT/v1/images/generations $ARKROUTE_PID" ;;
       portkey) start_portkey && UP[portkey]="http://127.0.0.1:$PORTKEY_PORT/v1/images/generations $PORTKEY_PID" ;;
@@ -189,24 +198,34 @@ summarize() {
 
 fmt_cpu() { awk -v v="$1" 'BEGIN { if (v == "n/a") print v; else printf "%.1f", v }'; }
 fmt_rps() { awk -v v="$1" 'BEGIN { if (v < 10) printf "%.1f", v; else printf "%.0f", v }'; }
+# fmt_added P99 DIRECT_P99: the p99 over the simulator's own ("+0.42 ms"); "-" for the simulator's
+# row or when it was not measured. The issue's latency target is on this column at c=1.
+fmt_added() {
+  awk -v v="$1" -v d="$2" 'BEGIN { if (d == "") print "-"; else printf "%+.2f ms", v - d }'
+}
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v < 0) print "-"; else if (v < 10) printf "%.3f ms", v; else printf "%.1f ms", v }'; }
 
-table="| target | payload | conc | req/s | p50 | p99 | ratio vs nginx | CPU µs/request | errors | RSS (now / peak) |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+table="| target | payload | conc | req/s | p50 | p99 | added p99 | ratio vs nginx | CPU µs/request | errors | RSS (now / peak) |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for payload in $PAYLOADS; do
   for conc in $CONCURRENCY; do
     ref="${RESULT[nginx|$payload|$conc]:-n/a}"
     [[ "$ref" == *n/a* ]] && ref="n/a"
+    direct_p99=""
+    sim_rounds="${RESULT[sim|$payload|$conc]:-n/a}"
+    # Only at c=1: at c=64 the large row's simulator is its own bottleneck and the difference says
+    # nothing about the relays.
+    [[ "$sim_rounds" == *n/a* || "$conc" != 1 ]] || read -r _ _ direct_p99 _ <<<"$(summarize "$sim_rounds" n/a)"
     for target in $TARGETS; do
       value="${RESULT[$target|$payload|$conc]:-n/a}"
       size="$([ "$payload" = small ] && echo '~1 KB' || echo '~1.5 MB')"
       if [[ "$value" == *n/a* ]]; then
-        table+=$'\n'"| $target | $payload ($size) | $conc | n/a | n/a | n/a | n/a | n/a | - | - |"
+        table+=$'\n'"| $target | $payload ($size) | $conc | n/a | n/a | n/a | n/a | n/a | n/a | - | - |"
         [ "$target" = "portkey" ] || MISSING=$((MISSING + 1))
         continue
       fi
       read -r rps p50 p99 errors cpu ratio <<<"$(summarize "$value" "$ref")"
-      table+=$'\n'"| $target | $payload ($size) | $conc | $(fmt_rps "$rps") | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $ratio | $(fmt_cpu "$cpu") | $errors | ${MEM[$target|$payload|$conc]:--} |"
+      table+=$'\n'"| $target | $payload ($size) | $conc | $(fmt_rps "$rps") | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $(fmt_added "$p99" "$([ "$target" = sim ] || echo "$direct_p99")") | $ratio | $(fmt_cpu "$cpu") | $errors | ${MEM[$target|$payload|$conc]:--} |"
     done
   done
 done
@@ -220,6 +239,7 @@ cpu="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || 
   echo
   echo "$table"
   echo
+  echo "Added p99 (c=1 only) = the row's p99 minus the simulator's (both medians over the rounds)."
   echo "Errors = wrk socket errors + non-2xx responses. RSS is ArkRoute's or Portkey's VmRSS / VmHWM after the run."
   echo "CPU µs/request: user + system time of the target's own processes during the measured run (the simulator's for sim; a gateway's without the simulator behind it), per request served."
   echo

@@ -55,18 +55,18 @@ stop_pid() {
   BENCH_PIDS=("${kept[@]}")
 }
 
-# cpu_ticks FIELD PID...: the sum of one /proc stat field over every thread of these processes
-# (14: utime, 15: stime, "all": both).
+# cpu_ticks FIELD PID...: the sum of one /proc/PID/stat field over these processes (14: utime,
+# 15: stime, "all": both). A process's figures cover all its threads, ended ones included (the
+# floor relay's thread per connection ends with its connection).
 cpu_ticks() {
   local field="$1" total=0 pid stat
   shift
   for pid in "$@"; do
-    for stat in /proc/"$pid"/task/*/stat; do
-      [ -r "$stat" ] || continue
-      # The command name may contain spaces: count fields after its closing parenthesis.
-      total=$((total + $(sed 's/.*) //' "$stat" | awk -v f="$field" \
-        '{ if (f == "all") print $12 + $13; else print $(f - 2) }')))
-    done
+    stat="/proc/$pid/stat"
+    [ -r "$stat" ] || continue
+    # The command name may contain spaces: count fields after its closing parenthesis.
+    total=$((total + $(sed 's/.*) //' "$stat" | awk -v f="$field" \
+      '{ if (f == "all") print $12 + $13; else print $(f - 2) }')))
   done
   echo "$total"
 }
@@ -157,6 +157,17 @@ EOF
   ARKROUTE_PID=$!
   BENCH_PIDS+=("$ARKROUTE_PID")
   ARKROUTE_PORT="$(wait_listening "$dir/arkroute.log" "$ARKROUTE_PID")"
+}
+
+# start_floor_relay SIM_PORT [--splice]: arkroute-floor-relay (tests/bench/floor_relay.cc), the
+# least any relay can do: blocking, one thread per connection, bodies moved by read/write or, with
+# --splice, through a pipe. Sets RELAY_PORT, RELAY_PID.
+start_floor_relay() {
+  local log="$BENCH_WORK/relay-$RANDOM.log"
+  "$BUILD_DIR/tests/arkroute-floor-relay" --upstream-port "$@" >"$log" 2>&1 &
+  RELAY_PID=$!
+  BENCH_PIDS+=("$RELAY_PID")
+  RELAY_PORT="$(wait_listening "$log" "$RELAY_PID")"
 }
 
 # start_nginx SIM_PORT [HTTP_DIRECTIVES] [LOCATION_DIRECTIVES]: nginx proxy_pass with upstream
