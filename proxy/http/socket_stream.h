@@ -87,6 +87,7 @@ class SocketStream {
   size_t max_read_per_event_ = 256 * 1024;
   size_t low_watermark_ = 0;
   size_t max_single_write_ = 1024 * 1024;
+  bool mid_body_ = false;  // the last read event stopped at its budget with data left unread
   bool read_wanted_ = true;
   bool read_registered_ = false;
   bool write_armed_ = false;

@@ -1,5 +1,6 @@
 // SocketStream on a real socketpair and event loop: reads, EOF, the read limit and its resumption,
-// large writes through a full socket with the drained callback, write errors and write timeouts.
+// the number of read calls in the middle of a large body, large writes through a full socket with
+// the drained callback, write errors and write timeouts.
 #include "proxy/http/socket_stream.h"
 
 #include <event2/buffer.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <string>
 
@@ -94,6 +96,43 @@ TEST_F(SocketStreamTest, StopsReadingAtTheLimitAndResumesOnceInputIsConsumed) {
   stream_->inputConsumed();
   ASSERT_TRUE(loopUntil([&] { return recorder_.reads > 1; }));
   EXPECT_EQ(evbuffer_get_length(stream_->input()), 1000u) << "topped up to the limit again";
+}
+
+// Read system calls this process has made so far (`syscr` in /proc/self/io).
+long readCallsSoFar() {
+  std::ifstream io("/proc/self/io");
+  std::string name;
+  long value = -1;
+  while (io >> name >> value) {
+    if (name == "syscr:") return value;
+  }
+  return -1;
+}
+
+// In the middle of a large body every read event finds more than its budget waiting: it takes it
+// in one call instead of growing from a small first read (16 KiB, then 4x) every time.
+TEST_F(SocketStreamTest, AReadEventInTheMiddleOfALargeBodyIsOneReadCall) {
+  constexpr size_t kBudget = 24 * 1024;
+  stream_->setReadLimits(0, kBudget);
+  std::string sent;
+  for (size_t i = 0; sent.size() < (1u << 20); ++i) {  // as much as the socket holds, up to 1 MiB
+    std::string block(4096, static_cast<char>('a' + i % 26));
+    ssize_t wrote = write(peer_, block.data(), block.size());
+    if (wrote <= 0) break;
+    sent.append(block, 0, static_cast<size_t>(wrote));
+  }
+  ASSERT_GE(sent.size(), 6 * kBudget) << "the socket should hold several events' worth";
+  long overhead = readCallsSoFar();  // reading /proc/self/io costs read calls of its own
+  overhead = readCallsSoFar() - overhead;
+  long before = readCallsSoFar();
+  ASSERT_TRUE(loopUntil([&] { return evbuffer_get_length(stream_->input()) == sent.size(); }));
+  long read_calls = readCallsSoFar() - before - overhead;
+  EXPECT_EQ(input(), sent);
+  int events = recorder_.reads;
+  EXPECT_GE(events, static_cast<int>(sent.size() / kBudget));
+  // The first event grows 16 KiB -> 24 KiB (two calls), each later one is a single call, and the
+  // last may add one that finds the socket empty. Growing every time would be two per event.
+  EXPECT_LE(read_calls, events + 2) << events << " read events";
 }
 
 TEST_F(SocketStreamTest, WritesMoreThanTheSocketHoldsAndReportsTheDrainOnce) {
