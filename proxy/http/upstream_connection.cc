@@ -3,6 +3,7 @@
 // their real reason, and apply the reject list before going back to the pool.
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
@@ -139,6 +140,7 @@ void UpstreamConnection::setReading(bool on) {
     on ? plain_->enableRead() : plain_->disableRead();
   } else if (bev_) {
     on ? bufferevent_enable(bev_, EV_READ) : bufferevent_disable(bev_, EV_READ);
+    if (on) readBufferedRecords();
   }
 }
 
@@ -237,7 +239,19 @@ bool UpstreamConnection::endedInOrder(short what) const {
 }
 
 void UpstreamConnection::onRead(bufferevent*, void* arg) {
-  static_cast<UpstreamConnection*>(arg)->onStreamRead();
+  auto* self = static_cast<UpstreamConnection*>(arg);
+  self->onStreamRead();
+  self->readBufferedRecords();
+}
+
+// With read-ahead OpenSSL takes many TLS records from the socket in one read, but libevent decrypts
+// one record per read event: the rest wait in OpenSSL's buffer, where the socket's readiness no
+// longer announces them. This runs the read event again while records wait (it does nothing while
+// reading is off, and resumes when reading is turned back on).
+void UpstreamConnection::readBufferedRecords() {
+  if (closing_ || !bev_ || plain_ || !connected_) return;
+  SSL* ssl = bufferevent_openssl_get_ssl(bev_);
+  if (ssl && SSL_has_pending(ssl)) event_active(&bev_->ev_read, EV_READ, 1);
 }
 
 void UpstreamConnection::onStreamRead() {

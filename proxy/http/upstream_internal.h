@@ -80,6 +80,7 @@ class UpstreamConnection : private SocketStream::Handler {
   std::string hostPort() const;
   // The TCP connection is made (a TLS connection may still be in its handshake).
   bool tcpConnected() const;
+  void readBufferedRecords();
   // handleEvent's EOF or error ended the connection in order (see closed_in_order_).
   bool endedInOrder(short what) const;
 

@@ -11,9 +11,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <string>
+
+#include "unit/proxy/http/read_calls.h"
 
 namespace arkroute::http {
 namespace {
@@ -96,17 +97,6 @@ TEST_F(SocketStreamTest, StopsReadingAtTheLimitAndResumesOnceInputIsConsumed) {
   stream_->inputConsumed();
   ASSERT_TRUE(loopUntil([&] { return recorder_.reads > 1; }));
   EXPECT_EQ(evbuffer_get_length(stream_->input()), 1000u) << "topped up to the limit again";
-}
-
-// Read system calls this process has made so far (`syscr` in /proc/self/io).
-long readCallsSoFar() {
-  std::ifstream io("/proc/self/io");
-  std::string name;
-  long value = -1;
-  while (io >> name >> value) {
-    if (name == "syscr:") return value;
-  }
-  return -1;
 }
 
 // In the middle of a large body every read event finds more than its budget waiting: it takes it

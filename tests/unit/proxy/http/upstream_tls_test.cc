@@ -1,12 +1,15 @@
 // HTTPS upstreams: verified handshakes against a test CA, SNI for names (not for addresses),
 // hostname and trust failures reported with OpenSSL's reason, keep-alive reuse and pause/resume
-// over TLS, and createClientTlsContext's own errors.
+// over TLS, reading many records per system call, and createClientTlsContext's own errors.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "proxy/http/upstream.h"
+#include "unit/proxy/http/read_calls.h"
 #include "unit/proxy/http/upstream_test_server.h"
 #include "unit/proxy/http/upstream_test_support.h"
 
@@ -201,6 +204,44 @@ TEST(UpstreamTls, PauseAndResumeDeliverEveryByteOverTls) {
   RecordingHandler again = setup.fetch("/again");  // still a clean keep-alive connection
   EXPECT_EQ(again.body.size(), body.size());
   EXPECT_EQ(setup.server.accepted(), 1);
+}
+
+// An answer of several TLS records that is already in the socket is taken in one read (OpenSSL's
+// read-ahead), not two per record (its 5-byte header, then the rest), and every record is
+// delivered although the socket has nothing left to announce them.
+TEST(UpstreamTls, AnAnswerWaitingInTheSocketIsReadInOneCall) {
+  std::string body(48 * 1024, '\0');  // three full 16 KiB records after the head
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  std::atomic<int> requested{0}, answered{0};
+  std::atomic<bool> may_answer{true};
+  TlsSetup setup(localhostCert(), "localhost", clientContext(testCerts().ca_file),
+                 [&](ServerConnection& connection) {
+                   ReceivedRequest request;
+                   while (connection.readRequest(&request)) {
+                     ++requested;
+                     while (!may_answer) std::this_thread::sleep_for(1ms);
+                     connection.write(httpResponse(200, body));
+                     ++answered;
+                   }
+                 });
+  ASSERT_EQ(setup.fetch("/handshake").body, body);  // the connection is up and back in the pool
+  may_answer = false;
+  RecordingHandler handler;
+  auto call = setup.pool->start(requestFor("/again"), &handler);
+  ASSERT_TRUE(setup.loop.runUntil([&] { return requested == 2; }));
+  may_answer = true;  // the whole answer goes into the socket while this loop does not run
+  for (int i = 0; i < 500 && answered < 2; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(answered, 2);
+  std::this_thread::sleep_for(20ms);  // the last bytes cross loopback
+  long overhead = readCallsSoFar();
+  overhead = readCallsSoFar() - overhead;
+  long before = readCallsSoFar();
+  ASSERT_TRUE(setup.loop.runUntil([&] { return handler.finished(); }));
+  long read_calls = readCallsSoFar() - before - overhead;
+  ASSERT_TRUE(handler.completed);
+  EXPECT_TRUE(handler.body == body);
+  EXPECT_LE(read_calls, 2) << "two per record would be 8";
+  call.reset();
 }
 
 TEST(UpstreamTls, ClientContextReportsAnUnreadableCaFile) {
