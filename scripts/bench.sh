@@ -21,6 +21,11 @@
 #                              relay / splice: arkroute-floor-relay, a blocking thread-per-connection
 #                              relay that parses only the head's end and Content-Length and moves
 #                              bodies by read/write / by splice through a pipe (tests/bench/)
+#   BENCH_TLS=1                the simulator serves HTTPS with a fresh self-signed certificate for
+#                              localhost, which nginx, ArkRoute and Portkey verify (what a real
+#                              provider costs a gateway); wrk still talks plain HTTP to the
+#                              gateways, and to the simulator over HTTPS. Default targets without
+#                              the relays, which speak plain HTTP only.
 #   BENCH_SIM_THREADS=2        arkroute-sim --threads
 #   BENCH_ARKROUTE_WORKERS=0   [server] workers for ArkRoute (0 = one per core)
 #   BENCH_NGINX_WORKERS=2      nginx worker_processes (compare like with like: on this 2-core
@@ -43,7 +48,9 @@ WARMUP="${BENCH_WARMUP:-1}"
 ROUNDS="${BENCH_ROUNDS:-1}"
 CONCURRENCY="${BENCH_CONCURRENCY:-1 64}"
 PAYLOADS="${BENCH_PAYLOADS:-small large}"
-TARGETS="${BENCH_TARGETS:-sim relay splice nginx arkroute portkey}"
+DEFAULT_TARGETS="sim relay splice nginx arkroute portkey"
+[ "${BENCH_TLS:-0}" = "1" ] && DEFAULT_TARGETS="sim nginx arkroute portkey"  # the relays are plain
+TARGETS="${BENCH_TARGETS:-$DEFAULT_TARGETS}"
 OUT_DIR="tests/bench/out"
 
 # shellcheck source=../tests/bench/lib.sh
@@ -124,7 +131,7 @@ for payload in $PAYLOADS; do
   declare -A UP=()
   for target in $TARGETS; do
     case "$target" in
-      sim) UP[sim]="http://127.0.0.1:$SIM_PORT/v1/images/generations $SIM_PID" ;;
+      sim) UP[sim]="$(upstream_origin "$SIM_PORT")/v1/images/generations $SIM_PID" ;;
       relay) start_floor_relay "$SIM_PORT" && UP[relay]="http://127.0.0.1:$RELAY_PORT/v1/images/generations $RELAY_PID" ;;
       splice) start_floor_relay "$SIM_PORT" --splice && UP[splice]="http://127.0.0.1:$RELAY_PORT/v1/images/generations $RELAY_PID" ;;
       nginx) start_nginx "$SIM_PORT" && UP[nginx]="http://127.0.0.1:$NGINX_PORT/v1/images/generations $NGINX_PID" ;;
@@ -141,7 +148,7 @@ for payload in $PAYLOADS; do
       read -r url pid <<<"${UP[$target]}"
       headers=("Authorization: Bearer bench-key")
       [ "$target" = portkey ] &&
-        headers+=("x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:$SIM_PORT/v1")
+        headers+=("x-portkey-provider: openai" "x-portkey-custom-host: $(upstream_origin "$SIM_PORT")/v1")
       measure "$target" "$payload" "$conc" "$pid" "$url" "$body" "${headers[@]}" || true
       if ! kill -0 "$pid" 2>/dev/null; then
         echo "bench: $target (pid $pid) died during the $payload c=$conc run" >&2
@@ -235,7 +242,7 @@ cpu="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || 
   echo "# ArkRoute benchmark results"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (${cpu:-unknown CPU}), wrk on the same cores, ${DURATION} s per run after a ${WARMUP} s warm-up, ${ROUNDS} interleaved round(s) per row (medians)."
-  echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); ArkRoute with the cache off; payloads: small = sim \`--payload-bytes 700\` + \`response_format: url\`, large = sim default (b64_json)."
+  echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); ArkRoute with the cache off; upstream over $([ "${BENCH_TLS:-0}" = "1" ] && echo "HTTPS (BENCH_TLS=1)" || echo "plain HTTP"); payloads: small = sim \`--payload-bytes 700\` + \`response_format: url\`, large = sim default (b64_json)."
   echo
   echo "$table"
   echo

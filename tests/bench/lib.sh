@@ -24,6 +24,15 @@ bench_init() {
   fi
   BENCH_WORK="$(mktemp -d /tmp/arkroute-bench-XXXXXX)"
   chmod 755 "$BENCH_WORK"   # nginx workers may run as another user and need to reach their temp dirs
+  if [ "${BENCH_TLS:-0}" = "1" ]; then
+    BENCH_TLS_CERT="$BENCH_WORK/tls-cert.pem" BENCH_TLS_KEY="$BENCH_WORK/tls-key.pem"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+      -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+      -keyout "$BENCH_TLS_KEY" -out "$BENCH_TLS_CERT" >/dev/null 2>&1 ||
+      { echo "bench: cannot create a test certificate with openssl" >&2; exit 2; }
+    chmod 644 "$BENCH_TLS_KEY"
+    echo "bench: the simulator serves HTTPS (BENCH_TLS=1); gateways verify it against $BENCH_TLS_CERT"
+  fi
   trap bench_cleanup EXIT
   trap 'bench_cleanup; exit 130' INT
   trap 'bench_cleanup; exit 143' TERM
@@ -92,7 +101,7 @@ free_port() {
 wait_listening() {
   local log="$1" pid="$2" line
   for _ in $(seq 1 100); do
-    line="$(grep -m1 -o 'listening on http://[^ ]*' "$log" 2>/dev/null || true)"
+    line="$(grep -m1 -o 'listening on https\?://[^ ]*' "$log" 2>/dev/null || true)"
     if [ -n "$line" ]; then echo "${line##*:}"; return 0; fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
@@ -113,11 +122,18 @@ wait_http() {
   return 1
 }
 
+# upstream_origin PORT: how clients reach the simulator: https://localhost:PORT with BENCH_TLS=1 (the
+# test certificate's name), else http://127.0.0.1:PORT.
+upstream_origin() {
+  if [ "${BENCH_TLS:-0}" = "1" ]; then echo "https://localhost:$1"; else echo "http://127.0.0.1:$1"; fi
+}
+
 # start_sim [SIM ARGS...]: arkroute-sim on a free port (with --threads BENCH_SIM_THREADS, default
 # 2, when this build of the simulator has that flag). Sets SIM_PORT, SIM_PID.
 start_sim() {
   local log="$BENCH_WORK/sim-$RANDOM.log" sim="$BUILD_DIR/tests/sim/arkroute-sim" threads=()
   if "$sim" --help 2>&1 | grep -q -- '--threads'; then threads=(--threads "${BENCH_SIM_THREADS:-2}"); fi
+  [ "${BENCH_TLS:-0}" = "1" ] && set -- "$@" --tls-cert "$BENCH_TLS_CERT" --tls-key "$BENCH_TLS_KEY"
   "$sim" --listen 127.0.0.1:0 "${threads[@]}" "$@" >"$log" 2>&1 &
   SIM_PID=$!
   BENCH_PIDS+=("$SIM_PID")
@@ -143,8 +159,9 @@ $extra
 
 [[upstream]]
 name = "sim"
-base_url = "http://127.0.0.1:$sim_port/v1"
+base_url = "$(upstream_origin "$sim_port")/v1"
 max_connections = 64
+$([ "${BENCH_TLS:-0}" = "1" ] && echo "ca_file = \"$BENCH_TLS_CERT\"")
 
 [[model]]
 name = "gpt-image-1"
@@ -164,6 +181,10 @@ EOF
 # --splice, through a pipe. Sets RELAY_PORT, RELAY_PID.
 start_floor_relay() {
   local log="$BENCH_WORK/relay-$RANDOM.log"
+  if [ "${BENCH_TLS:-0}" = "1" ]; then
+    echo "bench: the floor relays speak plain HTTP only (BENCH_TLS=1)" >&2
+    return 1
+  fi
   "$BUILD_DIR/tests/arkroute-floor-relay" --upstream-port "$@" >"$log" 2>&1 &
   RELAY_PID=$!
   BENCH_PIDS+=("$RELAY_PID")
@@ -176,7 +197,13 @@ start_floor_relay() {
 # directory. Sets NGINX_PORT, NGINX_PID (the master; SIGTERM stops its workers too).
 # BENCH_NGINX_LISTEN adds parameters to the listen directive (e.g. "reuseport").
 start_nginx() {
-  local sim_port="$1" http_extra="${2:-}" location_extra="${3:-}" dir user_line=""
+  local sim_port="$1" http_extra="${2:-}" location_extra="${3:-}" dir user_line="" scheme=http
+  local tls_lines=""
+  if [ "${BENCH_TLS:-0}" = "1" ]; then
+    scheme=https
+    tls_lines="proxy_ssl_verify on; proxy_ssl_trusted_certificate $BENCH_TLS_CERT;
+      proxy_ssl_name localhost; proxy_ssl_server_name on; proxy_ssl_session_reuse on;"
+  fi
   dir="$(mktemp -d "$BENCH_WORK/nginx-XXXXXX")"
   chmod 755 "$dir"
   NGINX_PORT="$(free_port)"
@@ -203,8 +230,9 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT${BENCH_NGINX_LISTEN:+ $BENCH_NGINX_LISTEN};
     location / {
-      proxy_pass http://sim;
+      proxy_pass $scheme://sim;
       proxy_http_version 1.1;
+      $tls_lines
       proxy_set_header Connection "";
       ${location_extra//@DIR@/$dir}
     }
@@ -228,7 +256,7 @@ start_portkey() {
   [ -f "$entry" ] || { echo "bench: Portkey gateway not installed ($entry)" >&2; return 1; }
   log="$BENCH_WORK/portkey-$RANDOM.log"
   PORTKEY_PORT="$(free_port)"
-  NODE_ENV=production node "$entry" --port="$PORTKEY_PORT" --headless >"$log" 2>&1 &
+  NODE_EXTRA_CA_CERTS="${BENCH_TLS_CERT:-}" NODE_ENV=production node "$entry" --port="$PORTKEY_PORT" --headless >"$log" 2>&1 &
   PORTKEY_PID=$!
   BENCH_PIDS+=("$PORTKEY_PID")
   if ! wait_http "http://127.0.0.1:$PORTKEY_PORT/" "$PORTKEY_PID"; then
@@ -253,6 +281,7 @@ check_target() {
   shift 2
   local h
   for h in "$@"; do args+=(-H "$h"); done
+  [ "${BENCH_TLS:-0}" = "1" ] && args+=(--cacert "$BENCH_TLS_CERT")
   out="$BENCH_WORK/check-$RANDOM.out"
   code="$(curl -s -o "$out" -w '%{http_code}' -m 60 -X POST "$url" \
     -H 'Content-Type: application/json' "${args[@]}" --data-binary "@$body" || true)"
