@@ -123,7 +123,13 @@ void UpstreamConnection::send(CallImpl* call) {
   awaiting_flush_ = true;
   ++in_sync_section_;  // OpenSSL bufferevents write (and may fail) synchronously
   call->writeRequest(transportOutput());
-  if (plain_) plain_->flushSoon();
+  if (plain_) {
+    plain_->flushSoon();
+  } else if (bev_) {
+    // libevent 2.1 writes a socket TLS bufferevent's new output only once the socket reports
+    // writable: a poll round trip per request. Its write event runs now instead.
+    event_active(&bev_->ev_write, EV_WRITE, 1);
+  }
   --in_sync_section_;
 }
 
@@ -240,14 +246,14 @@ bool UpstreamConnection::endedInOrder(short what) const {
 
 void UpstreamConnection::onRead(bufferevent*, void* arg) {
   auto* self = static_cast<UpstreamConnection*>(arg);
+  self->readBufferedRecords();  // queued before the client's flush: two records go out in one write
   self->onStreamRead();
-  self->readBufferedRecords();
 }
 
 // With read-ahead OpenSSL takes many TLS records from the socket in one read, but libevent decrypts
 // one record per read event: the rest wait in OpenSSL's buffer, where the socket's readiness no
 // longer announces them. This runs the read event again while records wait (it does nothing while
-// reading is off, and resumes when reading is turned back on).
+// reading is off; turning reading back on calls this again).
 void UpstreamConnection::readBufferedRecords() {
   if (closing_ || !bev_ || plain_ || !connected_) return;
   SSL* ssl = bufferevent_openssl_get_ssl(bev_);
