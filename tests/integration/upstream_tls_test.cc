@@ -1,5 +1,6 @@
 // Integration: HTTPS upstreams — the chain is verified against ca_file, the hostname is checked,
-// and a failed verification is a 502 that says why.
+// a failed verification is a 502 that says why, and answers that trickle in or are cut off arrive
+// over TLS as they do over plain HTTP.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -36,6 +37,35 @@ TEST(UpstreamTls, VerifiedConnectionServesTheRequest) {
   ASSERT_EQ(response.status, 200) << response.body;
   auto image = json::parse(response.body)["data"][0]["b64_json"].get<std::string>();
   EXPECT_TRUE(looksLikePng(base64Decode(image)));
+}
+
+// The gateway reads TLS records ahead and decrypts the ones waiting in OpenSSL's buffer without a
+// new socket event: an answer dripped in pieces smaller than a record still arrives whole and
+// byte for byte, and one cut off mid-body still reaches the client cut, never complete.
+TEST(UpstreamTls, DrippedAnswersArriveWholeAndCutOnesStayCut) {
+  TempDir certs;
+  ASSERT_TRUE(makeCertificate(certs, "localhost"));
+  Simulator sim({"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem"),
+                 "--payload-bytes", "120000"});
+  ASSERT_NE(sim.port(), 0);
+  Gateway gateway(
+      GatewayOptions{.upstream_base_url = "https://localhost:" + std::to_string(sim.port()) + "/v1",
+                     .extra_upstream_toml = "ca_file = \"" + certs.file("cert.pem") + "\"\n"});
+  HttpResponse whole = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody);
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  ASSERT_GT(whole.body.size(), 100000u);
+  HttpResponse dripped = httpPostJson(
+      gateway.port(), "/v1/images/generations", kTlsBody,
+      {{"x-sim-fault", "slow-drip"}, {"x-sim-drip-bytes", "5000"}, {"x-sim-drip-ms", "1"}});
+  ASSERT_EQ(dripped.status, 200) << dripped.error;
+  EXPECT_TRUE(dripped.complete) << dripped.error;
+  EXPECT_TRUE(dripped.body == whole.body) << dripped.body.size() << " of " << whole.body.size();
+  HttpResponse cut = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody,
+                                  {{"x-sim-fault", "reset-mid-body"}});
+  EXPECT_EQ(cut.status, 200);
+  EXPECT_FALSE(cut.complete) << "a cut upstream body must never look complete";
+  EXPECT_LT(cut.body.size(), whole.body.size());
+  EXPECT_EQ(httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody).status, 200);
 }
 
 TEST(UpstreamTls, HostnameMismatchIsRejectedWith502SayingSo) {
