@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "integration/harness.h"
 
@@ -25,14 +27,24 @@ bool makeCertificate(const TempDir& dir, const std::string& name) {
 
 const char kTlsBody[] = R"({"model":"gpt-image-1","prompt":"over tls"})";
 
+// The simulator serving HTTPS with the certificate in certs.
+std::vector<std::string> tlsSimulatorArgs(const TempDir& certs) {
+  return {"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem")};
+}
+
+// A gateway whose upstream is https://localhost:PORT, trusting the certificate in certs.
+GatewayOptions trustingLocalhost(const TempDir& certs, uint16_t sim_port) {
+  return GatewayOptions{
+      .upstream_base_url = "https://localhost:" + std::to_string(sim_port) + "/v1",
+      .extra_upstream_toml = "ca_file = \"" + certs.file("cert.pem") + "\"\n"};
+}
+
 TEST(UpstreamTls, VerifiedConnectionServesTheRequest) {
   TempDir certs;
   ASSERT_TRUE(makeCertificate(certs, "localhost"));
-  Simulator sim({"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem")});
+  Simulator sim(tlsSimulatorArgs(certs));
   ASSERT_NE(sim.port(), 0);
-  Gateway gateway(
-      GatewayOptions{.upstream_base_url = "https://localhost:" + std::to_string(sim.port()) + "/v1",
-                     .extra_upstream_toml = "ca_file = \"" + certs.file("cert.pem") + "\"\n"});
+  Gateway gateway(trustingLocalhost(certs, sim.port()));
   HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody);
   ASSERT_EQ(response.status, 200) << response.body;
   auto image = json::parse(response.body)["data"][0]["b64_json"].get<std::string>();
@@ -45,12 +57,11 @@ TEST(UpstreamTls, VerifiedConnectionServesTheRequest) {
 TEST(UpstreamTls, DrippedAnswersArriveWholeAndCutOnesStayCut) {
   TempDir certs;
   ASSERT_TRUE(makeCertificate(certs, "localhost"));
-  Simulator sim({"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem"),
-                 "--payload-bytes", "120000"});
+  std::vector<std::string> args = tlsSimulatorArgs(certs);
+  args.insert(args.end(), {"--payload-bytes", "120000"});
+  Simulator sim(args);
   ASSERT_NE(sim.port(), 0);
-  Gateway gateway(
-      GatewayOptions{.upstream_base_url = "https://localhost:" + std::to_string(sim.port()) + "/v1",
-                     .extra_upstream_toml = "ca_file = \"" + certs.file("cert.pem") + "\"\n"});
+  Gateway gateway(trustingLocalhost(certs, sim.port()));
   HttpResponse whole = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody);
   ASSERT_EQ(whole.status, 200) << whole.body;
   ASSERT_GT(whole.body.size(), 100000u);
@@ -71,10 +82,8 @@ TEST(UpstreamTls, DrippedAnswersArriveWholeAndCutOnesStayCut) {
 TEST(UpstreamTls, HostnameMismatchIsRejectedWith502SayingSo) {
   TempDir certs;
   ASSERT_TRUE(makeCertificate(certs, "some-other-host.example"));
-  Simulator sim({"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem")});
-  Gateway gateway(
-      GatewayOptions{.upstream_base_url = "https://localhost:" + std::to_string(sim.port()) + "/v1",
-                     .extra_upstream_toml = "ca_file = \"" + certs.file("cert.pem") + "\"\n"});
+  Simulator sim(tlsSimulatorArgs(certs));
+  Gateway gateway(trustingLocalhost(certs, sim.port()));
   HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody);
   EXPECT_EQ(response.status, 502);
   json error = json::parse(response.body)["error"];
@@ -87,7 +96,7 @@ TEST(UpstreamTls, HostnameMismatchIsRejectedWith502SayingSo) {
 TEST(UpstreamTls, UntrustedCertificateIsRejectedByDefault) {
   TempDir certs;
   ASSERT_TRUE(makeCertificate(certs, "localhost"));
-  Simulator sim({"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem")});
+  Simulator sim(tlsSimulatorArgs(certs));
   Gateway gateway(GatewayOptions{.upstream_base_url =
                                      "https://localhost:" + std::to_string(sim.port()) + "/v1"});
   HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", kTlsBody);
