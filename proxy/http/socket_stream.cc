@@ -140,14 +140,10 @@ void SocketStream::readNow() {
   }
   size_t chunk = std::min(budget, mid_body_ ? max_read_per_event_ : kFirstReadChunk);
   size_t total = 0;
-  bool drained = false;
   while (budget > 0) {
     ssize_t got = total == 0 && chunk <= kFirstReadChunk ? readViaScratch(input_, fd_, chunk)
                                                          : readInto(input_, fd_, chunk);
-    if (got < 0 && retriable(errno)) {
-      drained = true;
-      break;
-    }
+    if (got < 0 && retriable(errno)) break;
     if (got <= 0) {
       if (total > 0) break;
       failWith(BEV_EVENT_READING | (got == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR));
@@ -155,13 +151,10 @@ void SocketStream::readNow() {
     }
     total += static_cast<size_t>(got);
     budget -= static_cast<size_t>(got);
-    if (static_cast<size_t>(got) < chunk) {  // the socket had no more
-      drained = true;
-      break;
-    }
+    if (static_cast<size_t>(got) < chunk) break;  // the socket had no more
     chunk = std::min(budget, chunk * 4);
   }
-  mid_body_ = !drained && total > 0;
+  mid_body_ = budget == 0 && total > 0;  // stopped by the budget, not by an empty socket
   if (read_limit_ > 0) updateReadRegistration();
   if (total > 0) handler_.onStreamRead();
 }

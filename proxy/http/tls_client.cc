@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -32,7 +34,7 @@ SSL* newUpstreamSsl(SSL_CTX* ctx, const std::string& host) {
     return nullptr;
   }
   // Read what the socket holds, up to kReadAheadBytes, in one system call instead of two per TLS
-  // record (header, then body). The buffer is released while the connection is idle.
+  // record (header, then body); see readBufferedTlsRecords. The buffer is released while idle.
   SSL_set_read_ahead(ssl, 1);
   SSL_set_default_read_buffer_len(ssl, kReadAheadBytes);
   SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
@@ -63,6 +65,15 @@ std::string tlsFailureReason(bufferevent* bev) {
         "http:// base_url)";
   }
   return reason;
+}
+
+void readBufferedTlsRecords(bufferevent* bev) {
+  SSL* ssl = bufferevent_openssl_get_ssl(bev);
+  if (ssl && SSL_has_pending(ssl)) event_active(&bev->ev_read, EV_READ, 1);
+}
+
+void writeTlsOutputNow(bufferevent* bev) {
+  event_active(&bev->ev_write, EV_WRITE, 1);
 }
 
 }  // namespace arkroute::http

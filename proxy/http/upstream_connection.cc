@@ -3,7 +3,6 @@
 // their real reason, and apply the reject list before going back to the pool.
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
-#include <event2/bufferevent_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
@@ -121,14 +120,12 @@ void UpstreamConnection::send(CallImpl* call) {
   paused_ = call->paused();
   if (paused_) setReading(false);
   awaiting_flush_ = true;
-  ++in_sync_section_;  // OpenSSL bufferevents write (and may fail) synchronously
+  ++in_sync_section_;  // a bufferevent may call back from inside the write: defer those events
   call->writeRequest(transportOutput());
   if (plain_) {
     plain_->flushSoon();
   } else if (bev_) {
-    // libevent 2.1 writes a socket TLS bufferevent's new output only once the socket reports
-    // writable: a poll round trip per request. Its write event runs now instead.
-    event_active(&bev_->ev_write, EV_WRITE, 1);
+    writeTlsOutputNow(bev_);
   }
   --in_sync_section_;
 }
@@ -250,14 +247,10 @@ void UpstreamConnection::onRead(bufferevent*, void* arg) {
   self->onStreamRead();
 }
 
-// With read-ahead OpenSSL takes many TLS records from the socket in one read, but libevent decrypts
-// one record per read event: the rest wait in OpenSSL's buffer, where the socket's readiness no
-// longer announces them. This runs the read event again while records wait (it does nothing while
-// reading is off; turning reading back on calls this again).
+// TLS records OpenSSL read ahead and still holds (see readBufferedTlsRecords).
 void UpstreamConnection::readBufferedRecords() {
   if (closing_ || !bev_ || plain_ || !connected_) return;
-  SSL* ssl = bufferevent_openssl_get_ssl(bev_);
-  if (ssl && SSL_has_pending(ssl)) event_active(&bev_->ev_read, EV_READ, 1);
+  readBufferedTlsRecords(bev_);
 }
 
 void UpstreamConnection::onStreamRead() {

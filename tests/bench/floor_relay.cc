@@ -84,7 +84,10 @@ class Relay {
   ~Relay() {
     close(client_);
     close(upstream_);
-    if (pipe_[0] >= 0) close(pipe_[0]), close(pipe_[1]);
+    if (pipe_[0] >= 0) {
+      close(pipe_[0]);
+      close(pipe_[1]);
+    }
   }
 
   void run() {

@@ -97,7 +97,7 @@ free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-# wait_listening LOG PID: waits (10 s) for "listening on http://HOST:PORT" in LOG; prints PORT.
+# wait_listening LOG PID: waits (10 s) for "listening on http(s)://HOST:PORT" in LOG; prints PORT.
 wait_listening() {
   local log="$1" pid="$2" line
   for _ in $(seq 1 100); do
