@@ -62,7 +62,7 @@ bool retriable(int error) {
 
 }  // namespace
 
-SocketStream::SocketStream(event_base* base, evutil_socket_t fd, Handler& handler)
+SocketStream::SocketStream(event_base* base, evutil_socket_t fd, Handler& handler, SSL* tls)
     : base_(base), fd_(fd), handler_(handler) {
   input_ = evbuffer_new();
   output_ = evbuffer_new();
@@ -70,6 +70,10 @@ SocketStream::SocketStream(event_base* base, evutil_socket_t fd, Handler& handle
   write_event_ = event_new(base_, fd_, EV_WRITE | EV_PERSIST, &SocketStream::onWriteEvent, this);
   flush_event_ = event_new(base_, -1, 0, &SocketStream::onFlushEvent, this);
   updateReadRegistration();
+  if (tls) {
+    tls_ = std::make_unique<SocketTls>(tls, fd_);
+    flushSoon();  // the handshake starts from the flush event, outside the caller's stack
+  }
 }
 
 SocketStream::~SocketStream() {
@@ -118,6 +122,7 @@ void SocketStream::updateReadRegistration() {
   read_registered_ = want;
   if (want) {
     event_add(read_event_, nullptr);
+    if (tls_) rerunTlsRead();
   } else {
     event_del(read_event_);
   }
@@ -133,11 +138,11 @@ void SocketStream::onReadEvent(evutil_socket_t, short, void* arg) {
 // body instead of three. Data read before an EOF or error is delivered first; the EOF or error is
 // then reported by the next read event (level-triggered, so it comes).
 void SocketStream::readNow() {
-  size_t budget = max_read_per_event_;
-  if (read_limit_ > 0) {
-    size_t held = evbuffer_get_length(input_);
-    budget = held >= read_limit_ ? 0 : std::min(budget, read_limit_ - held);
+  if (tls_) {
+    readTlsNow();
+    return;
   }
+  size_t budget = readBudget();
   size_t chunk = std::min(budget, mid_body_ ? max_read_per_event_ : kFirstReadChunk);
   size_t total = 0;
   while (budget > 0) {
@@ -157,6 +162,12 @@ void SocketStream::readNow() {
   mid_body_ = budget == 0 && total > 0;  // stopped by the budget, not by an empty socket
   if (read_limit_ > 0) updateReadRegistration();
   if (total > 0) handler_.onStreamRead();
+}
+
+size_t SocketStream::readBudget() const {
+  if (read_limit_ == 0) return max_read_per_event_;
+  size_t held = evbuffer_get_length(input_);
+  return held >= read_limit_ ? 0 : std::min(max_read_per_event_, read_limit_ - held);
 }
 
 void SocketStream::flushSoon() {
@@ -184,6 +195,10 @@ void SocketStream::onWriteEvent(evutil_socket_t, short what, void* arg) {
 // Writes until output is empty or the socket is full (a short write: the write event takes over),
 // then tells the handler when something was written and output is at or below the low watermark.
 void SocketStream::writeNow() {
+  if (tls_) {
+    writeTlsNow();
+    return;
+  }
   bool wrote = false;
   while (size_t pending = evbuffer_get_length(output_)) {
     int written = evbuffer_write_atmost(output_, fd_, static_cast<ev_ssize_t>(max_single_write_));
@@ -197,6 +212,10 @@ void SocketStream::writeNow() {
       break;
     }
   }
+  finishWrite(wrote);
+}
+
+void SocketStream::finishWrite(bool wrote) {
   size_t left = evbuffer_get_length(output_);
   if (left == 0) disarmWrite();
   if (wrote && left <= low_watermark_) handler_.onStreamWritten();

@@ -8,6 +8,10 @@
 //   - writes are not armed through epoll: new output is written by a deferred callback at the end
 //     of the current batch of events (so a response head and its body leave in one writev), and
 //     the write event is registered only while the socket's send buffer is full.
+// With an SSL object the stream speaks TLS (socket_tls.h): it runs the handshake first and reports
+// BEV_EVENT_CONNECTED when it is done, then input() and output() hold plaintext. A read event
+// decrypts up to its budget of records, which OpenSSL read ahead in few system calls, so a large
+// answer over TLS reaches the handler in as few pieces as over plain TCP.
 // Callbacks come only from libevent callbacks, never from inside a call on the stream, and each is
 // the last thing its callback does, so a handler may destroy the stream inside one.
 #pragma once
@@ -17,6 +21,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
+
+#include "proxy/http/socket_tls.h"
 
 struct evbuffer;
 
@@ -29,13 +36,15 @@ class SocketStream {
     virtual ~Handler() = default;
     virtual void onStreamRead() = 0;     // new bytes are in input()
     virtual void onStreamWritten() = 0;  // a write left output() at or below the low watermark
-    // BEV_EVENT_EOF / BEV_EVENT_ERROR (errno is the socket error) / BEV_EVENT_TIMEOUT, with
-    // BEV_EVENT_READING or BEV_EVENT_WRITING. The stream stops reading and writing first.
+    // BEV_EVENT_EOF / BEV_EVENT_ERROR (errno is the socket error, 0 or EPROTO for a TLS failure)
+    // / BEV_EVENT_TIMEOUT, with BEV_EVENT_READING or BEV_EVENT_WRITING: the stream stops reading
+    // (or writing) first. BEV_EVENT_CONNECTED: a TLS stream finished its handshake.
     virtual void onStreamEvent(short what) = 0;
   };
 
-  // Takes ownership of fd (non-blocking, connected) and starts reading.
-  SocketStream(event_base* base, evutil_socket_t fd, Handler& handler);
+  // Takes ownership of fd (non-blocking, connected) and starts reading; with tls (owned too),
+  // starts its handshake.
+  SocketStream(event_base* base, evutil_socket_t fd, Handler& handler, SSL* tls = nullptr);
   ~SocketStream();  // closes the socket
   SocketStream(const SocketStream&) = delete;
   SocketStream& operator=(const SocketStream&) = delete;
@@ -43,6 +52,7 @@ class SocketStream {
   evbuffer* input() const { return input_; }
   evbuffer* output() const { return output_; }
   evutil_socket_t fd() const { return fd_; }
+  const SocketTls* tls() const { return tls_.get(); }  // nullptr for plain TCP
 
   // Reading stops while input() holds read_limit bytes (0 = no limit); one read event reads at
   // most max_per_event bytes.
@@ -69,6 +79,13 @@ class SocketStream {
 
   void readNow();
   void writeNow();
+  size_t readBudget() const;
+  void finishWrite(bool wrote);
+  // TLS mode (socket_stream_tls.cc).
+  void readTlsNow();
+  void writeTlsNow();
+  void continueHandshake();
+  void rerunTlsRead();
   void updateReadRegistration();
   void armWrite();
   void disarmWrite();
@@ -87,6 +104,10 @@ class SocketStream {
   size_t max_read_per_event_ = 256 * 1024;
   size_t low_watermark_ = 0;
   size_t max_single_write_ = 1024 * 1024;
+  std::unique_ptr<SocketTls> tls_;
+  short held_failure_ = 0;  // TLS: an end or error found after data, reported by the next event
+  int held_errno_ = 0;
+  bool read_wants_write_ = false;  // TLS: OpenSSL must write before it can read on
   bool mid_body_ = false;  // the last read event stopped at its budget with data left unread
   bool read_wanted_ = true;
   bool read_registered_ = false;

@@ -2,7 +2,6 @@
 // write requests, feed responses through the parser to the call's handler, report failures with
 // their real reason, and apply the reject list before going back to the pool.
 #include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
@@ -61,7 +60,7 @@ std::string UpstreamConnection::hostPort() const {
 }
 
 bool UpstreamConnection::tcpConnected() const {
-  if (connected_) return true;
+  if (connected_ || stream_) return true;
   evutil_socket_t fd = bev_ ? bufferevent_getfd(bev_) : -1;
   sockaddr_storage peer;
   socklen_t length = sizeof peer;
@@ -70,21 +69,17 @@ bool UpstreamConnection::tcpConnected() const {
 
 bool UpstreamConnection::createBufferevent() {
   const UpstreamEndpoint& endpoint = pool_.endpoint();
-  if (!endpoint.tls) {
-    bev_ = bufferevent_socket_new(pool_.base(), -1, BEV_OPT_CLOSE_ON_FREE);
-    return bev_ != nullptr;
+  if (endpoint.tls) {
+    SSL* ssl = endpoint.ssl_ctx ? newUpstreamSsl(endpoint.ssl_ctx, endpoint.host) : nullptr;
+    if (!ssl) {
+      connect_error_kind_ = UpstreamError::Kind::kTls;
+      connect_error_ = "cannot set up TLS for " + endpoint.host;
+      return false;
+    }
+    ssl_.reset(ssl);
   }
-  SSL* ssl = endpoint.ssl_ctx ? newUpstreamSsl(endpoint.ssl_ctx, endpoint.host) : nullptr;
-  if (!ssl) {
-    connect_error_kind_ = UpstreamError::Kind::kTls;
-    connect_error_ = "cannot set up TLS for " + endpoint.host;
-    return false;
-  }
-  bev_ = bufferevent_openssl_socket_new(pool_.base(), -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                        BEV_OPT_CLOSE_ON_FREE);
-  if (!bev_) return false;
-  bufferevent_openssl_set_allow_dirty_shutdown(bev_, 1);
-  return true;
+  bev_ = bufferevent_socket_new(pool_.base(), -1, BEV_OPT_CLOSE_ON_FREE);
+  return bev_ != nullptr;
 }
 
 void UpstreamConnection::connect(CallImpl* call) {
@@ -95,8 +90,7 @@ void UpstreamConnection::connect(CallImpl* call) {
   if (!createBufferevent()) {
     deferEvents(BEV_EVENT_ERROR);
   } else {
-    bufferevent_setcb(bev_, &UpstreamConnection::onRead, &UpstreamConnection::onWrite,
-                      &UpstreamConnection::onEvent, this);
+    bufferevent_setcb(bev_, nullptr, nullptr, &UpstreamConnection::onEvent, this);
     bufferevent_enable(bev_, EV_READ | EV_WRITE);
     timer_.arm(pool_.options().connect_timeout);
     if (bufferevent_socket_connect_hostname(bev_, pool_.dns(), AF_UNSPEC,
@@ -121,67 +115,52 @@ void UpstreamConnection::send(CallImpl* call) {
   if (paused_) setReading(false);
   awaiting_flush_ = true;
   ++in_sync_section_;  // a bufferevent may call back from inside the write: defer those events
-  call->writeRequest(transportOutput());
-  if (plain_) {
-    plain_->flushSoon();
-  } else if (bev_) {
-    writeTlsOutputNow(bev_);
-  }
+  call->writeRequest(stream_->output());
+  stream_->flushSoon();
   --in_sync_section_;
 }
 
-evbuffer* UpstreamConnection::transportInput() const {
-  return plain_ ? plain_->input() : bufferevent_get_input(bev_);
-}
-
-evbuffer* UpstreamConnection::transportOutput() const {
-  return plain_ ? plain_->output() : bufferevent_get_output(bev_);
-}
-
 void UpstreamConnection::setReading(bool on) {
-  if (plain_) {
-    on ? plain_->enableRead() : plain_->disableRead();
-  } else if (bev_) {
-    on ? bufferevent_enable(bev_, EV_READ) : bufferevent_disable(bev_, EV_READ);
-    if (on) readBufferedRecords();
+  if (!stream_) return;
+  if (on) {
+    stream_->enableRead();
+  } else {
+    stream_->disableRead();
   }
 }
 
-// The connect succeeded: the socket leaves the bufferevent (which does not close it once its fd is
-// unset) for a SocketStream. Nothing has been read or written on it yet.
-void UpstreamConnection::moveToSocketStream() {
+// The TCP connect succeeded: the socket leaves the bufferevent (which does not close it once its
+// fd is unset) for a SocketStream, which starts the TLS handshake on an HTTPS connection. Nothing
+// has been read or written on it yet.
+void UpstreamConnection::onTcpConnected() {
   evutil_socket_t fd = bufferevent_getfd(bev_);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   bufferevent_setfd(bev_, -1);
   bufferevent_free(bev_);
   bev_ = nullptr;
   SocketStream::Handler& handler = *this;
-  plain_ = std::make_unique<SocketStream>(pool_.base(), fd, handler);
-  plain_->setReadLimits(0, kMaxSingleIo);
-  plain_->setMaxSingleWrite(kMaxSingleIo);
+  stream_ = std::make_unique<SocketStream>(pool_.base(), fd, handler, ssl_.release());
+  stream_->setReadLimits(0, kMaxSingleIo);
+  stream_->setMaxSingleWrite(kMaxSingleIo);
+  if (!stream_->tls()) onConnected();  // else when the handshake is done
 }
 
 void UpstreamConnection::onConnected() {
   connected_ = true;
   timer_.disarm();
-  int one = 1;
-  setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (pool_.endpoint().tls) {
-    bufferevent_set_max_single_write(bev_, kMaxSingleIo);
-  } else {
-    moveToSocketStream();
-  }
   if (call_) send(call_);
 }
 
 void UpstreamConnection::recordConnectFailure(int socket_error) {
   const UpstreamEndpoint& endpoint = pool_.endpoint();
-  if (int dns_error = bufferevent_socket_get_dns_error(bev_)) {
+  if (int dns_error = bev_ ? bufferevent_socket_get_dns_error(bev_) : 0) {
     connect_error_kind_ = UpstreamError::Kind::kDns;
     connect_error_ =
         "DNS lookup failed for " + endpoint.host + ": " + evutil_gai_strerror(dns_error);
     return;
   }
-  std::string tls_reason = endpoint.tls ? tlsFailureReason(bev_) : "";
+  std::string tls_reason = stream_ && stream_->tls() ? stream_->tls()->failure() : "";
   if (!tls_reason.empty()) {
     connect_error_kind_ = UpstreamError::Kind::kTls;
     connect_error_ = tls_reason;
@@ -220,7 +199,7 @@ void UpstreamConnection::deferEvents(short what) {
 
 void UpstreamConnection::handleEvent(short what) {
   if (what & BEV_EVENT_CONNECTED) {
-    onConnected();
+    bev_ ? onTcpConnected() : onConnected();
   } else if (!connected_) {
     fail(connect_error_kind_, connect_error_);
   } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -236,21 +215,8 @@ void UpstreamConnection::handleEvent(short what) {
 
 bool UpstreamConnection::endedInOrder(short what) const {
   if (!(what & BEV_EVENT_EOF) || (what & BEV_EVENT_ERROR)) return false;
-  if (!pool_.endpoint().tls) return true;
-  SSL* ssl = bev_ ? bufferevent_openssl_get_ssl(bev_) : nullptr;
-  return ssl != nullptr && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
-}
-
-void UpstreamConnection::onRead(bufferevent*, void* arg) {
-  auto* self = static_cast<UpstreamConnection*>(arg);
-  self->readBufferedRecords();  // queued before the client's flush: two records go out in one write
-  self->onStreamRead();
-}
-
-// TLS records OpenSSL read ahead and still holds (see readBufferedTlsRecords).
-void UpstreamConnection::readBufferedRecords() {
-  if (closing_ || !bev_ || plain_ || !connected_) return;
-  readBufferedTlsRecords(bev_);
+  const SocketTls* tls = stream_ ? stream_->tls() : nullptr;
+  return tls == nullptr || tls->closedWithNotify();
 }
 
 void UpstreamConnection::onStreamRead() {
@@ -264,25 +230,21 @@ void UpstreamConnection::onStreamRead() {
   }
 }
 
-void UpstreamConnection::onWrite(bufferevent*, void* arg) {
-  static_cast<UpstreamConnection*>(arg)->onStreamWritten();
-}
-
 void UpstreamConnection::onStreamWritten() {
   if (closing_ || !call_ || !awaiting_flush_) return;
-  if (evbuffer_get_length(transportOutput()) > 0) return;
+  if (evbuffer_get_length(stream_->output()) > 0) return;
   awaiting_flush_ = false;
   call_->requestFlushed();
 }
 
 // Moves what the transport read into input_ (a chain move, no copy).
 evbuffer* UpstreamConnection::gatherInput() {
-  evbuffer_add_buffer(input_, transportInput());
+  evbuffer_add_buffer(input_, stream_->input());
   return input_;
 }
 
 bool UpstreamConnection::unreadBytes() const {
-  return evbuffer_get_length(input_) > 0 || evbuffer_get_length(transportInput()) > 0;
+  return evbuffer_get_length(input_) > 0 || evbuffer_get_length(stream_->input()) > 0;
 }
 
 // Parses what arrived, hands it to the handler (once per read), then completes the response or
@@ -329,7 +291,7 @@ bool UpstreamConnection::deliver(CallImpl* call) {
 
 void UpstreamConnection::finishResponse(CallImpl* call) {
   bool reusable = parser_.keepAlive() && !peer_closed_ && !unreadBytes() &&
-                  evbuffer_get_length(transportOutput()) == 0;
+                  evbuffer_get_length(stream_->output()) == 0;
   call_ = nullptr;
   if (reusable) {
     pool_.release(this);
@@ -407,7 +369,7 @@ void UpstreamConnection::closeSoon(CallImpl* retry) {
   // Closes the socket now (libevent defers a bufferevent's free itself if one of its callbacks is
   // running; a SocketStream calls back last, so it may go inside its own callback); the object
   // goes from the deferred event, outside every callback stack.
-  plain_.reset();
+  stream_.reset();
   if (bev_) {
     bufferevent_free(bev_);
     bev_ = nullptr;

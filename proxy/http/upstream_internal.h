@@ -12,6 +12,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <openssl/ssl.h>
 
 #include <deque>
 #include <memory>
@@ -29,9 +30,8 @@ namespace arkroute::http {
 class PoolCore;
 class CallImpl;
 
-// A plain connection connects through a socket bufferevent (asynchronous DNS and connect), then
-// moves its socket to a SocketStream, the cheaper hot path; a TLS connection stays an OpenSSL
-// bufferevent for its whole life.
+// A connection connects through a socket bufferevent (asynchronous DNS and connect), then moves its
+// socket to a SocketStream, the cheaper hot path, which also runs TLS on an HTTPS connection.
 class UpstreamConnection : private SocketStream::Handler {
  public:
   explicit UpstreamConnection(PoolCore& pool);
@@ -51,8 +51,6 @@ class UpstreamConnection : private SocketStream::Handler {
   void resumeReading();
 
  private:
-  static void onRead(bufferevent* bev, void* arg);
-  static void onWrite(bufferevent* bev, void* arg);
   static void onEvent(bufferevent* bev, short what, void* arg);
   void onStreamRead() override;
   void onStreamWritten() override;
@@ -61,9 +59,7 @@ class UpstreamConnection : private SocketStream::Handler {
   static void onTimer(void* arg);
 
   bool createBufferevent();
-  void moveToSocketStream();
-  evbuffer* transportInput() const;
-  evbuffer* transportOutput() const;
+  void onTcpConnected();
   void setReading(bool on);
   void handleEvent(short what);
   void recordConnectFailure(int socket_error);
@@ -80,13 +76,16 @@ class UpstreamConnection : private SocketStream::Handler {
   std::string hostPort() const;
   // The TCP connection is made (a TLS connection may still be in its handshake).
   bool tcpConnected() const;
-  void readBufferedRecords();
   // handleEvent's EOF or error ended the connection in order (see closed_in_order_).
   bool endedInOrder(short what) const;
 
   PoolCore& pool_;
-  bufferevent* bev_ = nullptr;           // TLS, or a plain connection still connecting
-  std::unique_ptr<SocketStream> plain_;  // a connected plain connection
+  struct SslFree {
+    void operator()(SSL* ssl) const { SSL_free(ssl); }
+  };
+  bufferevent* bev_ = nullptr;            // while the TCP connection is being made
+  std::unique_ptr<SSL, SslFree> ssl_;     // an HTTPS connection's, until its stream takes it
+  std::unique_ptr<SocketStream> stream_;  // once the TCP connection is made
   LazyTimer timer_;            // connect timeout while connecting, idle timeout while idle
   event* deferred_ = nullptr;  // work moved out of callback stacks: events, resume, destruction
   evbuffer* input_ = nullptr;  // response bytes taken from the bufferevent and the socket, unparsed

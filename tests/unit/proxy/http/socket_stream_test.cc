@@ -15,24 +15,12 @@
 #include <string>
 
 #include "unit/proxy/http/read_calls.h"
+#include "unit/proxy/http/stream_test_support.h"
 
 namespace arkroute::http {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct Recorder : SocketStream::Handler {
-  int reads = 0;
-  int written = 0;
-  short events = 0;
-  std::function<void()> on_read;
-  void onStreamRead() override {
-    ++reads;
-    if (on_read) on_read();
-  }
-  void onStreamWritten() override { ++written; }
-  void onStreamEvent(short what) override { events |= what; }
-};
 
 class SocketStreamTest : public ::testing::Test {
  protected:
@@ -70,7 +58,7 @@ class SocketStreamTest : public ::testing::Test {
 
   event_base* base_ = nullptr;
   int peer_ = -1;
-  Recorder recorder_;
+  StreamRecorder recorder_;
   std::unique_ptr<SocketStream> stream_;
 };
 

@@ -1,0 +1,218 @@
+// SocketStream's TLS mode on a real socketpair, against a blocking OpenSSL server in a thread: all
+// the records waiting in the socket decrypted in one event and one read call, records OpenSSL
+// holds beyond an event's budget still delivered, data before an end delivered before the end
+// (with and without close_notify), and writes larger than the socket holds.
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "proxy/http/socket_stream.h"
+#include "proxy/http/tls_client.h"
+#include "proxy/http/upstream.h"
+#include "unit/proxy/http/read_calls.h"
+#include "unit/proxy/http/stream_test_support.h"
+#include "unit/proxy/http/upstream_test_support.h"
+
+namespace arkroute::http::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string pattern(size_t size) {
+  std::string text(size, '\0');
+  for (size_t i = 0; i < size; ++i) text[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+  return text;
+}
+
+// The server end: a blocking TLS server with the localhost certificate, run by a thread.
+class TlsServerEnd {
+ public:
+  explicit TlsServerEnd(int fd) : fd_(fd) {
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate_chain_file(ctx_, testCerts().localhost_cert.c_str());
+    SSL_CTX_use_PrivateKey_file(ctx_, testCerts().localhost_key.c_str(), SSL_FILETYPE_PEM);
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+  }
+  ~TlsServerEnd() {
+    if (thread_.joinable()) thread_.join();
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+    if (fd_ >= 0) close(fd_);
+  }
+  // Runs script after the handshake, in the server thread.
+  void run(std::function<void(SSL*)> script) {
+    thread_ = std::thread([this, script = std::move(script)] {
+      if (SSL_accept(ssl_) == 1) script(ssl_);
+      done_ = true;
+    });
+  }
+  void join() { thread_.join(); }
+  bool done() const { return done_; }
+  void closeSocket() {
+    close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+  SSL_CTX* ctx_;
+  SSL* ssl_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+};
+
+class TlsStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    signal(SIGPIPE, SIG_IGN);
+    base_ = event_base_new();
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    int big = 1 << 20;  // room for a whole answer while nobody reads
+    setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    evutil_make_socket_nonblocking(fds[0]);
+    server_ = std::make_unique<TlsServerEnd>(fds[1]);
+    std::string error;
+    ctx_ = createClientTlsContext(testCerts().ca_file, true, &error);
+    ASSERT_NE(ctx_, nullptr) << error;
+    client_fd_ = fds[0];
+  }
+  void TearDown() override {
+    stream_.reset();
+    server_.reset();
+    SSL_CTX_free(ctx_);
+    event_base_free(base_);
+  }
+
+  // Starts the server script and the client stream, and runs the handshake.
+  void connect(std::function<void(SSL*)> script, size_t max_per_event = 256 * 1024) {
+    server_->run(std::move(script));
+    stream_ = std::make_unique<SocketStream>(base_, client_fd_, recorder_,
+                                             newUpstreamSsl(ctx_, "localhost"));
+    stream_->setReadLimits(0, max_per_event);
+    ASSERT_TRUE(loopUntil([&] { return recorder_.events != 0; }));
+    ASSERT_EQ(recorder_.events, BEV_EVENT_CONNECTED) << stream_->tls()->failure();
+    recorder_.events = 0;
+  }
+
+  bool loopUntil(const std::function<bool()>& done, std::chrono::milliseconds deadline = 5s) {
+    return runLoopUntil(base_, done, deadline);
+  }
+  size_t inputSize() const { return evbuffer_get_length(stream_->input()); }
+  std::string input() const { return contentsOf(stream_->input()); }
+
+  event_base* base_ = nullptr;
+  SSL_CTX* ctx_ = nullptr;
+  int client_fd_ = -1;
+  StreamRecorder recorder_;
+  std::unique_ptr<TlsServerEnd> server_;
+  std::unique_ptr<SocketStream> stream_;
+};
+
+// Ten 16 KiB records wait in the socket: one read call takes them all (OpenSSL reads ahead) and
+// one event decrypts them all (not one or two records per event).
+TEST_F(TlsStreamTest, EveryRecordWaitingInTheSocketIsOneReadAndOneEvent) {
+  const std::string sent = pattern(160 * 1024);
+  connect([&](SSL* ssl) { SSL_write(ssl, sent.data(), static_cast<int>(sent.size())); });
+  server_->join();  // the whole answer is in the socket
+  long overhead = readCallsSoFar();
+  overhead = readCallsSoFar() - overhead;
+  long before = readCallsSoFar();
+  ASSERT_TRUE(loopUntil([&] { return inputSize() == sent.size(); }));
+  long read_calls = readCallsSoFar() - before - overhead;
+  EXPECT_TRUE(input() == sent);
+  EXPECT_EQ(recorder_.reads, 1);
+  EXPECT_LE(read_calls, 1);
+}
+
+// An event's budget leaves decrypted-later records in OpenSSL's buffer, which the socket will not
+// announce again: they still arrive, also after reading was turned off and on.
+TEST_F(TlsStreamTest, RecordsBeyondAnEventsBudgetStillArrive) {
+  const std::string sent = pattern(160 * 1024);
+  connect([&](SSL* ssl) { SSL_write(ssl, sent.data(), static_cast<int>(sent.size())); }, 20 * 1024);
+  server_->join();
+  bool paused = false;
+  recorder_.on_read = [&] {
+    if (recorder_.reads == 2) {
+      stream_->disableRead();
+      paused = true;
+    }
+  };
+  ASSERT_TRUE(loopUntil([&] { return paused; }));
+  size_t held = inputSize();
+  loopUntil([] { return false; }, 50ms);
+  EXPECT_EQ(inputSize(), held) << "nothing is read while reading is off";
+  stream_->enableRead();
+  ASSERT_TRUE(loopUntil([&] { return inputSize() == sent.size(); }));
+  EXPECT_TRUE(input() == sent);
+  EXPECT_GE(recorder_.reads, 8) << "at most 20 KiB per event";
+}
+
+// The data and the end come in one read: the data reaches the handler first, then the end, with
+// whether the peer sent close_notify.
+TEST_F(TlsStreamTest, DataBeforeCloseNotifyArrivesBeforeTheEnd) {
+  connect([&](SSL* ssl) {
+    SSL_write(ssl, "all of it", 9);
+    SSL_shutdown(ssl);
+  });
+  server_->join();
+  server_->closeSocket();
+  ASSERT_TRUE(loopUntil([&] { return recorder_.events != 0; }));
+  EXPECT_EQ(recorder_.events, BEV_EVENT_READING | BEV_EVENT_EOF);
+  EXPECT_GE(recorder_.reads_at_first_event, 1) << "the data came first";
+  EXPECT_EQ(input(), "all of it");
+  EXPECT_TRUE(stream_->tls()->closedWithNotify());
+}
+
+TEST_F(TlsStreamTest, DataBeforeACutArrivesBeforeTheEnd) {
+  connect([&](SSL* ssl) { SSL_write(ssl, "part of it", 10); });
+  server_->join();
+  server_->closeSocket();  // a FIN without close_notify
+  ASSERT_TRUE(loopUntil([&] { return recorder_.events != 0; }));
+  EXPECT_EQ(recorder_.events, BEV_EVENT_READING | BEV_EVENT_EOF);
+  EXPECT_GE(recorder_.reads_at_first_event, 1) << "the data came first";
+  EXPECT_EQ(input(), "part of it");
+  EXPECT_FALSE(stream_->tls()->closedWithNotify());
+}
+
+// 4 MiB is more than the socket holds while the server does not read: the stream waits for the
+// socket and finishes once the server reads, every byte in order.
+TEST_F(TlsStreamTest, WritesMoreThanTheSocketHolds) {
+  const std::string sent = pattern(4 << 20);
+  std::string received;
+  std::atomic<bool> may_read{false};
+  connect([&](SSL* ssl) {
+    while (!may_read) std::this_thread::sleep_for(1ms);
+    char buffer[65536];
+    while (received.size() < sent.size()) {
+      int got = SSL_read(ssl, buffer, sizeof buffer);
+      if (got <= 0) break;
+      received.append(buffer, static_cast<size_t>(got));
+    }
+  });
+  evbuffer_add(stream_->output(), sent.data(), sent.size());
+  stream_->flushSoon();
+  loopUntil([] { return false; }, 50ms);
+  EXPECT_GT(evbuffer_get_length(stream_->output()), 0u) << "the socket is full";
+  EXPECT_EQ(recorder_.written, 0);
+  may_read = true;
+  ASSERT_TRUE(loopUntil([&] { return recorder_.written > 0; }));
+  EXPECT_EQ(evbuffer_get_length(stream_->output()), 0u);
+  ASSERT_TRUE(loopUntil([&] { return server_->done(); }));
+  EXPECT_EQ(recorder_.events, 0);
+  EXPECT_TRUE(received == sent);
+}
+
+}  // namespace
+}  // namespace arkroute::http::testing
