@@ -1,6 +1,6 @@
-// A plain TCP socket with an input and an output evbuffer: the hot-path replacement for libevent's
-// socket bufferevent on client connections and plain upstream connections. Compared with a
-// bufferevent it saves about seven system calls per proxied request:
+// A TCP socket with an input and an output evbuffer: the hot-path replacement for libevent's
+// bufferevents on client connections and on upstream connections, plain or TLS. Compared with a
+// socket bufferevent it saves about seven system calls per proxied request:
 //   - the read event stays registered (level-triggered) for the connection's life instead of
 //     being toggled, and reads need no FIONREAD ioctl: the first read of an event goes through a
 //     per-thread scratch buffer (a request fits), the next ones straight into the input buffer

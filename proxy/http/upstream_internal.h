@@ -88,13 +88,13 @@ class UpstreamConnection : private SocketStream::Handler {
   std::unique_ptr<SocketStream> stream_;  // once the TCP connection is made
   LazyTimer timer_;            // connect timeout while connecting, idle timeout while idle
   event* deferred_ = nullptr;  // work moved out of callback stacks: events, resume, destruction
-  evbuffer* input_ = nullptr;  // response bytes taken from the bufferevent and the socket, unparsed
+  evbuffer* input_ = nullptr;  // response bytes taken from the stream, unparsed
   evbuffer* body_ = nullptr;   // de-chunked body bytes of the current read, handed to the handler
   ResponseParser parser_;
   CallImpl* call_ = nullptr;
   UpstreamError::Kind connect_error_kind_ = UpstreamError::Kind::kConnect;
   std::string connect_error_;
-  short deferred_events_ = 0;  // bufferevent events that arrived inside connect() or send()
+  short deferred_events_ = 0;  // connect or stream events that arrived inside connect() or send()
   int in_sync_section_ = 0;
   bool connected_ = false;
   bool closing_ = false;
