@@ -99,6 +99,12 @@ SocketTls::SocketTls(SSL* ssl, evutil_socket_t fd) : ssl_(ssl), fd_(fd) {
 }
 
 SocketTls::~SocketTls() {
+  // OpenSSL makes the session of an SSL freed without a sent close_notify unresumable. A connection
+  // that ends without a TLS error (idle timeout, the provider closing it) keeps it usable for the
+  // pool's next connection; a TLS error (and every fatal alert) still discards it.
+  if (established_ && failure_.empty()) {
+    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+  }
   SSL_free(ssl_);
 }
 

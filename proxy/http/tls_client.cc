@@ -9,7 +9,14 @@
 namespace arkroute::http {
 
 namespace {
+
 constexpr size_t kReadAheadBytes = 256 * 1024;
+
+int sessionCacheIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 }  // namespace
 
 bool isIpLiteral(const std::string& host) {
@@ -35,6 +42,23 @@ SSL* newUpstreamSsl(SSL_CTX* ctx, const std::string& host) {
   SSL_set_default_read_buffer_len(ssl, kReadAheadBytes);
   SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
   return ssl;
+}
+
+TlsSessionCache::~TlsSessionCache() {
+  if (session_) SSL_SESSION_free(session_);
+}
+
+void TlsSessionCache::attach(SSL* ssl) {
+  SSL_set_ex_data(ssl, sessionCacheIndex(), this);
+  if (session_) SSL_set_session(ssl, session_);  // a server that refuses it gets a full handshake
+}
+
+int TlsSessionCache::onNewSession(SSL* ssl, SSL_SESSION* session) {
+  auto* cache = static_cast<TlsSessionCache*>(SSL_get_ex_data(ssl, sessionCacheIndex()));
+  if (!cache || SSL_SESSION_is_resumable(session) != 1) return 0;
+  if (cache->session_) SSL_SESSION_free(cache->session_);
+  cache->session_ = session;
+  return 1;  // the reference is the cache's now
 }
 
 }  // namespace arkroute::http

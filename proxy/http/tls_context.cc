@@ -1,5 +1,6 @@
 // Client TLS context for HTTPS upstreams: TLS 1.2+, peer verification against ca_file or the
-// system store. SNI and hostname checks are set per connection (tls_client.cc).
+// system store, client sessions handed to each pool's cache. SNI and hostname checks are set per
+// connection (tls_client.cc).
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "proxy/http/tls_client.h"
 #include "proxy/http/upstream.h"
 
 namespace arkroute::http {
@@ -56,6 +58,9 @@ SSL_CTX* createClientTlsContext(const std::string& ca_file, bool verify, std::st
     return nullptr;
   }
   SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  // Sessions go to the pool's TlsSessionCache, never to a cache shared across hosts.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &TlsSessionCache::onNewSession);
   return ctx;
 }
 

@@ -76,6 +76,7 @@ bool UpstreamConnection::createBufferevent() {
       connect_error_ = "cannot set up TLS for " + endpoint.host;
       return false;
     }
+    pool_.tlsSessions().attach(ssl);
     ssl_.reset(ssl);
   }
   bev_ = bufferevent_socket_new(pool_.base(), -1, BEV_OPT_CLOSE_ON_FREE);

@@ -22,6 +22,7 @@
 
 #include "proxy/http/lazy_timer.h"
 #include "proxy/http/socket_stream.h"
+#include "proxy/http/tls_client.h"
 #include "proxy/http/upstream.h"
 #include "proxy/http/upstream_response.h"
 
@@ -187,6 +188,7 @@ class PoolCore {
   const UpstreamEndpoint& endpoint() const { return endpoint_; }
   const std::string& hostHeader() const { return host_header_; }
   const PoolOptions& options() const { return options_; }
+  TlsSessionCache& tlsSessions() { return tls_sessions_; }
 
  private:
   void startOn(CallImpl* call, UpstreamConnection* connection);
@@ -200,6 +202,7 @@ class PoolCore {
   std::string host_header_;  // the Host value every request carries
   PoolOptions options_;
   UpstreamPool::Stats stats_;
+  TlsSessionCache tls_sessions_;  // outlives the connections' SSLs (~PoolCore deletes them)
   std::vector<UpstreamConnection*> idle_;  // LIFO: the most recently used is the warmest
   std::unordered_set<UpstreamConnection*> open_;
   std::unordered_set<UpstreamConnection*> closing_;

@@ -75,6 +75,10 @@ ServerConnection::~ServerConnection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+bool ServerConnection::resumedSession() const {
+  return ssl_ != nullptr && SSL_session_reused(ssl_) == 1;
+}
+
 std::string ServerConnection::serverName() const {
   const char* name = ssl_ ? SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name) : nullptr;
   return name ? name : "";

@@ -45,6 +45,7 @@ class ServerConnection {
   void shutdownForTeardown();
   int index() const { return index_; }  // accept order, from 0
   std::string serverName() const;       // SNI the client sent ("" when none or plain)
+  bool resumedSession() const;          // the TLS handshake resumed an earlier session
 
  private:
   long readSome(char* buffer, size_t size, std::chrono::steady_clock::time_point deadline);

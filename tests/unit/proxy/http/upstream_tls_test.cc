@@ -1,12 +1,15 @@
 // HTTPS upstreams: verified handshakes against a test CA, SNI for names (not for addresses),
 // hostname and trust failures reported with OpenSSL's reason, keep-alive reuse and pause/resume
-// over TLS, reading many records per system call, and createClientTlsContext's own errors.
+// over TLS, reading many records per system call, session resumption within a pool only, and
+// createClientTlsContext's own errors.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "proxy/http/upstream.h"
 #include "unit/proxy/http/read_calls.h"
@@ -85,6 +88,60 @@ TEST(UpstreamTls, VerifiedHandshakeByNameSendsSniAndReusesTheConnection) {
   ASSERT_EQ(setup.server.serverNames().size(), 1u);
   EXPECT_EQ(setup.server.serverNames()[0], "localhost");
   EXPECT_EQ(setup.server.accepted(), 1);
+}
+
+// A server that answers one request per connection and records whether each handshake resumed
+// an earlier session.
+TestServer::Handler closingAfterEachAnswer(std::mutex* mutex, std::vector<bool>* resumed) {
+  return [mutex, resumed](ServerConnection& connection) {
+    {
+      std::lock_guard lock(*mutex);
+      resumed->push_back(connection.resumedSession());
+    }
+    ReceivedRequest request;
+    if (!connection.readRequest(&request)) return;
+    connection.write(httpResponse(200, request.target, "Connection: close\r\n"));
+    connection.closeNotify();
+  };
+}
+
+// The provider closes every connection: each new one resumes the pool's last session instead of
+// a full handshake with the certificate chain.
+TEST(UpstreamTls, NewConnectionsResumeThePoolsSession) {
+  std::mutex mutex;
+  std::vector<bool> resumed;
+  TlsSetup setup(localhostCert(), "localhost", clientContext(testCerts().ca_file),
+                 closingAfterEachAnswer(&mutex, &resumed));
+  for (int i = 0; i < 3; ++i) {
+    RecordingHandler handler = setup.fetch("/r" + std::to_string(i));
+    ASSERT_TRUE(handler.completed) << handler.error->message;
+    EXPECT_EQ(handler.body, "/r" + std::to_string(i));
+  }
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(resumed, (std::vector<bool>{false, true, true}));
+}
+
+// A session stands for the checks made for one host: a pool for another name, even on the same
+// TLS context and server, starts with a full handshake (and its own certificate check).
+TEST(UpstreamTls, ASessionIsNeverOfferedToAnotherHostsPool) {
+  std::mutex mutex;
+  std::vector<bool> resumed;
+  TlsSetup setup(localhostCert(), "localhost", clientContext(testCerts().ca_file),
+                 closingAfterEachAnswer(&mutex, &resumed));
+  ASSERT_TRUE(setup.fetch("/first").completed);
+  UpstreamEndpoint by_address = endpointFor(setup.server.port(), "127.0.0.1");
+  by_address.tls = true;
+  by_address.ssl_ctx = setup.ctx.get();
+  auto other_pool = std::make_unique<UpstreamPool>(setup.loop.base(), setup.loop.dns(), by_address,
+                                                   PoolOptions{});
+  RecordingHandler handler;
+  auto call = other_pool->start(requestFor("/other"), &handler);
+  ASSERT_TRUE(setup.loop.runUntil([&] { return handler.finished(); }));
+  EXPECT_TRUE(handler.completed);
+  call.reset();
+  other_pool.reset();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(resumed, (std::vector<bool>{false, false}));
 }
 
 TEST(UpstreamTls, CertificateForAnotherNameIsAHostnameMismatch) {
