@@ -48,10 +48,13 @@ bool parseFlags(int argc, char** argv, arkroute::sim::SimOptions* options) {
 // defaults those come from memory the heap had just given back, so every answer page-faulted its
 // buffers in again: ~1.3 ms of a ~2.3 ms large answer, and more or less of it depending on how fast
 // the client (a gateway under benchmark) drained the previous one. Keeping freed memory in the
-// process makes the simulator's cost per answer steady (and its large answers ~2x faster).
+// process makes the simulator's cost per answer steady (and its large answers ~2x faster). The heap
+// is never given back: at 64 concurrent large answers a burst frees more than any fixed threshold
+// (128 MiB was hit), and once trimmed every answer faulted its pages in again, a slow state that
+// kept itself going (~95 instead of ~1,100 answers per second, direct from wrk).
 void keepFreedMemory() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);   // blocks below 32 MiB come from the heap...
-  mallopt(M_TRIM_THRESHOLD, 128 << 20);  // ...which is given back only above 128 MiB free
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // blocks below 32 MiB come from the heap...
+  mallopt(M_TRIM_THRESHOLD, -1);        // ...which is never trimmed (the peak stays mapped)
 }
 
 void onSignal(evutil_socket_t, short, void* base) {
