@@ -188,6 +188,7 @@ TestServer::TestServer(Handler handler, const Tls* tls) : handler_(std::move(han
         SSL_CTX_use_PrivateKey_file(ssl_ctx_, tls->key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
       throw std::runtime_error("test server: cannot load " + tls->cert_file);
     }
+    if (tls->max_version != 0) SSL_CTX_set_max_proto_version(ssl_ctx_, tls->max_version);
   }
   listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

@@ -67,6 +67,7 @@ class TestServer {
   struct Tls {
     std::string cert_file;
     std::string key_file;
+    int max_version = 0;  // e.g. TLS1_2_VERSION; 0 = the newest OpenSSL speaks
   };
 
   explicit TestServer(Handler handler, const Tls* tls = nullptr);

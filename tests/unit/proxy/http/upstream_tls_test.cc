@@ -121,6 +121,24 @@ TEST(UpstreamTls, NewConnectionsResumeThePoolsSession) {
   EXPECT_EQ(resumed, (std::vector<bool>{false, true, true}));
 }
 
+// A TLS 1.2 provider (session IDs and tickets of the older protocol, the server's Finished last):
+// served, and its sessions resumed too.
+TEST(UpstreamTls, Tls12ProviderIsServedAndResumed) {
+  std::mutex mutex;
+  std::vector<bool> resumed;
+  TestServer::Tls tls12 = localhostCert();
+  tls12.max_version = TLS1_2_VERSION;
+  TlsSetup setup(tls12, "localhost", clientContext(testCerts().ca_file),
+                 closingAfterEachAnswer(&mutex, &resumed));
+  for (int i = 0; i < 2; ++i) {
+    RecordingHandler handler = setup.fetch("/v" + std::to_string(i));
+    ASSERT_TRUE(handler.completed) << handler.error->message;
+    EXPECT_EQ(handler.body, "/v" + std::to_string(i));
+  }
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(resumed, (std::vector<bool>{false, true}));
+}
+
 // A session stands for the checks made for one host: a pool for another name, even on the same
 // TLS context and server, starts with a full handshake (and its own certificate check).
 TEST(UpstreamTls, ASessionIsNeverOfferedToAnotherHostsPool) {
