@@ -200,25 +200,33 @@ void SocketStream::writeNow() {
     return;
   }
   bool wrote = false;
-  while (size_t pending = evbuffer_get_length(output_)) {
-    int written = evbuffer_write_atmost(output_, fd_, static_cast<ev_ssize_t>(max_single_write_));
-    if (written < 0 && !retriable(errno)) {
-      failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
-      return;
-    }
-    if (written > 0) wrote = true;
-    if (written <= 0 || static_cast<size_t>(written) < std::min(pending, max_single_write_)) {
-      armWrite();
-      break;
-    }
-  }
-  finishWrite(wrote);
+  if (writeOut(output_, &wrote) == WriteResult::kFailed) return;
+  finishWrite(wrote, evbuffer_get_length(output_));
 }
 
-void SocketStream::finishWrite(bool wrote) {
-  size_t left = evbuffer_get_length(output_);
+SocketStream::WriteResult SocketStream::writeOut(evbuffer* buffer, bool* wrote) {
+  while (size_t pending = evbuffer_get_length(buffer)) {
+    int written = evbuffer_write_atmost(buffer, fd_, static_cast<ev_ssize_t>(max_single_write_));
+    if (written < 0 && !retriable(errno)) {
+      failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
+      return WriteResult::kFailed;
+    }
+    if (written > 0) *wrote = true;
+    if (written <= 0 || static_cast<size_t>(written) < std::min(pending, max_single_write_)) {
+      armWrite();
+      return WriteResult::kSocketFull;
+    }
+  }
+  return WriteResult::kEmptied;
+}
+
+void SocketStream::finishWrite(bool wrote, size_t left) {
   if (left == 0) disarmWrite();
   if (wrote && left <= low_watermark_) handler_.onStreamWritten();
+}
+
+size_t SocketStream::pendingOutput() const {
+  return evbuffer_get_length(output_) + (tls_ ? evbuffer_get_length(tls_->ciphertext()) : 0);
 }
 
 void SocketStream::armWrite() {

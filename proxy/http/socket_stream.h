@@ -71,16 +71,23 @@ class SocketStream {
   // is left unsent.
   void stop();
   bool writable() const { return !write_failed_ && !stopped_; }
+  // Bytes not yet written to the socket: output(), and in TLS mode the records encrypted from it.
+  size_t pendingOutput() const;
 
  private:
   static void onReadEvent(evutil_socket_t, short, void* arg);
   static void onWriteEvent(evutil_socket_t, short what, void* arg);
   static void onFlushEvent(evutil_socket_t, short, void* arg);
 
+  enum class WriteResult { kEmptied, kSocketFull, kFailed };
+
   void readNow();
   void writeNow();
   size_t readBudget() const;
-  void finishWrite(bool wrote);
+  // Writes buffer until it is empty or the socket is full (the write event is armed then);
+  // kFailed after a write error, which has been reported (the stream may be gone).
+  WriteResult writeOut(evbuffer* buffer, bool* wrote);
+  void finishWrite(bool wrote, size_t left);
   // TLS mode (socket_stream_tls.cc).
   void readTlsNow();
   void writeTlsNow();
@@ -107,7 +114,6 @@ class SocketStream {
   std::unique_ptr<SocketTls> tls_;
   short held_failure_ = 0;  // TLS: an end or error found after data, reported by the next event
   int held_errno_ = 0;
-  bool read_wants_write_ = false;  // TLS: OpenSSL must write before it can read on
   bool mid_body_ = false;  // the last read event stopped at its budget with data left unread
   bool read_wanted_ = true;
   bool read_registered_ = false;

@@ -1,6 +1,7 @@
 // SocketStream's TLS mode (see socket_stream.h): the handshake, reads that decrypt many records per
-// event, writes through OpenSSL, and the re-runs a socket's readiness cannot announce: records
-// OpenSSL already holds, and an end or error found after data that was delivered first.
+// event, writes that encrypt a batch of records and send them with one writev, and the re-runs a
+// socket's readiness cannot announce: records OpenSSL already holds, and an end or error found
+// after data that was delivered first.
 #include <event2/buffer.h>
 
 #include <algorithm>
@@ -15,18 +16,21 @@ constexpr size_t kFirstTlsChunk = 16 * 1024;  // one record: a small answer in o
 }  // namespace
 
 void SocketStream::continueHandshake() {
-  switch (tls_->handshake()) {
+  SocketTls::Step step = tls_->handshake();
+  int handshake_errno = errno;
+  bool wrote = false;
+  // What the step produced (ClientHello, Finished, or an alert) goes out first.
+  WriteResult sent = writeOut(tls_->ciphertext(), &wrote);
+  if (sent == WriteResult::kFailed) return;
+  if (sent == WriteResult::kEmptied) disarmWrite();
+  switch (step) {
     case SocketTls::Step::kDone:
-      disarmWrite();
       handler_.onStreamEvent(BEV_EVENT_CONNECTED);
       return;
     case SocketTls::Step::kWantRead:
-      disarmWrite();  // the read event, registered since the start, goes on
-      return;
-    case SocketTls::Step::kWantWrite:
-      armWrite();
-      return;
+      return;  // the read event, registered since the start, goes on
     case SocketTls::Step::kFailed:
+      errno = handshake_errno;
       failWith(BEV_EVENT_READING |
                (errno == 0 && tls_->failure().empty() ? BEV_EVENT_EOF : BEV_EVENT_ERROR));
       return;
@@ -65,11 +69,7 @@ void SocketStream::readTlsNow() {
       chunk = std::min(budget, chunk * 4);
       continue;
     }
-    if (got < 0 && errno == EAGAIN) {
-      read_wants_write_ = tls_->wantsWrite();
-      if (read_wants_write_) armWrite();
-      break;
-    }
+    if (got < 0 && errno == EAGAIN) break;
     short what = BEV_EVENT_READING | (got == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR);
     if (total == 0) {
       failWith(what);
@@ -81,42 +81,42 @@ void SocketStream::readTlsNow() {
   }
   mid_body_ = budget == 0 && total > 0;
   rerunTlsRead();
-  if (evbuffer_get_length(output_) > 0) flushSoon();  // a write may have waited for this read
+  // Records the read produced (a TLS 1.3 key update's answer), or a write that waited for a read.
+  if (pendingOutput() > 0) flushSoon();
   if (read_limit_ > 0) updateReadRegistration();
   if (total > 0) handler_.onStreamRead();
 }
 
+// Encrypts output into records, up to a batch of max_single_write_ bytes at a time, and writes each
+// batch with one writev, until output is empty or the socket is full.
 void SocketStream::writeTlsNow() {
   tls_->newEvent();
   if (!tls_->established()) {
     continueHandshake();
     return;
   }
-  if (read_wants_write_) {
-    read_wants_write_ = false;
-    event_active(read_event_, EV_READ, 1);
-  }
+  evbuffer* records = tls_->ciphertext();
   bool wrote = false;
-  while (evbuffer_get_length(output_) > 0) {
-    ssize_t sent = tls_->write(output_);
-    if (sent > 0) {
-      wrote = true;
-      continue;
-    }
-    if (sent < 0 && errno == EAGAIN) {
-      // A full socket arms the write event; OpenSSL waiting to read first leaves it to the read
-      // event, which flushes again.
-      if (tls_->wantsWrite()) {
-        armWrite();
-      } else {
-        disarmWrite();
+  bool waits_for_read = false;
+  for (;;) {
+    while (evbuffer_get_length(output_) > 0 && evbuffer_get_length(records) < max_single_write_) {
+      ssize_t taken = tls_->write(output_);
+      if (taken > 0) continue;
+      if (taken < 0 && errno != EAGAIN) {
+        failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
+        return;
       }
+      waits_for_read = taken < 0;  // OpenSSL must read first: the read event flushes again
       break;
     }
-    failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
-    return;
+    if (evbuffer_get_length(records) == 0) break;
+    WriteResult sent = writeOut(records, &wrote);
+    if (sent == WriteResult::kFailed) return;
+    if (sent == WriteResult::kSocketFull) break;
+    if (waits_for_read) break;
   }
-  finishWrite(wrote);
+  if (waits_for_read && evbuffer_get_length(records) == 0) disarmWrite();
+  finishWrite(wrote, pendingOutput());
 }
 
 }  // namespace arkroute::http

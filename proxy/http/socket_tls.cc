@@ -7,7 +7,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,7 +89,8 @@ const BIO_METHOD* socketBioMethod() {
 
 }  // namespace
 
-SocketTls::SocketTls(SSL* ssl, evutil_socket_t fd) : ssl_(ssl), fd_(fd) {
+SocketTls::SocketTls(SSL* ssl, evutil_socket_t fd)
+    : ssl_(ssl), fd_(fd), ciphertext_(evbuffer_new()) {
   BIO* bio = BIO_new(socketBioMethod());
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_, bio, bio);  // one reference, both directions
@@ -106,6 +106,7 @@ SocketTls::~SocketTls() {
     SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
   }
   SSL_free(ssl_);
+  evbuffer_free(ciphertext_);
 }
 
 int SocketTls::bioRead(BIO* bio, char* data, int size) {
@@ -129,9 +130,8 @@ int SocketTls::bioRead(BIO* bio, char* data, int size) {
 int SocketTls::bioWrite(BIO* bio, const char* data, int size) {
   auto* self = static_cast<SocketTls*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  ssize_t sent = send(self->fd_, data, static_cast<size_t>(size), MSG_NOSIGNAL);
-  if (sent < 0 && wouldBlock(errno)) BIO_set_retry_write(bio);
-  return static_cast<int>(sent);
+  if (evbuffer_add(self->ciphertext_, data, static_cast<size_t>(size)) != 0) return -1;
+  return size;
 }
 
 SocketTls::Step SocketTls::handshake() {
@@ -145,8 +145,6 @@ SocketTls::Step SocketTls::handshake() {
   switch (SSL_get_error(ssl_, result)) {
     case SSL_ERROR_WANT_READ:
       return Step::kWantRead;
-    case SSL_ERROR_WANT_WRITE:
-      return Step::kWantWrite;
     default:
       failure_ = handshakeFailure(ssl_);
       errno = eof_ || !failure_.empty() ? 0 : socket_error;
@@ -200,24 +198,24 @@ ssize_t SocketTls::read(evbuffer* buffer, size_t want) {
 }
 
 ssize_t SocketTls::write(evbuffer* output) {
-  evbuffer_iovec first;
-  if (evbuffer_peek(output, -1, nullptr, &first, 1) < 1 || first.iov_len == 0) return 0;
+  evbuffer_iovec pieces[4];
+  int count = std::min(evbuffer_peek(output, -1, nullptr, pieces, 4), 4);
+  const evbuffer_iovec* first =
+      std::find_if(pieces, pieces + std::max(count, 0),
+                   [](const evbuffer_iovec& piece) { return piece.iov_len > 0; });
+  if (first == pieces + std::max(count, 0)) return 0;
   ERR_clear_error();
   size_t sent = 0;
-  int result = SSL_write_ex(ssl_, first.iov_base, first.iov_len, &sent);
+  // Partial-write mode: one record per call (the piece may be a whole upload).
+  int result = SSL_write_ex(ssl_, first->iov_base, first->iov_len, &sent);
   if (result != 1) return fromSslError(result, errno);
   evbuffer_drain(output, sent);
   return static_cast<ssize_t>(sent);
 }
 
 ssize_t SocketTls::fromSslError(int result, int socket_error) {
-  wants_write_ = false;
   switch (SSL_get_error(ssl_, result)) {
     case SSL_ERROR_WANT_READ:
-      errno = EAGAIN;
-      return -1;
-    case SSL_ERROR_WANT_WRITE:
-      wants_write_ = true;
       errno = EAGAIN;
       return -1;
     case SSL_ERROR_ZERO_RETURN:

@@ -233,7 +233,7 @@ void UpstreamConnection::onStreamRead() {
 
 void UpstreamConnection::onStreamWritten() {
   if (closing_ || !call_ || !awaiting_flush_) return;
-  if (evbuffer_get_length(stream_->output()) > 0) return;
+  if (stream_->pendingOutput() > 0) return;
   awaiting_flush_ = false;
   call_->requestFlushed();
 }
@@ -291,8 +291,8 @@ bool UpstreamConnection::deliver(CallImpl* call) {
 }
 
 void UpstreamConnection::finishResponse(CallImpl* call) {
-  bool reusable = parser_.keepAlive() && !peer_closed_ && !unreadBytes() &&
-                  evbuffer_get_length(stream_->output()) == 0;
+  bool reusable =
+      parser_.keepAlive() && !peer_closed_ && !unreadBytes() && stream_->pendingOutput() == 0;
   call_ = nullptr;
   if (reusable) {
     pool_.release(this);

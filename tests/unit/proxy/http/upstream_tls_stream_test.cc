@@ -1,7 +1,8 @@
 // SocketStream's TLS mode on a real socketpair, against a blocking OpenSSL server in a thread: all
 // the records waiting in the socket decrypted in one event and one read call, records OpenSSL
 // holds beyond an event's budget still delivered, data before an end delivered before the end
-// (with and without close_notify), and writes larger than the socket holds.
+// (with and without close_notify), writes larger than the socket holds, and output that leaves in
+// batches of records.
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <gtest/gtest.h>
@@ -212,6 +213,31 @@ TEST_F(TlsStreamTest, WritesMoreThanTheSocketHolds) {
   ASSERT_TRUE(loopUntil([&] { return server_->done(); }));
   EXPECT_EQ(recorder_.events, 0);
   EXPECT_TRUE(received == sent);
+}
+
+// 1 MiB of output is 64 TLS records: they leave in batches, a few writev calls (one per record
+// before, with send, which /proc/self/io does not even count).
+TEST_F(TlsStreamTest, OutputLeavesInBatchesOfRecords) {
+  const std::string sent = pattern(1 << 20);
+  std::string received;
+  connect([&](SSL* ssl) {
+    char buffer[65536];
+    while (received.size() < sent.size()) {
+      int got = SSL_read(ssl, buffer, sizeof buffer);
+      if (got <= 0) break;
+      received.append(buffer, static_cast<size_t>(got));
+    }
+  });
+  long before = writeCallsSoFar();
+  evbuffer_add(stream_->output(), sent.data(), sent.size());
+  stream_->flushSoon();
+  ASSERT_TRUE(loopUntil([&] { return recorder_.written > 0; }));
+  long write_calls = writeCallsSoFar() - before;
+  ASSERT_TRUE(loopUntil([&] { return server_->done(); }));
+  EXPECT_TRUE(received == sent);
+  EXPECT_GE(write_calls, 1);
+  EXPECT_LE(write_calls, 32) << "64 records";
+  EXPECT_EQ(stream_->pendingOutput(), 0u);
 }
 
 }  // namespace
