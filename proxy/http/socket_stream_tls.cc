@@ -25,6 +25,9 @@ void SocketStream::continueHandshake() {
   if (sent == WriteResult::kEmptied) disarmWrite();
   switch (step) {
     case SocketTls::Step::kDone:
+      // Records that came with the handshake's last flight (a TLS 1.2 HelloRequest, data) are in
+      // OpenSSL's buffer already: the socket will not announce them.
+      if (read_registered_ && tls_->hasBufferedRecords()) event_active(read_event_, EV_READ, 1);
       handler_.onStreamEvent(BEV_EVENT_CONNECTED);
       return;
     case SocketTls::Step::kWantRead:

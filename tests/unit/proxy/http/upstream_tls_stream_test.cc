@@ -1,8 +1,8 @@
 // SocketStream's TLS mode on a real socketpair, against a blocking OpenSSL server in a thread: all
 // the records waiting in the socket decrypted in one event and one read call, records OpenSSL
 // holds beyond an event's budget still delivered, data before an end delivered before the end
-// (with and without close_notify), writes larger than the socket holds, and output that leaves in
-// batches of records.
+// (with and without close_notify), writes larger than the socket holds, output that leaves in
+// batches of records, and a renegotiation in the middle of the stream.
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <gtest/gtest.h>
@@ -59,6 +59,7 @@ class TlsServerEnd {
     });
   }
   void join() { thread_.join(); }
+  void limitToTls12() { SSL_set_max_proto_version(ssl_, TLS1_2_VERSION); }
   bool done() const { return done_; }
   void closeSocket() {
     close(fd_);
@@ -238,6 +239,31 @@ TEST_F(TlsStreamTest, OutputLeavesInBatchesOfRecords) {
   EXPECT_GE(write_calls, 1);
   EXPECT_LE(write_calls, 32) << "64 records";
   EXPECT_EQ(stream_->pendingOutput(), 0u);
+}
+
+// A TLS 1.2 server renegotiates in the middle of the stream: the handshake messages OpenSSL writes
+// while the stream reads are sent, output written meanwhile waits for the new handshake (OpenSSL
+// must read first), and both directions carry on.
+TEST_F(TlsStreamTest, ARenegotiationInTheMiddleOfTheStreamCompletes) {
+  server_->limitToTls12();
+  std::string received;
+  std::atomic<int> still_pending{-1};
+  connect([&](SSL* ssl) {
+    SSL_renegotiate(ssl);
+    SSL_do_handshake(ssl);  // sends the HelloRequest
+    SSL_write(ssl, "first", 5);
+    char buffer[64];
+    int got = SSL_read(ssl, buffer, sizeof buffer);  // the new handshake, then the client's data
+    if (got > 0) received.assign(buffer, static_cast<size_t>(got));
+    still_pending = SSL_renegotiate_pending(ssl);
+  });
+  ASSERT_TRUE(loopUntil([&] { return input() == "first"; }));
+  evbuffer_add(stream_->output(), "second", 6);
+  stream_->flushSoon();
+  ASSERT_TRUE(loopUntil([&] { return server_->done(); }));
+  EXPECT_EQ(received, "second");
+  EXPECT_EQ(still_pending, 0) << "the renegotiation completed";
+  EXPECT_EQ(recorder_.events, 0);
 }
 
 }  // namespace
