@@ -9,55 +9,18 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "proxy/http/buffer_fill.h"
+
 namespace arkroute::http {
 
 namespace {
 
-constexpr size_t kFirstReadChunk = 16 * 1024;  // a request or a small response in one read
-
-// One readv into up to `want` bytes of fresh space at the end of buffer. Returns what readv
-// returned (the bytes are committed when it is positive).
+// One readv into up to `want` bytes at the end of buffer (see appendFrom).
 ssize_t readInto(evbuffer* buffer, evutil_socket_t fd, size_t want) {
-  evbuffer_iovec space[2];
-  int count = evbuffer_reserve_space(buffer, static_cast<ev_ssize_t>(want), space, 2);
-  if (count <= 0) {
-    errno = ENOMEM;
-    return -1;
-  }
-  iovec vectors[2];
-  size_t offered = 0;
-  for (int i = 0; i < count; ++i) {
-    space[i].iov_len = std::min(space[i].iov_len, want - offered);
-    vectors[i] = {space[i].iov_base, space[i].iov_len};
-    offered += space[i].iov_len;
-  }
-  ssize_t got = readv(fd, vectors, count);
-  if (got <= 0) return got;  // nothing committed: the reservation is simply dropped
-  size_t left = static_cast<size_t>(got);
-  int used = 0;
-  for (; used < count && left > 0; ++used) {
-    space[used].iov_len = std::min(space[used].iov_len, left);
-    left -= space[used].iov_len;
-  }
-  evbuffer_commit_space(buffer, space, used);
-  return got;
-}
-
-// The first read of an event goes to this per-thread buffer and is then copied into a chain that
-// fits it: reserving 16 KiB of chain for a 300-byte request costs a large malloc (and a
-// malloc_consolidate) per read, which is more than copying a few hundred bytes.
-ssize_t readViaScratch(evbuffer* buffer, evutil_socket_t fd, size_t want) {
-  static thread_local char scratch[kFirstReadChunk];
-  ssize_t got = read(fd, scratch, std::min(want, sizeof scratch));
-  if (got > 0 && evbuffer_add(buffer, scratch, static_cast<size_t>(got)) != 0) {
-    errno = ENOMEM;
-    return -1;
-  }
-  return got;
-}
-
-bool retriable(int error) {
-  return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
+  return appendFrom(buffer, want, [fd](iovec* vectors, int count) {
+    return count == 1 ? read(fd, vectors[0].iov_base, vectors[0].iov_len)
+                      : readv(fd, vectors, count);
+  });
 }
 
 }  // namespace
@@ -143,12 +106,11 @@ void SocketStream::readNow() {
     return;
   }
   size_t budget = readBudget();
-  size_t chunk = std::min(budget, mid_body_ ? max_read_per_event_ : kFirstReadChunk);
+  size_t chunk = std::min(budget, mid_body_ ? max_read_per_event_ : kScratchFillBytes);
   size_t total = 0;
   while (budget > 0) {
-    ssize_t got = total == 0 && chunk <= kFirstReadChunk ? readViaScratch(input_, fd_, chunk)
-                                                         : readInto(input_, fd_, chunk);
-    if (got < 0 && retriable(errno)) break;
+    ssize_t got = readInto(input_, fd_, chunk);
+    if (got < 0 && wouldBlock(errno)) break;
     if (got <= 0) {
       if (total > 0) break;
       failWith(BEV_EVENT_READING | (got == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR));
@@ -207,7 +169,7 @@ void SocketStream::writeNow() {
 SocketStream::WriteResult SocketStream::writeOut(evbuffer* buffer, bool* wrote) {
   while (size_t pending = evbuffer_get_length(buffer)) {
     int written = evbuffer_write_atmost(buffer, fd_, static_cast<ev_ssize_t>(max_single_write_));
-    if (written < 0 && !retriable(errno)) {
+    if (written < 0 && !wouldBlock(errno)) {
       failWith(BEV_EVENT_WRITING | BEV_EVENT_ERROR);
       return WriteResult::kFailed;
     }

@@ -7,13 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "proxy/http/buffer_fill.h"
 #include "proxy/http/socket_stream.h"
 
 namespace arkroute::http {
-
-namespace {
-constexpr size_t kFirstTlsChunk = 16 * 1024;  // one record: a small answer in one piece
-}  // namespace
 
 void SocketStream::continueHandshake() {
   SocketTls::Step step = tls_->handshake();
@@ -62,7 +59,7 @@ void SocketStream::readTlsNow() {
     return;
   }
   size_t budget = readBudget();
-  size_t chunk = std::min(budget, kFirstTlsChunk);
+  size_t chunk = std::min(budget, kScratchFillBytes);
   size_t total = 0;
   while (budget > 0) {
     ssize_t got = tls_->read(input_, chunk);

@@ -12,15 +12,11 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "proxy/http/buffer_fill.h"
+
 namespace arkroute::http {
 
 namespace {
-
-constexpr size_t kScratchBytes = 16 * 1024;  // one record: a small answer in one piece
-
-bool wouldBlock(int error) {
-  return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
-}
 
 // The first error with a library: the queue may also hold bare SSL_get_error()-style codes.
 unsigned long takeFirstTlsError() {
@@ -169,32 +165,16 @@ size_t SocketTls::fill(char* data, size_t size) {
 }
 
 ssize_t SocketTls::read(evbuffer* buffer, size_t want) {
-  if (want <= kScratchBytes) {
-    static thread_local char scratch[kScratchBytes];
-    size_t got = fill(scratch, want);
-    if (got == 0) return fromSslError(last_result_, last_errno_);
-    if (evbuffer_add(buffer, scratch, got) != 0) return errno = ENOMEM, -1;
-    return static_cast<ssize_t>(got);
-  }
-  evbuffer_iovec space[2];
-  int count = evbuffer_reserve_space(buffer, static_cast<ev_ssize_t>(want), space, 2);
-  if (count <= 0) return errno = ENOMEM, -1;
-  size_t total = 0;
-  int used = 0;
-  for (size_t offered = 0; used < count; ++used) {
-    space[used].iov_len = std::min(space[used].iov_len, want - offered);
-    offered += space[used].iov_len;
-    size_t got = fill(static_cast<char*>(space[used].iov_base), space[used].iov_len);
-    total += got;
-    if (got < space[used].iov_len) {
-      space[used].iov_len = got;
-      if (got > 0) ++used;
-      break;
+  ssize_t got = appendFrom(buffer, want, [this](iovec* vectors, int count) -> ssize_t {
+    size_t total = 0;
+    for (int i = 0; i < count; ++i) {
+      size_t filled = fill(static_cast<char*>(vectors[i].iov_base), vectors[i].iov_len);
+      total += filled;
+      if (filled < vectors[i].iov_len) break;
     }
-  }
-  if (total == 0) return fromSslError(last_result_, last_errno_);
-  evbuffer_commit_space(buffer, space, used);
-  return static_cast<ssize_t>(total);
+    return static_cast<ssize_t>(total);
+  });
+  return got == 0 ? fromSslError(last_result_, last_errno_) : got;
 }
 
 ssize_t SocketTls::write(evbuffer* output) {
