@@ -115,10 +115,8 @@ void UpstreamConnection::send(CallImpl* call) {
   paused_ = call->paused();
   if (paused_) setReading(false);
   awaiting_flush_ = true;
-  ++in_sync_section_;  // a bufferevent may call back from inside the write: defer those events
   call->writeRequest(stream_->output());
-  stream_->flushSoon();
-  --in_sync_section_;
+  stream_->flushSoon();  // written at the end of this batch of events, never from inside send()
 }
 
 void UpstreamConnection::setReading(bool on) {
@@ -224,8 +222,6 @@ void UpstreamConnection::onStreamRead() {
   if (closing_) return;
   if (!call_) {
     closeSoon();  // bytes on an idle connection: the peer is closing it or misbehaving
-  } else if (in_sync_section_ > 0) {
-    event_active(deferred_, EV_TIMEOUT, 0);
   } else if (!paused_) {
     pump();
   }

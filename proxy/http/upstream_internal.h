@@ -95,8 +95,8 @@ class UpstreamConnection : private SocketStream::Handler {
   CallImpl* call_ = nullptr;
   UpstreamError::Kind connect_error_kind_ = UpstreamError::Kind::kConnect;
   std::string connect_error_;
-  short deferred_events_ = 0;  // connect or stream events that arrived inside connect() or send()
-  int in_sync_section_ = 0;
+  short deferred_events_ = 0;  // connect events that arrived inside connect()
+  int in_sync_section_ = 0;    // inside connect() (a SocketStream never calls back synchronously)
   bool connected_ = false;
   bool closing_ = false;
   bool paused_ = false;
