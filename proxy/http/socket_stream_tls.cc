@@ -81,7 +81,8 @@ void SocketStream::readTlsNow() {
   }
   mid_body_ = budget == 0 && total > 0;
   rerunTlsRead();
-  // Records the read produced (a TLS 1.3 key update's answer), or a write that waited for a read.
+  // Records the read produced (a TLS 1.2 renegotiation's handshake), or a write that waited for a
+  // read. (A TLS 1.3 KeyUpdate's answer waits for the next write: OpenSSL sends it ahead of data.)
   if (pendingOutput() > 0) flushSoon();
   if (read_limit_ > 0) updateReadRegistration();
   if (total > 0) handler_.onStreamRead();

@@ -2,7 +2,8 @@
 // the records waiting in the socket decrypted in one event and one read call, records OpenSSL
 // holds beyond an event's budget still delivered, data before an end delivered before the end
 // (with and without close_notify), writes larger than the socket holds, output that leaves in
-// batches of records, and a renegotiation in the middle of the stream.
+// batches of records, a renegotiation in the middle of the stream (TLS 1.2) and a key update that
+// asks for the client's (TLS 1.3).
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <gtest/gtest.h>
@@ -263,6 +264,47 @@ TEST_F(TlsStreamTest, ARenegotiationInTheMiddleOfTheStreamCompletes) {
   ASSERT_TRUE(loopUntil([&] { return server_->done(); }));
   EXPECT_EQ(received, "second");
   EXPECT_EQ(still_pending, 0) << "the renegotiation completed";
+  EXPECT_EQ(recorder_.events, 0);
+}
+
+// Counts the KeyUpdate messages an SSL receives (its message callback).
+void countKeyUpdatesReceived(int write_p, int, int content_type, const void* buf, size_t len, SSL*,
+                             void* count) {
+  const auto* message = static_cast<const unsigned char*>(buf);
+  if (write_p == 0 && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+      message[0] == SSL3_MT_KEY_UPDATE) {
+    ++*static_cast<std::atomic<int>*>(count);
+  }
+}
+
+// A TLS 1.3 server updates its keys and asks the client to update its own: the stream decrypts what
+// follows with the new keys, its next write carries the client's KeyUpdate ahead of the data, and
+// both directions carry on under the new keys.
+TEST_F(TlsStreamTest, AKeyUpdateThatAsksForTheClientsKeyUpdateCompletes) {
+  std::string received;
+  std::atomic<bool> updated{false};
+  std::atomic<int> version{0};
+  std::atomic<int> client_key_updates{0};
+  connect([&](SSL* ssl) {
+    version = SSL_version(ssl);
+    SSL_set_msg_callback(ssl, countKeyUpdatesReceived);
+    SSL_set_msg_callback_arg(ssl, &client_key_updates);
+    updated = SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED) == 1;
+    SSL_write(ssl, "first", 5);  // the KeyUpdate goes out ahead of it
+    char buffer[64];
+    int got = SSL_read(ssl, buffer, sizeof buffer);  // the client's KeyUpdate, then its data
+    if (got > 0) received.assign(buffer, static_cast<size_t>(got));
+    SSL_write(ssl, "third", 5);
+  });
+  ASSERT_TRUE(loopUntil([&] { return input() == "first"; }));
+  evbuffer_add(stream_->output(), "second", 6);
+  stream_->flushSoon();
+  ASSERT_TRUE(loopUntil([&] { return input() == "firstthird"; }));
+  ASSERT_TRUE(loopUntil([&] { return server_->done(); }));
+  EXPECT_EQ(version, TLS1_3_VERSION);
+  EXPECT_TRUE(updated);
+  EXPECT_EQ(received, "second");
+  EXPECT_EQ(client_key_updates, 1) << "the client updated its keys as asked";
   EXPECT_EQ(recorder_.events, 0);
 }
 
