@@ -25,6 +25,7 @@ struct CachedReplyOptions {
   int64_t now_ms = 0;
   const http::Headers* extra = nullptr;  // e.g. x-ratelimit-* headers; may be null
   UrlAnswers* url_answers = nullptr;     // the worker's memo of url answers: needed for url_format
+  std::string_view event_kind = "image_generation";  // a stream's events: "image_edit" for edits
 };
 
 // Returns false (sending nothing) when the entry cannot be turned into the requested form.

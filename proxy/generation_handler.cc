@@ -181,14 +181,12 @@ std::string_view GenerationHandler::responseFormat() const {
   return format.empty() ? std::string_view(route_->model->default_response_format) : format;
 }
 
-// An edit is cached only when it is answered with base64 JSON: the gateway rebuilds streamed
-// events and its own URLs from a stored answer for generations, not for edits (image_edit.* events,
-// a rewritten response_format part).
+std::string_view GenerationHandler::eventKind() const {
+  return request_->isEdit() ? "image_edit" : "image_generation";
+}
+
 bool GenerationHandler::cacheApplies() const {
-  if (!worker_.services().store || !runtime_->config().cache.enabled || !route_->model->cache) {
-    return false;
-  }
-  return !request_->isEdit() || (!request_->stream() && responseFormat() != "url");
+  return worker_.services().store && runtime_->config().cache.enabled && route_->model->cache;
 }
 
 void GenerationHandler::consultCache() {
@@ -261,6 +259,7 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                              entry_id,      nowMs(),
                              &rate_headers_};
   options.url_answers = &worker_.urlAnswers();
+  options.event_kind = eventKind();
   if (!sendCachedReply(*exchange_, entry, options)) return false;
   status_ = 200;
   images_ = request_->n();  // n is part of the cache key; parsing a 2 MB body here costs ms

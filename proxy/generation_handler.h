@@ -102,8 +102,10 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // Helpers.
   bool cacheApplies() const;
   std::string_view responseFormat() const;  // as asked, or the model's default
+  // The SSE events' prefix: "image_edit" for an edit, "image_generation" otherwise.
+  std::string_view eventKind() const;
   http::OutgoingRequest buildUpstreamRequest() const;
-  std::string renameModel(std::string_view body, const std::string& name) const;
+  std::string upstreamBody() const;
   http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;
   void respondFromCapture();
   void onClientGone();

@@ -108,7 +108,7 @@ void GenerationHandler::tryUpstream() {
   upstream_index_ = route_->upstream_indices[choice];
   gate_ = &worker_.gate(*runtime_, upstream_index_);  // gates live as long as the gateway
   if (store_result_) {
-    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit);
+    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit, eventKind());
   }
   if (gate_->tryAcquire()) {
     holding_slot_ = true;
@@ -213,26 +213,30 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   } else if (!upstream().api_key.empty()) {
     out.headers.set("Authorization", "Bearer " + upstream().api_key);
   }
-  const std::string& upstream_model = route_->model->upstream_model;
-  std::string body = upstream_model != request_->model()
-                         ? renameModel(request_->body(), upstream_model)
-                         : std::string(request_->body());
-  if (url_mode_) {
-    body = setTopLevelString(body, "response_format", "b64_json").value_or(std::move(body));
-  }
-  out.body = std::move(body);
+  out.body = upstreamBody();
   return out;
 }
 
-// The body with the model's upstream name: a JSON field, or an edit form's model part.
-std::string GenerationHandler::renameModel(std::string_view body, const std::string& name) const {
-  std::optional<std::string> renamed;
+// The client's body with the model's upstream name and, for a url request the gateway answers
+// with its own URLs, response_format "b64_json": JSON fields, or an edit form's parts.
+std::string GenerationHandler::upstreamBody() const {
+  const std::string& upstream_model = route_->model->upstream_model;
+  bool rename = upstream_model != request_->model();
   if (const auto& form = request_->editForm()) {
-    renamed = http::replacePartValue(body, form->boundary, form->modelPart(), name);
-  } else {
-    renamed = setTopLevelString(body, "model", name);
+    std::vector<http::FormField> fields;
+    if (rename) fields.push_back({"model", upstream_model});
+    if (url_mode_) fields.push_back({"response_format", "b64_json"});
+    std::optional<std::string> rewritten;
+    if (!fields.empty())
+      rewritten = http::setFormFields(request_->body(), form->boundary, form->parts, fields);
+    return rewritten ? std::move(*rewritten) : std::string(request_->body());
   }
-  return renamed ? std::move(*renamed) : std::string(body);
+  std::string body(request_->body());
+  if (rename) body = setTopLevelString(body, "model", upstream_model).value_or(std::move(body));
+  if (url_mode_) {
+    body = setTopLevelString(body, "response_format", "b64_json").value_or(std::move(body));
+  }
+  return body;
 }
 
 void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {

@@ -75,8 +75,7 @@ std::optional<ApiError> ImageRequest::readForm() {
   std::optional<std::string_view> count, stream;
   bool has_image = false;
   const std::vector<http::FormPart>& parts = edit_form_->parts;
-  for (size_t index = 0; index < parts.size(); ++index) {
-    const http::FormPart& part = parts[index];
+  for (const http::FormPart& part : parts) {
     if (!repeatable(part.name)) {
       if (std::find(seen.begin(), seen.end(), part.name) != seen.end()) {
         return ApiError::invalidRequest("The field '" + part.name + "' is given more than once.",
@@ -87,10 +86,7 @@ std::optional<ApiError> ImageRequest::readForm() {
     std::string_view value = part.value(borrowed_body_);
     has_image = has_image || isImagePart(part.name);
     if (part.name == "prompt") prompt_ = value;
-    if (part.name == "model") {
-      model_ = value;
-      edit_form_->model_index = index;
-    }
+    if (part.name == "model") model_ = value;
     if (part.name == "response_format") response_format_ = value;
     if (part.name == "quality") quality_ = value;
     if (part.name == "size") size_ = value;

@@ -32,8 +32,6 @@ class ImageRequest {
   struct EditForm {
     std::string boundary;
     std::vector<http::FormPart> parts;
-    size_t model_index = 0;  // the part holding the model (for the upstream_model rename)
-    const http::FormPart& modelPart() const { return parts[model_index]; }
   };
   const std::optional<EditForm>& editForm() const { return edit_form_; }
   bool isEdit() const { return edit_form_.has_value(); }

@@ -82,25 +82,25 @@ size_t imageCount(const std::string& body) {
   return imagesIn(threadParser().parse(body), &root, &data) ? data.size() : 0;
 }
 
-std::optional<std::string> toSseReplay(std::string_view body) {
+std::optional<std::string> toSseReplay(std::string_view body, std::string_view kind) {
   element root;
   simdjson::dom::array data;
   if (!parseImages(threadParser(), body, &root, &data)) return std::nullopt;
   int64_t created = 0;
   if (root["created"].get(created) != simdjson::SUCCESS) created = 0;
+  const std::string completed = std::string(kind) + ".completed";
   std::string out;
   for (element item : data) {
     std::string_view b64;
     if (item["b64_json"].get(b64) != simdjson::SUCCESS) return std::nullopt;
-    nlohmann::json event = {
-        {"type", "image_generation.completed"}, {"b64_json", b64}, {"created_at", created}};
+    nlohmann::json event = {{"type", completed}, {"b64_json", b64}, {"created_at", created}};
     for (const char* key : {"size", "quality", "background", "output_format"}) {
       std::string value = optionalString(root, key);
       if (!value.empty()) event[key] = value;
     }
     element usage;
     if (root["usage"].get(usage) == simdjson::SUCCESS) event["usage"] = toJson(usage);
-    out += "event: image_generation.completed\ndata: " + event.dump() + "\n\n";
+    out += "event: " + completed + "\ndata: " + event.dump() + "\n\n";
   }
   return out;
 }

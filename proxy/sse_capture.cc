@@ -17,8 +17,6 @@ const char* findLineEnd(const char* p, const char* end) {
   return cr ? static_cast<const char*>(cr) : stop;
 }
 
-constexpr std::string_view kCompleted = "image_generation.completed";
-
 }  // namespace
 
 void SseCapture::feed(std::string_view bytes) {
@@ -67,7 +65,7 @@ void SseCapture::endLine() {
   } else if (field == "data") {
     // A named event other than a completed image (a partial image, an error) is decided by its
     // name: its data, often a whole image, is not kept.
-    if (event_.empty() || event_ == kCompleted) {
+    if (event_.empty() || event_ == completed_name_) {
       if (data_.size() + value.size() + 1 + completed_bytes_ > limit_) return giveUp();
       if (has_data_) data_ += '\n';
       data_.append(value);
@@ -84,8 +82,7 @@ void SseCapture::endEvent() {
     if (named ? event_ == "error" : data_.find("\"type\":\"error\"") != std::string::npos) {
       failed_ = true;
     }
-    if (named ? event_ == kCompleted
-              : data_.find("\"image_generation.completed\"") != std::string::npos) {
+    if (named ? event_ == completed_name_ : data_.find(completed_type_) != std::string::npos) {
       completed_bytes_ += data_.size();
       completed_.push_back(std::move(data_));
     }

@@ -1,10 +1,11 @@
-// Watches an image-generation SSE stream as it passes through to the client and collects its
-// `image_generation.completed` events, so a streamed miss can be stored in the cache in the same
-// JSON form as a non-streamed one. Partial images are ignored; an `error` event makes the stream
-// uncacheable. Lines are parsed as they arrive (LF, CRLF or CR endings, any split), so each byte is
-// looked at once. An event is known by its name; only an unnamed one by the type in its data.
-// Memory: the current completed (or unnamed) event's data and the completed images, never more
-// than the limit; a stream that needs more is given up (uncacheable) and passes through untouched.
+// Watches an image SSE stream as it passes through to the client and collects its completed events
+// (`image_generation.completed`, or `image_edit.completed` for an edit), so a streamed miss can be
+// stored in the cache in the same JSON form as a non-streamed one. Partial images are ignored; an
+// `error` event makes the stream uncacheable. Lines are parsed as they arrive (LF, CRLF or CR
+// endings, any split), so each byte is looked at once. An event is known by its name; only an
+// unnamed one by the type in its data. Memory: the current completed (or unnamed) event's data and
+// the completed images, never more than the limit; a stream that needs more is given up
+// (uncacheable) and passes through untouched.
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,12 @@ namespace arkroute {
 
 class SseCapture {
  public:
-  // limit: the most bytes it may hold (see retainedBytes).
-  explicit SseCapture(size_t limit) : limit_(limit) {}
+  // limit: the most bytes it may hold (see retainedBytes). kind: the events' prefix,
+  // "image_generation" or "image_edit".
+  explicit SseCapture(size_t limit, std::string_view kind = "image_generation")
+      : limit_(limit),
+        completed_name_(std::string(kind) + ".completed"),
+        completed_type_("\"" + completed_name_ + "\"") {}
 
   // Feeds bytes in arrival order (any split).
   void feed(std::string_view bytes);
@@ -38,10 +43,12 @@ class SseCapture {
   void giveUp();
 
   size_t limit_;
-  std::string line_;       // the line being read, without its ending
-  bool after_cr_ = false;  // the last byte seen was a CR: an LF right after it ends nothing
-  std::string event_;      // the current event's name ("" when it has no event: line)
-  std::string data_;       // the current event's data lines, joined with '\n'
+  std::string completed_name_;  // "image_generation.completed"
+  std::string completed_type_;  // the same, quoted: how an unnamed event's data says it
+  std::string line_;            // the line being read, without its ending
+  bool after_cr_ = false;       // the last byte seen was a CR: an LF right after it ends nothing
+  std::string event_;           // the current event's name ("" when it has no event: line)
+  std::string data_;            // the current event's data lines, joined with '\n'
   bool has_data_ = false;
   std::vector<std::string> completed_;  // raw JSON of each completed event's data
   size_t completed_bytes_ = 0;

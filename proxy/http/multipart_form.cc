@@ -1,6 +1,7 @@
 // multipart/form-data: boundary, parts, and the replacement of one part's contents.
 #include "proxy/http/multipart_form.h"
 
+#include <algorithm>
 #include <array>
 
 #include "proxy/http/headers.h"
@@ -180,14 +181,39 @@ std::variant<std::vector<FormPart>, std::string> parseForm(std::string_view body
   }
 }
 
-std::optional<std::string> replacePartValue(std::string_view body, std::string_view boundary,
-                                            const FormPart& part, std::string_view value) {
-  if (value.find("--" + std::string(boundary)) != std::string_view::npos) return std::nullopt;
+std::optional<std::string> setFormFields(std::string_view body, std::string_view boundary,
+                                         const std::vector<FormPart>& parts,
+                                         const std::vector<FormField>& fields) {
+  if (parts.empty()) return std::nullopt;
+  const std::string delimiter = "--" + std::string(boundary);
+  std::vector<std::pair<const FormPart*, std::string_view>> replaced;  // in body order, below
+  std::string added;
+  for (const FormField& field : fields) {
+    if (field.value.find(delimiter) != std::string_view::npos) return std::nullopt;
+    auto named = std::find_if(parts.begin(), parts.end(),
+                              [&](const FormPart& part) { return part.name == field.name; });
+    if (named != parts.end()) {
+      replaced.emplace_back(&*named, field.value);
+      continue;
+    }
+    if (field.name.find_first_of("\"\r\n") != std::string_view::npos) return std::nullopt;
+    added.append("\r\n").append(delimiter);
+    added.append("\r\nContent-Disposition: form-data; name=\"")
+        .append(field.name)
+        .append("\"\r\n\r\n");
+    added.append(field.value);
+  }
+  std::sort(replaced.begin(), replaced.end(),
+            [](const auto& a, const auto& b) { return a.first->value_at < b.first->value_at; });
+  const size_t last_end = parts.back().value_at + parts.back().value_length;
   std::string out;
-  out.reserve(body.size() - part.value_length + value.size());
-  out.append(body.substr(0, part.value_at))
-      .append(value)
-      .append(body.substr(part.value_at + part.value_length));
+  out.reserve(body.size() + added.size() + 64);
+  size_t copied = 0;
+  for (const auto& [part, value] : replaced) {
+    out.append(body.substr(copied, part->value_at - copied)).append(value);
+    copied = part->value_at + part->value_length;
+  }
+  out.append(body.substr(copied, last_end - copied)).append(added).append(body.substr(last_end));
   return out;
 }
 

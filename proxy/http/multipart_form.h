@@ -1,6 +1,7 @@
 // multipart/form-data bodies (RFC 7578, as the OpenAI SDKs send /v1/images/edits): the boundary
 // from a Content-Type value, the body split into its parts without copying their contents (part
-// headers are parsed by picohttpparser), and one part's contents replaced in place. Strict about
+// headers are parsed by picohttpparser), and text fields set (a part's contents replaced, or a part
+// added). Strict about
 // structure (CRLF line ends, a closing delimiter, no boundary inside a part, no transfer encoding):
 // a body the gateway reads one way must not reach a provider that could read it another way.
 #pragma once
@@ -34,9 +35,19 @@ std::optional<std::string> formBoundary(std::string_view content_type);
 std::variant<std::vector<FormPart>, std::string> parseForm(std::string_view body,
                                                            std::string_view boundary);
 
-// body with part's contents replaced by value; nullopt when value would end the part early (it
-// contains the delimiter).
-std::optional<std::string> replacePartValue(std::string_view body, std::string_view boundary,
-                                            const FormPart& part, std::string_view value);
+// A text field to set: its name and its new contents.
+struct FormField {
+  std::string_view name;
+  std::string_view value;
+};
+
+// body (whose parts are parts) with each field set, in one pass: the first part with the field's
+// name gets the field's value as its contents, and a field no part has is added as a text part
+// after the last one. Field names must be distinct. nullopt when a value would end its part early
+// (it contains the delimiter), a new name cannot be written in a Content-Disposition (a quote or a
+// line break), or the form has no parts.
+std::optional<std::string> setFormFields(std::string_view body, std::string_view boundary,
+                                         const std::vector<FormPart>& parts,
+                                         const std::vector<FormField>& fields);
 
 }  // namespace arkroute::http

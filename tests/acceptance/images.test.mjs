@@ -1,6 +1,7 @@
 // The Images API through the gateway, driven by the official OpenAI SDK exactly as a user would:
 // only baseURL changes. Every image that comes back must be a real PNG. Edits upload files as
-// multipart/form-data (toFile); a repeated edit is served from the cache.
+// multipart/form-data (toFile); a repeated edit is served from the cache, streamed (replayed as
+// image_edit events) or as the gateway's URLs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI, { toFile } from 'openai';
@@ -95,6 +96,48 @@ test('a streamed edit yields image_edit partial images, then the completed event
   const types = [];
   for await (const event of stream) types.push(event.type);
   assert.deepEqual(types, ['image_edit.partial_image', 'image_edit.completed']);
+});
+
+test('a streamed edit sent again is replayed from the cache as its image_edit.completed event', async () => {
+  const edit = async () => {
+    const { data: stream, response } = await stack.client.images.edit({
+      model: 'gpt-image-1',
+      prompt: 'make it green',
+      image: await toFile(Buffer.from('a streamed input'), 'in.png', { type: 'image/png' }),
+      stream: true,
+      partial_images: 1,
+    }).withResponse();
+    const events = [];
+    for await (const event of stream) events.push(event);
+    return { cache: response.headers.get('x-arkroute-cache'), events };
+  };
+  const live = await edit();
+  const replay = await edit();
+  assert.equal(live.cache, 'MISS');
+  assert.equal(replay.cache, 'HIT');
+  assert.deepEqual(replay.events.map((e) => e.type), ['image_edit.completed']);
+  assert.equal(replay.events[0].b64_json, live.events.at(-1).b64_json);
+  decodePngBase64(replay.events[0].b64_json);
+});
+
+test('an edit with response_format url gets the gateway\'s URL, which serves the PNG', async () => {
+  const edit = async () => stack.client.images.edit({
+    model: 'gpt-image-1',
+    prompt: 'make it a postcard',
+    image: await toFile(Buffer.from('a url input'), 'in.png', { type: 'image/png' }),
+    response_format: 'url',
+  }).withResponse();
+  const first = await edit();
+  const second = await edit();
+  assert.equal(first.response.headers.get('x-arkroute-cache'), 'MISS');
+  assert.equal(second.response.headers.get('x-arkroute-cache'), 'HIT');
+  const url = new URL(first.data.data[0].url);
+  assert.equal(second.data.data[0].url, url.href);
+  assert.match(url.pathname, /^\/v1\/images\/cache\//);
+  const image = await fetch(new URL(url.pathname, stack.baseURL));
+  assert.equal(image.status, 200);
+  assert.equal(image.headers.get('content-type'), 'image/png');
+  decodePngBase64(Buffer.from(await image.arrayBuffer()).toString('base64'));
 });
 
 test('an edit without an image raises BadRequestError naming the image parameter', async () => {

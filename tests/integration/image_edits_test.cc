@@ -1,7 +1,7 @@
 // Integration: POST /v1/images/edits through the gateway to the simulator — multipart bodies
-// forwarded byte for byte (but for the model rename), repeated base64 edits served from the cache
-// (streamed and url edits never), streamed edit events, errors, and the edit counted in the usage
-// ledger.
+// forwarded byte for byte (but for the model rename), repeated edits served from the cache (base64,
+// streamed as image_edit.* events, url answers with the gateway's URLs), streamed edit events,
+// errors, and the edit counted in the usage ledger.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -106,21 +106,121 @@ TEST_F(ImageEdits, ConcurrentIdenticalEditsMakeOneUpstreamCall) {
   EXPECT_EQ(sim.requests("/v1/images/edits"), 1);
 }
 
-TEST_F(ImageEdits, StreamedAndUrlEditsAreNeverCached) {
-  const std::vector<std::vector<std::pair<std::string, std::string>>> uncached = {
-      {{"model", "gpt-image-1"}, {"prompt", "a url edit"}, {"response_format", "url"}},
-      {{"model", "gpt-image-1"}, {"prompt", "a streamed edit"}, {"stream", "true"}}};
-  int calls = 0;
-  for (const auto& fields : uncached) {
-    for (int i = 0; i < 2; ++i) {
-      HttpCall call = editCall(editForm(fields));
-      call.headers.emplace_back("x-sim-latency-ms", "0");
-      HttpResponse response = httpRequest(gateway.port(), call);
-      ASSERT_EQ(response.status, 200) << response.body;
-      EXPECT_EQ(response.header("x-arkroute-cache"), "BYPASS") << fields[1].second;
-      EXPECT_EQ(sim.requests("/v1/images/edits"), ++calls) << fields[1].second;
-    }
-  }
+// The data of a stream's first event named name, parsed.
+json firstEventData(const std::string& stream, const std::string& name) {
+  size_t event = stream.find("event: " + name + "\n");
+  if (event == std::string::npos) return json();
+  size_t data = stream.find("data: ", event);
+  size_t end = stream.find("\n\n", data);
+  if (data == std::string::npos || end == std::string::npos) return json();
+  return json::parse(stream.substr(data + 6, end - data - 6), nullptr, false);
+}
+
+// A streamed edit is captured as it passes: a repeat is replayed as image_edit.completed events
+// (the events an edit stream has, never image_generation.*), and the same edit as JSON is a hit
+// too; a JSON edit's entry is replayed to a streamed one.
+TEST_F(ImageEdits, StreamedEditsAreCachedAndReplayedAsEditEvents) {
+  auto fields = [](bool stream) {
+    std::vector<std::pair<std::string, std::string>> all = {{"model", "gpt-image-1"},
+                                                            {"prompt", "a streamed edit"}};
+    if (stream) all.insert(all.end(), {{"stream", "true"}, {"partial_images", "2"}});
+    return editForm(all);
+  };
+  HttpResponse live = httpRequest(gateway.port(), editCall(fields(true)));
+  ASSERT_EQ(live.status, 200) << live.body;
+  EXPECT_EQ(live.header("x-arkroute-cache"), "MISS");
+  EXPECT_NE(live.body.find("event: image_edit.partial_image"), std::string::npos);
+  json live_completed = firstEventData(live.body, "image_edit.completed");
+  ASSERT_TRUE(live_completed.is_object()) << live.body.substr(0, 300);
+
+  HttpResponse replay = httpRequest(gateway.port(), editCall(fields(true)));
+  ASSERT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(replay.header("content-type"), "text/event-stream");
+  EXPECT_EQ(replay.body.find("image_generation"), std::string::npos) << replay.body.substr(0, 300);
+  EXPECT_EQ(replay.body.find("partial_image"), std::string::npos);
+  json completed = firstEventData(replay.body, "image_edit.completed");
+  ASSERT_TRUE(completed.is_object()) << replay.body.substr(0, 300);
+  EXPECT_EQ(completed["type"], "image_edit.completed");
+  EXPECT_EQ(completed["b64_json"], live_completed["b64_json"]);
+
+  HttpResponse as_json = httpRequest(gateway.port(), editCall(fields(false)));
+  ASSERT_EQ(as_json.status, 200) << as_json.body;
+  EXPECT_EQ(as_json.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(json::parse(as_json.body)["data"][0]["b64_json"], live_completed["b64_json"]);
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 1);
+
+  const std::string json_first = editForm({{"model", "gpt-image-1"}, {"prompt", "json first"}});
+  HttpResponse first = httpRequest(gateway.port(), editCall(json_first));
+  ASSERT_EQ(first.status, 200) << first.body;
+  HttpResponse streamed = httpRequest(
+      gateway.port(),
+      editCall(editForm({{"model", "gpt-image-1"}, {"prompt", "json first"}, {"stream", "true"}})));
+  EXPECT_EQ(streamed.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(firstEventData(streamed.body, "image_edit.completed")["b64_json"],
+            json::parse(first.body)["data"][0]["b64_json"]);
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 2);
+}
+
+// The image a url answer points at, fetched from the gateway by the URL's path.
+HttpResponse fetchImage(uint16_t port, const std::string& url) {
+  size_t path = url.find("/v1/images/cache/");
+  return path == std::string::npos ? HttpResponse{} : httpGet(port, url.substr(path));
+}
+
+// A url edit: the provider is asked for base64 (the form's response_format part rewritten, every
+// other byte as sent), and the client gets the gateway's URLs, which a repeat answers again.
+TEST_F(ImageEdits, UrlEditsAreAnsweredWithTheGatewaysUrls) {
+  auto form = [](const std::string& format) {
+    return editForm(
+        {{"model", "gpt-image-1"}, {"prompt", "a url edit"}, {"response_format", format}},
+        "ascii image bytes");  // the recorded body is JSON text: keep it UTF-8
+  };
+  HttpResponse first = httpRequest(gateway.port(), editCall(form("url")));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(json::parse(sim.lastRequestJson())["body"].get<std::string>(), form("b64_json"));
+  std::string url = json::parse(first.body)["data"][0]["url"];
+  HttpResponse image = fetchImage(gateway.port(), url);
+  ASSERT_EQ(image.status, 200) << url;
+  EXPECT_TRUE(looksLikePng(image.body));
+
+  HttpResponse again = httpRequest(gateway.port(), editCall(form("url")));
+  EXPECT_EQ(again.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(json::parse(again.body)["data"][0]["url"], url);
+  HttpResponse b64 = httpRequest(gateway.port(), editCall(form("b64_json")));
+  EXPECT_EQ(b64.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(base64Decode(json::parse(b64.body)["data"][0]["b64_json"]), image.body);
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 1);
+}
+
+// A model whose provider answers with URLs by default: an edit that names no format gets a
+// response_format part added (after the last part), in the same pass as the model's rename.
+TEST(ImageEditsUrlDefault, AnEditNamingNoFormatAsksForBase64AndIsAnsweredWithUrls) {
+  Simulator sim;
+  Gateway gateway{GatewayOptions{.upstream_base_url = sim.baseUrl(),
+                                 .cache_toml = "enabled = true\n",
+                                 .models_toml = "[[model]]\nname = \"editor\"\nupstream = \"sim\"\n"
+                                                "upstream_model = \"gpt-image-1\"\n"
+                                                "default_response_format = \"url\"\n"}};
+  auto form = [](const std::string& model) {
+    return editForm({{"prompt", "default urls"}, {"model", model}}, "ascii image bytes");
+  };
+  HttpResponse first = httpRequest(gateway.port(), editCall(form("editor")));
+  ASSERT_EQ(first.status, 200) << first.body;
+  std::string expected = form("gpt-image-1");
+  const std::string closing = std::string("\r\n--") + kBoundary + "--\r\n";
+  expected.insert(expected.size() - closing.size(),
+                  std::string("\r\n--") + kBoundary +
+                      "\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\n"
+                      "b64_json");
+  EXPECT_EQ(json::parse(sim.lastRequestJson())["body"].get<std::string>(), expected);
+  std::string url = json::parse(first.body)["data"][0]["url"];
+  EXPECT_TRUE(looksLikePng(fetchImage(gateway.port(), url).body)) << url;
+  HttpResponse again = httpRequest(gateway.port(), editCall(form("editor")));
+  EXPECT_EQ(again.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(json::parse(again.body)["data"][0]["url"], url);
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 1);
 }
 
 TEST_F(ImageEdits, RenamesTheModelPartAndForwardsEveryOtherByteWithTheProviderKey) {

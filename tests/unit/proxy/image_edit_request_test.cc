@@ -47,7 +47,8 @@ TEST(ImageEditRequest, ReadsTheFormFieldsAsAGenerationsFields) {
   EXPECT_EQ(request.body(), body);
   ASSERT_TRUE(request.editForm());
   EXPECT_EQ(request.editForm()->boundary, "b0undary");
-  EXPECT_EQ(request.editForm()->modelPart().value(body), "gpt-image-1");
+  ASSERT_EQ(request.editForm()->parts.size(), 9u);
+  EXPECT_EQ(request.editForm()->parts[2].value(body), "gpt-image-1");
 }
 
 TEST(ImageEditRequest, ReadsStreamInAnyCase) {

@@ -41,6 +41,25 @@ TEST(ImageResponse, ReplaysAsOneCompletedEventPerImage) {
   EXPECT_EQ(first["usage"]["total_tokens"], 10);
 }
 
+// An edit's stream: image_edit.* events, replayed and captured under that name only.
+TEST(ImageResponse, AnEditIsReplayedAndCapturedAsImageEditEvents) {
+  std::string sse = toSseReplay(kStored, "image_edit").value();
+  EXPECT_EQ(sse.find("image_generation"), std::string::npos) << sse;
+  EXPECT_EQ(sse.rfind("event: image_edit.completed\ndata: {", 0), 0u) << sse;
+  EXPECT_EQ(json::parse(sse.substr(sse.find("data: ") + 6,
+                                   sse.find("\n\n") - sse.find("data: ") - 6))["type"],
+            "image_edit.completed");
+  SseCapture edit(kLimit, "image_edit");
+  edit.feed(sse);
+  edit.feed("event: image_edit.partial_image\ndata: {\"b64_json\":\"AA==\"}\n\n");
+  edit.feed("data: {\"type\":\"image_edit.completed\",\"b64_json\":\"AA==\"}\n\n");  // unnamed
+  EXPECT_EQ(edit.completedEvents(), 3u);
+  SseCapture generation(kLimit);
+  generation.feed(sse);
+  EXPECT_EQ(generation.completedEvents(), 0u)
+      << "not the events a generation stream completes with";
+}
+
 TEST(ImageResponse, UrlResponsePointsAtTheGatewayAndKeepsOtherFields) {
   json out = json::parse(toUrlResponse(kStored, "https://gw.example/", "abc").value());
   EXPECT_EQ(out["data"][0]["url"], "https://gw.example/v1/images/cache/abc-0");

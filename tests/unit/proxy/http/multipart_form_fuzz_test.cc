@@ -1,8 +1,8 @@
 // Property tests for multipart/form-data parsing: thousands of randomly damaged forms (bytes
 // flipped, inserted, deleted, cut short; seeded, so a failure repeats). Each must either be refused
-// with a reason or give parts that lie inside the body, hold no delimiter, and survive a value
-// replacement. The bodies sit in buffers of their exact size, so under AddressSanitizer a read
-// past the end fails the run.
+// with a reason or give parts that lie inside the body, hold no delimiter, and survive fields being
+// set (one part's contents replaced, one part added). The bodies sit in buffers of their exact
+// size, so under AddressSanitizer a read past the end fails the run.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -46,14 +46,17 @@ bool checkParse(const std::string& text) {
     EXPECT_EQ(part.value(body).find(delimiter), std::string_view::npos);
   }
   if (!parts.empty()) {
-    auto replaced = replacePartValue(body, kFuzzBoundary, parts.front(), "replacement");
+    auto replaced = setFormFields(body, kFuzzBoundary, parts,
+                                  {{parts.front().name, "replacement"}, {"arkroute-added", "new"}});
     EXPECT_TRUE(replaced.has_value());
     if (replaced) {
       auto again = parseForm(*replaced, kFuzzBoundary);
       EXPECT_TRUE(std::holds_alternative<std::vector<FormPart>>(again)) << *replaced;
       if (auto* reparsed = std::get_if<std::vector<FormPart>>(&again)) {
-        EXPECT_EQ(reparsed->size(), parts.size());
+        EXPECT_EQ(reparsed->size(), parts.size() + 1);
         EXPECT_EQ(reparsed->front().value(*replaced), "replacement");
+        EXPECT_EQ(reparsed->back().name, "arkroute-added");
+        EXPECT_EQ(reparsed->back().value(*replaced), "new");
       }
     }
   }

@@ -139,11 +139,16 @@ TEST(ParseForm, RefusesMoreThanSixtyFourParts) {
   EXPECT_EQ(partsOf(fits + "--XyZ-42--").size(), 64u);
 }
 
-TEST(ReplacePartValue, ChangesOnlyThatPartsContents) {
+std::string fileField(const std::string& name, const std::string& value) {
+  return "Content-Disposition: form-data; name=\"" + name +
+         "\"; filename=\"in.png\"\r\nContent-Type: image/png\r\n\r\n" + value;
+}
+
+TEST(SetFormFields, ReplacesOnlyThatPartsContents) {
   std::string body = form({field("prompt", "p"), field("model", "short"), field("n", "1")});
   auto parts = partsOf(body);
   ASSERT_EQ(parts.size(), 3u);
-  auto replaced = replacePartValue(body, kBoundary, parts[1], "a-much-longer-model-name");
+  auto replaced = setFormFields(body, kBoundary, parts, {{"model", "a-much-longer-model-name"}});
   ASSERT_TRUE(replaced);
   EXPECT_EQ(*replaced, form({field("prompt", "p"), field("model", "a-much-longer-model-name"),
                              field("n", "1")}));
@@ -152,11 +157,43 @@ TEST(ReplacePartValue, ChangesOnlyThatPartsContents) {
   EXPECT_EQ(again[1].value(*replaced), "a-much-longer-model-name");
 }
 
-TEST(ReplacePartValue, RefusesAValueThatWouldEndThePart) {
+// Two parts change length in one pass, named in the other order than they come: every other byte
+// stays where it was relative to its neighbours.
+TEST(SetFormFields, ReplacesSeveralPartsWhateverOrderTheyAreNamedIn) {
+  std::string body = form({field("model", "m"), field("prompt", "p"),
+                           field("response_format", "url"), fileField("image[]", "\x89PNG")});
+  auto replaced = setFormFields(body, kBoundary, partsOf(body),
+                                {{"response_format", "b64_json"}, {"model", "upstream-model-2"}});
+  ASSERT_TRUE(replaced);
+  EXPECT_EQ(*replaced,
+            form({field("model", "upstream-model-2"), field("prompt", "p"),
+                  field("response_format", "b64_json"), fileField("image[]", "\x89PNG")}));
+}
+
+// A field the form lacks is added as the last part, and the result parses again.
+TEST(SetFormFields, AddsAFieldTheFormLacksAfterTheLastPart) {
+  std::string body = form({field("prompt", "p"), fileField("image[]", "bytes")});
+  auto set = setFormFields(body, kBoundary, partsOf(body),
+                           {{"response_format", "b64_json"}, {"prompt", "q"}});
+  ASSERT_TRUE(set);
+  EXPECT_EQ(*set, form({field("prompt", "q"), fileField("image[]", "bytes"),
+                        field("response_format", "b64_json")}));
+  auto parts = partsOf(*set);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[2].name, "response_format");
+  EXPECT_FALSE(parts[2].filename);
+}
+
+TEST(SetFormFields, RefusesWhatCouldNotBeReadBackAsTheSameFields) {
   std::string body = form({field("model", "m")});
   auto parts = partsOf(body);
   ASSERT_EQ(parts.size(), 1u);
-  EXPECT_FALSE(replacePartValue(body, kBoundary, parts[0], "x\r\n--XyZ-42--\r\n"));
+  EXPECT_FALSE(setFormFields(body, kBoundary, parts, {{"model", "x\r\n--XyZ-42--\r\n"}}));
+  EXPECT_FALSE(setFormFields(body, kBoundary, parts, {{"new", "x--XyZ-42"}}));
+  EXPECT_FALSE(setFormFields(body, kBoundary, parts, {{"a\"b", "x"}}));
+  EXPECT_FALSE(setFormFields(body, kBoundary, parts, {{"a\r\nb", "x"}}));
+  EXPECT_FALSE(setFormFields("", kBoundary, {}, {{"model", "m"}})) << "no parts: no place to add";
+  EXPECT_EQ(setFormFields(body, kBoundary, parts, {}), body);
 }
 
 }  // namespace
