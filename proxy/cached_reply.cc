@@ -17,7 +17,7 @@ bool sendCachedReply(http::Exchange& exchange,
   std::optional<std::string> transformed;
   std::shared_ptr<const std::string> url_answer;
   if (options.stream) {
-    transformed = toSseReplay(entry.body, options.event_kind);
+    transformed = toSseReplay(entry.body, options.events);
   } else if (options.url_format) {
     if (!options.url_answers) return false;
     url_answer = options.url_answers->get(entry_ref, options.public_url, options.entry_id);

@@ -10,6 +10,7 @@
 
 #include "cache/cache_store.h"
 #include "proxy/http/server.h"
+#include "proxy/image_events.h"
 #include "proxy/url_answers.h"
 
 namespace arkroute {
@@ -25,7 +26,7 @@ struct CachedReplyOptions {
   int64_t now_ms = 0;
   const http::Headers* extra = nullptr;  // e.g. x-ratelimit-* headers; may be null
   UrlAnswers* url_answers = nullptr;     // the worker's memo of url answers: needed for url_format
-  std::string_view event_kind = "image_generation";  // a stream's events: "image_edit" for edits
+  ImageEvents events = ImageEvents::kGeneration;  // a stream replay's: an edit's for an edit
 };
 
 // Returns false (sending nothing) when the entry cannot be turned into the requested form.

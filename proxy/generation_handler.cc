@@ -181,8 +181,8 @@ std::string_view GenerationHandler::responseFormat() const {
   return format.empty() ? std::string_view(route_->model->default_response_format) : format;
 }
 
-std::string_view GenerationHandler::eventKind() const {
-  return request_->isEdit() ? "image_edit" : "image_generation";
+ImageEvents GenerationHandler::imageEvents() const {
+  return request_->isEdit() ? ImageEvents::kEdit : ImageEvents::kGeneration;
 }
 
 bool GenerationHandler::cacheApplies() const {
@@ -259,7 +259,7 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                              entry_id,      nowMs(),
                              &rate_headers_};
   options.url_answers = &worker_.urlAnswers();
-  options.event_kind = eventKind();
+  options.events = imageEvents();
   if (!sendCachedReply(*exchange_, entry, options)) return false;
   status_ = 200;
   images_ = request_->n();  // n is part of the cache key; parsing a 2 MB body here costs ms

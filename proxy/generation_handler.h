@@ -19,6 +19,7 @@
 #include "proxy/cache_policy.h"
 #include "proxy/http/server.h"
 #include "proxy/http/upstream.h"
+#include "proxy/image_events.h"
 #include "proxy/image_request.h"
 #include "proxy/request_record.h"
 #include "proxy/response_capture.h"
@@ -102,8 +103,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // Helpers.
   bool cacheApplies() const;
   std::string_view responseFormat() const;  // as asked, or the model's default
-  // The SSE events' prefix: "image_edit" for an edit, "image_generation" otherwise.
-  std::string_view eventKind() const;
+  ImageEvents imageEvents() const;          // an edit's or a generation's SSE events
   http::OutgoingRequest buildUpstreamRequest() const;
   std::string upstreamBody() const;
   http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;

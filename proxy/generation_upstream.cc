@@ -108,7 +108,7 @@ void GenerationHandler::tryUpstream() {
   upstream_index_ = route_->upstream_indices[choice];
   gate_ = &worker_.gate(*runtime_, upstream_index_);  // gates live as long as the gateway
   if (store_result_) {
-    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit, eventKind());
+    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit, imageEvents());
   }
   if (gate_->tryAcquire()) {
     holding_slot_ = true;

@@ -82,13 +82,13 @@ size_t imageCount(const std::string& body) {
   return imagesIn(threadParser().parse(body), &root, &data) ? data.size() : 0;
 }
 
-std::optional<std::string> toSseReplay(std::string_view body, std::string_view kind) {
+std::optional<std::string> toSseReplay(std::string_view body, ImageEvents events) {
   element root;
   simdjson::dom::array data;
   if (!parseImages(threadParser(), body, &root, &data)) return std::nullopt;
   int64_t created = 0;
   if (root["created"].get(created) != simdjson::SUCCESS) created = 0;
-  const std::string completed = std::string(kind) + ".completed";
+  const std::string completed(completedEventName(events));
   std::string out;
   for (element item : data) {
     std::string_view b64;

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/image_events.h"
+
 namespace arkroute {
 
 // True for a complete JSON object whose "data" is a non-empty array of objects that each carry a
@@ -19,11 +21,11 @@ bool isCacheableImagesJson(std::string_view body);
 size_t imageCount(const std::string& body);
 constexpr size_t kJsonPadding = 64;
 
-// The stored JSON as an SSE stream: one `<kind>.completed` event per image (kind:
-// "image_generation", or "image_edit" for an edit), with the response's
-// size/quality/background/output_format and usage. nullopt when body is not cacheable.
+// The stored JSON as an SSE stream: one completed event per image (`image_generation.completed`,
+// or `image_edit.completed` for an edit), with the response's size/quality/background/
+// output_format and usage. nullopt when body is not cacheable.
 std::optional<std::string> toSseReplay(std::string_view body,
-                                       std::string_view kind = "image_generation");
+                                       ImageEvents events = ImageEvents::kGeneration);
 
 // The stored JSON with each data[i].b64_json replaced by {"url": "<public_url>/v1/images/cache/
 // <id>-<i>"} (other fields kept). nullopt when body is not cacheable.

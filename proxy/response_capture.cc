@@ -5,8 +5,8 @@
 
 namespace arkroute {
 
-ResponseCapture::ResponseCapture(bool stream, size_t limit, std::string_view kind)
-    : stream_(stream), limit_(limit), sse_(limit, kind) {}
+ResponseCapture::ResponseCapture(bool stream, size_t limit, ImageEvents events)
+    : stream_(stream), limit_(limit), sse_(limit, events) {}
 
 void ResponseCapture::expectLength(uint64_t length) {
   constexpr uint64_t kMostReservedAhead = 64u << 20;  // a false length costs no more than this

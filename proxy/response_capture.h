@@ -14,9 +14,9 @@ namespace arkroute {
 
 class ResponseCapture {
  public:
-  // stream: the upstream answers with SSE, whose events are named kind.* ("image_generation" or
-  // "image_edit"). limit: bodies larger than this are not kept.
-  ResponseCapture(bool stream, size_t limit, std::string_view kind = "image_generation");
+  // stream: the upstream answers with SSE, a generation's or an edit's events. limit: bodies
+  // larger than this are not kept.
+  ResponseCapture(bool stream, size_t limit, ImageEvents events = ImageEvents::kGeneration);
 
   // The body's announced length: room for it is made once (JSON mode, within the limit).
   void expectLength(uint64_t length);

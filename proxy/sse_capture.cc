@@ -65,7 +65,7 @@ void SseCapture::endLine() {
   } else if (field == "data") {
     // A named event other than a completed image (a partial image, an error) is decided by its
     // name: its data, often a whole image, is not kept.
-    if (event_.empty() || event_ == completed_name_) {
+    if (event_.empty() || event_ == completedEventName(events_)) {
       if (data_.size() + value.size() + 1 + completed_bytes_ > limit_) return giveUp();
       if (has_data_) data_ += '\n';
       data_.append(value);
@@ -82,7 +82,8 @@ void SseCapture::endEvent() {
     if (named ? event_ == "error" : data_.find("\"type\":\"error\"") != std::string::npos) {
       failed_ = true;
     }
-    if (named ? event_ == completed_name_ : data_.find(completed_type_) != std::string::npos) {
+    if (named ? event_ == completedEventName(events_)
+              : data_.find(quotedCompletedEventName(events_)) != std::string::npos) {
       completed_bytes_ += data_.size();
       completed_.push_back(std::move(data_));
     }

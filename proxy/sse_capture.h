@@ -14,16 +14,15 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/image_events.h"
+
 namespace arkroute {
 
 class SseCapture {
  public:
-  // limit: the most bytes it may hold (see retainedBytes). kind: the events' prefix,
-  // "image_generation" or "image_edit".
-  explicit SseCapture(size_t limit, std::string_view kind = "image_generation")
-      : limit_(limit),
-        completed_name_(std::string(kind) + ".completed"),
-        completed_type_("\"" + completed_name_ + "\"") {}
+  // limit: the most bytes it may hold (see retainedBytes). events: a generation's or an edit's.
+  explicit SseCapture(size_t limit, ImageEvents events = ImageEvents::kGeneration)
+      : limit_(limit), events_(events) {}
 
   // Feeds bytes in arrival order (any split).
   void feed(std::string_view bytes);
@@ -43,12 +42,11 @@ class SseCapture {
   void giveUp();
 
   size_t limit_;
-  std::string completed_name_;  // "image_generation.completed"
-  std::string completed_type_;  // the same, quoted: how an unnamed event's data says it
-  std::string line_;            // the line being read, without its ending
-  bool after_cr_ = false;       // the last byte seen was a CR: an LF right after it ends nothing
-  std::string event_;           // the current event's name ("" when it has no event: line)
-  std::string data_;            // the current event's data lines, joined with '\n'
+  ImageEvents events_;
+  std::string line_;       // the line being read, without its ending
+  bool after_cr_ = false;  // the last byte seen was a CR: an LF right after it ends nothing
+  std::string event_;      // the current event's name ("" when it has no event: line)
+  std::string data_;       // the current event's data lines, joined with '\n'
   bool has_data_ = false;
   std::vector<std::string> completed_;  // raw JSON of each completed event's data
   size_t completed_bytes_ = 0;

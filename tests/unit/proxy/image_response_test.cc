@@ -43,13 +43,13 @@ TEST(ImageResponse, ReplaysAsOneCompletedEventPerImage) {
 
 // An edit's stream: image_edit.* events, replayed and captured under that name only.
 TEST(ImageResponse, AnEditIsReplayedAndCapturedAsImageEditEvents) {
-  std::string sse = toSseReplay(kStored, "image_edit").value();
+  std::string sse = toSseReplay(kStored, ImageEvents::kEdit).value();
   EXPECT_EQ(sse.find("image_generation"), std::string::npos) << sse;
   EXPECT_EQ(sse.rfind("event: image_edit.completed\ndata: {", 0), 0u) << sse;
   EXPECT_EQ(json::parse(sse.substr(sse.find("data: ") + 6,
                                    sse.find("\n\n") - sse.find("data: ") - 6))["type"],
             "image_edit.completed");
-  SseCapture edit(kLimit, "image_edit");
+  SseCapture edit(kLimit, ImageEvents::kEdit);
   edit.feed(sse);
   edit.feed("event: image_edit.partial_image\ndata: {\"b64_json\":\"AA==\"}\n\n");
   edit.feed("data: {\"type\":\"image_edit.completed\",\"b64_json\":\"AA==\"}\n\n");  // unnamed
