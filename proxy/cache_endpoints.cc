@@ -7,6 +7,7 @@
 
 #include "cache/cache_store.h"
 #include "cache/coalescer.h"
+#include "proxy/cached_images.h"
 #include "proxy/image_response.h"
 #include "proxy/responses.h"
 #include "proxy/worker.h"
@@ -22,33 +23,6 @@ bool cacheDisabled(Worker& worker, http::Exchange& exchange, const std::string& 
                                std::string("cache_disabled")),
             request_id);
   return true;
-}
-
-// "<digest hex>-<index>" of a gateway-issued image URL.
-struct ImageId {
-  cache::Digest digest;
-  size_t index;
-};
-
-std::optional<ImageId> parseImageId(std::string_view id) {
-  size_t dash = id.rfind('-');
-  if (dash == std::string_view::npos || dash + 1 >= id.size()) return std::nullopt;
-  auto digest = cache::CacheKey::parseHex(id.substr(0, dash));
-  if (!digest) return std::nullopt;
-  size_t index = 0;
-  for (size_t i = dash + 1; i < id.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(id[i])) || index >= 100) return std::nullopt;
-    index = index * 10 + static_cast<size_t>(id[i] - '0');
-  }
-  return ImageId{*digest, index};
-}
-
-// The decoded image, when the entry is there and has that image. May wait on the disk.
-std::optional<std::string> cachedImageBytes(cache::CacheStore& store, const ImageId& image,
-                                            int64_t now_ms) {
-  auto found = store.lookupByDigest(image.digest, now_ms);
-  if (!found.entry) return std::nullopt;
-  return imageBytes(found.entry->body, image.index);
 }
 
 void respondCachedImage(http::Exchange& exchange, const std::optional<std::string>& bytes,
@@ -109,7 +83,7 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
   if (cacheDisabled(worker, *exchange, request_id)) return;
   std::string_view path = exchange->request().path;
   std::string id(path.substr(std::string_view("/v1/images/cache/").size()));
-  auto image = parseImageId(id);
+  auto image = parseCachedImageId(id);
   if (!image) {
     respondCachedImage(*exchange, std::nullopt, id, request_id);
     return;

@@ -260,7 +260,13 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                              &rate_headers_};
   options.url_answers = &worker_.urlAnswers();
   options.events = imageEvents();
-  if (!sendCachedReply(*exchange_, entry, options)) return false;
+  // A hit was found under this request's key (a coalesced entry may be another name's); said
+  // before the reply, which may complete an in-process exchange at once.
+  if (status == "HIT") exchange_->noteCachedImages(cache_key_->hex());
+  if (!sendCachedReply(*exchange_, entry, options)) {
+    exchange_->noteCachedImages("");
+    return false;
+  }
   status_ = 200;
   images_ = request_->n();  // n is part of the cache key; parsing a 2 MB body here costs ms
   cache_status_ = std::string(status);
@@ -428,6 +434,7 @@ bool GenerationHandler::keepEntry(std::shared_ptr<const cache::CacheEntry> entry
   if (room == Room::kNow) {
     if (store.insert(*cache_key_, entry)) {  // shared: no copy of the body
       stored_ = entry;
+      exchange_->noteCachedImages(cache_key_->hex());
     } else if (url_mode_) {
       room = store.roomFor(bytes);  // another worker took the room first
     }

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proxy/cached_images.h"
+
 namespace arkroute {
 
 namespace {
@@ -126,9 +128,7 @@ std::optional<std::string> toUrlResponse(std::string_view body, std::string_view
   element root;
   simdjson::dom::array data;
   if (!parseImages(threadParser(), body, &root, &data)) return std::nullopt;
-  std::string base(public_url);
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  base.append("/v1/images/cache/").append(id).append("-");
+  const std::string base = cachedImageUrlBase(public_url, id);
   std::string out = "{";
   appendMembers(root.get_object().value(), "data", out);
   out.append(out.size() > 1 ? ",\"data\":[" : "\"data\":[");

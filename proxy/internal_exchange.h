@@ -1,6 +1,6 @@
 // An in-process Exchange: runs a request through the same pipeline a socket client gets (routing,
 // cache, coalescing, limits) and hands the complete response to a callback instead of a socket.
-// Used by the MCP endpoint's generate_image tool.
+// Used by the MCP endpoint's generate_image and edit_image tools.
 #pragma once
 
 #include <functional>
@@ -15,6 +15,7 @@ struct InternalResponse {
   int status = 0;  // 0 when the pipeline aborted the response (e.g. upstream cut mid-body)
   http::Headers headers;
   std::string body;
+  std::string cached_images_id;  // the cache entry holding the images ("" when none)
 };
 
 class InternalExchange : public http::Exchange {
@@ -38,6 +39,9 @@ class InternalExchange : public http::Exchange {
   bool writeWouldBlock() const override { return false; }
   void onDrained(std::function<void()> callback) override;
   void onClientGone(std::function<void()>) override {}
+  void noteCachedImages(std::string_view entry_id) override {
+    response_.cached_images_id = entry_id;
+  }
 
  private:
   void complete();

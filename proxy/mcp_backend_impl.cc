@@ -1,9 +1,15 @@
-// MCP backend: in-process generations and price-table answers.
+// MCP backend: in-process generations and edits, and price-table answers.
 #include "proxy/mcp_backend_impl.h"
 
+#include <openssl/rand.h>
+
+#include "proxy/cached_images.h"
 #include "proxy/generation_handler.h"
+#include "proxy/http/multipart_form.h"
+#include "proxy/image_response.h"
 #include "proxy/internal_exchange.h"
 #include "proxy/ledger.h"
+#include "proxy/mcp_edit_inputs.h"
 #include "proxy/pricing.h"
 #include "proxy/responses.h"
 #include "proxy/usage_report.h"
@@ -30,6 +36,50 @@ nlohmann::json pricesJson(const ModelConfig& model) {
   return out;
 }
 
+std::string randomBoundary() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
+  std::string boundary = "arkroute-";
+  for (unsigned char byte : bytes) {
+    boundary.push_back("0123456789abcdef"[byte >> 4]);
+    boundary.push_back("0123456789abcdef"[byte & 15]);
+  }
+  return boundary;
+}
+
+// The edit's form: its text fields, then the images as image[] files ("image-1.png", ...) with the
+// type their bytes show. nullopt if no boundary was found that none of them holds.
+std::optional<std::string> editForm(const mcp::EditImageRequest& edit,
+                                    const std::vector<std::string>& images, std::string* boundary) {
+  std::vector<http::FormField> fields;
+  for (const auto& [name, value] : edit.fields) fields.push_back({name, value});
+  std::vector<std::string> names;
+  names.reserve(images.size());  // the files view these
+  std::vector<http::FormFile> files;
+  for (const std::string& bytes : images) {
+    std::string_view type = detectImageType(bytes);
+    std::string_view extension =
+        type.starts_with("image/") ? type.substr(6) : std::string_view("bin");
+    names.push_back("image-" + std::to_string(names.size() + 1) + "." + std::string(extension));
+    files.push_back({"image[]", names.back(), type, bytes});
+  }
+  for (int attempt = 0; attempt < 4; ++attempt) {  // a random 128-bit boundary is never in them
+    *boundary = randomBoundary();
+    if (boundary->empty()) return std::nullopt;
+    if (auto form = http::buildForm(*boundary, fields, files)) return form;
+  }
+  return std::nullopt;
+}
+
+mcp::GenerationOutcome unreadableImages(const std::string& message) {
+  nlohmann::json error = {{"error",
+                           {{"message", message},
+                            {"type", "invalid_request_error"},
+                            {"param", "images"},
+                            {"code", "invalid_image"}}}};
+  return mcp::GenerationOutcome{400, {}, error.dump(), ""};
+}
+
 }  // namespace
 
 void GatewayMcpBackend::generateImage(std::string request_json, std::string authorization,
@@ -38,13 +88,50 @@ void GatewayMcpBackend::generateImage(std::string request_json, std::string auth
   request.method = "POST";
   request.target = request.path = "/v1/images/generations";
   request.headers.set("Content-Type", "application/json");
-  if (!authorization.empty()) request.headers.set("Authorization", authorization);
   request.body = std::move(request_json);
+  run(std::move(request), authorization, std::move(done));
+}
+
+void GatewayMcpBackend::editImage(mcp::EditImageRequest edit, std::string authorization,
+                                  std::function<void(mcp::GenerationOutcome)> done) {
+  Services& services = worker_.services();
+  worker_.offLoop([this, store = services.store, now = services.now_ms(), edit = std::move(edit),
+                   authorization = std::move(authorization), done = std::move(done)]() mutable {
+    auto images = readEditInputs(store, edit.images, now);
+    return std::function<void()>([this, images = std::move(images), edit = std::move(edit),
+                                  authorization = std::move(authorization),
+                                  done = std::move(done)]() mutable {
+      if (auto* problem = std::get_if<std::string>(&images)) {
+        return done(unreadableImages(*problem));
+      }
+      std::string boundary;
+      auto form = editForm(edit, std::get<std::vector<std::string>>(images), &boundary);
+      if (!form) return done(unreadableImages("The images could not be put in a form."));
+      http::Request request;
+      request.method = "POST";
+      request.target = request.path = "/v1/images/edits";
+      request.headers.set("Content-Type", "multipart/form-data; boundary=" + boundary);
+      request.body = std::move(*form);
+      run(std::move(request), authorization, std::move(done));
+    });
+  });
+}
+
+// Runs request through the pipeline as the caller, on this worker.
+void GatewayMcpBackend::run(http::Request request, const std::string& authorization,
+                            std::function<void(mcp::GenerationOutcome)> done) {
+  if (!authorization.empty()) request.headers.set("Authorization", authorization);
   std::string request_id = requestIdFor(request);
   auto exchange = std::make_shared<InternalExchange>(
-      worker_.base(), std::move(request), [done = std::move(done)](InternalResponse response) {
+      worker_.base(), std::move(request),
+      [public_url = worker_.runtime().config().server.public_url,
+       done = std::move(done)](InternalResponse response) {
+        std::string url_base;
+        if (!response.cached_images_id.empty()) {
+          url_base = cachedImageUrlBase(public_url, response.cached_images_id);
+        }
         done(mcp::GenerationOutcome{response.status, std::move(response.headers),
-                                    std::move(response.body)});
+                                    std::move(response.body), std::move(url_base)});
       });
   GenerationHandler::start(worker_, exchange, std::move(request_id));
 }

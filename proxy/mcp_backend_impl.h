@@ -1,8 +1,9 @@
-// The gateway's implementation of mcp::McpBackend: generate_image runs through the very pipeline
-// POST /v1/images/generations uses (an InternalExchange on the calling worker), and models,
-// prices and estimates come from the config's price tables.
+// The gateway's implementation of mcp::McpBackend: generate_image and edit_image run through the
+// very pipeline POST /v1/images/generations and /v1/images/edits use (an InternalExchange on the
+// calling worker), and models, prices and estimates come from the config's price tables.
 #pragma once
 
+#include "proxy/http/server.h"
 #include "proxy/mcp/mcp_backend.h"
 
 namespace arkroute {
@@ -15,6 +16,8 @@ class GatewayMcpBackend : public mcp::McpBackend {
 
   void generateImage(std::string request_json, std::string authorization,
                      std::function<void(mcp::GenerationOutcome)> done) override;
+  void editImage(mcp::EditImageRequest request, std::string authorization,
+                 std::function<void(mcp::GenerationOutcome)> done) override;
   nlohmann::json listModels() const override;
   std::optional<nlohmann::json> estimateCost(const std::string& model, const std::string& size,
                                              const std::string& quality, int n) const override;
@@ -22,6 +25,9 @@ class GatewayMcpBackend : public mcp::McpBackend {
   std::string authenticate(const std::string& authorization) const override;
 
  private:
+  void run(http::Request request, const std::string& authorization,
+           std::function<void(mcp::GenerationOutcome)> done);
+
   Worker& worker_;
 };
 

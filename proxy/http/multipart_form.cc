@@ -181,6 +181,27 @@ std::variant<std::vector<FormPart>, std::string> parseForm(std::string_view body
   }
 }
 
+namespace {
+
+bool writableInAHeader(std::string_view text) {
+  return text.find_first_of("\"\r\n") == std::string_view::npos;
+}
+
+// "\r\n--boundary\r\nContent-Disposition: form-data; name=...\r\n[Content-Type...\r\n]\r\n": what
+// comes before a part's contents, the CRLF ending the previous part's contents included.
+void appendPartStart(std::string_view delimiter, std::string_view name, const FormFile* file,
+                     std::string* out) {
+  out->append("\r\n").append(delimiter);
+  out->append("\r\nContent-Disposition: form-data; name=\"").append(name).append("\"");
+  if (file) {
+    out->append("; filename=\"").append(file->filename).append("\"\r\nContent-Type: ");
+    out->append(file->content_type);
+  }
+  out->append("\r\n\r\n");
+}
+
+}  // namespace
+
 std::optional<std::string> setFormFields(std::string_view body, std::string_view boundary,
                                          const std::vector<FormPart>& parts,
                                          const std::vector<FormField>& fields) {
@@ -196,11 +217,8 @@ std::optional<std::string> setFormFields(std::string_view body, std::string_view
       replaced.emplace_back(&*named, field.value);
       continue;
     }
-    if (field.name.find_first_of("\"\r\n") != std::string_view::npos) return std::nullopt;
-    added.append("\r\n").append(delimiter);
-    added.append("\r\nContent-Disposition: form-data; name=\"")
-        .append(field.name)
-        .append("\"\r\n\r\n");
+    if (!writableInAHeader(field.name)) return std::nullopt;
+    appendPartStart(delimiter, field.name, nullptr, &added);
     added.append(field.value);
   }
   std::sort(replaced.begin(), replaced.end(),
@@ -215,6 +233,31 @@ std::optional<std::string> setFormFields(std::string_view body, std::string_view
   }
   out.append(body.substr(copied, last_end - copied)).append(added).append(body.substr(last_end));
   return out;
+}
+
+std::optional<std::string> buildForm(std::string_view boundary,
+                                     const std::vector<FormField>& fields,
+                                     const std::vector<FormFile>& files) {
+  const std::string delimiter = "--" + std::string(boundary);
+  std::string out;
+  for (const FormField& field : fields) {
+    if (!writableInAHeader(field.name) || field.value.find(delimiter) != std::string_view::npos) {
+      return std::nullopt;
+    }
+    appendPartStart(delimiter, field.name, nullptr, &out);
+    out.append(field.value);
+  }
+  for (const FormFile& file : files) {
+    if (!writableInAHeader(file.name) || !writableInAHeader(file.filename) ||
+        !writableInAHeader(file.content_type) ||
+        file.bytes.find(delimiter) != std::string_view::npos) {
+      return std::nullopt;
+    }
+    appendPartStart(delimiter, file.name, &file, &out);
+    out.append(file.bytes);
+  }
+  out.append("\r\n").append(delimiter).append("--\r\n");
+  return out.substr(2);  // the first delimiter has no CRLF before it
 }
 
 }  // namespace arkroute::http

@@ -1,7 +1,7 @@
 // multipart/form-data bodies (RFC 7578, as the OpenAI SDKs send /v1/images/edits): the boundary
 // from a Content-Type value, the body split into its parts without copying their contents (part
-// headers are parsed by picohttpparser), and text fields set (a part's contents replaced, or a part
-// added). Strict about
+// headers are parsed by picohttpparser), text fields set (a part's contents replaced, or a part
+// added), and a new form built from fields and files. Strict about
 // structure (CRLF line ends, a closing delimiter, no boundary inside a part, no transfer encoding):
 // a body the gateway reads one way must not reach a provider that could read it another way.
 #pragma once
@@ -49,5 +49,20 @@ struct FormField {
 std::optional<std::string> setFormFields(std::string_view body, std::string_view boundary,
                                          const std::vector<FormPart>& parts,
                                          const std::vector<FormField>& fields);
+
+// A file to put in a form: its field name, file name, Content-Type and bytes.
+struct FormFile {
+  std::string_view name;
+  std::string_view filename;
+  std::string_view content_type;
+  std::string_view bytes;
+};
+
+// A multipart/form-data body with the text fields, then the files, delimited by boundary. nullopt
+// when a value or a file holds the delimiter (pick another boundary), or a name, file name or
+// Content-Type cannot be written in a part's headers (a quote or a line break).
+std::optional<std::string> buildForm(std::string_view boundary,
+                                     const std::vector<FormField>& fields,
+                                     const std::vector<FormFile>& files);
 
 }  // namespace arkroute::http

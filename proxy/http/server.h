@@ -77,6 +77,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   virtual void onDrained(std::function<void()> callback) = 0;
   // Called once if the client goes away before the response was fully written.
   virtual void onClientGone(std::function<void()> callback) = 0;
+  // The images of this response are held by the cache under entry_id (served at
+  // /v1/images/cache/<entry_id>-<index>). Only in-process callers use it (MCP's image URLs).
+  virtual void noteCachedImages(std::string_view entry_id) { (void)entry_id; }
 
   // What went to the client, for the log phase: the status sent (0: none yet) and the body bytes
   // handed to the connection (payload only: no head, no chunk framing, nothing for HEAD).

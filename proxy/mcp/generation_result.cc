@@ -29,9 +29,9 @@ std::string formatUsd(const nlohmann::json& amount) {
   return buffer;
 }
 
-std::string failureText(const GenerationOutcome& outcome) {
+std::string failureText(const GenerationOutcome& outcome, const std::string& what) {
   if (outcome.status == 0) {
-    return "Image generation failed: the provider's response was cut short. Retrying may help.";
+    return what + " failed: the provider's response was cut short. Retrying may help.";
   }
   nlohmann::json body = nlohmann::json::parse(outcome.body, nullptr, false);
   std::string message, code, type;
@@ -42,7 +42,7 @@ std::string failureText(const GenerationOutcome& outcome) {
     if (error.contains("type") && error["type"].is_string()) type = error["type"];
   }
   if (message.empty()) message = outcome.body.substr(0, 300);
-  std::string text = "Image generation failed (HTTP " + std::to_string(outcome.status);
+  std::string text = what + " failed (HTTP " + std::to_string(outcome.status);
   if (!code.empty())
     text += ", " + code;
   else if (!type.empty())
@@ -51,9 +51,9 @@ std::string failureText(const GenerationOutcome& outcome) {
   return text;
 }
 
-std::string summary(const nlohmann::json& facts) {
+std::string summary(const nlohmann::json& facts, const std::string& verb) {
   const std::string cache = facts["cache"];
-  std::string text = "Generated " + std::to_string(facts["images"].get<int>()) + " image(s) with " +
+  std::string text = verb + " " + std::to_string(facts["images"].get<int>()) + " image(s) with " +
                      facts["model"].get<std::string>() + ". ";
   if (facts["from_cache"].get<bool>()) {
     text += "Served from the gateway cache (" + cache + "): cost " + formatUsd(facts["cost_usd"]) +
@@ -67,11 +67,13 @@ std::string summary(const nlohmann::json& facts) {
 
 }  // namespace
 
-nlohmann::json generationResult(const GenerationOutcome& outcome, const std::string& model) {
-  if (outcome.status != 200) return toolError(failureText(outcome));
+nlohmann::json generationResult(const GenerationOutcome& outcome, const std::string& model,
+                                const std::string& verb) {
+  const std::string what = verb == "Edited" ? "Image edit" : "Image generation";
+  if (outcome.status != 200) return toolError(failureText(outcome, what));
   nlohmann::json body = nlohmann::json::parse(outcome.body, nullptr, false);
   if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
-    return toolError("Image generation failed: the provider answered without a \"data\" list.");
+    return toolError(what + " failed: the provider answered without a \"data\" list.");
   }
   nlohmann::json content = nlohmann::json::array();
   nlohmann::json mime_types = nlohmann::json::array();
@@ -89,7 +91,7 @@ nlohmann::json generationResult(const GenerationOutcome& outcome, const std::str
     }
   }
   int images = static_cast<int>(mime_types.size() + urls.size());
-  if (images == 0) return toolError("Image generation failed: the provider returned no image.");
+  if (images == 0) return toolError(what + " failed: the provider returned no image.");
   std::string cache(outcome.headers.get("X-ArkRoute-Cache", "BYPASS"));
   std::string answered_by(outcome.headers.get("X-ArkRoute-Model", model));
   nlohmann::json facts = {{"model", answered_by},
@@ -100,8 +102,17 @@ nlohmann::json generationResult(const GenerationOutcome& outcome, const std::str
                           {"cost_usd", usdHeader(outcome.headers, "X-ArkRoute-Cost-USD")},
                           {"saved_usd", usdHeader(outcome.headers, "X-ArkRoute-Saved-USD")}};
   if (!urls.empty()) facts["urls"] = urls;
-  std::string text = summary(facts);
+  std::string text = summary(facts, verb);
   for (const nlohmann::json& url : urls) text += "\nImage URL: " + url.get<std::string>();
+  if (!outcome.image_url_base.empty() && !mime_types.empty()) {
+    nlohmann::json image_urls = nlohmann::json::array();
+    for (size_t i = 0; i < mime_types.size(); ++i) {
+      image_urls.push_back(outcome.image_url_base + std::to_string(i));
+    }
+    text += "\nTo edit an image, pass its URL to edit_image:";
+    for (const nlohmann::json& url : image_urls) text += "\n" + url.get<std::string>();
+    facts["image_urls"] = std::move(image_urls);
+  }
   content.push_back({{"type", "text"}, {"text", text}});
   return {
       {"content", std::move(content)}, {"structuredContent", std::move(facts)}, {"isError", false}};

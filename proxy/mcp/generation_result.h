@@ -1,7 +1,8 @@
-// Turns the pipeline's answer to an images.generate request (GenerationOutcome: status, the
-// X-ArkRoute-* headers and the OpenAI JSON body) into an MCP tools/call result: image blocks
-// with sniffed MIME types, a text summary (model, cost, cache status, savings) and the same facts
-// as structuredContent; or an isError result with the provider's or gateway's message.
+// Turns the pipeline's answer to an images.generate or images.edit request (GenerationOutcome:
+// status, the X-ArkRoute-* headers, the OpenAI JSON body and where the cache serves the images)
+// into an MCP tools/call result: image blocks with sniffed MIME types, a text summary (model,
+// cost, cache status, savings, the images' gateway URLs for edit_image) and the same facts as
+// structuredContent; or an isError result with the provider's or gateway's message.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,8 @@
 
 namespace arkroute::mcp {
 
-nlohmann::json generationResult(const GenerationOutcome& outcome, const std::string& model);
+// verb: what the call did, "Generated" or "Edited".
+nlohmann::json generationResult(const GenerationOutcome& outcome, const std::string& model,
+                                const std::string& verb = "Generated");
 
 }  // namespace arkroute::mcp

@@ -3,20 +3,31 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "proxy/http/headers.h"
 
 namespace arkroute::mcp {
 
 struct GenerationOutcome {
-  int status = 0;          // HTTP status the pipeline answered (0: aborted mid-response)
-  http::Headers headers;   // incl. X-ArkRoute-Cache (HIT|MISS|COALESCED|BYPASS),
-                           // X-ArkRoute-Cost-USD, X-ArkRoute-Saved-USD, X-ArkRoute-Model
-  std::string body;        // OpenAI Images JSON ({"data":[{"b64_json":...}]}) or an error JSON
+  int status = 0;         // HTTP status the pipeline answered (0: aborted mid-response)
+  http::Headers headers;  // incl. X-ArkRoute-Cache (HIT|MISS|COALESCED|BYPASS),
+                          // X-ArkRoute-Cost-USD, X-ArkRoute-Saved-USD, X-ArkRoute-Model
+  std::string body;       // OpenAI Images JSON ({"data":[{"b64_json":...}]}) or an error JSON
+  // "<public_url>/v1/images/cache/<id>-" when the gateway's cache holds the images (image i's URL
+  // is this followed by i, and edit_image takes it), else "".
+  std::string image_url_base;
+};
+
+// An images.edit for edit_image: the form's text fields (prompt, model, ...) and the input images
+// as the caller named them: gateway image URLs or ids, data: URLs, or base64.
+struct EditImageRequest {
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::string> images;
 };
 
 class McpBackend {
@@ -28,6 +39,11 @@ class McpBackend {
   // on the same thread.
   virtual void generateImage(std::string request_json, std::string authorization,
                              std::function<void(GenerationOutcome)> done) = 0;
+  // Runs request as an images.edit (a multipart/form-data POST /v1/images/edits) through the same
+  // pipeline, as that caller. An image that cannot be read (not in the cache, not base64) is an
+  // outcome with status 400 and an OpenAI-style error naming it. done: as for generateImage.
+  virtual void editImage(EditImageRequest request, std::string authorization,
+                         std::function<void(GenerationOutcome)> done) = 0;
   // [{"name","provider","upstream_model","prices":{...} or null}] for list_models.
   virtual nlohmann::json listModels() const = 0;
   // {"model","n","size","quality","unit_usd","total_usd"} or nullopt when the model is unknown;

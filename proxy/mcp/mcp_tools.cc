@@ -10,6 +10,8 @@ namespace arkroute::mcp {
 namespace {
 
 constexpr const char* kStringFields[] = {"model", "size", "quality", "output_format", "background"};
+constexpr std::initializer_list<const char*> kEditStringFields = {
+    "model", "size", "quality", "output_format", "background", "input_fidelity"};
 
 // Checks optional string/integer fields; returns an error message or "".
 std::string checkOptional(const nlohmann::json& arguments,
@@ -36,6 +38,14 @@ std::string stringArg(const nlohmann::json& arguments, const char* field) {
 int intArg(const nlohmann::json& arguments, const char* field, int fallback) {
   auto it = arguments.find(field);
   return it != arguments.end() && it->is_number_integer() ? it->get<int>() : fallback;
+}
+
+// The non-empty "prompt" string argument, or null.
+const nlohmann::json* promptArg(const nlohmann::json& arguments) {
+  auto it = arguments.find("prompt");
+  bool usable =
+      it != arguments.end() && it->is_string() && !it->get_ref<const std::string&>().empty();
+  return usable ? &*it : nullptr;
 }
 
 ToolOutcome ok(nlohmann::json result) {
@@ -78,21 +88,20 @@ void McpTools::call(const std::string& name, const nlohmann::json& arguments,
     return;
   }
   if (name == "generate_image") return generateImage(arguments, authorization, std::move(done));
+  if (name == "edit_image") return editImage(arguments, authorization, std::move(done));
   if (name == "list_models") return done(listModels());
   if (name == "estimate_cost") return done(estimateCost(arguments));
   if (name == "get_usage") return done(usage(authorization));
   done(ToolOutcome{nullptr, rpc::kInvalidParams,
                    "Unknown tool: '" + name +
-                       "'. Available: generate_image, list_models, estimate_cost, get_usage."});
+                       "'. Available: generate_image, edit_image, list_models, estimate_cost, "
+                       "get_usage."});
 }
 
 void McpTools::generateImage(const nlohmann::json& arguments, const std::string& authorization,
                              std::function<void(ToolOutcome)> done) {
-  const auto prompt = arguments.find("prompt");
-  if (prompt == arguments.end() || !prompt->is_string() ||
-      prompt->get_ref<const std::string&>().empty()) {
-    return done(ok(toolError("generate_image needs a non-empty \"prompt\" string.")));
-  }
+  const nlohmann::json* prompt = promptArg(arguments);
+  if (!prompt) return done(ok(toolError("generate_image needs a non-empty \"prompt\" string.")));
   std::string problem =
       checkOptional(arguments, {"model", "size", "quality", "output_format", "background"}, true);
   if (!problem.empty()) return done(ok(toolError("generate_image: " + problem)));
@@ -110,6 +119,57 @@ void McpTools::generateImage(const nlohmann::json& arguments, const std::string&
                          [model, done = std::move(done)](GenerationOutcome outcome) {
                            done(ok(generationResult(outcome, model)));
                          });
+}
+
+namespace {
+
+// The images argument: a list of 1 to 16 non-empty strings (one string alone is taken as a list).
+std::optional<std::vector<std::string>> imageList(const nlohmann::json& arguments) {
+  auto it = arguments.find("images");
+  if (it == arguments.end()) return std::nullopt;
+  nlohmann::json list = it->is_string() ? nlohmann::json::array({*it}) : *it;
+  if (!list.is_array() || list.empty() || list.size() > 16) return std::nullopt;
+  std::vector<std::string> images;
+  for (const nlohmann::json& image : list) {
+    if (!image.is_string() || image.get_ref<const std::string&>().empty()) return std::nullopt;
+    images.push_back(image.get<std::string>());
+  }
+  return images;
+}
+
+}  // namespace
+
+void McpTools::editImage(const nlohmann::json& arguments, const std::string& authorization,
+                         std::function<void(ToolOutcome)> done) {
+  const nlohmann::json* prompt = promptArg(arguments);
+  if (!prompt) return done(ok(toolError("edit_image needs a non-empty \"prompt\" string.")));
+  std::optional<std::vector<std::string>> images = imageList(arguments);
+  if (!images) {
+    return done(ok(toolError(
+        "edit_image needs \"images\": a list of 1 to 16 images, each an image_urls entry of an "
+        "earlier generate_image or edit_image result, or base64.")));
+  }
+  std::string problem = checkOptional(arguments, kEditStringFields, true);
+  if (!problem.empty()) return done(ok(toolError("edit_image: " + problem)));
+  std::string model = stringArg(arguments, "model");
+  if (model.empty()) model = defaultModel();
+  if (model.empty()) return done(ok(toolError("No image model is configured on this gateway.")));
+  EditImageRequest request;
+  request.fields = {{"prompt", prompt->get<std::string>()}, {"model", model}};
+  for (const char* field : kEditStringFields) {
+    std::string value = stringArg(arguments, field);
+    if (!value.empty() && std::string_view(field) != "model")
+      request.fields.emplace_back(field, value);
+  }
+  if (arguments.contains("n") && arguments["n"].is_number_integer()) {
+    request.fields.emplace_back("n", std::to_string(arguments["n"].get<int64_t>()));
+  }
+  request.fields.emplace_back("response_format", "b64_json");
+  request.images = std::move(*images);
+  backend_.editImage(std::move(request), authorization,
+                     [model, done = std::move(done)](GenerationOutcome outcome) {
+                       done(ok(generationResult(outcome, model, "Edited")));
+                     });
 }
 
 ToolOutcome McpTools::listModels() const {

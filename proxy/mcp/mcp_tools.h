@@ -33,6 +33,8 @@ class McpTools {
             const std::string& authorization, std::function<void(ToolOutcome)> done);
 
  private:
+  void editImage(const nlohmann::json& arguments, const std::string& authorization,
+                 std::function<void(ToolOutcome)> done);
   void generateImage(const nlohmann::json& arguments, const std::string& authorization,
                      std::function<void(ToolOutcome)> done);
   ToolOutcome listModels() const;

@@ -36,9 +36,36 @@ constexpr const char* kGenerateImage = R"json({
       "from_cache": {"type": "boolean"},
       "cost_usd": {"type": ["number", "null"], "description": "What this call cost; null = unknown."},
       "saved_usd": {"type": ["number", "null"], "description": "What the cache saved; null = nothing or unknown."},
-      "urls": {"type": "array", "items": {"type": "string"}}
+      "urls": {"type": "array", "items": {"type": "string"}},
+      "image_urls": {"type": "array", "items": {"type": "string"},
+                     "description": "The images' URLs on the gateway (when its cache holds them): pass them to edit_image."}
     },
     "required": ["model", "images", "mime_types", "cache", "from_cache", "cost_usd", "saved_usd"]
+  }
+})json";
+
+constexpr const char* kEditImage = R"json({
+  "name": "edit_image",
+  "title": "Edit image",
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "prompt": {"type": "string", "minLength": 1,
+                 "description": "The change to make, in natural language."},
+      "images": {"type": "array", "minItems": 1, "maxItems": 16,
+                 "items": {"type": "string", "minLength": 1},
+                 "description": "The input images: the image_urls a generate_image or edit_image result gave (preferred: nothing to upload), or base64 / data:image/...;base64, text."},
+      "model": {"type": "string",
+                "description": "Model name from list_models. Omit to use the gateway's default."},
+      "size": {"type": "string", "description": "WIDTHxHEIGHT such as 1024x1024, or auto."},
+      "quality": {"type": "string", "description": "low | medium | high | auto. Higher quality costs more."},
+      "n": {"type": "integer", "minimum": 1, "maximum": 10,
+            "description": "How many edited images to make (default 1). The cost is per image."},
+      "output_format": {"type": "string", "description": "png | jpeg | webp (model-dependent)."},
+      "background": {"type": "string", "description": "transparent | opaque | auto."},
+      "input_fidelity": {"type": "string", "description": "high | low: how closely to keep the input's details (model-dependent)."}
+    },
+    "required": ["prompt", "images"]
   }
 })json";
 
@@ -89,6 +116,11 @@ constexpr const char* kGetUsage = R"json({
   "inputSchema": {"type": "object", "properties": {}}
 })json";
 
+std::string defaultModelSentence(const std::string& default_model) {
+  return " Default model: " +
+         (default_model.empty() ? std::string("none configured") : default_model) + ".";
+}
+
 }  // namespace
 
 nlohmann::json toolCatalog(const std::string& default_model) {
@@ -100,13 +132,24 @@ nlohmann::json toolCatalog(const std::string& default_model) {
       "and whether it came from the cache. Each generated image costs money (see estimate_cost "
       "and list_models); an identical request (same prompt, model, size, quality, n, "
       "output_format, background) is served from the gateway's cache instantly and for free, so "
-      "repeat the exact arguments to get the same image again. Default model: " +
-      (default_model.empty() ? std::string("none configured") : default_model) +
-      ". Failures (budget exhausted, rate limit, provider error, moderation refusal) come back "
+      "repeat the exact arguments to get the same image again." +
+      defaultModelSentence(default_model) +
+      " Failures (budget exhausted, rate limit, provider error, moderation refusal) come back "
       "as an error result carrying the reason.";
-  return nlohmann::json::array({std::move(generate), nlohmann::json::parse(kListModels),
-                                nlohmann::json::parse(kEstimateCost),
-                                nlohmann::json::parse(kGetUsage)});
+  nlohmann::json edit = nlohmann::json::parse(kEditImage);
+  edit["description"] =
+      "Edit images through the ArkRoute gateway (OpenAI images.edit semantics): give the change as "
+      "a prompt and the input images, best as the image_urls of an earlier generate_image or "
+      "edit_image result (the gateway reads them from its cache, nothing is uploaded). Returns "
+      "the edited images like generate_image, with their own image_urls for further edits. Each "
+      "edit costs money; an identical edit is served from the cache for free." +
+      defaultModelSentence(default_model) +
+      " An input image the gateway cannot read (expired from the cache, not base64) comes back "
+      "as an error result naming it.";
+  edit["outputSchema"] = generate["outputSchema"];
+  return nlohmann::json::array(
+      {std::move(generate), std::move(edit), nlohmann::json::parse(kListModels),
+       nlohmann::json::parse(kEstimateCost), nlohmann::json::parse(kGetUsage)});
 }
 
 }  // namespace arkroute::mcp

@@ -1,7 +1,8 @@
 // The MCP server with the official @modelcontextprotocol/sdk client, over both transports an
 // agent uses: Streamable HTTP straight to the gateway's /mcp, and stdio through the
 // `arkroute mcp --url ...` bridge (the command an agent config launches). Each transport: connect,
-// list the tools, generate an image (a real PNG), repeat it (a cache hit), estimate a cost
+// list the tools, generate an image (a real PNG), repeat it (a cache hit), edit it by its gateway
+// URL, estimate a cost
 // against the price table below, and get an unknown tool rejected. HTTP also: session end and a
 // stale session id answered 404.
 import { after, before, describe, test } from 'node:test';
@@ -51,11 +52,11 @@ for (const [name, makeTransport] of Object.entries(transports)) {
     });
     after(async () => { await client?.close(); });
 
-    test('negotiates a protocol version and lists the four tools with input schemas', async () => {
+    test('negotiates a protocol version and lists the five tools with input schemas', async () => {
       assert.equal(client.getServerVersion().name, 'arkroute');
       assert.ok(client.getServerCapabilities().tools);
       const { tools } = await client.listTools();
-      assert.deepEqual(tools.map((tool) => tool.name).sort(), ['estimate_cost', 'generate_image', 'get_usage', 'list_models']);
+      assert.deepEqual(tools.map((tool) => tool.name).sort(), ['edit_image', 'estimate_cost', 'generate_image', 'get_usage', 'list_models']);
       for (const tool of tools) {
         assert.equal(tool.inputSchema.type, 'object', tool.name);
         assert.ok(tool.description.length > 60, tool.name);
@@ -90,6 +91,38 @@ for (const [name, makeTransport] of Object.entries(transports)) {
       assert.equal(second.content.find((block) => block.type === 'image').data, image.data);
       const afterCalls = (await simStats(stack.simURL)).requests['/v1/images/generations'];
       assert.equal(afterCalls - before, 1, 'one upstream call for two identical requests');
+    });
+
+    test('edit_image edits a generated image named by its gateway URL', async () => {
+      const generated = await client.callTool({
+        name: 'generate_image',
+        arguments: { prompt: `a white cup (${name})`, model: 'gpt-image-1' },
+      });
+      assert.equal(generated.isError, false, textOf(generated));
+      const [url] = generated.structuredContent.image_urls;
+      assert.match(url, /\/v1\/images\/cache\/[0-9a-f]{32}-0$/);
+      assert.match(textOf(generated), /edit_image/);
+      const before = (await simStats(stack.simURL)).requests['/v1/images/edits'] ?? 0;
+      const edited = await client.callTool({
+        name: 'edit_image',
+        arguments: { prompt: 'paint the cup red', images: [url], model: 'gpt-image-1' },
+      });
+      assert.equal(edited.isError, false, textOf(edited));
+      const image = edited.content.find((block) => block.type === 'image');
+      assert.equal(image.mimeType, 'image/png');
+      decodePngBase64(image.data);
+      assert.equal(edited.structuredContent.cache, 'MISS');
+      assert.equal(edited.structuredContent.image_urls.length, 1);
+      assert.match(textOf(edited), /^Edited 1 image/);
+      const afterCalls = (await simStats(stack.simURL)).requests['/v1/images/edits'];
+      assert.equal(afterCalls - before, 1);
+
+      const gone = await client.callTool({
+        name: 'edit_image',
+        arguments: { prompt: 'p', images: [url.replace(/[0-9a-f]{32}/, 'f'.repeat(32))] },
+      });
+      assert.equal(gone.isError, true);
+      assert.match(textOf(gone), /Image 1 is not in the gateway's cache/);
     });
 
     test('estimate_cost matches the configured price table', async () => {

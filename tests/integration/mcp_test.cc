@@ -1,12 +1,14 @@
 // The MCP endpoint over real loopback sockets: Streamable HTTP status rules, generate_image through
-// the real pipeline and simulator (miss then cache hit, upstream failure as a tool error), the
-// [mcp] switch, and the stdio bridge (in-process, against the running gateway).
+// the real pipeline and simulator (miss then cache hit, upstream failure as a tool error),
+// edit_image on a generated image by its gateway URL (and on base64), the [mcp] switch, and the
+// stdio bridge (in-process, against the running gateway).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "integration/harness.h"
+#include "proxy/http/multipart_form.h"
 #include "proxy/mcp/stdio_bridge.h"
 
 namespace arkroute::testing {
@@ -166,6 +168,91 @@ TEST(McpHttp, SharesTheCacheWithTheHttpApi) {
   EXPECT_EQ(sim.requests(), 1);
 }
 
+// An images.edit of these PNG bytes through the gateway's HTTP API, as an SDK would send it.
+HttpResponse httpEdit(uint16_t port, const std::string& prompt, const std::string& png) {
+  const std::string boundary = "sdk-boundary-1";
+  auto form = http::buildForm(boundary, {{"model", "gpt-image-1"}, {"prompt", prompt}},
+                              {{"image[]", "photo.png", "image/png", png}});
+  HttpCall call;
+  call.method = "POST";
+  call.path = "/v1/images/edits";
+  call.headers = {{"Content-Type", "multipart/form-data; boundary=" + boundary}};
+  call.body = form.value_or("");
+  return httpRequest(port, call);
+}
+
+// generate_image hands out its images' gateway URLs; edit_image reads the image from the cache by
+// that URL (or the bare id) and uploads exactly its bytes: the same edit sent over HTTP with those
+// bytes is a cache hit, and the provider saw one edit.
+TEST(McpHttp, EditImageTakesTheGatewayUrlOfAGeneratedImage) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  std::string session = openSession(gateway.port());
+  nlohmann::json generated = callTool(gateway.port(), session, "generate_image",
+                                      {{"prompt", "a plain mug"}, {"model", "gpt-image-1"}});
+  const nlohmann::json& facts = generated["result"]["structuredContent"];
+  ASSERT_EQ(facts["image_urls"].size(), 1u) << generated.dump().substr(0, 400);
+  std::string url = facts["image_urls"][0];
+  EXPECT_NE(url.find("/v1/images/cache/"), std::string::npos) << url;
+  std::string png = base64Decode(generated["result"]["content"][0]["data"]);
+  EXPECT_EQ(httpGet(gateway.port(), url.substr(url.find("/v1/images/cache/"))).body, png);
+  nlohmann::json again = callTool(gateway.port(), session, "generate_image",
+                                  {{"prompt", "a plain mug"}, {"model", "gpt-image-1"}});
+  EXPECT_EQ(again["result"]["structuredContent"]["cache"], "HIT");
+  EXPECT_EQ(again["result"]["structuredContent"]["image_urls"][0], url) << "a hit names it too";
+
+  nlohmann::json edited = callTool(gateway.port(), session, "edit_image",
+                                   {{"prompt", "paint it red"}, {"images", {url}}});
+  ASSERT_EQ(edited["result"]["isError"], false) << edited.dump().substr(0, 400);
+  const nlohmann::json& edit_facts = edited["result"]["structuredContent"];
+  EXPECT_EQ(edit_facts["cache"], "MISS");
+  EXPECT_EQ(edited["result"]["content"][0]["type"], "image");
+  EXPECT_TRUE(looksLikePng(base64Decode(edited["result"]["content"][0]["data"])));
+  ASSERT_EQ(edit_facts["image_urls"].size(), 1u) << "an edit can be edited again";
+  EXPECT_NE(edit_facts["image_urls"][0], url);
+  std::string text = edited["result"]["content"].back()["text"];
+  EXPECT_EQ(text.rfind("Edited 1 image(s) with gpt-image-1.", 0), 0u) << text;
+
+  HttpResponse direct = httpEdit(gateway.port(), "paint it red", png);
+  ASSERT_EQ(direct.status, 200) << direct.body;
+  EXPECT_EQ(direct.header("x-arkroute-cache"), "HIT") << "the same bytes were uploaded";
+  EXPECT_EQ(nlohmann::json::parse(direct.body)["data"][0]["b64_json"],
+            edited["result"]["content"][0]["data"]);
+  std::string id = url.substr(url.find("/v1/images/cache/") + 17);
+  nlohmann::json by_id = callTool(gateway.port(), session, "edit_image",
+                                  {{"prompt", "paint it red"}, {"images", {id}}});
+  EXPECT_EQ(by_id["result"]["structuredContent"]["cache"], "HIT");
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 1);
+}
+
+// Images it cannot read are an error result naming the image; base64 and data: URLs are uploaded.
+TEST(McpHttp, EditImageNamesAnImageItCannotReadAndTakesBase64) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim));
+  std::string session = openSession(gateway.port());
+  const std::string unknown = "http://127.0.0.1/v1/images/cache/" + std::string(32, 'a') + "-0";
+  for (const auto& [images, expected] : std::vector<std::pair<nlohmann::json, std::string>>{
+           {{"iVBORw0KGgo=", unknown}, "Image 2 is not in the gateway's cache"},
+           {{"not base64 at all!"}, "Image 1 is neither a gateway image URL"},
+           {{"data:image/png,rawtext"}, "Image 1 is a data: URL that is not base64"}}) {
+    nlohmann::json reply =
+        callTool(gateway.port(), session, "edit_image", {{"prompt", "p"}, {"images", images}});
+    EXPECT_EQ(reply["result"]["isError"], true) << images;
+    std::string text = reply["result"]["content"][0]["text"];
+    EXPECT_NE(text.find(expected), std::string::npos) << text;
+  }
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 0);
+
+  const std::string png("\x89PNG\r\n\x1a\nsmall", 13);
+  nlohmann::json data_url = callTool(
+      gateway.port(), session, "edit_image",
+      {{"prompt", "from bytes"}, {"images", {"data:image/png;base64," + base64Encode(png)}}});
+  ASSERT_EQ(data_url["result"]["isError"], false) << data_url.dump().substr(0, 400);
+  HttpResponse direct = httpEdit(gateway.port(), "from bytes", png);
+  EXPECT_EQ(direct.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 1);
+}
+
 TEST(McpHttp, UpstreamFailureIsAToolErrorNotAProtocolError) {
   Simulator sim;
   Gateway gateway(mcpGateway(sim));
@@ -220,7 +307,7 @@ TEST(McpStdioBridge, ForwardsLinesKeepsTheSessionAndDeletesItAtTheEnd) {
   for (std::string line; std::getline(lines, line);) answers.push_back(nlohmann::json::parse(line));
   ASSERT_EQ(answers.size(), 3u);  // nothing for the notification
   EXPECT_EQ(answers[0]["result"]["protocolVersion"], "2025-11-25");
-  EXPECT_EQ(answers[1]["result"]["tools"].size(), 4u);
+  EXPECT_EQ(answers[1]["result"]["tools"].size(), 5u);
   EXPECT_EQ(answers[2]["error"]["code"], -32700);
 
   bridge.endSession();

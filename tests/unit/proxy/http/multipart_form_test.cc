@@ -139,9 +139,10 @@ TEST(ParseForm, RefusesMoreThanSixtyFourParts) {
   EXPECT_EQ(partsOf(fits + "--XyZ-42--").size(), 64u);
 }
 
-std::string fileField(const std::string& name, const std::string& value) {
-  return "Content-Disposition: form-data; name=\"" + name +
-         "\"; filename=\"in.png\"\r\nContent-Type: image/png\r\n\r\n" + value;
+std::string fileField(const std::string& name, const std::string& value,
+                      const std::string& filename = "in.png") {
+  return "Content-Disposition: form-data; name=\"" + name + "\"; filename=\"" + filename +
+         "\"\r\nContent-Type: image/png\r\n\r\n" + value;
 }
 
 TEST(SetFormFields, ReplacesOnlyThatPartsContents) {
@@ -194,6 +195,33 @@ TEST(SetFormFields, RefusesWhatCouldNotBeReadBackAsTheSameFields) {
   EXPECT_FALSE(setFormFields(body, kBoundary, parts, {{"a\r\nb", "x"}}));
   EXPECT_FALSE(setFormFields("", kBoundary, {}, {{"model", "m"}})) << "no parts: no place to add";
   EXPECT_EQ(setFormFields(body, kBoundary, parts, {}), body);
+}
+
+// A built form reads back as the same fields and files, in order.
+TEST(BuildForm, ReadsBackAsItsFieldsThenItsFiles) {
+  const std::string png("\x89PNG\r\n\x1a\n\0\r\n--", 13);
+  auto built = buildForm(kBoundary, {{"prompt", "add a hat"}, {"n", "2"}},
+                         {{"image[]", "image-1.png", "image/png", png},
+                          {"image[]", "image-2.png", "image/png", "second"}});
+  ASSERT_TRUE(built);
+  EXPECT_EQ(*built, form({field("prompt", "add a hat"), field("n", "2"),
+                          fileField("image[]", png, "image-1.png"),
+                          fileField("image[]", "second", "image-2.png")}));
+  auto parts = partsOf(*built);
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts[0].value(*built), "add a hat");
+  EXPECT_EQ(parts[2].filename, "image-1.png");
+  EXPECT_EQ(parts[2].content_type, "image/png");
+  EXPECT_EQ(parts[2].value(*built), png);
+  EXPECT_EQ(parts[3].value(*built), "second");
+}
+
+TEST(BuildForm, RefusesContentsHoldingTheBoundaryAndUnwritableHeaders) {
+  EXPECT_FALSE(buildForm(kBoundary, {{"prompt", "a\r\n--XyZ-42 b"}}, {}));
+  EXPECT_FALSE(buildForm(kBoundary, {}, {{"image[]", "a.png", "image/png", "x--XyZ-42"}}));
+  EXPECT_FALSE(buildForm(kBoundary, {{"a\"b", "v"}}, {}));
+  EXPECT_FALSE(buildForm(kBoundary, {}, {{"image[]", "a\r\n.png", "image/png", "x"}}));
+  EXPECT_FALSE(buildForm(kBoundary, {}, {{"image[]", "a.png", "image/png\r\nX: y", "x"}}));
 }
 
 }  // namespace

@@ -258,14 +258,14 @@ TEST_F(McpHttpTest, UnknownMethodIs32601) {
   EXPECT_EQ(response->json()["id"], 9);
 }
 
-TEST_F(McpHttpTest, ToolsListNamesTheFourTools) {
+TEST_F(McpHttpTest, ToolsListNamesTheFiveTools) {
   std::string session = initialize();
   nlohmann::json tools =
       post(session, R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})")->json()["result"]["tools"];
   std::vector<std::string> names;
   for (const auto& tool : tools) names.push_back(tool["name"]);
-  EXPECT_EQ(names, (std::vector<std::string>{"generate_image", "list_models", "estimate_cost",
-                                             "get_usage"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"generate_image", "edit_image", "list_models",
+                                             "estimate_cost", "get_usage"}));
 }
 
 TEST_F(McpHttpTest, UnknownToolIs32602AndMissingNameToo) {

@@ -20,10 +20,10 @@ inline constexpr const char* kPngBase64 =
 
 class FakeBackend : public McpBackend {
  public:
-  std::vector<std::string> requests;  // generateImage request bodies
-  std::vector<std::string> authorizations;
-  GenerationOutcome outcome;  // what generateImage answers
-  bool defer = false;         // keep `done` in `pending` instead of calling it
+  std::vector<std::string> requests;        // generateImage request bodies
+  std::vector<std::string> authorizations;  // of generateImage and editImage calls
+  GenerationOutcome outcome;                // what generateImage answers
+  bool defer = false;                       // keep `done` in `pending` instead of calling it
   std::function<void(GenerationOutcome)> pending;
   std::string refusal;  // authenticate() answer
   std::optional<nlohmann::json> usage_answer;
@@ -44,6 +44,14 @@ class FakeBackend : public McpBackend {
       pending = std::move(done);
       return;
     }
+    done(outcome);
+  }
+  std::vector<EditImageRequest> edits;  // editImage requests
+
+  void editImage(EditImageRequest request, std::string authorization,
+                 std::function<void(GenerationOutcome)> done) override {
+    edits.push_back(std::move(request));
+    authorizations.push_back(std::move(authorization));
     done(outcome);
   }
   nlohmann::json listModels() const override {

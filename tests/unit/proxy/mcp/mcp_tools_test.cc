@@ -34,7 +34,7 @@ class McpToolsTest : public ::testing::Test {
 
 TEST_F(McpToolsTest, CatalogHasSchemasAndActionableDescriptions) {
   nlohmann::json list = tools.list();
-  ASSERT_EQ(list.size(), 4u);
+  ASSERT_EQ(list.size(), 5u);
   for (const auto& tool : list) {
     EXPECT_EQ(tool["inputSchema"]["type"], "object") << tool["name"];
     EXPECT_TRUE(tool["description"].is_string());
@@ -49,7 +49,12 @@ TEST_F(McpToolsTest, CatalogHasSchemasAndActionableDescriptions) {
   EXPECT_NE(description.find("cost"), std::string::npos);
   EXPECT_NE(description.find("Default model: gpt-image-1"), std::string::npos);
   EXPECT_TRUE(generate["outputSchema"]["required"].is_array());
-  EXPECT_EQ(list[2]["inputSchema"]["required"], nlohmann::json::array({"model"}));
+  const nlohmann::json& edit = list[1];
+  EXPECT_EQ(edit["name"], "edit_image");
+  EXPECT_EQ(edit["inputSchema"]["required"], nlohmann::json::array({"prompt", "images"}));
+  EXPECT_NE(edit["description"].get<std::string>().find("image_urls"), std::string::npos);
+  EXPECT_EQ(edit["outputSchema"], generate["outputSchema"]);
+  EXPECT_EQ(list[3]["inputSchema"]["required"], nlohmann::json::array({"model"}));
 }
 
 TEST_F(McpToolsTest, ConfiguredDefaultModelIsNamedAndUsed) {
@@ -185,6 +190,76 @@ TEST_F(McpToolsTest, BadArgumentsAreToolErrorsTheAgentCanFix) {
   }
   EXPECT_TRUE(backend.requests.empty());
   EXPECT_EQ(call("generate_image", "not an object").error_code, rpc::kInvalidParams);
+}
+
+// The images' gateway URLs, when the cache holds them: what edit_image takes.
+TEST_F(McpToolsTest, ImagesTheCacheHoldsComeWithTheirGatewayUrls) {
+  backend.outcome.body = std::string(R"({"data":[{"b64_json":")") + testing::kPngBase64 +
+                         R"("},{"b64_json":")" + testing::kPngBase64 + "\"}]}";
+  backend.outcome.image_url_base = "http://gw/v1/images/cache/abc-";
+  ToolOutcome outcome = call("generate_image", {{"prompt", "p"}, {"n", 2}});
+  EXPECT_EQ(outcome.result["structuredContent"]["image_urls"],
+            nlohmann::json::array(
+                {"http://gw/v1/images/cache/abc-0", "http://gw/v1/images/cache/abc-1"}));
+  std::string summary = text(outcome);
+  EXPECT_NE(summary.find("edit_image"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("http://gw/v1/images/cache/abc-1"), std::string::npos) << summary;
+  backend.outcome.image_url_base.clear();
+  EXPECT_FALSE(
+      call("generate_image", {{"prompt", "p"}}).result["structuredContent"].contains("image_urls"));
+}
+
+TEST_F(McpToolsTest, EditImageSendsTheFormFieldsAndImagesToTheBackend) {
+  ToolOutcome outcome = call("edit_image",
+                             {{"prompt", "add a hat"},
+                              {"images", {"http://gw/v1/images/cache/abc-0", "iVBORw0KGgo="}},
+                              {"size", "1024x1024"},
+                              {"n", 2},
+                              {"input_fidelity", "high"},
+                              {"unknown_field", "ignored"}},
+                             "Bearer sk-test");
+  ASSERT_EQ(backend.edits.size(), 1u);
+  const EditImageRequest& edit = backend.edits[0];
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(edit.fields, (Fields{{"prompt", "add a hat"},
+                                 {"model", "gpt-image-1"},
+                                 {"size", "1024x1024"},
+                                 {"input_fidelity", "high"},
+                                 {"n", "2"},
+                                 {"response_format", "b64_json"}}));
+  EXPECT_EQ(edit.images,
+            (std::vector<std::string>{"http://gw/v1/images/cache/abc-0", "iVBORw0KGgo="}));
+  EXPECT_EQ(backend.authorizations.at(0), "Bearer sk-test");
+  EXPECT_EQ(outcome.result["isError"], false);
+  EXPECT_EQ(text(outcome).rfind("Edited 1 image(s) with gpt-image-1.", 0), 0u) << text(outcome);
+  call("edit_image", {{"prompt", "p"}, {"images", "one-image-as-a-string"}});
+  ASSERT_EQ(backend.edits.size(), 2u);
+  EXPECT_EQ(backend.edits[1].images, std::vector<std::string>{"one-image-as-a-string"});
+}
+
+TEST_F(McpToolsTest, BadEditArgumentsAreToolErrorsAndFailuresSayEdit) {
+  nlohmann::json seventeen = nlohmann::json::array();
+  for (int i = 0; i < 17; ++i) seventeen.push_back("x");
+  for (const nlohmann::json& arguments :
+       {nlohmann::json{{"images", {"x"}}}, nlohmann::json{{"prompt", "p"}},
+        nlohmann::json{{"prompt", "p"}, {"images", nlohmann::json::array()}},
+        nlohmann::json{{"prompt", "p"}, {"images", {""}}},
+        nlohmann::json{{"prompt", "p"}, {"images", {5}}},
+        nlohmann::json{{"prompt", "p"}, {"images", seventeen}},
+        nlohmann::json{{"prompt", "p"}, {"images", {"x"}}, {"n", 11}},
+        nlohmann::json{{"prompt", "p"}, {"images", {"x"}}, {"input_fidelity", 1}}}) {
+    ToolOutcome outcome = call("edit_image", arguments);
+    EXPECT_EQ(outcome.result["isError"], true) << arguments;
+  }
+  EXPECT_TRUE(backend.edits.empty());
+  backend.outcome.status = 400;
+  backend.outcome.body =
+      R"({"error":{"message":"Image 2 is not in the gateway's cache (expired or purged).","type":"invalid_request_error","param":"images","code":"invalid_image"}})";
+  ToolOutcome failed = call("edit_image", {{"prompt", "p"}, {"images", {"x", "y"}}});
+  EXPECT_EQ(failed.result["isError"], true);
+  EXPECT_EQ(text(failed).rfind("Image edit failed (HTTP 400, invalid_image): Image 2 is not", 0),
+            0u)
+      << text(failed);
 }
 
 TEST_F(McpToolsTest, UnknownToolIsInvalidParams) {
