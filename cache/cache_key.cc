@@ -124,10 +124,16 @@ void appendSha256Hex(std::string_view bytes, std::string* out) {
   appendHex(digest, sizeof digest, out);
 }
 
-// "text 6:prompt 9:a red hat" or "file 7:image[] 9:image/png 1234 sha256:<hex>", one line each.
+// The name a part has in the key: "image[]" is "image" (the Images API reads one file the same
+// under either name, and SDKs pick one or the other), every other name is itself.
+std::string_view keyName(std::string_view name) {
+  return name == "image[]" ? std::string_view("image") : name;
+}
+
+// "text 6:prompt 9:a red hat" or "file 5:image 9:image/png 1234 sha256:<hex>", one line each.
 void appendEditPart(const EditFormPart& part, std::string* out) {
   out->append(part.is_file ? "file " : "text ");
-  appendCounted(part.name, out);
+  appendCounted(keyName(part.name), out);
   out->push_back(' ');
   if (part.is_file) {
     appendCounted(part.content_type, out);
@@ -207,8 +213,9 @@ CacheKey CacheKey::makeEdit(std::string_view upstream, std::string_view upstream
   for (const EditFormPart& part : parts) {
     if (!excludedFromKey(part.name)) kept.push_back(&part);
   }
-  std::stable_sort(kept.begin(), kept.end(),
-                   [](const EditFormPart* a, const EditFormPart* b) { return a->name < b->name; });
+  std::stable_sort(kept.begin(), kept.end(), [](const EditFormPart* a, const EditFormPart* b) {
+    return keyName(a->name) < keyName(b->name);
+  });
   std::string text = headerLines(upstream, upstream_model, tenant);
   text.append("edit\n");
   for (const EditFormPart* part : kept) appendEditPart(*part, &text);

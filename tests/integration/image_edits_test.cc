@@ -72,6 +72,12 @@ TEST_F(ImageEdits, AnEditIsByteIdenticalToTheSimulatorsAnswerAndARepeatIsServedF
           editForm({{"user", "u-42"}, {"prompt", "add a red hat"}, {"model", "gpt-image-1"}})));
   EXPECT_EQ(reordered.header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(reordered.body, direct.body);
+  // The file under "image" (as one SDK sends a single file) rather than "image[]": the same edit.
+  std::string single = body;
+  single.replace(single.find("name=\"image[]\""), 14, "name=\"image\"");
+  HttpResponse as_image = httpRequest(gateway.port(), editCall(single));
+  EXPECT_EQ(as_image.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(as_image.body, direct.body);
   // Another input image is another edit: the simulator's answer depends on the file's bytes.
   HttpResponse other = httpRequest(
       gateway.port(),

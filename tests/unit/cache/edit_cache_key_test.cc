@@ -1,6 +1,7 @@
 // CacheKey::makeEdit: the key of a multipart edit. Part order and delivery-only fields do not
-// split it; any byte of a file, its Content-Type, a text field, the order of image[] files, the
-// upstream, the model or the tenant does. Files enter the text as their SHA-256, never whole.
+// split it, nor does a file's field name being "image" or "image[]"; any byte of a file, its
+// Content-Type, a text field, the order of image[] files, the upstream, the model or the tenant
+// does. Files enter the text as their SHA-256, never whole.
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -42,6 +43,23 @@ TEST(EditCacheKey, PartOrderAndDeliveryFieldsDoNotSplitTheKey) {
   std::vector<EditFormPart> renamed = kEdit;
   renamed[0].value = "my-alias";
   EXPECT_EQ(editHex(renamed), base);
+}
+
+// One file sent as "image" (one SDK) or "image[]" (another) is the same edit; several files keep
+// their order whichever name each came under.
+TEST(EditCacheKey, ImageAndImageArrayAreOneFieldName) {
+  const std::string base = editHex(kEdit);
+  std::vector<EditFormPart> named_image = kEdit;
+  named_image[2].name = "image";
+  named_image[3].name = "image";
+  EXPECT_EQ(editHex(named_image), base);
+  named_image[3].name = "image[]";
+  EXPECT_EQ(editHex(named_image), base) << "mixed names, same files in the same order";
+  std::vector<EditFormPart> swapped = named_image;
+  std::swap(swapped[2].value, swapped[3].value);
+  EXPECT_NE(editHex(swapped), base);
+  EXPECT_NE(CacheKey::makeEdit("sim", "gpt-image-1", kEdit, "").canonical().find("file 5:image "),
+            std::string::npos);
 }
 
 TEST(EditCacheKey, EveryInputThatCanChangeTheImageSplitsTheKey) {
