@@ -37,7 +37,12 @@ OneImage readOne(cache::CacheStore* store, std::string_view image, int64_t now_m
     }
     base64.remove_prefix(comma + 1);
   }
-  auto bytes = decodeBase64(base64);
+  std::string compact;  // base64 as agents write it may be wrapped into lines
+  compact.reserve(base64.size());
+  for (char c : base64) {
+    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') compact.push_back(c);
+  }
+  auto bytes = decodeBase64(compact);
   if (!bytes || bytes->empty()) {
     return failed(
         "is neither a gateway image URL or id (from generate_image or edit_image) nor base64");

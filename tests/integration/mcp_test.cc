@@ -250,6 +250,13 @@ TEST(McpHttp, EditImageNamesAnImageItCannotReadAndTakesBase64) {
   ASSERT_EQ(data_url["result"]["isError"], false) << data_url.dump().substr(0, 400);
   HttpResponse direct = httpEdit(gateway.port(), "from bytes", png);
   EXPECT_EQ(direct.header("x-arkroute-cache"), "HIT");
+  // The same bytes as base64 wrapped into lines (as an agent may write it): the same edit.
+  std::string wrapped = base64Encode(png);
+  wrapped.insert(8, "\r\n");
+  wrapped.insert(4, "\n ");
+  nlohmann::json lines = callTool(gateway.port(), session, "edit_image",
+                                  {{"prompt", "from bytes"}, {"images", {wrapped}}});
+  EXPECT_EQ(lines["result"]["structuredContent"]["cache"], "HIT") << lines.dump().substr(0, 400);
   EXPECT_EQ(sim.requests("/v1/images/edits"), 1);
 }
 
