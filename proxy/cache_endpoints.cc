@@ -82,7 +82,7 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
                        std::string request_id) {
   if (cacheDisabled(worker, *exchange, request_id)) return;
   std::string_view path = exchange->request().path;
-  std::string id(path.substr(std::string_view("/v1/images/cache/").size()));
+  std::string id(path.substr(kCachedImagePath.size()));
   auto image = parseCachedImageId(id);
   if (!image) {
     respondCachedImage(*exchange, std::nullopt, id, request_id);

@@ -7,12 +7,6 @@
 
 namespace arkroute {
 
-namespace {
-
-constexpr std::string_view kImagePath = "/v1/images/cache/";
-
-}  // namespace
-
 std::optional<CachedImageId> parseCachedImageId(std::string_view id) {
   size_t dash = id.rfind('-');
   if (dash == std::string_view::npos || dash + 1 >= id.size()) return std::nullopt;
@@ -27,8 +21,8 @@ std::optional<CachedImageId> parseCachedImageId(std::string_view id) {
 }
 
 std::optional<CachedImageId> cachedImageIdIn(std::string_view url_or_id) {
-  size_t path = url_or_id.find(kImagePath);
-  if (path != std::string_view::npos) url_or_id.remove_prefix(path + kImagePath.size());
+  size_t path = url_or_id.find(kCachedImagePath);
+  if (path != std::string_view::npos) url_or_id.remove_prefix(path + kCachedImagePath.size());
   return parseCachedImageId(url_or_id);
 }
 
@@ -42,7 +36,7 @@ std::optional<std::string> cachedImageBytes(cache::CacheStore& store, const Cach
 std::string cachedImageUrlBase(std::string_view public_url, std::string_view id) {
   std::string base(public_url);
   while (!base.empty() && base.back() == '/') base.pop_back();
-  base.append(kImagePath).append(id).append("-");
+  base.append(kCachedImagePath).append(id).append("-");
   return base;
 }
 

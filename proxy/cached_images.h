@@ -13,6 +13,9 @@
 
 namespace arkroute {
 
+// The path under which the gateway serves cached images: <public_url><kCachedImagePath><id>.
+inline constexpr std::string_view kCachedImagePath = "/v1/images/cache/";
+
 struct CachedImageId {
   cache::Digest digest;
   size_t index;

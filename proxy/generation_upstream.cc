@@ -231,8 +231,9 @@ std::string GenerationHandler::upstreamBody() const {
       rewritten = http::setFormFields(request_->body(), form->boundary, form->parts, fields);
     return rewritten ? std::move(*rewritten) : std::string(request_->body());
   }
-  std::string body(request_->body());
-  if (rename) body = setTopLevelString(body, "model", upstream_model).value_or(std::move(body));
+  std::optional<std::string> renamed;
+  if (rename) renamed = setTopLevelString(request_->body(), "model", upstream_model);
+  std::string body = renamed ? std::move(*renamed) : std::string(request_->body());  // one copy
   if (url_mode_) {
     body = setTopLevelString(body, "response_format", "b64_json").value_or(std::move(body));
   }

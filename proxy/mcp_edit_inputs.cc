@@ -25,7 +25,7 @@ OneImage readOne(cache::CacheStore* store, std::string_view image, int64_t now_m
     if (!bytes) return failed("is not in the gateway's cache (expired or purged)");
     return OneImage{std::move(bytes), ""};
   }
-  if (image.find("/v1/images/cache/") != std::string_view::npos) {
+  if (image.find(kCachedImagePath) != std::string_view::npos) {
     return failed("is not a valid gateway image URL (.../v1/images/cache/<id>-<index>)");
   }
   std::string_view base64 = image;

@@ -51,7 +51,8 @@ std::string failureText(const GenerationOutcome& outcome, const std::string& wha
   return text;
 }
 
-std::string summary(const nlohmann::json& facts, const std::string& verb) {
+std::string summary(const nlohmann::json& facts, ImageAction action) {
+  const std::string verb = action == ImageAction::kEdit ? "Edited" : "Generated";
   const std::string cache = facts["cache"];
   std::string text = verb + " " + std::to_string(facts["images"].get<int>()) + " image(s) with " +
                      facts["model"].get<std::string>() + ". ";
@@ -68,8 +69,8 @@ std::string summary(const nlohmann::json& facts, const std::string& verb) {
 }  // namespace
 
 nlohmann::json generationResult(const GenerationOutcome& outcome, const std::string& model,
-                                const std::string& verb) {
-  const std::string what = verb == "Edited" ? "Image edit" : "Image generation";
+                                ImageAction action) {
+  const std::string what = action == ImageAction::kEdit ? "Image edit" : "Image generation";
   if (outcome.status != 200) return toolError(failureText(outcome, what));
   nlohmann::json body = nlohmann::json::parse(outcome.body, nullptr, false);
   if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
@@ -102,7 +103,7 @@ nlohmann::json generationResult(const GenerationOutcome& outcome, const std::str
                           {"cost_usd", usdHeader(outcome.headers, "X-ArkRoute-Cost-USD")},
                           {"saved_usd", usdHeader(outcome.headers, "X-ArkRoute-Saved-USD")}};
   if (!urls.empty()) facts["urls"] = urls;
-  std::string text = summary(facts, verb);
+  std::string text = summary(facts, action);
   for (const nlohmann::json& url : urls) text += "\nImage URL: " + url.get<std::string>();
   if (!outcome.image_url_base.empty() && !mime_types.empty()) {
     nlohmann::json image_urls = nlohmann::json::array();

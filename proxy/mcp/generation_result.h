@@ -12,8 +12,9 @@
 
 namespace arkroute::mcp {
 
-// verb: what the call did, "Generated" or "Edited".
+enum class ImageAction { kGeneration, kEdit };  // what the tool call asked for
+
 nlohmann::json generationResult(const GenerationOutcome& outcome, const std::string& model,
-                                const std::string& verb = "Generated");
+                                ImageAction action = ImageAction::kGeneration);
 
 }  // namespace arkroute::mcp

@@ -77,6 +77,12 @@ std::string McpTools::defaultModel() const {
   return "";
 }
 
+// The model named in the arguments, else the default one ("" when there is none).
+std::string McpTools::modelFor(const nlohmann::json& arguments) const {
+  std::string model = stringArg(arguments, "model");
+  return model.empty() ? defaultModel() : model;
+}
+
 nlohmann::json McpTools::list() const {
   return toolCatalog(defaultModel());
 }
@@ -105,8 +111,7 @@ void McpTools::generateImage(const nlohmann::json& arguments, const std::string&
   std::string problem =
       checkOptional(arguments, {"model", "size", "quality", "output_format", "background"}, true);
   if (!problem.empty()) return done(ok(toolError("generate_image: " + problem)));
-  std::string model = stringArg(arguments, "model");
-  if (model.empty()) model = defaultModel();
+  std::string model = modelFor(arguments);
   if (model.empty()) return done(ok(toolError("No image model is configured on this gateway.")));
   nlohmann::json request = {{"prompt", *prompt}, {"model", model}};
   for (const char* field : kStringFields) {
@@ -151,8 +156,7 @@ void McpTools::editImage(const nlohmann::json& arguments, const std::string& aut
   }
   std::string problem = checkOptional(arguments, kEditStringFields, true);
   if (!problem.empty()) return done(ok(toolError("edit_image: " + problem)));
-  std::string model = stringArg(arguments, "model");
-  if (model.empty()) model = defaultModel();
+  std::string model = modelFor(arguments);
   if (model.empty()) return done(ok(toolError("No image model is configured on this gateway.")));
   EditImageRequest request;
   request.fields = {{"prompt", prompt->get<std::string>()}, {"model", model}};
@@ -168,7 +172,7 @@ void McpTools::editImage(const nlohmann::json& arguments, const std::string& aut
   request.images = std::move(*images);
   backend_.editImage(std::move(request), authorization,
                      [model, done = std::move(done)](GenerationOutcome outcome) {
-                       done(ok(generationResult(outcome, model, "Edited")));
+                       done(ok(generationResult(outcome, model, ImageAction::kEdit)));
                      });
 }
 

@@ -33,6 +33,7 @@ class McpTools {
             const std::string& authorization, std::function<void(ToolOutcome)> done);
 
  private:
+  std::string modelFor(const nlohmann::json& arguments) const;
   void editImage(const nlohmann::json& arguments, const std::string& authorization,
                  std::function<void(ToolOutcome)> done);
   void generateImage(const nlohmann::json& arguments, const std::string& authorization,

@@ -140,9 +140,8 @@ class Gateway {
   uint16_t port_ = 0;
 };
 
-// Base64 for checking (and sending) images; PNG signature check.
+// Base64 decoding for checking images; PNG signature check.
 std::string base64Decode(const std::string& text);
-std::string base64Encode(const std::string& bytes);
 bool looksLikePng(const std::string& bytes);
 
 }  // namespace arkroute::testing

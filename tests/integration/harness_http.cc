@@ -186,14 +186,6 @@ std::string base64Decode(const std::string& text) {
   return out;
 }
 
-std::string base64Encode(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()));
-  out.resize(size_t(n));
-  return out;
-}
-
 bool looksLikePng(const std::string& bytes) {
   static const char kSignature[] = "\x89PNG\r\n\x1a\n";
   return bytes.size() > 33 && bytes.compare(0, 8, kSignature, 8) == 0 &&

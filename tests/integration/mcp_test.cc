@@ -10,6 +10,7 @@
 #include "integration/harness.h"
 #include "proxy/http/multipart_form.h"
 #include "proxy/mcp/stdio_bridge.h"
+#include "tests/sim/png.h"
 
 namespace arkroute::testing {
 namespace {
@@ -246,12 +247,12 @@ TEST(McpHttp, EditImageNamesAnImageItCannotReadAndTakesBase64) {
   const std::string png("\x89PNG\r\n\x1a\nsmall", 13);
   nlohmann::json data_url = callTool(
       gateway.port(), session, "edit_image",
-      {{"prompt", "from bytes"}, {"images", {"data:image/png;base64," + base64Encode(png)}}});
+      {{"prompt", "from bytes"}, {"images", {"data:image/png;base64," + sim::base64Encode(png)}}});
   ASSERT_EQ(data_url["result"]["isError"], false) << data_url.dump().substr(0, 400);
   HttpResponse direct = httpEdit(gateway.port(), "from bytes", png);
   EXPECT_EQ(direct.header("x-arkroute-cache"), "HIT");
   // The same bytes as base64 wrapped into lines (as an agent may write it): the same edit.
-  std::string wrapped = base64Encode(png);
+  std::string wrapped = sim::base64Encode(png);
   wrapped.insert(8, "\r\n");
   wrapped.insert(4, "\n ");
   nlohmann::json lines = callTool(gateway.port(), session, "edit_image",
