@@ -1,4 +1,5 @@
-// arkroute-sim's command line: flags, start, the "listening on" line, clean exit on signals.
+// arkroute-sim's command line: flags (among them the keys of the Kling mode, whose API answers
+// under /kling), start, the "listening on" line, clean exit on signals.
 #include <event2/event.h>
 #include <malloc.h>
 #include <signal.h>
@@ -13,7 +14,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: arkroute-sim --listen HOST:PORT [--latency-ms N] [--jitter-ms N] [--payload-bytes N]\n"
-    "                    [--tls-cert FILE --tls-key FILE]\n";
+    "                    [--tls-cert FILE --tls-key FILE]\n"
+    "                    [--kling-access-key A] [--kling-secret-key S]\n"
+    "OpenAI Images API under /v1; Kling's task API (JWT auth: HS256 signed with S, iss = A;\n"
+    "defaults sim-access-key / sim-secret-key) under /kling/v1/images/generations.\n";
 
 bool parseFlags(int argc, char** argv, arkroute::sim::SimOptions* options) {
   for (int i = 1; i < argc; i += 2) {
@@ -37,6 +41,10 @@ bool parseFlags(int argc, char** argv, arkroute::sim::SimOptions* options) {
       options->tls_cert = value;
     } else if (flag == "--tls-key") {
       options->tls_key = value;
+    } else if (flag == "--kling-access-key") {
+      options->kling.access_key = value;
+    } else if (flag == "--kling-secret-key") {
+      options->kling.secret_key = value;
     } else {
       return false;
     }

@@ -99,7 +99,9 @@ void PendingRequest::step() {
 
 void PendingRequest::respondNow() {
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  if (fault == "429") {
+  if (reply_status != 0) {
+    sendBody(req, reply_status, "application/json", reply_body);
+  } else if (fault == "429") {
     evhttp_add_header(headers, "retry-after", "1");
     evhttp_add_header(headers, "retry-after-ms", "1000");
     evhttp_add_header(headers, "x-ratelimit-limit-requests", "60");

@@ -1,6 +1,7 @@
 // One images request the simulator answers later: after its latency, as timed SSE events, as a
-// slow drip, or by failing on purpose (x-sim-fault). Watches its connection so a client that goes
-// away frees it, and reports to the server when done.
+// slow drip, or by failing on purpose (x-sim-fault); or, for Kling, with a prepared answer after
+// its latency. Watches its connection so a client that goes away frees it, and reports to the
+// server when done.
 #pragma once
 
 #include <event2/event.h>
@@ -34,6 +35,8 @@ struct PendingRequest {
   size_t sent = 0;
   int interval_ms = 0;
   size_t drip_bytes = 1024;
+  int reply_status = 0;    // non-zero: respond with this status and reply_body (JSON) instead
+  std::string reply_body;  // of an images answer (Kling's prepared answers)
 
  private:
   static void onStep(evutil_socket_t, short, void* arg);

@@ -14,11 +14,20 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/sim/png.h"
+#include "tests/sim/sim_kling.h"
 #include "tests/sim/sim_pending.h"
 
 namespace arkroute::sim {
 
 namespace {
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+}  // namespace
 
 void sendBody(evhttp_request* req, int status, const char* content_type, const std::string& body) {
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
@@ -35,14 +44,6 @@ std::string requestBody(evhttp_request* req) {
   return body;
 }
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
-}  // namespace
-
 void sendJsonError(evhttp_request* req, int status, const std::string& type,
                    const std::string& code, const std::string& message) {
   nlohmann::json error = {
@@ -51,7 +52,10 @@ void sendJsonError(evhttp_request* req, int status, const std::string& type,
 }
 
 SimServer::SimServer(event_base* base, SimOptions options)
-    : base_(base), options_(std::move(options)), images_(options_.payload_bytes) {}
+    : base_(base),
+      options_(std::move(options)),
+      images_(options_.payload_bytes),
+      kling_(std::make_unique<KlingApi>(*this, options_.kling)) {}
 
 SimServer::~SimServer() {
   if (http_) evhttp_free(http_);
@@ -127,8 +131,15 @@ void SimServer::route(evhttp_request* req, const std::string& path) {
   }
   if (path == "/_sim/last-request")
     return sendBody(req, 200, "application/json", lastRequestJson());
-  ++requests_[path];
-  if (path.starts_with("/_sim/images/")) return handleImage(req, path);
+  if (path.starts_with("/kling/")) {
+    ++requests_[KlingApi::statsKey(path)];
+    return kling_->handle(req, path);
+  }
+  ++requests_[path];  // no copy of the path: this is the benchmarks' hot path
+  if (path.starts_with("/_sim/images/")) {
+    ++requests_["/_sim/images"];  // all image downloads under one key too
+    return handleImage(req, path);
+  }
   if ((path.ends_with("/images/generations") || path.ends_with("/images/edits")) &&
       method == EVHTTP_REQ_POST) {
     return handleGeneration(req, path);
@@ -187,21 +198,23 @@ int SimServer::latencyFor(evhttp_request* req) {
   return options_.latency_ms + jitter;
 }
 
-std::vector<std::string> SimServer::imageUrls(evhttp_request* req, const ImageParams& params) {
-  std::vector<std::string> urls;
-  if (params.response_format != "url") return urls;
+std::string SimServer::imageUrl(evhttp_request* req, const std::string& key) {
   const char* host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
   std::string base =
       std::string(ssl_ctx_ ? "https://" : "http://") + (host ? std::string(host) : hostPort());
-  for (int i = 0; i < params.n; ++i) {
-    std::string key = ImageFactory::imageKey(params, i);
-    char id[33];
-    std::snprintf(id, sizeof id, "%016llx",
-                  static_cast<unsigned long long>(XXH3_64bits(key.data(), key.size())));
-    if (image_keys_.size() > 4096) image_keys_.clear();
-    image_keys_[id] = key;
-    urls.push_back(base + "/_sim/images/" + id + ".png");
-  }
+  char id[33];
+  std::snprintf(id, sizeof id, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(key.data(), key.size())));
+  if (image_keys_.size() > 4096) image_keys_.clear();
+  image_keys_[id] = key;
+  return base + "/_sim/images/" + id + ".png";
+}
+
+std::vector<std::string> SimServer::imageUrls(evhttp_request* req, const ImageParams& params) {
+  std::vector<std::string> urls;
+  if (params.response_format != "url") return urls;
+  for (int i = 0; i < params.n; ++i)
+    urls.push_back(imageUrl(req, ImageFactory::imageKey(params, i)));
   return urls;
 }
 
@@ -223,6 +236,11 @@ void SimServer::handleGeneration(evhttp_request* req, const std::string& path) {
   auto error = path.ends_with("/images/edits") ? parseEditRequest(body, type ? type : "", &params)
                                                : parseImageRequest(body, &params);
   if (error) return sendBody(req, 400, "application/json", *error);
+  const char* fault = activeFault(req);
+  newPending(req, params, fault ? fault : "", imageUrls(req, params))->begin(latencyFor(req));
+}
+
+const char* SimServer::activeFault(evhttp_request* req) {
   evkeyvalq* headers = evhttp_request_get_input_headers(req);
   const char* fault = evhttp_find_header(headers, "x-sim-fault");
   const char* times = evhttp_find_header(headers, "x-sim-fault-times");
@@ -231,11 +249,14 @@ void SimServer::handleGeneration(evhttp_request* req, const std::string& path) {
     std::string key = std::string(fault) + "/" + times + "/" + (id ? id : "");
     if (faults_injected_[key]++ >= std::atoi(times)) fault = nullptr;
   }
+  return fault;
+}
+
+PendingRequest* SimServer::newPending(evhttp_request* req, ImageParams params, std::string fault,
+                                      std::vector<std::string> urls) {
   ++in_flight_;
   max_in_flight_ = std::max<int>(max_in_flight_, static_cast<int>(in_flight_));
-  auto* pending =
-      new PendingRequest(*this, req, params, fault ? fault : "", imageUrls(req, params));
-  pending->begin(latencyFor(req));
+  return new PendingRequest(*this, req, std::move(params), std::move(fault), std::move(urls));
 }
 
 void SimServer::finished(PendingRequest* pending) {
