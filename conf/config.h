@@ -54,9 +54,16 @@ struct CacheConfig {
   CacheScope scope = CacheScope::kShared;
 };
 
+// The protocol an upstream speaks: OpenAI's Images API (OpenAI, Seedream, Google's compatible
+// endpoint, any compatible host), or Kling's asynchronous tasks (submit, poll, download).
+enum class UpstreamApi { kOpenAI, kKling };
+std::string_view toString(UpstreamApi api);
+
 struct UpstreamConfig {
   std::string name;
   std::string base_url;  // e.g. "https://api.openai.com/v1"
+  UpstreamApi api = UpstreamApi::kOpenAI;
+  Millis poll_interval{2'000};  // kling: how often a submitted task is polled
   // Parsed from base_url at load time.
   bool tls = false;
   std::string host;
@@ -66,6 +73,7 @@ struct UpstreamConfig {
   std::string api_key_env;   // name of the environment variable holding the provider key
   std::string api_key_file;  // or a file with it: absolute, or a name in $CREDENTIALS_DIRECTORY
   std::string api_key;       // resolved value; NEVER logged, printed or put in an error
+                             // (kling: "ACCESS_KEY:SECRET_KEY", signed into a JWT per request)
   std::string ca_file;       // PEM bundle to verify the provider with; "" = system CA store
   bool tls_verify = true;    // false only for local testing; `check` warns about it
   int max_connections = 64;  // per worker

@@ -38,8 +38,11 @@ std::string describeConfig(const Config& config) {
     out << "cache     disabled\n";
   }
   for (const UpstreamConfig& u : config.upstreams) {
-    out << "upstream  " << u.name << " → " << u.base_url << " (key: " << keySource(u) << ", "
-        << u.max_connections << " connections per worker, timeout " << seconds(u.timeout) << ")\n";
+    out << "upstream  " << u.name << " → " << u.base_url << " (";
+    if (u.api == UpstreamApi::kKling)
+      out << "Kling tasks polled every " << seconds(u.poll_interval) << ", ";
+    out << "key: " << keySource(u) << ", " << u.max_connections
+        << " connections per worker, timeout " << seconds(u.timeout) << ")\n";
   }
   for (const ModelConfig& m : config.models) {
     out << "model     " << m.name << " → " << m.upstream;

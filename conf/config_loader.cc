@@ -36,6 +36,8 @@ class Loader {
   void readSize(const toml::table& t, std::string_view section, std::string_view key,
                 uint64_t* out);
   void loadServer(const toml::table& t);
+  void loadApi(const toml::table& t, UpstreamConfig* u);
+  void checkKlingKey(const toml::table& t, const UpstreamConfig& u);
   void loadAuth(const toml::table& t);
   void loadCache(const toml::table& t);
   void loadShaping(const toml::table& t, UpstreamConfig* u);
@@ -369,6 +371,7 @@ void Loader::loadUpstream(const toml::table& t) {
   } else {
     parseBaseUrl(*t.get("base_url"), &u);
   }
+  loadApi(t, &u);
   readString(t, "upstream", "api_key_env", &u.api_key_env);
   if (!u.api_key_env.empty()) {
     auto key = env_(u.api_key_env);
@@ -409,7 +412,32 @@ void Loader::loadUpstream(const toml::table& t) {
   readDuration(t, "upstream", "timeout", &u.timeout);
   readDuration(t, "upstream", "idle_timeout", &u.idle_timeout);
   loadShaping(t, &u);
+  checkKlingKey(t, u);
   out_.config.upstreams.push_back(std::move(u));
+}
+
+void Loader::loadApi(const toml::table& t, UpstreamConfig* u) {
+  std::string api = "openai";
+  readString(t, "upstream", "api", &api);
+  if (api == "kling") {
+    u->api = UpstreamApi::kKling;
+  } else if (api != "openai") {
+    problem(*t.get("api"), "upstream '" + u->name + "': api must be \"openai\" or \"kling\"");
+  }
+  readDuration(t, "upstream", "poll_interval", &u->poll_interval);
+}
+
+// Kling signs a token with a key pair: the key holds both halves. Its text is never shown.
+void Loader::checkKlingKey(const toml::table& t, const UpstreamConfig& u) {
+  if (u.api != UpstreamApi::kKling || u.api_key.empty()) return;
+  size_t colon = u.api_key.find(':');
+  if (colon == 0 || colon == std::string::npos || colon + 1 == u.api_key.size() ||
+      u.api_key.find(':', colon + 1) != std::string::npos) {
+    const toml::node* at = t.get("api_key_env") ? t.get("api_key_env") : t.get("api_key_file");
+    problem(*at, "upstream '" + u.name +
+                     "': a Kling key is the access key and the secret key joined by one ':' "
+                     "(ACCESS_KEY:SECRET_KEY)");
+  }
 }
 
 void Loader::loadShaping(const toml::table& t, UpstreamConfig* u) {

@@ -36,6 +36,10 @@ std::string_view toString(CacheScope scope) {
   return scope == CacheScope::kShared ? "shared" : "per_key";
 }
 
+std::string_view toString(UpstreamApi api) {
+  return api == UpstreamApi::kKling ? "kling" : "openai";
+}
+
 std::optional<Millis> parseDuration(std::string_view text) {
   std::string_view unit;
   auto value = parseNumberPrefix(text, &unit);

@@ -72,6 +72,12 @@ const std::vector<Setting> kSchema = {
     {"upstream", "name", T::kString, "(required)", "Name models refer to."},
     {"upstream", "base_url", T::kString, "(required)",
      "Provider base URL, http:// or https://, e.g. https://api.openai.com/v1."},
+    {"upstream", "api", T::kString, "\"openai\"",
+     "The provider's protocol: \"openai\" (the OpenAI Images API: OpenAI, Seedream, Google's "
+     "compatible endpoint, any compatible host) or \"kling\" (Kling's asynchronous tasks: "
+     "base_url https://api-singapore.klingai.com, key ACCESS_KEY:SECRET_KEY)."},
+    {"upstream", "poll_interval", T::kDuration, "\"2s\"",
+     "api = \"kling\": how often a submitted task is polled until its images are ready."},
     {"upstream", "api_key_env", T::kString, "\"\"",
      "Environment variable holding the provider key (must be set when named). Whitespace "
      "around the key is dropped; a key with a space, line break or non-ASCII character inside "

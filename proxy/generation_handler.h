@@ -21,6 +21,7 @@
 #include "proxy/http/upstream.h"
 #include "proxy/image_events.h"
 #include "proxy/image_request.h"
+#include "proxy/kling_call.h"
 #include "proxy/request_record.h"
 #include "proxy/response_capture.h"
 #include "proxy/router.h"
@@ -77,6 +78,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void tryUpstream();  // choose an upstream, wait for a slot, start the call
   void onSlotGranted();
   void startCall();
+  kling::CallSetup klingSetup(http::UpstreamPool& pool) const;
   void releaseSlot();
   void respondUpstreamBusy(const std::string& why);
   bool planRetry(int64_t retry_after_ms);  // false: give up (pass the failure on)

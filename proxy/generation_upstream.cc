@@ -15,6 +15,7 @@
 #include "proxy/body_rewrite.h"
 #include "proxy/generation_handler.h"
 #include "proxy/generation_headers.h"
+#include "proxy/kling_call.h"
 #include "proxy/ops/metrics_requests.h"
 #include "proxy/pricing.h"
 #include "proxy/responses.h"
@@ -196,7 +197,29 @@ void GenerationHandler::startCall() {
     upstream_started_ = std::chrono::steady_clock::now();
   }
   upstream_name_ = upstream().name;
-  call_ = worker_.pool(*runtime_, upstream_index_).start(buildUpstreamRequest(), this);
+  http::UpstreamPool& pool = worker_.pool(*runtime_, upstream_index_);
+  if (upstream().api == UpstreamApi::kKling) {
+    call_ = kling::startCall(klingSetup(pool), buildUpstreamRequest(), this);
+  } else {
+    call_ = pool.start(buildUpstreamRequest(), this);
+  }
+}
+
+kling::CallSetup GenerationHandler::klingSetup(http::UpstreamPool& pool) const {
+  const UpstreamConfig& u = upstream();
+  kling::CallSetup setup;
+  setup.base = worker_.base();
+  setup.dns = worker_.dns();
+  setup.api = &pool;
+  setup.download_tls = runtime_->tlsContext(upstream_index_);
+  setup.upstream_name = u.name;
+  setup.base_path = u.base_path;
+  setup.require_https_images = u.tls;
+  if (runtime_->config().auth.mode != AuthMode::kPassthrough) setup.credentials = u.api_key;
+  setup.poll_interval = u.poll_interval;
+  setup.timeout = u.timeout;
+  setup.connect_timeout = u.connect_timeout;
+  return setup;
 }
 
 http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
@@ -210,8 +233,8 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
     if (auto auth = in.headers.find("authorization")) {
       out.headers.set("Authorization", *auth);
     }
-  } else if (!upstream().api_key.empty()) {
-    out.headers.set("Authorization", "Bearer " + upstream().api_key);
+  } else if (!upstream().api_key.empty() && upstream().api == UpstreamApi::kOpenAI) {
+    out.headers.set("Authorization", "Bearer " + upstream().api_key);  // Kling's: a JWT per call
   }
   out.body = upstreamBody();
   return out;

@@ -39,6 +39,9 @@ std::optional<std::string> imageBytes(std::string_view body, size_t index);
 // "application/octet-stream".
 std::string_view detectImageType(std::string_view bytes);
 
+// Standard base64 with padding, no line breaks (OpenSSL).
+std::string encodeBase64(std::string_view bytes);
+
 // Standard base64 decoding (OpenSSL); nullopt when malformed.
 std::optional<std::string> decodeBase64(std::string_view text);
 

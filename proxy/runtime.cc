@@ -21,7 +21,7 @@ std::shared_ptr<const Runtime> Runtime::create(std::shared_ptr<const Config> con
   std::shared_ptr<Runtime> runtime(new Runtime(std::move(config)));
   for (const UpstreamConfig& upstream : runtime->config_->upstreams) {
     SSL_CTX* ctx = nullptr;
-    if (upstream.tls) {
+    if (upstream.tls || upstream.api == UpstreamApi::kKling) {  // Kling's images may be https
       std::string tls_error;
       ctx = http::createClientTlsContext(upstream.ca_file, upstream.tls_verify, &tls_error);
       if (!ctx) {

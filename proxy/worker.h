@@ -58,6 +58,7 @@ class Worker {
   // For request handlers, on this worker's thread only.
   size_t index() const { return index_; }
   event_base* base() const { return base_; }
+  evdns_base* dns() const { return dns_; }
   // The newest Runtime. runtimeRef() is what a request keeps for its whole life.
   const Runtime& runtime() const { return *current_; }
   std::shared_ptr<const Runtime> runtimeRef() const { return current_; }

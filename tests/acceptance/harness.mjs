@@ -150,6 +150,7 @@ export function gatewayConfig({ simPort, cacheDir, extra = '' }) {
 }
 
 // Starts the simulator and (unless ARKROUTE_ACCEPTANCE_TARGET=sim) the gateway in front of it.
+// extraConfig is TOML appended to the config, or a function of { simPort } returning it.
 // Returns { client, baseURL, simURL, stop }. Call stop() from an `after` hook.
 export async function startStack({ payloadBytes = 20000, extraConfig = '' } = {}) {
   const target = process.env.ARKROUTE_ACCEPTANCE_TARGET ?? 'gateway';
@@ -176,7 +177,8 @@ export async function startStack({ payloadBytes = 20000, extraConfig = '' } = {}
     let baseURL = `${simURL}/v1`;
     if (target === 'gateway') {
       const configPath = join(dir, 'arkroute.toml');
-      writeFileSync(configPath, gatewayConfig({ simPort, cacheDir: join(dir, 'cache'), extra: extraConfig }));
+      const extra = typeof extraConfig === 'function' ? extraConfig({ simPort }) : extraConfig;
+      writeFileSync(configPath, gatewayConfig({ simPort, cacheDir: join(dir, 'cache'), extra }));
       const gateway = new ServiceProcess('arkroute', [gatewayBinary(), 'serve', '--config', configPath]);
       services.push(gateway);
       baseURL = `http://127.0.0.1:${await gateway.start()}/v1`;

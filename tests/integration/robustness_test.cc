@@ -17,7 +17,7 @@
 namespace arkroute::testing {
 namespace {
 
-constexpr const char* kSecret = "sk-robustness-secret-4711";
+constexpr const char* kRobustnessSecret = "sk-robustness-secret-4711";
 
 class CaseMaker {
  public:
@@ -175,7 +175,7 @@ TEST(Robustness, HostileInputIsAnsweredOrClosedAndNeverCrashesHangsOrLeaksTheKey
                                  .extra_upstream_toml = "api_key_env = \"ROBUST_KEY\"\n",
                                  .server_toml = "request_timeout = \"1s\"\n",
                                  .cache_toml = "enabled = true\n",
-                                 .env = {{"ROBUST_KEY", kSecret}}});
+                                 .env = {{"ROBUST_KEY", kRobustnessSecret}}});
   CaseMaker maker(20261130);
   int answered = 0;
   for (int i = 0; i < 300; ++i) {
@@ -197,7 +197,7 @@ TEST(Robustness, HostileInputIsAnsweredOrClosedAndNeverCrashesHangsOrLeaksTheKey
     int statuses = 0;
     EXPECT_TRUE(statusLinesAreWellFormed(answer, &statuses)) << "case " << i << ": " << answer;
     EXPECT_GE(statuses, 1) << "case " << i << ": closed without an answer: " << shown;
-    EXPECT_EQ(answer.find(kSecret), std::string::npos) << "case " << i;
+    EXPECT_EQ(answer.find(kRobustnessSecret), std::string::npos) << "case " << i;
     answered += statuses;
   }
   EXPECT_GT(answered, 250);

@@ -1,0 +1,261 @@
+// Integration: a Kling upstream (the simulator's Kling mode: JWT auth, submit, poll, images at
+// URLs). OpenAI clients get OpenAI answers, the cache serves repeats, Kling's refusals arrive as
+// OpenAI errors, and a task once submitted is never paid for twice.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+using nlohmann::json;
+
+const char kKlingKeys[] = "sim-access-key:sim-secret-key";
+const char kSubmits[] = "/kling/v1/images/generations";
+const char kPolls[] = "/kling/v1/images/generations/{id}";
+
+GatewayOptions klingGateway(const Simulator& sim, std::string upstream_extra = "",
+                            std::string keys = kKlingKeys, std::string poll_interval = "20ms") {
+  GatewayOptions options;
+  options.upstream_base_url = "http://127.0.0.1:" + std::to_string(sim.port()) + "/kling";
+  options.extra_upstream_toml = "api = \"kling\"\npoll_interval = \"" + poll_interval +
+                                "\"\napi_key_env = \"KLING_KEYS\"\nretry_base = \"10ms\"\n" +
+                                upstream_extra;
+  options.models_toml =
+      "[[model]]\nname = \"kling-v3\"\nupstream = \"sim\"\n"
+      "upstream_model = \"kling-v3-upstream\"\n"
+      "[model.price.per_image]\n\"*\" = { \"*\" = 0.02 }\n";
+  options.env = {{"KLING_KEYS", keys}};
+  return options;
+}
+
+HttpResponse generateKling(uint16_t port, const std::string& body,
+                           std::vector<std::pair<std::string, std::string>> headers = {}) {
+  return httpPostJson(port, "/v1/images/generations", body, std::move(headers));
+}
+
+void expectNoKlingSecret(Gateway& gateway, const HttpResponse& response) {
+  for (const char* secret : {"sim-secret-key", kKlingKeys}) {
+    EXPECT_EQ(response.body.find(secret), std::string::npos);
+    for (const auto& [name, value] : response.headers) {
+      EXPECT_EQ(value.find(secret), std::string::npos) << name;
+    }
+    EXPECT_EQ(readFile(gateway.process().stderrPath()).find(secret), std::string::npos);
+  }
+}
+
+TEST(Kling, AGenerationIsSubmittedPolledDownloadedAndAnsweredAsOpenAI) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response = generateKling(
+      gateway.port(),
+      R"({"model":"kling-v3","prompt":"a red kite","n":2,"size":"1536x1024","quality":"high"})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  json answer = json::parse(response.body);
+  ASSERT_EQ(answer["data"].size(), 2u);
+  std::string first = base64Decode(answer["data"][0]["b64_json"].get<std::string>());
+  std::string second = base64Decode(answer["data"][1]["b64_json"].get<std::string>());
+  EXPECT_TRUE(looksLikePng(first));
+  EXPECT_TRUE(looksLikePng(second));
+  EXPECT_NE(first, second);
+  EXPECT_GT(answer["created"].get<int64_t>(), 0);
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+  EXPECT_EQ(sim.requests(kPolls), 2);  // processing, then succeed
+  EXPECT_EQ(sim.requests("/_sim/images"), 2);
+
+  json submitted = json::parse(sim.lastRequestJson());
+  EXPECT_EQ(json::parse(submitted["body"].get<std::string>()),
+            json::parse(R"({"model_name":"kling-v3-upstream","prompt":"a red kite","n":2,)"
+                        R"("aspect_ratio":"3:2","resolution":"2k"})"));
+  std::string authorization = submitted["headers"]["authorization"];
+  EXPECT_TRUE(authorization.starts_with("Bearer ey")) << "a JWT, not the key pair";
+  EXPECT_EQ(std::count(authorization.begin(), authorization.end(), '.'), 2);
+  EXPECT_EQ(response.header("x-arkroute-cost-usd"), "0.040000");
+  expectNoKlingSecret(gateway, response);
+}
+
+TEST(Kling, ARepeatIsAHitAndAUrlRequestGetsTheGatewaysUrls) {
+  Simulator sim;
+  GatewayOptions options = klingGateway(sim);
+  options.cache_toml = "enabled = true\n";
+  Gateway gateway(options);
+  const std::string body = R"({"model":"kling-v3","prompt":"a cached kite","size":"1024x1024"})";
+  HttpResponse miss = generateKling(gateway.port(), body);
+  HttpResponse hit = generateKling(gateway.port(), body);
+  ASSERT_EQ(miss.status, 200) << miss.body;
+  ASSERT_EQ(hit.status, 200) << hit.body;
+  EXPECT_EQ(miss.header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(hit.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(hit.body, miss.body);
+
+  HttpResponse urls = generateKling(
+      gateway.port(),
+      R"({"model":"kling-v3","prompt":"a kite by url","size":"1024x1024","response_format":"url"})");
+  ASSERT_EQ(urls.status, 200) << urls.body;
+  std::string url = json::parse(urls.body)["data"][0]["url"];
+  size_t path = url.find("/v1/images/cache/");
+  ASSERT_NE(path, std::string::npos) << url;
+  HttpResponse image = httpGet(gateway.port(), url.substr(path));
+  EXPECT_EQ(image.status, 200);
+  EXPECT_TRUE(looksLikePng(image.body));
+  EXPECT_EQ(sim.requests(kSubmits), 2);
+}
+
+TEST(Kling, WithoutTheCacheAUrlRequestGetsKlingsUrls) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response = generateKling(
+      gateway.port(), R"({"model":"kling-v3","prompt":"a kite","response_format":"url"})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  std::string url = json::parse(response.body)["data"][0]["url"];
+  EXPECT_NE(url.find("/_sim/images/"), std::string::npos) << url;
+  EXPECT_EQ(sim.requests("/_sim/images"), 0) << "nothing downloaded";
+}
+
+TEST(Kling, WrongCredentialsAreKlingsRefusalWithoutTheKey) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim, "", "sim-access-key:not-the-secret"));
+  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})");
+  EXPECT_EQ(response.status, 401) << response.body;
+  json error = json::parse(response.body)["error"];
+  EXPECT_NE(error["message"].get<std::string>().find("Kling upstream 'sim'"), std::string::npos);
+  EXPECT_EQ(error["code"], "kling_1004");
+  EXPECT_EQ(response.body.find("not-the-secret"), std::string::npos);
+  EXPECT_EQ(readFile(gateway.process().stderrPath()).find("not-the-secret"), std::string::npos);
+}
+
+TEST(Kling, ARateLimitedSubmitIsRetried) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"busy"})",
+                                        {{"x-sim-fault", "429"}, {"x-sim-fault-times", "1"}});
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(sim.requests(kSubmits), 2);
+}
+
+TEST(Kling, AFailedTaskIsAnErrorAndNotResubmitted) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})",
+                                        {{"x-sim-fault", "kling-task-failed"}});
+  EXPECT_EQ(response.status, 400) << response.body;
+  json error = json::parse(response.body)["error"];
+  EXPECT_EQ(error["code"], "generation_failed");
+  EXPECT_NE(error["message"].get<std::string>().find("risk control"), std::string::npos);
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+}
+
+TEST(Kling, PollsThatKeepFailingEndIn502WithoutASecondTask) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})",
+                                        {{"x-sim-fault", "kling-poll-500"}});
+  EXPECT_EQ(response.status, 502) << response.body;
+  EXPECT_NE(response.body.find("5 times in a row"), std::string::npos) << response.body;
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+  EXPECT_EQ(sim.requests(kPolls), 5);
+}
+
+// Once the task exists, even failures that would have been retried before it (a refused
+// connection) are final: a retry would submit, and pay for, a second task.
+TEST(Kling, AnApiThatGoesAwayAfterTheSubmitIsNotResubmitted) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim, "", kKlingKeys, "200ms"));
+  HttpResponse response;
+  std::thread client(
+      [&] { response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})"); });
+  for (int i = 0; i < 100 && sim.requests(kSubmits) == 0; ++i) std::this_thread::sleep_for(5ms);
+  sim.process().signal(SIGKILL);
+  client.join();
+  EXPECT_EQ(response.status, 502) << response.body;
+  EXPECT_NE(response.body.find("polling Kling task"), std::string::npos) << response.body;
+}
+
+TEST(Kling, ATaskNotDoneWithinTheTimeoutIs504) {
+  Simulator sim;
+  // The first poll (at 200 ms) finds the task processing; a second would come after the timeout.
+  Gateway gateway(klingGateway(sim, "timeout = \"300ms\"\n", kKlingKeys, "200ms"));
+  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})");
+  EXPECT_EQ(response.status, 504) << response.body;
+  EXPECT_NE(response.body.find("was not done within the upstream's timeout"), std::string::npos);
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+  EXPECT_EQ(sim.requests(kPolls), 1);
+}
+
+TEST(Kling, WhatKlingCannotDoIsRefusedBeforeAnyTask) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse stream =
+      generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p","stream":true})");
+  EXPECT_EQ(stream.status, 400);
+  EXPECT_EQ(json::parse(stream.body)["error"]["param"], "stream");
+  HttpResponse size =
+      generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p","size":"1792x1024"})");
+  EXPECT_EQ(size.status, 400);
+  EXPECT_EQ(json::parse(size.body)["error"]["param"], "size");
+  EXPECT_EQ(sim.requests(kSubmits), 0);
+}
+
+TEST(Kling, AnEditIsRefusedBeforeAnyTask) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpCall call;
+  call.method = "POST";
+  call.path = "/v1/images/edits";
+  call.headers = {{"Content-Type", "multipart/form-data; boundary=kb"}};
+  call.body =
+      "--kb\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nkling-v3\r\n"
+      "--kb\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nadd a hat\r\n"
+      "--kb\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n"
+      "Content-Type: image/png\r\n\r\n\x89PNG\r\n--kb--\r\n";
+  HttpResponse response = httpRequest(gateway.port(), call);
+  EXPECT_EQ(response.status, 400) << response.body;
+  EXPECT_EQ(json::parse(response.body)["error"]["code"], "unsupported_endpoint");
+  EXPECT_EQ(sim.requests(kSubmits), 0);
+}
+
+// Without the cache nobody waits for the images once the client has gone: the polling stops.
+TEST(Kling, AClientThatLeavesStopsThePolling) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim, "", kKlingKeys, "150ms"));
+  HttpCall call;
+  call.method = "POST";
+  call.path = "/v1/images/generations";
+  call.headers = {{"Content-Type", "application/json"}};
+  call.body = R"({"model":"kling-v3","prompt":"left early"})";
+  call.timeout = 50ms;
+  HttpResponse response = httpRequest(gateway.port(), call);
+  EXPECT_EQ(response.status, 0);
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+  EXPECT_EQ(sim.requests(kPolls), 0);
+  EXPECT_EQ(sim.requests("/_sim/images"), 0);
+}
+
+TEST(Kling, OverHttpsTheApiAndTheImagesAreVerified) {
+  TempDir certs;
+  std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+      "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout " +
+      certs.file("key.pem") + " -out " + certs.file("cert.pem") + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  Simulator sim({"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem")});
+  GatewayOptions options = klingGateway(sim, "ca_file = \"" + certs.file("cert.pem") + "\"\n");
+  options.upstream_base_url = "https://localhost:" + std::to_string(sim.port()) + "/kling";
+  Gateway gateway(options);
+  HttpResponse response =
+      generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"over tls","n":2})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  json answer = json::parse(response.body);
+  ASSERT_EQ(answer["data"].size(), 2u);
+  // The simulator hands out https image URLs only when it serves TLS (its stats are https too).
+  EXPECT_TRUE(looksLikePng(base64Decode(answer["data"][1]["b64_json"].get<std::string>())));
+}
+
+}  // namespace
+}  // namespace arkroute::testing

@@ -1,0 +1,163 @@
+// Kling's protocol in OpenAI terms: the token, the request translation, the reading of task
+// answers and the OpenAI answer built from a finished task.
+#include "proxy/kling_protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "proxy/kling_jwt.h"
+
+namespace arkroute::kling {
+namespace {
+
+using nlohmann::json;
+
+json submitted(std::string_view openai) {
+  auto translated = translateRequest(openai);
+  EXPECT_TRUE(std::holds_alternative<Submission>(translated))
+      << std::get<ApiError>(translated).message;
+  if (!std::holds_alternative<Submission>(translated)) return {};
+  return json::parse(std::get<Submission>(translated).body);
+}
+
+ApiError refused(std::string_view openai) {
+  auto translated = translateRequest(openai);
+  EXPECT_TRUE(std::holds_alternative<ApiError>(translated));
+  return std::holds_alternative<ApiError>(translated) ? std::get<ApiError>(translated) : ApiError{};
+}
+
+TEST(KlingJwt, MatchesAnIndependentlyComputedToken) {
+  // Python's hmac/hashlib/base64 over the same claims (iss, exp = now + 1800, nbf = now - 5).
+  EXPECT_EQ(makeJwt("ak-123:secret/+key", 1700000000),
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+            "eyJleHAiOjE3MDAwMDE4MDAsImlzcyI6ImFrLTEyMyIsIm5iZiI6MTY5OTk5OTk5NX0."
+            "jmJcpW6FxCqGjJ7PYezRyPRp_HMbH3y4HZCaN_atkJg");
+}
+
+TEST(KlingJwt, AnotherSecretSignsDifferently) {
+  std::string token = makeJwt("ak-123:secret/+key", 1700000000);
+  std::string other = makeJwt("ak-123:secret/+kez", 1700000000);
+  EXPECT_EQ(token.substr(0, token.rfind('.')), other.substr(0, other.rfind('.')));
+  EXPECT_NE(token, other);
+}
+
+TEST(KlingTranslate, MapsTheOpenAIFields) {
+  json body =
+      submitted(R"({"model":"kling-v3","prompt":"a fox","n":3,"size":"1536x1024","quality":"high",)"
+                R"("negative_prompt":"blur","output_format":"png","background":"auto"})");
+  EXPECT_EQ(body,
+            json::parse(R"({"model_name":"kling-v3","prompt":"a fox","n":3,)"
+                        R"("aspect_ratio":"3:2","resolution":"2k","negative_prompt":"blur"})"));
+}
+
+TEST(KlingTranslate, LeavesOutWhatWasNotAsked) {
+  EXPECT_EQ(submitted(R"({"model":"kling-v3","prompt":"a fox","size":"auto","quality":"low"})"),
+            json::parse(R"({"model_name":"kling-v3","prompt":"a fox"})"));
+}
+
+TEST(KlingTranslate, SizesBecomeAspectRatios) {
+  EXPECT_EQ(submitted(R"({"model":"k","prompt":"p","size":"1024x1024"})")["aspect_ratio"], "1:1");
+  EXPECT_EQ(submitted(R"({"model":"k","prompt":"p","size":"1024x1536"})")["aspect_ratio"], "2:3");
+  EXPECT_EQ(submitted(R"({"model":"k","prompt":"p","size":"1920x1080"})")["aspect_ratio"], "16:9");
+  EXPECT_EQ(submitted(R"({"model":"k","prompt":"p","size":"21:9"})")["aspect_ratio"], "21:9");
+  EXPECT_EQ(
+      submitted(
+          R"({"model":"k","prompt":"p","size":"1024x1024","aspect_ratio":"9:16"})")["aspect_ratio"],
+      "9:16");
+}
+
+TEST(KlingTranslate, RefusesWhatKlingCannotMake) {
+  ApiError size = refused(R"({"model":"k","prompt":"p","size":"1792x1024"})");
+  EXPECT_EQ(size.status, 400);
+  EXPECT_EQ(size.param, "size");
+  EXPECT_NE(size.message.find("16:9"), std::string::npos) << size.message;
+  EXPECT_EQ(refused(R"({"model":"k","prompt":"p","size":"12x"})").param, "size");
+  EXPECT_EQ(refused(R"({"model":"k","prompt":"p","aspect_ratio":"5:4"})").param, "aspect_ratio");
+  EXPECT_EQ(refused(R"({"model":"k","prompt":"p","n":10})").param, "n");
+  EXPECT_EQ(refused(R"({"model":"k","prompt":"p","n":0})").param, "n");
+  EXPECT_EQ(refused(R"({"model":"k","prompt":"p","stream":true})").param, "stream");
+  EXPECT_EQ(refused("[1]").status, 400);
+}
+
+TEST(KlingTranslate, UrlAnswersAreAskedFor) {
+  auto url = translateRequest(R"({"model":"k","prompt":"p","response_format":"url"})");
+  auto b64 = translateRequest(R"({"model":"k","prompt":"p","response_format":"b64_json"})");
+  EXPECT_TRUE(std::get<Submission>(url).wants_urls);
+  EXPECT_FALSE(std::get<Submission>(b64).wants_urls);
+}
+
+TaskState task(int status, std::string_view body) {
+  auto answer = readTaskAnswer(status, body, "kling");
+  EXPECT_TRUE(std::holds_alternative<TaskState>(answer)) << std::get<ApiError>(answer).message;
+  return std::holds_alternative<TaskState>(answer) ? std::get<TaskState>(answer) : TaskState{};
+}
+
+ApiError taskError(int status, std::string_view body) {
+  auto answer = readTaskAnswer(status, body, "kling");
+  EXPECT_TRUE(std::holds_alternative<ApiError>(answer));
+  return std::holds_alternative<ApiError>(answer) ? std::get<ApiError>(answer) : ApiError{};
+}
+
+TEST(KlingTask, ReadsEachState) {
+  TaskState pending = task(200, R"({"code":0,"data":{"task_id":"84","task_status":"submitted",)"
+                                R"("created_at":1767225600123}})");
+  EXPECT_EQ(pending.status, TaskState::Status::kPending);
+  EXPECT_EQ(pending.task_id, "84");
+  EXPECT_EQ(pending.created, 1767225600);
+  EXPECT_EQ(task(200, R"({"code":0,"data":{"task_id":"84","task_status":"processing"}})").status,
+            TaskState::Status::kPending);
+  TaskState failed = task(200, R"({"code":0,"data":{"task_id":"84","task_status":"failed",)"
+                               R"("task_status_msg":"risk control"}})");
+  EXPECT_EQ(failed.status, TaskState::Status::kFailed);
+  EXPECT_EQ(failed.message, "risk control");
+  TaskState done = task(200, R"({"code":0,"data":{"task_id":"84","task_status":"succeed",)"
+                             R"("task_result":{"images":[{"index":0,"url":"https://a/1.png"},)"
+                             R"({"index":1,"url":"https://a/2.png"}]}}})");
+  EXPECT_EQ(done.status, TaskState::Status::kSucceeded);
+  EXPECT_EQ(done.image_urls, (std::vector<std::string>{"https://a/1.png", "https://a/2.png"}));
+}
+
+TEST(KlingTask, KlingsRefusalsKeepTheirStatus) {
+  ApiError rate = taskError(429, R"({"code":1302,"message":"too fast"})");
+  EXPECT_EQ(rate.status, 429);
+  EXPECT_EQ(rate.code, "rate_limit_exceeded");
+  EXPECT_NE(rate.message.find("too fast"), std::string::npos);
+  EXPECT_NE(rate.message.find("1302"), std::string::npos);
+  EXPECT_EQ(taskError(200, R"({"code":1303,"message":"busy"})").status, 429);
+  ApiError invalid = taskError(400, R"({"code":1201,"message":"bad prompt"})");
+  EXPECT_EQ(invalid.status, 400);
+  EXPECT_EQ(invalid.type, "invalid_request_error");
+  EXPECT_EQ(invalid.code, "kling_1201");
+  ApiError auth = taskError(401, R"({"code":1004,"message":"signature invalid"})");
+  EXPECT_EQ(auth.status, 401);
+  EXPECT_EQ(auth.type, "upstream_error");
+  EXPECT_EQ(taskError(500, "<html>").status, 500);
+  EXPECT_EQ(taskError(200, R"({"code":5000,"message":"?"})").status, 502);
+}
+
+TEST(KlingTask, WhatIsNotATaskIsA502) {
+  EXPECT_EQ(taskError(200, "not json").status, 502);
+  EXPECT_EQ(taskError(200, R"({"code":0})").status, 502);
+  EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_status":"submitted"}})").status, 502);
+  EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_id":"1","task_status":"odd"}})").status, 502);
+  EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_id":"1","task_status":"succeed"}})").status,
+            502);
+  EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_id":"1","task_status":"succeed",)"
+                           R"("task_result":{"images":[]}}})")
+                .status,
+            502);
+  EXPECT_EQ(
+      taskError(200, R"({"code":0,"data":{"task_id":"../x","task_status":"submitted"}})").status,
+      502);
+}
+
+TEST(KlingAnswer, IsAnOpenAIImagesResponse) {
+  EXPECT_EQ(json::parse(imagesResponse(17, {"QUJD", "REVG"}, false)),
+            json::parse(R"({"created":17,"data":[{"b64_json":"QUJD"},{"b64_json":"REVG"}]})"));
+  EXPECT_EQ(json::parse(imagesResponse(17, {"https://a/1.png"}, true)),
+            json::parse(R"({"created":17,"data":[{"url":"https://a/1.png"}]})"));
+}
+
+}  // namespace
+}  // namespace arkroute::kling
