@@ -155,13 +155,12 @@ class KlingCall final : public http::UpstreamCall {
     }
   }
 
+  bool isEdit() const { return request_.path.ends_with("/images/edits"); }
+
   void translate() {
-    if (request_.path.ends_with("/images/edits")) {
-      return replyError(ApiError::invalidRequest(
-          "Kling models take no edits through ArkRoute: use POST /v1/images/generations.",
-          std::nullopt, std::string("unsupported_endpoint")));
-    }
-    auto translated = translateRequest(request_.body);
+    auto translated =
+        isEdit() ? translateEdit(request_.body, request_.headers.find("content-type").value_or(""))
+                 : translateRequest(request_.body);
     if (auto* error = std::get_if<ApiError>(&translated)) return replyError(*error);
     submission_ = std::move(std::get<Submission>(translated));
     step_ = Step::kSubmit;
@@ -182,7 +181,7 @@ class KlingCall final : public http::UpstreamCall {
     if (exchange->error()) return fail(*exchange->error());  // not yet a task: may be retried
     auto answer = readTaskAnswer(exchange->status(), exchange->body(), setup_.upstream_name);
     if (auto* error = std::get_if<ApiError>(&answer)) {
-      http::Headers headers;
+      http::Headers headers = jsonType();
       if (!exchange->retryAfter().empty()) headers.set("retry-after", exchange->retryAfter());
       return reply(error->status, std::move(headers), error->toJson());
     }
@@ -243,7 +242,7 @@ class KlingCall final : public http::UpstreamCall {
     if (task.created == 0) task.created = task_.created;
     task_ = std::move(task);
     if (submission_.wants_urls) {
-      return reply(200, {}, imagesResponse(createdTime(), task_.image_urls, true));
+      return reply(200, jsonType(), imagesResponse(createdTime(), task_.image_urls, true));
     }
     startDownloads();
   }
@@ -286,7 +285,19 @@ class KlingCall final : public http::UpstreamCall {
       images.push_back(encodeBase64(download.body()));
       std::string().swap(download.body());
     }
-    reply(200, {}, imagesResponse(createdTime(), images, false));
+    std::string answer = imagesResponse(createdTime(), images, false);
+    if (!submission_.stream) return reply(200, jsonType(), std::move(answer));
+    http::Headers headers;  // no partial images: Kling has none to give
+    headers.set("Content-Type", "text/event-stream");
+    headers.set("Cache-Control", "no-cache");
+    auto events = isEdit() ? ImageEvents::kEdit : ImageEvents::kGeneration;
+    reply(200, std::move(headers), toSseReplay(answer, events).value_or(""));
+  }
+
+  static http::Headers jsonType() {
+    http::Headers headers;
+    headers.set("Content-Type", "application/json");
+    return headers;
   }
 
   // Pools for image hosts live as long as the call: one connection per image at most.
@@ -328,12 +339,11 @@ class KlingCall final : public http::UpstreamCall {
     return task_.created > 0 ? task_.created : static_cast<int64_t>(std::time(nullptr));
   }
 
-  void replyError(const ApiError& error) { reply(error.status, {}, error.toJson()); }
+  void replyError(const ApiError& error) { reply(error.status, jsonType(), error.toJson()); }
 
   // Hands over a whole answer. The handler may destroy this call from any of its callbacks.
   void reply(int status, http::Headers headers, std::string body) {
     stop();
-    headers.set("Content-Type", "application/json");
     headers.set("Content-Length", std::to_string(body.size()));
     std::shared_ptr<bool> alive = alive_;
     http::UpstreamResponseHandler* handler = handler_;

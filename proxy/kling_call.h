@@ -1,7 +1,9 @@
 // A request to a Kling upstream, behind the same UpstreamCall interface as a proxied one: it
 // submits the task (the OpenAI request translated), polls it every poll_interval, downloads the
 // finished images (never sending the key to the image host) and hands the generation handler an
-// OpenAI Images answer (head, whole body, complete), or Kling's refusal as an OpenAI-style error.
+// OpenAI Images answer (head, whole body, complete; for stream: true one completed event per
+// image), or Kling's refusal as an OpenAI-style error. An edit is a generation with its image as
+// Kling's reference image.
 // Failures before the task exists are reported like any upstream's (so they are retried); after
 // it exists they are final, since a retry would pay for a second task.
 #pragma once

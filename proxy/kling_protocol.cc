@@ -7,8 +7,12 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <numeric>
+
+#include "proxy/http/multipart_form.h"
+#include "proxy/image_response.h"
 
 namespace arkroute::kling {
 
@@ -165,13 +169,6 @@ std::variant<Submission, ApiError> translateRequest(std::string_view openai_json
       !request.is_object()) {
     return ApiError::invalidRequest("The request body must be a JSON object.");
   }
-  bool stream = false;
-  if (request["stream"].get(stream) == simdjson::SUCCESS && stream) {
-    return ApiError::invalidRequest(
-        "Kling models do not stream: send the request without 'stream' (the answer comes when "
-        "the task is done).",
-        std::string("stream"), std::string("unsupported_value"));
-  }
   nlohmann::json out = {{"model_name", std::string(stringField(request, "model"))},
                         {"prompt", std::string(stringField(request, "prompt"))}};
   if (auto error = copyCount(request, &out)) return *error;
@@ -182,7 +179,68 @@ std::variant<Submission, ApiError> translateRequest(std::string_view openai_json
   if (std::string_view negative = stringField(request, "negative_prompt"); !negative.empty()) {
     out["negative_prompt"] = std::string(negative);
   }
-  return Submission{out.dump(), stringField(request, "response_format") == "url"};
+  bool stream = false;
+  if (request["stream"].get(stream) != simdjson::SUCCESS) stream = false;
+  return Submission{out.dump(), !stream && stringField(request, "response_format") == "url",
+                    stream};
+}
+
+namespace {
+
+ApiError editRefused(std::string message, const char* param) {
+  return ApiError::invalidRequest(std::move(message), std::string(param),
+                                  std::string("invalid_value"));
+}
+
+// The form's text fields as the JSON a generation would carry (n as a number, stream as a bool).
+std::variant<nlohmann::json, ApiError> editFields(std::string_view body,
+                                                  const std::vector<http::FormPart>& parts) {
+  nlohmann::json fields = nlohmann::json::object();
+  for (const http::FormPart& part : parts) {
+    if (part.filename) continue;
+    std::string value(part.value(body));
+    if (part.name == "n") {
+      int64_t n = 0;
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (error != std::errc() || end != value.data() + value.size()) {
+        return editRefused("'n' must be a whole number.", "n");
+      }
+      fields["n"] = n;
+    } else if (part.name == "stream") {
+      fields["stream"] = value == "true";
+    } else {
+      fields[part.name] = value;
+    }
+  }
+  return fields;
+}
+
+}  // namespace
+
+std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
+                                                 std::string_view content_type) {
+  auto boundary = http::formBoundary(content_type);
+  if (!boundary) return ApiError::invalidRequest("The edit must be multipart/form-data.");
+  auto parsed = http::parseForm(form_body, *boundary);
+  if (auto* why = std::get_if<std::string>(&parsed)) return ApiError::invalidRequest(*why);
+  const auto& parts = std::get<std::vector<http::FormPart>>(parsed);
+  const http::FormPart* image = nullptr;
+  for (const http::FormPart& part : parts) {
+    if (part.name == "mask") return editRefused("Kling edits take no mask.", "mask");
+    if (part.name != "image" && part.name != "image[]") continue;
+    if (image) return editRefused("Kling takes one reference image per edit.", "image");
+    image = &part;
+  }
+  if (!image) return editRefused("An edit needs an 'image' file.", "image");
+  auto fields = editFields(form_body, parts);
+  if (auto* error = std::get_if<ApiError>(&fields)) return *error;
+  auto translated = translateRequest(std::get<nlohmann::json>(fields).dump());
+  if (auto* submission = std::get_if<Submission>(&translated)) {
+    nlohmann::json body = nlohmann::json::parse(submission->body);
+    body["image"] = encodeBase64(image->value(form_body));  // Kling: base64 without a data: prefix
+    submission->body = body.dump();
+  }
+  return translated;
 }
 
 std::variant<TaskState, ApiError> readTaskAnswer(int http_status, std::string_view body,

@@ -20,12 +20,18 @@ inline constexpr std::string_view kTasksPath = "/v1/images/generations";
 struct Submission {
   std::string body;         // Kling's JSON
   bool wants_urls = false;  // response_format "url": answered with Kling's own image URLs
+  bool stream = false;      // answered as SSE: one image_generation.completed event per image
 };
 
 // model → model_name, prompt, n (1–9), size "WxH" (or aspect_ratio) → aspect_ratio, quality
 // "high"/"hd" (or resolution) → resolution "2k", negative_prompt. Other OpenAI fields are
-// ignored; stream is refused (400), as is a size whose ratio Kling does not make.
+// ignored; a size whose ratio Kling does not make is refused (400).
 std::variant<Submission, ApiError> translateRequest(std::string_view openai_json);
+
+// An OpenAI edit (multipart/form-data: its text fields as above, one image) as a Kling generation
+// with that image as its reference ("image", base64). A mask, or more than one image, is refused.
+std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
+                                                 std::string_view content_type);
 
 struct TaskState {
   enum class Status { kPending, kSucceeded, kFailed };

@@ -3,7 +3,7 @@
 // OpenAI Images API, its answers and its errors.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { decodePngBase64, simStats, startStack } from './harness.mjs';
 
 process.env.KLING_KEYS = 'sim-access-key:sim-secret-key';  // the gateway inherits it
@@ -56,13 +56,22 @@ test('a Kling task that fails raises BadRequestError with Kling\'s reason', only
   );
 });
 
-test('stream: true on a Kling model raises BadRequestError naming stream', onlyGateway, async () => {
-  await assert.rejects(
-    stack.client.images.generate({ model: 'kling-v3', prompt: 'streamed', stream: true }),
-    (err) => {
-      assert.ok(err instanceof OpenAI.BadRequestError, `got ${err?.constructor?.name}`);
-      assert.equal(err.param, 'stream');
-      return true;
-    },
-  );
+test('stream: true on a Kling model yields one completed event per image', onlyGateway, async () => {
+  const stream = await stack.client.images.generate({
+    model: 'kling-v3', prompt: 'a streamed lantern', n: 2, stream: true,
+  });
+  const events = [];
+  for await (const event of stream) events.push(event);
+  assert.deepEqual(events.map((e) => e.type), ['image_generation.completed', 'image_generation.completed']);
+  for (const event of events) decodePngBase64(event.b64_json);
+});
+
+test('images.edit on a Kling model sends the image as Kling\'s reference and returns a PNG', onlyGateway, async () => {
+  const result = await stack.client.images.edit({
+    model: 'kling-v3',
+    prompt: 'the same lantern, in blue',
+    image: await toFile(Buffer.from('a lantern to repaint'), 'lantern.png', { type: 'image/png' }),
+  });
+  assert.equal(result.data.length, 1);
+  decodePngBase64(result.data[0].b64_json);
 });

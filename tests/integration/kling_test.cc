@@ -165,11 +165,14 @@ TEST(Kling, PollsThatKeepFailingEndIn502WithoutASecondTask) {
 // connection) are final: a retry would submit, and pay for, a second task.
 TEST(Kling, AnApiThatGoesAwayAfterTheSubmitIsNotResubmitted) {
   Simulator sim;
-  Gateway gateway(klingGateway(sim, "", kKlingKeys, "200ms"));
+  Gateway gateway(klingGateway(sim, "", kKlingKeys, "600ms"));
   HttpResponse response;
   std::thread client(
       [&] { response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})"); });
-  for (int i = 0; i < 100 && sim.requests(kSubmits) == 0; ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 200 && sim.requests(kSubmits) == 0; ++i) std::this_thread::sleep_for(5ms);
+  // The submit is counted when it arrives: give its answer time to reach the gateway (the first
+  // poll is 600 ms after it).
+  std::this_thread::sleep_for(300ms);
   sim.process().signal(SIGKILL);
   client.join();
   EXPECT_EQ(response.status, 502) << response.body;
@@ -178,8 +181,8 @@ TEST(Kling, AnApiThatGoesAwayAfterTheSubmitIsNotResubmitted) {
 
 TEST(Kling, ATaskNotDoneWithinTheTimeoutIs504) {
   Simulator sim;
-  // The first poll (at 200 ms) finds the task processing; a second would come after the timeout.
-  Gateway gateway(klingGateway(sim, "timeout = \"300ms\"\n", kKlingKeys, "200ms"));
+  // The first poll (at 600 ms) finds the task processing; a second would come after the timeout.
+  Gateway gateway(klingGateway(sim, "timeout = \"1s\"\n", kKlingKeys, "600ms"));
   HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})");
   EXPECT_EQ(response.status, 504) << response.body;
   EXPECT_NE(response.body.find("was not done within the upstream's timeout"), std::string::npos);
@@ -187,13 +190,40 @@ TEST(Kling, ATaskNotDoneWithinTheTimeoutIs504) {
   EXPECT_EQ(sim.requests(kPolls), 1);
 }
 
-TEST(Kling, WhatKlingCannotDoIsRefusedBeforeAnyTask) {
+// Kling has no partial images: a stream gets the completed events once the task is done, and the
+// cache serves the same images to the stream and to the JSON request.
+TEST(Kling, AStreamGetsOneCompletedEventPerImage) {
+  Simulator sim;
+  GatewayOptions options = klingGateway(sim);
+  options.cache_toml = "enabled = true\n";
+  Gateway gateway(options);
+  HttpResponse stream = generateKling(
+      gateway.port(), R"({"model":"kling-v3","prompt":"a streamed kite","n":2,"stream":true})");
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  EXPECT_EQ(stream.header("content-type"), "text/event-stream");
+  EXPECT_EQ(stream.header("x-arkroute-cache"), "MISS");
+  std::vector<std::string> images;
+  for (size_t at = 0; (at = stream.body.find("data: ", at)) != std::string::npos;) {
+    size_t end = stream.body.find("\n\n", at);
+    json event = json::parse(stream.body.substr(at + 6, end - at - 6));
+    EXPECT_EQ(event["type"], "image_generation.completed");
+    images.push_back(base64Decode(event["b64_json"].get<std::string>()));
+    at = end;
+  }
+  ASSERT_EQ(images.size(), 2u) << stream.body;
+  EXPECT_TRUE(looksLikePng(images[0]));
+  HttpResponse plain =
+      generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"a streamed kite","n":2})");
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(base64Decode(json::parse(plain.body)["data"][1]["b64_json"].get<std::string>()),
+            images[1]);
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+}
+
+TEST(Kling, ASizeKlingCannotMakeIsRefusedBeforeAnyTask) {
   Simulator sim;
   Gateway gateway(klingGateway(sim));
-  HttpResponse stream =
-      generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p","stream":true})");
-  EXPECT_EQ(stream.status, 400);
-  EXPECT_EQ(json::parse(stream.body)["error"]["param"], "stream");
   HttpResponse size =
       generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p","size":"1792x1024"})");
   EXPECT_EQ(size.status, 400);
@@ -201,9 +231,7 @@ TEST(Kling, WhatKlingCannotDoIsRefusedBeforeAnyTask) {
   EXPECT_EQ(sim.requests(kSubmits), 0);
 }
 
-TEST(Kling, AnEditIsRefusedBeforeAnyTask) {
-  Simulator sim;
-  Gateway gateway(klingGateway(sim));
+HttpCall klingEdit(const std::string& image, const std::string& extra_part = "") {
   HttpCall call;
   call.method = "POST";
   call.path = "/v1/images/edits";
@@ -212,17 +240,44 @@ TEST(Kling, AnEditIsRefusedBeforeAnyTask) {
       "--kb\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nkling-v3\r\n"
       "--kb\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nadd a hat\r\n"
       "--kb\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n"
-      "Content-Type: image/png\r\n\r\n\x89PNG\r\n--kb--\r\n";
-  HttpResponse response = httpRequest(gateway.port(), call);
-  EXPECT_EQ(response.status, 400) << response.body;
-  EXPECT_EQ(json::parse(response.body)["error"]["code"], "unsupported_endpoint");
-  EXPECT_EQ(sim.requests(kSubmits), 0);
+      "Content-Type: image/png\r\n\r\n" +
+      image + "\r\n" + extra_part + "--kb--\r\n";
+  return call;
+}
+
+// Kling edits nothing, but makes images from a reference: an edit's image goes as that
+// reference, and the answer is the OpenAI edit answer (cached like any edit).
+TEST(Kling, AnEditSendsItsImageAsKlingsReference) {
+  Simulator sim;
+  GatewayOptions options = klingGateway(sim);
+  options.cache_toml = "enabled = true\n";
+  Gateway gateway(options);
+  const std::string image("\x89PNG\r\n\x1a\n-reference-", 19);
+  HttpResponse response = httpRequest(gateway.port(), klingEdit(image));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_TRUE(looksLikePng(
+      base64Decode(json::parse(response.body)["data"][0]["b64_json"].get<std::string>())));
+  json submitted = json::parse(json::parse(sim.lastRequestJson())["body"].get<std::string>());
+  EXPECT_EQ(submitted["model_name"], "kling-v3-upstream");
+  EXPECT_EQ(submitted["prompt"], "add a hat");
+  EXPECT_EQ(base64Decode(submitted["image"].get<std::string>()), image);
+  HttpResponse repeat = httpRequest(gateway.port(), klingEdit(image));
+  EXPECT_EQ(repeat.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(repeat.body, response.body);
+
+  HttpResponse masked = httpRequest(
+      gateway.port(), klingEdit(image,
+                                "--kb\r\nContent-Disposition: form-data; name=\"mask\"; "
+                                "filename=\"m.png\"\r\nContent-Type: image/png\r\n\r\nmask\r\n"));
+  EXPECT_EQ(masked.status, 400) << masked.body;
+  EXPECT_EQ(json::parse(masked.body)["error"]["param"], "mask");
+  EXPECT_EQ(sim.requests(kSubmits), 1);
 }
 
 // Without the cache nobody waits for the images once the client has gone: the polling stops.
 TEST(Kling, AClientThatLeavesStopsThePolling) {
   Simulator sim;
-  Gateway gateway(klingGateway(sim, "", kKlingKeys, "150ms"));
+  Gateway gateway(klingGateway(sim, "", kKlingKeys, "1s"));
   HttpCall call;
   call.method = "POST";
   call.path = "/v1/images/generations";
@@ -231,7 +286,7 @@ TEST(Kling, AClientThatLeavesStopsThePolling) {
   call.timeout = 50ms;
   HttpResponse response = httpRequest(gateway.port(), call);
   EXPECT_EQ(response.status, 0);
-  std::this_thread::sleep_for(600ms);
+  std::this_thread::sleep_for(1500ms);  // a poll would have come at 1 s
   EXPECT_EQ(sim.requests(kSubmits), 1);
   EXPECT_EQ(sim.requests(kPolls), 0);
   EXPECT_EQ(sim.requests("/_sim/images"), 0);

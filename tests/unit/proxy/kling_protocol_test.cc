@@ -76,15 +76,70 @@ TEST(KlingTranslate, RefusesWhatKlingCannotMake) {
   EXPECT_EQ(refused(R"({"model":"k","prompt":"p","aspect_ratio":"5:4"})").param, "aspect_ratio");
   EXPECT_EQ(refused(R"({"model":"k","prompt":"p","n":10})").param, "n");
   EXPECT_EQ(refused(R"({"model":"k","prompt":"p","n":0})").param, "n");
-  EXPECT_EQ(refused(R"({"model":"k","prompt":"p","stream":true})").param, "stream");
   EXPECT_EQ(refused("[1]").status, 400);
 }
 
-TEST(KlingTranslate, UrlAnswersAreAskedFor) {
+TEST(KlingTranslate, UrlAnswersAndStreamsAreAskedFor) {
   auto url = translateRequest(R"({"model":"k","prompt":"p","response_format":"url"})");
   auto b64 = translateRequest(R"({"model":"k","prompt":"p","response_format":"b64_json"})");
+  auto stream = translateRequest(R"({"model":"k","prompt":"p","stream":true})");
+  auto url_stream =
+      translateRequest(R"({"model":"k","prompt":"p","stream":true,"response_format":"url"})");
   EXPECT_TRUE(std::get<Submission>(url).wants_urls);
+  EXPECT_FALSE(std::get<Submission>(url).stream);
   EXPECT_FALSE(std::get<Submission>(b64).wants_urls);
+  EXPECT_TRUE(std::get<Submission>(stream).stream);
+  EXPECT_FALSE(std::get<Submission>(stream).wants_urls);
+  EXPECT_FALSE(std::get<Submission>(url_stream).wants_urls) << "streams carry base64";
+  EXPECT_EQ(json::parse(std::get<Submission>(stream).body).count("stream"), 0u);
+}
+
+std::string klingForm(const std::vector<std::pair<std::string, std::string>>& fields,
+                      const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string body;
+  for (const auto& [name, value] : fields) {
+    body +=
+        "--kb\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
+  }
+  for (const auto& [name, bytes] : files) {
+    body += "--kb\r\nContent-Disposition: form-data; name=\"" + name +
+            "\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n" + bytes + "\r\n";
+  }
+  return body + "--kb--\r\n";
+}
+
+constexpr std::string_view kFormType = "multipart/form-data; boundary=kb";
+
+TEST(KlingEdit, IsAGenerationWithItsImageAsReference) {
+  auto translated = translateEdit(klingForm({{"model", "kling-v3"},
+                                             {"prompt", "add a hat"},
+                                             {"n", "2"},
+                                             {"size", "1024x1024"},
+                                             {"stream", "true"}},
+                                            {{"image[]", std::string("\x89PNG\0\x01", 6)}}),
+                                  kFormType);
+  ASSERT_TRUE(std::holds_alternative<Submission>(translated))
+      << std::get<ApiError>(translated).message;
+  const Submission& submission = std::get<Submission>(translated);
+  EXPECT_TRUE(submission.stream);
+  EXPECT_EQ(json::parse(submission.body),
+            json::parse(R"({"model_name":"kling-v3","prompt":"add a hat","n":2,)"
+                        R"("aspect_ratio":"1:1","image":"iVBORwAB"})"));
+}
+
+TEST(KlingEdit, RefusesWhatKlingCannotTake) {
+  auto param = [](const std::string& form) {
+    auto translated = translateEdit(form, kFormType);
+    return std::holds_alternative<ApiError>(translated)
+               ? std::get<ApiError>(translated).param.value_or("(none)")
+               : std::string("(accepted)");
+  };
+  EXPECT_EQ(param(klingForm({{"prompt", "p"}}, {{"image", "a"}, {"mask", "m"}})), "mask");
+  EXPECT_EQ(param(klingForm({{"prompt", "p"}}, {{"image[]", "a"}, {"image[]", "b"}})), "image");
+  EXPECT_EQ(param(klingForm({{"prompt", "p"}}, {})), "image");
+  EXPECT_EQ(param(klingForm({{"prompt", "p"}, {"n", "two"}}, {{"image", "a"}})), "n");
+  EXPECT_EQ(param(klingForm({{"prompt", "p"}, {"size", "1792x1024"}}, {{"image", "a"}})), "size");
+  EXPECT_TRUE(std::holds_alternative<ApiError>(translateEdit("--kb\r\n", kFormType)));
 }
 
 TaskState task(int status, std::string_view body) {
