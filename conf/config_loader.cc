@@ -429,7 +429,18 @@ void Loader::loadApi(const toml::table& t, UpstreamConfig* u) {
 
 // Kling signs a token with a key pair: the key holds both halves. Its text is never shown.
 void Loader::checkKlingKey(const toml::table& t, const UpstreamConfig& u) {
-  if (u.api != UpstreamApi::kKling || u.api_key.empty()) return;
+  if (u.api != UpstreamApi::kKling) return;
+  if (u.api_key.empty()) {  // [auth] is loaded before the upstreams
+    if (out_.config.auth.mode != AuthMode::kPassthrough && u.api_key_env.empty() &&
+        u.api_key_file.empty()) {
+      problem(t,
+              "upstream '" + u.name +
+                  "': api = \"kling\" without api_key_env or api_key_file: tasks are "
+                  "submitted without a token and Kling refuses them (401)",
+              true);
+    }
+    return;
+  }
   size_t colon = u.api_key.find(':');
   if (colon == 0 || colon == std::string::npos || colon + 1 == u.api_key.size() ||
       u.api_key.find(':', colon + 1) != std::string::npos) {

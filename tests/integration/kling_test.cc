@@ -161,6 +161,17 @@ TEST(Kling, PollsThatKeepFailingEndIn502WithoutASecondTask) {
   EXPECT_EQ(sim.requests(kPolls), 5);
 }
 
+TEST(Kling, ImagesThatCannotBeDownloadedAreA502WithoutASecondTask) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})",
+                                        {{"x-sim-fault", "kling-images-gone"}});
+  EXPECT_EQ(response.status, 502) << response.body;
+  EXPECT_NE(response.body.find("downloading image 1 of 1"), std::string::npos) << response.body;
+  EXPECT_NE(response.body.find("HTTP 404"), std::string::npos) << response.body;
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+}
+
 // Once the task exists, even failures that would have been retried before it (a refused
 // connection) are final: a retry would submit, and pay for, a second task.
 TEST(Kling, AnApiThatGoesAwayAfterTheSubmitIsNotResubmitted) {

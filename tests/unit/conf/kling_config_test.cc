@@ -1,6 +1,8 @@
 // Unit tests for a Kling upstream's settings: api, poll_interval and the ACCESS:SECRET key.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "conf/config.h"
 
 namespace arkroute {
@@ -62,6 +64,21 @@ TEST(KlingConfig, AKeyThatIsNotAPairIsRefusedWithoutShowingIt) {
     EXPECT_NE(problems[0].message.find("ACCESS_KEY:SECRET_KEY"), std::string::npos);
     EXPECT_EQ(problems[0].message.find("zzq"), std::string::npos) << problems[0].message;
   }
+}
+
+TEST(KlingConfig, NoKeyIsAWarningUnlessTheClientsTokenIsPassedThrough) {
+  std::string toml = kKling;
+  toml.erase(toml.find("api_key_env = \"KLING_KEYS\"\n"), 27);
+  auto klingWarnings = [](const LoadedConfig& loaded) {
+    return std::count_if(loaded.warnings.begin(), loaded.warnings.end(), [](const auto& warning) {
+      return warning.message.find("api = \"kling\" without api_key_env or api_key_file") !=
+             std::string::npos;
+    });
+  };
+  EXPECT_EQ(klingWarnings(loadConfigFromString(toml, "t", klingKeys(std::nullopt))), 1);
+  EXPECT_EQ(klingWarnings(loadConfigFromString("[auth]\nmode = \"passthrough\"\n" + toml, "t",
+                                               klingKeys(std::nullopt))),
+            0);
 }
 
 TEST(KlingConfig, AnUnknownApiIsNamed) {
