@@ -27,6 +27,7 @@ using Kind = http::UpstreamError::Kind;
 constexpr size_t kAnswerLimit = 1u << 20;  // a task answer
 constexpr size_t kImageLimit = 64u << 20;  // one image
 constexpr int kMaxPollFailures = 5;        // in a row: the API is down, not hiccuping
+constexpr int kDownloadAttempts = 3;       // per image
 
 // One response collected whole (status, retry-after, body up to a limit), or its failure.
 class Collector : public http::UpstreamResponseHandler {
@@ -256,23 +257,51 @@ class KlingCall final : public http::UpstreamCall {
                                               " a URL the gateway does not fetch (" +
                                               (where ? "not https" : "not an http(s) URL") + ")");
       }
-      http::OutgoingRequest out;
-      out.method = "GET";
-      out.path = where->target;
-      out.headers.set("Accept", "image/*");  // no key: the image host is not Kling's API
-      downloads_.push_back(send(imagePool(*where), std::move(out), kImageLimit));
+      image_locations_.push_back(std::move(*where));
+    }
+    for (size_t i = 0; i < image_locations_.size(); ++i) {
+      downloads_.push_back(download(image_locations_[i]));
+      download_attempts_.push_back(1);
     }
   }
 
-  void afterDownload() {
-    for (const auto& download : downloads_) {
-      if (!download->finished()) return;
+  std::unique_ptr<Collector> download(const ImageLocation& where) {
+    http::OutgoingRequest out;
+    out.method = "GET";
+    out.path = where.target;
+    out.headers.set("Accept", "image/*");  // no key: the image host is not Kling's API
+    return send(imagePool(where), std::move(out), kImageLimit);
+  }
+
+  // A refused or cut connection, a timeout, a 429 or a 5xx: the image host may answer next time.
+  static bool transient(const Collector& download) {
+    if (const auto& error = download.error()) {
+      return error->kind == Kind::kConnect || error->kind == Kind::kReset ||
+             error->kind == Kind::kTimeout;
     }
+    return download.status() == 429 || download.status() >= 500;
+  }
+
+  // Runs when a download ends: a transient failure is fetched again (the images are paid for),
+  // up to kDownloadAttempts times; once all are in, the answer goes out.
+  void afterDownload() {
+    bool waiting = false;
+    for (size_t i = 0; i < downloads_.size(); ++i) {
+      if (!downloads_[i]->finished()) {
+        waiting = true;
+      } else if (transient(*downloads_[i]) && download_attempts_[i] < kDownloadAttempts) {
+        ++download_attempts_[i];
+        downloads_[i] = download(image_locations_[i]);
+        waiting = true;
+      }
+    }
+    if (waiting) return;
     std::vector<std::string> images;
     for (size_t i = 0; i < downloads_.size(); ++i) {
       Collector& download = *downloads_[i];
       std::string what = "downloading image " + std::to_string(i + 1) + " of " +
-                         std::to_string(downloads_.size()) + " of Kling task " + task_.task_id;
+                         std::to_string(downloads_.size()) + " of Kling task " + task_.task_id +
+                         " (attempts: " + std::to_string(download_attempts_[i]) + ")";
       if (download.error()) {
         return failFinal(download.error()->kind, what + ": " + download.error()->message);
       }
@@ -389,7 +418,9 @@ class KlingCall final : public http::UpstreamCall {
   bool reused_ = false;
   std::map<std::string, std::unique_ptr<http::UpstreamPool>> image_pools_;
   std::unique_ptr<Collector> exchange_;  // the submit or poll in flight
+  std::vector<ImageLocation> image_locations_;
   std::vector<std::unique_ptr<Collector>> downloads_;
+  std::vector<int> download_attempts_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -172,6 +172,18 @@ TEST(Kling, ImagesThatCannotBeDownloadedAreA502WithoutASecondTask) {
   EXPECT_EQ(sim.requests(kSubmits), 1);
 }
 
+TEST(Kling, ADownloadThatFailsOnceIsFetchedAgain) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response =
+      generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p","n":2})",
+                    {{"x-sim-fault", "kling-images-flaky"}});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(json::parse(response.body)["data"].size(), 2u);
+  EXPECT_EQ(sim.requests("/_sim/images"), 4);  // each image: a 503, then the PNG
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+}
+
 // Once the task exists, even failures that would have been retried before it (a refused
 // connection) are final: a retry would submit, and pay for, a second task.
 TEST(Kling, AnApiThatGoesAwayAfterTheSubmitIsNotResubmitted) {

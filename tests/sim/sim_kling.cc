@@ -154,8 +154,8 @@ void KlingApi::submit(evhttp_request* req, const std::string& body) {
   }
   if (fault == "429") return answerLater(req, 429, error(1302, "rate limit exceeded"));
   if (fault == "500") return answerLater(req, 500, error(5000, "internal error"));
-  bool kept =
-      fault == "kling-task-failed" || fault == "kling-poll-500" || fault == "kling-images-gone";
+  bool kept = fault == "kling-task-failed" || fault == "kling-poll-500" ||
+              fault.starts_with("kling-images-");
   std::string task_id = addTask(fields, kept ? fault : "");
   const Task& task = tasks_.at(task_id);
   nlohmann::json data = {{"task_id", task_id},
@@ -216,6 +216,7 @@ std::string KlingApi::taskJson(evhttp_request* req, const std::string& task_id, 
     for (int i = 0; i < task.params.n; ++i) {
       std::string url = server_.imageUrl(req, ImageFactory::imageKey(task.params, i));
       if (task.fault == "kling-images-gone") url.insert(url.rfind('/') + 1, "gone-");  // a 404
+      if (task.fault == "kling-images-flaky") url.insert(url.rfind('/') + 1, "flaky-");
       images.push_back({{"index", i}, {"url", url}});
     }
     data["task_result"] = {{"images", images}};

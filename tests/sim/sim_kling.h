@@ -3,7 +3,8 @@
 // (validated; latency and x-sim-fault as for generations), GET .../generations/{task_id} polls it:
 // "processing" at the first poll, "succeed" (image URLs served by the simulator) at every later
 // one. Faults on the submit: 429, 500, kling-task-failed (the task ends "failed"),
-// kling-images-gone (its image URLs answer 404), kling-poll-500
+// kling-images-gone (its image URLs answer 404), kling-images-flaky (each answers 503 once),
+// kling-poll-500
 // (every poll answers 500), stall, reset-before-headers. Errors are Kling's {code, message,
 // request_id}. Tasks are kept (a bounded map) across POST /_sim/reset.
 #pragma once
@@ -47,7 +48,7 @@ class KlingApi {
  private:
   struct Task {
     ImageParams params;
-    std::string fault;  // "", "kling-task-failed", "kling-poll-500" or "kling-images-gone"
+    std::string fault;  // "", "kling-task-failed", "kling-poll-500", "kling-images-*"
     std::string status = "submitted";
     int polls = 0;
     int64_t created_at = 0, updated_at = 0;  // unix ms

@@ -221,6 +221,13 @@ std::vector<std::string> SimServer::imageUrls(evhttp_request* req, const ImagePa
 void SimServer::handleImage(evhttp_request* req, const std::string& path) {
   std::string id = path.substr(std::string("/_sim/images/").size());
   if (id.ends_with(".png")) id.resize(id.size() - 4);
+  if (id.starts_with("flaky-")) {  // kling-images-flaky: each such URL fails once
+    id.erase(0, 6);
+    if (flaky_failed_.size() > 4096) flaky_failed_.clear();
+    if (flaky_failed_.insert(id).second) {
+      return sendJsonError(req, 503, "server_error", "unavailable", "Image " + id + " not yet");
+    }
+  }
   auto it = image_keys_.find(id);
   if (it == image_keys_.end()) {
     return sendJsonError(req, 404, "invalid_request_error", "not_found", "Unknown image " + id);

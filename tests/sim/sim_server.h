@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,7 +82,8 @@ class SimServer {
   std::map<std::string, uint64_t> requests_;
   // x-sim-fault-times: faults already injected per (fault, times, x-sim-fault-id).
   std::map<std::string, int> faults_injected_;
-  int max_in_flight_ = 0;  // highest concurrent generations seen (GET /_sim/stats)
+  std::set<std::string> flaky_failed_;  // kling-images-flaky image ids that failed once
+  int max_in_flight_ = 0;               // highest concurrent generations seen (GET /_sim/stats)
   uint64_t connections_ = 0;
   int64_t in_flight_ = 0;
   // The last generation request, kept raw and formatted only when /_sim/last-request asks: building
