@@ -140,7 +140,11 @@ void appendEditPart(const EditFormPart& part, std::string* out) {
     out->push_back(' ');
     appendWithToChars(part.value.size(), out);
     out->append(" sha256:");
-    appendSha256Hex(part.value, out);
+    if (part.sha256) {
+      appendHex(part.sha256->data(), part.sha256->size(), out);
+    } else {
+      appendSha256Hex(part.value, out);
+    }
   } else {
     appendCounted(part.value, out);
   }

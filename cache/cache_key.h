@@ -48,6 +48,8 @@ struct EditFormPart {
   bool is_file = false;
   std::string_view content_type;  // a file's Content-Type ("" when it has none)
   std::string_view value;         // a text field's value, or a file's bytes
+  // A file's SHA-256 when the caller has computed it already (else makeEdit hashes value).
+  const std::array<uint8_t, 32>* sha256 = nullptr;
 };
 
 class CacheKey {

@@ -195,12 +195,18 @@ void GenerationHandler::consultCache() {
     forwardUpstream(false);
     return;
   }
+  if (!edit_digests_ && request_->isEdit()) {
+    edit_digests_ = std::make_unique<EditDigests>(request_->editFiles());
+    hashEditFiles();  // then comes back here
+    return;
+  }
   std::string
       tenant;  // cache.scope = "per_key": the caller's identity, as a hash, never the secret
   if (runtime_->config().cache.scope == CacheScope::kPerKey) {
     tenant = sha256Hex(exchange_->request().headers.get("authorization"));
   }
-  cache_key_ = request_->cacheKey(route_->upstream->name, route_->model->upstream_model, tenant);
+  cache_key_ = request_->cacheKey(route_->upstream->name, route_->model->upstream_model, tenant,
+                                  edit_digests_ ? &edit_digests_->digests() : nullptr);
   wants_urls_ = !request_->stream() && responseFormat() == "url";
   url_mode_ = wants_urls_ && policy_.write;
   if (!policy_.read) {
@@ -212,6 +218,20 @@ void GenerationHandler::consultCache() {
   } else {
     lookUpOffLoop();
   }
+}
+
+// One slice of the edit's files per loop turn (posted, so the loop polls its sockets in between);
+// a small edit is done in the first. A client that leaves meanwhile ends the request.
+void GenerationHandler::hashEditFiles() {
+  if (finished_) return;
+  if (edit_digests_->step()) {
+    consultCache();
+    return;
+  }
+  std::weak_ptr<GenerationHandler> weak = shared_from_this();
+  worker_.tasks().post([weak] {
+    if (auto self = weak.lock()) self->hashEditFiles();
+  });
 }
 
 // An entry not in memory may be on disk: it is read on the blocking pool, so this loop serves its

@@ -17,6 +17,7 @@
 #include "cache/coalescer.h"
 #include "proxy/api_error.h"
 #include "proxy/cache_policy.h"
+#include "proxy/edit_digests.h"
 #include "proxy/http/server.h"
 #include "proxy/http/upstream.h"
 #include "proxy/image_events.h"
@@ -62,6 +63,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::optional<ApiError> admitUpstream();  // images/min and budget, only when going upstream
   void addCommonHeaders(http::Headers* headers) const;
   void consultCache();
+  void hashEditFiles();  // an edit's file digests for its key, a slice per loop turn
   void lookUpOffLoop();
   // The lookup's answer (nullptr: a miss, or the cache not read): serve it, or go on to the
   // provider (joining an identical generation in flight when the answer will be stored).
@@ -142,6 +144,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::chrono::steady_clock::time_point wait_started_;
   std::string body_tail_;  // last bytes of an uncaptured 200 (for its `usage`)
   CachePolicy policy_;
+  std::unique_ptr<EditDigests> edit_digests_;
   std::optional<cache::CacheKey> cache_key_;
   std::unique_ptr<cache::Coalescer::WritePermit> permit_;
   std::optional<cache::Coalescer::Ticket> ticket_;

@@ -179,16 +179,30 @@ ApiError ImageRequest::countOutOfRange(int64_t n) {
 }
 
 // A generation's key covers its parsed body; an edit's, its form's parts (files by SHA-256).
-cache::CacheKey ImageRequest::cacheKey(std::string_view upstream, std::string_view upstream_model,
-                                       std::string_view tenant) const {
+cache::CacheKey ImageRequest::cacheKey(
+    std::string_view upstream, std::string_view upstream_model, std::string_view tenant,
+    const std::vector<std::array<uint8_t, 32>>* file_digests) const {
   if (!edit_form_) return cache::CacheKey::make(upstream, upstream_model, document_, tenant);
   std::vector<cache::EditFormPart> parts;
   parts.reserve(edit_form_->parts.size());
+  size_t file = 0;
   for (const http::FormPart& part : edit_form_->parts) {
-    parts.push_back(
-        {part.name, part.filename.has_value(), part.content_type, part.value(borrowed_body_)});
+    bool is_file = part.filename.has_value();
+    const std::array<uint8_t, 32>* digest =
+        is_file && file_digests && file < file_digests->size() ? &(*file_digests)[file] : nullptr;
+    file += is_file ? 1 : 0;
+    parts.push_back({part.name, is_file, part.content_type, part.value(borrowed_body_), digest});
   }
   return cache::CacheKey::makeEdit(upstream, upstream_model, parts, tenant);
+}
+
+std::vector<std::string_view> ImageRequest::editFiles() const {
+  std::vector<std::string_view> files;
+  if (!edit_form_) return files;
+  for (const http::FormPart& part : edit_form_->parts) {
+    if (part.filename) files.push_back(part.value(borrowed_body_));
+  }
+  return files;
 }
 
 }  // namespace arkroute

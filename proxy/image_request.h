@@ -52,9 +52,12 @@ class ImageRequest {
   // The parsed body (an object; generations only). Valid as long as this ImageRequest lives.
   simdjson::dom::element document() const { return document_; }
   // This request's cache key once routed: the parsed body's for a generation, the form's parts'
-  // for an edit.
-  cache::CacheKey cacheKey(std::string_view upstream, std::string_view upstream_model,
-                           std::string_view tenant) const;
+  // for an edit (file_digests: its files' SHA-256 in order, when computed already).
+  cache::CacheKey cacheKey(
+      std::string_view upstream, std::string_view upstream_model, std::string_view tenant,
+      const std::vector<std::array<uint8_t, 32>>* file_digests = nullptr) const;
+  // An edit's file parts' bytes, in order (none for a generation).
+  std::vector<std::string_view> editFiles() const;
 
  private:
   ImageRequest() = default;

@@ -88,6 +88,25 @@ TEST_F(ImageEdits, AnEditIsByteIdenticalToTheSimulatorsAnswerAndARepeatIsServedF
   EXPECT_EQ(sim.requests("/v1/images/edits"), 3);
 }
 
+// Files above a slice (1 MiB) are hashed over several loop turns: the key still covers every byte
+// (the same 3 MiB image is a hit, one with its last byte changed is not).
+TEST_F(ImageEdits, ALargeImageIsKeyedByAllItsBytes) {
+  std::string image(3u << 20, 'x');
+  image.replace(0, 8, "\x89PNG\r\n\x1a\n");
+  const auto fields = std::vector<std::pair<std::string, std::string>>{{"model", "gpt-image-1"},
+                                                                       {"prompt", "a large input"}};
+  HttpResponse miss = httpRequest(gateway.port(), editCall(editForm(fields, image)));
+  HttpResponse hit = httpRequest(gateway.port(), editCall(editForm(fields, image)));
+  image.back() = 'y';
+  HttpResponse changed = httpRequest(gateway.port(), editCall(editForm(fields, image)));
+  ASSERT_EQ(miss.status, 200) << miss.body;
+  EXPECT_EQ(miss.header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(hit.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(changed.header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 2);
+}
+
 TEST_F(ImageEdits, ConcurrentIdenticalEditsMakeOneUpstreamCall) {
   const std::string body = editForm({{"model", "gpt-image-1"}, {"prompt", "twenty at once"}});
   std::vector<HttpResponse> responses(20);

@@ -101,6 +101,25 @@ TEST(EditCacheKey, FilesEnterTheTextAsTheirSha256AndTheDigestIsXxh3OfTheText) {
   EXPECT_TRUE(std::equal(key.digest().begin(), key.digest().end(), std::begin(canonical.digest)));
 }
 
+TEST(EditCacheKey, AGivenDigestStandsForTheFilesBytes) {
+  const std::vector<EditFormPart> hashed = {{"image", true, "image/png", "abc"},
+                                            {"prompt", false, "", "p"}};
+  // SHA-256("abc"), as a caller that hashed the file itself passes it.
+  const std::array<uint8_t, 32> digest = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                          0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                          0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                          0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+  std::vector<EditFormPart> given = hashed;
+  given[0].sha256 = &digest;
+  EXPECT_EQ(CacheKey::makeEdit("sim", "m", given, "").canonical(),
+            CacheKey::makeEdit("sim", "m", hashed, "").canonical());
+  std::array<uint8_t, 32> other = digest;
+  other[31] ^= 1;
+  given[0].sha256 = &other;
+  EXPECT_NE(CacheKey::makeEdit("sim", "m", given, "").hex(),
+            CacheKey::makeEdit("sim", "m", hashed, "").hex());
+}
+
 TEST(EditCacheKey, AnEditNeverSharesAKeyWithAGeneration) {
   simdjson::dom::parser parser;
   simdjson::dom::element body = parser.parse(R"({"prompt":"add a red hat"})"_padded);
