@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 
 #include "proxy/http/headers.h"
 #include "proxy/http/picohttpparser.h"
@@ -143,6 +144,9 @@ std::variant<std::vector<FormPart>, std::string> parseForm(std::string_view body
                                                            std::string_view boundary) {
   const std::string delimiter = "--" + std::string(boundary);
   const std::string next_delimiter = "\r\n" + delimiter;
+  // Boyer-Moore-Horspool skips ahead by up to the delimiter's length: random image bytes hold a
+  // CR or a '-' every 256 bytes, where a first-character search stops each time.
+  const std::boyer_moore_horspool_searcher search_delimiter(delimiter.begin(), delimiter.end());
   size_t at = 0;
   if (!body.starts_with(delimiter)) {  // a preamble before the first delimiter is allowed
     at = body.find(next_delimiter);
@@ -164,16 +168,19 @@ std::variant<std::vector<FormPart>, std::string> parseForm(std::string_view body
     auto begins = readPartHeaders(body, at + 2, &part);
     if (auto* error = std::get_if<std::string>(&begins)) return std::move(*error);
     size_t contents = std::get<size_t>(begins);
-    size_t end = body.find(next_delimiter, contents);
-    if (end == std::string_view::npos) {
-      return std::string("the body ends before its closing boundary");
-    }
+    // One pass over the contents (they may be tens of MB): the first "--boundary" after them must
+    // be the next delimiter line's, right after a CRLF.
+    auto found = std::search(body.begin() + static_cast<std::ptrdiff_t>(contents), body.end(),
+                             search_delimiter);
+    if (found == body.end()) return std::string("the body ends before its closing boundary");
+    size_t found_at = static_cast<size_t>(found - body.begin());
     // A sender picks a boundary its contents never hold (RFC 2046). One inside a part, after a
     // bare LF say, would be a part boundary to a lenient provider and contents to the gateway:
     // the two would read different fields (another model than the one routed and priced).
-    if (body.substr(contents, end - contents).find(delimiter) != std::string_view::npos) {
+    if (found_at < contents + 2 || body.substr(found_at - 2, 2) != "\r\n") {
       return std::string("a part's contents hold the boundary");
     }
+    size_t end = found_at - 2;
     part.value_at = contents;
     part.value_length = end - contents;
     parts.push_back(std::move(part));

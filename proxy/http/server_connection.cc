@@ -90,6 +90,9 @@ int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
     http_parser_pause(p, 1);
     return 0;
   }
+  // The body is appended as it arrives: room for all of it now spares the copies of a string
+  // doubling its way up (for a 50 MB upload, ~50 MB copied on the loop in a few large stalls).
+  if (has_length) r.body.reserve(static_cast<size_t>(p->content_length));
   if (equalsIgnoreCase(r.headers.get("expect"), "100-continue") && p->http_minor >= 1) {
     evbuffer_add(c->stream_->output(), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     c->stream_->flushSoon();

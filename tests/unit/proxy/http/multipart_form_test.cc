@@ -112,6 +112,21 @@ TEST(ParseForm, RefusesWhatAProviderCouldReadAsOtherFields) {
   EXPECT_NE(errorOf(encoded).find("Content-Transfer-Encoding"), std::string::npos);
 }
 
+// The one-pass search: the first "--boundary" after a part's contents must follow a CRLF.
+TEST(ParseForm, ABoundaryNotAfterACrlfIsInsideThePart) {
+  for (const char* contents : {"--XyZ-42", "a\r--XyZ-42", "a\n--XyZ-42", "a--XyZ-42\r\n"}) {
+    EXPECT_NE(errorOf(form({field("prompt", contents)})).find("hold the boundary"),
+              std::string::npos)
+        << contents;
+  }
+  auto parsed = parseForm(form({field("empty", ""), field("b", "x")}), "XyZ-42");
+  ASSERT_TRUE(std::holds_alternative<std::vector<FormPart>>(parsed));
+  const auto& parts = std::get<std::vector<FormPart>>(parsed);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].value_length, 0u);
+  EXPECT_EQ(parts[1].value_length, 1u);
+}
+
 TEST(ParseForm, RefusesPartsWithoutAUsableDisposition) {
   EXPECT_NE(errorOf(form({"Content-Type: text/plain\r\n\r\nv"})).find("Content-Disposition"),
             std::string::npos);
