@@ -109,7 +109,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::string_view responseFormat() const;  // as asked, or the model's default
   ImageEvents imageEvents() const;          // an edit's or a generation's SSE events
   http::OutgoingRequest buildUpstreamRequest() const;
-  std::string upstreamBody() const;
+  std::optional<std::string> upstreamBody() const;
   http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;
   void respondFromCapture();
   void onClientGone();

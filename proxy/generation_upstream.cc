@@ -236,23 +236,28 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   } else if (!upstream().api_key.empty() && upstream().api == UpstreamApi::kOpenAI) {
     out.headers.set("Authorization", "Bearer " + upstream().api_key);  // Kling's: a JWT per call
   }
-  out.body = upstreamBody();
+  if (auto body = upstreamBody()) {
+    out.body = std::move(*body);
+  } else {  // the exchange's bytes (tens of MB for an edit), never copied: kept until written
+    out.borrowed_body = request_->body();
+    out.body_owner = exchange_;
+  }
   return out;
 }
 
 // The client's body with the model's upstream name and, for a url request the gateway answers
-// with its own URLs, response_format "b64_json": JSON fields, or an edit form's parts.
-std::string GenerationHandler::upstreamBody() const {
+// with its own URLs, response_format "b64_json": JSON fields, or an edit form's parts. nullopt:
+// an edit's form goes as the client sent it.
+std::optional<std::string> GenerationHandler::upstreamBody() const {
   const std::string& upstream_model = route_->model->upstream_model;
   bool rename = upstream_model != request_->model();
   if (const auto& form = request_->editForm()) {
     std::vector<http::FormField> fields;
     if (rename) fields.push_back({"model", upstream_model});
     if (url_mode_) fields.push_back({"response_format", "b64_json"});
-    std::optional<std::string> rewritten;
-    if (!fields.empty())
-      rewritten = http::setFormFields(request_->body(), form->boundary, form->parts, fields);
-    return rewritten ? std::move(*rewritten) : std::string(request_->body());
+    if (fields.empty()) return std::nullopt;
+    // nullopt when a field cannot be set: the form then goes as the client sent it.
+    return http::setFormFields(request_->body(), form->boundary, form->parts, fields);
   }
   std::optional<std::string> renamed;
   if (rename) renamed = setTopLevelString(request_->body(), "model", upstream_model);

@@ -159,9 +159,10 @@ class KlingCall final : public http::UpstreamCall {
   bool isEdit() const { return request_.path.ends_with("/images/edits"); }
 
   void translate() {
-    auto translated =
-        isEdit() ? translateEdit(request_.body, request_.headers.find("content-type").value_or(""))
-                 : translateRequest(request_.body);
+    std::string_view body = request_.bodyView();
+    auto translated = isEdit()
+                          ? translateEdit(body, request_.headers.find("content-type").value_or(""))
+                          : translateRequest(body);
     if (auto* error = std::get_if<ApiError>(&translated)) return replyError(*error);
     submission_ = std::move(std::get<Submission>(translated));
     step_ = Step::kSubmit;

@@ -53,6 +53,12 @@ struct OutgoingRequest {
   std::string path;  // full path incl. base path and query: "/v1/images/generations"
   Headers headers;   // the pool sets Host, Content-Length and Connection: keep-alive itself
   std::string body;
+  // Instead of body (when body is empty): bytes owned elsewhere, such as a client's upload of
+  // tens of MB forwarded as it came, written by reference and kept alive by body_owner meanwhile.
+  std::string_view borrowed_body;
+  std::shared_ptr<const void> body_owner;
+
+  std::string_view bodyView() const { return body.empty() ? borrowed_body : body; }
 };
 
 struct UpstreamError {

@@ -14,7 +14,7 @@ namespace {
 constexpr size_t kInlineBodyLimit = 64 * 1024;
 
 void releaseBody(const void*, size_t, void* extra) {
-  delete static_cast<std::shared_ptr<const std::string>*>(extra);
+  delete static_cast<std::shared_ptr<const void>*>(extra);
 }
 
 }  // namespace
@@ -26,14 +26,20 @@ timeval toTimeval(std::chrono::milliseconds duration) {
 
 CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHandler* handler)
     : pool_(&pool), handler_(handler), head_request_(equalsIgnoreCase(request.method, "HEAD")) {
-  bool inline_body = request.body.size() <= kInlineBodyLimit;
+  std::string_view body = request.bodyView();
+  bool inline_body = body.size() <= kInlineBodyLimit;
   wire_.reserve(256 + request.path.size() + request.headers.size() * 48 +
-                (inline_body ? request.body.size() : 0));
+                (inline_body ? body.size() : 0));
   appendRequestHead(pool.hostHeader(), request, &wire_);
   if (inline_body) {
-    wire_.append(request.body);
+    wire_.append(body);
+  } else if (!request.body.empty()) {
+    auto owned = std::make_shared<const std::string>(std::move(request.body));
+    large_body_ = *owned;
+    large_body_owner_ = std::move(owned);
   } else {
-    large_body_ = std::make_shared<const std::string>(std::move(request.body));
+    large_body_ = body;
+    large_body_owner_ = std::move(request.body_owner);
   }
   evtimer_assign(&total_timer_, pool.base(), &CallImpl::onTotalTimeout, this);
   evtimer_assign(&first_byte_timer_, pool.base(), &CallImpl::onFirstByteTimeout, this);
@@ -85,9 +91,9 @@ void CallImpl::detachForRetry() {
 
 void CallImpl::writeRequest(evbuffer* output) const {
   evbuffer_add(output, wire_.data(), wire_.size());
-  if (!large_body_) return;
-  auto* keep = new std::shared_ptr<const std::string>(large_body_);
-  evbuffer_add_reference(output, large_body_->data(), large_body_->size(), &releaseBody, keep);
+  if (large_body_.empty()) return;
+  auto* keep = new std::shared_ptr<const void>(large_body_owner_);
+  evbuffer_add_reference(output, large_body_.data(), large_body_.size(), &releaseBody, keep);
 }
 
 void CallImpl::requestFlushed() {

@@ -146,8 +146,9 @@ class CallImpl final : public UpstreamCall {
 
   PoolCore* pool_;
   UpstreamResponseHandler* handler_;
-  std::string wire_;  // request head, followed by the body when it is small
-  std::shared_ptr<const std::string> large_body_;  // written by reference, never copied
+  std::string wire_;             // request head, followed by the body when it is small
+  std::string_view large_body_;  // written by reference, never copied, kept alive by its owner
+  std::shared_ptr<const void> large_body_owner_;
   UpstreamConnection* connection_ = nullptr;
   // Timers live inside the call (event_assign): no allocation per request. libevent's struct
   // layout is fixed for the soname linked against (libevent-2.1.so.7).

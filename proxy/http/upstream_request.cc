@@ -31,7 +31,7 @@ void appendRequestHead(std::string_view host, const OutgoingRequest& request, st
     head.append(name).append(": ").append(value).append("\r\n");
   }
   char length[24];
-  auto [end, ec] = std::to_chars(length, length + sizeof length, request.body.size());
+  auto [end, ec] = std::to_chars(length, length + sizeof length, request.bodyView().size());
   head.append("Content-Length: ").append(length, end).append("\r\n\r\n");
 }
 

@@ -95,8 +95,12 @@ TEST_F(ImageEdits, ALargeImageIsKeyedByAllItsBytes) {
   image.replace(0, 8, "\x89PNG\r\n\x1a\n");
   const auto fields = std::vector<std::pair<std::string, std::string>>{{"model", "gpt-image-1"},
                                                                        {"prompt", "a large input"}};
+  HttpResponse direct = httpRequest(sim.port(), editCall(editForm(fields, image)));
   HttpResponse miss = httpRequest(gateway.port(), editCall(editForm(fields, image)));
   HttpResponse hit = httpRequest(gateway.port(), editCall(editForm(fields, image)));
+  // The simulator's answer depends on the image's bytes: the gateway forwarded all of them (by
+  // reference to the client's upload, not copied).
+  EXPECT_EQ(miss.body, direct.body);
   image.back() = 'y';
   HttpResponse changed = httpRequest(gateway.port(), editCall(editForm(fields, image)));
   ASSERT_EQ(miss.status, 200) << miss.body;
@@ -104,7 +108,7 @@ TEST_F(ImageEdits, ALargeImageIsKeyedByAllItsBytes) {
   EXPECT_EQ(hit.header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(changed.status, 200) << changed.body;
   EXPECT_EQ(changed.header("x-arkroute-cache"), "MISS");
-  EXPECT_EQ(sim.requests("/v1/images/edits"), 2);
+  EXPECT_EQ(sim.requests("/v1/images/edits"), 3);
 }
 
 TEST_F(ImageEdits, ConcurrentIdenticalEditsMakeOneUpstreamCall) {
