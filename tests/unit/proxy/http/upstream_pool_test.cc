@@ -238,5 +238,33 @@ TEST(UpstreamPool, LargeRequestBodyArrivesIntact) {
   EXPECT_TRUE(matched.load());
 }
 
+// A borrowed body (an upload forwarded as it came) is written from its owner's bytes, with its
+// length, and the owner is let go once the request is written.
+TEST(UpstreamPool, ABorrowedBodyIsSentAndItsOwnerReleased) {
+  auto owner = std::make_shared<std::string>(3 * 1024 * 1024 + 1, '\0');
+  for (size_t i = 0; i < owner->size(); ++i) (*owner)[i] = static_cast<char>(i * 13 % 253);
+  std::atomic<bool> matched{false};
+  TestServer server([&](ServerConnection& connection) {
+    ReceivedRequest request;
+    if (!connection.readRequest(&request)) return;
+    matched = request.body == *owner;
+    connection.write(httpResponse(200, request.headers.get("Content-Length")));
+    connection.waitForClose(5s);
+  });
+  EventLoop loop;
+  UpstreamPool pool(loop.base(), loop.dns(), endpointFor(server.port()), PoolOptions{});
+  OutgoingRequest request = requestFor("/upload", "POST", "");
+  request.borrowed_body = *owner;
+  request.body_owner = owner;
+  RecordingHandler handler;
+  auto call = pool.start(std::move(request), &handler);
+  ASSERT_TRUE(loop.runUntil([&] { return handler.finished(); }));
+  ASSERT_TRUE(handler.completed);
+  EXPECT_EQ(handler.body, std::to_string(owner->size()));
+  EXPECT_TRUE(matched.load());
+  call.reset();
+  EXPECT_EQ(owner.use_count(), 1) << "the pool keeps no reference once the body is written";
+}
+
 }  // namespace
 }  // namespace arkroute::http::testing
