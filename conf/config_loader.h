@@ -1,0 +1,66 @@
+// The config loader's class, private to conf/: config_loader.cc reads values and most tables,
+// config_upstream.cc the [[upstream]] tables. Problems are collected with their file:line.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.h"
+
+namespace arkroute::config_detail {
+
+class Loader {
+ public:
+  Loader(std::string file, const EnvLookup& env) : file_(std::move(file)), env_(env) {}
+  LoadedConfig load(const toml::table& root);
+
+ private:
+  void problem(const toml::node& at, std::string message, bool warning = false);
+  void checkKeys(const toml::table& table, std::string_view section);
+  const toml::node* typed(const toml::table& t, std::string_view section, std::string_view key,
+                          bool ok_if_string_or_int = false);
+  void readString(const toml::table& t, std::string_view section, std::string_view key,
+                  std::string* out);
+  template <typename Int>
+  void readInt(const toml::table& t, std::string_view section, std::string_view key, Int* out);
+  void readNumber(const toml::table& t, std::string_view section, std::string_view key,
+                  double* out);
+  void readBool(const toml::table& t, std::string_view section, std::string_view key, bool* out);
+  void readDuration(const toml::table& t, std::string_view section, std::string_view key,
+                    Millis* out);
+  void readSize(const toml::table& t, std::string_view section, std::string_view key,
+                uint64_t* out);
+  void loadServer(const toml::table& t);
+  void loadApi(const toml::table& t, UpstreamConfig* u);
+  void checkKlingKey(const toml::table& t, const UpstreamConfig& u);
+  void loadAuth(const toml::table& t);
+  void loadCache(const toml::table& t);
+  void loadShaping(const toml::table& t, UpstreamConfig* u);
+  void loadLog(const toml::table& t);
+  void loadMcp(const toml::table& t);
+  void loadUpstream(const toml::table& t);
+  void loadModel(const toml::table& t);
+  void loadPrice(const toml::table& t, ModelConfig* model);
+  void parseBaseUrl(const toml::node& at, UpstreamConfig* upstream);
+  void readKeyFile(const toml::node& at, UpstreamConfig* upstream);
+  void acceptKey(const toml::node& at, UpstreamConfig* upstream, std::string key,
+                 const std::string& source);
+  void validateModels(const toml::table& root);
+
+  std::string file_;
+  const EnvLookup& env_;
+  LoadedConfig out_;
+  std::vector<ConfigProblem> problems_;
+  std::vector<const toml::table*> model_tables_;
+};
+
+template <typename Int>
+inline void Loader::readInt(const toml::table& t, std::string_view section, std::string_view key,
+                            Int* out) {
+  if (const toml::node* n = typed(t, section, key)) *out = static_cast<Int>(n->as_integer()->get());
+}
+
+}  // namespace arkroute::config_detail
