@@ -15,12 +15,12 @@ test('images.generate returns b64_json that decodes to a valid PNG', async () =>
   const result = await stack.client.images.generate({
     model: 'gpt-image-1',
     prompt: 'a lighthouse at dawn',
-    size: '1024x1024',
+    size: '1536x1024',
   });
   assert.equal(typeof result.created, 'number');
   assert.equal(result.data.length, 1);
   const png = decodePngBase64(result.data[0].b64_json);
-  assert.ok(png.width > 0 && png.height > 0);
+  assert.deepEqual([png.width, png.height], [1536, 1024]);
 });
 
 test('images.generate with n=2 returns two PNGs', async () => {

@@ -1,11 +1,15 @@
-// PNG assembly with zlib (deflate for IDAT, crc32 for chunks) and OpenSSL's base64 encoder.
+// PNG assembly with zlib (deflate for IDAT, crc32 for chunks) and OpenSSL's base64 encoder. The
+// picture is an 8-bit palette image: the seed picks the 256 colours, the size the index rows.
 #include "tests/sim/png.h"
 
 #include <openssl/evp.h>
 #include <xxhash.h>
 #include <zlib.h>
 
-#include <vector>
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <utility>
 
 namespace arkroute::sim {
 
@@ -26,18 +30,23 @@ void appendChunk(std::string* png, const char type[4], std::string_view data) {
   putU32(png, crc);
 }
 
-std::string pixels(uint64_t seed, int width, int height) {
+// Scanlines of the mosaic's palette indices: the first row of each band of cells lists them
+// (filter None), the band's other rows repeat it (filter Up, all zero). They depend only on the
+// size, so the deflated form is built once per size.
+std::string mosaicRows(int width, int height) {
   std::string raw;
-  raw.reserve(static_cast<size_t>(height) * (1 + 3 * width));
+  raw.reserve(static_cast<size_t>(height) * (1 + static_cast<size_t>(width)));
+  int previous_band = -1;
   for (int y = 0; y < height; ++y) {
-    raw.push_back('\0');  // filter: none
-    for (int x = 0; x < width; ++x) {
-      uint64_t cell = seed ^ (static_cast<uint64_t>(y / 4) << 32) ^ static_cast<uint64_t>(x / 4);
-      uint64_t color = XXH3_64bits(&cell, sizeof cell);
-      raw.push_back(static_cast<char>(color & 0xff));
-      raw.push_back(static_cast<char>((color >> 8) & 0xff));
-      raw.push_back(static_cast<char>((color >> 16) & 0xff));
+    int band = y * 16 / height;
+    if (band == previous_band) {
+      raw.push_back('\x02');  // filter: Up
+      raw.append(static_cast<size_t>(width), '\0');
+      continue;
     }
+    previous_band = band;
+    raw.push_back('\0');  // filter: None
+    for (int x = 0; x < width; ++x) raw.push_back(static_cast<char>(band * 16 + x * 16 / width));
   }
   return raw;
 }
@@ -49,6 +58,30 @@ std::string deflate(const std::string& raw) {
             static_cast<uLong>(raw.size()), 6);
   out.resize(size);
   return out;
+}
+
+// The deflated mosaic for a size, kept for the sizes seen last (the simulator serves few).
+const std::string& mosaicIdat(int width, int height) {
+  static std::mutex mutex;
+  static std::map<std::pair<int, int>, std::string> built;
+  std::lock_guard lock(mutex);
+  auto key = std::make_pair(width, height);
+  auto it = built.find(key);
+  if (it != built.end()) return it->second;
+  if (built.size() >= 16) built.clear();
+  return built[key] = deflate(mosaicRows(width, height));
+}
+
+// 256 RGB colours derived from the seed: the palette the mosaic's cells index.
+std::string palette(uint64_t seed) {
+  std::string colors;
+  colors.reserve(256 * 3);
+  for (uint64_t cell = 0; cell < 256; ++cell) {
+    uint64_t input[2] = {seed, cell};
+    uint64_t color = XXH3_64bits(input, sizeof input);
+    for (int shift = 0; shift < 24; shift += 8) colors.push_back(static_cast<char>(color >> shift));
+  }
+  return colors;
 }
 
 std::string filler(uint64_t seed, size_t length) {
@@ -66,13 +99,16 @@ std::string filler(uint64_t seed, size_t length) {
 }  // namespace
 
 std::string makePng(uint64_t seed, int width, int height, size_t target_base64_bytes) {
+  width = std::clamp(width, 1, kMaxPngSide);
+  height = std::clamp(height, 1, kMaxPngSide);
   std::string png("\x89PNG\r\n\x1a\n", 8);
   std::string header;
   putU32(&header, static_cast<uint32_t>(width));
   putU32(&header, static_cast<uint32_t>(height));
-  header += std::string("\x08\x02\x00\x00\x00", 5);  // 8-bit RGB, deflate, no filter, no interlace
+  header += std::string("\x08\x03\x00\x00\x00", 5);  // 8-bit palette, deflate, no interlace
   appendChunk(&png, "IHDR", header);
-  std::string idat = deflate(pixels(seed, width, height));
+  appendChunk(&png, "PLTE", palette(seed));
+  const std::string& idat = mosaicIdat(width, height);
   size_t natural = png.size() + idat.size() + 12 + 12;
   size_t target_bytes = target_base64_bytes / 4 * 3;
   if (target_bytes > natural + 12) {

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 #include <xxhash.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "tests/sim/png.h"
@@ -33,7 +34,42 @@ int outputTokens(const std::string& quality, const std::string& size) {
   return kHigh[column];
 }
 
+// The field of an imageKey() that holds the size (its third).
+std::string_view sizeField(std::string_view key) {
+  for (int skip = 0; skip < 2; ++skip) {
+    size_t separator = key.find('\x1f');
+    if (separator == std::string_view::npos) return {};
+    key.remove_prefix(separator + 1);
+  }
+  return key.substr(0, key.find('\x1f'));
+}
+
+int readSide(std::string_view text) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() ? value : 0;
+}
+
 }  // namespace
+
+std::pair<int, int> pictureSize(std::string_view size) {
+  size_t x = size.find('x');
+  if (x != std::string_view::npos) {
+    int width = readSide(size.substr(0, x)), height = readSide(size.substr(x + 1));
+    if (width > 0 && height > 0) return {width, height};
+  }
+  size_t colon = size.find(':'), slash = size.find('/');
+  if (colon != std::string_view::npos && slash != std::string_view::npos && colon < slash) {
+    int across = readSide(size.substr(0, colon));
+    int down = readSide(size.substr(colon + 1, slash - colon - 1));
+    int longest = size.substr(slash + 1) == "2k" ? 2048 : 1024;
+    if (across > 0 && down > 0) {
+      return across >= down ? std::pair{longest, longest * down / across}
+                            : std::pair{longest * across / down, longest};
+    }
+  }
+  return {1024, 1024};
+}
 
 std::optional<std::string> parseImageRequest(const std::string& body, ImageParams* out) {
   simdjson::dom::parser parser;
@@ -75,7 +111,8 @@ std::string ImageFactory::imageKey(const ImageParams& p, int index) {
 
 std::string ImageFactory::pngForKey(const std::string& key) {
   uint64_t seed = XXH3_64bits(key.data(), key.size());
-  return makePng(seed, 16, 16, payload_bytes_);
+  auto [width, height] = pictureSize(sizeField(key));
+  return makePng(seed, width, height, payload_bytes_);
 }
 
 const std::string& ImageFactory::imageBase64(const ImageParams& params, int index) {
@@ -92,7 +129,8 @@ const std::string& ImageFactory::imageBase64(const ImageParams& params, int inde
 
 std::string ImageFactory::partialBase64(const ImageParams& params, int index) {
   std::string key = imageKey(params, 0) + "\x1fpartial" + std::to_string(index);
-  return base64Encode(makePng(XXH3_64bits(key.data(), key.size()), 8, 8, 0));
+  auto [width, height] = pictureSize(params.size);
+  return base64Encode(makePng(XXH3_64bits(key.data(), key.size()), width, height, 0));
 }
 
 std::string ImageFactory::usageJson(const ImageParams& p) const {

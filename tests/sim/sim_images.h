@@ -8,6 +8,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace arkroute::sim {
@@ -27,6 +29,9 @@ std::optional<std::string> parseImageRequest(const std::string& body, ImageParam
 // hashed into the seed, so another image gives another, still deterministic, result.
 std::optional<std::string> parseEditRequest(const std::string& body,
                                             const std::string& content_type, ImageParams* out);
+// The picture's width and height for a request's size: "WxH" as given, a Kling "A:B/1k|2k" with
+// its longer side 1024 or 2048, anything else ("auto", a name) 1024x1024. makePng clamps each side.
+std::pair<int, int> pictureSize(std::string_view size);
 // An OpenAI-style error body.
 std::string errorJson(const std::string& message, const std::string& param);
 
