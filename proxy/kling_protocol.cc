@@ -160,15 +160,8 @@ std::variant<TaskState, ApiError> readTask(element data, std::string_view upstre
   return task;
 }
 
-}  // namespace
-
-std::variant<Submission, ApiError> translateRequest(std::string_view openai_json) {
-  simdjson::dom::parser parser;
-  element request;
-  if (parser.parse(openai_json.data(), openai_json.size()).get(request) != simdjson::SUCCESS ||
-      !request.is_object()) {
-    return ApiError::invalidRequest("The request body must be a JSON object.");
-  }
+// The Kling task for an OpenAI request's fields, and how it is to be answered.
+std::variant<nlohmann::json, ApiError> taskFor(element request, Submission* answer) {
   nlohmann::json out = {{"model_name", std::string(stringField(request, "model"))},
                         {"prompt", std::string(stringField(request, "prompt"))}};
   if (auto error = copyCount(request, &out)) return *error;
@@ -181,8 +174,33 @@ std::variant<Submission, ApiError> translateRequest(std::string_view openai_json
   }
   bool stream = false;
   if (request["stream"].get(stream) != simdjson::SUCCESS) stream = false;
-  return Submission{out.dump(), !stream && stringField(request, "response_format") == "url",
-                    stream};
+  answer->stream = stream;
+  answer->wants_urls = !stream && stringField(request, "response_format") == "url";
+  return out;
+}
+
+// taskFor() on a JSON text, with `extra` (the edit's image) added to the task.
+std::variant<Submission, ApiError> submissionFor(std::string_view json,
+                                                 const nlohmann::json& extra = {}) {
+  simdjson::dom::parser parser;
+  element request;
+  if (parser.parse(json.data(), json.size()).get(request) != simdjson::SUCCESS ||
+      !request.is_object()) {
+    return ApiError::invalidRequest("The request body must be a JSON object.");
+  }
+  Submission submission;
+  auto task = taskFor(request, &submission);
+  if (auto* error = std::get_if<ApiError>(&task)) return *error;
+  auto& body = std::get<nlohmann::json>(task);
+  if (extra.is_object()) body.update(extra);
+  submission.body = body.dump();
+  return submission;
+}
+
+}  // namespace
+
+std::variant<Submission, ApiError> translateRequest(std::string_view openai_json) {
+  return submissionFor(openai_json);
 }
 
 namespace {
@@ -234,13 +252,9 @@ std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
   if (!image) return editRefused("An edit needs an 'image' file.", "image");
   auto fields = editFields(form_body, parts);
   if (auto* error = std::get_if<ApiError>(&fields)) return *error;
-  auto translated = translateRequest(std::get<nlohmann::json>(fields).dump());
-  if (auto* submission = std::get_if<Submission>(&translated)) {
-    nlohmann::json body = nlohmann::json::parse(submission->body);
-    body["image"] = encodeBase64(image->value(form_body));  // Kling: base64 without a data: prefix
-    submission->body = body.dump();
-  }
-  return translated;
+  // Kling: the reference image as base64 without a data: prefix
+  nlohmann::json image_field = {{"image", encodeBase64(image->value(form_body))}};
+  return submissionFor(std::get<nlohmann::json>(fields).dump(), image_field);
 }
 
 std::variant<TaskState, ApiError> readTaskAnswer(int http_status, std::string_view body,
