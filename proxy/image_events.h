@@ -1,22 +1,26 @@
 // Which Images API stream an SSE stream is: a generation's (image_generation.* events) or an
-// edit's (image_edit.* events), and the names of its completed event.
+// edit's (image_edit.* events), and the names of its events. Two dialects share those prefixes:
+// OpenAI's (partial_image previews, then one completed event per image, carrying it) and
+// Seedream's (one partial_succeeded or partial_failed event per image, then one completed event
+// with the usage).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace arkroute {
 
 enum class ImageEvents { kGeneration, kEdit };
 
-// "image_generation.completed" or "image_edit.completed".
-constexpr std::string_view completedEventName(ImageEvents events) {
-  return events == ImageEvents::kEdit ? "image_edit.completed" : "image_generation.completed";
+// "image_generation.<kind>" or "image_edit.<kind>".
+inline std::string eventName(ImageEvents events, std::string_view kind) {
+  std::string name = events == ImageEvents::kEdit ? "image_edit." : "image_generation.";
+  return name.append(kind);
 }
 
-// The same name in quotes, as the "type" member of an unnamed event's JSON data holds it.
-constexpr std::string_view quotedCompletedEventName(ImageEvents events) {
-  return events == ImageEvents::kEdit ? "\"image_edit.completed\""
-                                      : "\"image_generation.completed\"";
+// "image_generation.completed" or "image_edit.completed".
+inline std::string completedEventName(ImageEvents events) {
+  return eventName(events, "completed");
 }
 
 }  // namespace arkroute

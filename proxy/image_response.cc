@@ -84,17 +84,20 @@ size_t imageCount(const std::string& body) {
   return imagesIn(threadParser().parse(body), &root, &data) ? data.size() : 0;
 }
 
-std::optional<std::string> toSseReplay(std::string_view body, ImageEvents events) {
-  element root;
-  simdjson::dom::array data;
-  if (!parseImages(threadParser(), body, &root, &data)) return std::nullopt;
+namespace {
+
+std::string sseEvent(const std::string& name, const nlohmann::json& data) {
+  return "event: " + name + "\ndata: " + data.dump() + "\n\n";
+}
+
+// OpenAI's dialect: one completed event per image, carrying it and the answer's fields.
+std::string openAiReplay(element root, simdjson::dom::array data, ImageEvents events) {
   int64_t created = 0;
   if (root["created"].get(created) != simdjson::SUCCESS) created = 0;
-  const std::string completed(completedEventName(events));
+  const std::string completed = completedEventName(events);
   std::string out;
   for (element item : data) {
-    std::string_view b64;
-    if (item["b64_json"].get(b64) != simdjson::SUCCESS) return std::nullopt;
+    std::string_view b64 = item["b64_json"].get_string().value_unsafe();  // parseImages checked it
     nlohmann::json event = {{"type", completed}, {"b64_json", b64}, {"created_at", created}};
     for (const char* key : {"size", "quality", "background", "output_format"}) {
       std::string value = optionalString(root, key);
@@ -102,9 +105,48 @@ std::optional<std::string> toSseReplay(std::string_view body, ImageEvents events
     }
     element usage;
     if (root["usage"].get(usage) == simdjson::SUCCESS) event["usage"] = toJson(usage);
-    out += "event: " + completed + "\ndata: " + event.dump() + "\n\n";
+    out += sseEvent(completed, event);
   }
   return out;
+}
+
+// Seedream's dialect: a partial_succeeded event per image, a completed event with the usage, and
+// the [DONE] line Seedream ends its streams with.
+std::string seedreamReplay(element root, simdjson::dom::array data, ImageEvents events) {
+  int64_t created = 0;
+  if (root["created"].get(created) != simdjson::SUCCESS) created = 0;
+  std::string model = optionalString(root, "model");
+  const std::string succeeded = eventName(events, "partial_succeeded");
+  std::string out;
+  size_t index = 0;
+  for (element item : data) {
+    std::string_view b64 = item["b64_json"].get_string().value_unsafe();  // parseImages checked it
+    nlohmann::json event = {{"type", succeeded},
+                            {"model", model},
+                            {"created", created},
+                            {"image_index", index++},
+                            {"b64_json", b64}};
+    std::string size = optionalString(item, "size");
+    if (!size.empty()) event["size"] = size;
+    out += sseEvent(succeeded, event);
+  }
+  const std::string completed = completedEventName(events);
+  out += sseEvent(completed, {{"type", completed},
+                              {"model", model},
+                              {"created", created},
+                              {"usage", toJson(root["usage"].value_unsafe())}});
+  return out + "data: [DONE]\n\n";
+}
+
+}  // namespace
+
+std::optional<std::string> toSseReplay(std::string_view body, ImageEvents events) {
+  element root;
+  simdjson::dom::array data;
+  if (!parseImages(threadParser(), body, &root, &data)) return std::nullopt;
+  // Seedream's answers count their images in usage.generated_images; OpenAI's never do.
+  bool seedream = root["usage"]["generated_images"].error() == simdjson::SUCCESS;
+  return seedream ? seedreamReplay(root, data, events) : openAiReplay(root, data, events);
 }
 
 namespace {

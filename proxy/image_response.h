@@ -1,5 +1,6 @@
-// Transforms of an OpenAI Images JSON response ({"created","data":[{"b64_json"}...],"usage",...}),
-// the one form in which the cache stores generations: the cacheability test, SSE replay for
+// Transforms of an OpenAI Images JSON response ({"created","data":[{"b64_json"}...],"usage",...},
+// or Seedream's, whose usage counts generated_images), the form in which the cache stores
+// generations: the cacheability test, SSE replay for
 // stream requests, gateway-issued URLs for response_format "url", image extraction for
 // GET /v1/images/cache/<id>, and image type detection from the bytes.
 #pragma once
@@ -21,9 +22,11 @@ bool isCacheableImagesJson(std::string_view body);
 size_t imageCount(const std::string& body);
 constexpr size_t kJsonPadding = 64;
 
-// The stored JSON as an SSE stream: one completed event per image (`image_generation.completed`,
-// or `image_edit.completed` for an edit), with the response's size/quality/background/
-// output_format and usage. nullopt when body is not cacheable.
+// The stored JSON as an SSE stream, in the dialect of the provider that made it. OpenAI's: one
+// completed event per image (`image_generation.completed`, or `image_edit.completed` for an
+// edit), with the response's size/quality/background/output_format and usage. Seedream's (told by
+// usage.generated_images): one `partial_succeeded` event per image (image_index, size), a
+// completed event with the usage, then `data: [DONE]`. nullopt when body is not cacheable.
 std::optional<std::string> toSseReplay(std::string_view body,
                                        ImageEvents events = ImageEvents::kGeneration);
 

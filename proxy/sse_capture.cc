@@ -1,9 +1,10 @@
 // SSE parsing as the HTML standard's event-stream rules say (lines, fields, blank line dispatches),
-// and conversion of completed events to images JSON.
+// and conversion of the kept events to images JSON.
 #include "proxy/sse_capture.h"
 
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace arkroute {
 
@@ -17,7 +18,22 @@ const char* findLineEnd(const char* p, const char* end) {
   return cr ? static_cast<const char*>(cr) : stop;
 }
 
+// `"type":"<name>"` as an unnamed event's data holds it (minified, as providers send it).
+std::string typeMember(const std::string& name) {
+  return "\"type\":\"" + name + "\"";
+}
+
+bool isString(const nlohmann::json& object, const char* key) {
+  return object.contains(key) && object[key].is_string();
+}
+
 }  // namespace
+
+SseCapture::SseCapture(size_t limit, ImageEvents events)
+    : limit_(limit),
+      completed_name_(completedEventName(events)),
+      succeeded_name_(eventName(events, "partial_succeeded")),
+      failed_name_(eventName(events, "partial_failed")) {}
 
 void SseCapture::feed(std::string_view bytes) {
   const char* p = bytes.data();
@@ -63,10 +79,10 @@ void SseCapture::endLine() {
   if (field == "event") {
     event_.assign(value);
   } else if (field == "data") {
-    // A named event other than a completed image (a partial image, an error) is decided by its
-    // name: its data, often a whole image, is not kept.
-    if (event_.empty() || event_ == completedEventName(events_)) {
-      if (data_.size() + value.size() + 1 + completed_bytes_ > limit_) return giveUp();
+    // A named event other than a kept one (a preview, an error) is decided by its name: its
+    // data, often a whole image, is not kept.
+    if (keepsDataOf(event_)) {
+      if (data_.size() + value.size() + 1 + kept_bytes_ > limit_) return giveUp();
       if (has_data_) data_ += '\n';
       data_.append(value);
     }
@@ -75,17 +91,23 @@ void SseCapture::endLine() {
   line_.clear();
 }
 
+bool SseCapture::keepsDataOf(std::string_view event) const {
+  return event.empty() || event == completed_name_ || event == succeeded_name_;
+}
+
 void SseCapture::endEvent() {
   if (has_data_) {
     // The event's name says what it is; only an unnamed event is told by the type in its data.
-    bool named = !event_.empty();
-    if (named ? event_ == "error" : data_.find("\"type\":\"error\"") != std::string::npos) {
-      failed_ = true;
-    }
-    if (named ? event_ == completedEventName(events_)
-              : data_.find(quotedCompletedEventName(events_)) != std::string::npos) {
-      completed_bytes_ += data_.size();
-      completed_.push_back(std::move(data_));
+    auto is = [&](const std::string& name) {
+      return event_.empty() ? data_.find(typeMember(name)) != std::string::npos : event_ == name;
+    };
+    if (is("error") || is(failed_name_)) failed_ = true;
+    std::vector<std::string>* kept = is(completed_name_)   ? &completed_
+                                     : is(succeeded_name_) ? &succeeded_
+                                                           : nullptr;
+    if (kept) {
+      kept_bytes_ += data_.size();
+      kept->push_back(std::move(data_));
     }
   }
   data_.clear();
@@ -98,23 +120,50 @@ void SseCapture::giveUp() {
   std::string().swap(line_);
   std::string().swap(data_);
   std::vector<std::string>().swap(completed_);
-  completed_bytes_ = 0;
+  std::vector<std::string>().swap(succeeded_);
+  kept_bytes_ = 0;
 }
 
 std::optional<std::string> SseCapture::imagesJson() const {
   if (failed_ || overflowed_ || completed_.empty()) return std::nullopt;
+  if (!succeeded_.empty()) return seedreamJson();
   nlohmann::json out = {{"created", 0}, {"data", nlohmann::json::array()}};
   for (const std::string& raw : completed_) {
     nlohmann::json event = nlohmann::json::parse(raw, nullptr, false);
-    if (!event.is_object() || !event.contains("b64_json") || !event["b64_json"].is_string()) {
-      return std::nullopt;
-    }
+    if (!event.is_object() || !isString(event, "b64_json")) return std::nullopt;
     out["data"].push_back({{"b64_json", event["b64_json"]}});
     if (event.contains("created_at")) out["created"] = event["created_at"];
     for (const char* key : {"size", "quality", "background", "output_format", "usage"}) {
       if (event.contains(key)) out[key] = event[key];
     }
   }
+  return out.dump();
+}
+
+// Seedream's images, ordered by image_index (each index once), with the completed event's usage.
+std::optional<std::string> SseCapture::seedreamJson() const {
+  nlohmann::json summary = nlohmann::json::parse(completed_.back(), nullptr, false);
+  if (!summary.is_object()) return std::nullopt;
+  std::vector<nlohmann::json> items(succeeded_.size());
+  nlohmann::json out = {{"created", summary.value("created", 0)}};
+  for (const std::string& raw : succeeded_) {
+    nlohmann::json event = nlohmann::json::parse(raw, nullptr, false);
+    if (!event.is_object() || !isString(event, "b64_json")) return std::nullopt;
+    if (!event.contains("image_index") || !event["image_index"].is_number_unsigned()) {
+      return std::nullopt;
+    }
+    size_t index = event["image_index"];
+    if (index >= items.size() || !items[index].is_null()) return std::nullopt;
+    items[index] = {{"b64_json", event["b64_json"]}};
+    if (isString(event, "size")) items[index]["size"] = event["size"];
+    if (isString(event, "model")) out["model"] = event["model"];
+  }
+  out["data"] = std::move(items);
+  // usage.generated_images marks the dialect for the replay (toSseReplay)
+  out["usage"] = summary.contains("usage") && summary["usage"].is_object()
+                     ? summary["usage"]
+                     : nlohmann::json::object();
+  if (!out["usage"].contains("generated_images")) out["usage"]["generated_images"] = items.size();
   return out.dump();
 }
 

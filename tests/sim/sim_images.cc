@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/sim/png.h"
+#include "tests/sim/sim_seedream.h"
 
 namespace arkroute::sim {
 
@@ -67,6 +68,10 @@ std::pair<int, int> pictureSize(std::string_view size) {
       return across >= down ? std::pair{longest, longest * down / across}
                             : std::pair{longest * across / down, longest};
     }
+  }
+  if (size == "1K" || size == "2K" || size == "4K") {
+    int side = (size[0] - '0') * 1024;
+    return {side, side};
   }
   return {1024, 1024};
 }
@@ -145,6 +150,7 @@ std::string ImageFactory::usageJson(const ImageParams& p) const {
 
 std::string ImageFactory::jsonResponse(const ImageParams& p,
                                        const std::vector<std::string>& image_urls) {
+  if (p.seedream) return seedreamJson(*this, p, image_urls);
   std::string out = "{\"created\":" + std::to_string(kCreated) + ",\"data\":[";
   for (int i = 0; i < p.n; ++i) {
     if (i) out += ',';
@@ -163,7 +169,9 @@ std::string ImageFactory::jsonResponse(const ImageParams& p,
   return out;
 }
 
-std::vector<std::string> ImageFactory::streamEvents(const ImageParams& p) {
+std::vector<std::string> ImageFactory::streamEvents(const ImageParams& p,
+                                                    const std::vector<std::string>& image_urls) {
+  if (p.seedream) return seedreamEvents(*this, p, image_urls);
   std::vector<std::string> events;
   auto base = [&](const char* type) {
     return nlohmann::json{

@@ -21,6 +21,8 @@ struct ImageParams {
   int partial_images = 0;
   bool stream = false;
   std::string event_kind = "image_generation";  // SSE event prefix; edits: "image_edit"
+  bool seedream = false;                        // answered in Seedream's dialect (sim_seedream.h)
+  bool seedream_fail_last = false;              // its stream's last image is a partial_failed event
 };
 
 // Parses a request body; returns an error JSON body (status 400) on invalid input.
@@ -30,7 +32,8 @@ std::optional<std::string> parseImageRequest(const std::string& body, ImageParam
 std::optional<std::string> parseEditRequest(const std::string& body,
                                             const std::string& content_type, ImageParams* out);
 // The picture's width and height for a request's size: "WxH" as given, a Kling "A:B/1k|2k" with
-// its longer side 1024 or 2048, anything else ("auto", a name) 1024x1024. makePng clamps each side.
+// its longer side 1024 or 2048, Seedream's "1K"/"2K"/"4K" squares, anything else ("auto", a name)
+// 1024x1024. makePng clamps each side.
 std::pair<int, int> pictureSize(std::string_view size);
 // An OpenAI-style error body.
 std::string errorJson(const std::string& message, const std::string& param);
@@ -45,7 +48,8 @@ class ImageFactory {
   // The whole JSON response; image_urls non-empty → url items instead of b64_json.
   std::string jsonResponse(const ImageParams& params, const std::vector<std::string>& image_urls);
   // SSE events: partials then completed events.
-  std::vector<std::string> streamEvents(const ImageParams& params);
+  std::vector<std::string> streamEvents(const ImageParams& params,
+                                        const std::vector<std::string>& image_urls);
   // Identity of image `index` (for URL ids).
   static std::string imageKey(const ImageParams& params, int index);
   std::string pngForKey(const std::string& key);

@@ -133,7 +133,7 @@ void PendingRequest::respondNow() {
 }
 
 void PendingRequest::startStream(int latency_ms) {
-  events = server.images().streamEvents(params);
+  events = server.images().streamEvents(params, urls);
   interval_ms = latency_ms / static_cast<int>(events.size());
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
   evhttp_add_header(headers, "Content-Type", "text/event-stream");

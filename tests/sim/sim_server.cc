@@ -16,6 +16,7 @@
 #include "tests/sim/png.h"
 #include "tests/sim/sim_kling.h"
 #include "tests/sim/sim_pending.h"
+#include "tests/sim/sim_seedream.h"
 
 namespace arkroute::sim {
 
@@ -242,8 +243,16 @@ void SimServer::handleGeneration(evhttp_request* req, const std::string& path) {
   const char* type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
   auto error = path.ends_with("/images/edits") ? parseEditRequest(body, type ? type : "", &params)
                                                : parseImageRequest(body, &params);
+  if (!error && path.starts_with("/seedream/")) {
+    params.seedream = true;
+    error = applySeedreamFields(body, &params);
+  }
   if (error) return sendBody(req, 400, "application/json", *error);
   const char* fault = activeFault(req);
+  if (fault && std::string_view(fault) == "seedream-partial-failed") {
+    params.seedream_fail_last = true;  // a stream with a failed image, not an error reply
+    fault = nullptr;
+  }
   newPending(req, params, fault ? fault : "", imageUrls(req, params))->begin(latencyFor(req));
 }
 

@@ -123,7 +123,8 @@ TEST(SimPictureSize, FollowsTheRequestedSize) {
   EXPECT_EQ(pictureSize("16:9/1k"), Size(1024, 576));
   EXPECT_EQ(pictureSize("2:3/2k"), Size(1365, 2048));
   EXPECT_EQ(pictureSize("auto"), Size(1024, 1024));
-  EXPECT_EQ(pictureSize("2K"), Size(1024, 1024));
+  EXPECT_EQ(pictureSize("2K"), Size(2048, 2048));
+  EXPECT_EQ(pictureSize("3K"), Size(1024, 1024));
   EXPECT_EQ(pictureSize("x1024"), Size(1024, 1024));
   EXPECT_EQ(pictureSize("12ax40"), Size(1024, 1024));
 }

@@ -1,0 +1,123 @@
+// Integration: Seedream's dialect through the cache, against the simulator's /seedream API. A
+// stream's partial_succeeded images are stored as Seedream's own answer, replayed as Seedream's
+// events, and served to JSON requests; a stream with a failed image is never stored.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/harness.h"
+
+namespace arkroute::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kSeedreamPath[] = "/seedream/v1/images/generations";
+
+GatewayOptions seedreamGateway(const Simulator& sim) {
+  GatewayOptions options;
+  std::string base = sim.baseUrl();  // http://127.0.0.1:PORT/v1
+  options.upstream_base_url = base.substr(0, base.size() - 3) + "/seedream/v1";
+  options.cache_toml = "enabled = true\n";
+  return options;
+}
+
+std::string seedreamBody(const std::string& prompt, bool stream) {
+  return json{{"model", "seedream-4.5"},
+              {"prompt", prompt},
+              {"size", "2K"},
+              {"response_format", "b64_json"},
+              {"sequential_image_generation", "auto"},
+              {"sequential_image_generation_options", {{"max_images", 2}}},
+              {"stream", stream}}
+      .dump();
+}
+
+// The data of each event in an SSE body, in order ([DONE] as the string "[DONE]").
+std::vector<json> sseData(const std::string& body) {
+  std::vector<json> events;
+  for (size_t at = 0; (at = body.find("data: ", at)) != std::string::npos;) {
+    size_t end = body.find('\n', at);
+    std::string data = body.substr(at + 6, end - at - 6);
+    events.push_back(data == "[DONE]" ? json("[DONE]") : json::parse(data));
+    at = end;
+  }
+  return events;
+}
+
+TEST(Seedream, AStreamIsCachedAndReplayedInSeedreamsDialect) {
+  Simulator sim({"--latency-ms", "100"});
+  Gateway gateway(seedreamGateway(sim));
+  HttpResponse live = httpPostJson(gateway.port(), "/v1/images/generations",
+                                   seedreamBody("a streamed tide pool", true));
+  ASSERT_EQ(live.status, 200) << live.body;
+  EXPECT_EQ(live.header("x-arkroute-cache"), "MISS");
+  std::vector<json> live_events = sseData(live.body);
+  ASSERT_EQ(live_events.size(), 4u) << live.body;
+  HttpResponse replay = httpPostJson(gateway.port(), "/v1/images/generations",
+                                     seedreamBody("a streamed tide pool", true));
+  ASSERT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(replay.header("content-type"), "text/event-stream");
+  std::vector<json> events = sseData(replay.body);
+  ASSERT_EQ(events.size(), 4u) << replay.body;
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(events[i]["type"], "image_generation.partial_succeeded");
+    EXPECT_EQ(events[i]["image_index"], i);
+    EXPECT_EQ(events[i]["b64_json"], live_events[i]["b64_json"]);
+    EXPECT_EQ(events[i]["size"], "2048x2048");
+    EXPECT_EQ(events[i]["model"], "seedream-4-5-251128");
+  }
+  EXPECT_NE(events[0]["b64_json"], events[1]["b64_json"]);
+  EXPECT_EQ(events[2]["type"], "image_generation.completed");
+  EXPECT_EQ(events[2]["usage"], live_events[2]["usage"]);
+  EXPECT_EQ(events[3], "[DONE]");
+
+  HttpResponse as_json = httpPostJson(gateway.port(), "/v1/images/generations",
+                                      seedreamBody("a streamed tide pool", false));
+  ASSERT_EQ(as_json.status, 200) << as_json.body;
+  EXPECT_EQ(as_json.header("x-arkroute-cache"), "HIT");
+  json answer = json::parse(as_json.body);
+  ASSERT_EQ(answer["data"].size(), 2u);
+  EXPECT_EQ(answer["data"][1]["b64_json"], live_events[1]["b64_json"]);
+  EXPECT_EQ(answer["usage"]["generated_images"], 2);
+  EXPECT_TRUE(looksLikePng(base64Decode(answer["data"][0]["b64_json"].get<std::string>())));
+  EXPECT_EQ(sim.requests(kSeedreamPath), 1);
+}
+
+TEST(Seedream, AJsonAnswerReplaysToAStreamAsSeedreamEvents) {
+  Simulator sim;
+  Gateway gateway(seedreamGateway(sim));
+  HttpResponse first = httpPostJson(gateway.port(), "/v1/images/generations",
+                                    seedreamBody("a plain tide pool", false));
+  ASSERT_EQ(first.status, 200) << first.body;
+  HttpResponse replay = httpPostJson(gateway.port(), "/v1/images/generations",
+                                     seedreamBody("a plain tide pool", true));
+  EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
+  std::vector<json> events = sseData(replay.body);
+  ASSERT_EQ(events.size(), 4u) << replay.body;
+  json answer = json::parse(first.body);
+  EXPECT_EQ(events[1]["type"], "image_generation.partial_succeeded");
+  EXPECT_EQ(events[1]["b64_json"], answer["data"][1]["b64_json"]);
+  EXPECT_EQ(events[2]["usage"], answer["usage"]);
+  EXPECT_EQ(sim.requests(kSeedreamPath), 1);
+}
+
+TEST(Seedream, AStreamWithAFailedImageIsNotStored) {
+  Simulator sim;
+  Gateway gateway(seedreamGateway(sim));
+  HttpResponse failed =
+      httpPostJson(gateway.port(), "/v1/images/generations", seedreamBody("a refused pool", true),
+                   {{"x-sim-fault", "seedream-partial-failed"}});
+  ASSERT_EQ(failed.status, 200) << failed.body;
+  EXPECT_NE(failed.body.find("image_generation.partial_failed"), std::string::npos);
+  HttpResponse again =
+      httpPostJson(gateway.port(), "/v1/images/generations", seedreamBody("a refused pool", true));
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.header("x-arkroute-cache"), "MISS");
+  EXPECT_EQ(sseData(again.body).size(), 4u);
+  EXPECT_EQ(sim.requests(kSeedreamPath), 2);
+}
+
+}  // namespace
+}  // namespace arkroute::testing
