@@ -182,6 +182,50 @@ HttpResponse httpEdit(uint16_t port, const std::string& prompt, const std::strin
   return httpRequest(port, call);
 }
 
+// An agent's generate_image and edit_image on a Kling model: the task API behind the same tools
+// (submitted once, its image downloaded, priced, cached), and an edit of the generated image
+// submitted as a Kling task with that image as its reference.
+TEST(McpHttp, ToolsWorkOnAKlingModel) {
+  Simulator sim;
+  GatewayOptions options;
+  options.upstream_base_url = "http://127.0.0.1:" + std::to_string(sim.port()) + "/kling";
+  options.extra_upstream_toml =
+      "api = \"kling\"\npoll_interval = \"20ms\"\n"
+      "api_key_env = \"KLING_KEYS\"\n";
+  options.models_toml =
+      "[[model]]\nname = \"kling-v3\"\nupstream = \"sim\"\n"
+      "[model.price.per_image]\n\"*\" = { \"*\" = 0.02 }\n";
+  options.env = {{"KLING_KEYS", "sim-access-key:sim-secret-key"}};
+  options.cache_toml = "enabled = true\n";
+  Gateway gateway(options);
+  std::string session = openSession(gateway.port());
+  nlohmann::json arguments = {{"prompt", "a kite over dunes"}, {"model", "kling-v3"}};
+  nlohmann::json first = callTool(gateway.port(), session, "generate_image", arguments);
+  ASSERT_EQ(first["result"]["isError"], false) << first.dump().substr(0, 500);
+  EXPECT_TRUE(looksLikePng(base64Decode(first["result"]["content"][0]["data"])));
+  const nlohmann::json& facts = first["result"]["structuredContent"];
+  EXPECT_EQ(facts["cache"], "MISS");
+  EXPECT_DOUBLE_EQ(facts["cost_usd"].get<double>(), 0.02);
+  nlohmann::json second = callTool(gateway.port(), session, "generate_image", arguments);
+  EXPECT_EQ(second["result"]["structuredContent"]["cache"], "HIT");
+  EXPECT_EQ(second["result"]["content"][0]["data"], first["result"]["content"][0]["data"]);
+  EXPECT_EQ(sim.requests("/kling/v1/images/generations"), 1);
+
+  ASSERT_EQ(facts["image_urls"].size(), 1u) << first.dump().substr(0, 400);
+  nlohmann::json edited = callTool(gateway.port(), session, "edit_image",
+                                   {{"prompt", "add a second kite"},
+                                    {"images", {facts["image_urls"][0]}},
+                                    {"model", "kling-v3"}});
+  ASSERT_EQ(edited["result"]["isError"], false) << edited.dump().substr(0, 500);
+  EXPECT_TRUE(looksLikePng(base64Decode(edited["result"]["content"][0]["data"])));
+  EXPECT_NE(edited["result"]["content"][0]["data"], first["result"]["content"][0]["data"]);
+  EXPECT_EQ(sim.requests("/kling/v1/images/generations"), 2);
+  nlohmann::json submitted = nlohmann::json::parse(
+      nlohmann::json::parse(sim.lastRequestJson())["body"].get<std::string>());
+  EXPECT_EQ(base64Decode(submitted["image"]), base64Decode(first["result"]["content"][0]["data"]))
+      << "the generated image went to Kling as the reference";
+}
+
 // generate_image hands out its images' gateway URLs; edit_image reads the image from the cache by
 // that URL (or the bare id) and uploads exactly its bytes: the same edit sent over HTTP with those
 // bytes is a cache hit, and the provider saw one edit.
