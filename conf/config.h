@@ -54,9 +54,10 @@ struct CacheConfig {
   CacheScope scope = CacheScope::kShared;
 };
 
-// The protocol an upstream speaks: OpenAI's Images API (OpenAI, Seedream, Google's compatible
-// endpoint, any compatible host), or Kling's asynchronous tasks (submit, poll, download).
-enum class UpstreamApi { kOpenAI, kKling };
+// The protocol an upstream speaks: OpenAI's Images API (OpenAI, Google's compatible endpoint, any
+// compatible host), Seedream's (OpenAI's for generations; an edit is sent as a generation with its
+// images as data URIs), or Kling's asynchronous tasks (submit, poll, download).
+enum class UpstreamApi { kOpenAI, kSeedream, kKling };
 std::string_view toString(UpstreamApi api);
 
 struct UpstreamConfig {

@@ -157,8 +157,11 @@ void Loader::loadApi(const toml::table& t, UpstreamConfig* u) {
   readString(t, "upstream", "api", &api);
   if (api == "kling") {
     u->api = UpstreamApi::kKling;
+  } else if (api == "seedream") {
+    u->api = UpstreamApi::kSeedream;
   } else if (api != "openai") {
-    problem(*t.get("api"), "upstream '" + u->name + "': api must be \"openai\" or \"kling\"");
+    problem(*t.get("api"),
+            "upstream '" + u->name + "': api must be \"openai\", \"seedream\" or \"kling\"");
   }
   readDuration(t, "upstream", "poll_interval", &u->poll_interval);
 }

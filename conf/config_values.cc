@@ -37,7 +37,15 @@ std::string_view toString(CacheScope scope) {
 }
 
 std::string_view toString(UpstreamApi api) {
-  return api == UpstreamApi::kKling ? "kling" : "openai";
+  switch (api) {
+    case UpstreamApi::kKling:
+      return "kling";
+    case UpstreamApi::kSeedream:
+      return "seedream";
+    case UpstreamApi::kOpenAI:
+      break;
+  }
+  return "openai";
 }
 
 std::optional<Millis> parseDuration(std::string_view text) {

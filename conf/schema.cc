@@ -73,8 +73,10 @@ const std::vector<Setting> kSchema = {
     {"upstream", "base_url", T::kString, "(required)",
      "Provider base URL, http:// or https://, e.g. https://api.openai.com/v1."},
     {"upstream", "api", T::kString, "\"openai\"",
-     "The provider's protocol: \"openai\" (the OpenAI Images API: OpenAI, Seedream, Google's "
-     "compatible endpoint, any compatible host) or \"kling\" (Kling's asynchronous tasks: "
+     "The provider's protocol: \"openai\" (the OpenAI Images API: OpenAI, Google's compatible "
+     "endpoint, any compatible host), \"seedream\" (ByteDance Seedream: generations as "
+     "\"openai\"; images.edit is sent as a generation with the uploaded images as data URIs in "
+     "`image`, since Seedream has no edits endpoint), or \"kling\" (Kling's asynchronous tasks: "
      "base_url https://api-singapore.klingai.com, key ACCESS_KEY:SECRET_KEY)."},
     {"upstream", "poll_interval", T::kDuration, "\"2s\"",
      "api = \"kling\": how often a submitted task is polled until its images are ready."},

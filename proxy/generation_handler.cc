@@ -181,8 +181,9 @@ std::string_view GenerationHandler::responseFormat() const {
   return format.empty() ? std::string_view(route_->model->default_response_format) : format;
 }
 
-ImageEvents GenerationHandler::imageEvents() const {
-  return request_->isEdit() ? ImageEvents::kEdit : ImageEvents::kGeneration;
+ImageEvents GenerationHandler::imageEvents(const UpstreamConfig& provider) const {
+  bool edit_events = request_->isEdit() && provider.api != UpstreamApi::kSeedream;
+  return edit_events ? ImageEvents::kEdit : ImageEvents::kGeneration;
 }
 
 bool GenerationHandler::cacheApplies() const {
@@ -279,7 +280,8 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                              entry_id,      nowMs(),
                              &rate_headers_};
   options.url_answers = &worker_.urlAnswers();
-  options.events = imageEvents();
+  // a key names the model's first upstream: the one that made the entry
+  options.events = imageEvents(runtime_->config().upstreams[route_->upstream_indices.front()]);
   // A hit was found under this request's key (a coalesced entry may be another name's); said
   // before the reply, which may complete an in-process exchange at once.
   if (status == "HIT") exchange_->noteCachedImages(cache_key_->hex());

@@ -107,9 +107,13 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // Helpers.
   bool cacheApplies() const;
   std::string_view responseFormat() const;  // as asked, or the model's default
-  ImageEvents imageEvents() const;          // an edit's or a generation's SSE events
+  // An edit's or a generation's SSE events, as the provider sends them (Seedream takes an edit as
+  // a generation and streams it as one).
+  ImageEvents imageEvents(const UpstreamConfig& provider) const;
   http::OutgoingRequest buildUpstreamRequest() const;
   std::optional<std::string> upstreamBody() const;
+  bool sendsEditAsGeneration() const;  // an edit for a provider that takes it as a generation
+  std::optional<ApiError> editAsGeneration(http::OutgoingRequest* out) const;
   http::Headers clientResponseHeaders(int status, const http::Headers& upstream_headers) const;
   void respondFromCapture();
   void onClientGone();

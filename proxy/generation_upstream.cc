@@ -19,6 +19,7 @@
 #include "proxy/ops/metrics_requests.h"
 #include "proxy/pricing.h"
 #include "proxy/responses.h"
+#include "proxy/seedream_edit.h"
 #include "proxy/services.h"
 #include "proxy/upstream_gate.h"
 #include "proxy/worker.h"
@@ -109,7 +110,8 @@ void GenerationHandler::tryUpstream() {
   upstream_index_ = route_->upstream_indices[choice];
   gate_ = &worker_.gate(*runtime_, upstream_index_);  // gates live as long as the gateway
   if (store_result_) {
-    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit, imageEvents());
+    capture_ = std::make_unique<ResponseCapture>(request_->stream(), kCaptureLimit,
+                                                 imageEvents(upstream()));
   }
   if (gate_->tryAcquire()) {
     holding_slot_ = true;
@@ -200,9 +202,32 @@ void GenerationHandler::startCall() {
   http::UpstreamPool& pool = worker_.pool(*runtime_, upstream_index_);
   if (upstream().api == UpstreamApi::kKling) {
     call_ = kling::startCall(klingSetup(pool), buildUpstreamRequest(), this);
-  } else {
-    call_ = pool.start(buildUpstreamRequest(), this);
+    return;
   }
+  http::OutgoingRequest out = buildUpstreamRequest();
+  if (sendsEditAsGeneration()) {
+    if (auto error = editAsGeneration(&out)) {
+      permit_.reset();  // a waiter that takes over meets the same refusal
+      return respondError(*error);
+    }
+  }
+  call_ = pool.start(std::move(out), this);
+}
+
+bool GenerationHandler::sendsEditAsGeneration() const {
+  return request_->isEdit() && upstream().api == UpstreamApi::kSeedream;
+}
+
+// Seedream has no edits endpoint: the edit goes to its generations as JSON with the images.
+std::optional<ApiError> GenerationHandler::editAsGeneration(http::OutgoingRequest* out) const {
+  auto body = seedream::editAsGeneration(request_->body(), request_->editForm()->parts,
+                                         route_->model->upstream_model, url_mode_);
+  if (auto* error = std::get_if<ApiError>(&body)) return *error;
+  out->path = upstream().base_path + "/images/generations";
+  out->headers.remove("content-type");
+  out->headers.set("Content-Type", "application/json");
+  out->body = std::move(std::get<std::string>(body));
+  return std::nullopt;
 }
 
 kling::CallSetup GenerationHandler::klingSetup(http::UpstreamPool& pool) const {
@@ -233,10 +258,12 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
     if (auto auth = in.headers.find("authorization")) {
       out.headers.set("Authorization", *auth);
     }
-  } else if (!upstream().api_key.empty() && upstream().api == UpstreamApi::kOpenAI) {
+  } else if (!upstream().api_key.empty() && upstream().api != UpstreamApi::kKling) {
     out.headers.set("Authorization", "Bearer " + upstream().api_key);  // Kling's: a JWT per call
   }
-  if (auto body = upstreamBody()) {
+  if (sendsEditAsGeneration()) {
+    // its body is built by editAsGeneration()
+  } else if (auto body = upstreamBody()) {
     out.body = std::move(*body);
   } else {  // the exchange's bytes (tens of MB for an edit), never copied: kept until written
     out.borrowed_body = request_->body();

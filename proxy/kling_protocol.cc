@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "proxy/edit_as_generation.h"
 #include "proxy/http/multipart_form.h"
 #include "proxy/image_response.h"
 
@@ -210,29 +210,6 @@ ApiError editRefused(std::string message, const char* param) {
                                   std::string("invalid_value"));
 }
 
-// The form's text fields as the JSON a generation would carry (n as a number, stream as a bool).
-std::variant<nlohmann::json, ApiError> editFields(std::string_view body,
-                                                  const std::vector<http::FormPart>& parts) {
-  nlohmann::json fields = nlohmann::json::object();
-  for (const http::FormPart& part : parts) {
-    if (part.filename) continue;
-    std::string value(part.value(body));
-    if (part.name == "n") {
-      int64_t n = 0;
-      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (error != std::errc() || end != value.data() + value.size()) {
-        return editRefused("'n' must be a whole number.", "n");
-      }
-      fields["n"] = n;
-    } else if (part.name == "stream") {
-      fields["stream"] = value == "true";
-    } else {
-      fields[part.name] = value;
-    }
-  }
-  return fields;
-}
-
 }  // namespace
 
 std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
@@ -241,20 +218,17 @@ std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
   if (!boundary) return ApiError::invalidRequest("The edit must be multipart/form-data.");
   auto parsed = http::parseForm(form_body, *boundary);
   if (auto* why = std::get_if<std::string>(&parsed)) return ApiError::invalidRequest(*why);
-  const auto& parts = std::get<std::vector<http::FormPart>>(parsed);
-  const http::FormPart* image = nullptr;
-  for (const http::FormPart& part : parts) {
-    if (part.name == "mask") return editRefused("Kling edits take no mask.", "mask");
-    if (part.name != "image" && part.name != "image[]") continue;
-    if (image) return editRefused("Kling takes one reference image per edit.", "image");
-    image = &part;
+  auto read = readEditAsGeneration(form_body, std::get<std::vector<http::FormPart>>(parsed));
+  if (auto* error = std::get_if<ApiError>(&read)) return *error;
+  const EditAsGeneration& edit = std::get<EditAsGeneration>(read);
+  if (edit.mask) return editRefused("Kling edits take no mask.", "mask");
+  if (edit.images.size() > 1) {
+    return editRefused("Kling takes one reference image per edit.", "image");
   }
-  if (!image) return editRefused("An edit needs an 'image' file.", "image");
-  auto fields = editFields(form_body, parts);
-  if (auto* error = std::get_if<ApiError>(&fields)) return *error;
+  if (edit.images.empty()) return editRefused("An edit needs an 'image' file.", "image");
   // Kling: the reference image as base64 without a data: prefix
-  nlohmann::json image_field = {{"image", encodeBase64(image->value(form_body))}};
-  return submissionFor(std::get<nlohmann::json>(fields).dump(), image_field);
+  nlohmann::json image_field = {{"image", encodeBase64(edit.images[0]->value(form_body))}};
+  return submissionFor(edit.fields.dump(), image_field);
 }
 
 std::variant<TaskState, ApiError> readTaskAnswer(int http_status, std::string_view body,

@@ -1,11 +1,13 @@
 // Integration: Seedream's dialect through the cache, against the simulator's /seedream API. A
 // stream's partial_succeeded images are stored as Seedream's own answer, replayed as Seedream's
-// events, and served to JSON requests; a stream with a failed image is never stored.
+// events, and served to JSON requests; a stream with a failed image is never stored. With
+// api = "seedream", images.edit is sent as a generation with the images as data URIs.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "integration/harness.h"
+#include "proxy/http/multipart_form.h"
 
 namespace arkroute::testing {
 namespace {
@@ -14,8 +16,9 @@ using nlohmann::json;
 
 constexpr char kSeedreamPath[] = "/seedream/v1/images/generations";
 
-GatewayOptions seedreamGateway(const Simulator& sim) {
+GatewayOptions seedreamGateway(const Simulator& sim, std::string upstream_extra = "") {
   GatewayOptions options;
+  options.extra_upstream_toml = std::move(upstream_extra);
   std::string base = sim.baseUrl();  // http://127.0.0.1:PORT/v1
   options.upstream_base_url = base.substr(0, base.size() - 3) + "/seedream/v1";
   options.cache_toml = "enabled = true\n";
@@ -117,6 +120,95 @@ TEST(Seedream, AStreamWithAFailedImageIsNotStored) {
   EXPECT_EQ(again.header("x-arkroute-cache"), "MISS");
   EXPECT_EQ(sseData(again.body).size(), 4u);
   EXPECT_EQ(sim.requests(kSeedreamPath), 2);
+}
+
+const std::string kEditBoundary = "seedream-sdk-boundary";
+
+HttpResponse seedreamEdit(uint16_t port, const std::vector<http::FormField>& fields,
+                          const std::vector<http::FormFile>& files) {
+  HttpCall call;
+  call.method = "POST";
+  call.path = "/v1/images/edits";
+  call.headers = {{"Content-Type", "multipart/form-data; boundary=" + kEditBoundary}};
+  call.body = http::buildForm(kEditBoundary, fields, files).value_or("");
+  return httpRequest(port, call);
+}
+
+// A real PNG to upload: the simulator's own.
+std::string uploadPng(const Simulator& sim) {
+  HttpResponse made =
+      httpPostJson(sim.port(), "/v1/images/generations", R"({"prompt":"an input photo"})");
+  return base64Decode(json::parse(made.body)["data"][0]["b64_json"].get<std::string>());
+}
+
+TEST(Seedream, AnEditIsSentAsAGenerationWithTheImageAsADataUri) {
+  Simulator sim;
+  Gateway gateway(seedreamGateway(sim, "api = \"seedream\"\n"));
+  std::string png = uploadPng(sim);
+  std::vector<http::FormField> fields = {
+      {"model", "seedream-4.5"}, {"prompt", "make it dusk"}, {"response_format", "b64_json"}};
+  HttpResponse edited =
+      seedreamEdit(gateway.port(), fields, {{"image", "in.png", "image/png", png}});
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  EXPECT_EQ(edited.header("x-arkroute-cache"), "MISS");
+  json sent = json::parse(json::parse(sim.lastRequestJson())["body"].get<std::string>());
+  EXPECT_EQ(json::parse(sim.lastRequestJson())["path"], kSeedreamPath);
+  EXPECT_EQ(sent["model"], "seedream-4-5-251128");
+  EXPECT_EQ(sent["prompt"], "make it dusk");
+  std::string uri = sent["image"];
+  ASSERT_EQ(uri.rfind("data:image/png;base64,", 0), 0u) << uri.substr(0, 40);
+  EXPECT_EQ(base64Decode(uri.substr(22)), png);
+  json answer = json::parse(edited.body);
+  EXPECT_TRUE(looksLikePng(base64Decode(answer["data"][0]["b64_json"].get<std::string>())));
+
+  HttpResponse again =
+      seedreamEdit(gateway.port(), fields, {{"image", "in.png", "image/png", png}});
+  EXPECT_EQ(again.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(again.body, edited.body);
+  std::string other = png;
+  other.back() ^= 1;
+  HttpResponse changed =
+      seedreamEdit(gateway.port(), fields, {{"image", "in.png", "image/png", other}});
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(changed.header("x-arkroute-cache"), "MISS");
+  EXPECT_NE(json::parse(changed.body)["data"][0]["b64_json"], answer["data"][0]["b64_json"]);
+  EXPECT_EQ(sim.requests(kSeedreamPath), 2);
+  EXPECT_EQ(sim.requests("/seedream/v1/images/edits"), 0);
+}
+
+TEST(Seedream, AStreamedEditIsCapturedAndReplayedAsSeedreamEvents) {
+  Simulator sim;
+  Gateway gateway(seedreamGateway(sim, "api = \"seedream\"\n"));
+  std::string png = uploadPng(sim);
+  std::vector<http::FormField> fields = {{"model", "seedream-4.5"},
+                                         {"prompt", "a streamed edit"},
+                                         {"response_format", "b64_json"},
+                                         {"stream", "true"}};
+  HttpResponse live = seedreamEdit(gateway.port(), fields, {{"image", "in.png", "image/png", png}});
+  ASSERT_EQ(live.status, 200) << live.body;
+  HttpResponse replay =
+      seedreamEdit(gateway.port(), fields, {{"image", "in.png", "image/png", png}});
+  EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
+  std::vector<json> live_events = sseData(live.body), events = sseData(replay.body);
+  ASSERT_EQ(events.size(), 3u) << replay.body;
+  ASSERT_EQ(live_events.size(), 3u) << live.body;
+  EXPECT_EQ(events[0]["type"], "image_generation.partial_succeeded") << "as Seedream streams it";
+  EXPECT_EQ(events[0]["b64_json"], live_events[0]["b64_json"]);
+  EXPECT_EQ(sim.requests(kSeedreamPath), 1);
+}
+
+TEST(Seedream, AnEditWithAMaskIsRefusedBeforeTheProvider) {
+  Simulator sim;
+  Gateway gateway(seedreamGateway(sim, "api = \"seedream\"\n"));
+  std::string png = uploadPng(sim);
+  HttpResponse refused =
+      seedreamEdit(gateway.port(), {{"model", "seedream-4.5"}, {"prompt", "p"}},
+                   {{"image", "in.png", "image/png", png}, {"mask", "m.png", "image/png", png}});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  json error = json::parse(refused.body)["error"];
+  EXPECT_EQ(error["param"], "mask");
+  EXPECT_EQ(error["type"], "invalid_request_error");
+  EXPECT_EQ(sim.requests(kSeedreamPath), 0);
 }
 
 }  // namespace

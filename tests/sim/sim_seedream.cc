@@ -34,6 +34,24 @@ void putImage(ImageFactory& images, const ImageParams& params,
   (*out)["size"] = pixelSize(params);
 }
 
+bool referenceImage(simdjson::dom::element value) {
+  std::string_view text;
+  if (value.get(text) != simdjson::SUCCESS) return false;
+  return text.starts_with("data:image/") || text.starts_with("http://") ||
+         text.starts_with("https://");
+}
+
+// Seedream's `image`: one reference (a URL or a data URI) or an array of 1 to 14.
+bool referenceImages(simdjson::dom::element image) {
+  simdjson::dom::array list;
+  if (image.get(list) != simdjson::SUCCESS) return referenceImage(image);
+  if (list.size() == 0 || list.size() > 14) return false;
+  for (simdjson::dom::element item : list) {
+    if (!referenceImage(item)) return false;
+  }
+  return true;
+}
+
 std::string sseEvent(const nlohmann::json& data) {
   std::string type = data["type"];
   return "event: " + type + "\ndata: " + data.dump() + "\n\n";
@@ -47,6 +65,14 @@ std::optional<std::string> applySeedreamFields(const std::string& body, ImagePar
   if (parser.parse(body).get(root) != simdjson::SUCCESS) return errorJson("Bad JSON.", "");
   std::string_view format;
   if (root["response_format"].get(format) != simdjson::SUCCESS) params->response_format = "url";
+  simdjson::dom::element image;
+  if (root["image"].get(image) == simdjson::SUCCESS) {
+    if (!referenceImages(image)) {
+      return errorJson("image must be an image URL or data URI, or an array of them.", "image");
+    }
+    params->seed +=
+        "\x1fimage:" + std::string(simdjson::minify(image));  // another image, another result
+  }
   std::string_view sequential;
   int64_t max_images = kMaxImages;
   params->n = 1;

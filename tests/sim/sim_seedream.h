@@ -5,7 +5,8 @@
 // {model, created, data:[{url|b64_json, size}], usage:{generated_images, output_tokens,
 // total_tokens}}, and streams send one `image_generation.partial_succeeded` event per image (or
 // `partial_failed` for the last one, with x-sim-fault: seedream-partial-failed), then
-// `image_generation.completed` with the usage, then `data: [DONE]`.
+// `image_generation.completed` with the usage, then `data: [DONE]`. An `image` (reference URLs
+// or data URIs, Seedream's way of editing) changes the result.
 #pragma once
 
 #include <optional>

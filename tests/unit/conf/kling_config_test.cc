@@ -86,7 +86,19 @@ TEST(KlingConfig, AnUnknownApiIsNamed) {
   toml.replace(toml.find("\"kling\"\npoll"), 7, "\"midjourney\"");
   auto problems = klingProblems(toml, klingKeys("a:b"));
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_NE(problems[0].message.find("api must be \"openai\" or \"kling\""), std::string::npos);
+  EXPECT_NE(problems[0].message.find("api must be \"openai\", \"seedream\" or \"kling\""),
+            std::string::npos)
+      << problems[0].message;
+}
+
+TEST(KlingConfig, SeedreamIsAnApiOfItsOwnWithABearerKey) {
+  std::string toml = kKling;
+  toml.replace(toml.find("\"kling\"\npoll"), 7, "\"seedream\"");
+  EXPECT_TRUE(klingProblems(toml, klingKeys("ark-key")).empty());
+  LoadedConfig loaded = loadConfigFromString(toml, "t", klingKeys("ark-key"));
+  EXPECT_EQ(loaded.config.upstreams[0].api, UpstreamApi::kSeedream);
+  EXPECT_EQ(toString(loaded.config.upstreams[0].api), "seedream");
+  EXPECT_EQ(loaded.config.upstreams[0].api_key, "ark-key") << "no ACCESS:SECRET pair asked for";
 }
 
 }  // namespace

@@ -1,0 +1,70 @@
+// Typed reading of an edit form's text fields (std::from_chars for numbers).
+#include "proxy/edit_as_generation.h"
+
+#include <array>
+#include <charconv>
+#include <string>
+
+namespace arkroute {
+
+namespace {
+
+constexpr std::array<std::string_view, 3> kIntegers = {"n", "seed", "partial_images"};
+constexpr std::array<std::string_view, 2> kBooleans = {"stream", "watermark"};
+
+bool isOneOf(std::string_view name, const auto& names) {
+  for (std::string_view known : names) {
+    if (known == name) return true;
+  }
+  return false;
+}
+
+ApiError badField(const std::string& name, const char* what) {
+  return ApiError::invalidRequest("'" + name + "' must be " + what + ".", name,
+                                  std::string("invalid_value"));
+}
+
+template <typename Number>
+std::optional<Number> readNumber(std::string_view text) {
+  Number value{};
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// The JSON value of one text field, typed by its name.
+std::variant<nlohmann::json, ApiError> fieldValue(const std::string& name, std::string_view text) {
+  if (isOneOf(name, kIntegers)) {
+    if (auto value = readNumber<int64_t>(text)) return nlohmann::json(*value);
+    return badField(name, "a whole number");
+  }
+  if (isOneOf(name, kBooleans)) {
+    if (text == "true" || text == "false") return nlohmann::json(text == "true");
+    return badField(name, "true or false");
+  }
+  if (name == "guidance_scale") {
+    if (auto value = readNumber<double>(text)) return nlohmann::json(*value);
+    return badField(name, "a number");
+  }
+  return nlohmann::json(std::string(text));
+}
+
+}  // namespace
+
+std::variant<EditAsGeneration, ApiError> readEditAsGeneration(
+    std::string_view body, const std::vector<http::FormPart>& parts) {
+  EditAsGeneration edit;
+  for (const http::FormPart& part : parts) {
+    if (part.filename) {
+      if (part.name == "image" || part.name == "image[]") edit.images.push_back(&part);
+      if (part.name == "mask") edit.mask = &part;
+      continue;
+    }
+    auto value = fieldValue(part.name, part.value(body));
+    if (auto* error = std::get_if<ApiError>(&value)) return *error;
+    edit.fields[part.name] = std::move(std::get<nlohmann::json>(value));
+  }
+  return edit;
+}
+
+}  // namespace arkroute

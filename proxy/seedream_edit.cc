@@ -1,0 +1,57 @@
+// An edit form as a Seedream generation: data URIs built with OpenSSL's base64 (image_response).
+#include "proxy/seedream_edit.h"
+
+#include <nlohmann/json.hpp>
+
+#include "proxy/edit_as_generation.h"
+#include "proxy/image_response.h"
+
+namespace arkroute::seedream {
+
+namespace {
+
+ApiError refused(std::string message, const char* param) {
+  return ApiError::invalidRequest(std::move(message), std::string(param),
+                                  std::string("invalid_value"));
+}
+
+// "data:image/png;base64,..." for one file; nullopt when it is of no image type.
+std::optional<std::string> dataUri(std::string_view body, const http::FormPart& part) {
+  std::string_view bytes = part.value(body);
+  std::string type = part.content_type.starts_with("image/") ? part.content_type
+                                                             : std::string(detectImageType(bytes));
+  if (!type.starts_with("image/")) return std::nullopt;
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return "data:" + type + ";base64," + encodeBase64(bytes);
+}
+
+}  // namespace
+
+std::variant<std::string, ApiError> editAsGeneration(std::string_view body,
+                                                     const std::vector<http::FormPart>& parts,
+                                                     std::string_view upstream_model,
+                                                     bool b64_only) {
+  auto read = readEditAsGeneration(body, parts);
+  if (auto* error = std::get_if<ApiError>(&read)) return *error;
+  EditAsGeneration& edit = std::get<EditAsGeneration>(read);
+  if (edit.mask) {
+    return refused("Seedream edits take no mask: describe the change in the prompt.", "mask");
+  }
+  if (edit.images.empty()) return refused("An edit needs an 'image' file.", "image");
+  nlohmann::json images = nlohmann::json::array();
+  for (const http::FormPart* part : edit.images) {
+    std::optional<std::string> uri = dataUri(body, *part);
+    if (!uri) {
+      return refused("The file '" + part->filename.value_or("") +
+                         "' is not an image Seedream reads (PNG, JPEG, WebP or GIF).",
+                     "image");
+    }
+    images.push_back(std::move(*uri));
+  }
+  edit.fields["model"] = std::string(upstream_model);
+  if (b64_only) edit.fields["response_format"] = "b64_json";
+  edit.fields["image"] = images.size() == 1 ? std::move(images[0]) : std::move(images);
+  return edit.fields.dump();
+}
+
+}  // namespace arkroute::seedream
