@@ -1,13 +1,12 @@
 // Parses stored image responses with simdjson and writes the derived forms (url answers straight
-// from the parsed document, SSE replays with nlohmann::json).
+// from the parsed document, SSE replays with json_text, never a JSON tree of the images).
 #include "proxy/image_response.h"
 
 #include <openssl/evp.h>
 #include <simdjson.h>
 
-#include <nlohmann/json.hpp>
-
 #include "proxy/cached_images.h"
+#include "proxy/json_text.h"
 
 namespace arkroute {
 
@@ -33,40 +32,11 @@ bool parseImages(simdjson::dom::parser& parser, std::string_view body, element* 
   return imagesIn(parser.parse(body.data(), body.size()), root, data);
 }
 
-nlohmann::json toJson(element value) {
-  return nlohmann::json::parse(simdjson::minify(value), nullptr, false);
-}
-
 // One parser per thread for these transforms: its buffers are sized once, not for every call
 // (each call finishes with the document before returning, so sharing it is safe).
 simdjson::dom::parser& threadParser() {
   thread_local simdjson::dom::parser parser;
   return parser;
-}
-
-// Appends text as a JSON string literal (RFC 8259 escaping; UTF-8 passes through as is). Used per
-// url-format cache hit, where building an nlohmann value for every key cost more than the rest.
-void appendJsonString(std::string_view text, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (byte < 0x20) {
-      out.append("\\u00").push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-}
-
-std::string optionalString(element root, const char* key) {
-  std::string_view text;
-  return root[key].get(text) == simdjson::SUCCESS ? std::string(text) : std::string();
 }
 
 }  // namespace
@@ -86,26 +56,37 @@ size_t imageCount(const std::string& body) {
 
 namespace {
 
-std::string sseEvent(const std::string& name, const nlohmann::json& data) {
-  return "event: " + name + "\ndata: " + data.dump() + "\n\n";
+// "event: <name>\ndata: " + an object's members written by fill + "\n\n".
+template <typename Fill>
+void appendEvent(const std::string& name, std::string& out, Fill fill) {
+  out.append("event: ").append(name).append("\ndata: ");
+  json_text::ObjectWriter event(out);
+  fill(event);
+  event.close();
+  out.append("\n\n");
 }
 
 // OpenAI's dialect: one completed event per image, carrying it and the answer's fields.
 std::string openAiReplay(element root, simdjson::dom::array data, ImageEvents events) {
   int64_t created = 0;
   if (root["created"].get(created) != simdjson::SUCCESS) created = 0;
+  element usage;
+  bool has_usage = root["usage"].get(usage) == simdjson::SUCCESS;
+  const std::string usage_json = has_usage ? simdjson::minify(usage) : std::string();
   const std::string completed = completedEventName(events);
   std::string out;
   for (element item : data) {
-    std::string_view b64 = item["b64_json"].get_string().value_unsafe();  // parseImages checked it
-    nlohmann::json event = {{"type", completed}, {"b64_json", b64}, {"created_at", created}};
-    for (const char* key : {"size", "quality", "background", "output_format"}) {
-      std::string value = optionalString(root, key);
-      if (!value.empty()) event[key] = value;
-    }
-    element usage;
-    if (root["usage"].get(usage) == simdjson::SUCCESS) event["usage"] = toJson(usage);
-    out += sseEvent(completed, event);
+    appendEvent(completed, out, [&](json_text::ObjectWriter& event) {
+      event.string("type", completed)
+          .string("b64_json",
+                  item["b64_json"].get_string().value_unsafe())  // parseImages checked it
+          .number("created_at", created);
+      for (const char* key : {"size", "quality", "background", "output_format"}) {
+        std::string_view value;
+        if (root[key].get(value) == simdjson::SUCCESS && !value.empty()) event.string(key, value);
+      }
+      if (has_usage) event.raw("usage", usage_json);
+    });
   }
   return out;
 }
@@ -115,27 +96,31 @@ std::string openAiReplay(element root, simdjson::dom::array data, ImageEvents ev
 std::string seedreamReplay(element root, simdjson::dom::array data, ImageEvents events) {
   int64_t created = 0;
   if (root["created"].get(created) != simdjson::SUCCESS) created = 0;
-  std::string model = optionalString(root, "model");
+  std::string_view model;
+  if (root["model"].get(model) != simdjson::SUCCESS) model = {};
   const std::string succeeded = eventName(events, "partial_succeeded");
   std::string out;
-  size_t index = 0;
+  int64_t index = 0;
   for (element item : data) {
-    std::string_view b64 = item["b64_json"].get_string().value_unsafe();  // parseImages checked it
-    nlohmann::json event = {{"type", succeeded},
-                            {"model", model},
-                            {"created", created},
-                            {"image_index", index++},
-                            {"b64_json", b64}};
-    std::string size = optionalString(item, "size");
-    if (!size.empty()) event["size"] = size;
-    out += sseEvent(succeeded, event);
+    appendEvent(succeeded, out, [&](json_text::ObjectWriter& event) {
+      event.string("type", succeeded)
+          .string("model", model)
+          .number("created", created)
+          .number("image_index", index++)
+          .string("b64_json", item["b64_json"].get_string().value_unsafe());
+      std::string_view size;
+      if (item["size"].get(size) == simdjson::SUCCESS) event.string("size", size);
+    });
   }
   const std::string completed = completedEventName(events);
-  out += sseEvent(completed, {{"type", completed},
-                              {"model", model},
-                              {"created", created},
-                              {"usage", toJson(root["usage"].value_unsafe())}});
-  return out + "data: [DONE]\n\n";
+  appendEvent(completed, out, [&](json_text::ObjectWriter& event) {
+    event.string("type", completed)
+        .string("model", model)
+        .number("created", created)
+        .raw("usage", simdjson::minify(root["usage"].value_unsafe()));
+  });
+  out.append("data: [DONE]\n\n");
+  return out;
 }
 
 }  // namespace
@@ -156,7 +141,7 @@ void appendMembers(simdjson::dom::object object, std::string_view skip, std::str
   for (auto field : object) {
     if (field.key == skip) continue;
     if (out.back() != '{') out.push_back(',');
-    appendJsonString(field.key, out);
+    json_text::appendString(field.key, out);
     out.push_back(':');
     out.append(simdjson::minify(field.value));
   }
@@ -181,7 +166,7 @@ std::optional<std::string> toUrlResponse(std::string_view body, std::string_view
     appendMembers(item.get_object().value(), "b64_json", out);
     if (out.back() != '{') out.push_back(',');
     out.append("\"url\":");
-    appendJsonString(base + std::to_string(index++), out);
+    json_text::appendString(base + std::to_string(index++), out);
     out.push_back('}');
   }
   out.append("]}");

@@ -13,6 +13,7 @@
 #include "proxy/edit_as_generation.h"
 #include "proxy/http/multipart_form.h"
 #include "proxy/image_response.h"
+#include "proxy/json_text.h"
 
 namespace arkroute::kling {
 
@@ -179,9 +180,9 @@ std::variant<nlohmann::json, ApiError> taskFor(element request, Submission* answ
   return out;
 }
 
-// taskFor() on a JSON text, with `extra` (the edit's image) added to the task.
+// taskFor() on a JSON text, with the edit's reference image (base64) added to the task.
 std::variant<Submission, ApiError> submissionFor(std::string_view json,
-                                                 const nlohmann::json& extra = {}) {
+                                                 std::string_view image_base64 = {}) {
   simdjson::dom::parser parser;
   element request;
   if (parser.parse(json.data(), json.size()).get(request) != simdjson::SUCCESS ||
@@ -191,9 +192,12 @@ std::variant<Submission, ApiError> submissionFor(std::string_view json,
   Submission submission;
   auto task = taskFor(request, &submission);
   if (auto* error = std::get_if<ApiError>(&task)) return *error;
-  auto& body = std::get<nlohmann::json>(task);
-  if (extra.is_object()) body.update(extra);
-  submission.body = body.dump();
+  submission.body = std::get<nlohmann::json>(task).dump();
+  if (!image_base64.empty()) {  // megabytes: written as they are, not through a JSON tree
+    std::string image;
+    json_text::appendString(image_base64, image);
+    json_text::addRawMember(submission.body, "image", image);
+  }
   return submission;
 }
 
@@ -227,8 +231,7 @@ std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
   }
   if (edit.images.empty()) return editRefused("An edit needs an 'image' file.", "image");
   // Kling: the reference image as base64 without a data: prefix
-  nlohmann::json image_field = {{"image", encodeBase64(edit.images[0]->value(form_body))}};
-  return submissionFor(edit.fields.dump(), image_field);
+  return submissionFor(edit.fields.dump(), encodeBase64(edit.images[0]->value(form_body)));
 }
 
 std::variant<TaskState, ApiError> readTaskAnswer(int http_status, std::string_view body,
@@ -254,9 +257,13 @@ std::variant<TaskState, ApiError> readTaskAnswer(int http_status, std::string_vi
 }
 
 std::string imagesResponse(int64_t created, const std::vector<std::string>& items, bool urls) {
-  nlohmann::json data = nlohmann::json::array();
-  for (const std::string& item : items) data.push_back({{urls ? "url" : "b64_json", item}});
-  return nlohmann::json{{"created", created}, {"data", std::move(data)}}.dump();
+  std::string out = "{\"created\":" + std::to_string(created) + ",\"data\":[";
+  for (const std::string& item : items) {
+    if (out.back() != '[') out.push_back(',');
+    json_text::ObjectWriter(out).string(urls ? "url" : "b64_json", item).close();
+  }
+  out.append("]}");
+  return out;
 }
 
 }  // namespace arkroute::kling

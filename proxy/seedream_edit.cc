@@ -5,6 +5,7 @@
 
 #include "proxy/edit_as_generation.h"
 #include "proxy/image_response.h"
+#include "proxy/json_text.h"
 
 namespace arkroute::seedream {
 
@@ -38,7 +39,8 @@ std::variant<std::string, ApiError> editAsGeneration(std::string_view body,
     return refused("Seedream edits take no mask: describe the change in the prompt.", "mask");
   }
   if (edit.images.empty()) return refused("An edit needs an 'image' file.", "image");
-  nlohmann::json images = nlohmann::json::array();
+  // Megabytes of base64: written as JSON text directly, not through a JSON tree.
+  std::string images = edit.images.size() > 1 ? "[" : "";
   for (const http::FormPart* part : edit.images) {
     std::optional<std::string> uri = dataUri(body, *part);
     if (!uri) {
@@ -46,12 +48,15 @@ std::variant<std::string, ApiError> editAsGeneration(std::string_view body,
                          "' is not an image Seedream reads (PNG, JPEG, WebP or GIF).",
                      "image");
     }
-    images.push_back(std::move(*uri));
+    if (images.size() > 1) images.push_back(',');
+    json_text::appendString(*uri, images);
   }
+  if (edit.images.size() > 1) images.push_back(']');
   edit.fields["model"] = std::string(upstream_model);
   if (b64_only) edit.fields["response_format"] = "b64_json";
-  edit.fields["image"] = images.size() == 1 ? std::move(images[0]) : std::move(images);
-  return edit.fields.dump();
+  std::string json = edit.fields.dump();
+  json_text::addRawMember(json, "image", images);
+  return json;
 }
 
 }  // namespace arkroute::seedream

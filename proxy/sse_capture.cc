@@ -2,9 +2,14 @@
 // and conversion of the kept events to images JSON.
 #include "proxy/sse_capture.h"
 
+#include <simdjson.h>
+
+#include <array>
+#include <cstdint>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <vector>
+
+#include "proxy/json_text.h"
 
 namespace arkroute {
 
@@ -23,9 +28,12 @@ std::string typeMember(const std::string& name) {
   return "\"type\":\"" + name + "\"";
 }
 
-bool isString(const nlohmann::json& object, const char* key) {
-  return object.contains(key) && object[key].is_string();
-}
+using simdjson::dom::element;
+
+// The answer fields a completed event carries besides its image; usage last, where the price is
+// read from.
+constexpr std::array<const char*, 5> kAnswerFields = {"size", "quality", "background",
+                                                      "output_format", "usage"};
 
 }  // namespace
 
@@ -127,44 +135,88 @@ void SseCapture::giveUp() {
 std::optional<std::string> SseCapture::imagesJson() const {
   if (failed_ || overflowed_ || completed_.empty()) return std::nullopt;
   if (!succeeded_.empty()) return seedreamJson();
-  nlohmann::json out = {{"created", 0}, {"data", nlohmann::json::array()}};
+  simdjson::dom::parser parser;
+  std::string items;  // the data array's members
+  std::string created = "0";
+  std::array<std::string, kAnswerFields.size()> fields;  // minified; the last event's win
   for (const std::string& raw : completed_) {
-    nlohmann::json event = nlohmann::json::parse(raw, nullptr, false);
-    if (!event.is_object() || !isString(event, "b64_json")) return std::nullopt;
-    out["data"].push_back({{"b64_json", event["b64_json"]}});
-    if (event.contains("created_at")) out["created"] = event["created_at"];
-    for (const char* key : {"size", "quality", "background", "output_format", "usage"}) {
-      if (event.contains(key)) out[key] = event[key];
-    }
-  }
-  return out.dump();
-}
-
-// Seedream's images, ordered by image_index (each index once), with the completed event's usage.
-std::optional<std::string> SseCapture::seedreamJson() const {
-  nlohmann::json summary = nlohmann::json::parse(completed_.back(), nullptr, false);
-  if (!summary.is_object()) return std::nullopt;
-  std::vector<nlohmann::json> items(succeeded_.size());
-  nlohmann::json out = {{"created", summary.value("created", 0)}};
-  for (const std::string& raw : succeeded_) {
-    nlohmann::json event = nlohmann::json::parse(raw, nullptr, false);
-    if (!event.is_object() || !isString(event, "b64_json")) return std::nullopt;
-    if (!event.contains("image_index") || !event["image_index"].is_number_unsigned()) {
+    element event;
+    std::string_view b64;
+    if (parser.parse(raw).get(event) != simdjson::SUCCESS ||
+        event["b64_json"].get(b64) != simdjson::SUCCESS) {
       return std::nullopt;
     }
-    size_t index = event["image_index"];
-    if (index >= items.size() || !items[index].is_null()) return std::nullopt;
-    items[index] = {{"b64_json", event["b64_json"]}};
-    if (isString(event, "size")) items[index]["size"] = event["size"];
-    if (isString(event, "model")) out["model"] = event["model"];
+    if (!items.empty()) items.push_back(',');
+    json_text::ObjectWriter(items).string("b64_json", b64).close();
+    element value;
+    if (event["created_at"].get(value) == simdjson::SUCCESS) created = simdjson::minify(value);
+    for (size_t i = 0; i < kAnswerFields.size(); ++i) {
+      if (event[kAnswerFields[i]].get(value) == simdjson::SUCCESS) {
+        fields[i] = simdjson::minify(value);
+      }
+    }
   }
-  out["data"] = std::move(items);
-  // usage.generated_images marks the dialect for the replay (toSseReplay)
-  out["usage"] = summary.contains("usage") && summary["usage"].is_object()
-                     ? summary["usage"]
-                     : nlohmann::json::object();
-  if (!out["usage"].contains("generated_images")) out["usage"]["generated_images"] = items.size();
-  return out.dump();
+  std::string out;
+  out.reserve(items.size() + 256);
+  out.append("{\"created\":").append(created).append(",\"data\":[").append(items).append("]");
+  for (size_t i = 0; i < kAnswerFields.size(); ++i) {
+    if (!fields[i].empty()) out.append(",\"").append(kAnswerFields[i]).append("\":") += fields[i];
+  }
+  out.push_back('}');
+  return out;
+}
+
+// Seedream's images, ordered by image_index (each index once), with the completed event's usage:
+// a first pass finds each event's index, a second writes the images in that order.
+std::optional<std::string> SseCapture::seedreamJson() const {
+  simdjson::dom::parser parser;
+  element summary, value;
+  if (parser.parse(completed_.back()).get(summary) != simdjson::SUCCESS) return std::nullopt;
+  std::string created = "0", usage = "{}";
+  if (summary["created"].get(value) == simdjson::SUCCESS) created = simdjson::minify(value);
+  bool counted = false;
+  if (summary["usage"].get(value) == simdjson::SUCCESS && value.is_object()) {
+    usage = simdjson::minify(value);
+    counted = value["generated_images"].error() == simdjson::SUCCESS;
+  }
+  constexpr size_t kUnseen = SIZE_MAX;
+  std::vector<size_t> event_of_image(succeeded_.size(), kUnseen);
+  std::string model;
+  for (size_t at = 0; at < succeeded_.size(); ++at) {
+    element event;
+    uint64_t index = 0;
+    std::string_view b64, name;
+    if (parser.parse(succeeded_[at]).get(event) != simdjson::SUCCESS ||
+        event["image_index"].get(index) != simdjson::SUCCESS ||
+        event["b64_json"].get(b64) != simdjson::SUCCESS || index >= event_of_image.size() ||
+        event_of_image[index] != kUnseen) {
+      return std::nullopt;
+    }
+    event_of_image[index] = at;
+    if (event["model"].get(name) == simdjson::SUCCESS) model = name;
+  }
+  std::string out = "{\"created\":" + created + ",\"data\":[";
+  for (size_t at : event_of_image) {
+    element event = parser.parse(succeeded_[at]).value_unsafe();  // parsed above
+    if (out.back() != '[') out.push_back(',');
+    json_text::ObjectWriter item(out);
+    item.string("b64_json", event["b64_json"].get_string().value_unsafe());
+    std::string_view size;
+    if (event["size"].get(size) == simdjson::SUCCESS) item.string("size", size);
+    item.close();
+  }
+  out += "]";
+  if (!model.empty()) {
+    out += ",\"model\":";
+    json_text::appendString(model, out);
+  }
+  if (!counted) {  // usage.generated_images marks the dialect for the replay (toSseReplay)
+    usage.pop_back();
+    usage += (usage.size() > 1 ? ",\"generated_images\":" : "\"generated_images\":") +
+             std::to_string(event_of_image.size()) + "}";
+  }
+  out.append(",\"usage\":").append(usage).push_back('}');  // last: the price is read from the tail
+  return out;
 }
 
 }  // namespace arkroute

@@ -1,0 +1,98 @@
+// String escaping in runs: a word-at-a-time test finds the 8-byte blocks with nothing to escape.
+#include "proxy/json_text.h"
+
+#include <cstring>
+
+namespace arkroute::json_text {
+
+namespace {
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+
+// Whether any byte of word is below n (n ≤ 128; exact for the word as a whole).
+constexpr bool anyBelow(uint64_t word, uint64_t n) {
+  return ((word - kOnes * n) & ~word & kHighBits) != 0;
+}
+
+constexpr bool anyEqual(uint64_t word, unsigned char byte) {
+  return anyBelow(word ^ (kOnes * byte), 1);
+}
+
+// 8 bytes at p that need no escaping.
+bool plainWord(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  return !anyBelow(word, 0x20) && !anyEqual(word, '"') && !anyEqual(word, '\\');
+}
+
+bool plainByte(char c) {
+  return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
+}
+
+void appendEscaped(char c, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (c == '"' || c == '\\') {
+    out.push_back('\\');
+    out.push_back(c);
+    return;
+  }
+  auto byte = static_cast<unsigned char>(c);
+  out.append("\\u00");
+  out.push_back(kHex[byte >> 4]);
+  out.push_back(kHex[byte & 0xf]);
+}
+
+}  // namespace
+
+void appendString(std::string_view text, std::string& out) {
+  out.reserve(out.size() + text.size() + 2);
+  out.push_back('"');
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    const char* run = p;
+    while (end - p >= 8 && plainWord(p)) p += 8;
+    while (p < end && plainByte(*p)) ++p;
+    out.append(run, static_cast<size_t>(p - run));
+    if (p < end) appendEscaped(*p++, out);
+  }
+  out.push_back('"');
+}
+
+void addRawMember(std::string& object_json, std::string_view key, std::string_view value_json) {
+  object_json.pop_back();  // its closing brace
+  if (object_json.find_last_not_of(" \t\r\n") != object_json.find('{')) object_json.push_back(',');
+  object_json.reserve(object_json.size() + key.size() + value_json.size() + 4);
+  appendString(key, object_json);
+  object_json.push_back(':');
+  object_json.append(value_json);
+  object_json.push_back('}');
+}
+
+void ObjectWriter::key(std::string_view name) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  appendString(name, out_);
+  out_.push_back(':');
+}
+
+ObjectWriter& ObjectWriter::string(std::string_view name, std::string_view value) {
+  key(name);
+  appendString(value, out_);
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::number(std::string_view name, int64_t value) {
+  key(name);
+  out_.append(std::to_string(value));
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::raw(std::string_view name, std::string_view json) {
+  key(name);
+  out_.append(json);
+  return *this;
+}
+
+}  // namespace arkroute::json_text

@@ -1,0 +1,37 @@
+// JSON text written by hand where a JSON library's per-byte work would hold an event loop:
+// answers that carry images as megabytes of base64 (stream replays and captures, translated
+// edits, Kling's answers). nlohmann's dump validates UTF-8 byte by byte (~150 ms for a 14 MB
+// string here); appendString copies the runs that need no escaping, checked 8 bytes at a time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace arkroute::json_text {
+
+// Appends text as a JSON string literal: '"', '\' and control characters escaped (RFC 8259),
+// every other byte (UTF-8 or not) as it is.
+void appendString(std::string_view text, std::string& out);
+
+// Adds a member whose value is JSON text already (value_json) at the end of object_json, the
+// text of a JSON object (e.g. a library's dump of a small object, before a large member joins it).
+void addRawMember(std::string& object_json, std::string_view key, std::string_view value_json);
+
+// Writes one JSON object's members in the order given, into out.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) { out_.push_back('{'); }
+  ObjectWriter& string(std::string_view key, std::string_view value);
+  ObjectWriter& number(std::string_view key, int64_t value);
+  // A value that is JSON text already (an object, an array, a minified value).
+  ObjectWriter& raw(std::string_view key, std::string_view json);
+  void close() { out_.push_back('}'); }
+
+ private:
+  void key(std::string_view name);
+  std::string& out_;
+  bool first_ = true;
+};
+
+}  // namespace arkroute::json_text

@@ -1,0 +1,80 @@
+// json_text: strings escaped in runs give exactly what a byte-by-byte escaper gives, for any
+// bytes at any position; objects are written in order; a member joins a dumped object.
+#include "proxy/json_text.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+namespace arkroute::json_text {
+namespace {
+
+// The plain reference: one byte at a time.
+std::string escapedByteByByte(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string escaped(std::string_view text) {
+  std::string out;
+  appendString(text, out);
+  return out;
+}
+
+TEST(JsonText, EveryByteValueAtEveryPositionOfAWordIsEscapedAsByteByByte) {
+  for (int byte = 0; byte < 256; ++byte) {
+    for (size_t at = 0; at < 19; ++at) {
+      std::string text(19, 'A');
+      text[at] = static_cast<char>(byte);
+      ASSERT_EQ(escaped(text), escapedByteByByte(text)) << "byte " << byte << " at " << at;
+    }
+  }
+}
+
+TEST(JsonText, RandomStringsMatchTheByteByByteEscaper) {
+  std::mt19937 random(7);
+  const std::string alphabet = std::string("ABCxyz019+/=\"\\\n\t\x01\x1f\x7f", 20) + "\xc3\xa9\xff";
+  for (int round = 0; round < 2000; ++round) {
+    std::string text(random() % 70, ' ');
+    for (char& c : text) c = alphabet[random() % alphabet.size()];
+    ASSERT_EQ(escaped(text), escapedByteByByte(text)) << round;
+  }
+}
+
+TEST(JsonText, WhatItWritesParsesBackToTheSameText) {
+  std::string text = "line\nbreak \"quoted\" back\\slash \x01 caf\xc3\xa9 " + std::string(100, '+');
+  std::string out;
+  ObjectWriter(out).string("k\"ey", text).number("n", -42).raw("usage", R"({"a":[1,2]})").close();
+  nlohmann::json parsed = nlohmann::json::parse(out);
+  EXPECT_EQ(parsed["k\"ey"], text);
+  EXPECT_EQ(parsed["n"], -42);
+  EXPECT_EQ(parsed["usage"]["a"][1], 2);
+  EXPECT_EQ(out.rfind("{\"k\\\"ey\":", 0), 0u) << "members in the order written";
+}
+
+TEST(JsonText, AMemberJoinsADumpedObjectLast) {
+  std::string object = R"({"model":"m"})";
+  addRawMember(object, "image", "\"QUJD\"");
+  EXPECT_EQ(object, R"({"model":"m","image":"QUJD"})");
+  std::string empty = "{}";
+  addRawMember(empty, "image", "[\"a\",\"b\"]");
+  EXPECT_EQ(empty, R"({"image":["a","b"]})");
+}
+
+}  // namespace
+}  // namespace arkroute::json_text
