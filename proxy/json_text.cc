@@ -1,7 +1,10 @@
 // String escaping in runs: a word-at-a-time test finds the 8-byte blocks with nothing to escape.
 #include "proxy/json_text.h"
 
+#include <simdjson.h>
+
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 namespace arkroute::json_text {
 
@@ -58,6 +61,48 @@ void appendString(std::string_view text, std::string& out) {
     if (p < end) appendEscaped(*p++, out);
   }
   out.push_back('"');
+}
+
+namespace {
+
+// A string as dump(replace) writes it: escaped in runs when it is valid UTF-8 (checked with
+// simdjson, fast), else by nlohmann, which replaces the bad bytes.
+void appendText(std::string_view text, std::string& out) {
+  if (simdjson::validate_utf8(text.data(), text.size())) return appendString(text, out);
+  out.append(nlohmann::json(std::string(text))
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void appendValue(const nlohmann::json& value, std::string& out) {
+  if (value.is_object()) {
+    out.push_back('{');
+    for (auto member = value.begin(); member != value.end(); ++member) {
+      if (member != value.begin()) out.push_back(',');
+      appendText(member.key(), out);
+      out.push_back(':');
+      appendValue(member.value(), out);
+    }
+    out.push_back('}');
+  } else if (value.is_array()) {
+    out.push_back('[');
+    for (auto item = value.begin(); item != value.end(); ++item) {
+      if (item != value.begin()) out.push_back(',');
+      appendValue(*item, out);
+    }
+    out.push_back(']');
+  } else if (value.is_string()) {
+    appendText(value.get_ref<const std::string&>(), out);
+  } else {
+    out.append(value.dump());  // numbers, booleans, null: nlohmann's own forms
+  }
+}
+
+}  // namespace
+
+std::string dump(const nlohmann::json& value) {
+  std::string out;
+  appendValue(value, out);
+  return out;
 }
 
 void addRawMember(std::string& object_json, std::string_view key, std::string_view value_json) {

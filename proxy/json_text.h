@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,11 @@ namespace arkroute::json_text {
 // Appends text as a JSON string literal: '"', '\' and control characters escaped (RFC 8259),
 // every other byte (UTF-8 or not) as it is.
 void appendString(std::string_view text, std::string& out);
+
+// value as JSON text, as nlohmann's dump() with error_handler_t::replace would write it (compact;
+// a string that is not valid UTF-8 has its bad bytes replaced by U+FFFD), but with the strings,
+// which may be images, written by appendString after one fast UTF-8 check.
+std::string dump(const nlohmann::json& value);
 
 // Adds a member whose value is JSON text already (value_json) at the end of object_json, the
 // text of a JSON object (e.g. a library's dump of a small object, before a large member joins it).

@@ -1,6 +1,8 @@
 // Builds generate_image results from pipeline outcomes.
 #include "proxy/mcp/generation_result.h"
 
+#include <simdjson.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -72,23 +74,26 @@ nlohmann::json generationResult(const GenerationOutcome& outcome, const std::str
                                 ImageAction action) {
   const std::string what = action == ImageAction::kEdit ? "Image edit" : "Image generation";
   if (outcome.status != 200) return toolError(failureText(outcome, what));
-  nlohmann::json body = nlohmann::json::parse(outcome.body, nullptr, false);
-  if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
+  // simdjson: a megabytes-long answer is read in well under a millisecond, not a JSON tree's ten
+  simdjson::dom::parser parser;
+  simdjson::dom::element body;
+  simdjson::dom::array data;
+  if (parser.parse(outcome.body).get(body) != simdjson::SUCCESS ||
+      body["data"].get(data) != simdjson::SUCCESS) {
     return toolError(what + " failed: the provider answered without a \"data\" list.");
   }
   nlohmann::json content = nlohmann::json::array();
   nlohmann::json mime_types = nlohmann::json::array();
   nlohmann::json urls = nlohmann::json::array();
-  for (const nlohmann::json& item : body["data"]) {
-    if (!item.is_object()) continue;
-    if (item.contains("b64_json") && item["b64_json"].is_string()) {
-      const std::string& data = item["b64_json"].get_ref<const std::string&>();
-      std::string mime(detectImageMimeBase64(data));
+  for (simdjson::dom::element item : data) {
+    std::string_view image, url;
+    if (item["b64_json"].get(image) == simdjson::SUCCESS) {
+      std::string mime(detectImageMimeBase64(image));
       if (mime.empty()) mime = "application/octet-stream";
       mime_types.push_back(mime);
-      content.push_back({{"type", "image"}, {"data", data}, {"mimeType", mime}});
-    } else if (item.contains("url") && item["url"].is_string()) {
-      urls.push_back(item["url"]);
+      content.push_back({{"type", "image"}, {"data", std::string(image)}, {"mimeType", mime}});
+    } else if (item["url"].get(url) == simdjson::SUCCESS) {
+      urls.push_back(std::string(url));
     }
   }
   int images = static_cast<int>(mime_types.size() + urls.size());

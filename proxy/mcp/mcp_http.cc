@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "proxy/json_text.h"
+
 namespace arkroute::mcp {
 
 namespace {
@@ -45,8 +47,7 @@ void sendBody(http::Exchange& exchange, int status, const nlohmann::json& body,
   headers.set("Content-Type", "application/json");
   headers.set("Cache-Control", "no-store");
   headers.set("x-request-id", request_id);
-  exchange.respond(status, headers,
-                   body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  exchange.respond(status, headers, json_text::dump(body));  // images inside: not nlohmann's dump
 }
 
 void sendReject(http::Exchange& exchange, int status, int code, const std::string& message,

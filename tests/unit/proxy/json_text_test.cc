@@ -76,5 +76,54 @@ TEST(JsonText, AMemberJoinsADumpedObjectLast) {
   EXPECT_EQ(empty, R"({"image":["a","b"]})");
 }
 
+nlohmann::json randomValue(std::mt19937& random, int depth) {
+  static const std::vector<std::string> kTexts = {"",
+                                                  "plain",
+                                                  "caf\xc3\xa9",
+                                                  "tab\tand\nline",
+                                                  "quote\" back\\",
+                                                  "\x01\x1f",
+                                                  "bad \xff\xfe utf-8",
+                                                  std::string(3000, 'Q')};
+  switch (depth > 3 ? random() % 5 : random() % 7) {
+    case 0:
+      return nullptr;
+    case 1:
+      return random() % 2 == 0;
+    case 2:
+      return static_cast<int64_t>(random()) - (1LL << 31);
+    case 3:
+      return static_cast<double>(random()) / 7.0;
+    case 4:
+      return kTexts[random() % kTexts.size()];
+    case 5: {
+      nlohmann::json array = nlohmann::json::array();
+      for (uint32_t i = random() % 4; i > 0; --i) array.push_back(randomValue(random, depth + 1));
+      return array;
+    }
+    default: {
+      nlohmann::json object = nlohmann::json::object();
+      for (uint32_t i = random() % 4; i > 0; --i) {
+        object[kTexts[random() % kTexts.size()] + std::to_string(i)] =
+            randomValue(random, depth + 1);
+      }
+      return object;
+    }
+  }
+}
+
+TEST(JsonText, DumpSaysWhatNlohmannsDumpWithReplaceSays) {
+  std::mt19937 random(3);
+  for (int round = 0; round < 3000; ++round) {
+    nlohmann::json value = randomValue(random, 0);
+    std::string theirs = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string ours = dump(value);
+    ASSERT_EQ(nlohmann::json::parse(ours), nlohmann::json::parse(theirs)) << ours;
+    if (theirs.find('\\') == std::string::npos) {
+      EXPECT_EQ(ours, theirs) << "same text where nothing is escaped";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace arkroute::json_text
