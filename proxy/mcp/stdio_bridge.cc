@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "proxy/json_text.h"
 #include "proxy/mcp/json_rpc.h"
 
 namespace arkroute::mcp {
@@ -64,7 +65,7 @@ void StdioBridge::writeAnswer(const BlockingResponse& response, const nlohmann::
       answer["id"] = request_id;  // a transport-level rejection of this request
     }
     rememberVersion(answer);
-    out_ << answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+    out_ << json_text::dump(answer) << "\n"  // an image answer: not nlohmann's per-byte dump
          << std::flush;
     return;
   }
