@@ -398,11 +398,12 @@ void GenerationHandler::keepTail(evbuffer* data) {
 
 void GenerationHandler::priceFromTail() {
   images_ = request_->n();
-  if (!route_->model->price) return;
   auto usage = usageFromTail(body_tail_);
-  if (!usage) return;  // the table estimate stands
+  // Seedream takes no n: it says how many images it made, and those are what it bills.
+  if (usage && usage->generated_images) images_ = *usage->generated_images;
+  if (!route_->model->price || !usage) return;  // the table estimate stands
   cost_usd_ = responseCost(*route_->model->price, request_->quality(), request_->size(),
-                           static_cast<size_t>(request_->n()), usage);
+                           static_cast<size_t>(images_), usage);
 }
 
 bool GenerationHandler::planRetry(int64_t retry_after_ms) {

@@ -1,7 +1,8 @@
 // JSON text written by hand where a JSON library's per-byte work would hold an event loop:
 // answers that carry images as megabytes of base64 (stream replays and captures, translated
-// edits, Kling's answers). nlohmann's dump validates UTF-8 byte by byte (~150 ms for a 14 MB
-// string here); appendString copies the runs that need no escaping, checked 8 bytes at a time.
+// edits, Kling's answers, MCP results). nlohmann's dump validates UTF-8 byte by byte (~150 ms for
+// a 14 MB string here); appendString copies the runs that need no escaping, checked 8 bytes at a
+// time, and dump() writes a whole nlohmann value that way.
 #pragma once
 
 #include <cstdint>

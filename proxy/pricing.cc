@@ -49,6 +49,11 @@ std::optional<TokenUsage> usageFromResponse(std::string_view body) {
   if (!usage.is_object()) return std::nullopt;
   TokenUsage out;
   out.output = readNumber(usage, "output_tokens");
+  int64_t generated = 0;
+  if (usage["generated_images"].get(generated) == simdjson::SUCCESS && generated >= 0 &&
+      generated <= 1000) {
+    out.generated_images = static_cast<int>(generated);
+  }
   if (usage["input_tokens_details"].get(details) == simdjson::SUCCESS && details.is_object()) {
     out.text_input = readNumber(details, "text_tokens");
     out.image_input = readNumber(details, "image_tokens");

@@ -15,6 +15,8 @@ struct TokenUsage {
   double text_input = 0;
   double image_input = 0;
   double output = 0;
+  // Seedream's count of the images it made (it takes no n); 0 to 1,000 when given.
+  std::optional<int> generated_images;
 };
 
 // Reads `usage` from an images JSON response (input_tokens_details.text_tokens / image_tokens,

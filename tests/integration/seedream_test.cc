@@ -4,7 +4,10 @@
 // api = "seedream", images.edit is sent as a generation with the images as data URIs.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "integration/harness.h"
 #include "proxy/http/multipart_form.h"
@@ -209,6 +212,38 @@ TEST(Seedream, AnEditWithAMaskIsRefusedBeforeTheProvider) {
   EXPECT_EQ(error["param"], "mask");
   EXPECT_EQ(error["type"], "invalid_request_error");
   EXPECT_EQ(sim.requests(kSeedreamPath), 0);
+}
+
+// Uncached, the price comes from the answer's usage: Seedream takes no n and says in
+// usage.generated_images how many images it made, which is what it bills.
+TEST(Seedream, AnUncachedSetIsPricedByTheImagesSeedreamMade) {
+  Simulator sim;
+  TempDir dir;
+  GatewayOptions options = seedreamGateway(sim);
+  options.log_toml = "access_log = \"" + dir.file("access.log") + "\"\n";
+  options.models_toml =
+      "[[model]]\nname = \"seedream-4.5\"\nupstream = \"sim\"\n"
+      "upstream_model = \"seedream-4-5-251128\"\n"
+      "[model.price.per_image]\n\"*\" = { \"*\" = 0.01 }\n";
+  Gateway gateway(options);
+  for (bool stream : {false, true}) {
+    HttpResponse answer =
+        httpPostJson(gateway.port(), "/v1/images/generations", seedreamBody("a priced set", stream),
+                     {{"Cache-Control", "no-store"}, {"x-request-id", stream ? "set-sse" : "set"}});
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(answer.header("x-arkroute-cache"), "BYPASS");
+  }
+  gateway.process().signal(SIGTERM);  // drains and writes out the log
+  ASSERT_EQ(gateway.process().waitExit(std::chrono::seconds(15)), 0);
+  std::istringstream lines(readFile(dir.file("access.log")));
+  int checked = 0;
+  for (std::string line; std::getline(lines, line);) {
+    json record = json::parse(line);
+    EXPECT_EQ(record["images"], 2) << line;
+    EXPECT_DOUBLE_EQ(record["cost_usd"].get<double>(), 0.02) << line;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 2);
 }
 
 }  // namespace

@@ -88,6 +88,22 @@ TEST(Pricing, UsageIsFoundInTheTailOfAJsonOrSseResponse) {
   EXPECT_EQ(sse->output, 272);
   EXPECT_FALSE(usageFromTail(R"({"data":[]})"));
   EXPECT_FALSE(usageFromTail(R"("usage":{"output_tokens":12)")) << "cut short: no guess";
+  EXPECT_FALSE(json->generated_images.has_value()) << "OpenAI's usage counts no images";
+}
+
+TEST(Pricing, SeedreamsUsageCountsTheImagesItMade) {
+  auto seedream = usageFromTail(
+      "event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\","
+      "\"usage\":{\"generated_images\":3,\"output_tokens\":12288}}\n\ndata: [DONE]\n\n");
+  ASSERT_TRUE(seedream);
+  EXPECT_EQ(seedream->generated_images, 3);
+  EXPECT_FALSE(usageFromTail(R"("usage":{"generated_images":-2}})")->generated_images);
+  EXPECT_FALSE(usageFromTail(R"("usage":{"generated_images":"3"}})")->generated_images);
+  // Priced per image, a Seedream set costs what it holds.
+  ModelPrice price;
+  price.per_image["*"]["*"] = 0.01;
+  EXPECT_DOUBLE_EQ(
+      responseCost(price, "", "", size_t(*seedream->generated_images), seedream).value(), 0.03);
 }
 
 }  // namespace
