@@ -26,6 +26,10 @@ std::string ApiError::toJson() const {
                                                           nlohmann::json::error_handler_t::replace);
 }
 
+ApiError ApiError::invalidValue(std::string message, std::string param) {
+  return invalidRequest(std::move(message), std::move(param), std::string("invalid_value"));
+}
+
 ApiError ApiError::invalidRequest(std::string message, std::optional<std::string> param,
                                   std::optional<std::string> code) {
   return ApiError{400,

@@ -25,6 +25,8 @@ struct ApiError {
 
   static ApiError invalidRequest(std::string message, std::optional<std::string> param = {},
                                  std::optional<std::string> code = {});
+  // A 400 for a field whose value the gateway or the provider cannot take (code invalid_value).
+  static ApiError invalidValue(std::string message, std::string param);
   static ApiError notFound(std::string message, std::optional<std::string> code = {});
   static ApiError methodNotAllowed(std::string_view method, std::string_view path);
   static ApiError modelNotFound(std::string_view model);

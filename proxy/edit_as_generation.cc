@@ -20,8 +20,7 @@ bool isOneOf(std::string_view name, const auto& names) {
 }
 
 ApiError badField(const std::string& name, const char* what) {
-  return ApiError::invalidRequest("'" + name + "' must be " + what + ".", name,
-                                  std::string("invalid_value"));
+  return ApiError::invalidValue("'" + name + "' must be " + what + ".", name);
 }
 
 template <typename Number>
@@ -64,6 +63,7 @@ std::variant<EditAsGeneration, ApiError> readEditAsGeneration(
     if (auto* error = std::get_if<ApiError>(&value)) return *error;
     edit.fields[part.name] = std::move(std::get<nlohmann::json>(value));
   }
+  if (edit.images.empty()) return ApiError::invalidValue("An edit needs an 'image' file.", "image");
   return edit;
 }
 

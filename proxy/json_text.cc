@@ -106,8 +106,8 @@ std::string dump(const nlohmann::json& value) {
 }
 
 void addRawMember(std::string& object_json, std::string_view key, std::string_view value_json) {
-  object_json.pop_back();  // its closing brace
-  if (object_json.find_last_not_of(" \t\r\n") != object_json.find('{')) object_json.push_back(',');
+  object_json.pop_back();                                     // its closing brace
+  if (object_json.back() != '{') object_json.push_back(',');  // compact text: no whitespace
   object_json.reserve(object_json.size() + key.size() + value_json.size() + 4);
   appendString(key, object_json);
   object_json.push_back(':');

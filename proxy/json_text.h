@@ -22,7 +22,8 @@ void appendString(std::string_view text, std::string& out);
 std::string dump(const nlohmann::json& value);
 
 // Adds a member whose value is JSON text already (value_json) at the end of object_json, the
-// text of a JSON object (e.g. a library's dump of a small object, before a large member joins it).
+// compact text of a JSON object (e.g. a library's dump of a small object, before a large member
+// joins it).
 void addRawMember(std::string& object_json, std::string_view key, std::string_view value_json);
 
 // Writes one JSON object's members in the order given, into out.

@@ -66,18 +66,18 @@ std::string_view stringField(element object, const char* key) {
 std::variant<std::string, ApiError> aspectRatio(element request) {
   if (std::string_view given = stringField(request, "aspect_ratio"); !given.empty()) {
     if (knownRatio(given)) return std::string(given);
-    return ApiError::invalidRequest("Kling makes the aspect ratios " + supportedRatios() +
-                                        "; aspect_ratio '" + std::string(given) + "' is none.",
-                                    std::string("aspect_ratio"), std::string("invalid_value"));
+    return ApiError::invalidValue("Kling makes the aspect ratios " + supportedRatios() +
+                                      "; aspect_ratio '" + std::string(given) + "' is none.",
+                                  "aspect_ratio");
   }
   std::string_view size = stringField(request, "size");
   if (size.empty() || size == "auto") return std::string();
   std::string ratio = knownRatio(size) ? std::string(size) : ratioOf(size);
   if (knownRatio(ratio)) return ratio;
-  return ApiError::invalidRequest(
+  return ApiError::invalidValue(
       "Kling makes the aspect ratios " + supportedRatios() + "; size '" + std::string(size) +
           "' is none of them (e.g. 1024x1024, 1536x1024, 1024x1536, or send aspect_ratio).",
-      std::string("size"), std::string("invalid_value"));
+      "size");
 }
 
 std::optional<ApiError> copyCount(element request, nlohmann::json* out) {
@@ -85,8 +85,7 @@ std::optional<ApiError> copyCount(element request, nlohmann::json* out) {
   if (request["n"].get(n) != simdjson::SUCCESS || n.is_null()) return std::nullopt;
   int64_t count = 0;
   if (n.get(count) != simdjson::SUCCESS || count < 1 || count > 9) {
-    return ApiError::invalidRequest("Kling makes 1 to 9 images per request ('n').",
-                                    std::string("n"), std::string("invalid_value"));
+    return ApiError::invalidValue("Kling makes 1 to 9 images per request ('n').", "n");
   }
   (*out)["n"] = count;
   return std::nullopt;
@@ -207,15 +206,6 @@ std::variant<Submission, ApiError> translateRequest(std::string_view openai_json
   return submissionFor(openai_json);
 }
 
-namespace {
-
-ApiError editRefused(std::string message, const char* param) {
-  return ApiError::invalidRequest(std::move(message), std::string(param),
-                                  std::string("invalid_value"));
-}
-
-}  // namespace
-
 std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
                                                  std::string_view content_type) {
   auto boundary = http::formBoundary(content_type);
@@ -225,11 +215,10 @@ std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
   auto read = readEditAsGeneration(form_body, std::get<std::vector<http::FormPart>>(parsed));
   if (auto* error = std::get_if<ApiError>(&read)) return *error;
   const EditAsGeneration& edit = std::get<EditAsGeneration>(read);
-  if (edit.mask) return editRefused("Kling edits take no mask.", "mask");
+  if (edit.mask) return ApiError::invalidValue("Kling edits take no mask.", "mask");
   if (edit.images.size() > 1) {
-    return editRefused("Kling takes one reference image per edit.", "image");
+    return ApiError::invalidValue("Kling takes one reference image per edit.", "image");
   }
-  if (edit.images.empty()) return editRefused("An edit needs an 'image' file.", "image");
   // Kling: the reference image as base64 without a data: prefix
   return submissionFor(edit.fields.dump(), encodeBase64(edit.images[0]->value(form_body)));
 }

@@ -11,11 +11,6 @@ namespace arkroute::seedream {
 
 namespace {
 
-ApiError refused(std::string message, const char* param) {
-  return ApiError::invalidRequest(std::move(message), std::string(param),
-                                  std::string("invalid_value"));
-}
-
 // "data:image/png;base64,..." for one file; nullopt when it is of no image type.
 std::optional<std::string> dataUri(std::string_view body, const http::FormPart& part) {
   std::string_view bytes = part.value(body);
@@ -36,17 +31,18 @@ std::variant<std::string, ApiError> editAsGeneration(std::string_view body,
   if (auto* error = std::get_if<ApiError>(&read)) return *error;
   EditAsGeneration& edit = std::get<EditAsGeneration>(read);
   if (edit.mask) {
-    return refused("Seedream edits take no mask: describe the change in the prompt.", "mask");
+    return ApiError::invalidValue("Seedream edits take no mask: describe the change in the prompt.",
+                                  "mask");
   }
-  if (edit.images.empty()) return refused("An edit needs an 'image' file.", "image");
   // Megabytes of base64: written as JSON text directly, not through a JSON tree.
   std::string images = edit.images.size() > 1 ? "[" : "";
   for (const http::FormPart* part : edit.images) {
     std::optional<std::string> uri = dataUri(body, *part);
     if (!uri) {
-      return refused("The file '" + part->filename.value_or("") +
-                         "' is not an image Seedream reads (PNG, JPEG, WebP or GIF).",
-                     "image");
+      return ApiError::invalidValue(
+          "The file '" + part->filename.value_or("") +
+              "' is not an image Seedream reads (PNG, JPEG, WebP or GIF).",
+          "image");
     }
     if (images.size() > 1) images.push_back(',');
     json_text::appendString(*uri, images);
