@@ -398,11 +398,14 @@ void GenerationHandler::keepTail(evbuffer* data) {
 
 void GenerationHandler::priceFromTail() {
   images_ = request_->n();
+  const auto& price = route_->model->price;
+  // The usage is read for token rates, and for Seedream's count: it takes no n, and bills the
+  // images it made. Other answers are not parsed.
+  if (!(price && price->tokens) && !mayCountImages(body_tail_)) return;
   auto usage = usageFromTail(body_tail_);
-  // Seedream takes no n: it says how many images it made, and those are what it bills.
   if (usage && usage->generated_images) images_ = *usage->generated_images;
-  if (!route_->model->price || !usage) return;  // the table estimate stands
-  cost_usd_ = responseCost(*route_->model->price, request_->quality(), request_->size(),
+  if (!price || !usage) return;  // the table estimate stands
+  cost_usd_ = responseCost(*price, request_->quality(), request_->size(),
                            static_cast<size_t>(images_), usage);
 }
 

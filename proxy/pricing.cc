@@ -3,8 +3,11 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 
 namespace arkroute {
 
@@ -39,13 +42,17 @@ double readNumber(simdjson::dom::element object, const char* key) {
   return 0;
 }
 
-}  // namespace
+// Every response is read for its usage, so the parser and its padded input are kept per thread:
+// a fresh parser allocates its buffers on each parse.
+simdjson::error_code parseReused(std::string_view json, simdjson::dom::element* root) {
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string padded;
+  padded.assign(json);
+  padded.append(simdjson::SIMDJSON_PADDING, '\0');
+  return parser.parse(padded.data(), json.size(), false).get(*root);
+}
 
-std::optional<TokenUsage> usageFromResponse(std::string_view body) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root, usage, details;
-  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
-  if (!root.is_object() || root["usage"].get(usage) != simdjson::SUCCESS) return std::nullopt;
+std::optional<TokenUsage> readUsage(simdjson::dom::element usage) {
   if (!usage.is_object()) return std::nullopt;
   TokenUsage out;
   out.output = readNumber(usage, "output_tokens");
@@ -54,6 +61,7 @@ std::optional<TokenUsage> usageFromResponse(std::string_view body) {
       generated <= 1000) {
     out.generated_images = static_cast<int>(generated);
   }
+  simdjson::dom::element details;
   if (usage["input_tokens_details"].get(details) == simdjson::SUCCESS && details.is_object()) {
     out.text_input = readNumber(details, "text_tokens");
     out.image_input = readNumber(details, "image_tokens");
@@ -61,6 +69,69 @@ std::optional<TokenUsage> usageFromResponse(std::string_view body) {
     out.text_input = readNumber(usage, "input_tokens");
   }
   return out;
+}
+
+constexpr std::string_view kUsageKey = "\"usage\"";
+
+// Where the last `"usage"` that ends before `end` starts, or npos. It hops back from quote to
+// quote, so the base64 that fills most tails is passed over at memchr speed.
+size_t lastUsageKey(std::string_view text, size_t end) {
+  while (const void* found = memrchr(text.data(), '"', end)) {
+    size_t quote = static_cast<size_t>(static_cast<const char*>(found) - text.data());
+    if (quote + 1 >= kUsageKey.size()) {
+      size_t start = quote + 1 - kUsageKey.size();
+      if (text.substr(start, kUsageKey.size()) == kUsageKey) return start;
+    }
+    end = quote;
+  }
+  return std::string_view::npos;
+}
+
+bool isJsonSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// The first byte of the value after a member name that ends at `at` (past the ':'), or npos when
+// no ':' follows (the text was a string value, not a name).
+size_t valueStart(std::string_view text, size_t at) {
+  while (at < text.size() && isJsonSpace(text[at])) ++at;
+  if (at == text.size() || text[at] != ':') return std::string_view::npos;
+  ++at;
+  while (at < text.size() && isJsonSpace(text[at])) ++at;
+  return at < text.size() ? at : std::string_view::npos;
+}
+
+// One past the '}' that closes the object opening at `open` (strings and their escapes skipped),
+// or npos when the text ends first.
+size_t objectEnd(std::string_view text, size_t open) {
+  int depth = 0;
+  for (size_t i = open; i < text.size(); ++i) {
+    switch (text[i]) {
+      case '"':
+        for (++i; i < text.size() && text[i] != '"'; ++i) {
+          if (text[i] == '\\') ++i;
+        }
+        break;
+      case '{':
+        ++depth;
+        break;
+      case '}':
+        if (--depth == 0) return i + 1;
+        break;
+      default:
+        break;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<TokenUsage> usageFromResponse(std::string_view body) {
+  simdjson::dom::element root, usage;
+  if (parseReused(body, &root) != simdjson::SUCCESS) return std::nullopt;
+  if (!root.is_object() || root["usage"].get(usage) != simdjson::SUCCESS) return std::nullopt;
+  return readUsage(usage);
 }
 
 std::optional<double> unitPrice(const ModelPrice& price, std::string_view quality,
@@ -101,29 +172,26 @@ std::optional<double> estimateCost(const ModelPrice& price, std::string_view qua
 }
 
 std::optional<TokenUsage> usageFromTail(std::string_view tail) {
-  size_t key = tail.rfind("\"usage\"");
-  if (key == std::string_view::npos) return std::nullopt;
-  size_t open = tail.find('{', key);
-  if (open == std::string_view::npos) return std::nullopt;
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = open; i < tail.size(); ++i) {
-    char c = tail[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-      continue;
+  constexpr size_t npos = std::string_view::npos;
+  for (size_t key = lastUsageKey(tail, tail.size()); key != npos; key = lastUsageKey(tail, key)) {
+    size_t open = valueStart(tail, key + kUsageKey.size());
+    if (open == npos || tail[open] != '{') continue;  // "usage" as a string value, or no object
+    size_t end = objectEnd(tail, open);
+    if (end == npos) return std::nullopt;  // cut short: no guess
+    simdjson::dom::element usage;
+    if (parseReused(tail.substr(open, end - open), &usage) != simdjson::SUCCESS) {
+      return std::nullopt;
     }
-    if (c == '"') in_string = true;
-    if (c == '{') ++depth;
-    if (c == '}' && --depth == 0) {
-      std::string wrapped = "{\"usage\":" + std::string(tail.substr(open, i - open + 1)) + "}";
-      return usageFromResponse(wrapped);
-    }
+    return readUsage(usage);
   }
   return std::nullopt;
+}
+
+bool mayCountImages(std::string_view tail) {
+  // Skips up to the key's length per step (memmem takes ~3 times as long on these tails).
+  static constexpr std::string_view kKey = "\"generated_images\"";
+  static const std::boyer_moore_horspool_searcher kSearcher(kKey.begin(), kKey.end());
+  return std::search(tail.begin(), tail.end(), kSearcher) != tail.end();
 }
 
 std::string formatUsd(std::optional<double> amount) {

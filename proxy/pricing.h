@@ -27,6 +27,10 @@ std::optional<TokenUsage> usageFromResponse(std::string_view body);
 // Lets a streamed-through response be priced exactly without keeping its body.
 std::optional<TokenUsage> usageFromTail(std::string_view tail);
 
+// False when the text cannot hold a usage.generated_images (Seedream's count of a set): a quick
+// look, so answers whose usage only token rates would need are not parsed for it.
+bool mayCountImages(std::string_view tail);
+
 // Price of one image at quality × size from the table (falling back to "*" entries); nullopt when
 // the table has no matching entry.
 std::optional<double> unitPrice(const ModelPrice& price, std::string_view quality,

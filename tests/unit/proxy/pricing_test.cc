@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string>
 
 namespace arkroute {
 namespace {
@@ -91,12 +92,41 @@ TEST(Pricing, UsageIsFoundInTheTailOfAJsonOrSseResponse) {
   EXPECT_FALSE(json->generated_images.has_value()) << "OpenAI's usage counts no images";
 }
 
+TEST(Pricing, TheTailsUsageKeyIsANameFollowedByAnObject) {
+  auto after_value = usageFromTail(R"({"usage":{"output_tokens":5},"object":"usage"})");
+  ASSERT_TRUE(after_value) << "a later string value \"usage\" is not the key";
+  EXPECT_EQ(after_value->output, 5);
+  auto spaced = usageFromTail("{\"usage\" :\n\t{ \"output_tokens\" : 7 } }");
+  ASSERT_TRUE(spaced);
+  EXPECT_EQ(spaced->output, 7);
+  auto braces_in_strings =
+      usageFromTail(R"({"usage":{"note":"a \"}\" {b}","output_tokens":9,"x":{"y":"}"}}})");
+  ASSERT_TRUE(braces_in_strings);
+  EXPECT_EQ(braces_in_strings->output, 9);
+  EXPECT_FALSE(usageFromTail(R"({"usage":null})"));
+  EXPECT_FALSE(usageFromTail(R"({"usage":{"output_tokens":}})")) << "malformed: no guess";
+  EXPECT_FALSE(usageFromTail(R"({"usage")"));
+  EXPECT_FALSE(usageFromTail(""));
+}
+
+TEST(Pricing, UsageAfterALargeImageIsFound) {
+  std::string body = R"({"data":[{"b64_json":")" + std::string(1'500'000, 'A') +
+                     R"("}],"usage":{"output_tokens":4160,"input_tokens":12}})";
+  auto usage = usageFromTail(body);
+  ASSERT_TRUE(usage);
+  EXPECT_EQ(usage->output, 4160);
+  EXPECT_EQ(usage->text_input, 12);
+  EXPECT_FALSE(usageFromTail(std::string_view(body).substr(0, body.size() - 3)));
+}
+
 TEST(Pricing, SeedreamsUsageCountsTheImagesItMade) {
   auto seedream = usageFromTail(
       "event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\","
       "\"usage\":{\"generated_images\":3,\"output_tokens\":12288}}\n\ndata: [DONE]\n\n");
   ASSERT_TRUE(seedream);
   EXPECT_EQ(seedream->generated_images, 3);
+  EXPECT_TRUE(mayCountImages(R"("usage":{"generated_images":3}})"));
+  EXPECT_FALSE(mayCountImages(R"({"usage":{"output_tokens":4160}})"));
   EXPECT_FALSE(usageFromTail(R"("usage":{"generated_images":-2}})")->generated_images);
   EXPECT_FALSE(usageFromTail(R"("usage":{"generated_images":"3"}})")->generated_images);
   // Priced per image, a Seedream set costs what it holds.
