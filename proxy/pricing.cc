@@ -73,6 +73,14 @@ std::optional<TokenUsage> readUsage(simdjson::dom::element usage) {
 
 constexpr std::string_view kUsageKey = "\"usage\"";
 
+// True when the character at `at` follows an odd run of backslashes: inside a string, as in the
+// name "a\"usage".
+bool escaped(std::string_view text, size_t at) {
+  size_t backslashes = 0;
+  while (at > backslashes && text[at - backslashes - 1] == '\\') ++backslashes;
+  return backslashes % 2 == 1;
+}
+
 // Where the last `"usage"` that ends before `end` starts, or npos. It hops back from quote to
 // quote, so the base64 that fills most tails is passed over at memchr speed.
 size_t lastUsageKey(std::string_view text, size_t end) {
@@ -80,7 +88,7 @@ size_t lastUsageKey(std::string_view text, size_t end) {
     size_t quote = static_cast<size_t>(static_cast<const char*>(found) - text.data());
     if (quote + 1 >= kUsageKey.size()) {
       size_t start = quote + 1 - kUsageKey.size();
-      if (text.substr(start, kUsageKey.size()) == kUsageKey) return start;
+      if (text.substr(start, kUsageKey.size()) == kUsageKey && !escaped(text, start)) return start;
     }
     end = quote;
   }
