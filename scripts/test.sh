@@ -8,7 +8,8 @@
 #               it, remove it (only as root with CI=true or ARKROUTE_TEST_DEB=1; it installs a
 #               system package)
 #   asan-*      the same build, ctest and acceptance stages with AddressSanitizer and
-#               UndefinedBehaviorSanitizer, in build-asan/ (skipped only with ARKROUTE_TEST_FAST=1,
+#               UndefinedBehaviorSanitizer, in build-asan/, then asan-soak: 20 s of mixed, hostile
+#               load on that gateway (tests/bench/soak.sh) (skipped only with ARKROUTE_TEST_FAST=1,
 #               and then said so)
 # A stage that fails does not stop the others; a stage whose build failed is counted as failed,
 # not skipped. Exit status is non-zero when any stage failed. Runs non-interactively (CI=true, no
@@ -107,7 +108,7 @@ fi
 if [ "$FAST" = "1" ]; then
   printf '\n==================== sanitizers ====================\n'
   echo "---- not run: ARKROUTE_TEST_FAST=1 (unset it to run the AddressSanitizer/UBSan pass)"
-  SUMMARY+=("  -       asan-build, asan-ctest, asan-acceptance (not run: ARKROUTE_TEST_FAST=1)")
+  SUMMARY+=("  -       asan-build, asan-ctest, asan-acceptance, asan-soak (not run: ARKROUTE_TEST_FAST=1)")
 else
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -119,9 +120,11 @@ else
   if [ -n "${OK[asan-build]:-}" ]; then
     stage asan-ctest run_ctest "$ASAN_DIR"
     stage asan-acceptance run_acceptance "$ASAN_DIR"
+    stage asan-soak env ARKROUTE_BUILD_DIR="$ASAN_DIR" SOAK_DURATION=20 tests/bench/soak.sh
   else
     not_run asan-ctest "asan-build failed"
     not_run asan-acceptance "asan-build failed"
+    not_run asan-soak "asan-build failed"
   fi
 fi
 
