@@ -42,8 +42,9 @@ double readNumber(simdjson::dom::element object, const char* key) {
   return 0;
 }
 
-// Every response is read for its usage, so the parser and its padded input are kept per thread:
-// a fresh parser allocates its buffers on each parse.
+// Every uncached answer of a token-priced model is read for its usage, so the parser and its
+// padded input (only the usage object) are kept per thread: a fresh parser allocates its buffers
+// on each parse.
 simdjson::error_code parseReused(std::string_view json, simdjson::dom::element* root) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string padded;
@@ -134,13 +135,6 @@ size_t objectEnd(std::string_view text, size_t open) {
 }
 
 }  // namespace
-
-std::optional<TokenUsage> usageFromResponse(std::string_view body) {
-  simdjson::dom::element root, usage;
-  if (parseReused(body, &root) != simdjson::SUCCESS) return std::nullopt;
-  if (!root.is_object() || root["usage"].get(usage) != simdjson::SUCCESS) return std::nullopt;
-  return readUsage(usage);
-}
 
 std::optional<double> unitPrice(const ModelPrice& price, std::string_view quality,
                                 std::string_view size) {

@@ -19,12 +19,10 @@ struct TokenUsage {
   std::optional<int> generated_images;
 };
 
-// Reads `usage` from an images JSON response (input_tokens_details.text_tokens / image_tokens,
-// output_tokens); nullopt when absent.
-std::optional<TokenUsage> usageFromResponse(std::string_view body);
-
-// The same, from only the end of a response (JSON or SSE): the last "usage" object found in it.
-// Lets a streamed-through response be priced exactly without keeping its body.
+// Reads `usage` (input_tokens_details.text_tokens / image_tokens, or input_tokens; output_tokens;
+// Seedream's generated_images) from a whole response or only its end (JSON or SSE): the last
+// "usage" object found in it, parsed alone. Lets a streamed-through response be priced exactly
+// without keeping its body. Nullopt when there is none, or it is cut short or malformed.
 std::optional<TokenUsage> usageFromTail(std::string_view tail);
 
 // False when the text cannot hold a usage.generated_images (Seedream's count of a set): a quick

@@ -32,7 +32,7 @@ TEST(Pricing, TablePriceByQualityAndSizeWithDefaults) {
 }
 
 TEST(Pricing, UsageTimesTokenRatesIsTheExactCostWhenBothExist) {
-  auto usage = usageFromResponse(
+  auto usage = usageFromTail(
       R"({"data":[],"usage":{"input_tokens":50,"output_tokens":4160,"input_tokens_details":{"text_tokens":40,"image_tokens":10}}})");
   ASSERT_TRUE(usage.has_value());
   EXPECT_DOUBLE_EQ(usage->text_input, 40);
@@ -46,7 +46,7 @@ TEST(Pricing, FallsBackToTheTableTimesImagesWithoutUsage) {
   EXPECT_DOUBLE_EQ(responseCost(gptImage1(), "low", "1024x1024", 3, std::nullopt).value(), 0.033);
   ModelPrice none;
   EXPECT_FALSE(responseCost(none, "low", "1024x1024", 1, std::nullopt).has_value());
-  EXPECT_FALSE(usageFromResponse(R"({"data":[]})").has_value());
+  EXPECT_FALSE(usageFromTail(R"({"data":[]})").has_value());
 }
 
 TEST(Pricing, EstimatesFromTheTableOrTypicalTokens) {
