@@ -1,8 +1,9 @@
 -- wrk script for tests/bench/soak.sh: a mixed, hostile load on one gateway. Each request is drawn
 -- at random: generations (OpenAI, Seedream and Kling dialects; b64_json, url and streams; prompts
 -- from a small pool, so many are cache hits), edits, provider faults (x-sim-fault), malformed
--- requests, MCP sessions, and the operational endpoints. Every response's status is counted; at
--- the end the counts are written to SOAK_COUNTS (one "kind status count" line each).
+-- requests, MCP sessions and generate_image tool calls, and the operational endpoints. Every
+-- response's status is counted; at the end the counts are written to SOAK_COUNTS (one
+-- "kind status count" line each).
 
 local png = nil
 local boundary = "soak-boundary-7d1e"
@@ -53,6 +54,13 @@ local function edit(kind, model)
   return wrk.format("POST", "/v1/images/edits", headers, table.concat(parts, "\r\n"))
 end
 
+function makers_initialize()
+  return json_post("mcp", "/mcp",
+    '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",' ..
+    '"capabilities":{},"clientInfo":{"name":"soak","version":"1"}}}',
+    {["Accept"] = "application/json, text/event-stream"})
+end
+
 local makers = {
   function() return generation("openai", "gpt-image-1") end,
   function() return generation("openai-url", "gpt-image-1", ',"response_format":"url"') end,
@@ -84,17 +92,20 @@ local makers = {
     return json_post("malformed", "/v1/images/generations", '{"model":"gpt-image-1","prompt":"x","n":99}')
   end,
   function() return json_post("unknown-model", "/v1/images/generations", '{"model":"nope","prompt":"x"}') end,
-  function()
-    return json_post("mcp", "/mcp",
-      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",' ..
-      '"capabilities":{},"clientInfo":{"name":"soak","version":"1"}}}',
-      {["Accept"] = "application/json, text/event-stream"})
+  function() return makers_initialize() end,
+  function()  -- a tool call in this thread's latest MCP session (an initialize until it has one)
+    if not mcp_session then return makers_initialize() end
+    local body = string.format('{"jsonrpc":"2.0","id":2,"method":"tools/call","params":' ..
+      '{"name":"generate_image","arguments":{"prompt":"%s","model":"gpt-image-1"}}}', prompt(40))
+    return json_post("mcp-tool", "/mcp", body, {["Accept"] = "application/json, text/event-stream",
+      ["Mcp-Session-Id"] = mcp_session, ["MCP-Protocol-Version"] = "2025-11-25"})
   end,
   function() return wrk.format("GET", "/v1/models", tagged("models")) end,
   function() return wrk.format("GET", "/healthz", tagged("healthz")) end,
   function() return wrk.format("GET", "/metrics", tagged("metrics")) end,
 }
 
+mcp_session = nil  -- this thread's latest MCP session id
 counts = {}  -- global: done() reads each thread's with thread:get
 local threads = {}
 
@@ -114,6 +125,13 @@ end
 function response(status, headers, body)
   local id = headers["x-request-id"] or headers["X-Request-Id"] or ""
   local kind = string.match(id, "^soak%-(.+)%-%d+$") or "untagged"
+  local session = headers["mcp-session-id"] or headers["Mcp-Session-Id"]
+  if session then mcp_session = session end
+  -- A tool call answers 200 with its failure inside the JSON-RPC result.
+  if kind == "mcp-tool" and (string.find(body, '"isError":true', 1, true) or
+                             not string.find(body, '"result"', 1, true)) then
+    kind = "mcp-tool-failed"
+  end
   local key = kind .. " " .. status
   counts[key] = (counts[key] or 0) + 1
 end

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A bounded soak of one gateway under a mixed, hostile load (tests/bench/soak.lua): OpenAI,
 # Seedream and Kling generations and edits through the cache, streams, every simulator fault,
-# malformed requests, MCP sessions and the operational endpoints, from wrk on loopback. It fails
-# (exit 1) when the gateway dies or stops answering /healthz, answers with a status outside the
-# expected set, reports a sanitizer error, keeps descriptors or memory it should not, or does not
-# exit 0 on SIGTERM. Run it against the ASan+UBSan tree to check memory safety under load:
+# malformed requests, MCP sessions and tool calls, and the operational endpoints, from wrk on
+# loopback. It fails (exit 1) when the gateway dies or stops answering /healthz, answers with a
+# status outside the expected set, reports a sanitizer error, keeps descriptors or memory it
+# should not, or does not exit 0 on SIGTERM. Run it against the ASan+UBSan tree to check memory
+# safety under load:
 #
 #   ARKROUTE_BUILD_DIR=build-asan SOAK_DURATION=30 tests/bench/soak.sh
 #
@@ -132,13 +133,13 @@ grep -E 'requests in|Socket errors' "$BENCH_WORK/wrk.out" | sed 's/^ */soak: wrk
 # Each kind of request may only get the statuses it can cause: valid requests 200; malformed ones
 # 400; an unknown model 404; provider faults 429/500/503 (passed on), 502 (resets), 504 (stalls),
 # or 200 (a slow drip that finished). "untagged" would be a response without the x-request-id
-# the gateway must echo.
+# the gateway must echo; "mcp-tool-failed" a generate_image call whose result is an error.
 expected() {
   case "$1" in
     fault) echo "200 429 500 502 503 504" ;;
     malformed) echo "400" ;;
     unknown-model) echo "404" ;;
-    untagged) echo "" ;;
+    untagged | mcp-tool-failed) echo "" ;;
     *) echo "200" ;;
   esac
 }
@@ -151,7 +152,7 @@ done < <(sort "$BENCH_WORK/counts")
 [ "$total" -gt 0 ] || fail "no response was counted"
 [ -z "$wrong" ] || fail "unexpected statuses (kind:status):$wrong"
 for kind in openai openai-url openai-stream openai-n2 seedream seedream-stream seedream-set kling \
-  edit-openai edit-seedream mcp; do
+  edit-openai edit-seedream mcp mcp-tool; do
   grep -q "^$kind 200 " "$BENCH_WORK/counts" || fail "no $kind request succeeded"
 done
 
