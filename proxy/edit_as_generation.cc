@@ -1,5 +1,7 @@
-// Typed reading of an edit form's text fields (std::from_chars for numbers).
+// Typed reading of an edit form's text fields (std::from_chars for numbers, UTF-8 checked).
 #include "proxy/edit_as_generation.h"
+
+#include <simdjson.h>
 
 #include <array>
 #include <charconv>
@@ -59,7 +61,16 @@ std::variant<EditAsGeneration, ApiError> readEditAsGeneration(
       if (part.name == "mask") edit.mask = &part;
       continue;
     }
-    auto value = fieldValue(part.name, part.value(body));
+    // The fields become JSON text for the provider: bytes that are not UTF-8 are refused here,
+    // as a JSON body's are, before any JSON library is handed them.
+    if (!simdjson::validate_utf8(part.name.data(), part.name.size())) {
+      return ApiError::invalidRequest("A form field's name is not UTF-8 text.");
+    }
+    std::string_view text = part.value(body);
+    if (!simdjson::validate_utf8(text.data(), text.size())) {
+      return badField(part.name, "UTF-8 text");
+    }
+    auto value = fieldValue(part.name, text);
     if (auto* error = std::get_if<ApiError>(&value)) return *error;
     edit.fields[part.name] = std::move(std::get<nlohmann::json>(value));
   }

@@ -21,8 +21,8 @@ struct EditAsGeneration {
 
 // Reads parts of body. n, seed and partial_images become integers, guidance_scale a number,
 // stream and watermark booleans ("true"/"false"); a value that is not one is a 400 naming it.
-// Other text fields stay strings; files under other names are ignored. An edit without an image
-// file is a 400 naming "image".
+// Other text fields stay strings; files under other names are ignored. A text field (name or
+// value) that is not UTF-8, or an edit without an image file, is a 400.
 std::variant<EditAsGeneration, ApiError> readEditAsGeneration(
     std::string_view body, const std::vector<http::FormPart>& parts);
 

@@ -43,10 +43,10 @@ local function generation(kind, model, fields, extra)
   return json_post(kind, "/v1/images/generations", body, extra)
 end
 
-local function edit(kind, model)
+local function edit(kind, model, text)
   local parts = {
     "--" .. boundary, 'Content-Disposition: form-data; name="model"', "", model,
-    "--" .. boundary, 'Content-Disposition: form-data; name="prompt"', "", prompt(10),
+    "--" .. boundary, 'Content-Disposition: form-data; name="prompt"', "", text or prompt(10),
     "--" .. boundary, 'Content-Disposition: form-data; name="image"; filename="a.png"',
     "Content-Type: image/png", "", png,
     "--" .. boundary .. "--", ""}
@@ -82,6 +82,7 @@ local makers = {
   function() return generation("kling", "kling-v3", ',"size":"1024x1024"') end,
   function() return edit("edit-openai", "gpt-image-1") end,
   function() return edit("edit-seedream", "seedream-4.5") end,
+  function() return edit("malformed", "kling-v3", "not UTF-8 \255\254") end,
   function()
     return json_post("malformed", "/v1/images/generations", '{"model":"gpt-image-1","prompt":')
   end,

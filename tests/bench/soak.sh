@@ -124,10 +124,12 @@ run_load() {  # run_load SECONDS COUNTS_FILE
     >"$BENCH_WORK/wrk.out" 2>&1 || fail "wrk: $(tail -n 5 "$BENCH_WORK/wrk.out")"
 }
 echo "soak: $DURATION s of mixed load on $url ($CONNECTIONS connections), gateway pid $gateway_pid"
+alive() { kill -0 "$gateway_pid" 2>/dev/null || fail "the gateway died under load"; }
 run_load 3 "$BENCH_WORK/warm.counts"  # warm-up: caches and pools fill, RSS settles
+alive
 rss_warm="$(rss_kib)"
 run_load "$DURATION" "$BENCH_WORK/counts"
-kill -0 "$gateway_pid" 2>/dev/null || fail "the gateway died under load"
+alive
 grep -E 'requests in|Socket errors' "$BENCH_WORK/wrk.out" | sed 's/^ */soak: wrk: /'
 
 # Each kind of request may only get the statuses it can cause: valid requests 200; malformed ones

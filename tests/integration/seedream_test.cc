@@ -200,7 +200,7 @@ TEST(Seedream, AStreamedEditIsCapturedAndReplayedAsSeedreamEvents) {
   EXPECT_EQ(sim.requests(kSeedreamPath), 1);
 }
 
-TEST(Seedream, AnEditWithAMaskIsRefusedBeforeTheProvider) {
+TEST(Seedream, AnEditWithAMaskOrTextThatIsNotUtf8IsRefusedBeforeTheProvider) {
   Simulator sim;
   Gateway gateway(seedreamGateway(sim, "api = \"seedream\"\n"));
   std::string png = uploadPng(sim);
@@ -212,6 +212,17 @@ TEST(Seedream, AnEditWithAMaskIsRefusedBeforeTheProvider) {
   EXPECT_EQ(error["param"], "mask");
   EXPECT_EQ(error["type"], "invalid_request_error");
   EXPECT_EQ(sim.requests(kSeedreamPath), 0);
+
+  // A prompt that is not UTF-8 is the client's error, named, and the gateway goes on serving.
+  HttpResponse not_text =
+      seedreamEdit(gateway.port(), {{"model", "seedream-4.5"}, {"prompt", "dusk \xff here"}},
+                   {{"image", "in.png", "image/png", png}});
+  EXPECT_EQ(not_text.status, 400) << not_text.body;
+  EXPECT_EQ(json::parse(not_text.body)["error"]["param"], "prompt");
+  HttpResponse fine = seedreamEdit(gateway.port(), {{"model", "seedream-4.5"}, {"prompt", "dusk"}},
+                                   {{"image", "in.png", "image/png", png}});
+  EXPECT_EQ(fine.status, 200) << fine.body;
+  EXPECT_EQ(sim.requests(kSeedreamPath), 1);
 }
 
 // Uncached, the price comes from the answer's usage: Seedream takes no n and says in

@@ -93,5 +93,17 @@ TEST(SeedreamEdit, FormsSeedreamCannotTakeAreRefusedNamingTheField) {
             "guidance_scale");
 }
 
+// A form's text is the client's bytes: text that is not UTF-8 is refused naming the field, as
+// a JSON body's would be, never handed to a JSON library (whose strict dump throws on it).
+TEST(SeedreamEdit, TextThatIsNotUtf8IsRefused) {
+  const http::FormFile image{"image", "a.png", "image/png", kPngBytes};
+  EXPECT_EQ(refusedParam(seedreamForm({{"prompt", "dusk \xff\xfe here"}}, {image})), "prompt");
+  BuiltForm bad_name = seedreamForm({{"prompt", "dusk"}, {"x\xc3", "1"}}, {image});
+  auto body = editAsGeneration(bad_name.body, bad_name.parts, "m", false);
+  ASSERT_TRUE(std::holds_alternative<ApiError>(body)) << "a field name that is not UTF-8";
+  EXPECT_EQ(std::get<ApiError>(body).status, 400);
+  EXPECT_EQ(translated(seedreamForm({{"prompt", "crépuscule"}}, {image}))["prompt"], "crépuscule");
+}
+
 }  // namespace
 }  // namespace arkroute::seedream
