@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <simdjson.h>
 
+#include <array>
+
 #include "proxy/cached_images.h"
 #include "proxy/json_text.h"
 
@@ -70,6 +72,13 @@ void appendEvent(const std::string& name, std::string& out, Fill fill) {
 std::string openAiReplay(element root, simdjson::dom::array data, ImageEvents events) {
   int64_t created = 0;
   if (root["created"].get(created) != simdjson::SUCCESS) created = 0;
+  // The answer's fields, read once: every image's event carries them.
+  static constexpr std::array<const char*, 4> kFields = {"size", "quality", "background",
+                                                         "output_format"};
+  std::array<std::string_view, kFields.size()> values;
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    if (root[kFields[i]].get(values[i]) != simdjson::SUCCESS) values[i] = {};
+  }
   element usage;
   bool has_usage = root["usage"].get(usage) == simdjson::SUCCESS;
   const std::string usage_json = has_usage ? simdjson::minify(usage) : std::string();
@@ -81,9 +90,8 @@ std::string openAiReplay(element root, simdjson::dom::array data, ImageEvents ev
           .string("b64_json",
                   item["b64_json"].get_string().value_unsafe())  // parseImages checked it
           .number("created_at", created);
-      for (const char* key : {"size", "quality", "background", "output_format"}) {
-        std::string_view value;
-        if (root[key].get(value) == simdjson::SUCCESS && !value.empty()) event.string(key, value);
+      for (size_t i = 0; i < kFields.size(); ++i) {
+        if (!values[i].empty()) event.string(kFields[i], values[i]);
       }
       if (has_usage) event.raw("usage", usage_json);
     });

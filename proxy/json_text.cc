@@ -105,13 +105,28 @@ std::string dump(const nlohmann::json& value) {
   return out;
 }
 
-void addRawMember(std::string& object_json, std::string_view key, std::string_view value_json) {
+namespace {
+
+// Reopens a compact object's text for one more member: its closing brace off, the key written.
+void openLastMember(std::string& object_json, std::string_view key, size_t value_size) {
   object_json.pop_back();                                     // its closing brace
   if (object_json.back() != '{') object_json.push_back(',');  // compact text: no whitespace
-  object_json.reserve(object_json.size() + key.size() + value_json.size() + 4);
+  object_json.reserve(object_json.size() + key.size() + value_size + 6);
   appendString(key, object_json);
   object_json.push_back(':');
+}
+
+}  // namespace
+
+void addRawMember(std::string& object_json, std::string_view key, std::string_view value_json) {
+  openLastMember(object_json, key, value_json.size());
   object_json.append(value_json);
+  object_json.push_back('}');
+}
+
+void addStringMember(std::string& object_json, std::string_view key, std::string_view text) {
+  openLastMember(object_json, key, text.size());
+  appendString(text, object_json);
   object_json.push_back('}');
 }
 

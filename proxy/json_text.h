@@ -25,6 +25,8 @@ std::string dump(const nlohmann::json& value);
 // compact text of a JSON object (e.g. a library's dump of a small object, before a large member
 // joins it).
 void addRawMember(std::string& object_json, std::string_view key, std::string_view value_json);
+// The same with a string value, escaped straight into object_json (no copy of a large value).
+void addStringMember(std::string& object_json, std::string_view key, std::string_view text);
 
 // Writes one JSON object's members in the order given, into out.
 class ObjectWriter {

@@ -193,9 +193,7 @@ std::variant<Submission, ApiError> submissionFor(std::string_view json,
   if (auto* error = std::get_if<ApiError>(&task)) return *error;
   submission.body = std::get<nlohmann::json>(task).dump();
   if (!image_base64.empty()) {  // megabytes: written as they are, not through a JSON tree
-    std::string image;
-    json_text::appendString(image_base64, image);
-    json_text::addRawMember(submission.body, "image", image);
+    json_text::addStringMember(submission.body, "image", image_base64);
   }
   return submission;
 }

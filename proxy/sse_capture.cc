@@ -211,9 +211,7 @@ std::optional<std::string> SseCapture::seedreamJson() const {
     json_text::appendString(model, out);
   }
   if (!counted) {  // usage.generated_images marks the dialect for the replay (toSseReplay)
-    usage.pop_back();
-    usage += (usage.size() > 1 ? ",\"generated_images\":" : "\"generated_images\":") +
-             std::to_string(event_of_image.size()) + "}";
+    json_text::addRawMember(usage, "generated_images", std::to_string(event_of_image.size()));
   }
   out.append(",\"usage\":").append(usage).push_back('}');  // last: the price is read from the tail
   return out;

@@ -74,6 +74,12 @@ TEST(JsonText, AMemberJoinsADumpedObjectLast) {
   std::string empty = "{}";
   addRawMember(empty, "image", "[\"a\",\"b\"]");
   EXPECT_EQ(empty, R"({"image":["a","b"]})");
+  std::string task = R"({"model":"m"})";
+  addStringMember(task, "image", "QU\"JD");
+  EXPECT_EQ(task, R"({"model":"m","image":"QU\"JD"})");
+  std::string bare = "{}";
+  addStringMember(bare, "image", "x");
+  EXPECT_EQ(bare, R"({"image":"x"})");
 }
 
 nlohmann::json randomValue(std::mt19937& random, int depth) {
