@@ -9,6 +9,7 @@
 #include "cache/coalescer.h"
 #include "proxy/cached_images.h"
 #include "proxy/image_response.h"
+#include "proxy/json_text.h"
 #include "proxy/responses.h"
 #include "proxy/worker.h"
 
@@ -104,14 +105,15 @@ void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> excha
                            std::string request_id) {
   if (!authorizeAdmin(worker, *exchange, request_id)) return;
   if (cacheDisabled(worker, *exchange, request_id)) return;
-  auto model = queryParam(exchange->request().query, "model");
+  std::optional<std::string> model;
+  if (!readTextParam(*exchange, "model", request_id, &model)) return;
   worker.answerOffLoop(
       exchange,
       [store = worker.services().store, model] { return store->purge(model); },  // many deletes
       [model, request_id = std::move(request_id)](http::Exchange& exchange, uint64_t removed) {
         nlohmann::json body = {{"purged", removed}};
         body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
-        sendJson(exchange, 200, body.dump(), request_id);
+        sendJson(exchange, 200, json_text::dump(body), request_id);
       },
       Worker::Lane::kMaintenance);
 }
@@ -132,7 +134,7 @@ void handleAdminCacheStats(Worker& worker, std::shared_ptr<http::Exchange> excha
                          {"corrupt", stats.corrupt},
                          {"dropped_writes", stats.dropped_writes},
                          {"takeovers", coalescing.takeovers}};
-  sendJson(*exchange, 200, body.dump(), request_id);
+  sendJson(*exchange, 200, json_text::dump(body), request_id);
 }
 
 }  // namespace arkroute

@@ -1,6 +1,8 @@
 // Key and usage commands: flags → key spec / filters, local database or admin API, printing.
 #include "proxy/money_cli.h"
 
+#include <simdjson.h>
+
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -118,6 +120,12 @@ std::variant<nlohmann::json, std::string> specJson(const std::map<std::string, s
     auto it = f.find(name);
     return it == f.end() ? nullptr : &it->second;
   };
+  for (const char* text : {"name", "models", "expires"}) {  // JSON text can only carry UTF-8
+    const std::string* value = get(text);
+    if (value && !simdjson::validate_utf8(value->data(), value->size())) {
+      return "--" + std::string(text) + " must be UTF-8 text";
+    }
+  }
   if (auto* name = get("name")) spec["name"] = *name;
   try {
     if (auto* budget = get("budget-usd")) {

@@ -1,6 +1,8 @@
 // Request ids and JSON/error responses.
 #include "proxy/responses.h"
 
+#include <simdjson.h>
+
 #include <random>
 
 namespace arkroute {
@@ -84,6 +86,16 @@ std::optional<std::string> queryParam(std::string_view query, std::string_view n
     start = end + 1;
   }
   return std::nullopt;
+}
+
+bool readTextParam(http::Exchange& exchange, std::string_view name, std::string_view request_id,
+                   std::optional<std::string>* value) {
+  *value = queryParam(exchange.request().query, name);
+  if (!*value || simdjson::validate_utf8((*value)->data(), (*value)->size())) return true;
+  std::string param(name);
+  sendError(exchange, ApiError::invalidValue("'" + param + "' must be UTF-8 text.", param),
+            request_id);
+  return false;
 }
 
 }  // namespace arkroute

@@ -21,5 +21,10 @@ void sendError(http::Exchange& exchange, const ApiError& error, std::string_view
 
 // "model=a%20b&x=1" → the percent-decoded value of `name`, or nullopt when absent.
 std::optional<std::string> queryParam(std::string_view query, std::string_view name);
+// queryParam of the request for a value that must be text (a model or key name): true with
+// *value set (nullopt when absent), or false once a 400 naming it has been sent because its
+// decoded bytes are not UTF-8 ("%FF"), which no name can be and no JSON answer can carry.
+bool readTextParam(http::Exchange& exchange, std::string_view name, std::string_view request_id,
+                   std::optional<std::string>* value);
 
 }  // namespace arkroute

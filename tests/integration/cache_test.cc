@@ -387,6 +387,35 @@ TEST(Cache, AdminApiNeedsTheTokenAndPurges) {
             "HIT");
 }
 
+// A name given in the query is decoded from percent escapes: "%FF" is a byte no name and no JSON
+// answer can hold. It is refused with a 400 naming the parameter (the purge's answer, which
+// echoes the model, ended the gateway before).
+TEST(Cache, AdminQueriesWhoseNamesAreNotUtf8AreRefused) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"kept through bad purges"})");
+  for (std::string path :
+       {"/admin/cache?model=%FF", "/admin/cache?model=caf%E9", "/admin/usage?key=%C3%28"}) {
+    HttpCall call;
+    call.method = path.starts_with("/admin/cache") ? "DELETE" : "GET";
+    call.path = path;
+    call.headers = {{"Authorization", "Bearer admin-secret"}};
+    HttpResponse response = httpRequest(gateway.port(), call);
+    ASSERT_EQ(response.status, 400) << path << ": " << response.body;
+    json error = json::parse(response.body)["error"];
+    EXPECT_EQ(error["param"], path.find("model") != std::string::npos ? "model" : "key");
+    EXPECT_EQ(error["code"], "invalid_value");
+  }
+  std::string cache;  // the gateway still serves, and purged nothing: the entry is a hit
+  for (int i = 0; i < 50 && cache != "HIT"; ++i) {  // once its background write is done
+    cache =
+        generate(gateway.port(), R"({"model":"gpt-image-1","prompt":"kept through bad purges"})")
+            .header("x-arkroute-cache");
+    if (cache != "HIT") std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(cache, "HIT");
+}
+
 TEST(Cache, AdminApiIsOffWithoutAToken) {
   Simulator sim;
   GatewayOptions options = cachedGateway(sim);

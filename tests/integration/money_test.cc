@@ -276,6 +276,11 @@ TEST(KeysCli, CreatesKeysOfflineAndThroughARunningGatewayAndPrintsUsage) {
       {"keys", "create", "--name", "offline", "--rpm", "5", "--config", gateway.configPath()}, "",
       &rc);
   ASSERT_EQ(rc, 0) << offline;
+  // JSON text carries only UTF-8: such a name is refused, not a crash (it aborted before).
+  std::string bad_name =
+      runCli({"keys", "create", "--name", "caf\xe9", "--config", gateway.configPath()}, "", &rc);
+  EXPECT_EQ(rc, 2) << bad_name;
+  EXPECT_NE(bad_name.find("--name must be UTF-8 text"), std::string::npos) << bad_name;
   std::string listed = runCli({"keys", "list", "--config", gateway.configPath()}, "", &rc);
   EXPECT_NE(listed.find("online"), std::string::npos) << listed;
   EXPECT_NE(listed.find("offline"), std::string::npos) << listed;
