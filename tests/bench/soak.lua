@@ -1,9 +1,9 @@
 -- wrk script for tests/bench/soak.sh: a mixed, hostile load on one gateway. Each request is drawn
 -- at random: generations (OpenAI, Seedream and Kling dialects; b64_json, url and streams; prompts
 -- from a small pool, so many are cache hits), edits, provider faults (x-sim-fault), malformed
--- requests, MCP sessions and generate_image tool calls, and the operational endpoints. Every
--- response's status is counted; at the end the counts are written to SOAK_COUNTS (one
--- "kind status count" line each).
+-- requests, MCP sessions and generate_image tool calls, the admin API (with names that are not
+-- UTF-8), and the operational endpoints. Every response's status is counted; at the end the counts
+-- are written to SOAK_COUNTS (one "kind status count" line each).
 
 local png = nil
 local boundary = "soak-boundary-7d1e"
@@ -22,6 +22,7 @@ local function prompt(pool)
 end
 
 local sent = 0
+local admin = {["Authorization"] = "Bearer soak-admin"}  -- soak.sh's SOAK_ADMIN_TOKEN
 
 -- Each request carries x-request-id "soak-<kind>-<n>", which the gateway echoes, so a response is
 -- counted under the kind of request that caused it.
@@ -100,6 +101,18 @@ local makers = {
       '{"name":"generate_image","arguments":{"prompt":"%s","model":"gpt-image-1"}}}', prompt(40))
     return json_post("mcp-tool", "/mcp", body, {["Accept"] = "application/json, text/event-stream",
       ["Mcp-Session-Id"] = mcp_session, ["MCP-Protocol-Version"] = "2025-11-25"})
+  end,
+  function()  -- the admin and usage API, read while the cache and the ledger are written
+    local paths = {"/admin/cache/stats", "/admin/usage", "/admin/keys", "/v1/usage?since=2026-01-01"}
+    return wrk.format("GET", paths[math.random(#paths)], tagged("admin", admin))
+  end,
+  function() return wrk.format("DELETE", "/admin/cache?model=soak-none", tagged("admin", admin)) end,
+  function()  -- names that decode to bytes that are not UTF-8 (a purge of one ended the gateway)
+    local bytes = string.format("%%%02X%%%02X", math.random(0, 255), math.random(0, 255))
+    if math.random(2) == 1 then  -- 0xFF and 0xFE are in no UTF-8 text
+      return wrk.format("DELETE", "/admin/cache?model=%FF" .. bytes, tagged("malformed", admin))
+    end
+    return wrk.format("GET", "/admin/usage?key=" .. bytes .. "%FE", tagged("malformed", admin))
   end,
   function() return wrk.format("GET", "/v1/models", tagged("models")) end,
   function() return wrk.format("GET", "/healthz", tagged("healthz")) end,

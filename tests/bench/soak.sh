@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A bounded soak of one gateway under a mixed, hostile load (tests/bench/soak.lua): OpenAI,
 # Seedream and Kling generations and edits through the cache, streams, every simulator fault,
-# malformed requests, MCP sessions and tool calls, and the operational endpoints, from wrk on
-# loopback. It fails (exit 1) when the gateway dies or stops answering /healthz, answers with a
+# malformed requests, MCP sessions and tool calls, the admin API, and the operational endpoints,
+# from wrk on loopback. It fails (exit 1) when the gateway dies or stops answering /healthz, answers with a
 # status outside the expected set, reports a sanitizer error, keeps descriptors or memory it
 # should not, or does not exit 0 on SIGTERM. Run it against the ASan+UBSan tree to check memory
 # safety under load:
@@ -37,6 +37,9 @@ sim="http://127.0.0.1:$SIM_PORT"
 cat >"$dir/arkroute.toml" <<EOF
 [server]
 listen = "127.0.0.1:0"
+
+[auth]
+admin_token_env = "SOAK_ADMIN_TOKEN"
 
 [cache]
 enabled = true
@@ -99,7 +102,7 @@ upstream = "kling"
 [log]
 access_log = "off"
 EOF
-SOAK_KLING_KEYS="sim-access-key:sim-secret-key" \
+SOAK_KLING_KEYS="sim-access-key:sim-secret-key" SOAK_ADMIN_TOKEN="soak-admin" \
   "$BUILD_DIR/proxy/arkroute" serve --config "$dir/arkroute.toml" >"$log" 2>&1 &
 gateway_pid=$!
 BENCH_PIDS+=("$gateway_pid")
@@ -154,7 +157,7 @@ done < <(sort "$BENCH_WORK/counts")
 [ "$total" -gt 0 ] || fail "no response was counted"
 [ -z "$wrong" ] || fail "unexpected statuses (kind:status):$wrong"
 for kind in openai openai-url openai-stream openai-n2 seedream seedream-stream seedream-set kling \
-  edit-openai edit-seedream mcp mcp-tool; do
+  edit-openai edit-seedream mcp mcp-tool admin; do
   grep -q "^$kind 200 " "$BENCH_WORK/counts" || fail "no $kind request succeeded"
 done
 
