@@ -1,5 +1,6 @@
-// A request in flight: owns the serialised request, the total and first-byte timers and the
-// caller's pause state, and is the single place the final callbacks leave from.
+// A request in flight: owns the serialised request, its places in the pool's total and
+// first-byte timeout lists and the caller's pause state, and is the single place the final
+// callbacks leave from.
 #include <event2/buffer.h>
 
 #include "proxy/http/upstream_internal.h"
@@ -19,13 +20,12 @@ void releaseBody(const void*, size_t, void* extra) {
 
 }  // namespace
 
-timeval toTimeval(std::chrono::milliseconds duration) {
-  auto ms = duration.count() < 0 ? 0 : duration.count();
-  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
-
 CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHandler* handler)
-    : pool_(&pool), handler_(handler), head_request_(equalsIgnoreCase(request.method, "HEAD")) {
+    : pool_(&pool),
+      handler_(handler),
+      total_timeout_(this),
+      first_byte_timeout_(this),
+      head_request_(equalsIgnoreCase(request.method, "HEAD")) {
   std::string_view body = request.bodyView();
   bool inline_body = body.size() <= kInlineBodyLimit;
   wire_.reserve(256 + request.path.size() + request.headers.size() * 48 +
@@ -41,17 +41,19 @@ CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHa
     large_body_ = body;
     large_body_owner_ = std::move(request.body_owner);
   }
-  evtimer_assign(&total_timer_, pool.base(), &CallImpl::onTotalTimeout, this);
-  evtimer_assign(&first_byte_timer_, pool.base(), &CallImpl::onFirstByteTimeout, this);
-  timeval total = toTimeval(pool.options().total_timeout);
-  evtimer_add(&total_timer_, &total);
+  pool.totalTimeouts().start(&total_timeout_);
 }
 
 CallImpl::~CallImpl() {
   cancel();
   if (pool_) pool_->remove(this);
-  evtimer_del(&total_timer_);
-  evtimer_del(&first_byte_timer_);
+  stopTimeouts();
+}
+
+void CallImpl::stopTimeouts() {
+  if (!pool_) return;  // the pool and its lists are gone (poolGone stopped them first)
+  pool_->totalTimeouts().stop(&total_timeout_);
+  pool_->firstByteTimeouts().stop(&first_byte_timeout_);
 }
 
 void CallImpl::pauseReading() {
@@ -67,8 +69,7 @@ void CallImpl::resumeReading() {
 void CallImpl::cancel() {
   if (done_) return;
   done_ = true;
-  evtimer_del(&total_timer_);
-  evtimer_del(&first_byte_timer_);
+  stopTimeouts();
   UpstreamConnection* connection = connection_;
   connection_ = nullptr;
   if (connection) {
@@ -86,7 +87,7 @@ void CallImpl::attach(UpstreamConnection* connection, bool reused) {
 void CallImpl::detachForRetry() {
   connection_ = nullptr;
   retried_ = true;
-  evtimer_del(&first_byte_timer_);
+  pool_->firstByteTimeouts().stop(&first_byte_timeout_);
 }
 
 void CallImpl::writeRequest(evbuffer* output) const {
@@ -98,19 +99,17 @@ void CallImpl::writeRequest(evbuffer* output) const {
 
 void CallImpl::requestFlushed() {
   if (done_ || head_arrived_) return;
-  timeval first_byte = toTimeval(pool_->options().first_byte_timeout);
-  evtimer_add(&first_byte_timer_, &first_byte);
+  pool_->firstByteTimeouts().start(&first_byte_timeout_);
 }
 
 void CallImpl::headArrived() {
   head_arrived_ = true;
-  evtimer_del(&first_byte_timer_);
+  pool_->firstByteTimeouts().stop(&first_byte_timeout_);
 }
 
 UpstreamResponseHandler* CallImpl::finish() {
   done_ = true;
-  evtimer_del(&total_timer_);
-  evtimer_del(&first_byte_timer_);
+  stopTimeouts();
   connection_ = nullptr;
   return handler_;
 }
@@ -138,13 +137,13 @@ void CallImpl::timeout(std::string message) {
   fail(UpstreamError{UpstreamError::Kind::kTimeout, std::move(message), false});
 }
 
-void CallImpl::onTotalTimeout(evutil_socket_t, short, void* arg) {
+void CallImpl::onTotalTimeout(void* arg) {
   auto* self = static_cast<CallImpl*>(arg);
   self->timeout("upstream call exceeded the total timeout of " +
                 std::to_string(self->pool_->options().total_timeout.count()) + " ms");
 }
 
-void CallImpl::onFirstByteTimeout(evutil_socket_t, short, void* arg) {
+void CallImpl::onFirstByteTimeout(void* arg) {
   auto* self = static_cast<CallImpl*>(arg);
   self->timeout("no response from upstream within " +
                 std::to_string(self->pool_->options().first_byte_timeout.count()) + " ms");

@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "proxy/http/deadline_list.h"
 #include "proxy/http/lazy_timer.h"
 #include "proxy/http/socket_stream.h"
 #include "proxy/http/tls_client.h"
@@ -130,6 +131,9 @@ class CallImpl final : public UpstreamCall {
   void fail(const UpstreamError& error);
   void poolGone();  // the pool is being destroyed: become inert, no more callbacks
   UpstreamResponseHandler* handler() const { return handler_; }
+  // The pool's lists call these when a timeout expires (arg: the call).
+  static void onTotalTimeout(void* arg);
+  static void onFirstByteTimeout(void* arg);
   bool headRequest() const { return head_request_; }
   bool paused() const { return paused_; }
   bool retried() const { return retried_; }
@@ -139,8 +143,7 @@ class CallImpl final : public UpstreamCall {
   CallImpl* next_in_pool = nullptr;
 
  private:
-  static void onTotalTimeout(evutil_socket_t, short, void* arg);
-  static void onFirstByteTimeout(evutil_socket_t, short, void* arg);
+  void stopTimeouts();
   void timeout(std::string message);
   UpstreamResponseHandler* finish();
 
@@ -150,10 +153,8 @@ class CallImpl final : public UpstreamCall {
   std::string_view large_body_;  // written by reference, never copied, kept alive by its owner
   std::shared_ptr<const void> large_body_owner_;
   UpstreamConnection* connection_ = nullptr;
-  // Timers live inside the call (event_assign): no allocation per request. libevent's struct
-  // layout is fixed for the soname linked against (libevent-2.1.so.7).
-  event total_timer_;
-  event first_byte_timer_;
+  DeadlineList::Entry total_timeout_;       // from the start, in the pool's totalTimeouts()
+  DeadlineList::Entry first_byte_timeout_;  // from the request's flush to the response head
   bool head_request_ = false;
   bool head_arrived_ = false;  // a response may start before the upload has been flushed
   bool reused_ = false;
@@ -190,6 +191,8 @@ class PoolCore {
   const std::string& hostHeader() const { return host_header_; }
   const PoolOptions& options() const { return options_; }
   TlsSessionCache& tlsSessions() { return tls_sessions_; }
+  DeadlineList& totalTimeouts() { return total_timeouts_; }
+  DeadlineList& firstByteTimeouts() { return first_byte_timeouts_; }
 
  private:
   void startOn(CallImpl* call, UpstreamConnection* connection);
@@ -203,7 +206,9 @@ class PoolCore {
   std::string host_header_;  // the Host value every request carries
   PoolOptions options_;
   UpstreamPool::Stats stats_;
-  TlsSessionCache tls_sessions_;  // outlives the connections' SSLs (~PoolCore deletes them)
+  TlsSessionCache tls_sessions_;      // outlives the connections' SSLs (~PoolCore deletes them)
+  DeadlineList total_timeouts_;       // every call's, from its start
+  DeadlineList first_byte_timeouts_;  // a call's, from its request's flush to the head
   std::vector<UpstreamConnection*> idle_;  // LIFO: the most recently used is the warmest
   std::unordered_set<UpstreamConnection*> open_;
   std::unordered_set<UpstreamConnection*> closing_;
@@ -211,7 +216,5 @@ class PoolCore {
   CallImpl* calls_ = nullptr;  // head of the live calls' list
   bool shutting_down_ = false;
 };
-
-timeval toTimeval(std::chrono::milliseconds duration);
 
 }  // namespace arkroute::http

@@ -34,7 +34,9 @@ PoolCore::PoolCore(event_base* base, evdns_base* dns, UpstreamEndpoint endpoint,
       dns_(dns),
       endpoint_(std::move(endpoint)),
       host_header_(hostHeaderValue(endpoint_)),
-      options_(options) {
+      options_(options),
+      total_timeouts_(base, options.total_timeout, &CallImpl::onTotalTimeout),
+      first_byte_timeouts_(base, options.first_byte_timeout, &CallImpl::onFirstByteTimeout) {
   options_.max_connections = std::max(1, options_.max_connections);
 }
 
