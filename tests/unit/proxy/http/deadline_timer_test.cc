@@ -1,7 +1,6 @@
 // DeadlineList on a real event loop: entries expire in the order they were started, once their
 // length has passed and not before; a stopped entry never expires; a restarted one counts from
 // its restart; an expiry may stop or start others, or destroy the list itself.
-#include <event2/event.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,34 +9,13 @@
 #include <vector>
 
 #include "proxy/http/deadline_list.h"
+#include "unit/proxy/http/timer_loop.h"
 
 namespace arkroute::http {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-struct EventLoop {
-  event_base* base = event_base_new();
-  ~EventLoop() { event_base_free(base); }
-
-  void after(std::chrono::milliseconds delay, std::function<void()> fn) {
-    auto* task = new std::function<void()>(std::move(fn));
-    timeval tv{0, static_cast<suseconds_t>(delay.count() * 1000)};
-    event_base_once(
-        base, -1, EV_TIMEOUT,
-        [](evutil_socket_t, short, void* arg) {
-          auto* owned = static_cast<std::function<void()>*>(arg);
-          (*owned)();
-          delete owned;
-        },
-        task, &tv);
-  }
-  void runFor(std::chrono::milliseconds limit) {
-    after(limit, [this] { event_base_loopbreak(base); });
-    event_base_dispatch(base);
-  }
-};
 
 // What a timed thing does when its timeout expires: records when, then runs `then`.
 struct Timed {
@@ -65,7 +43,7 @@ class DeadlineListTest : public ::testing::Test {
     for (const auto& [id, when] : log) ids.push_back(id);
     return ids;
   }
-  EventLoop loop;
+  testing::TimerLoop loop;
   std::vector<std::pair<int, Clock::time_point>> log;
   std::vector<std::unique_ptr<Timed>> timed;
   Clock::time_point start = Clock::now();
@@ -79,9 +57,9 @@ TEST_F(DeadlineListTest, EntriesExpireInStartOrderOnceTheirLengthHasPassed) {
     list.start(&make(id).entry);
   };
   startOne(1);
-  loop.after(10ms, [&] { startOne(2); });
-  loop.after(20ms, [&] { startOne(3); });
-  loop.runFor(300ms);
+  loop.at(10ms, [&] { startOne(2); });
+  loop.at(20ms, [&] { startOne(3); });
+  loop.run(300ms);
   ASSERT_EQ(order(), (std::vector<int>{1, 2, 3}));
   for (size_t k = 0; k < 3; ++k) {
     EXPECT_GE(log[k].second - started[k], 40ms) << k;
@@ -98,7 +76,7 @@ TEST_F(DeadlineListTest, AStoppedEntryNeverExpiresAndTheOthersStillDo) {
   list.stop(&first.entry);  // the oldest: the timer armed for it must not expire the second early
   list.stop(&first.entry);  // stopping twice is nothing
   EXPECT_FALSE(first.entry.running());
-  loop.runFor(120ms);
+  loop.run(120ms);
   ASSERT_EQ(order(), (std::vector<int>{2}));
   EXPECT_GE(log[0].second - start, 30ms);
 }
@@ -109,11 +87,11 @@ TEST_F(DeadlineListTest, ARestartCountsFromTheRestart) {
   list.start(&a.entry);
   list.start(&make(2).entry);
   Clock::time_point restarted;
-  loop.after(30ms, [&] {
+  loop.at(30ms, [&] {
     restarted = Clock::now();
     list.start(&a.entry);  // now the newest
   });
-  loop.runFor(200ms);
+  loop.run(200ms);
   ASSERT_EQ(order(), (std::vector<int>{2, 1}));
   EXPECT_GE(log[1].second - restarted, 40ms);
 }
@@ -131,7 +109,7 @@ TEST_F(DeadlineListTest, AnExpiryMayStopStartOrExpireOthers) {
     list.stop(&b.entry);       // due in the same round: it must not run
     list.start(&later.entry);  // from now: 20 ms after a's expiry
   };
-  loop.runFor(150ms);
+  loop.run(150ms);
   ASSERT_EQ(order(), (std::vector<int>{1, 3, 4}));
   EXPECT_GE(log[2].second - log[0].second, 20ms);
 }
@@ -143,7 +121,7 @@ TEST_F(DeadlineListTest, AnExpiryMayDestroyTheList) {
   list->start(&a.entry);
   list->start(&b.entry);
   a.then = [&] { list.reset(); };
-  loop.runFor(60ms);
+  loop.run(60ms);
   EXPECT_EQ(order(), (std::vector<int>{1}));
   EXPECT_FALSE(b.entry.running());  // the list let go of it
 }
@@ -155,7 +133,7 @@ TEST_F(DeadlineListTest, ThousandsOfEntriesExpireExactlyOnceEachInOrder) {
     if (i % 3 == 0) {
       list.start(&t.entry);
     } else {
-      loop.after(std::chrono::milliseconds(i % 7), [&list, &t] { list.start(&t.entry); });
+      loop.at(std::chrono::milliseconds(i % 7), [&list, &t] { list.start(&t.entry); });
     }
   }
   std::vector<int> stopped(3000, 0);
@@ -163,7 +141,7 @@ TEST_F(DeadlineListTest, ThousandsOfEntriesExpireExactlyOnceEachInOrder) {
     list.stop(&timed[i]->entry);  // nothing for those that start later
     stopped[i] = i % 3 == 0;
   }
-  loop.runFor(100ms);
+  loop.run(100ms);
   std::vector<int> seen(3000, 0);
   for (int id : order()) ++seen[id];
   for (int i = 0; i < 3000; ++i) EXPECT_EQ(seen[i], stopped[i] ? 0 : 1) << i;

@@ -3,12 +3,12 @@
 // moved), never after disarm, and its callback may destroy the timer.
 #include "proxy/http/lazy_timer.h"
 
-#include <event2/event.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <memory>
+
+#include "unit/proxy/http/timer_loop.h"
 
 namespace arkroute::http {
 namespace {
@@ -16,29 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-struct Loop {
-  event_base* base = event_base_new();
-  ~Loop() { event_base_free(base); }
-
-  // Runs fn after `after` on the loop.
-  void at(std::chrono::milliseconds after, std::function<void()> fn) {
-    auto* task = new std::function<void()>(std::move(fn));
-    timeval tv{0, static_cast<suseconds_t>(after.count() * 1000)};
-    event_base_once(
-        base, -1, EV_TIMEOUT,
-        [](evutil_socket_t, short, void* arg) {
-          auto* owned = static_cast<std::function<void()>*>(arg);
-          (*owned)();
-          delete owned;
-        },
-        task, &tv);
-  }
-  // Runs the loop until it has nothing left or `limit` has passed.
-  void run(std::chrono::milliseconds limit) {
-    at(limit, [this] { event_base_loopbreak(base); });
-    event_base_dispatch(base);
-  }
-};
+using Loop = testing::TimerLoop;
 
 struct Fired {
   int count = 0;
