@@ -91,12 +91,12 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
   }
   // The read (maybe from disk) and the base64 decoding run off the loop.
   worker.answerOffLoop(
-      exchange,
+      exchange, request_id,
       [store = worker.services().store, image = *image, now = worker.services().now_ms()] {
         return cachedImageBytes(*store, image, now);
       },
-      [id = std::move(id), request_id = std::move(request_id)](
-          http::Exchange& exchange, const std::optional<std::string>& bytes) {
+      [id = std::move(id), request_id](http::Exchange& exchange,
+                                       const std::optional<std::string>& bytes) {
         respondCachedImage(exchange, bytes, id, request_id);
       });
 }
@@ -108,9 +108,9 @@ void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> excha
   std::optional<std::string> model;
   if (!readTextParam(*exchange, "model", request_id, &model)) return;
   worker.answerOffLoop(
-      exchange,
+      exchange, request_id,
       [store = worker.services().store, model] { return store->purge(model); },  // many deletes
-      [model, request_id = std::move(request_id)](http::Exchange& exchange, uint64_t removed) {
+      [model, request_id](http::Exchange& exchange, uint64_t removed) {
         nlohmann::json body = {{"purged", removed}};
         body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
         sendJson(exchange, 200, json_text::dump(body), request_id);

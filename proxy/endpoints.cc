@@ -85,9 +85,9 @@ constexpr Endpoint kEndpoints[] = {
 
 }  // namespace
 
-void dispatchRequest(Worker& worker, std::shared_ptr<http::Exchange> exchange) {
+void dispatchRequest(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                     std::string request_id) {
   const http::Request& request = exchange->request();
-  std::string request_id = requestIdFor(request);
   std::string allowed;
   for (const Endpoint& endpoint : kEndpoints) {
     if (!pathMatches(endpoint.path, request.path)) continue;

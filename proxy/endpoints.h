@@ -11,6 +11,7 @@ namespace arkroute {
 class Worker;
 
 // Called by a worker for every complete request.
-void dispatchRequest(Worker& worker, std::shared_ptr<http::Exchange> exchange);
+void dispatchRequest(Worker& worker, std::shared_ptr<http::Exchange> exchange,
+                     std::string request_id);
 
 }  // namespace arkroute

@@ -93,12 +93,11 @@ void handleAdminKeyCreate(Worker& worker, std::shared_ptr<http::Exchange> exchan
   }
   // Storing the key is a database write: off the loop, like every write that may wait.
   worker.answerOffLoop(
-      exchange,
+      exchange, request_id,
       [keys = worker.services().keys, spec = std::move(spec),
        budget = config.auth.default_budget_usd,
        now = worker.services().now_ms()] { return keys->create(spec, budget, now); },
-      [request_id = std::move(request_id)](http::Exchange& exchange,
-                                           const std::variant<CreatedKey, std::string>& created) {
+      [request_id](http::Exchange& exchange, const std::variant<CreatedKey, std::string>& created) {
         if (auto* message = std::get_if<std::string>(&created)) {
           sendError(exchange, ApiError::invalidRequest(*message), request_id);
           return;
@@ -131,14 +130,13 @@ void handleAdminKeyRevoke(Worker& worker, std::shared_ptr<http::Exchange> exchan
   if (!authorizeAdmin(worker, *exchange, request_id)) return;
   std::string id = exchange->request().path.substr(std::string_view("/admin/keys/").size());
   worker.answerOffLoop(
-      exchange,
+      exchange, request_id,
       [keys = worker.services().keys, id]() -> std::optional<std::string> {
         std::string error;
         if (keys->revoke(id, &error)) return std::nullopt;
         return error;
       },
-      [id, request_id = std::move(request_id)](http::Exchange& exchange,
-                                               const std::optional<std::string>& error) {
+      [id, request_id](http::Exchange& exchange, const std::optional<std::string>& error) {
         if (error) {
           sendError(exchange, ApiError::notFound(*error, std::string("key_not_found")), request_id);
           return;

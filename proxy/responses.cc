@@ -3,6 +3,7 @@
 
 #include <simdjson.h>
 
+#include <iostream>
 #include <random>
 
 namespace arkroute {
@@ -46,6 +47,21 @@ void sendJson(http::Exchange& exchange, int status, std::string_view body,
 void sendError(http::Exchange& exchange, const ApiError& error, std::string_view request_id,
                http::Headers headers) {
   sendJson(exchange, error.status, error.toJson(), request_id, std::move(headers));
+}
+
+void answerInternalError(http::Exchange& exchange, std::string_view request_id,
+                         std::string_view what) {
+  std::cerr << "arkroute: internal error on " << exchange.request().method << " "
+            << exchange.request().path << " (request " << request_id << "): " << what << std::endl;
+  if (exchange.finished()) return;
+  if (exchange.responseStarted()) {
+    exchange.abort();  // the client sees a cut answer, never a complete-looking wrong one
+    return;
+  }
+  sendError(exchange,
+            ApiError::internal("The gateway failed to handle this request (an internal error, "
+                               "logged with its request id). Other requests are unaffected."),
+            request_id);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // each with Content-Type: application/json and the x-request-id header.
 #pragma once
 
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,22 @@ void sendJson(http::Exchange& exchange, int status, std::string_view body,
               std::string_view request_id, http::Headers headers = {});
 void sendError(http::Exchange& exchange, const ApiError& error, std::string_view request_id,
                http::Headers headers = {});
+
+// Logs what a failed request handler threw and answers the client (see answerInternalErrors).
+void answerInternalError(http::Exchange& exchange, std::string_view request_id,
+                         std::string_view what);
+
+// Runs handle(), the handling of one request. Should it throw (a bug: a library call that throws
+// on input nothing checked, say), the error is logged and the client answered 500, or cut off when
+// its answer had begun: one request must not end the gateway and every request in flight with it.
+template <class Handle>
+void answerInternalErrors(http::Exchange& exchange, std::string_view request_id, Handle&& handle) {
+  try {
+    handle();
+  } catch (const std::exception& error) {
+    answerInternalError(exchange, request_id, error.what());
+  }
+}
 
 // "model=a%20b&x=1" → the percent-decoded value of `name`, or nullopt when absent.
 std::optional<std::string> queryParam(std::string_view query, std::string_view name);

@@ -10,6 +10,7 @@
 #include "proxy/ledger.h"
 #include "proxy/mcp_service.h"
 #include "proxy/request_tracking.h"
+#include "proxy/responses.h"
 #include "proxy/thread_name.h"
 #include "proxy/upstream_gate.h"
 
@@ -197,7 +198,11 @@ void Worker::join() {
 }
 
 void Worker::handle(std::shared_ptr<http::Exchange> exchange) {
-  dispatchRequest(*this, std::move(exchange));
+  http::Exchange& answered = *exchange;
+  std::shared_ptr<http::Exchange> keep = exchange;  // alive for the answer if the handler throws
+  std::string request_id = requestIdFor(answered.request());
+  answerInternalErrors(answered, request_id,
+                       [&] { dispatchRequest(*this, std::move(exchange), request_id); });
 }
 
 McpService* Worker::mcp() {

@@ -23,6 +23,7 @@
 #include "proxy/http/server.h"
 #include "proxy/http/upstream.h"
 #include "proxy/loop_tasks.h"
+#include "proxy/responses.h"
 #include "proxy/runtime.h"
 #include "proxy/services.h"
 #include "proxy/url_answers.h"
@@ -77,15 +78,18 @@ class Worker {
   enum class Lane { kRead, kMaintenance };
   void offLoop(std::function<std::function<void()>()> job, Lane lane = Lane::kRead);
   // For an endpoint: work() runs on a pool, then answer(exchange, result) on this loop, unless
-  // the client has left meanwhile.
+  // the client has left meanwhile (a 500 if answer throws: see answerInternalErrors).
   template <class Work, class Answer>
-  void answerOffLoop(const std::shared_ptr<http::Exchange>& exchange, Work work, Answer answer,
-                     Lane lane = Lane::kRead) {
+  void answerOffLoop(const std::shared_ptr<http::Exchange>& exchange, std::string request_id,
+                     Work work, Answer answer, Lane lane = Lane::kRead) {
     std::weak_ptr<http::Exchange> weak = exchange;
     offLoop(
-        [weak, work = std::move(work), answer = std::move(answer)]() mutable {
-          return std::function<void()>([weak, answer, result = work()]() mutable {
-            if (auto exchange = weak.lock()) answer(*exchange, result);
+        [weak, request_id = std::move(request_id), work = std::move(work),
+         answer = std::move(answer)]() mutable {
+          return std::function<void()>([weak, request_id, answer, result = work()]() mutable {
+            auto exchange = weak.lock();
+            if (!exchange) return;
+            answerInternalErrors(*exchange, request_id, [&] { answer(*exchange, result); });
           });
         },
         lane);
