@@ -9,7 +9,6 @@
 #include "cache/coalescer.h"
 #include "proxy/cached_images.h"
 #include "proxy/image_response.h"
-#include "proxy/json_text.h"
 #include "proxy/responses.h"
 #include "proxy/worker.h"
 
@@ -113,7 +112,7 @@ void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> excha
       [model, request_id](http::Exchange& exchange, uint64_t removed) {
         nlohmann::json body = {{"purged", removed}};
         body["model"] = model ? nlohmann::json(*model) : nlohmann::json(nullptr);
-        sendJson(exchange, 200, json_text::dump(body), request_id);
+        sendJsonValue(exchange, 200, body, request_id);
       },
       Worker::Lane::kMaintenance);
 }
@@ -134,7 +133,7 @@ void handleAdminCacheStats(Worker& worker, std::shared_ptr<http::Exchange> excha
                          {"corrupt", stats.corrupt},
                          {"dropped_writes", stats.dropped_writes},
                          {"takeovers", coalescing.takeovers}};
-  sendJson(*exchange, 200, json_text::dump(body), request_id);
+  sendJsonValue(*exchange, 200, body, request_id);
 }
 
 }  // namespace arkroute

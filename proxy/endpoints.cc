@@ -5,7 +5,6 @@
 
 #include "proxy/cache_endpoints.h"
 #include "proxy/generation_handler.h"
-#include "proxy/json_text.h"
 #include "proxy/mcp_service.h"
 #include "proxy/metrics_endpoint.h"
 #include "proxy/money_endpoints.h"
@@ -42,7 +41,7 @@ void handleModels(Worker& worker, std::shared_ptr<http::Exchange> exchange,
         {{"id", model.name}, {"object", "model"}, {"created", 0}, {"owned_by", model.upstream}});
   }
   nlohmann::json body = {{"object", "list"}, {"data", std::move(data)}};
-  sendJson(*exchange, 200, json_text::dump(body), request_id);
+  sendJsonValue(*exchange, 200, body, request_id);
 }
 
 void handleGeneration(Worker& worker, std::shared_ptr<http::Exchange> exchange,

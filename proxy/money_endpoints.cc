@@ -2,7 +2,6 @@
 #include "proxy/money_endpoints.h"
 
 #include "proxy/cache_endpoints.h"
-#include "proxy/json_text.h"
 #include "proxy/key_spec_json.h"
 #include "proxy/ledger.h"
 #include "proxy/responses.h"
@@ -55,9 +54,8 @@ void handleUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::
     balance = KeyBalance{key, services.ledger->spent(key.id)};
   }
   auto rows = services.ledger->rows(key_id, since);
-  sendJson(*exchange, 200,
-           json_text::dump(usageJson(rows, config, since, keyNames(*services.keys), balance)),
-           request_id);
+  sendJsonValue(*exchange, 200, usageJson(rows, config, since, keyNames(*services.keys), balance),
+                request_id);
 }
 
 void handleAdminUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
@@ -69,10 +67,10 @@ void handleAdminUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
   std::optional<std::string> key;
   if (!readTextParam(*exchange, "key", request_id, &key)) return;
   auto rows = services.ledger->rows(key.value_or("*"), since);
-  sendJson(*exchange, 200,
-           json_text::dump(usageJson(rows, worker.runtime().config(), since,
-                                     keyNames(*services.keys), std::nullopt)),
-           request_id);
+  sendJsonValue(
+      *exchange, 200,
+      usageJson(rows, worker.runtime().config(), since, keyNames(*services.keys), std::nullopt),
+      request_id);
 }
 
 void handleAdminKeyCreate(Worker& worker, std::shared_ptr<http::Exchange> exchange,
@@ -106,7 +104,7 @@ void handleAdminKeyCreate(Worker& worker, std::shared_ptr<http::Exchange> exchan
         nlohmann::json body = key.key.toPublicJson();
         body["object"] = "key";
         body["secret"] = key.secret;
-        sendJson(exchange, 201, json_text::dump(body), request_id);
+        sendJsonValue(exchange, 201, body, request_id);
       },
       Worker::Lane::kMaintenance);
 }
@@ -121,8 +119,7 @@ void handleAdminKeyList(Worker& worker, std::shared_ptr<http::Exchange> exchange
     item["spent_usd"] = services.ledger->spent(key.id);
     data.push_back(std::move(item));
   }
-  sendJson(*exchange, 200, json_text::dump(nlohmann::json{{"object", "list"}, {"data", data}}),
-           request_id);
+  sendJsonValue(*exchange, 200, nlohmann::json{{"object", "list"}, {"data", data}}, request_id);
 }
 
 void handleAdminKeyRevoke(Worker& worker, std::shared_ptr<http::Exchange> exchange,
@@ -141,8 +138,7 @@ void handleAdminKeyRevoke(Worker& worker, std::shared_ptr<http::Exchange> exchan
           sendError(exchange, ApiError::notFound(*error, std::string("key_not_found")), request_id);
           return;
         }
-        sendJson(exchange, 200, json_text::dump(nlohmann::json{{"id", id}, {"revoked", true}}),
-                 request_id);
+        sendJsonValue(exchange, 200, nlohmann::json{{"id", id}, {"revoked", true}}, request_id);
       },
       Worker::Lane::kMaintenance);
 }

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <random>
 
+#include "proxy/json_text.h"
+
 namespace arkroute {
 
 namespace {
@@ -42,6 +44,11 @@ void sendJson(http::Exchange& exchange, int status, std::string_view body,
   headers.set("Content-Type", "application/json");
   headers.set("x-request-id", std::string(request_id));
   exchange.respond(status, headers, body);
+}
+
+void sendJsonValue(http::Exchange& exchange, int status, const nlohmann::json& value,
+                   std::string_view request_id) {
+  sendJson(exchange, status, json_text::dump(value), request_id);
 }
 
 void sendError(http::Exchange& exchange, const ApiError& error, std::string_view request_id,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <exception>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,10 @@ std::string requestIdFor(const http::Request& request);
 
 void sendJson(http::Exchange& exchange, int status, std::string_view body,
               std::string_view request_id, http::Headers headers = {});
+// The same for a JSON value, written by json_text::dump: bytes that are not UTF-8 (a name from a
+// query or the command line) are replaced, never thrown on as nlohmann's own dump does.
+void sendJsonValue(http::Exchange& exchange, int status, const nlohmann::json& value,
+                   std::string_view request_id);
 void sendError(http::Exchange& exchange, const ApiError& error, std::string_view request_id,
                http::Headers headers = {});
 

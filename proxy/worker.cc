@@ -198,11 +198,10 @@ void Worker::join() {
 }
 
 void Worker::handle(std::shared_ptr<http::Exchange> exchange) {
-  http::Exchange& answered = *exchange;
-  std::shared_ptr<http::Exchange> keep = exchange;  // alive for the answer if the handler throws
-  std::string request_id = requestIdFor(answered.request());
-  answerInternalErrors(answered, request_id,
-                       [&] { dispatchRequest(*this, std::move(exchange), request_id); });
+  // The handler gets its own reference: this one keeps the exchange for a 500 if it throws.
+  std::string request_id = requestIdFor(exchange->request());
+  answerInternalErrors(*exchange, request_id,
+                       [&] { dispatchRequest(*this, exchange, request_id); });
 }
 
 McpService* Worker::mcp() {
