@@ -88,6 +88,9 @@ class TempDir {
 void writeFile(const std::string& path, const std::string& text);
 // The whole file ("" when it cannot be read): configs, logs, a process's stderr.
 std::string readFile(const std::string& path);
+// The kernel's send and receive queues of every TCP socket to or from these ports, one per line:
+// what a test that stalls prints to say which side holds the missing bytes.
+std::string tcpQueues(const std::vector<uint16_t>& ports);
 
 class Simulator {
  public:
