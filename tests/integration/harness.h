@@ -35,6 +35,9 @@ class ChildProcess {
   std::string stdoutText();  // what was read from stdout so far (plus anything pending)
 
  private:
+  void printStderrTail() const;
+
+  std::string name_;  // the program's file name, for the failure report
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::string stdout_buffer_;

@@ -1,5 +1,7 @@
-// Child processes for integration tests: fork/exec with stdout on a pipe and stderr in a file.
+// Child processes for integration tests: fork/exec with stdout on a pipe and stderr in a file,
+// whose end is printed when the test that ran the child has failed.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -7,6 +9,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 
 #include "integration/harness.h"
 
@@ -32,7 +35,8 @@ std::vector<char*> buildEnv(const std::map<std::string, std::string>& extra,
 
 }  // namespace
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, std::map<std::string, std::string> env) {
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::map<std::string, std::string> env)
+    : name_(argv.empty() ? "" : argv[0].substr(argv[0].rfind('/') + 1)) {
   char tmpl[] = "/tmp/arkroute-child-stderr-XXXXXX";
   int err_fd = mkstemp(tmpl);
   stderr_path_ = tmpl;
@@ -67,7 +71,19 @@ ChildProcess::~ChildProcess() {
     }
   }
   if (stdout_fd_ >= 0) close(stdout_fd_);
+  if (::testing::Test::HasFailure()) printStderrTail();
   unlink(stderr_path_.c_str());
+}
+
+// What a gateway or simulator said before a failure is often the only clue to a failure seen once.
+void ChildProcess::printStderrTail() const {
+  constexpr size_t kTail = 4000;
+  std::string text = readFile(stderr_path_);
+  if (text.size() > kTail) text = "..." + text.substr(text.size() - kTail);
+  std::cerr << "--- " << name_ << " (pid " << pid_ << ", exit " << exit_code_
+            << "): its stderr, as the failed test left it ---\n"
+            << (text.empty() ? "(empty)\n" : text) << "--- end of " << name_ << "'s stderr ---"
+            << std::endl;
 }
 
 uint16_t ChildProcess::waitListening(std::chrono::milliseconds timeout) {
