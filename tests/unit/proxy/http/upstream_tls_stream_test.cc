@@ -1,6 +1,7 @@
 // SocketStream's TLS mode on a real socketpair, against a blocking OpenSSL server in a thread: all
 // the records waiting in the socket decrypted in one event and one read call, records OpenSSL
-// holds beyond an event's budget still delivered, data before an end delivered before the end
+// holds beyond an event's budget still delivered, records cut anywhere and trickling in at any
+// pace delivered whole, data before an end delivered before the end
 // (with and without close_notify), writes larger than the socket holds, output that leaves in
 // batches of records, a renegotiation in the middle of the stream (TLS 1.2) and a key update that
 // asks for the client's (TLS 1.3).
@@ -15,8 +16,10 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "proxy/http/socket_stream.h"
 #include "proxy/http/tls_client.h"
@@ -75,6 +78,8 @@ class TlsServerEnd {
   std::atomic<bool> done_{false};
 };
 
+void sendSliced(BIO* records, int fd, std::string* held, std::mt19937* random, bool flush);
+
 class TlsStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -109,12 +114,32 @@ class TlsStreamTest : public ::testing::Test {
     recorder_.events = 0;
   }
 
+ public:
+  // connect() with a server that writes each of writes as its own records and sends them cut
+  // into slices at a random pace (sendSliced).
+  void connectSliced(const std::vector<std::string>& writes, size_t max_per_event, unsigned seed) {
+    connect(
+        [writes, seed](SSL* ssl) {
+          BIO* records = BIO_new(BIO_s_mem());
+          SSL_set0_wbio(ssl, records);  // after the handshake: records wait here until sent
+          std::mt19937 random(seed);
+          std::string held;
+          for (const std::string& piece : writes) {
+            SSL_write(ssl, piece.data(), static_cast<int>(piece.size()));
+            sendSliced(records, SSL_get_fd(ssl), &held, &random, false);
+          }
+          sendSliced(records, SSL_get_fd(ssl), &held, &random, true);
+        },
+        max_per_event);
+  }
   bool loopUntil(const std::function<bool()>& done, std::chrono::milliseconds deadline = 5s) {
     return runLoopUntil(base_, done, deadline);
   }
   size_t inputSize() const { return evbuffer_get_length(stream_->input()); }
   std::string input() const { return contentsOf(stream_->input()); }
+  const StreamRecorder& recorder() const { return recorder_; }
 
+ protected:
   event_base* base_ = nullptr;
   SSL_CTX* ctx_ = nullptr;
   int client_fd_ = -1;
@@ -160,6 +185,50 @@ TEST_F(TlsStreamTest, RecordsBeyondAnEventsBudgetStillArrive) {
   ASSERT_TRUE(loopUntil([&] { return inputSize() == sent.size(); }));
   EXPECT_TRUE(input() == sent);
   EXPECT_GE(recorder_.reads, 8) << "at most 20 KiB per event";
+}
+
+// Sends the records OpenSSL wrote into records (a memory BIO) to fd in slices of 1 to 700 bytes
+// with pauses of up to 300 µs, keeping up to 300 bytes back for the next call unless flushing: a
+// slice may end inside a record's header or body, or carry one record's end and the next's start.
+void sendSliced(BIO* records, int fd, std::string* held, std::mt19937* random, bool flush) {
+  char buffer[16384];
+  int got;
+  while ((got = BIO_read(records, buffer, sizeof buffer)) > 0) {
+    held->append(buffer, static_cast<size_t>(got));
+  }
+  size_t keep = flush ? 0 : std::min<size_t>(held->size(), (*random)() % 300);
+  size_t at = 0;
+  while (at < held->size() - keep) {
+    size_t slice = std::min<size_t>(1 + (*random)() % 700, held->size() - keep - at);
+    if (write(fd, held->data() + at, slice) != static_cast<ssize_t>(slice)) return;
+    at += slice;
+    std::this_thread::sleep_for(std::chrono::microseconds((*random)() % 300));
+  }
+  held->erase(0, at);
+}
+
+// An answer dripped as the simulator's slow-drip sends it (24 writes of 5,000 bytes, then 253),
+// after a few small records, with the records' bytes reaching the socket cut anywhere and at any
+// pace: every byte arrives, whatever the event budget.
+void expectSlicedRecordsArrive(TlsStreamTest& test, size_t max_per_event, unsigned seed) {
+  std::vector<std::string> writes = {"x", pattern(17), pattern(16385)};
+  for (int i = 0; i < 24; ++i) writes.push_back(pattern(5000));
+  writes.push_back(pattern(253));
+  std::string sent;
+  for (const std::string& piece : writes) sent += piece;
+  test.connectSliced(writes, max_per_event, seed);
+  ASSERT_TRUE(test.loopUntil([&] { return test.inputSize() == sent.size(); }, 10s))
+      << test.inputSize() << " of " << sent.size() << " bytes (seed " << seed << ")";
+  EXPECT_TRUE(test.input() == sent);
+  EXPECT_EQ(test.recorder().events, 0);
+}
+
+TEST_F(TlsStreamTest, RecordsCutAnywhereAndDrippedAllArriveWithTheDefaultBudget) {
+  expectSlicedRecordsArrive(*this, 256 * 1024, 20261202);
+}
+
+TEST_F(TlsStreamTest, RecordsCutAnywhereAndDrippedAllArriveWithA4KiBBudget) {
+  expectSlicedRecordsArrive(*this, 4096, 7);
 }
 
 // The data and the end come in one read: the data reaches the handler first, then the end, with
