@@ -126,6 +126,10 @@ void SocketStream::readNow() {
   if (total > 0) handler_.onStreamRead();
 }
 
+bool SocketStream::mayHoldUnreadInput() const {
+  return mid_body_ || (tls_ && tls_->hasBufferedRecords());
+}
+
 size_t SocketStream::readBudget() const {
   if (read_limit_ == 0) return max_read_per_event_;
   size_t held = evbuffer_get_length(input_);

@@ -73,6 +73,9 @@ class SocketStream {
   bool writable() const { return !write_failed_ && !stopped_; }
   // Bytes not yet written to the socket: output(), and in TLS mode the records encrypted from it.
   size_t pendingOutput() const;
+  // True when bytes may be waiting that input() does not show yet: the last read stopped at its
+  // budget (the socket may hold more), or OpenSSL holds records, or part of one, not decrypted.
+  bool mayHoldUnreadInput() const;
 
  private:
   static void onReadEvent(evutil_socket_t, short, void* arg);

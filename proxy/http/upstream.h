@@ -45,6 +45,10 @@ struct PoolOptions {
   std::chrono::milliseconds first_byte_timeout{600'000};
   std::chrono::milliseconds total_timeout{600'000};  // includes time waiting for a connection
   std::chrono::milliseconds idle_timeout{60'000};
+  // Bytes read (decrypted, over TLS) per event at most, and written per system call: a large
+  // answer goes in slices so one connection does not hold the loop, and in few of them
+  // (libevent's defaults, 4 KiB and 16 KiB, would take hundreds of iterations per 1.5 MB image).
+  size_t max_single_io = 256 * 1024;
   std::shared_ptr<ConnectionCounters> counters;  // optional: opened/reused are also counted here
 };
 

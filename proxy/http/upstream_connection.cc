@@ -18,10 +18,6 @@ namespace arkroute::http {
 
 namespace {
 
-// Per read event and per write (libevent's defaults are 4 KiB and 16 KiB: a 1.5 MB image would
-// take hundreds of loop iterations and handler calls).
-constexpr size_t kMaxSingleIo = 256 * 1024;
-
 bool isConnectErrno(int error) {
   return error != 0 && error != EAGAIN && error != EINPROGRESS && error != EINTR;
 }
@@ -140,8 +136,8 @@ void UpstreamConnection::onTcpConnected() {
   bev_ = nullptr;
   SocketStream::Handler& handler = *this;
   stream_ = std::make_unique<SocketStream>(pool_.base(), fd, handler, ssl_.release());
-  stream_->setReadLimits(0, kMaxSingleIo);
-  stream_->setMaxSingleWrite(kMaxSingleIo);
+  stream_->setReadLimits(0, pool_.options().max_single_io);
+  stream_->setMaxSingleWrite(pool_.options().max_single_io);
   if (!stream_->tls()) onConnected();  // else when the handshake is done
 }
 
@@ -287,8 +283,10 @@ bool UpstreamConnection::deliver(CallImpl* call) {
 }
 
 void UpstreamConnection::finishResponse(CallImpl* call) {
-  bool reusable =
-      parser_.keepAlive() && !peer_closed_ && !unreadBytes() && stream_->pendingOutput() == 0;
+  // Bytes after the answer belong to no request: a connection that has (or may have) some must
+  // not carry the next request, which would take them for its answer.
+  bool reusable = parser_.keepAlive() && !peer_closed_ && !unreadBytes() &&
+                  !stream_->mayHoldUnreadInput() && stream_->pendingOutput() == 0;
   call_ = nullptr;
   if (reusable) {
     pool_.release(this);

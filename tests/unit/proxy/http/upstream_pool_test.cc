@@ -56,6 +56,28 @@ TEST(UpstreamPool, DeliversStatusHeadersAndBodyExactly) {
   EXPECT_EQ(seen.headers.size(), 3u);
 }
 
+// An answer that fills a read event's budget exactly (4 KiB here) completes in that event while
+// the socket may hold bytes the provider sent after it, which nobody asked for: the connection
+// must not carry the request waiting for it, which would take them for its answer.
+TEST(UpstreamPool, BytesAfterAnAnswerThatFillsAReadAreNeverTheNextRequestsAnswer) {
+  PoolOptions options;
+  options.max_connections = 1;
+  options.max_single_io = 4096;
+  SizedAnswer answer = answerOfSize(options.max_single_io);
+  TestServer server(TestServer::answerThenStray(answer.text));
+  EventLoop loop;
+  UpstreamPool pool(loop.base(), loop.dns(), endpointFor(server.port()), options);
+  RecordingHandler first, second;
+  auto first_call = pool.start(requestFor("/first"), &first);
+  auto second_call = pool.start(requestFor("/second"), &second);  // waits for the connection
+  ASSERT_TRUE(loop.runUntil([&] { return first.finished() && second.finished(); }));
+  ASSERT_TRUE(first.completed);
+  EXPECT_TRUE(first.body == answer.body);
+  ASSERT_TRUE(second.completed) << second.error->message;
+  EXPECT_EQ(second.body, "second") << "the bytes after the first answer";
+  EXPECT_EQ(server.accepted(), 2);
+}
+
 TEST(UpstreamPool, ChunkedResponseArrivesInPiecesAndReassemblesExactly) {
   TestServer server([](ServerConnection& connection) {
     ReceivedRequest request;

@@ -181,6 +181,21 @@ std::string httpResponse(int status, std::string_view body, std::string_view ext
   return text;
 }
 
+SizedAnswer answerOfSize(size_t bytes) {
+  SizedAnswer answer;
+  auto body_size = static_cast<long>(bytes);
+  do {  // the head's length depends on the body's: twice at most (one digit fewer)
+    long text_size = static_cast<long>(httpResponse(200, std::string(body_size, 'x')).size());
+    body_size -= text_size - static_cast<long>(bytes);
+    answer.body.assign(static_cast<size_t>(body_size), '\0');
+    for (size_t i = 0; i < answer.body.size(); ++i) {
+      answer.body[i] = static_cast<char>('a' + i % 26);
+    }
+    answer.text = httpResponse(200, answer.body);
+  } while (answer.text.size() != bytes);
+  return answer;
+}
+
 TestServer::TestServer(Handler handler, const Tls* tls) : handler_(std::move(handler)) {
   if (tls) {
     ssl_ctx_ = SSL_CTX_new(TLS_server_method());
@@ -267,6 +282,20 @@ TestServer::Handler TestServer::echoTarget() {
     ReceivedRequest request;
     while (connection.readRequest(&request)) {
       if (!connection.write(httpResponse(200, request.target))) return;
+    }
+  };
+}
+
+TestServer::Handler TestServer::answerThenStray(std::string answer) {
+  return [answer = std::move(answer)](ServerConnection& connection) {
+    ReceivedRequest request;
+    for (int served = 0; connection.readRequest(&request); ++served) {
+      if (connection.index() == 0 && served == 0) {
+        connection.write(answer);
+        connection.write(httpResponse(200, "STRAY"));  // its own write (its own TLS records)
+      } else if (!connection.write(httpResponse(200, "second"))) {
+        return;
+      }
     }
   };
 }

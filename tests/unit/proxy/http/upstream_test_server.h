@@ -61,6 +61,13 @@ class ServerConnection {
 // The text of a whole response: status line, the given header lines, Content-Length, body.
 std::string httpResponse(int status, std::string_view body, std::string_view extra_headers = "");
 
+// A 200 answer of exactly `bytes` bytes, head included (at least 64), and its body.
+struct SizedAnswer {
+  std::string text;
+  std::string body;
+};
+SizedAnswer answerOfSize(size_t bytes);
+
 class TestServer {
  public:
   using Handler = std::function<void(ServerConnection&)>;
@@ -84,6 +91,9 @@ class TestServer {
   // A handler that answers every request on the connection with a 200 echoing the request
   // target as its body, until the client closes.
   static Handler echoTarget();
+  // A provider that answers the first request on its first connection with answer and, right
+  // after it, with an answer nobody asked for (body "STRAY"); every other request gets "second".
+  static Handler answerThenStray(std::string answer);
 
  private:
   void acceptLoop();

@@ -42,7 +42,7 @@ TestServer::Tls localhostCert() {
 // and a pool for host.
 struct TlsSetup {
   TlsSetup(const TestServer::Tls& cert, const std::string& host, SslCtx client_ctx,
-           TestServer::Handler handler = TestServer::echoTarget())
+           TestServer::Handler handler = TestServer::echoTarget(), PoolOptions options = {})
       : server(std::move(handler), &cert),
         dns(loop.base(), {{"localhost", "127.0.0.1"}}),
         ctx(std::move(client_ctx)) {
@@ -50,7 +50,7 @@ struct TlsSetup {
     UpstreamEndpoint endpoint = endpointFor(server.port(), host);
     endpoint.tls = true;
     endpoint.ssl_ctx = ctx.get();
-    pool = std::make_unique<UpstreamPool>(loop.base(), loop.dns(), endpoint, PoolOptions{});
+    pool = std::make_unique<UpstreamPool>(loop.base(), loop.dns(), endpoint, options);
   }
   ~TlsSetup() { pool.reset(); }
 
@@ -315,6 +315,28 @@ TEST(UpstreamTls, AnAnswerWaitingInTheSocketIsReadInOneCall) {
   EXPECT_TRUE(handler.body == body);
   EXPECT_LE(read_calls, 2) << "two per record would be 8";
   call.reset();
+}
+
+// An answer that fills a read event's budget exactly (4 KiB decrypted here) completes in that
+// event while OpenSSL may already hold the records the provider sent after it, which nobody asked
+// for: the connection must not carry the request waiting for it, which would take them for its
+// answer. (UpstreamPool.BytesAfterAnAnswer... is the same over plain TCP.)
+TEST(UpstreamTls, BytesAfterAnAnswerThatFillsAReadAreNeverTheNextRequestsAnswer) {
+  PoolOptions options;
+  options.max_connections = 1;
+  options.max_single_io = 4096;
+  SizedAnswer answer = answerOfSize(options.max_single_io);
+  TlsSetup setup(localhostCert(), "localhost", clientContext(testCerts().ca_file),
+                 TestServer::answerThenStray(answer.text), options);
+  RecordingHandler first, second;
+  auto first_call = setup.pool->start(requestFor("/first"), &first);
+  auto second_call = setup.pool->start(requestFor("/second"), &second);  // waits for the connection
+  ASSERT_TRUE(setup.loop.runUntil([&] { return first.finished() && second.finished(); }));
+  ASSERT_TRUE(first.completed);
+  EXPECT_TRUE(first.body == answer.body);
+  ASSERT_TRUE(second.completed) << second.error->message;
+  EXPECT_EQ(second.body, "second") << "the bytes after the first answer";
+  EXPECT_EQ(setup.server.accepted(), 2);
 }
 
 TEST(UpstreamTls, ClientContextReportsAnUnreadableCaFile) {
