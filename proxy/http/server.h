@@ -63,7 +63,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   virtual void writeBody(evbuffer* data) = 0;  // moves every byte out of data (no copy)
   virtual void endResponse() = 0;
   // Closes the connection at once (RST when possible) so that a streamed response that cannot be
-  // completed is seen by the client as truncated, never as complete.
+  // completed is seen by the client as truncated, never as complete. What was queued goes out
+  // first, as far as the socket takes it then.
   virtual void abort() = 0;
 
   virtual bool responseStarted() const = 0;

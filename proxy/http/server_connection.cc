@@ -364,6 +364,9 @@ void ServerConnection::abortConnection() {
     exchange_.reset();
     --shared_.active_exchanges;
   }
+  // What was queued (the head, the body so far) goes out as far as the socket takes it now: the
+  // client sees a cut answer rather than none. The reset then says it was cut.
+  stream_->writeWhatTheSocketTakes();
   linger hard_close{1, 0};
   setsockopt(stream_->fd(), SOL_SOCKET, SO_LINGER, &hard_close, sizeof hard_close);
   evbuffer_drain(stream_->output(), pendingOutput());

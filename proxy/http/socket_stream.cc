@@ -78,6 +78,12 @@ void SocketStream::stop() {
   disarmWrite();
 }
 
+void SocketStream::writeWhatTheSocketTakes() {
+  if (tls_ || write_failed_ || stopped_) return;
+  while (evbuffer_get_length(output_) > 0 && evbuffer_write(output_, fd_) > 0) {
+  }
+}
+
 void SocketStream::updateReadRegistration() {
   bool want =
       read_wanted_ && !stopped_ && (read_limit_ == 0 || evbuffer_get_length(input_) < read_limit_);

@@ -70,6 +70,9 @@ class SocketStream {
   // Stops reading and writing for good (the connection is being closed or aborted); pending output
   // is left unsent.
   void stop();
+  // Writes as much of output() as the socket takes now, with no callback: the last bytes before an
+  // abort (plain TCP only; over TLS nothing is written).
+  void writeWhatTheSocketTakes();
   bool writable() const { return !write_failed_ && !stopped_; }
   // Bytes not yet written to the socket: output(), and in TLS mode the records encrypted from it.
   size_t pendingOutput() const;

@@ -1,6 +1,7 @@
 // Exchange::onEnded and the sent-response accounting (status, body bytes) on a real HttpServer over
 // loopback: whole responses, streamed chunked responses, HEAD (no body on the wire), and a client
-// that leaves before any answer (ended, not finished, status 0). The hook fires exactly once.
+// that leaves before any answer (ended, not finished, status 0), an aborted answer (what was
+// queued is sent first). The hook fires exactly once.
 // Also HttpServer::onRejected for requests the server refuses before any handler (413).
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -70,7 +71,11 @@ class ServerEndHook : public ::testing::Test {
       exchange->writeBody(std::string_view("ab"));
       exchange->writeBody(std::string_view("cde"));
       exchange->endResponse();
-      exchange->endResponse();  // a second end changes nothing
+      exchange->endResponse();    // a second end changes nothing
+    } else if (path == "/cut") {  // the head and part of the body, then the answer is aborted
+      exchange->startResponse(200, Headers{}, 10);
+      exchange->writeBody(std::string_view("abcd"));
+      exchange->abort();
     } else {
       held_.push_back(exchange);  // "/hang": never answered
     }
@@ -139,6 +144,19 @@ TEST_F(ServerEndHook, HeadSendsNoBodyBytes) {
   ASSERT_EQ(ended.size(), 1u);
   EXPECT_EQ(ended[0].status, 201);
   EXPECT_EQ(ended[0].body_bytes, 0u);
+}
+
+// An answer aborted right after its first bytes were queued (a provider's answer cut off in the
+// same turn of the loop): what was queued still reaches the client before the reset, so it sees
+// a cut answer, not none.
+TEST_F(ServerEndHook, AnAbortedAnswerSendsWhatWasQueuedThenResets) {
+  std::string answer = exchangeRaw("GET /cut HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 200") << answer;
+  EXPECT_EQ(answer.substr(answer.find("\r\n\r\n") + 4), "abcd") << answer;
+  auto ended = waitForEnded(1);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].status, 200);
+  EXPECT_EQ(ended[0].body_bytes, 4u);
 }
 
 TEST_F(ServerEndHook, ClientLeavingBeforeAnAnswerEndsTheExchangeUnfinished) {
