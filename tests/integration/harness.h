@@ -91,6 +91,9 @@ class TempDir {
 void writeFile(const std::string& path, const std::string& text);
 // The whole file ("" when it cannot be read): configs, logs, a process's stderr.
 std::string readFile(const std::string& path);
+// Writes a self-signed certificate for `name` (its DNS SAN) and its key to dir's cert.pem and
+// key.pem, with the openssl command; false on failure.
+bool makeCertificate(const TempDir& dir, const std::string& name);
 // The kernel's send and receive queues of every TCP socket to or from these ports, one per line:
 // what a test that stalls prints to say which side holds the missing bytes.
 std::string tcpQueues(const std::vector<uint16_t>& ports);

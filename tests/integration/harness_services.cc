@@ -1,6 +1,7 @@
 // Simulator and gateway processes with generated configs, for integration tests.
 #include <signal.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,15 @@ void Simulator::reset() {
 
 std::string Simulator::lastRequestJson() {
   return httpGet(port_, "/_sim/last-request").body;
+}
+
+bool makeCertificate(const TempDir& dir, const std::string& name) {
+  std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+      "-nodes -days 2 -subj /CN=" +
+      name + " -addext subjectAltName=DNS:" + name + " -keyout " + dir.file("key.pem") + " -out " +
+      dir.file("cert.pem") + " >/dev/null 2>&1";
+  return std::system(command.c_str()) == 0;
 }
 
 Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {

@@ -4,8 +4,8 @@
 // afterwards. Several clients share a small pool of provider connections, so a connection reused
 // after such an answer would hand one client's leftovers to another. Every client must get its
 // own answer or a clean error, never stray bytes, and the gateway must keep serving and exit
-// cleanly. And SSE streams in every line-ending style, whole or broken, split every 3 bytes: only
-// whole, valid ones are cached.
+// cleanly, over plain TCP and over TLS. And SSE streams in every line-ending style, whole or
+// broken, split every 3 bytes: only whole, valid ones are cached.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -159,7 +159,9 @@ const Framing& framingNamed(std::string_view name) {
 }
 
 // The provider: each prompt is "<framing>#<id>"; the answer's image URL carries the prompt.
-void serveHostile(ServerConnection& connection) {
+// The provider's end of a connection. Over TLS, an orderly end (kClose) sends close_notify before
+// the FIN: without it the gateway takes the end as a cut, as it must.
+void serveHostile(ServerConnection& connection, bool tls) {
   ReceivedRequest request;
   while (connection.readRequest(&request)) {
     auto body = nlohmann::json::parse(request.body, nullptr, false);
@@ -170,7 +172,7 @@ void serveHostile(ServerConnection& connection) {
     std::string image = R"({"created":1,"data":[{"b64_json":"SU1H","url":"http://images.test/)" +
                         prompt + R"("}]})";
     connection.write(framing.answer(image));
-    if (framing.after == After::kClose) connection.close();
+    if (framing.after == After::kClose) tls ? connection.closeNotify() : connection.close();
     if (framing.after == After::kReset) connection.reset();
     if (framing.after != After::kKeepOpen) return;
   }
@@ -205,16 +207,29 @@ std::string problemWith(const HttpResponse& response, const Framing& framing,
 }
 
 // With the cache off the answers stream through; with it on they are also captured and stored,
-// and the same request is sent twice: a HIT may only follow a whole 200 answer.
-class HostileProvider : public ::testing::TestWithParam<bool> {};
+// and the same request is sent twice: a HIT may only follow a whole 200 answer. Over plain TCP and
+// over TLS, where bytes after an answer can also wait inside OpenSSL.
+struct ProviderKind {
+  bool cache;
+  bool tls;
+};
+
+class HostileProvider : public ::testing::TestWithParam<ProviderKind> {};
 
 TEST_P(HostileProvider, EveryClientGetsItsOwnAnswerOrACleanErrorWhateverTheFraming) {
-  const bool cache = GetParam();
-  TestServer provider(serveHostile);
+  const bool cache = GetParam().cache;
+  const bool tls = GetParam().tls;
+  TempDir certs;
+  ASSERT_TRUE(!tls || makeCertificate(certs, "localhost"));
+  TestServer::Tls certificate{certs.file("cert.pem"), certs.file("key.pem")};
+  TestServer provider([tls](ServerConnection& connection) { serveHostile(connection, tls); },
+                      tls ? &certificate : nullptr);
+  std::string host_port = (tls ? "localhost:" : "127.0.0.1:") + std::to_string(provider.port());
   Gateway gateway{GatewayOptions{
-      .upstream_base_url = "http://127.0.0.1:" + std::to_string(provider.port()) + "/v1",
+      .upstream_base_url = (tls ? "https://" : "http://") + host_port + "/v1",
       .extra_upstream_toml = "max_connections = 2\nmax_retries = 0\neject_after = 1000\n"
-                             "first_byte_timeout = \"5s\"\ntimeout = \"10s\"\n",
+                             "first_byte_timeout = \"5s\"\ntimeout = \"10s\"\n" +
+                             (tls ? "ca_file = \"" + certs.file("cert.pem") + "\"\n" : ""),
       .cache_toml = cache ? "enabled = true\n" : "enabled = false\n",
       .workers = 1}};
 
@@ -269,9 +284,12 @@ TEST_P(HostileProvider, EveryClientGetsItsOwnAnswerOrACleanErrorWhateverTheFrami
   EXPECT_EQ(gateway.process().waitExit(20s), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(CacheOffAndOn, HostileProvider, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? std::string("CacheOn") : std::string("CacheOff");
+INSTANTIATE_TEST_SUITE_P(PlainAndTlsCacheOffAndOn, HostileProvider,
+                         ::testing::Values(ProviderKind{false, false}, ProviderKind{true, false},
+                                           ProviderKind{false, true}, ProviderKind{true, true}),
+                         [](const ::testing::TestParamInfo<ProviderKind>& info) {
+                           return std::string(info.param.tls ? "Tls" : "Plain") +
+                                  (info.param.cache ? "CacheOn" : "CacheOff");
                          });
 
 // Streams with each line ending SSE allows, and broken ones. Each carries one completed image

@@ -17,16 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-// Creates a self-signed certificate for `name` (DNS SAN) in dir; returns false on failure.
-bool makeCertificate(const TempDir& dir, const std::string& name) {
-  std::string command =
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-      "-nodes -days 2 -subj /CN=" +
-      name + " -addext subjectAltName=DNS:" + name + " -keyout " + dir.file("key.pem") + " -out " +
-      dir.file("cert.pem") + " >/dev/null 2>&1";
-  return std::system(command.c_str()) == 0;
-}
-
 const char kTlsBody[] = R"({"model":"gpt-image-1","prompt":"over tls"})";
 
 // The simulator serving HTTPS with the certificate in certs.

@@ -5,6 +5,7 @@
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -204,6 +205,9 @@ TestServer::TestServer(Handler handler, const Tls* tls) : handler_(std::move(han
       throw std::runtime_error("test server: cannot load " + tls->cert_file);
     }
     if (tls->max_version != 0) SSL_CTX_set_max_proto_version(ssl_ctx_, tls->max_version);
+    // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a client that closed first must not
+    // end the test process.
+    signal(SIGPIPE, SIG_IGN);
   }
   listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
