@@ -1,8 +1,10 @@
 // Integration: what clients see when the provider fails — refused connections, timeouts, resets,
-// provider errors passed through with their rate-limit headers — and that no key ever leaks.
+// provider errors passed through with their rate-limit headers, over HTTP and HTTPS — and that no
+// key ever leaks.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -23,6 +25,30 @@ GatewayOptions optionsFor(const std::string& base_url, std::string extra = "") {
   options.env = {{"PROVIDER_KEY", kSecret}};
   return options;
 }
+
+// The cases a provider causes, each against the simulator over plain HTTP and over HTTPS (its TLS
+// mode, with a certificate the gateway is told to trust): a failure must look the same to the
+// client whichever way the provider is reached.
+class ProviderFailures : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    if (tls()) ASSERT_TRUE(makeCertificate(certs_, "localhost"));
+    sim_ = std::make_unique<Simulator>(
+        tls() ? std::vector<std::string>{"--tls-cert", certs_.file("cert.pem"), "--tls-key",
+                                         certs_.file("key.pem")}
+              : std::vector<std::string>{});
+    ASSERT_NE(sim_->port(), 0);
+  }
+  bool tls() const { return GetParam(); }
+  GatewayOptions options(const std::string& extra = "") const {
+    if (!tls()) return optionsFor(sim_->baseUrl(), extra);
+    return optionsFor("https://localhost:" + std::to_string(sim_->port()) + "/v1",
+                      extra + "ca_file = \"" + certs_.file("cert.pem") + "\"\n");
+  }
+
+  TempDir certs_;
+  std::unique_ptr<Simulator> sim_;
+};
 
 HttpResponse postWithFault(uint16_t port, const std::string& fault) {
   return httpPostJson(port, "/v1/images/generations", kBody, {{"x-sim-fault", fault}});
@@ -60,18 +86,16 @@ TEST(UpstreamFailures, UnresolvableHostIs502OrTimeoutNamingTheUpstream) {
   EXPECT_NE(response.body.find("'sim'"), std::string::npos) << response.body;
 }
 
-TEST(UpstreamFailures, FirstByteTimeoutIs504) {
-  Simulator sim;
-  Gateway gateway(optionsFor(sim.baseUrl(), "first_byte_timeout = \"300ms\"\n"));
+TEST_P(ProviderFailures, FirstByteTimeoutIs504) {
+  Gateway gateway(options("first_byte_timeout = \"300ms\"\n"));
   HttpResponse response = postWithFault(gateway.port(), "stall");
   EXPECT_EQ(response.status, 504);
   EXPECT_EQ(json::parse(response.body)["error"]["code"], "upstream_timeout");
   expectNoSecret(gateway, response);
 }
 
-TEST(UpstreamFailures, ProviderRateLimitIsPassedThroughWithItsHeaders) {
-  Simulator sim;
-  Gateway gateway(optionsFor(sim.baseUrl()));
+TEST_P(ProviderFailures, ProviderRateLimitIsPassedThroughWithItsHeaders) {
+  Gateway gateway(options());
   HttpResponse response = postWithFault(gateway.port(), "429");
   EXPECT_EQ(response.status, 429);
   EXPECT_EQ(response.header("retry-after"), "1");
@@ -82,9 +106,8 @@ TEST(UpstreamFailures, ProviderRateLimitIsPassedThroughWithItsHeaders) {
   expectNoSecret(gateway, response);
 }
 
-TEST(UpstreamFailures, ProviderServerErrorsAndRefusalsArePassedThrough) {
-  Simulator sim;
-  Gateway gateway(optionsFor(sim.baseUrl()));
+TEST_P(ProviderFailures, ProviderServerErrorsAndRefusalsArePassedThrough) {
+  Gateway gateway(options());
   EXPECT_EQ(postWithFault(gateway.port(), "500").status, 500);
   EXPECT_EQ(postWithFault(gateway.port(), "503").status, 503);
   HttpResponse refused = postWithFault(gateway.port(), "moderation");
@@ -92,17 +115,15 @@ TEST(UpstreamFailures, ProviderServerErrorsAndRefusalsArePassedThrough) {
   EXPECT_EQ(json::parse(refused.body)["error"]["code"], "moderation_blocked");
 }
 
-TEST(UpstreamFailures, ResetBeforeHeadersIs502) {
-  Simulator sim;
-  Gateway gateway(optionsFor(sim.baseUrl()));
+TEST_P(ProviderFailures, ResetBeforeHeadersIs502) {
+  Gateway gateway(options());
   HttpResponse response = postWithFault(gateway.port(), "reset-before-headers");
   EXPECT_EQ(response.status, 502);
   EXPECT_EQ(json::parse(response.body)["error"]["type"], "upstream_error");
 }
 
-TEST(UpstreamFailures, ResetMidBodyReachesTheClientAsATruncatedResponse) {
-  Simulator sim;
-  Gateway gateway(optionsFor(sim.baseUrl()));
+TEST_P(ProviderFailures, ResetMidBodyReachesTheClientAsATruncatedResponse) {
+  Gateway gateway(options());
   HttpResponse response = postWithFault(gateway.port(), "reset-mid-body");
   EXPECT_EQ(response.status, 200);
   EXPECT_FALSE(response.complete) << "a cut upstream body must never look complete";
@@ -129,6 +150,11 @@ TEST(UpstreamFailures, ClientDisconnectCancelsTheUpstreamRequest) {
   EXPECT_EQ(in_flight, 0) << "the upstream request should be cancelled with the client";
   EXPECT_EQ(sim.requests(), 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, ProviderFailures, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("Tls") : std::string("Plain");
+                         });
 
 }  // namespace
 }  // namespace arkroute::testing
