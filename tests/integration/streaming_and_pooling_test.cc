@@ -1,10 +1,12 @@
-// Integration: SSE and large bodies stream through as they arrive; upstream connections are
-// pooled and reused; request size limits answer 413/431 with JSON errors.
+// Integration: SSE and large bodies stream through as they arrive (from plain and HTTPS
+// providers); upstream connections are pooled and reused; request size limits answer 413/431
+// with JSON errors.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "integration/harness.h"
+#include "integration/plain_and_tls.h"
 
 namespace arkroute::testing {
 namespace {
@@ -12,9 +14,13 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-TEST(Streaming, PartialImagesReachTheClientBeforeTheFinalImage) {
-  Simulator sim({"--latency-ms", "900"});
-  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+// Streams over plain HTTP and over HTTPS from the provider.
+class Streaming : public PlainAndTls {};
+
+TEST_P(Streaming, PartialImagesReachTheClientBeforeTheFinalImage) {
+  auto sim = startSimulator({"--latency-ms", "900"});
+  ASSERT_TRUE(sim);
+  Gateway gateway(optionsFor(*sim));
   HttpCall call;
   call.method = "POST";
   call.path = "/v1/images/generations";
@@ -43,16 +49,20 @@ TEST(Streaming, PartialImagesReachTheClientBeforeTheFinalImage) {
   EXPECT_GT(completed - first_partial, 200ms) << "partials must not be held back until the end";
 }
 
-TEST(Streaming, LargeBase64BodiesArriveIntactThroughBackpressure) {
-  Simulator sim({"--payload-bytes", "3000000"});
-  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+// The answer through the gateway is compared with the same answer (the simulator is
+// deterministic) taken straight from a plain simulator.
+TEST_P(Streaming, LargeBase64BodiesArriveIntactThroughBackpressure) {
+  auto sim = startSimulator({"--payload-bytes", "3000000"});
+  ASSERT_TRUE(sim);
+  Gateway gateway(optionsFor(*sim));
   const std::string body = R"({"model":"gpt-image-1","prompt":"big","n":2})";
   HttpCall call;
   call.method = "POST";
   call.path = "/v1/images/generations";
   call.body = body;
   call.headers = {{"Content-Type", "application/json"}};
-  HttpResponse direct = httpRequest(sim.port(), call);
+  Simulator plain({"--payload-bytes", "3000000"});
+  HttpResponse direct = httpRequest(plain.port(), call);
   size_t pieces = 0;
   call.on_body = [&](const std::string&) { ++pieces; };
   HttpResponse proxied = httpRequest(gateway.port(), call);
@@ -61,6 +71,8 @@ TEST(Streaming, LargeBase64BodiesArriveIntactThroughBackpressure) {
   EXPECT_EQ(proxied.body, direct.body);
   EXPECT_GT(pieces, 10u) << "the body should stream, not arrive in one piece";
 }
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, Streaming, ::testing::Bool(), plainOrTlsName);
 
 TEST(Pooling, ThreeHundredSequentialRequestsReuseAtMostMaxConnections) {
   Simulator sim({"--payload-bytes", "700"});

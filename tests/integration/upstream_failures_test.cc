@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "integration/harness.h"
+#include "integration/plain_and_tls.h"
 
 namespace arkroute::testing {
 namespace {
@@ -26,27 +27,20 @@ GatewayOptions optionsFor(const std::string& base_url, std::string extra = "") {
   return options;
 }
 
-// The cases a provider causes, each against the simulator over plain HTTP and over HTTPS (its TLS
-// mode, with a certificate the gateway is told to trust): a failure must look the same to the
-// client whichever way the provider is reached.
-class ProviderFailures : public ::testing::TestWithParam<bool> {
+// The cases a provider causes, each over plain HTTP and over HTTPS: a failure must look the same
+// to the client whichever way the provider is reached.
+class ProviderFailures : public PlainAndTls {
  protected:
   void SetUp() override {
-    if (tls()) ASSERT_TRUE(makeCertificate(certs_, "localhost"));
-    sim_ = std::make_unique<Simulator>(
-        tls() ? std::vector<std::string>{"--tls-cert", certs_.file("cert.pem"), "--tls-key",
-                                         certs_.file("key.pem")}
-              : std::vector<std::string>{});
-    ASSERT_NE(sim_->port(), 0);
+    sim_ = startSimulator();
+    ASSERT_TRUE(sim_);
   }
-  bool tls() const { return GetParam(); }
   GatewayOptions options(const std::string& extra = "") const {
-    if (!tls()) return optionsFor(sim_->baseUrl(), extra);
-    return optionsFor("https://localhost:" + std::to_string(sim_->port()) + "/v1",
-                      extra + "ca_file = \"" + certs_.file("cert.pem") + "\"\n");
+    GatewayOptions options = optionsFor(*sim_, "api_key_env = \"PROVIDER_KEY\"\n" + extra);
+    options.env = {{"PROVIDER_KEY", kSecret}};
+    return options;
   }
 
-  TempDir certs_;
   std::unique_ptr<Simulator> sim_;
 };
 
@@ -151,10 +145,7 @@ TEST(UpstreamFailures, ClientDisconnectCancelsTheUpstreamRequest) {
   EXPECT_EQ(sim.requests(), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(PlainAndTls, ProviderFailures, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? std::string("Tls") : std::string("Plain");
-                         });
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, ProviderFailures, ::testing::Bool(), plainOrTlsName);
 
 }  // namespace
 }  // namespace arkroute::testing
