@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -317,11 +316,7 @@ TEST(Kling, AClientThatLeavesStopsThePolling) {
 
 TEST(Kling, OverHttpsTheApiAndTheImagesAreVerified) {
   TempDir certs;
-  std::string command =
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-      "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout " +
-      certs.file("key.pem") + " -out " + certs.file("cert.pem") + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(command.c_str()), 0);
+  ASSERT_TRUE(makeCertificate(certs, "localhost"));
   Simulator sim({"--tls-cert", certs.file("cert.pem"), "--tls-key", certs.file("key.pem")});
   GatewayOptions options = klingGateway(sim, "ca_file = \"" + certs.file("cert.pem") + "\"\n");
   options.upstream_base_url = "https://localhost:" + std::to_string(sim.port()) + "/kling";
