@@ -1,13 +1,15 @@
 // Integration: POST /v1/images/edits through the gateway to the simulator — multipart bodies
 // forwarded byte for byte (but for the model rename), repeated edits served from the cache (base64,
 // streamed as image_edit.* events, url answers with the gateway's URLs), streamed edit events,
-// errors, and the edit counted in the usage ledger.
+// errors, the edit counted in the usage ledger, and large concurrent uploads over HTTP and HTTPS.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "integration/harness.h"
+#include "integration/plain_and_tls.h"
 
 namespace arkroute::testing {
 namespace {
@@ -348,6 +350,44 @@ TEST(ImageEditsLedger, AnEditIsCountedInTheUsageLedgerAtItsCost) {
   EXPECT_EQ(totals["images"].get<int>(), 2);
   EXPECT_NEAR(totals["cost_usd"].get<double>(), 0.08, 1e-9);
 }
+
+// Large uploads at once, over plain HTTP and HTTPS to the provider: three clients each send an
+// edit with its own 12 MiB image through two provider connections, and each answer (which depends
+// on every byte of its image) equals the one a plain simulator gives for the same upload.
+class LargeEdits : public PlainAndTls {};
+
+TEST_P(LargeEdits, ConcurrentUploadsReachTheProviderWhole) {
+  auto sim = startSimulator();
+  ASSERT_TRUE(sim);
+  GatewayOptions options = optionsFor(*sim, "max_connections = 2\n");
+  options.server_toml = "max_body_bytes = \"64MiB\"\n";
+  Gateway gateway(options);
+  Simulator plain;
+  constexpr int kClients = 3;
+  std::vector<std::string> forms;
+  for (int client = 0; client < kClients; ++client) {
+    std::string image(12u << 20, static_cast<char>('a' + client));
+    image.replace(0, 8, "\x89PNG\r\n\x1a\n");
+    forms.push_back(editForm({{"model", "gpt-image-1"}, {"prompt", "upload"}}, image));
+  }
+  std::vector<HttpResponse> answers(kClients);
+  std::vector<std::thread> clients;
+  for (int client = 0; client < kClients; ++client) {
+    clients.emplace_back(
+        [&, client] { answers[client] = httpRequest(gateway.port(), editCall(forms[client])); });
+  }
+  for (std::thread& thread : clients) thread.join();
+  for (int client = 0; client < kClients; ++client) {
+    ASSERT_EQ(answers[client].status, 200) << answers[client].body.substr(0, 300);
+    EXPECT_TRUE(answers[client].body == httpRequest(plain.port(), editCall(forms[client])).body)
+        << "client " << client;
+  }
+  if (!tls()) {  // the harness reads the simulator's stats over plain HTTP only
+    EXPECT_EQ(sim->requests("/v1/images/edits"), kClients) << "nothing was sent twice";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, LargeEdits, ::testing::Bool(), plainOrTlsName);
 
 }  // namespace
 }  // namespace arkroute::testing
