@@ -236,8 +236,11 @@ evbuffer* UpstreamConnection::gatherInput() {
   return input_;
 }
 
+// Bytes read but not parsed, or bytes that may still be waiting: the last read stopped at its
+// budget, or OpenSSL holds records (or part of one) not decrypted yet.
 bool UpstreamConnection::unreadBytes() const {
-  return evbuffer_get_length(input_) > 0 || evbuffer_get_length(stream_->input()) > 0;
+  return evbuffer_get_length(input_) > 0 || evbuffer_get_length(stream_->input()) > 0 ||
+         stream_->mayHoldUnreadInput();
 }
 
 // Parses what arrived, hands it to the handler (once per read), then completes the response or
@@ -285,8 +288,8 @@ bool UpstreamConnection::deliver(CallImpl* call) {
 void UpstreamConnection::finishResponse(CallImpl* call) {
   // Bytes after the answer belong to no request: a connection that has (or may have) some must
   // not carry the next request, which would take them for its answer.
-  bool reusable = parser_.keepAlive() && !peer_closed_ && !unreadBytes() &&
-                  !stream_->mayHoldUnreadInput() && stream_->pendingOutput() == 0;
+  bool reusable =
+      parser_.keepAlive() && !peer_closed_ && !unreadBytes() && stream_->pendingOutput() == 0;
   call_ = nullptr;
   if (reusable) {
     pool_.release(this);

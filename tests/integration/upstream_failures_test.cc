@@ -19,12 +19,16 @@ using nlohmann::json;
 const char kSecret[] = "sk-never-show-me-0123456789";
 const char kBody[] = R"({"model":"gpt-image-1","prompt":"failure modes"})";
 
-GatewayOptions optionsFor(const std::string& base_url, std::string extra = "") {
-  GatewayOptions options;
-  options.upstream_base_url = base_url;
-  options.extra_upstream_toml = "api_key_env = \"PROVIDER_KEY\"\n" + extra;
+// The upstream's key is kSecret, read from the environment: no answer or log may show it.
+GatewayOptions withProviderKey(GatewayOptions options) {
+  options.extra_upstream_toml += "api_key_env = \"PROVIDER_KEY\"\n";
   options.env = {{"PROVIDER_KEY", kSecret}};
   return options;
+}
+
+GatewayOptions optionsFor(const std::string& base_url, std::string extra = "") {
+  return withProviderKey(
+      GatewayOptions{.upstream_base_url = base_url, .extra_upstream_toml = extra});
 }
 
 // The cases a provider causes, each over plain HTTP and over HTTPS: a failure must look the same
@@ -36,9 +40,7 @@ class ProviderFailures : public PlainAndTls {
     ASSERT_TRUE(sim_);
   }
   GatewayOptions options(const std::string& extra = "") const {
-    GatewayOptions options = optionsFor(*sim_, "api_key_env = \"PROVIDER_KEY\"\n" + extra);
-    options.env = {{"PROVIDER_KEY", kSecret}};
-    return options;
+    return withProviderKey(optionsFor(*sim_, extra));
   }
 
   std::unique_ptr<Simulator> sim_;

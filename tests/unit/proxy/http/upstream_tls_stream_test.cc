@@ -80,6 +80,15 @@ class TlsServerEnd {
 
 void sendSliced(BIO* records, int fd, std::string* held, std::mt19937* random, bool flush);
 
+// Appends to out the records OpenSSL wrote into records (a memory BIO) since the last call.
+void takeRecords(BIO* records, std::string* out) {
+  char buffer[16384];
+  int got;
+  while ((got = BIO_read(records, buffer, sizeof buffer)) > 0) {
+    out->append(buffer, static_cast<size_t>(got));
+  }
+}
+
 class TlsStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -191,11 +200,7 @@ TEST_F(TlsStreamTest, RecordsBeyondAnEventsBudgetStillArrive) {
 // with pauses of up to 300 µs, keeping up to 300 bytes back for the next call unless flushing: a
 // slice may end inside a record's header or body, or carry one record's end and the next's start.
 void sendSliced(BIO* records, int fd, std::string* held, std::mt19937* random, bool flush) {
-  char buffer[16384];
-  int got;
-  while ((got = BIO_read(records, buffer, sizeof buffer)) > 0) {
-    held->append(buffer, static_cast<size_t>(got));
-  }
+  takeRecords(records, held);
   size_t keep = flush ? 0 : std::min<size_t>(held->size(), (*random)() % 300);
   size_t at = 0;
   while (at < held->size() - keep) {
@@ -241,17 +246,12 @@ TEST_F(TlsStreamTest, PartOfARecordHeldByOpenSslIsInputThatMayBeWaiting) {
     SSL_set0_wbio(ssl, records);
     int fd = SSL_get_fd(ssl);
     std::string bytes;
-    auto take = [&] {
-      char buffer[4096];
-      int got;
-      while ((got = BIO_read(records, buffer, sizeof buffer)) > 0) bytes.append(buffer, got);
-    };
     SSL_write(ssl, "first", 5);
-    take();
+    takeRecords(records, &bytes);
     EXPECT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
     bytes.clear();
     SSL_write(ssl, "second", 6);
-    take();
+    takeRecords(records, &bytes);
     while (stage < 1) std::this_thread::sleep_for(1ms);
     EXPECT_EQ(write(fd, bytes.data(), 10), 10);
     while (stage < 2) std::this_thread::sleep_for(1ms);
