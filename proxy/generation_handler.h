@@ -100,6 +100,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void retryKeepEntry();
   void answerAfterUpstream();
   void respondError(const ApiError& error);
+  void failInternally(const std::string& what);  // this handler threw (see onUpstreamError)
   void respondImagesNotCacheable();
   void finish();
   RequestRecord makeRecord() const;

@@ -368,6 +368,10 @@ void GenerationHandler::answerAfterUpstream() {
 
 void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
   releaseSlot();
+  if (error.kind == http::UpstreamError::Kind::kHandler) {
+    failInternally(error.message);
+    return;
+  }
   if (error.kind != http::UpstreamError::Kind::kCancelled) gate().recordFailure();
   if (!exchange_->responseStarted() && !exchange_->clientGone() && retryableError(error) &&
       planRetry(0)) {
@@ -382,6 +386,17 @@ void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
     return;
   }
   respondError(upstreamFailureError(error, upstream().name));
+}
+
+// This handler threw while the provider's answer arrived (a bug; the upstream client caught it):
+// the request fails alone, logged, with a 500 or a cut answer, and a coalescing waiter takes over.
+void GenerationHandler::failInternally(const std::string& what) {
+  outcome_ = "internal_error";
+  error_code_ = "internal_error";
+  if (!exchange_->responseStarted()) status_ = 500;
+  permit_.reset();
+  answerInternalError(*exchange_, request_id_, what);
+  finish();
 }
 
 void GenerationHandler::keepTail(evbuffer* data) {

@@ -66,7 +66,8 @@ struct OutgoingRequest {
 };
 
 struct UpstreamError {
-  enum class Kind { kDns, kConnect, kTls, kTimeout, kReset, kProtocol, kCancelled };
+  // kHandler: the response handler itself threw (see UpstreamResponseHandler); message is what().
+  enum class Kind { kDns, kConnect, kTls, kTimeout, kReset, kProtocol, kCancelled, kHandler };
   Kind kind;
   std::string message;         // human-readable reason: "connection refused", "certificate verify
                                // failed: hostname mismatch", "timed out waiting for first byte"
@@ -75,7 +76,12 @@ struct UpstreamError {
 std::string_view toString(UpstreamError::Kind kind);
 
 // Implemented by whoever sends a request. Callbacks arrive on the pool's loop; after
-// onUpstreamComplete or onUpstreamError nothing more is called.
+// onUpstreamComplete or onUpstreamError nothing more is called. A callback that throws is a bug
+// in the handler, and it fails this call alone: the connection closes (never reused), and the
+// handler gets onUpstreamError with kind kHandler and the exception's what() as the message, once
+// (also after a throwing onUpstreamComplete, when the call still exists). An exception that no
+// callback is left to receive (from onUpstreamError, or after the handler destroyed its call) is
+// written to stderr.
 class UpstreamResponseHandler {
  public:
   virtual ~UpstreamResponseHandler() = default;

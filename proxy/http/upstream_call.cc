@@ -3,6 +3,7 @@
 // callbacks leave from.
 #include <event2/buffer.h>
 
+#include "proxy/http/upstream_handler_failure.h"
 #include "proxy/http/upstream_internal.h"
 #include "proxy/http/upstream_request.h"
 
@@ -45,6 +46,7 @@ CallImpl::CallImpl(PoolCore& pool, OutgoingRequest&& request, UpstreamResponseHa
 }
 
 CallImpl::~CallImpl() {
+  if (destroyed_) *destroyed_ = true;
   cancel();
   if (pool_) pool_->remove(this);
   stopTimeouts();
@@ -115,11 +117,41 @@ UpstreamResponseHandler* CallImpl::finish() {
 }
 
 void CallImpl::complete() {
-  finish()->onUpstreamComplete();
+  endWith([](UpstreamResponseHandler& handler) { handler.onUpstreamComplete(); }, false);
 }
 
 void CallImpl::fail(const UpstreamError& error) {
-  finish()->onUpstreamError(error);
+  endWith([&error](UpstreamResponseHandler& handler) { handler.onUpstreamError(error); }, true);
+}
+
+// Runs the call's last callback. The handler may destroy this call inside it: destroyed_ points at
+// a flag on this stack meanwhile. Should onUpstreamComplete throw while the call still exists, the
+// handler gets onUpstreamError(kHandler) so it can still answer; what no callback is left to
+// receive goes to stderr.
+template <class Callback>
+void CallImpl::endWith(Callback&& last_callback, bool is_error) {
+  UpstreamResponseHandler* handler = finish();
+  bool destroyed = false;
+  destroyed_ = &destroyed;
+  try {
+    last_callback(*handler);
+  } catch (...) {
+    std::string what = exceptionText(std::current_exception());
+    bool told = false;
+    if (!destroyed && !is_error) {
+      try {
+        handler->onUpstreamError(UpstreamError{UpstreamError::Kind::kHandler, what, true});
+        told = true;
+      } catch (...) {
+        what += "; then onUpstreamError threw: " + exceptionText(std::current_exception());
+      }
+    }
+    if (!told) {
+      reportHandlerFailure(destroyed || !pool_ ? "" : pool_->endpoint().name,
+                           "at the end of its call", what);
+    }
+  }
+  if (!destroyed) destroyed_ = nullptr;
 }
 
 void CallImpl::poolGone() {

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "proxy/http/tls_client.h"
+#include "proxy/http/upstream_handler_failure.h"
 #include "proxy/http/upstream_internal.h"
 
 namespace arkroute::http {
@@ -267,22 +268,42 @@ void UpstreamConnection::pump() {
   }
 }
 
-// Returns false when the handler paused, cancelled or destroyed the call.
+// Returns false when the handler paused, cancelled or destroyed the call, or threw.
 bool UpstreamConnection::deliver(CallImpl* call) {
   UpstreamResponseHandler* handler = call->handler();
   if (parser_.headComplete() && !head_delivered_) {
     head_delivered_ = true;
     call->headArrived();
-    handler->onUpstreamHead(parser_.status(), parser_.headers());
-    if (call_ != call) return false;
+    if (!handOver(call, [&] { handler->onUpstreamHead(parser_.status(), parser_.headers()); })) {
+      return false;
+    }
   }
   if (paused_) return false;
   if (evbuffer_get_length(body_) > 0) {
-    handler->onUpstreamBody(body_);
-    if (call_ != call) return false;
+    if (!handOver(call, [&] { handler->onUpstreamBody(body_); })) return false;
     evbuffer_drain(body_, evbuffer_get_length(body_));  // the handler should have moved it all
   }
   return !paused_;
+}
+
+// Runs one handler callback for call; false when the call is no longer this connection's after
+// it. A callback that throws fails the call with kHandler (the rest of the answer is for nobody,
+// so the connection closes), or, when the handler destroyed or cancelled its call first, goes to
+// stderr.
+template <class Callback>
+bool UpstreamConnection::handOver(CallImpl* call, Callback&& callback) {
+  try {
+    callback();
+  } catch (...) {
+    std::string what = exceptionText(std::current_exception());
+    if (call_ == call) {
+      fail(UpstreamError::Kind::kHandler, std::move(what));
+    } else {
+      reportHandlerFailure(pool_.endpoint().name, "after its call ended", what);
+    }
+    return false;
+  }
+  return call_ == call;
 }
 
 void UpstreamConnection::finishResponse(CallImpl* call) {

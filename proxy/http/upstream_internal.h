@@ -70,6 +70,8 @@ class UpstreamConnection : private SocketStream::Handler {
   evbuffer* gatherInput();
   bool unreadBytes() const;
   bool deliver(CallImpl* call);
+  template <class Callback>
+  bool handOver(CallImpl* call, Callback&& callback);
   void finishResponse(CallImpl* call);
   void onClosedMidResponse(CallImpl* call);
   void fail(UpstreamError::Kind kind, std::string message);
@@ -146,6 +148,8 @@ class CallImpl final : public UpstreamCall {
   void stopTimeouts();
   void timeout(std::string message);
   UpstreamResponseHandler* finish();
+  template <class Callback>
+  void endWith(Callback&& last_callback, bool is_error);
 
   PoolCore* pool_;
   UpstreamResponseHandler* handler_;
@@ -155,6 +159,7 @@ class CallImpl final : public UpstreamCall {
   UpstreamConnection* connection_ = nullptr;
   DeadlineList::Entry total_timeout_;       // from the start, in the pool's totalTimeouts()
   DeadlineList::Entry first_byte_timeout_;  // from the request's flush to the response head
+  bool* destroyed_ = nullptr;  // set while a final callback runs: the handler may destroy this
   bool head_request_ = false;
   bool head_arrived_ = false;  // a response may start before the upload has been flushed
   bool reused_ = false;

@@ -24,6 +24,8 @@ std::string_view toString(UpstreamError::Kind kind) {
       return "protocol";
     case UpstreamError::Kind::kCancelled:
       return "cancelled";
+    case UpstreamError::Kind::kHandler:
+      return "handler";
   }
   return "unknown";
 }
