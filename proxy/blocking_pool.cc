@@ -1,13 +1,27 @@
 // BlockingPool: a shared FIFO drained by a fixed set of threads.
 #include "proxy/blocking_pool.h"
 
+#include <unistd.h>
+
 #include <string>
 
+#include "proxy/http/upstream_handler_failure.h"
 #include "proxy/thread_name.h"
 
 namespace arkroute {
 
-BlockingPool::BlockingPool(size_t threads, std::string_view name) {
+namespace {
+
+void reportFailure(const std::string& context) {
+  std::string line = "arkroute: internal error in " + context + ": " +
+                     http::exceptionText(std::current_exception()) + "\n";
+  ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)written;  // nothing better to do when stderr is gone
+}
+
+}  // namespace
+
+BlockingPool::BlockingPool(size_t threads, std::string_view name) : name_(name) {
   if (threads == 0) threads = 1;
   for (size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { run(); });
@@ -28,7 +42,7 @@ void BlockingPool::submit(std::function<void()> job) {
       return;
     }
   }
-  job();
+  runJob(job);
 }
 
 void BlockingPool::stop() {
@@ -50,8 +64,26 @@ void BlockingPool::run() {
     std::function<void()> job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    job();
+    runJob(job);
     lock.lock();
+  }
+}
+
+void BlockingPool::runJob(const std::function<void()>& job) const {
+  try {
+    job();
+  } catch (...) {
+    reportFailure("a job on the " + name_ + " pool");
+  }
+}
+
+std::function<void()> continuationOf(const std::function<std::function<void()>()>& job,
+                                     std::function<void()> if_failed) {
+  try {
+    return job();
+  } catch (...) {
+    reportFailure("work off the event loop");
+    return if_failed;
   }
 }
 

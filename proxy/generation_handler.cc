@@ -236,15 +236,19 @@ void GenerationHandler::hashEditFiles() {
 }
 
 // An entry not in memory may be on disk: it is read on the blocking pool, so this loop serves its
-// other clients meanwhile.
+// other clients meanwhile. A read that throws (logged) counts as a miss.
 void GenerationHandler::lookUpOffLoop() {
   std::weak_ptr<GenerationHandler> weak = shared_from_this();
-  worker_.offLoop([weak, store = worker_.services().store, key = *cache_key_, now = nowMs()] {
-    auto entry = store->lookup(key, now).entry;
-    return std::function<void()>([weak, entry = std::move(entry)]() mutable {
-      if (auto self = weak.lock()) self->afterLookup(std::move(entry));
-    });
-  });
+  worker_.offLoop(
+      [weak, store = worker_.services().store, key = *cache_key_, now = nowMs()] {
+        auto entry = store->lookup(key, now).entry;
+        return std::function<void()>([weak, entry = std::move(entry)]() mutable {
+          if (auto self = weak.lock()) self->afterLookup(std::move(entry));
+        });
+      },
+      [weak] {
+        if (auto self = weak.lock()) self->afterLookup(nullptr);
+      });
 }
 
 // The lookup missed, but another request's generation may have been stored since (the lookup ran

@@ -95,26 +95,31 @@ void GatewayMcpBackend::generateImage(std::string request_json, std::string auth
 void GatewayMcpBackend::editImage(mcp::EditImageRequest edit, std::string authorization,
                                   std::function<void(mcp::GenerationOutcome)> done) {
   Services& services = worker_.services();
-  worker_.offLoop([this, store = services.store, now = services.now_ms(), edit = std::move(edit),
-                   authorization = std::move(authorization), done = std::move(done)]() mutable {
-    auto images = readEditInputs(store, edit.images, now);
-    return std::function<void()>([this, images = std::move(images), edit = std::move(edit),
-                                  authorization = std::move(authorization),
-                                  done = std::move(done)]() mutable {
-      if (auto* problem = std::get_if<std::string>(&images)) {
-        return done(unreadableImages(*problem));
-      }
-      std::string boundary;
-      auto form = editForm(edit, std::get<std::vector<std::string>>(images), &boundary);
-      if (!form) return done(unreadableImages("The images could not be put in a form."));
-      http::Request request;
-      request.method = "POST";
-      request.target = request.path = "/v1/images/edits";
-      request.headers.set("Content-Type", "multipart/form-data; boundary=" + boundary);
-      request.body = std::move(*form);
-      run(std::move(request), authorization, std::move(done));
-    });
-  });
+  auto if_failed = [done] {
+    done(unreadableImages("The images could not be read (an internal error, logged)."));
+  };
+  worker_.offLoop(
+      [this, store = services.store, now = services.now_ms(), edit = std::move(edit),
+       authorization = std::move(authorization), done = std::move(done)]() mutable {
+        auto images = readEditInputs(store, edit.images, now);
+        return std::function<void()>([this, images = std::move(images), edit = std::move(edit),
+                                      authorization = std::move(authorization),
+                                      done = std::move(done)]() mutable {
+          if (auto* problem = std::get_if<std::string>(&images)) {
+            return done(unreadableImages(*problem));
+          }
+          std::string boundary;
+          auto form = editForm(edit, std::get<std::vector<std::string>>(images), &boundary);
+          if (!form) return done(unreadableImages("The images could not be put in a form."));
+          http::Request request;
+          request.method = "POST";
+          request.target = request.path = "/v1/images/edits";
+          request.headers.set("Content-Type", "multipart/form-data; boundary=" + boundary);
+          request.body = std::move(*form);
+          run(std::move(request), authorization, std::move(done));
+        });
+      },
+      std::move(if_failed));
 }
 
 // Runs request through the pipeline as the caller, on this worker.

@@ -183,14 +183,17 @@ void Worker::start() {
   nameThread(thread_, "ark-worker-" + std::to_string(index_));
 }
 
-void Worker::offLoop(std::function<std::function<void()>()> job, Lane lane) {
+void Worker::offLoop(std::function<std::function<void()>()> job, std::function<void()> if_failed,
+                     Lane lane) {
   BlockingPool* pool = lane == Lane::kRead ? services_.blocking : services_.maintenance;
   if (!pool) {
-    job()();
+    continuationOf(job, std::move(if_failed))();
     return;
   }
   LoopTasks* tasks = tasks_.get();  // outlives the pools' jobs: the Gateway stops them first
-  pool->submit([job = std::move(job), tasks] { tasks->post(job()); });
+  pool->submit([job = std::move(job), if_failed = std::move(if_failed), tasks]() mutable {
+    tasks->post(continuationOf(job, std::move(if_failed)));
+  });
 }
 
 void Worker::join() {

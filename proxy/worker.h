@@ -74,15 +74,23 @@ class Worker {
   // Runs job on a blocking pool (work that may wait on the disk), then the continuation it
   // returns on this loop. Without a pool both run now, before offLoop returns. The continuation
   // may run after the request it was for has ended: it must hold what it uses (weakly, for a
-  // handler that may be gone). kMaintenance: long admin work (purges), kept off the read pool.
+  // handler that may be gone). Should job throw (a bug), the exception goes to stderr and
+  // if_failed runs on this loop instead: the request waiting for the job is never left waiting.
+  // kMaintenance: long admin work (purges), kept off the read pool.
   enum class Lane { kRead, kMaintenance };
-  void offLoop(std::function<std::function<void()>()> job, Lane lane = Lane::kRead);
+  void offLoop(std::function<std::function<void()>()> job, std::function<void()> if_failed,
+               Lane lane = Lane::kRead);
   // For an endpoint: work() runs on a pool, then answer(exchange, result) on this loop, unless
   // the client has left meanwhile (a 500 if answer throws: see answerInternalErrors).
   template <class Work, class Answer>
   void answerOffLoop(const std::shared_ptr<http::Exchange>& exchange, std::string request_id,
                      Work work, Answer answer, Lane lane = Lane::kRead) {
     std::weak_ptr<http::Exchange> weak = exchange;
+    auto if_failed = [weak, request_id] {
+      if (auto exchange = weak.lock()) {
+        answerInternalError(*exchange, request_id, "its work off the event loop failed");
+      }
+    };
     offLoop(
         [weak, request_id = std::move(request_id), work = std::move(work),
          answer = std::move(answer)]() mutable {
@@ -92,7 +100,7 @@ class Worker {
             answerInternalErrors(*exchange, request_id, [&] { answer(*exchange, result); });
           });
         },
-        lane);
+        std::move(if_failed), lane);
   }
   UrlAnswers& urlAnswers() { return url_answers_; }
   // Writes the ledger rows changed by requests that finished on this loop, once, when the loop

@@ -1,5 +1,7 @@
 // BlockingPool: jobs run off the caller's thread (named after the pool), stop() runs what is
-// queued, and a job submitted after stop() still runs (on the caller's thread).
+// queued, a job submitted after stop() still runs (on the caller's thread), and a job that throws
+// is reported on stderr without ending its thread. continuationOf: a job whose continuation
+// cannot be made still answers, through its fallback.
 #include "proxy/blocking_pool.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +9,7 @@
 
 #include <atomic>
 #include <future>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -55,6 +58,41 @@ TEST(BlockingPool, StopRunsEveryQueuedJobThenLaterJobsRunInline) {
   std::thread::id ran_on;
   pool.submit([&] { ran_on = std::this_thread::get_id(); });
   EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
+TEST(BlockingPool, AJobThatThrowsIsReportedAndItsThreadRunsTheNextJob) {
+  BlockingPool pool(1, "ark-test");
+  std::promise<void> next_ran;
+  ::testing::internal::CaptureStderr();
+  pool.submit([] { throw std::runtime_error("a bug in a job"); });
+  pool.submit([&] { next_ran.set_value(); });
+  auto status = next_ran.get_future().wait_for(std::chrono::seconds(5));
+  std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(status, std::future_status::ready);
+  EXPECT_NE(log.find("arkroute: internal error in a job on the ark-test pool: a bug in a job"),
+            std::string::npos)
+      << log;
+}
+
+TEST(ContinuationOf, IsTheJobsContinuationWhenTheJobSucceeds) {
+  std::string ran;
+  continuationOf([&] { return std::function<void()>([&] { ran = "continuation"; }); },
+                 [&] { ran = "fallback"; })();
+  EXPECT_EQ(ran, "continuation");
+}
+
+TEST(ContinuationOf, IsTheFallbackWhenTheJobThrows) {
+  std::string ran;
+  ::testing::internal::CaptureStderr();
+  std::function<void()> next = continuationOf(
+      []() -> std::function<void()> { throw std::out_of_range("a bug reading the disk"); },
+      [&] { ran = "fallback"; });
+  std::string log = ::testing::internal::GetCapturedStderr();
+  next();
+  EXPECT_EQ(ran, "fallback");
+  EXPECT_NE(log.find("internal error in work off the event loop: a bug reading the disk"),
+            std::string::npos)
+      << log;
 }
 
 }  // namespace
