@@ -1,25 +1,12 @@
 // BlockingPool: a shared FIFO drained by a fixed set of threads.
 #include "proxy/blocking_pool.h"
 
-#include <unistd.h>
-
 #include <string>
 
-#include "proxy/http/upstream_handler_failure.h"
+#include "proxy/internal_failure.h"
 #include "proxy/thread_name.h"
 
 namespace arkroute {
-
-namespace {
-
-void reportFailure(const std::string& context) {
-  std::string line = "arkroute: internal error in " + context + ": " +
-                     http::exceptionText(std::current_exception()) + "\n";
-  ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
-  (void)written;  // nothing better to do when stderr is gone
-}
-
-}  // namespace
 
 BlockingPool::BlockingPool(size_t threads, std::string_view name) : name_(name) {
   if (threads == 0) threads = 1;
@@ -73,7 +60,7 @@ void BlockingPool::runJob(const std::function<void()>& job) const {
   try {
     job();
   } catch (...) {
-    reportFailure("a job on the " + name_ + " pool");
+    reportCurrentException("a job on the " + name_ + " pool");
   }
 }
 
@@ -82,7 +69,7 @@ std::function<void()> continuationOf(const std::function<std::function<void()>()
   try {
     return job();
   } catch (...) {
-    reportFailure("work off the event loop");
+    reportCurrentException("work off the event loop");
     return if_failed;
   }
 }

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "proxy/internal_failure.h"
+
 namespace arkroute {
 
 LoopTasks::LoopTasks(event_base* base) {
@@ -48,7 +50,13 @@ void LoopTasks::runPending() {
     std::lock_guard lock(mutex_);
     batch.swap(pending_);
   }
-  for (auto& task : batch) task();
+  for (auto& task : batch) {
+    try {
+      task();
+    } catch (...) {  // a bug in the task: the tasks after it (a stop, a reload) still run
+      reportCurrentException("a task on a worker's event loop");
+    }
+  }
 }
 
 }  // namespace arkroute

@@ -1,7 +1,8 @@
 // A thread-safe queue of tasks that run on one event loop: any thread may post(); the tasks run
 // in order on the loop's thread, woken through an eventfd. This is the only way other threads
 // reach a worker's loop (stop, reload, coalescing results, shaping grants), which lets worker
-// loops run without libevent's internal locking (EVENT_BASE_FLAG_NOLOCK).
+// loops run without libevent's internal locking (EVENT_BASE_FLAG_NOLOCK). A task that throws (a
+// bug) is reported on stderr, and the tasks after it run.
 #pragma once
 
 #include <event2/event.h>
