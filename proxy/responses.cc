@@ -3,7 +3,6 @@
 
 #include <simdjson.h>
 
-#include <iostream>
 #include <random>
 
 #include "proxy/json_text.h"
@@ -58,8 +57,9 @@ void sendError(http::Exchange& exchange, const ApiError& error, std::string_view
 
 void answerInternalError(http::Exchange& exchange, std::string_view request_id,
                          std::string_view what) {
-  std::cerr << "arkroute: internal error on " << exchange.request().method << " "
-            << exchange.request().path << " (request " << request_id << "): " << what << std::endl;
+  http::writeErrorLine("arkroute: internal error on " + exchange.request().method + " " +
+                       exchange.request().path + " (request " + std::string(request_id) +
+                       "): " + std::string(what));
   if (exchange.finished()) return;
   if (exchange.responseStarted()) {
     exchange.abort();  // the client sees a cut answer, never a complete-looking wrong one

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "proxy/api_error.h"
+#include "proxy/http/error_line.h"
 #include "proxy/http/server.h"
 
 namespace arkroute {
@@ -36,8 +37,8 @@ template <class Handle>
 void answerInternalErrors(http::Exchange& exchange, std::string_view request_id, Handle&& handle) {
   try {
     handle();
-  } catch (const std::exception& error) {
-    answerInternalError(exchange, request_id, error.what());
+  } catch (...) {  // a std::exception or not: the worker's loop must not see it
+    answerInternalError(exchange, request_id, http::exceptionText(std::current_exception()));
   }
 }
 

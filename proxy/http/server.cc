@@ -11,6 +11,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "proxy/http/error_line.h"
 #include "proxy/http/server_connection.h"
 
 namespace arkroute::http {
@@ -101,13 +102,10 @@ void HttpServer::Impl::reportAcceptPause(int error) {
                          : "";
   // One write(2), no iostreams: with no descriptor to spare, nothing on this path may need one
   // (UBSan's first check of a type it has not seen, e.g. std::endl's locale facet, does).
-  std::string message =
-      "arkroute: cannot accept connections: " + std::string(std::strerror(error)) + hint +
-      "; accepting paused for " + std::to_string(kAcceptPause.count()) + " ms (" +
-      std::to_string(pauses_since_message) + (pauses_since_message == 1 ? " pause" : " pauses") +
-      " since the last message)\n";
-  ssize_t written = ::write(STDERR_FILENO, message.data(), message.size());
-  (void)written;  // nothing better to do when stderr is gone
+  writeErrorLine("arkroute: cannot accept connections: " + std::string(std::strerror(error)) +
+                 hint + "; accepting paused for " + std::to_string(kAcceptPause.count()) + " ms (" +
+                 std::to_string(pauses_since_message) +
+                 (pauses_since_message == 1 ? " pause" : " pauses") + " since the last message)");
   last_pause_message = now;
   pauses_since_message = 0;
 }

@@ -3,6 +3,7 @@
 // callbacks leave from.
 #include <event2/buffer.h>
 
+#include "proxy/http/error_line.h"
 #include "proxy/http/upstream_handler_failure.h"
 #include "proxy/http/upstream_internal.h"
 #include "proxy/http/upstream_request.h"

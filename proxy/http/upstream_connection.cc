@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "proxy/http/error_line.h"
 #include "proxy/http/tls_client.h"
 #include "proxy/http/upstream_handler_failure.h"
 #include "proxy/http/upstream_internal.h"

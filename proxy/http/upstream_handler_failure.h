@@ -4,17 +4,12 @@
 // must not end the worker's loop and every request in flight on it.
 #pragma once
 
-#include <exception>
-#include <string>
 #include <string_view>
 
 namespace arkroute::http {
 
-// The exception's what(), or a note that it was not a std::exception.
-std::string exceptionText(const std::exception_ptr& error);
-
-// "arkroute: upstream 'name': a response handler failed (context): what" in one write(2); without
-// the upstream part when upstream is empty.
+// "arkroute: upstream 'name': a response handler failed (context): what" on stderr; without the
+// upstream part when upstream is empty.
 void reportHandlerFailure(std::string_view upstream, std::string_view context,
                           std::string_view what);
 

@@ -1,6 +1,6 @@
-// answerInternalErrors: a request whose handling throws gets an OpenAI-style 500 naming no
-// internals (or is cut off when its answer had begun, or left alone when it was already answered),
-// and the exception goes no further.
+// answerInternalErrors: a request whose handling throws (a std::exception or anything else) gets
+// an OpenAI-style 500 naming no internals (or is cut off when its answer had begun, or left alone
+// when it was already answered), the cause goes to stderr, and the exception goes no further.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +41,19 @@ TEST(InternalErrors, AThrowingHandlerIsAnswered500AndTheExceptionStopsThere) {
   EXPECT_NE(error["message"].get<std::string>().find("internal error"), std::string::npos);
   EXPECT_EQ(answered.response->body.find("json.exception"), std::string::npos)
       << "what() goes to the log, not to the client";
+}
+
+TEST(InternalErrors, SomethingThrownThatIsNoStdExceptionIsAnswered500AndLogged) {
+  Answered answered;
+  ::testing::internal::CaptureStderr();
+  EXPECT_NO_THROW(answerInternalErrors(answered.exchange, "req-boom-2", [] { throw 42; }));
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(answered.response);
+  EXPECT_EQ(answered.response->status, 500);
+  EXPECT_NE(log.find("arkroute: internal error on POST /v1/images/generations (request "
+                     "req-boom-2): an exception that is not a std::exception"),
+            std::string::npos)
+      << log;
 }
 
 TEST(InternalErrors, AnAnswerAlreadyBegunIsCutOffNotCompleted) {
