@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "proxy/http/error_line.h"
+#include "proxy/http/upstream_handler_failure.h"
 #include "proxy/image_response.h"
 #include "proxy/kling_jwt.h"
 #include "proxy/kling_protocol.h"
@@ -132,8 +134,33 @@ class KlingCall final : public http::UpstreamCall {
  private:
   enum class Step { kTranslate, kSubmit, kWait, kPoll, kDownload, kDone };
 
+  // Every step runs here. An exception from a step or from the handler's callbacks (a bug) fails
+  // this call alone, as it does a proxied call (see UpstreamResponseHandler): the handler gets a
+  // kHandler error once; what no callback is left to receive is written to stderr.
   static void onTimer(evutil_socket_t, short, void* arg) {
-    static_cast<KlingCall*>(arg)->advance();
+    auto* call = static_cast<KlingCall*>(arg);
+    std::shared_ptr<bool> alive = call->alive_;
+    std::string upstream = call->setup_.upstream_name;  // for stderr, should the call be gone
+    try {
+      call->advance();
+    } catch (...) {
+      std::string what = http::exceptionText(std::current_exception());
+      if (*alive && !call->error_sent_) {
+        call->failAfterBug(std::move(what), upstream);
+        return;
+      }
+      http::reportHandlerFailure(upstream,
+                                 *alive ? "at the end of its call" : "after its call ended", what);
+    }
+  }
+
+  void failAfterBug(std::string what, const std::string& upstream) {
+    try {
+      failFinal(Kind::kHandler, std::move(what));
+    } catch (...) {
+      http::reportHandlerFailure(upstream, "at the end of its call",
+                                 http::exceptionText(std::current_exception()));
+    }
   }
   void wake() { event_active(timer_, EV_TIMEOUT, 1); }
 
@@ -391,6 +418,7 @@ class KlingCall final : public http::UpstreamCall {
 
   void fail(const http::UpstreamError& error) {
     stop();
+    error_sent_ = true;
     handler_->onUpstreamError(error);
   }
 
@@ -417,6 +445,7 @@ class KlingCall final : public http::UpstreamCall {
   TaskState task_;
   int poll_failures_ = 0;
   bool reused_ = false;
+  bool error_sent_ = false;  // onUpstreamError was called: nothing more goes to the handler
   std::map<std::string, std::unique_ptr<http::UpstreamPool>> image_pools_;
   std::unique_ptr<Collector> exchange_;  // the submit or poll in flight
   std::vector<ImageLocation> image_locations_;

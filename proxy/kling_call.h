@@ -5,7 +5,9 @@
 // image), or Kling's refusal as an OpenAI-style error. An edit is a generation with its image as
 // Kling's reference image.
 // Failures before the task exists are reported like any upstream's (so they are retried); after
-// it exists they are final, since a retry would pay for a second task.
+// it exists they are final, since a retry would pay for a second task. An exception from the
+// call's own steps or the handler's callbacks (a bug) fails this call alone, final, as a kHandler
+// error (see UpstreamResponseHandler): the worker's loop and its other requests go on.
 #pragma once
 
 #include <event2/dns.h>
