@@ -89,10 +89,7 @@ int64_t GenerationHandler::nowMs() const {
 }
 
 void GenerationHandler::run() {
-  std::weak_ptr<GenerationHandler> weak = shared_from_this();
-  exchange_->onClientGone([weak] {
-    if (auto self = weak.lock()) self->onClientGone();
-  });
+  exchange_->onClientGone(later(&GenerationHandler::onClientGone));
   std::optional<ApiError> error = filterRequest();
   if (!error) error = authenticate();
   if (!error) error = route();
@@ -229,10 +226,7 @@ void GenerationHandler::hashEditFiles() {
     consultCache();
     return;
   }
-  std::weak_ptr<GenerationHandler> weak = shared_from_this();
-  worker_.tasks().post([weak] {
-    if (auto self = weak.lock()) self->hashEditFiles();
-  });
+  worker_.tasks().post(later(&GenerationHandler::hashEditFiles));
 }
 
 // An entry not in memory may be on disk: it is read on the blocking pool, so this loop serves its
@@ -243,12 +237,10 @@ void GenerationHandler::lookUpOffLoop() {
       [weak, store = worker_.services().store, key = *cache_key_, now = nowMs()] {
         auto entry = store->lookup(key, now).entry;
         return std::function<void()>([weak, entry = std::move(entry)]() mutable {
-          if (auto self = weak.lock()) self->afterLookup(std::move(entry));
+          if (auto self = weak.lock()) self->runStep([&] { self->afterLookup(std::move(entry)); });
         });
       },
-      [weak] {
-        if (auto self = weak.lock()) self->afterLookup(nullptr);
-      });
+      later([](GenerationHandler& self) { self.afterLookup(nullptr); }));
 }
 
 // The lookup missed, but another request's generation may have been stored since (the lookup ran
@@ -310,7 +302,7 @@ void GenerationHandler::joinCoalescing() {
       cache_key_->digest(), [weak, tasks](cache::Coalescer::Result result) {
         auto shared = std::make_shared<cache::Coalescer::Result>(std::move(result));
         tasks->post([weak, shared] {
-          if (auto self = weak.lock()) self->onWaitOver(std::move(*shared));
+          if (auto self = weak.lock()) self->runStep([&] { self->onWaitOver(std::move(*shared)); });
         });
       });
   if (auto* permit = std::get_if<std::unique_ptr<cache::Coalescer::WritePermit>>(&joined)) {
@@ -325,10 +317,6 @@ void GenerationHandler::joinCoalescing() {
   timeval tv{static_cast<time_t>(wait.count() / 1000),
              static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
   evtimer_add(wait_timer_, &tv);
-}
-
-void GenerationHandler::onWaitTimer(evutil_socket_t, short, void* arg) {
-  static_cast<GenerationHandler*>(arg)->onWaitTimeout();
 }
 
 void GenerationHandler::onWaitTimeout() {
@@ -557,10 +545,7 @@ void GenerationHandler::onClientGone() {
     ticket_.reset();
   }
   if (store_result_ && (call_ || awaiting_room_)) {  // the writer keeps going: it gets cached
-    std::weak_ptr<GenerationHandler> weak = shared_from_this();
-    background_id_ = worker_.addBackgroundWork([weak] {
-      if (auto self = weak.lock()) self->abandon();
-    });
+    background_id_ = worker_.addBackgroundWork(later(&GenerationHandler::abandon));
     return;
   }
   abandon();

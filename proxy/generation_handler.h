@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@
 #include "proxy/http/upstream.h"
 #include "proxy/image_events.h"
 #include "proxy/image_request.h"
+#include "proxy/internal_failure.h"
 #include "proxy/kling_call.h"
 #include "proxy/request_record.h"
 #include "proxy/response_capture.h"
@@ -104,6 +106,28 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void respondImagesNotCacheable();
   void finish();
   RequestRecord makeRecord() const;
+
+  // Entry points from the loop: timers, posted tasks, the exchange's and the worker's callbacks.
+  // Each runs as a step, so what it throws (a bug) fails this request alone: an internal error
+  // (500, or a cut answer), logged, instead of the worker's loop ending (generation_steps.cc).
+  template <typename Step>
+  void runStep(Step&& step) {
+    runGuarded(
+        std::forward<Step>(step), [this](const std::string& what) { failStep(what); },
+        "request " + request_id_ + "'s failure");
+  }
+  // A step for later (a member function, or a callable taking the handler), run only while the
+  // handler exists.
+  template <typename Step>
+  std::function<void()> later(Step step) {
+    return [weak = weak_from_this(), step = std::move(step)]() mutable {
+      if (auto self = weak.lock()) self->runStep([&] { std::invoke(step, *self); });
+    };
+  }
+  static void runTimerStep(void* arg, void (GenerationHandler::*step)());  // keeps it alive
+  void failStep(const std::string& what);
+  void retryNow();        // the retry timer
+  void onQueueTimeout();  // the queue timer
 
   // Helpers.
   bool cacheApplies() const;

@@ -127,7 +127,7 @@ void GenerationHandler::tryUpstream() {
       [weak, granting, depth] {
         if (depth) depth->sub(1);
         if (auto self = weak.lock()) {
-          self->onSlotGranted();
+          self->runStep([&] { self->onSlotGranted(); });
         } else {
           granting->release();  // the request is gone: the slot goes to the next one
         }
@@ -168,13 +168,12 @@ void GenerationHandler::onSlotGranted() {
   startCall();
 }
 
-void GenerationHandler::onQueueTimer(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<GenerationHandler*>(arg);
-  if (!self->queued_ || self->finished_) return;
-  if (!self->gate().cancel(self->queue_ticket_)) return;  // granted meanwhile: the grant runs
-  self->queued_ = false;
-  if (self->queue_depth_) self->queue_depth_->sub(1);
-  self->respondUpstreamBusy("kept this request queued for its queue_timeout");
+void GenerationHandler::onQueueTimeout() {
+  if (!queued_ || finished_) return;
+  if (!gate().cancel(queue_ticket_)) return;  // granted meanwhile: the grant runs
+  queued_ = false;
+  if (queue_depth_) queue_depth_->sub(1);
+  respondUpstreamBusy("kept this request queued for its queue_timeout");
 }
 
 void GenerationHandler::respondUpstreamBusy(const std::string& why) {
@@ -331,10 +330,7 @@ void GenerationHandler::onUpstreamBody(evbuffer* data) {
   exchange_->writeBody(data);
   if (exchange_->writeWouldBlock() && call_) {
     call_->pauseReading();
-    std::weak_ptr<GenerationHandler> weak = shared_from_this();
-    exchange_->onDrained([weak] {
-      if (auto self = weak.lock()) self->resumeUpstream();
-    });
+    exchange_->onDrained(later(&GenerationHandler::resumeUpstream));
   }
 }
 
@@ -480,16 +476,15 @@ void GenerationHandler::armRetryTimer(int64_t wait_ms) {
 }
 
 // Either the next attempt upstream, or (an answer already in hand) another try at storing it.
-void GenerationHandler::onRetryTimer(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<GenerationHandler*>(arg);
-  if (self->finished_) return;
-  if (self->awaiting_room_) {
-    self->retryKeepEntry();
+void GenerationHandler::retryNow() {
+  if (finished_) return;
+  if (awaiting_room_) {
+    retryKeepEntry();
     return;
   }
-  self->call_.reset();
-  ++self->retries_;
-  self->tryUpstream();
+  call_.reset();
+  ++retries_;
+  tryUpstream();
 }
 
 }  // namespace arkroute
