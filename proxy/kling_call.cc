@@ -406,13 +406,14 @@ class KlingCall final : public http::UpstreamCall {
     http::UpstreamResponseHandler* handler = handler_;
     handler->onUpstreamHead(status, headers);
     if (!*alive) return;
-    evbuffer* buffer = evbuffer_new();
+    // Freed (with the body it references) also when the handler throws.
+    std::unique_ptr<evbuffer, void (*)(evbuffer*)> buffer(evbuffer_new(), &evbuffer_free);
     auto* owned = new std::string(std::move(body));
     evbuffer_add_reference(
-        buffer, owned->data(), owned->size(),
+        buffer.get(), owned->data(), owned->size(),
         [](const void*, size_t, void* text) { delete static_cast<std::string*>(text); }, owned);
-    handler->onUpstreamBody(buffer);
-    evbuffer_free(buffer);
+    handler->onUpstreamBody(buffer.get());
+    buffer.reset();
     if (*alive) handler->onUpstreamComplete();
   }
 
