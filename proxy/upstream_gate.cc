@@ -179,8 +179,13 @@ void UpstreamGate::pauseFor(int64_t pause_ms) {
 bool UpstreamGate::available(int64_t now_ms) {
   std::lock_guard lock(mutex_);
   if (ejected_until_ == 0) return true;
-  if (now_ms < ejected_until_ || probing_) return false;
+  if (now_ms < ejected_until_) return false;
+  // One probe at a time. A probe that has not reported within eject_for (its client left before
+  // the answer, it waited out its queue, or it was chosen and then not used) is given up, so the
+  // upstream is not left out of rotation for good: the next request probes again.
+  if (probing_ && now_ms < probe_given_up_at_) return false;
   probing_ = true;  // the cooldown is over: this request is the probe
+  probe_given_up_at_ = now_ms + std::max<int64_t>(limits_.eject_for_ms, 1);
   return true;
 }
 

@@ -102,6 +102,7 @@ class UpstreamGate {
   int consecutive_failures_ = 0;
   int64_t ejected_until_ = 0;
   bool probing_ = false;
+  int64_t probe_given_up_at_ = 0;  // a probe that has not reported by then no longer blocks one
   // False while failures, an ejection or a probe are recorded: recordSuccess() only takes the lock
   // then. Read without the lock on every success, written under it.
   std::atomic<bool> healthy_{true};

@@ -125,6 +125,23 @@ TEST_F(UpstreamGateTest, EjectsAfterConsecutiveFailuresProbesAndRecovers) {
   EXPECT_TRUE(gate.available(clock.now)) << "recovered: no longer probing";
 }
 
+// A probe whose request ends without a result (its client left, it waited out its queue, or
+// choose() tried it and took another upstream) must not keep the upstream out for good.
+TEST_F(UpstreamGateTest, AProbeThatNeverReportsIsGivenUpAfterEjectFor) {
+  Clock clock;
+  UpstreamGate gate(limits(0, 0, 10), clock.fn());
+  gate.recordFailure();
+  gate.recordFailure();
+  clock.now += 5'000;
+  ASSERT_TRUE(gate.available(clock.now)) << "the probe, which then never reports";
+  EXPECT_FALSE(gate.available(clock.now + 4'999)) << "still one probe at a time meanwhile";
+  clock.now += 5'000;
+  EXPECT_TRUE(gate.available(clock.now)) << "the lost probe is given up: a new one goes";
+  EXPECT_FALSE(gate.available(clock.now)) << "and it is the only one";
+  gate.recordSuccess();
+  EXPECT_TRUE(gate.available(clock.now)) << "recovered";
+}
+
 // tryAcquire() is the request path's first try: it never jumps the queue, and grants only what
 // acquire() would grant at once.
 TEST_F(UpstreamGateTest, TryAcquireGrantsAFreeSlotOnlyWhenNobodyWaits) {
