@@ -546,6 +546,9 @@ void GenerationHandler::onClientGone() {
   }
   if (store_result_ && (call_ || awaiting_room_)) {  // the writer keeps going: it gets cached
     background_id_ = worker_.addBackgroundWork(later(&GenerationHandler::abandon));
+    // Reading may be paused for the client's slow writes, and the exchange dropped its drain
+    // callback with the client: nothing else would resume it (the rest is only read, not sent).
+    if (call_) call_->resumeReading();
     return;
   }
   abandon();

@@ -1,8 +1,12 @@
 // Integration: a generation whose client left is still finished and cached, also when a drain
 // (SIGTERM) begins meanwhile; what a drain's deadline cuts short is still in the ledger; and the
 // `arkroute cache` command line works on the database directly and through a running gateway.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <future>
@@ -49,6 +53,54 @@ TEST(CacheLifecycle, TheWriterFinishesAndCachesWhenItsClientLeaves) {
   EXPECT_EQ(later.status, 200);
   EXPECT_EQ(later.header("x-arkroute-cache"), "HIT");
   EXPECT_EQ(sim.requests(), 1);
+}
+
+// Sends a generation from a socket with a small receive buffer, reads the head and then nothing
+// for a while (the gateway's buffer for it fills: it stops reading the provider), then leaves.
+void readTheHeadThenLeave(uint16_t port, const std::string& body) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  timeval limit{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string request =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: gateway\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  ASSERT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  char head[512];
+  ssize_t got = recv(fd, head, sizeof head, 0);
+  EXPECT_GT(got, 0);
+  EXPECT_EQ(std::string(head, std::max<ssize_t>(got, 0)).rfind("HTTP/1.1 200", 0), 0u);
+  std::this_thread::sleep_for(700ms);
+  close(fd);
+}
+
+// The writer's client reads slowly, so the provider's answer is paused (backpressure); when that
+// client then leaves, the writer reads the rest and stores it, instead of staying paused until
+// the upstream's timeout while identical requests wait for it.
+TEST(CacheLifecycle, TheWriterFinishesAndCachesWhenItsSlowClientLeavesMidAnswer) {
+  Simulator sim({"--payload-bytes", "6000000"});  // ~8 MB of JSON, more than a client's buffer
+  Gateway gateway(cached(sim));
+  const std::string body = R"({"model":"gpt-image-1","prompt":"a slow reader leaves"})";
+  readTheHeadThenLeave(gateway.port(), body);
+  HttpCall next;
+  next.method = "POST";
+  next.path = "/v1/images/generations";
+  next.body = body;
+  next.headers = {{"Content-Type", "application/json"}};
+  next.timeout = 10s;
+  HttpResponse served = httpRequest(gateway.port(), next);
+  ASSERT_EQ(served.status, 200) << served.error;
+  EXPECT_TRUE(served.header("x-arkroute-cache") == "HIT" ||
+              served.header("x-arkroute-cache") == "COALESCED")
+      << served.header("x-arkroute-cache");
+  EXPECT_EQ(sim.requests(), 1) << "the paid generation was kept, not made again";
 }
 
 // A caching gateway in front of a simulator that answers after latency_ms.
