@@ -140,6 +140,10 @@ ServerConnection::~ServerConnection() {
 }
 
 void ServerConnection::onStreamRead() {
+  if (lingering_) {
+    lingerRead();
+    return;
+  }
   processInput();
 }
 
@@ -257,6 +261,7 @@ void ServerConnection::failRequest(int status, std::string_view message) {
   evbuffer_add(stream_->output(), body.data(), body.size());
   stream_->flushSoon();
   closing_ = true;
+  refused_ = true;
   timer_.disarm();
   stream_->disableRead();
 }
@@ -406,6 +411,10 @@ void ServerConnection::onStreamWritten() {
 }
 
 void ServerConnection::onStreamEvent(short what) {
+  if (lingering_) {
+    destroy();  // the client closed (or reset) its side: the linger is over
+    return;
+  }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) clientGone();
 }
 
@@ -419,6 +428,11 @@ void ServerConnection::clientGone() {
 
 void ServerConnection::onTimer(void* arg) {
   auto* self = static_cast<ServerConnection*>(arg);
+  if (self->lingering_) {
+    self->linger_over_ = true;
+    self->scheduleDeferred();
+    return;
+  }
   if (self->exchange_ || self->closing_) return;
   if (self->in_request_) {
     self->failRequest(408, "The request did not arrive completely within " +
@@ -436,6 +450,10 @@ void ServerConnection::scheduleDeferred() {
 
 void ServerConnection::onDeferred(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<ServerConnection*>(arg);
+  if (self->lingering_) {
+    if (self->linger_over_) self->destroy();
+    return;
+  }
   if (self->drain_wanted_ && self->exchange_ &&
       self->pendingOutput() <= self->shared_.limits.output_low_watermark) {
     self->drain_wanted_ = false;
@@ -444,6 +462,10 @@ void ServerConnection::onDeferred(evutil_socket_t, short, void* arg) {
   if (self->closing_ && (self->pendingOutput() == 0 || !self->exchange_)) {
     bool flushed = self->pendingOutput() == 0;
     bool broken = !self->stream_->writable();
+    if (flushed && !broken && self->shouldLinger()) {
+      self->startLingering();
+      return;
+    }
     if (flushed || broken) {
       self->destroy();
       return;
@@ -453,6 +475,10 @@ void ServerConnection::onDeferred(evutil_socket_t, short, void* arg) {
 }
 
 void ServerConnection::closeIfIdle() {
+  if (lingering_) {
+    shortenLinger();
+    return;
+  }
   if (!exchange_ && !in_request_) {
     closing_ = true;
     scheduleDeferred();

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <http_parser.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -67,6 +68,15 @@ class ServerConnection : private SocketStream::Handler {
   void detachExchange();  // the request in progress, if any, learns its client is gone
   void scheduleDeferred();
   void destroy();
+  // Lingering close: after a refusal (or with the client's bytes unread), close() would send a
+  // reset that can destroy the answer before the client reads it. Instead the write side is shut
+  // (FIN after the answer) and what the client still sends is read and dropped until it closes,
+  // kLingerIdle passes without data, or kLingerTotal passes.
+  bool shouldLinger() const;
+  void startLingering();
+  void lingerRead();
+  void armLingerTimer();
+  void shortenLinger();
 
   ServerShared& shared_;
   std::unique_ptr<SocketStream> stream_;
@@ -87,6 +97,10 @@ class ServerConnection : private SocketStream::Handler {
   bool closing_ = false;  // close once output is flushed
   bool destroyed_ = false;
   bool drain_wanted_ = false;
+  bool refused_ = false;    // failRequest: the client may still be sending its request
+  bool lingering_ = false;  // write side shut; reading and dropping until the client closes
+  bool linger_over_ = false;
+  std::chrono::steady_clock::time_point linger_until_;
   std::shared_ptr<ConnectionExchange> exchange_;
 };
 

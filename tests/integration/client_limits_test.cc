@@ -92,6 +92,43 @@ TEST(ClientLimits, AClientTooSlowToSendItsRequestGets408) {
   EXPECT_EQ(sim.requests(), 0);
 }
 
+// Most HTTP libraries send the whole body before they read anything. The gateway answers 413 from
+// the head; it then reads and drops the rest of the upload before it closes, so that the client's
+// sending completes and it reads that 413, instead of a reset failing its upload half-way.
+TEST(ClientLimits, AnOversizedUploadSentWholeStillReadsIts413) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl(),
+                                 .server_toml = "max_body_bytes = \"64KiB\"\n"});
+  int fd = connectLoopback(gateway.port());
+  timeval limit{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  constexpr size_t kBodyBytes = 16u << 20;  // more than the kernel's buffers hold
+  std::string head =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(kBodyBytes) + "\r\n\r\n";
+  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  std::string piece(64 * 1024, 'x');
+  size_t sent = 0;
+  int send_errno = 0;
+  while (sent < kBodyBytes) {
+    ssize_t n = send(fd, piece.data(), std::min(piece.size(), kBodyBytes - sent), MSG_NOSIGNAL);
+    if (n <= 0) {
+      send_errno = errno;
+      break;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  EXPECT_EQ(sent, kBodyBytes) << "the upload was cut: " << std::strerror(send_errno);
+  std::string answer = readUntilClosed(fd, 5s);
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_NE(answer.find("exceeds the limit"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("<EOF>"), std::string::npos) << "closed in order, not reset: " << answer;
+  EXPECT_EQ(sim.requests(), 0);
+  EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200);
+}
+
 TEST(ClientLimits, IdleKeepAliveConnectionsAreClosed) {
   Simulator sim;
   Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl(),
