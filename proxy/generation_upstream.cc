@@ -368,6 +368,10 @@ void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
     failInternally(error.message);
     return;
   }
+  if (discarding_) {  // the failed answer being dropped broke off: the retry planned goes ahead
+    armRetryTimer();
+    return;
+  }
   if (error.kind != http::UpstreamError::Kind::kCancelled) gate().recordFailure();
   if (!exchange_->responseStarted() && !exchange_->clientGone() && retryableError(error) &&
       planRetry(0)) {

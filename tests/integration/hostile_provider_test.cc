@@ -397,5 +397,34 @@ TEST(HostileStreams, AreCachedOnlyWhenTheyArrivedWholeAndValidWhateverTheirLineE
   }
 }
 
+// A provider's 503 whose body breaks off before its end: the retry, planned when the head came,
+// still goes (the client saw nothing yet), instead of the cut body turning into a 502.
+TEST(HostileRetries, AFailedAnswerCutWhileDroppedIsStillRetried) {
+  std::atomic<int> requests{0};
+  TestServer provider([&requests](ServerConnection& connection) {
+    ReceivedRequest request;
+    while (connection.readRequest(&request)) {
+      if (requests++ == 0) {
+        connection.write(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1000\r\n\r\n{\"error\":");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the head is read first
+        connection.reset();
+        return;
+      }
+      connection.write(http::testing::httpResponse(200, R"({"created":1,"data":[{"url":"u"}]})",
+                                                   "Content-Type: application/json\r\n"));
+    }
+  });
+  Gateway gateway{GatewayOptions{
+      .upstream_base_url = "http://127.0.0.1:" + std::to_string(provider.port()) + "/v1",
+      .extra_upstream_toml = "max_retries = 1\nretry_base = \"10ms\"\neject_after = 0\n",
+      .cache_toml = "enabled = false\n"}};
+  HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations",
+                                       R"({"model":"gpt-image-1","prompt":"cut, then retried"})");
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(requests.load(), 2);
+}
+
 }  // namespace
 }  // namespace arkroute::testing
