@@ -111,7 +111,8 @@ const std::vector<Setting> kSchema = {
     {"upstream", "queue_timeout", T::kDuration, "\"60s\"",
      "Longest wait in the queue; then 429 with retry-after."},
     {"upstream", "max_retries", T::kInteger, "2",
-     "Retries on connect errors, 429 and 5xx, only before any byte reached the client."},
+     "Retries on connect errors, a close before the answer, 429 and 5xx, only before any byte "
+     "reached the client."},
     {"upstream", "retry_base", T::kDuration, "\"500ms\"",
      "First retry backoff; doubles each time, with jitter; retry-after is honoured."},
     {"upstream", "retry_max_wait", T::kDuration, "\"20s\"",
