@@ -281,7 +281,10 @@ void ServerConnection::writeHead(int status, const Headers& headers,
     head.append(name).append(": ").append(value).append("\r\n");
   }
   chunked_response_ = false;
-  if (content_length) {
+  if (status < 200 || status == 204 || status == 304) {
+    // No body by definition (RFC 9112 6.3): neither a length nor chunked framing, which a client
+    // would not read, leaving its bytes to be taken for the next answer on this connection.
+  } else if (content_length) {
     head.append("Content-Length: ").append(std::to_string(*content_length)).append("\r\n");
   } else if (chunked_allowed && exchange_->request().version_minor >= 1 && !isHead()) {
     chunked_response_ = true;

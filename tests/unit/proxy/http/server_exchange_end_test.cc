@@ -71,7 +71,10 @@ class ServerEndHook : public ::testing::Test {
       exchange->writeBody(std::string_view("ab"));
       exchange->writeBody(std::string_view("cde"));
       exchange->endResponse();
-      exchange->endResponse();    // a second end changes nothing
+      exchange->endResponse();                                    // a second end changes nothing
+    } else if (path == "/nocontent" || path == "/notmodified") {  // no length given, as passed on
+      exchange->startResponse(path == "/nocontent" ? 204 : 304, Headers{}, std::nullopt);
+      exchange->endResponse();
     } else if (path == "/cut") {  // the head and part of the body, then the answer is aborted
       exchange->startResponse(200, Headers{}, 10);
       exchange->writeBody(std::string_view("abcd"));
@@ -144,6 +147,22 @@ TEST_F(ServerEndHook, HeadSendsNoBodyBytes) {
   ASSERT_EQ(ended.size(), 1u);
   EXPECT_EQ(ended[0].status, 201);
   EXPECT_EQ(ended[0].body_bytes, 0u);
+}
+
+// A 204 or 304 has no body: no chunked framing goes out for it, so the next answer on the
+// connection starts right after its head.
+TEST_F(ServerEndHook, AnswersWithoutABodyGetNoFramingAndKeepTheConnectionInStep) {
+  std::string answer = exchangeRaw(
+      "GET /nocontent HTTP/1.1\r\nHost: x\r\n\r\nGET /notmodified HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /whole HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(answer.find("Transfer-Encoding"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("Content-Length: 0"), std::string::npos) << answer;
+  size_t second = answer.find("\r\n\r\n") + 4;
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 204") << answer;
+  EXPECT_EQ(answer.substr(second, 12), "HTTP/1.1 304") << answer;
+  size_t third = answer.find("\r\n\r\n", second) + 4;
+  EXPECT_EQ(answer.substr(third, 12), "HTTP/1.1 201") << answer;
+  EXPECT_EQ(answer.substr(answer.size() - 5), "hello") << answer;
 }
 
 // An answer aborted right after its first bytes were queued (a provider's answer cut off in the
