@@ -11,14 +11,20 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// The top-level fields the gateway reads, found in one pass over the object. Like a lookup by key,
-// the first occurrence of a repeated key wins.
+// The top-level fields the gateway reads, found in one pass over the object. One of them given
+// twice is refused (repeated): the gateway would read the first, while many providers' parsers
+// keep the last, so a key limited to one model, or priced for one size and n, could ask for
+// another.
 struct KnownFields {
   std::optional<element> prompt, model, n, stream, response_format, quality, size;
+  std::string_view repeated;
 
   explicit KnownFields(simdjson::dom::object object) {
     for (simdjson::dom::key_value_pair field : object) {
-      if (std::optional<element>* slot = slotFor(field.key); slot && !*slot) *slot = field.value;
+      std::optional<element>* slot = slotFor(field.key);
+      if (!slot) continue;
+      if (*slot && repeated.empty()) repeated = field.key;
+      if (!*slot) *slot = field.value;
     }
   }
 
@@ -133,6 +139,11 @@ std::optional<ApiError> ImageRequest::validate() {
                                     std::string("invalid_json"));
   }
   KnownFields fields(document_.get_object().value_unsafe());
+  if (!fields.repeated.empty()) {
+    std::string name(fields.repeated);
+    return ApiError::invalidRequest("The field '" + name + "' is given more than once.", name,
+                                    std::string("duplicate_field"));
+  }
   if (auto error = readOptionalString(fields.prompt, "prompt", &prompt_)) return error;
   if (auto error = requirePrompt()) return error;
   if (auto error = readOptionalString(fields.model, "model", &model_)) return error;

@@ -33,17 +33,38 @@ TEST(ImageRequest, AcceptsAnIntegralFloatCount) {
   EXPECT_EQ(std::get<std::unique_ptr<ImageRequest>>(result)->n(), 2);
 }
 
-TEST(ImageRequest, ReadsOnlyTopLevelFieldsAndTheFirstOfARepeatedKey) {
+TEST(ImageRequest, ReadsOnlyTopLevelFields) {
   auto result = ImageRequest::parse(
-      R"({"extra":{"prompt":"nested","n":99},"prompt":"first","model":"m","prompt":5,"n":2,"n":"x"})");
+      R"({"extra":{"prompt":"nested","n":99,"model":"x"},"prompt":"first","model":"m","n":2})");
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result));
   auto& request = *std::get<std::unique_ptr<ImageRequest>>(result);
   EXPECT_EQ(request.prompt(), "first");
+  EXPECT_EQ(request.model(), "m");
   EXPECT_EQ(request.n(), 2);
   EXPECT_EQ(request.responseFormat(), "");
   // Errors are reported in a fixed order, whatever the order of the fields in the body.
   EXPECT_EQ(errorOf(R"({"size":7,"n":0,"model":"m","prompt":"p"})").param, "n");
   EXPECT_EQ(errorOf(R"({"size":7,"model":"m","prompt":null})").param, "prompt");
+}
+
+// The gateway would read a repeated field's first copy, many providers' JSON parsers keep the
+// last: a field the gateway reads, given twice, is refused, so that a key limited to one model (or
+// priced for one n, size or quality) cannot ask the provider for another.
+TEST(ImageRequest, RefusesAFieldItReadsGivenTwice) {
+  ApiError model = errorOf(R"({"model":"gpt-image-1-mini","prompt":"x","model":"gpt-image-1"})");
+  EXPECT_EQ(model.status, 400);
+  EXPECT_EQ(model.code, "duplicate_field");
+  EXPECT_EQ(model.param, "model");
+  EXPECT_EQ(model.message, "The field 'model' is given more than once.");
+  EXPECT_EQ(errorOf(R"({"model":"m","prompt":"p","n":1,"n":10})").param, "n");
+  EXPECT_EQ(errorOf(R"({"model":"m","prompt":"p","quality":"low","quality":"high"})").param,
+            "quality");
+  EXPECT_EQ(errorOf(R"({"size":"a","model":"m","prompt":"p","size":"b","n":1,"n":2})").param,
+            "size");
+  auto unread =
+      ImageRequest::parse(R"({"model":"m","prompt":"p","background":"a","background":"b"})");
+  EXPECT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(unread))
+      << "a field the gateway does not read goes on as sent";
 }
 
 TEST(ImageRequest, RejectsEachInvalidInputWithItsParamAndCode) {
