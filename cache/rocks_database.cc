@@ -140,12 +140,13 @@ RocksDatabase::~RocksDatabase() {
 
 rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {
   std::lock_guard lock(write_mutex_);
-  if (stoppedLocked()) return write_failure_;
+  if (stopped()) return write_failure_;
   uint64_t recoveries = recoveries_.load();
   rocksdb::Status status = db_->Write(rocksdb::WriteOptions(), batch);
   if (status.IsIOError() || status.IsIOFenced()) {
     write_failure_ = status;
-    recoveries_before_failure_ = recoveries;
+    recoveries_before_failure_.store(recoveries);
+    write_failed_.store(true);
     std::cerr << "arkroute: cache database " << path_ << ": a write failed (" << status.ToString()
               << "); the cache and the ledger store nothing more until RocksDB recovers (after a "
                  "full disk: on its own, once 64 MiB are free) or the gateway restarts (serving "
@@ -161,13 +162,12 @@ void RocksDatabase::onRecovered(const rocksdb::Status& from) {
 }
 
 bool RocksDatabase::writesStopped() const {
-  std::lock_guard lock(write_mutex_);
-  return stoppedLocked();
+  return stopped();
 }
 
-bool RocksDatabase::stoppedLocked() const {
+bool RocksDatabase::stopped() const {
   if (read_only_) return true;
-  return !write_failure_.ok() && recoveries_.load() == recoveries_before_failure_;
+  return write_failed_.load() && recoveries_.load() == recoveries_before_failure_.load();
 }
 
 rocksdb::ColumnFamilyHandle* RocksDatabase::family(std::string_view name) const {

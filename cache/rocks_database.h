@@ -89,7 +89,7 @@ class RocksDatabase {
   RocksDatabase() = default;
   // Called by RocksDB (its own thread) when it has recovered from a background error.
   void onRecovered(const rocksdb::Status& from);
-  bool stoppedLocked() const;
+  bool stopped() const;
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -100,7 +100,10 @@ class RocksDatabase {
   // recovery after that write lifts the stop. A count, not a flag, so a recovery that ends while
   // the failed write is still returning is not missed.
   std::atomic<uint64_t> recoveries_{0};
-  uint64_t recoveries_before_failure_ = 0;  // guarded by write_mutex_
+  // Written under write_mutex_, read without it: writesStopped() runs on the event loops, which
+  // must not wait for a write of a multi-MB record in progress (or stalled by RocksDB).
+  std::atomic<uint64_t> recoveries_before_failure_{0};
+  std::atomic<bool> write_failed_{false};  // a write has failed since the open
   bool read_only_ = false;  // opened read-only on a full disk: stopped until a restart
 };
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -29,30 +30,41 @@ class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* debug) override {
     rocksdb::IOStatus status = target()->NewWritableFile(name, options, result, debug);
-    if (status.ok()) *result = std::make_unique<File>(std::move(*result), full);
+    if (status.ok()) *result = std::make_unique<File>(std::move(*result), *this);
     return status;
   }
   std::atomic<bool> full{false};
+  std::atomic<bool> slow{false};       // each append takes 1.5 s
+  std::atomic<bool> appending{false};  // a slow append is in progress
 
  private:
   class File : public rocksdb::FSWritableFileOwnerWrapper {
    public:
-    File(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<bool>& full)
-        : FSWritableFileOwnerWrapper(std::move(file)), full_(full) {}
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, FullDiskFileSystem& disk)
+        : FSWritableFileOwnerWrapper(std::move(file)), disk_(disk) {}
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                              rocksdb::IODebugContext* debug) override {
-      if (full_) return rocksdb::IOStatus::NoSpace("injected: no space left on device");
+      if (auto failure = fault()) return *failure;
       return FSWritableFileOwnerWrapper::Append(data, options, debug);
     }
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                              const rocksdb::DataVerificationInfo& info,
                              rocksdb::IODebugContext* debug) override {
-      if (full_) return rocksdb::IOStatus::NoSpace("injected: no space left on device");
+      if (auto failure = fault()) return *failure;
       return FSWritableFileOwnerWrapper::Append(data, options, info, debug);
     }
 
    private:
-    const std::atomic<bool>& full_;
+    std::optional<rocksdb::IOStatus> fault() {
+      if (disk_.full) return rocksdb::IOStatus::NoSpace("injected: no space left on device");
+      if (disk_.slow) {
+        disk_.appending = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        disk_.appending = false;
+      }
+      return std::nullopt;
+    }
+    FullDiskFileSystem& disk_;
   };
 };
 
@@ -129,6 +141,30 @@ TEST_F(OnAFaultyDisk, AFullDiskStopsWritesNotTheProcessUntilRocksDbRecovers) {
         << "RocksDB's info log goes to stderr, not to files on the database's disk: "
         << file.path();
   }
+}
+
+// writesStopped() runs on the event loops (is there room for a url answer?): it answers at once
+// while another thread's write is in progress, however long the disk takes with it.
+TEST_F(OnAFaultyDisk, WritesStoppedAnswersAtOnceWhileASlowWriteIsInProgress) {
+  auto database = open();
+  ASSERT_TRUE(database) << error;
+  rocksdb::ColumnFamilyHandle* family = database->family(RocksDatabase::kLedgerFamily);
+  disk->slow = true;
+  std::thread writer([&] { EXPECT_TRUE(putKept(*database, family)); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!disk->appending && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(disk->appending) << "the write never reached the disk";
+  disk->slow = false;  // the append in progress still takes its 1.5 s
+  auto asked = std::chrono::steady_clock::now();
+  bool stopped = database->writesStopped();
+  auto took = std::chrono::steady_clock::now() - asked;
+  bool still_writing = disk->appending;
+  writer.join();
+  EXPECT_FALSE(stopped);
+  EXPECT_TRUE(still_writing) << "answered only once the write was done";
+  EXPECT_LT(took, std::chrono::milliseconds(500));
 }
 
 // Opening needs to write (a new MANIFEST, a new WAL): on a full disk it opens read-only instead,
