@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -243,7 +244,7 @@ void Loader::loadPrice(const toml::table& t, ModelConfig* model) {
       }
       for (const auto& [size, usd] : *size_table) {
         auto value = usd.value<double>();
-        if (!value || *value < 0) {
+        if (!value || !std::isfinite(*value) || *value < 0) {
           problem(usd, "model '" + model->name + "': prices must be non-negative numbers");
           continue;
         }
@@ -251,7 +252,15 @@ void Loader::loadPrice(const toml::table& t, ModelConfig* model) {
       }
     }
   }
-  auto rate = [&](const char* key) { return t[key].value<double>(); };
+  auto rate = [&](const char* key) -> std::optional<double> {
+    auto value = t[key].value<double>();
+    if (t[key] && (!value || !std::isfinite(*value) || *value < 0)) {
+      problem(*t.get(key), "model '" + model->name + "': price." + key +
+                               " must be a non-negative number (USD per million tokens)");
+      return std::nullopt;
+    }
+    return value;
+  };
   auto text = rate("text_input_per_million");
   auto image_in = rate("image_input_per_million");
   auto image_out = rate("image_output_per_million");

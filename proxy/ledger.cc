@@ -1,10 +1,12 @@
 // Ledger rows: counting finished generations, encoding rows for the table, reading them back.
 #include "proxy/ledger.h"
 
+#include <cmath>
 #include <cstdint>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 namespace arkroute {
 
@@ -34,16 +36,29 @@ std::string encodeTotals(const LedgerTotals& t) {
   return json.dump();
 }
 
+// A member of a stored row, or 0 when it is missing or of another type (a row written with a
+// non-finite amount holds null): a row never stops the ledger, nor the gateway, from loading.
+template <typename Number>
+Number memberOr0(const nlohmann::json& row, const char* name) {
+  auto member = row.find(name);
+  if (member == row.end()) return 0;
+  if constexpr (std::is_floating_point_v<Number>) {
+    return member->is_number() ? member->get<Number>() : 0;
+  } else {
+    return member->is_number_unsigned() ? member->get<Number>() : 0;
+  }
+}
+
 std::optional<LedgerTotals> decodeTotals(std::string_view text) {
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (!json.is_object()) return std::nullopt;
   LedgerTotals t;
-  t.requests = json.value("requests", uint64_t{0});
-  t.images = json.value("images", uint64_t{0});
-  t.cache_hits = json.value("cache_hits", uint64_t{0});
-  t.unknown_cost = json.value("unknown_cost", uint64_t{0});
-  t.cost_usd = json.value("cost_usd", 0.0);
-  t.saved_usd = json.value("saved_usd", 0.0);
+  t.requests = memberOr0<uint64_t>(json, "requests");
+  t.images = memberOr0<uint64_t>(json, "images");
+  t.cache_hits = memberOr0<uint64_t>(json, "cache_hits");
+  t.unknown_cost = memberOr0<uint64_t>(json, "unknown_cost");
+  t.cost_usd = memberOr0<double>(json, "cost_usd");
+  t.saved_usd = memberOr0<double>(json, "saved_usd");
   return t;
 }
 
@@ -95,12 +110,13 @@ void Ledger::onRequestFinished(const RequestRecord& record) {
   delta.images = static_cast<uint64_t>(record.images);
   bool hit = record.cache_status == "HIT" || record.cache_status == "COALESCED";
   delta.cache_hits = hit ? 1 : 0;
-  if (record.cost_usd) {
+  if (record.cost_usd && std::isfinite(*record.cost_usd)) {  // absurd usage can overflow a price
     delta.cost_usd = *record.cost_usd;
   } else {
     delta.unknown_cost = 1;
   }
-  delta.saved_usd = record.saved_usd.value_or(0.0);
+  double saved = record.saved_usd.value_or(0.0);
+  delta.saved_usd = std::isfinite(saved) ? saved : 0.0;
   RowKey key{record.key_id, utcDay(record.time_ms), record.model};
   Shard& shard = shards_[threadShard()];
   std::lock_guard lock(shard.mutex);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -185,6 +186,27 @@ TEST(ConfigLoader, PendingCacheWritesNeedRoomForAnImage) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].message.find("cache.max_pending_bytes must be at least 1MiB"),
             std::string::npos);
+}
+
+// TOML has nan and inf: a price that is not a finite, non-negative number would make every cost
+// (and the ledger's totals) meaningless.
+TEST(ConfigLoader, PricesMustBeFiniteNonNegativeNumbers) {
+  std::string priced = std::string(kMinimal) +
+                       "[model.price]\ntext_input_per_million = inf\n"
+                       "image_output_per_million = -1.0\n"
+                       "[model.price.per_image]\nhigh = { \"*\" = nan }\n";
+  auto problems = problemsOf(priced);
+  ASSERT_EQ(problems.size(), 3u);
+  std::vector<std::string> texts;
+  for (const auto& problem : problems) texts.push_back(problem.message);
+  std::sort(texts.begin(), texts.end());
+  EXPECT_NE(texts[0].find("price.image_output_per_million must be a non-negative number"),
+            std::string::npos)
+      << texts[0];
+  EXPECT_NE(texts[1].find("price.text_input_per_million must be a non-negative number"),
+            std::string::npos)
+      << texts[1];
+  EXPECT_NE(texts[2].find("prices must be non-negative numbers"), std::string::npos) << texts[2];
 }
 
 TEST(ConfigLoader, MissingKeyVariableIsAnErrorThatNeverShowsAnySecret) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -50,6 +51,37 @@ TEST(Ledger, CountsPerKeyModelAndDayAndReloadsFromTheTable) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[1].totals.unknown_cost, 1u) << "an unpriced model is counted as unknown, not $0";
   EXPECT_TRUE(reloaded.rows("*", "2025-11-25").empty());
+}
+
+// A cost that is not finite (absurd usage overflowing a price) is counted as unknown, and a stored
+// row holding null or a wrong type loads as 0: no row keeps the ledger, or the gateway, from
+// starting.
+TEST(Ledger, ACostThatIsNotFiniteIsUnknownAndOddRowsStillLoad) {
+  cache::MemoryKeyValueTable table;
+  {
+    Ledger ledger(table);
+    ledger.onRequestFinished(generation("k1", "m", "MISS", 0.04, std::nullopt));
+    ledger.onRequestFinished(
+        generation("k1", "m", "MISS", std::numeric_limits<double>::infinity(), std::nullopt));
+    EXPECT_NEAR(ledger.spent("k1"), 0.04, 1e-12);
+    ledger.flush();
+  }
+  std::string error;
+  ASSERT_TRUE(table.put(std::string("k2\x1f") + "2025-11-24\x1fm",
+                        R"({"requests":2,"images":"two","cost_usd":null,"saved_usd":"x"})", &error))
+      << error;
+  Ledger reloaded(table);
+  auto rows = reloaded.rows("k1", "");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].totals.requests, 2u);
+  EXPECT_EQ(rows[0].totals.unknown_cost, 1u);
+  EXPECT_NEAR(rows[0].totals.cost_usd, 0.04, 1e-12);
+  auto odd = reloaded.rows("k2", "");
+  ASSERT_EQ(odd.size(), 1u);
+  EXPECT_EQ(odd[0].totals.requests, 2u);
+  EXPECT_EQ(odd[0].totals.images, 0u);
+  EXPECT_EQ(odd[0].totals.cost_usd, 0.0);
+  EXPECT_EQ(reloaded.spent("k2"), 0.0);
 }
 
 TEST(Ledger, CountsEditsLikeGenerationsAndNothingElse) {
