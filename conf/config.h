@@ -120,6 +120,8 @@ struct McpConfig {
   std::string default_model;                 // generate_image without a model; "" = first model
   Millis session_ttl{3'600'000};             // an MCP session unused for this long expires
   int max_sessions = 10000;                  // above this the least recently used session ends
+
+  bool operator==(const McpConfig&) const = default;
 };
 
 struct Config {

@@ -37,6 +37,9 @@ ReloadPlan planReload(const Config& running, Config next) {
   keep("cache.max_pending_bytes", running.cache.max_pending_bytes, &next.cache.max_pending_bytes,
        &notes);
   keep("log.access_log", running.log.access_log, &next.log.access_log, &notes);
+  // Each worker's MCP endpoint copies [mcp] when it first serves, and the session store exists
+  // only when it was enabled at start: a change could otherwise apply on some workers only.
+  keep("mcp", running.mcp, &next.mcp, &notes);
   return ReloadPlan{std::make_shared<const Config>(std::move(next)), std::move(notes)};
 }
 

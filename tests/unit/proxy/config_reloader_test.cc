@@ -61,6 +61,17 @@ TEST(PlanReload, RestartOnlySettingsKeepTheirRunningValueAndAreNamed) {
   EXPECT_EQ(plan.config->server.drain_timeout, std::chrono::seconds(5));  // applies live
 }
 
+// Every worker's MCP endpoint copies [mcp] when it first serves: a reload that changed it would
+// apply on some workers only (a removed origin still accepted by the others), so it is kept.
+TEST(PlanReload, McpSettingsKeepTheirRunningValueAndAreNamed) {
+  std::string with_mcp = std::string(kBase) + "[mcp]\nallowed_origins = [\"http://a.example\"]\n";
+  Config running = parse(with_mcp);
+  ReloadPlan plan = planReload(running, parse(replaced(with_mcp, "\"http://a.example\"", "")));
+  EXPECT_EQ(plan.needs_restart, std::vector<std::string>{"mcp"});
+  EXPECT_EQ(plan.config->mcp.allowed_origins, std::vector<std::string>{"http://a.example"});
+  EXPECT_TRUE(planReload(running, parse(with_mcp)).needs_restart.empty());
+}
+
 class ReloaderFile : public ::testing::Test {
  protected:
   // One file per test and process: ctest -j runs these tests at the same time.
