@@ -1,6 +1,7 @@
 // Key specification parsing and validation.
 #include "proxy/key_spec_json.h"
 
+#include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -28,7 +29,8 @@ std::variant<KeySpec, std::string> keySpecFromJson(std::string_view body) {
   if (auto* budget = field("budget_usd")) {
     if (budget->is_null()) {
       spec.unlimited = true;
-    } else if (budget->is_number() && budget->get<double>() >= 0) {
+    } else if (budget->is_number() && std::isfinite(budget->get<double>()) &&
+               budget->get<double>() >= 0) {
       spec.budget_usd = budget->get<double>();
     } else {
       return std::string("'budget_usd' must be a non-negative number, or null for no budget");
@@ -52,7 +54,8 @@ std::variant<KeySpec, std::string> keySpecFromJson(std::string_view body) {
   }
   if (auto* expires = field("expires"); expires && !expires->is_null()) {
     int64_t ms = expires->is_string() ? dayStartMs(expires->get<std::string>()) : -1;
-    if (ms < 0) return std::string("'expires' must be a date, YYYY-MM-DD (UTC)");
+    // 0 would mean "never expires": 1970-01-01 and before are refused, not kept forever.
+    if (ms <= 0) return std::string("'expires' must be a date after 1970-01-01, YYYY-MM-DD (UTC)");
     spec.expires_ms = ms;
   }
   return spec;

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -129,8 +130,12 @@ std::variant<nlohmann::json, std::string> specJson(const std::map<std::string, s
   if (auto* name = get("name")) spec["name"] = *name;
   try {
     if (auto* budget = get("budget-usd")) {
-      spec["budget_usd"] =
-          *budget == "unlimited" ? nlohmann::json(nullptr) : nlohmann::json(std::stod(*budget));
+      double usd = *budget == "unlimited" ? 0.0 : std::stod(*budget);
+      // nan or inf would be written as null, which means no budget at all
+      if (!std::isfinite(usd) || usd < 0) {
+        return std::string("--budget-usd takes a non-negative number of dollars, or unlimited");
+      }
+      spec["budget_usd"] = *budget == "unlimited" ? nlohmann::json(nullptr) : nlohmann::json(usd);
     }
     if (auto* rpm = get("rpm")) spec["rpm"] = std::stoll(*rpm);
     if (auto* images = get("images-per-min")) spec["images_per_min"] = std::stoll(*images);

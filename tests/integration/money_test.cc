@@ -281,6 +281,22 @@ TEST(KeysCli, CreatesKeysOfflineAndThroughARunningGatewayAndPrintsUsage) {
       runCli({"keys", "create", "--name", "caf\xe9", "--config", gateway.configPath()}, "", &rc);
   EXPECT_EQ(rc, 2) << bad_name;
   EXPECT_NE(bad_name.find("--name must be UTF-8 text"), std::string::npos) << bad_name;
+  // nan or inf would be stored as null, which is "no budget": refused, not a key without limit.
+  for (const char* budget : {"nan", "inf", "-1"}) {
+    std::string refused = runCli({"keys", "create", "--name", "odd", "--budget-usd", budget,
+                                  "--config", gateway.configPath()},
+                                 "", &rc);
+    EXPECT_EQ(rc, 2) << budget << ": " << refused;
+    EXPECT_NE(refused.find("--budget-usd takes a non-negative number"), std::string::npos)
+        << refused;
+  }
+  // 1970-01-01 is day 0, which meant "never expires".
+  std::string day_zero = runCli({"keys", "create", "--name", "odd", "--expires", "1970-01-01",
+                                 "--config", gateway.configPath()},
+                                "", &rc);
+  EXPECT_EQ(rc, 2) << day_zero;
+  EXPECT_NE(day_zero.find("'expires' must be a date after 1970-01-01"), std::string::npos)
+      << day_zero;
   std::string listed = runCli({"keys", "list", "--config", gateway.configPath()}, "", &rc);
   EXPECT_NE(listed.find("online"), std::string::npos) << listed;
   EXPECT_NE(listed.find("offline"), std::string::npos) << listed;

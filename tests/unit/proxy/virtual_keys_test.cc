@@ -72,6 +72,10 @@ TEST(KeySpecJson, ReadsEveryFieldAndNamesTheBadOne) {
   EXPECT_NE(bad(R"({"name":"n","rpm":-1})").find("rpm"), std::string::npos);
   EXPECT_NE(bad(R"({"name":"n","budget_usd":"5"})").find("budget_usd"), std::string::npos);
   EXPECT_NE(bad(R"({"name":"n","expires":"tomorrow"})").find("expires"), std::string::npos);
+  // Day 0 means "never expires" inside: an expiry on it is refused, not kept forever.
+  EXPECT_NE(bad(R"({"name":"n","expires":"1970-01-01"})").find("after 1970-01-01"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"name":"n","budget_usd":-0.5})").find("budget_usd"), std::string::npos);
   EXPECT_NE(bad(R"([1])").find("object"), std::string::npos);
   EXPECT_NE(bad(R"({"rpm":1})").find("name"), std::string::npos);
 }
