@@ -44,7 +44,9 @@ CachePolicy CachePolicy::fromHeaders(const http::Headers& headers) {
   int64_t seconds = -1;
   auto [end, error] = std::from_chars(ttl.data(), ttl.data() + ttl.size(), seconds);
   if (!ttl.empty() && error == std::errc() && end == ttl.data() + ttl.size() && seconds >= 0) {
-    policy.ttl = std::chrono::seconds(seconds);
+    // Longer than any configured ttl means the configured one; capped so that milliseconds fit.
+    constexpr int64_t kLongest = int64_t{100} * 365 * 86'400;  // 100 years
+    policy.ttl = std::chrono::seconds(std::min(seconds, kLongest));
     if (seconds == 0) policy.write = false;
   }
   return policy;

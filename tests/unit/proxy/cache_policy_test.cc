@@ -39,6 +39,10 @@ TEST(CachePolicy, TtlHeaderShortensButNeverLengthens) {
   EXPECT_EQ(policyFor({{"X-ArkRoute-Cache-TTL", "soon"}}).effectiveTtl(3600s), 3600s);
   EXPECT_EQ(policyFor({{"X-ArkRoute-Cache-TTL", "-5"}}).effectiveTtl(3600s), 3600s);
   EXPECT_FALSE(policyFor({{"X-ArkRoute-Cache-TTL", "0"}}).write);
+  // Seconds whose milliseconds do not fit in 64 bits (undefined before) mean the configured ttl.
+  EXPECT_EQ(policyFor({{"X-ArkRoute-Cache-TTL", "9223372036854775807"}}).effectiveTtl(3600s),
+            3600s);
+  EXPECT_EQ(policyFor({{"X-ArkRoute-Cache-TTL", "9300000000000000"}}).effectiveTtl(3600s), 3600s);
 }
 
 }  // namespace
