@@ -34,9 +34,9 @@ void HotEntries::putPending(const Digest& digest, const std::string& canonical,
 }
 
 void HotEntries::putRead(const Digest& digest, const std::string& canonical,
-                         std::shared_ptr<const CacheEntry> entry) {
+                         std::shared_ptr<const CacheEntry> entry, uint64_t removals_seen) {
   std::lock_guard lock(mutex_);
-  if (slots_.count(digest) > 0) return;
+  if (removals_.load() != removals_seen || slots_.count(digest) > 0) return;
   lru_.push_front(digest);
   Slot slot{canonical, std::move(entry), false, lru_.begin()};
   bytes_ += sizeOf(slot);
@@ -62,6 +62,7 @@ void HotEntries::eraseIfSame(const Digest& digest, const CacheEntry* entry) {
 
 void HotEntries::eraseUnpinned(const Digest& digest) {
   std::lock_guard lock(mutex_);
+  removals_.fetch_add(1);  // also when not here: a read in flight may be about to put it here
   auto it = slots_.find(digest);
   if (it != slots_.end() && !it->second.pinned) eraseLocked(it);
 }

@@ -6,6 +6,7 @@
 // and canonical text. Thread-safe (one mutex, held only for map and list updates).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -30,9 +31,11 @@ class HotEntries {
   void putPending(const Digest& digest, const std::string& canonical,
                   std::shared_ptr<const CacheEntry> entry);
   // Called after a record was read and served: kept unless digest already has an entry (which is
-  // the same or newer).
+  // the same or newer), or a record was removed since removals_seen (removals() read before the
+  // record was): that may have been this one (a purge, an eviction), which must not come back.
   void putRead(const Digest& digest, const std::string& canonical,
-               std::shared_ptr<const CacheEntry> entry);
+               std::shared_ptr<const CacheEntry> entry, uint64_t removals_seen);
+  uint64_t removals() const { return removals_.load(); }
   // Called by the writer once entry is durable: unpins it (no effect if digest now holds another).
   void markWritten(const Digest& digest, const CacheEntry* entry);
   // Removes digest's entry if it is entry (a refused or failed write).
@@ -61,6 +64,7 @@ class HotEntries {
   Map slots_;
   std::list<Digest> lru_;  // unpinned only; front = most recently used
   uint64_t bytes_ = 0;
+  std::atomic<uint64_t> removals_{0};  // eraseUnpinned calls, written under mutex_
 };
 
 }  // namespace arkroute::cache

@@ -159,6 +159,7 @@ LookupResult RocksCacheStore::find(const Digest& digest, const std::string* cano
     return result;
   }
   rocksdb::PinnableSlice value;
+  uint64_t removals = hot_.removals();  // before the read: a purge meanwhile keeps it off memory
   if (db_->Get(recordReadOptions(), records_, asSlice(digest), &value).ok()) {
     auto entry = std::make_shared<CacheEntry>();
     std::string stored_canonical;
@@ -168,7 +169,7 @@ LookupResult RocksCacheStore::find(const Digest& digest, const std::string* cano
       result.status = judgeStoredEntry(stored_canonical, *entry, canonical, now_ms);
     }
     if (result.status == LookupStatus::kHit) {
-      hot_.putRead(digest, stored_canonical, entry);
+      hot_.putRead(digest, stored_canonical, entry, removals);
       result.entry = std::move(entry);
     }
   }

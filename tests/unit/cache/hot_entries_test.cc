@@ -31,10 +31,10 @@ TEST(HotEntries, PendingEntriesStayWhateverTheLimitUntilWritten) {
 TEST(HotEntries, TheLeastRecentlyUsedReadEntryLeavesFirst) {
   HotEntries hot(250);
   auto a = entryOf(97), b = entryOf(97), c = entryOf(97);
-  hot.putRead(kA, kText, a);
-  hot.putRead(kB, kText, b);
+  hot.putRead(kA, kText, a, hot.removals());
+  hot.putRead(kB, kText, b, hot.removals());
   ASSERT_EQ(hot.find(kA, &kText, 0), a);  // a is now more recent than b
-  hot.putRead(kC, kText, c);
+  hot.putRead(kC, kText, c, hot.removals());
   EXPECT_EQ(hot.size(), 2u);
   EXPECT_EQ(hot.find(kB, &kText, 0), nullptr);
   EXPECT_EQ(hot.find(kA, &kText, 0), a);
@@ -43,7 +43,7 @@ TEST(HotEntries, TheLeastRecentlyUsedReadEntryLeavesFirst) {
 
 TEST(HotEntries, LookupsCheckTextAndExpiry) {
   HotEntries hot(1000);
-  hot.putRead(kA, kText, entryOf(1, 500));
+  hot.putRead(kA, kText, entryOf(1, 500), hot.removals());
   const std::string other = "other";
   EXPECT_EQ(hot.find(kA, &other, 0), nullptr);
   EXPECT_NE(hot.find(kA, nullptr, 0), nullptr);
@@ -54,7 +54,7 @@ TEST(HotEntries, AReadNeverReplacesAPendingInsert) {
   HotEntries hot(1000);
   auto pending = entryOf(1), stale = entryOf(2);
   hot.putPending(kA, kText, pending);
-  hot.putRead(kA, kText, stale);
+  hot.putRead(kA, kText, stale, hot.removals());
   EXPECT_EQ(hot.find(kA, &kText, 0), pending);
   hot.eraseUnpinned(kA);
   EXPECT_EQ(hot.find(kA, &kText, 0), pending) << "pinned entries survive record removal";
@@ -64,6 +64,19 @@ TEST(HotEntries, AReadNeverReplacesAPendingInsert) {
   hot.markWritten(kA, pending.get());
   hot.eraseUnpinned(kA);
   EXPECT_EQ(hot.find(kA, &kText, 0), nullptr);
+}
+
+// A lookup reads removals() before it reads the record. A purge or eviction that removes that
+// record meanwhile finds nothing in memory to remove yet: the read must not then put it there,
+// where it would be served again after the purge.
+TEST(HotEntries, AReadOverlappingARemovalIsNotKept) {
+  HotEntries hot(1000);
+  uint64_t before_read = hot.removals();
+  hot.eraseUnpinned(kA);  // the purge: kA was not in memory
+  hot.putRead(kA, kText, entryOf(1), before_read);
+  EXPECT_EQ(hot.find(kA, &kText, 0), nullptr) << "the purged record came back";
+  hot.putRead(kA, kText, entryOf(1), hot.removals());
+  EXPECT_NE(hot.find(kA, &kText, 0), nullptr) << "a read after the removal is kept";
 }
 
 TEST(HotEntries, EraseIfSameLeavesANewerEntry) {
