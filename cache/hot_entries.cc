@@ -36,7 +36,7 @@ void HotEntries::putPending(const Digest& digest, const std::string& canonical,
 void HotEntries::putRead(const Digest& digest, const std::string& canonical,
                          std::shared_ptr<const CacheEntry> entry, uint64_t removals_seen) {
   std::lock_guard lock(mutex_);
-  if (removals_.load() != removals_seen || slots_.count(digest) > 0) return;
+  if (removedSinceLocked(digest, removals_seen) || slots_.count(digest) > 0) return;
   lru_.push_front(digest);
   Slot slot{canonical, std::move(entry), false, lru_.begin()};
   bytes_ += sizeOf(slot);
@@ -62,9 +62,25 @@ void HotEntries::eraseIfSame(const Digest& digest, const CacheEntry* entry) {
 
 void HotEntries::eraseUnpinned(const Digest& digest) {
   std::lock_guard lock(mutex_);
-  removals_.fetch_add(1);  // also when not here: a read in flight may be about to put it here
+  // Counted also when it is not here: a read in flight may be about to put it here.
+  uint64_t number = removals_.load() + 1;
+  removals_.store(number);
+  recent_removals_.emplace_back(digest, number);
+  if (recent_removals_.size() > kRemovalsKept) recent_removals_.pop_front();
   auto it = slots_.find(digest);
   if (it != slots_.end() && !it->second.pinned) eraseLocked(it);
+}
+
+// Removals since removals_seen are numbered removals_seen + 1 on: the ones no longer kept may
+// have been digest's.
+bool HotEntries::removedSinceLocked(const Digest& digest, uint64_t removals_seen) const {
+  if (removals_.load() == removals_seen) return false;
+  if (recent_removals_.empty() || recent_removals_.front().second > removals_seen + 1) return true;
+  for (auto it = recent_removals_.rbegin(); it != recent_removals_.rend(); ++it) {
+    if (it->second <= removals_seen) break;
+    if (it->first == digest) return true;
+  }
+  return false;
 }
 
 uint64_t HotEntries::bytes() const {

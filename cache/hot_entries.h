@@ -8,11 +8,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "cache/cache_key.h"
 #include "cache/cache_store.h"
@@ -31,11 +33,13 @@ class HotEntries {
   void putPending(const Digest& digest, const std::string& canonical,
                   std::shared_ptr<const CacheEntry> entry);
   // Called after a record was read and served: kept unless digest already has an entry (which is
-  // the same or newer), or a record was removed since removals_seen (removals() read before the
-  // record was): that may have been this one (a purge, an eviction), which must not come back.
+  // the same or newer), or digest's record was removed since removals_seen (removals() read before
+  // the record was): a purge or an eviction meanwhile, whose entry must not come back. Should more
+  // than kRemovalsKept removals have happened since, it is not kept either (it may have been one).
   void putRead(const Digest& digest, const std::string& canonical,
                std::shared_ptr<const CacheEntry> entry, uint64_t removals_seen);
   uint64_t removals() const { return removals_.load(); }
+  static constexpr size_t kRemovalsKept = 1024;
   // Called by the writer once entry is durable: unpins it (no effect if digest now holds another).
   void markWritten(const Digest& digest, const CacheEntry* entry);
   // Removes digest's entry if it is entry (a refused or failed write).
@@ -58,6 +62,7 @@ class HotEntries {
   static uint64_t sizeOf(const Slot& slot);
   void eraseLocked(Map::iterator it);
   void trimLocked();
+  bool removedSinceLocked(const Digest& digest, uint64_t removals_seen) const;
 
   const uint64_t limit_bytes_;
   mutable std::mutex mutex_;
@@ -65,6 +70,7 @@ class HotEntries {
   std::list<Digest> lru_;  // unpinned only; front = most recently used
   uint64_t bytes_ = 0;
   std::atomic<uint64_t> removals_{0};  // eraseUnpinned calls, written under mutex_
+  std::deque<std::pair<Digest, uint64_t>> recent_removals_;  // the last kRemovalsKept, numbered
 };
 
 }  // namespace arkroute::cache

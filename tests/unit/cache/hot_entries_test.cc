@@ -79,6 +79,22 @@ TEST(HotEntries, AReadOverlappingARemovalIsNotKept) {
   EXPECT_NE(hot.find(kA, &kText, 0), nullptr) << "a read after the removal is kept";
 }
 
+// Only a removal of the same record keeps a read out of memory: with a full cache evicting one
+// entry per insert, reads overlapping other removals are still kept. Past kRemovalsKept removals
+// during one read, the gateway cannot tell, and does not keep it.
+TEST(HotEntries, OnlyARemovalOfTheSameRecordOrTooManyToTellKeepAReadOut) {
+  HotEntries hot(1000);
+  uint64_t before_read = hot.removals();
+  hot.eraseUnpinned(kB);
+  hot.eraseUnpinned(kC);
+  hot.putRead(kA, kText, entryOf(1), before_read);
+  EXPECT_NE(hot.find(kA, &kText, 0), nullptr) << "other records' removals do not matter";
+  before_read = hot.removals();
+  for (size_t i = 0; i <= HotEntries::kRemovalsKept; ++i) hot.eraseUnpinned(kC);
+  hot.putRead(kB, kText, entryOf(1), before_read);
+  EXPECT_EQ(hot.find(kB, &kText, 0), nullptr) << "too many removals to tell: not kept";
+}
+
 TEST(HotEntries, EraseIfSameLeavesANewerEntry) {
   HotEntries hot(1000);
   auto first = entryOf(1), second = entryOf(1);
