@@ -147,8 +147,9 @@ std::optional<ApiError> GenerationHandler::admitUpstream() {
                                  retry_after_ms);
   }
   double remaining = 0;
-  reserved_usd_ =
-      services.key_limits->reserve(*key_, cost_usd_, services.ledger->spent(key_->id), &remaining);
+  Ledger* ledger = services.ledger;
+  reserved_usd_ = services.key_limits->reserve(
+      *key_, cost_usd_, [ledger, this] { return ledger->spent(key_->id); }, &remaining);
   if (!reserved_usd_) {
     return ApiError::insufficientQuota("Budget exhausted for key '" + key_->name + "': $" +
                                        formatUsd(std::max(0.0, remaining)) +

@@ -50,7 +50,7 @@ bool KeyLimits::takeImages(const VirtualKey& key, int n, int64_t now_ms, int64_t
 }
 
 std::optional<double> KeyLimits::reserve(const VirtualKey& key, std::optional<double> estimate,
-                                         double spent, double* remaining) {
+                                         const std::function<double()>& spent, double* remaining) {
   std::lock_guard lock(mutex_);
   State& state = states_[key.id];
   if (!key.budget_usd) {
@@ -58,7 +58,7 @@ std::optional<double> KeyLimits::reserve(const VirtualKey& key, std::optional<do
     state.reserved += estimate.value_or(0.0);
     return estimate.value_or(0.0);
   }
-  double balance = *key.budget_usd - spent - state.reserved;
+  double balance = *key.budget_usd - spent() - state.reserved;
   *remaining = balance;
   double amount = estimate.value_or(0.0);
   constexpr double kCent = 1e-9;  // rounding slack

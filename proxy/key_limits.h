@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -33,8 +34,11 @@ class KeyLimits {
   // Reserves `estimate` (nullopt: unknown price, reserves nothing but needs a positive balance)
   // when spent + reserved + estimate fits the key's budget. Returns the amount reserved, or
   // nullopt when the budget does not allow it; *remaining is the balance before this request.
-  std::optional<double> reserve(const VirtualKey& key, std::optional<double> estimate, double spent,
-                                double* remaining);
+  // spent (the ledger's total for the key) is read under the same lock as the reservations: a
+  // request that finishes meanwhile adds its cost to the ledger before it releases its
+  // reservation, so its cost is counted once here, never in neither.
+  std::optional<double> reserve(const VirtualKey& key, std::optional<double> estimate,
+                                const std::function<double()>& spent, double* remaining);
   void release(const std::string& key_id, double reserved);
 
  private:

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -18,6 +20,10 @@ VirtualKey keyWithBudget(double budget) {
   return key;
 }
 
+std::function<double()> spentOf(double usd) {
+  return [usd] { return usd; };
+}
+
 TEST(KeyLimits, ConcurrentReservationsNeverExceedTheBudget) {
   KeyLimits limits;
   VirtualKey key = keyWithBudget(1.0);
@@ -27,7 +33,7 @@ TEST(KeyLimits, ConcurrentReservationsNeverExceedTheBudget) {
     threads.emplace_back([&] {
       for (int i = 0; i < 100; ++i) {
         double remaining = 0;
-        if (limits.reserve(key, 0.03, 0.0, &remaining)) ++granted;
+        if (limits.reserve(key, 0.03, spentOf(0.0), &remaining)) ++granted;
       }
     });
   }
@@ -39,25 +45,51 @@ TEST(KeyLimits, ReleasedReservationsFreeTheBalance) {
   KeyLimits limits;
   VirtualKey key = keyWithBudget(0.10);
   double remaining = 0;
-  auto first = limits.reserve(key, 0.08, 0.0, &remaining);
+  auto first = limits.reserve(key, 0.08, spentOf(0.0), &remaining);
   ASSERT_TRUE(first);
-  EXPECT_FALSE(limits.reserve(key, 0.08, 0.0, &remaining));
+  EXPECT_FALSE(limits.reserve(key, 0.08, spentOf(0.0), &remaining));
   EXPECT_NEAR(remaining, 0.02, 1e-12);
   limits.release(key.id, *first);
-  EXPECT_TRUE(limits.reserve(key, 0.08, 0.0, &remaining));
+  EXPECT_TRUE(limits.reserve(key, 0.08, spentOf(0.0), &remaining));
   // What the ledger says was spent counts too.
   limits.release(key.id, 0.08);
-  EXPECT_FALSE(limits.reserve(key, 0.08, 0.05, &remaining));
+  EXPECT_FALSE(limits.reserve(key, 0.08, spentOf(0.05), &remaining));
 }
 
 TEST(KeyLimits, UnknownPriceNeedsAPositiveBalanceAndUnlimitedKeysAlwaysPass) {
   KeyLimits limits;
   double remaining = 0;
-  EXPECT_TRUE(limits.reserve(keyWithBudget(0.01), std::nullopt, 0.0, &remaining));
-  EXPECT_FALSE(limits.reserve(keyWithBudget(0.01), std::nullopt, 0.01, &remaining));
+  EXPECT_TRUE(limits.reserve(keyWithBudget(0.01), std::nullopt, spentOf(0.0), &remaining));
+  EXPECT_FALSE(limits.reserve(keyWithBudget(0.01), std::nullopt, spentOf(0.01), &remaining));
   VirtualKey unlimited = keyWithBudget(0);
   unlimited.budget_usd.reset();
-  EXPECT_TRUE(limits.reserve(unlimited, 1000.0, 1e6, &remaining));
+  EXPECT_TRUE(limits.reserve(unlimited, 1000.0, spentOf(1e6), &remaining));
+}
+
+// The ledger's spend is read under the reservations' lock: a release (which comes after the
+// finished request's cost reached the ledger) cannot slip between that read and the reservation,
+// where the request would be counted in neither.
+TEST(KeyLimits, SpendIsReadWhileReleasesWait) {
+  KeyLimits limits;
+  VirtualKey key = keyWithBudget(1.0);
+  double remaining = 0;
+  ASSERT_TRUE(limits.reserve(key, 0.5, spentOf(0.0), &remaining));
+  std::atomic<bool> released{false};
+  std::thread releaser;
+  bool released_while_reading = true;
+  auto reading = [&] {
+    releaser = std::thread([&] {
+      limits.release(key.id, 0.5);
+      released = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    released_while_reading = released.load();
+    return 0.0;
+  };
+  EXPECT_FALSE(limits.reserve(key, 0.6, reading, &remaining)) << "0.5 still reserved: no room";
+  releaser.join();
+  EXPECT_FALSE(released_while_reading) << "a release slipped between the read and the reservation";
+  EXPECT_TRUE(limits.reserve(key, 0.6, spentOf(0.0), &remaining));
 }
 
 TEST(KeyLimits, RequestAndImageRatesAreEnforcedPerKey) {
