@@ -140,7 +140,7 @@ RocksDatabase::~RocksDatabase() {
 
 rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {
   std::lock_guard lock(write_mutex_);
-  if (stopped()) return write_failure_;
+  if (writesStopped()) return write_failure_;
   uint64_t recoveries = recoveries_.load();
   rocksdb::Status status = db_->Write(rocksdb::WriteOptions(), batch);
   if (status.IsIOError() || status.IsIOFenced()) {
@@ -162,10 +162,6 @@ void RocksDatabase::onRecovered(const rocksdb::Status& from) {
 }
 
 bool RocksDatabase::writesStopped() const {
-  return stopped();
-}
-
-bool RocksDatabase::stopped() const {
   if (read_only_) return true;
   return write_failed_.load() && recoveries_.load() == recoveries_before_failure_.load();
 }

@@ -89,7 +89,6 @@ class RocksDatabase {
   RocksDatabase() = default;
   // Called by RocksDB (its own thread) when it has recovered from a background error.
   void onRecovered(const rocksdb::Status& from);
-  bool stopped() const;
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;

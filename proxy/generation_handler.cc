@@ -539,12 +539,15 @@ void GenerationHandler::respondError(const ApiError& error) {
   finish();
 }
 
+void GenerationHandler::leaveCoalescingWait() {
+  if (!ticket_) return;
+  worker_.services().coalescer->cancelWait(cache_key_->digest(), *ticket_);
+  ticket_.reset();
+}
+
 void GenerationHandler::onClientGone() {
   if (finished_) return;
-  if (ticket_) {
-    worker_.services().coalescer->cancelWait(cache_key_->digest(), *ticket_);
-    ticket_.reset();
-  }
+  leaveCoalescingWait();
   if (store_result_ && (call_ || awaiting_room_)) {  // the writer keeps going: it gets cached
     background_id_ = worker_.addBackgroundWork(later(&GenerationHandler::abandon));
     // Reading may be paused for the client's slow writes, and the exchange dropped its drain

@@ -76,6 +76,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void joinCoalescing();
   void onWaitOver(cache::Coalescer::Result result);
   void onWaitTimeout();
+  void leaveCoalescingWait();  // this request no longer waits for an identical one in flight
   bool acceptCoalesced(const cache::CacheEntry& entry);
   void keepForUrls(std::shared_ptr<const cache::CacheEntry> entry);
   void forwardUpstream(bool store_result);

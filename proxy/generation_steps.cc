@@ -4,8 +4,6 @@
 // internal error, logged with the request id; the loop and its other requests go on.
 #include "proxy/generation_handler.h"
 #include "proxy/http/error_line.h"
-#include "proxy/services.h"
-#include "proxy/worker.h"
 
 namespace arkroute {
 
@@ -38,10 +36,7 @@ void GenerationHandler::failStep(const std::string& what) {
                          " ended: " + what);
     return;
   }
-  if (ticket_) {
-    worker_.services().coalescer->cancelWait(cache_key_->digest(), *ticket_);
-    ticket_.reset();
-  }
+  leaveCoalescingWait();
   call_.reset();
   failInternally(what);
 }

@@ -37,17 +37,22 @@ std::string runCli(const std::vector<std::string>& args, std::map<std::string, s
   return cli.stdoutText();
 }
 
+// A generation whose client gives up after `timeout`.
+HttpCall generationCall(const std::string& body, std::chrono::milliseconds timeout) {
+  HttpCall call;
+  call.method = "POST";
+  call.path = "/v1/images/generations";
+  call.body = body;
+  call.headers = {{"Content-Type", "application/json"}};
+  call.timeout = timeout;
+  return call;
+}
+
 TEST(CacheLifecycle, TheWriterFinishesAndCachesWhenItsClientLeaves) {
   Simulator sim({"--latency-ms", "800"});
   Gateway gateway(cached(sim));
   const std::string body = R"({"model":"gpt-image-1","prompt":"abandoned but cached"})";
-  HttpCall impatient;
-  impatient.method = "POST";
-  impatient.path = "/v1/images/generations";
-  impatient.body = body;
-  impatient.headers = {{"Content-Type", "application/json"}};
-  impatient.timeout = 200ms;
-  EXPECT_EQ(httpRequest(gateway.port(), impatient).status, 0);
+  EXPECT_EQ(httpRequest(gateway.port(), generationCall(body, 200ms)).status, 0);
   std::this_thread::sleep_for(1200ms);
   HttpResponse later = httpPostJson(gateway.port(), "/v1/images/generations", body);
   EXPECT_EQ(later.status, 200);
@@ -89,13 +94,7 @@ TEST(CacheLifecycle, TheWriterFinishesAndCachesWhenItsSlowClientLeavesMidAnswer)
   Gateway gateway(cached(sim));
   const std::string body = R"({"model":"gpt-image-1","prompt":"a slow reader leaves"})";
   readTheHeadThenLeave(gateway.port(), body);
-  HttpCall next;
-  next.method = "POST";
-  next.path = "/v1/images/generations";
-  next.body = body;
-  next.headers = {{"Content-Type", "application/json"}};
-  next.timeout = 10s;
-  HttpResponse served = httpRequest(gateway.port(), next);
+  HttpResponse served = httpRequest(gateway.port(), generationCall(body, 10s));
   ASSERT_EQ(served.status, 200) << served.error;
   EXPECT_TRUE(served.header("x-arkroute-cache") == "HIT" ||
               served.header("x-arkroute-cache") == "COALESCED")
