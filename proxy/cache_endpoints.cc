@@ -25,27 +25,30 @@ bool cacheDisabled(Worker& worker, http::Exchange& exchange, const std::string& 
   return true;
 }
 
-void respondCachedImage(http::Exchange& exchange, const std::optional<std::string>& bytes,
-                        const std::string& id, const std::string& request_id) {
-  if (!bytes) {
+// A versioned id names bytes that never change: cached for a year. An unversioned one (handed out
+// before versions) names whichever generation the entry holds now: revalidated every time.
+void respondCachedImage(http::Exchange& exchange, const std::optional<CachedImage>& image,
+                        const std::string& id, bool versioned, const std::string& request_id) {
+  if (!image) {
     sendError(exchange,
-              ApiError::notFound(
-                  "No cached image with id '" + id + "' (it may have expired or been purged).",
-                  std::string("image_not_found")),
+              ApiError::notFound("No cached image with id '" + id +
+                                     "' (it may have expired, been purged, or been generated "
+                                     "again since this id was given).",
+                                 std::string("image_not_found")),
               request_id);
     return;
   }
-  std::string etag = std::string("\"").append(id).append("\"");
+  std::string etag = std::string("\"").append(image->version_id).append("\"");
   http::Headers headers;
   headers.set("ETag", etag);
-  headers.set("Cache-Control", "public, max-age=31536000, immutable");
+  headers.set("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache");
   headers.set("x-request-id", request_id);
   if (exchange.request().headers.get("if-none-match") == etag) {
     exchange.respond(304, headers, "");
     return;
   }
-  headers.set("Content-Type", std::string(detectImageType(*bytes)));
-  exchange.respond(200, headers, *bytes);
+  headers.set("Content-Type", std::string(detectImageType(image->bytes)));
+  exchange.respond(200, headers, image->bytes);
 }
 
 }  // namespace
@@ -85,18 +88,18 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
   std::string id(path.substr(kCachedImagePath.size()));
   auto image = parseCachedImageId(id);
   if (!image) {
-    respondCachedImage(*exchange, std::nullopt, id, request_id);
+    respondCachedImage(*exchange, std::nullopt, id, false, request_id);
     return;
   }
   // The read (maybe from disk) and the base64 decoding run off the loop.
   worker.answerOffLoop(
       exchange, request_id,
       [store = worker.services().store, image = *image, now = worker.services().now_ms()] {
-        return cachedImageBytes(*store, image, now);
+        return cachedImage(*store, image, now);
       },
-      [id = std::move(id), request_id](http::Exchange& exchange,
-                                       const std::optional<std::string>& bytes) {
-        respondCachedImage(exchange, bytes, id, request_id);
+      [id = std::move(id), versioned = image->created_ms.has_value(), request_id](
+          http::Exchange& exchange, const std::optional<CachedImage>& found) {
+        respondCachedImage(exchange, found, id, versioned, request_id);
       });
 }
 

@@ -2,22 +2,69 @@
 #include "proxy/cached_images.h"
 
 #include <cctype>
+#include <cstdio>
 
 #include "proxy/image_response.h"
 
 namespace arkroute {
 
-std::optional<CachedImageId> parseCachedImageId(std::string_view id) {
-  size_t dash = id.rfind('-');
-  if (dash == std::string_view::npos || dash + 1 >= id.size()) return std::nullopt;
-  auto digest = cache::CacheKey::parseHex(id.substr(0, dash));
-  if (!digest) return std::nullopt;
-  size_t index = 0;
-  for (size_t i = dash + 1; i < id.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(id[i])) || index >= 100) return std::nullopt;
-    index = index * 10 + static_cast<size_t>(id[i] - '0');
+namespace {
+
+// Up to 15 lowercase hex digits (a creation time in ms fits in 11 for millennia); no sign.
+std::optional<int64_t> parseVersion(std::string_view text) {
+  if (text.empty() || text.size() > 15) return std::nullopt;
+  int64_t value = 0;
+  for (char c : text) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    value = value * 16 + digit;
   }
-  return CachedImageId{*digest, index};
+  return value;
+}
+
+std::optional<size_t> parseIndex(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  size_t index = 0;
+  for (char c : text) {
+    if (!std::isdigit(static_cast<unsigned char>(c)) || index >= 100) return std::nullopt;
+    index = index * 10 + static_cast<size_t>(c - '0');
+  }
+  return index;
+}
+
+std::string versionText(int64_t created_ms) {
+  char text[24];
+  int length =
+      std::snprintf(text, sizeof text, "%llx", static_cast<unsigned long long>(created_ms));
+  return std::string(text, static_cast<size_t>(length));
+}
+
+}  // namespace
+
+std::string cachedEntryId(const cache::CacheKey& key, const cache::CacheEntry& entry) {
+  return key.hex() + "-" + versionText(entry.created_ms);
+}
+
+std::string versionedImageId(const CachedImageId& image, const cache::CacheEntry& entry) {
+  return cache::CacheKey::toHex(image.digest) + "-" + versionText(entry.created_ms) + "-" +
+         std::to_string(image.index);
+}
+
+std::optional<CachedImageId> parseCachedImageId(std::string_view id) {
+  size_t last = id.rfind('-');
+  if (last == std::string_view::npos) return std::nullopt;
+  auto index = parseIndex(id.substr(last + 1));
+  if (!index) return std::nullopt;
+  std::string_view entry = id.substr(0, last);
+  std::optional<int64_t> version;
+  if (size_t dash = entry.find('-'); dash != std::string_view::npos) {
+    version = parseVersion(entry.substr(dash + 1));
+    if (!version) return std::nullopt;
+    entry = entry.substr(0, dash);
+  }
+  auto digest = cache::CacheKey::parseHex(entry);
+  if (!digest) return std::nullopt;
+  return CachedImageId{*digest, version, *index};
 }
 
 std::optional<CachedImageId> cachedImageIdIn(std::string_view url_or_id) {
@@ -26,11 +73,15 @@ std::optional<CachedImageId> cachedImageIdIn(std::string_view url_or_id) {
   return parseCachedImageId(url_or_id);
 }
 
-std::optional<std::string> cachedImageBytes(cache::CacheStore& store, const CachedImageId& image,
-                                            int64_t now_ms) {
+std::optional<CachedImage> cachedImage(cache::CacheStore& store, const CachedImageId& image,
+                                       int64_t now_ms) {
   auto found = store.lookupByDigest(image.digest, now_ms);
   if (!found.entry) return std::nullopt;
-  return imageBytes(found.entry->body, image.index);
+  // A later generation of the same request holds other bytes than the ones this id was given for.
+  if (image.created_ms && *image.created_ms != found.entry->created_ms) return std::nullopt;
+  auto bytes = imageBytes(found.entry->body, image.index);
+  if (!bytes) return std::nullopt;
+  return CachedImage{std::move(*bytes), versionedImageId(image, *found.entry)};
 }
 
 std::string cachedImageUrlBase(std::string_view public_url, std::string_view id) {

@@ -8,6 +8,7 @@
 
 #include "cache/cache_store.h"
 #include "proxy/body_rewrite.h"
+#include "proxy/cached_images.h"
 #include "proxy/cached_reply.h"
 #include "proxy/generation_headers.h"
 #include "proxy/image_response.h"
@@ -269,8 +270,8 @@ void GenerationHandler::afterLookup(std::shared_ptr<const cache::CacheEntry> ent
 
 bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
                                        std::string_view status) {
-  // Only url answers name the entry; the string outlives options, which only views it.
-  const std::string entry_id = wants_urls_ ? cache_key_->hex() : std::string();
+  // The entry's id names it in url answers and to the MCP tools; it outlives options (a view).
+  const std::string entry_id = cachedEntryId(*cache_key_, *entry);
   CachedReplyOptions options{request_id_,   route_->model->name,
                              status,        request_->stream(),
                              wants_urls_,   runtime_->config().server.public_url,
@@ -281,7 +282,7 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
   options.events = imageEvents(runtime_->config().upstreams[route_->upstream_indices.front()]);
   // A hit was found under this request's key (a coalesced entry may be another name's); said
   // before the reply, which may complete an in-process exchange at once.
-  if (status == "HIT") exchange_->noteCachedImages(cache_key_->hex());
+  if (status == "HIT") exchange_->noteCachedImages(entry_id);
   if (!sendCachedReply(*exchange_, entry, options)) {
     exchange_->noteCachedImages("");
     return false;
@@ -449,7 +450,7 @@ bool GenerationHandler::keepEntry(std::shared_ptr<const cache::CacheEntry> entry
   if (room == Room::kNow) {
     if (store.insert(*cache_key_, entry)) {  // shared: no copy of the body
       stored_ = entry;
-      exchange_->noteCachedImages(cache_key_->hex());
+      exchange_->noteCachedImages(cachedEntryId(*cache_key_, *entry));
     } else if (url_mode_) {
       room = store.roomFor(bytes);  // another worker took the room first
     }
@@ -488,7 +489,8 @@ void GenerationHandler::respondFromCapture() {
   }
   std::optional<std::string> urls;
   if (stored_) {
-    urls = toUrlResponse(stored_->body, runtime_->config().server.public_url, cache_key_->hex());
+    urls = toUrlResponse(stored_->body, runtime_->config().server.public_url,
+                         cachedEntryId(*cache_key_, *stored_));
   }
   if (!urls && !capture_) {  // a coalesced url request has only the stored entry to answer with
     respondImagesNotCacheable();

@@ -21,12 +21,14 @@ OneImage failed(std::string problem) {
 OneImage readOne(cache::CacheStore* store, std::string_view image, int64_t now_ms) {
   if (auto id = cachedImageIdIn(image)) {
     if (!store) return failed("names a cached image, but the gateway's cache is off");
-    auto bytes = cachedImageBytes(*store, *id, now_ms);
-    if (!bytes) return failed("is not in the gateway's cache (expired or purged)");
-    return OneImage{std::move(bytes), ""};
+    auto found = cachedImage(*store, *id, now_ms);
+    if (!found) {
+      return failed("is not in the gateway's cache (expired, purged, or generated again since)");
+    }
+    return OneImage{std::move(found->bytes), ""};
   }
   if (image.find(kCachedImagePath) != std::string_view::npos) {
-    return failed("is not a valid gateway image URL (.../v1/images/cache/<id>-<index>)");
+    return failed("is not a valid gateway image URL (.../v1/images/cache/<id>)");
   }
   std::string_view base64 = image;
   if (base64.starts_with("data:")) {
