@@ -4,6 +4,7 @@
 // loops, inserts never make them wait on a write. Time is always passed in (now_ms), never read.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,6 +15,21 @@
 
 namespace arkroute::cache {
 
+// How the write of an inserted entry went, for whoever must not hand out a link to it before it
+// is durable (url answers). The inserting caller attaches one; the store settles it once the
+// accepted insert is durable, or failed to be (a full disk). Read and settled from any thread.
+class WriteProgress {
+ public:
+  enum class State { kPending, kWritten, kFailed };
+  State state() const { return state_.load(std::memory_order_acquire); }
+  void settle(bool written) {
+    state_.store(written ? State::kWritten : State::kFailed, std::memory_order_release);
+  }
+
+ private:
+  std::atomic<State> state_{State::kPending};
+};
+
 struct CacheEntry {
   std::string body;
   std::string content_type;
@@ -21,6 +37,9 @@ struct CacheEntry {
   double cost_usd = -1;  // cost of the original generation; negative = unknown
   int64_t created_ms = 0;
   int64_t expires_ms = 0;  // served while now_ms < expires_ms
+  // Set by the code that inserts the entry when it needs to know when the write is durable (see
+  // WriteProgress); null otherwise, and for every entry read back from a store (durable already).
+  std::shared_ptr<WriteProgress> write;
 };
 
 enum class LookupStatus { kHit, kMiss, kExpired, kCorrupt, kKeyMismatch };
@@ -67,9 +86,10 @@ class CacheStore {
 
   // Called after a complete, cacheable upstream response. Stores entry under key, replacing any
   // entry there. Never waits for a write: the entry is visible to lookups on return, durable after
-  // flush(). An entry larger than the size cap, one that would overflow the pending-write bound,
-  // or any entry once the store has stopped writing (a full disk) is dropped and counted in
-  // dropped_writes. Returns whether the entry was kept.
+  // flush(), or once its entry->write (when set) is settled kWritten. An entry larger than the size
+  // cap, one that would overflow the pending-write bound, or any entry once the store has stopped
+  // writing (a full disk) is dropped and counted in dropped_writes. Returns whether the entry was
+  // kept (entry->write is settled only for a kept entry).
   virtual bool insert(const CacheKey& key, std::shared_ptr<const CacheEntry> entry) = 0;
   bool insert(const CacheKey& key, CacheEntry entry) {
     return insert(key, std::make_shared<const CacheEntry>(std::move(entry)));

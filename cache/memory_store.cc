@@ -59,10 +59,12 @@ bool MemoryCacheStore::insert(const CacheKey& key, std::shared_ptr<const CacheEn
   }
   auto existing = records_.find(key.digest());
   if (existing != records_.end()) eraseLocked(existing);
+  std::shared_ptr<WriteProgress> written = entry->write;
   by_age_.emplace(entry->created_ms, key.digest());
   records_.emplace(key.digest(), Record{key.canonical(), std::move(entry), size});
   bytes_ += size;
   evictOverLimitLocked();
+  if (written) written->settle(true);  // in memory is as durable as this store gets
   return true;
 }
 

@@ -239,7 +239,8 @@ void RocksCacheStore::writeJob(const BackgroundWriter::Job& job) {
   batch.Put(records_, asSlice(job.digest), record);
   batch.Put(meta_, asSlice(job.digest), encodeMeta(meta));
   batch.Put(by_time_, timeKey(meta.created_ms, job.digest), size_value);
-  if (database_->write(&batch).ok()) {
+  bool written = database_->write(&batch).ok();
+  if (written) {
     entries_ += 1 - replaced.entries;
     bytes_ += meta.size;
     bytes_ -= replaced.bytes;
@@ -248,6 +249,7 @@ void RocksCacheStore::writeJob(const BackgroundWriter::Job& job) {
     counters_.countDroppedWrite();
     hot_.eraseIfSame(job.digest, job.entry.get());
   }
+  if (job.entry->write) job.entry->write->settle(written);
   evictOverLimitLocked();
 }
 

@@ -24,12 +24,6 @@
 namespace arkroute {
 
 namespace {
-// A url answer the cache refused only because it is still writing earlier images waits this long
-// for room, trying again every kRoomPollMs: the images are paid for, and the writer catches up
-// once the workers leave it some CPU.
-constexpr std::chrono::seconds kRoomWait{10};
-constexpr int64_t kRoomPollMs = 20;
-
 // The longest one route's attempts may take: each may queue at a gate, connect and run to its
 // total timeout, with a backoff between attempts.
 std::chrono::milliseconds attemptsTimeLimit(const Route& route, const Config& config) {
@@ -53,7 +47,8 @@ std::chrono::milliseconds attemptsTimeLimit(const Route& route, const Config& co
 // settles; a shorter wait made every waiter pay for a call of its own while the first one was
 // still running (e.g. queued behind max_concurrency).
 std::chrono::milliseconds writerTimeLimit(const Route& route, const Runtime& runtime) {
-  std::chrono::milliseconds limit = attemptsTimeLimit(route, runtime.config()) + kRoomWait;
+  std::chrono::milliseconds limit =
+      attemptsTimeLimit(route, runtime.config()) + GenerationHandler::kRoomWait;
   for (const std::string& name : route.model->fallbacks) {
     const Route* fallback = runtime.router().find(name);
     if (fallback) limit += attemptsTimeLimit(*fallback, runtime.config());
@@ -278,6 +273,11 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                              entry_id,      nowMs(),
                              &rate_headers_};
   options.url_answers = &worker_.urlAnswers();
+  if (wants_urls_ && !entryWritten(*entry, [this, entry, status = std::string(status)] {
+        if (!serveFromCache(entry, status)) forwardUpstream(false);
+      })) {
+    return true;  // answered once the entry is written (or with a 503 if it cannot be)
+  }
   // a key names the model's first upstream: the one that made the entry
   options.events = imageEvents(runtime_->config().upstreams[route_->upstream_indices.front()]);
   // A hit was found under this request's key (a coalesced entry may be another name's); said
@@ -356,26 +356,6 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
   forwardUpstream(false);
 }
 
-// The request this one waited for got the images, but the cache did not keep them (that request
-// asked for b64_json and did not wait for room, or the cache refused them): this url request has
-// them in hand and stores them itself, waiting for room like any url answer, so its URLs resolve.
-void GenerationHandler::keepForUrls(std::shared_ptr<const cache::CacheEntry> entry) {
-  status_ = 200;
-  cache_status_ = "COALESCED";
-  cost_usd_ = 0.0;
-  if (entry->cost_usd >= 0) saved_usd_ = entry->cost_usd;
-  images_ = request_->n();
-  if (!policy_.write || !worker_.services().store) {
-    images_not_kept_ = true;
-    respondImagesNotCacheable();
-    return;
-  }
-  outcome_ = "ok";
-  url_mode_ = true;
-  room_deadline_ = std::chrono::steady_clock::now() + kRoomWait;
-  if (keepEntry(std::move(entry))) respondFromCapture();
-}
-
 // Whether this request may be served the entry it waited for. Its own model's answer is, and so
 // is an alias's (a model with the same upstream and upstream model shares the cache key). Any
 // other model's answer comes from a fallback and was not stored: this request takes it (and is
@@ -408,123 +388,6 @@ http::Headers GenerationHandler::clientResponseHeaders(int status,
 
 void GenerationHandler::addCommonHeaders(http::Headers* headers) const {
   for (const auto& [name, value] : rate_headers_) headers->set(name, value);
-}
-
-bool GenerationHandler::storeResult() {
-  std::optional<ResponseCapture::Cacheable> body =
-      policy_.write ? capture_->takeCacheable(status_) : std::nullopt;
-  if (!body) {
-    images_not_kept_ = status_ == 200 && capture_->overflowed();
-    if (permit_) permit_->uncacheable();
-    permit_.reset();
-    return true;
-  }
-  size_t images = body->images;
-  std::optional<double> cost;
-  if (route_->model->price) {
-    cost = responseCost(*route_->model->price, request_->quality(), request_->size(), images,
-                        usageFromTail(body->json));  // `usage` closes the body: no second parse
-  }
-  if (cost) cost_usd_ = cost;
-  images_ = static_cast<int>(images);
-  int64_t now = nowMs();
-  auto ttl = policy_.effectiveTtl(runtime_->config().cache.ttl);
-  auto entry = std::make_shared<cache::CacheEntry>(
-      cache::CacheEntry{std::move(body->json), "application/json", route_->model->name,
-                        cost.value_or(-1.0), now, now + ttl.count()});
-  room_deadline_ = std::chrono::steady_clock::now() + kRoomWait;
-  return keepEntry(std::move(entry));
-}
-
-bool GenerationHandler::keepEntry(std::shared_ptr<const cache::CacheEntry> entry) {
-  if (share_only_) {  // a fallback's answer: for the waiters, not for the cache
-    if (permit_) permit_->done(std::move(entry), false);
-    permit_.reset();
-    return true;
-  }
-  using Room = cache::CacheStore::Room;
-  cache::CacheStore& store = *worker_.services().store;
-  uint64_t bytes = entry->body.size() + cache_key_->canonical().size();
-  // A url answer does not try (and get counted as a dropped write) while there is no room.
-  Room room = url_mode_ ? store.roomFor(bytes) : Room::kNow;
-  if (room == Room::kNow) {
-    if (store.insert(*cache_key_, entry)) {  // shared: no copy of the body
-      stored_ = entry;
-      exchange_->noteCachedImages(cachedEntryId(*cache_key_, *entry));
-    } else if (url_mode_) {
-      room = store.roomFor(bytes);  // another worker took the room first
-    }
-  }
-  if (!stored_ && room == Room::kLater && std::chrono::steady_clock::now() < room_deadline_) {
-    if (!awaited_room_ && worker_.services().cache_room_waits) {
-      worker_.services().cache_room_waits->fetch_add(1, std::memory_order_relaxed);
-    }
-    awaited_room_ = true;
-    awaiting_room_ = std::move(entry);
-    armRetryTimer(kRoomPollMs);
-    return false;
-  }
-  if (!stored_) {
-    images_not_kept_ = true;
-    cache_unavailable_ = bytes <= runtime_->config().cache.max_bytes;
-  }
-  if (permit_) permit_->done(entry, stored_ != nullptr);
-  permit_.reset();
-  return true;
-}
-
-void GenerationHandler::retryKeepEntry() {
-  if (keepEntry(std::move(awaiting_room_))) answerAfterUpstream();
-}
-
-void GenerationHandler::respondFromCapture() {
-  if (exchange_->clientGone()) {
-    finish();
-    return;
-  }
-  // URLs only for images the cache holds: one it could not keep would answer 404.
-  if (images_not_kept_) {
-    respondImagesNotCacheable();
-    return;
-  }
-  std::optional<std::string> urls;
-  if (stored_) {
-    urls = toUrlResponse(stored_->body, runtime_->config().server.public_url,
-                         cachedEntryId(*cache_key_, *stored_));
-  }
-  if (!urls && !capture_) {  // a coalesced url request has only the stored entry to answer with
-    respondImagesNotCacheable();
-    return;
-  }
-  http::Headers headers;
-  headers.set("X-ArkRoute-Model", route_->model->name);
-  headers.set("X-ArkRoute-Cache", cache_status_);
-  headers.set("X-ArkRoute-Cost-USD", formatUsd(status_ == 200 ? cost_usd_ : 0.0));
-  addCommonHeaders(&headers);
-  sendJson(*exchange_, status_, urls ? *urls : capture_->raw(), request_id_, std::move(headers));
-  finish();
-}
-
-// URL answers point at cache entries; images the cache did not keep cannot have one.
-void GenerationHandler::respondImagesNotCacheable() {
-  outcome_ = "internal_error";
-  // Only a request that made the upstream call itself (it captured the answer) paid for them.
-  paid_not_delivered_ = capture_ != nullptr;
-  if (cache_unavailable_) {
-    ApiError error = ApiError::internal(
-        "The images were generated, but the cache could not store them (it was still writing "
-        "earlier images, or its disk is full), so it cannot serve them as URLs. Ask for "
-        "response_format \"b64_json\" to receive them directly.");
-    error.status = 503;
-    error.code = "cache_unavailable";
-    respondError(error);
-    return;
-  }
-  ApiError error = ApiError::internal(
-      "The images were generated but are too large for the cache (cache.max_bytes) to serve as "
-      "URLs. Ask for response_format \"b64_json\" to receive them directly.");
-  error.code = "image_not_cacheable";
-  respondError(error);
 }
 
 void GenerationHandler::respondError(const ApiError& error) {

@@ -56,6 +56,13 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void onUpstreamComplete() override;
   void onUpstreamError(const http::UpstreamError& error) override;
 
+  // A url answer the cache refused only because it is still writing earlier images waits this
+  // long for room, trying again every kRoomPollMs: the images are paid for, and the writer
+  // catches up once the workers leave it some CPU. A url answer whose entry is being written
+  // waits as long for the write.
+  static constexpr std::chrono::seconds kRoomWait{10};
+  static constexpr int64_t kRoomPollMs = 20;
+
  private:
   // Phases, in order.
   void run();
@@ -101,6 +108,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool storeResult();
   bool keepEntry(std::shared_ptr<const cache::CacheEntry> entry);
   void retryKeepEntry();
+  bool entryWritten(const cache::CacheEntry& entry, std::function<void()> resume);
   void answerAfterUpstream();
   void respondError(const ApiError& error);
   void failInternally(const std::string& what);  // this handler threw (see onUpstreamError)
@@ -191,6 +199,11 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::shared_ptr<const cache::CacheEntry> awaiting_room_;
   std::chrono::steady_clock::time_point room_deadline_;
   bool awaited_room_ = false;  // counted once in Services::cache_room_waits
+  // A url answer whose entry is still being written polls (the retry timer) until it is durable:
+  // after_write_ is the step that answers then, write_poll_ms_ the next wait (0: not waiting yet).
+  std::function<void()> after_write_;
+  int64_t write_poll_ms_ = 0;
+  std::chrono::steady_clock::time_point write_deadline_;
   bool wants_urls_ = false;  // response_format "url", asked or the model's default (not streaming)
   bool url_mode_ = false;    // ...and this request stores: fetch b64_json, answer with ours
   bool store_result_ = false;  // this request writes the cache entry

@@ -479,9 +479,14 @@ void GenerationHandler::armRetryTimer(int64_t wait_ms) {
   evtimer_add(retry_timer_, &tv);
 }
 
-// Either the next attempt upstream, or (an answer already in hand) another try at storing it.
+// The next attempt upstream or, an answer already in hand, another try at storing it or at
+// answering once it is written.
 void GenerationHandler::retryNow() {
   if (finished_) return;
+  if (after_write_) {
+    std::exchange(after_write_, nullptr)();
+    return;
+  }
   if (awaiting_room_) {
     retryKeepEntry();
     return;

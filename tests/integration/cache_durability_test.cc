@@ -119,6 +119,40 @@ TEST_F(OnASmallDisk, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom)
   EXPECT_NE(log.find("RocksDB recovered from"), std::string::npos) << log;
 }
 
+// A url answer goes out once its images are written. On a disk that fills up, each url answer is
+// either URLs that resolve or a 503 cache_unavailable: never URLs to images whose write failed
+// after they were handed out (they used to answer 404). Each request is sent three times at once:
+// the two that wait for the first one's generation wait for its write too.
+TEST_F(OnASmallDisk, UrlAnswersWaitForTheirWriteAndNeverLinkToALostOne) {
+  Gateway gateway(options_);
+  int unavailable = 0;
+  for (int i = 0; i < 12 && unavailable == 0; ++i) {
+    const std::string body = R"({"model":"gpt-image-1","response_format":"url","prompt":"linked )" +
+                             std::to_string(i) + "\"}";
+    std::vector<HttpResponse> answers(3);
+    std::vector<std::thread> clients;
+    for (auto& answer : answers) {
+      clients.emplace_back(
+          [&] { answer = httpPostJson(gateway.port(), "/v1/images/generations", body); });
+    }
+    for (auto& client : clients) client.join();
+    std::this_thread::sleep_for(300ms);  // whatever became of the write has happened by now
+    for (const HttpResponse& answer : answers) {
+      if (answer.status == 503) {
+        EXPECT_NE(answer.body.find("\"code\":\"cache_unavailable\""), std::string::npos)
+            << answer.body;
+        ++unavailable;
+        continue;
+      }
+      ASSERT_EQ(answer.status, 200) << "request " << i << ": " << answer.body;
+      std::string url = nlohmann::json::parse(answer.body)["data"][0]["url"];
+      EXPECT_EQ(httpGet(gateway.port(), url.substr(url.find("/v1/"))).status, 200)
+          << "request " << i << "'s URL (" << answer.header("x-arkroute-cache") << ")";
+    }
+  }
+  EXPECT_GE(unavailable, 1) << "the disk filled up";
+}
+
 // A gateway restarted on a full disk: RocksDB cannot write the files replaying its log needs, and
 // the gateway used to refuse to start. It now opens the database read-only and serves what it
 // holds, with writes stopped.
