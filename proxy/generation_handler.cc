@@ -426,6 +426,9 @@ void GenerationHandler::onClientGone() {
 void GenerationHandler::abandon() {
   if (finished_) return;
   outcome_ = "client_gone";
+  // The provider has the request and has not answered: it most likely generates, and bills, the
+  // images nobody will see. They count at the estimate, so leaving early spends like staying.
+  if (call_ && call_->awaitingAnswer()) paid_not_delivered_ = true;
   call_.reset();  // cancels the upstream request: nobody is waiting for it
   finish();
 }

@@ -130,6 +130,16 @@ class KlingCall final : public http::UpstreamCall {
   void resumeReading() override {}
   void cancel() override { stop(); }
   bool reusedConnection() const override { return reused_; }
+  // Kling bills a task once it exists: from the submission's sending (its 200 may be on its way)
+  // until the answer is handed over, head and all.
+  bool awaitingAnswer() const override {
+    if (step_ != Step::kSubmit) {
+      return step_ == Step::kWait || step_ == Step::kPoll || step_ == Step::kDownload;
+    }
+    if (!exchange_) return false;
+    if (exchange_->status() == 200) return true;
+    return !exchange_->finished() && exchange_->call && exchange_->call->awaitingAnswer();
+  }
 
  private:
   enum class Step { kTranslate, kSubmit, kWait, kPoll, kDownload, kDone };

@@ -101,6 +101,10 @@ class UpstreamCall {
   virtual void resumeReading() = 0;
   virtual void cancel() = 0;
   virtual bool reusedConnection() const = 0;  // true when it ran on a pooled keep-alive connection
+  // True while the provider has the whole request and has not begun to answer: it may be
+  // generating (and billing) what nobody will see if the call is abandoned now. False before the
+  // request is sent, and once a response head has come.
+  virtual bool awaitingAnswer() const = 0;
 };
 
 // One pool per upstream per worker thread. Not thread-safe.

@@ -90,6 +90,7 @@ void CallImpl::attach(UpstreamConnection* connection, bool reused) {
 void CallImpl::detachForRetry() {
   connection_ = nullptr;
   retried_ = true;
+  flushed_ = false;  // the stale connection took it nowhere: it is sent again
   pool_->firstByteTimeouts().stop(&first_byte_timeout_);
 }
 
@@ -102,6 +103,7 @@ void CallImpl::writeRequest(evbuffer* output) const {
 
 void CallImpl::requestFlushed() {
   if (done_ || head_arrived_) return;
+  flushed_ = true;
   pool_->firstByteTimeouts().start(&first_byte_timeout_);
 }
 

@@ -120,6 +120,7 @@ class CallImpl final : public UpstreamCall {
   void resumeReading() override;
   void cancel() override;
   bool reusedConnection() const override { return reused_; }
+  bool awaitingAnswer() const override { return flushed_ && !head_arrived_ && !done_; }
 
   // Pool and connection side.
   void attach(UpstreamConnection* connection, bool reused);
@@ -162,6 +163,7 @@ class CallImpl final : public UpstreamCall {
   bool* destroyed_ = nullptr;  // set while a final callback runs: the handler may destroy this
   bool head_request_ = false;
   bool head_arrived_ = false;  // a response may start before the upload has been flushed
+  bool flushed_ = false;       // the request left the output buffer (on the current connection)
   bool reused_ = false;
   bool retried_ = false;
   bool done_ = false;

@@ -312,6 +312,10 @@ TEST(Kling, AClientThatLeavesStopsThePolling) {
   EXPECT_EQ(sim.requests(kSubmits), 1);
   EXPECT_EQ(sim.requests(kPolls), 0);
   EXPECT_EQ(sim.requests("/_sim/images"), 0);
+  // The task was submitted, and Kling bills it: it counts at the estimate.
+  std::string metrics = httpGet(gateway.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("arkroute_cost_usd_total{model=\"kling-v3\"} 0.02\n"), std::string::npos)
+      << metrics;
 }
 
 TEST(Kling, OverHttpsTheApiAndTheImagesAreVerified) {

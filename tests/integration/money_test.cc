@@ -211,6 +211,31 @@ TEST(Budgets, FiftyConcurrentRequestsNeverOverspendByMoreThanOneRequest) {
   EXPECT_EQ(sim.requests(), 2);
 }
 
+// The provider has the request once it is sent, and bills the images whether or not the client
+// stays for them: a client that leaves before the answer is charged the estimate, so leaving early
+// is no way around a budget. (Not stored, so no writer finishes the generation in the background.)
+TEST(Budgets, AClientThatLeavesBeforeTheAnswerIsChargedTheEstimate) {
+  Simulator sim({"--latency-ms", "800"});
+  Gateway gateway(keysOptions(sim));
+  ASSERT_NE(gateway.port(), 0);
+  std::string secret = createKey(gateway.port(), {{"name", "leaver"}}).value("secret", "");
+  HttpCall impatient;
+  impatient.method = "POST";
+  impatient.path = "/v1/images/generations";
+  impatient.body = R"({"model":"flat-4c","prompt":"left before the answer"})";
+  impatient.headers = {{"Authorization", bearer(secret)},
+                       {"Content-Type", "application/json"},
+                       {"Cache-Control", "no-store"}};
+  impatient.timeout = 300ms;
+  EXPECT_EQ(httpRequest(gateway.port(), impatient).status, 0);
+  std::this_thread::sleep_for(200ms);  // the gateway notices the close and writes the row
+  EXPECT_EQ(sim.requests(), 1) << "the provider had the request";
+  auto usage = getJson(gateway.port(), "/v1/usage", secret);
+  EXPECT_NEAR(usage["totals"]["cost_usd"].get<double>(), 0.04, 1e-9) << usage.dump();
+  EXPECT_EQ(usage["totals"]["images"].get<int>(), 0) << "none delivered";
+  EXPECT_NEAR(usage["key"]["remaining_usd"].get<double>(), 0.96, 1e-9);
+}
+
 TEST(RateLimits, RequestsPerMinuteAnswer429WithRetryAfterAndHeaders) {
   Simulator sim;
   Gateway gateway(keysOptions(sim));

@@ -48,6 +48,36 @@ TEST(UpstreamFlow, PauseOnHeadHoldsTheBodyUntilResume) {
   EXPECT_EQ(handler.body, "abcdefghij");
 }
 
+// awaitingAnswer() says when abandoning the call could waste a generation the provider bills:
+// not before the request is sent, yes once it is and no head has come, not after the head.
+TEST(UpstreamFlow, AwaitingAnswerSpansFromTheRequestsSendingToTheHead) {
+  std::atomic<bool> received{false};
+  std::atomic<bool> answer{false};
+  TestServer server([&](ServerConnection& connection) {
+    ReceivedRequest request;
+    if (!connection.readRequest(&request)) return;
+    received = true;
+    while (!answer) std::this_thread::sleep_for(5ms);
+    connection.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+    std::this_thread::sleep_for(100ms);
+    connection.write("cd");
+    connection.waitForClose(5s);
+  });
+  EventLoop loop;
+  UpstreamPool pool(loop.base(), loop.dns(), endpointFor(server.port()), PoolOptions{});
+  RecordingHandler handler;
+  std::unique_ptr<UpstreamCall> call = pool.start(requestFor("/slow"), &handler);
+  EXPECT_FALSE(call->awaitingAnswer()) << "not connected yet: nothing sent";
+  ASSERT_TRUE(loop.runUntil([&] { return received.load(); }));
+  loop.runFor(20ms);
+  EXPECT_TRUE(call->awaitingAnswer());
+  answer = true;
+  ASSERT_TRUE(loop.runUntil([&] { return handler.heads == 1; }));
+  EXPECT_FALSE(call->awaitingAnswer()) << "the answer has begun";
+  ASSERT_TRUE(loop.runUntil([&] { return handler.finished(); }));
+  EXPECT_FALSE(call->awaitingAnswer());
+}
+
 // Pauses after every body callback, checks nothing arrives while paused, then resumes.
 void expectPausedDeliveryStops(EventLoop& loop, UpstreamPool& pool, const std::string& expected) {
   RecordingHandler handler;
