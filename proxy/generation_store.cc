@@ -22,7 +22,7 @@ void GenerationHandler::keepForUrls(std::shared_ptr<const cache::CacheEntry> ent
   cache_status_ = "COALESCED";
   cost_usd_ = 0.0;
   if (entry->cost_usd >= 0) saved_usd_ = entry->cost_usd;
-  images_ = request_->n();
+  images_ = imagesInAnswer(entry->body, request_->n());
   if (!policy_.write || !worker_.services().store) {
     images_not_kept_ = true;
     respondImagesNotCacheable();

@@ -196,6 +196,14 @@ bool mayCountImages(std::string_view tail) {
   return std::search(tail.begin(), tail.end(), kSearcher) != tail.end();
 }
 
+int imagesInAnswer(std::string_view answer, int asked) {
+  constexpr size_t kTail = 4096;
+  std::string_view tail = answer.substr(answer.size() - std::min(answer.size(), kTail));
+  if (!mayCountImages(tail)) return asked;
+  auto usage = usageFromTail(tail);
+  return usage && usage->generated_images ? *usage->generated_images : asked;
+}
+
 std::string formatUsd(std::optional<double> amount) {
   if (!amount) return "unknown";
   char buffer[64];  // as "%.6f" prints it, without printf's cost on every response

@@ -29,6 +29,11 @@ std::optional<TokenUsage> usageFromTail(std::string_view tail);
 // look, so answers whose usage only token rates would need are not parsed for it.
 bool mayCountImages(std::string_view tail);
 
+// The images a stored answer holds by its own count (Seedream's usage.generated_images, read from
+// the answer's last 4 KiB: no parse of the images), else asked (n, which the other providers
+// make exactly).
+int imagesInAnswer(std::string_view answer, int asked);
+
 // Price of one image at quality × size from the table (falling back to "*" entries); nullopt when
 // the table has no matching entry.
 std::optional<double> unitPrice(const ModelPrice& price, std::string_view quality,

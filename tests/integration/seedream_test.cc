@@ -257,5 +257,35 @@ TEST(Seedream, AnUncachedSetIsPricedByTheImagesSeedreamMade) {
   EXPECT_EQ(checked, 2);
 }
 
+// A cached set is served whole on every hit, so every hit delivers the images Seedream made
+// (what the ledger counts), not the n the request did not give.
+TEST(Seedream, EveryHitOfACachedSetCountsItsImages) {
+  Simulator sim;
+  TempDir dir;
+  GatewayOptions options = seedreamGateway(sim);
+  options.log_toml = "access_log = \"" + dir.file("access.log") + "\"\n";
+  options.models_toml =
+      "[[model]]\nname = \"seedream-4.5\"\nupstream = \"sim\"\n"
+      "upstream_model = \"seedream-4-5-251128\"\n"
+      "[model.price.per_image]\n\"*\" = { \"*\" = 0.01 }\n";
+  Gateway gateway(options);
+  for (bool stream : {false, false, true}) {
+    HttpResponse answer =
+        httpPostJson(gateway.port(), "/v1/images/generations", seedreamBody("a kept set", stream));
+    ASSERT_EQ(answer.status, 200) << answer.body;
+  }
+  EXPECT_EQ(sim.requests(kSeedreamPath), 1);
+  gateway.process().signal(SIGTERM);  // drains and writes out the log
+  ASSERT_EQ(gateway.process().waitExit(std::chrono::seconds(15)), 0);
+  std::istringstream lines(readFile(dir.file("access.log")));
+  std::vector<std::string> statuses;
+  for (std::string line; std::getline(lines, line);) {
+    json record = json::parse(line);
+    EXPECT_EQ(record["images"], 2) << line;
+    statuses.push_back(record["cache"]);
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"MISS", "HIT", "HIT"}));
+}
+
 }  // namespace
 }  // namespace arkroute::testing

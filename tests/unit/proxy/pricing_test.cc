@@ -119,6 +119,17 @@ TEST(Pricing, UsageAfterALargeImageIsFound) {
   EXPECT_FALSE(usageFromTail(std::string_view(body).substr(0, body.size() - 3)));
 }
 
+TEST(Pricing, AStoredAnswerCountsItsImagesFromItsEndOrAsAsked) {
+  std::string images(10'000, 'A');  // the usage comes after 10 KB of image data
+  EXPECT_EQ(imagesInAnswer(R"({"data":[{"b64_json":")" + images +
+                               R"("}],"usage":{"generated_images":3,"output_tokens":1}})",
+                           1),
+            3);
+  EXPECT_EQ(imagesInAnswer(R"({"data":[],"usage":{"output_tokens":4160}})", 2), 2);
+  EXPECT_EQ(imagesInAnswer(R"({"usage":{"generated_images":-1}})", 4), 4);
+  EXPECT_EQ(imagesInAnswer("", 1), 1);
+}
+
 TEST(Pricing, SeedreamsUsageCountsTheImagesItMade) {
   auto seedream = usageFromTail(
       "event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\","
