@@ -225,18 +225,33 @@ TEST(Seedream, AnEditWithAMaskOrTextThatIsNotUtf8IsRefusedBeforeTheProvider) {
   EXPECT_EQ(sim.requests(kSeedreamPath), 1);
 }
 
-// Uncached, the price comes from the answer's usage: Seedream takes no n and says in
-// usage.generated_images how many images it made, which is what it bills.
-TEST(Seedream, AnUncachedSetIsPricedByTheImagesSeedreamMade) {
-  Simulator sim;
-  TempDir dir;
+// A gateway whose seedream-4.5 costs $0.01 an image, logging requests to dir's access.log.
+GatewayOptions pricedSeedream(const Simulator& sim, const TempDir& dir) {
   GatewayOptions options = seedreamGateway(sim);
   options.log_toml = "access_log = \"" + dir.file("access.log") + "\"\n";
   options.models_toml =
       "[[model]]\nname = \"seedream-4.5\"\nupstream = \"sim\"\n"
       "upstream_model = \"seedream-4-5-251128\"\n"
       "[model.price.per_image]\n\"*\" = { \"*\" = 0.01 }\n";
-  Gateway gateway(options);
+  return options;
+}
+
+// Stops the gateway (which drains and writes out the log) and reads its access log's records.
+std::vector<json> accessRecords(Gateway& gateway, const TempDir& dir) {
+  gateway.process().signal(SIGTERM);
+  EXPECT_EQ(gateway.process().waitExit(std::chrono::seconds(15)), 0);
+  std::istringstream lines(readFile(dir.file("access.log")));
+  std::vector<json> records;
+  for (std::string line; std::getline(lines, line);) records.push_back(json::parse(line));
+  return records;
+}
+
+// Uncached, the price comes from the answer's usage: Seedream takes no n and says in
+// usage.generated_images how many images it made, which is what it bills.
+TEST(Seedream, AnUncachedSetIsPricedByTheImagesSeedreamMade) {
+  Simulator sim;
+  TempDir dir;
+  Gateway gateway(pricedSeedream(sim, dir));
   for (bool stream : {false, true}) {
     HttpResponse answer =
         httpPostJson(gateway.port(), "/v1/images/generations", seedreamBody("a priced set", stream),
@@ -244,17 +259,12 @@ TEST(Seedream, AnUncachedSetIsPricedByTheImagesSeedreamMade) {
     ASSERT_EQ(answer.status, 200) << answer.body;
     EXPECT_EQ(answer.header("x-arkroute-cache"), "BYPASS");
   }
-  gateway.process().signal(SIGTERM);  // drains and writes out the log
-  ASSERT_EQ(gateway.process().waitExit(std::chrono::seconds(15)), 0);
-  std::istringstream lines(readFile(dir.file("access.log")));
-  int checked = 0;
-  for (std::string line; std::getline(lines, line);) {
-    json record = json::parse(line);
-    EXPECT_EQ(record["images"], 2) << line;
-    EXPECT_DOUBLE_EQ(record["cost_usd"].get<double>(), 0.02) << line;
-    ++checked;
+  std::vector<json> records = accessRecords(gateway, dir);
+  EXPECT_EQ(records.size(), 2u);
+  for (const json& record : records) {
+    EXPECT_EQ(record["images"], 2) << record;
+    EXPECT_DOUBLE_EQ(record["cost_usd"].get<double>(), 0.02) << record;
   }
-  EXPECT_EQ(checked, 2);
 }
 
 // A cached set is served whole on every hit, so every hit delivers the images Seedream made
@@ -262,26 +272,16 @@ TEST(Seedream, AnUncachedSetIsPricedByTheImagesSeedreamMade) {
 TEST(Seedream, EveryHitOfACachedSetCountsItsImages) {
   Simulator sim;
   TempDir dir;
-  GatewayOptions options = seedreamGateway(sim);
-  options.log_toml = "access_log = \"" + dir.file("access.log") + "\"\n";
-  options.models_toml =
-      "[[model]]\nname = \"seedream-4.5\"\nupstream = \"sim\"\n"
-      "upstream_model = \"seedream-4-5-251128\"\n"
-      "[model.price.per_image]\n\"*\" = { \"*\" = 0.01 }\n";
-  Gateway gateway(options);
+  Gateway gateway(pricedSeedream(sim, dir));
   for (bool stream : {false, false, true}) {
     HttpResponse answer =
         httpPostJson(gateway.port(), "/v1/images/generations", seedreamBody("a kept set", stream));
     ASSERT_EQ(answer.status, 200) << answer.body;
   }
   EXPECT_EQ(sim.requests(kSeedreamPath), 1);
-  gateway.process().signal(SIGTERM);  // drains and writes out the log
-  ASSERT_EQ(gateway.process().waitExit(std::chrono::seconds(15)), 0);
-  std::istringstream lines(readFile(dir.file("access.log")));
   std::vector<std::string> statuses;
-  for (std::string line; std::getline(lines, line);) {
-    json record = json::parse(line);
-    EXPECT_EQ(record["images"], 2) << line;
+  for (const json& record : accessRecords(gateway, dir)) {
+    EXPECT_EQ(record["images"], 2) << record;
     statuses.push_back(record["cache"]);
   }
   EXPECT_EQ(statuses, (std::vector<std::string>{"MISS", "HIT", "HIT"}));
