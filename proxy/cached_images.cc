@@ -11,8 +11,9 @@ namespace arkroute {
 namespace {
 
 // Up to 15 lowercase hex digits (a creation time in ms fits in 11 for millennia); no sign.
+// Every number as the gateway writes it: no leading zeros, so an image has one id.
 std::optional<int64_t> parseVersion(std::string_view text) {
-  if (text.empty() || text.size() > 15) return std::nullopt;
+  if (text.empty() || text.size() > 15 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
   int64_t value = 0;
   for (char c : text) {
     int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
@@ -23,7 +24,7 @@ std::optional<int64_t> parseVersion(std::string_view text) {
 }
 
 std::optional<size_t> parseIndex(std::string_view text) {
-  if (text.empty()) return std::nullopt;
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
   size_t index = 0;
   for (char c : text) {
     if (!std::isdigit(static_cast<unsigned char>(c)) || index >= 100) return std::nullopt;

@@ -22,7 +22,7 @@ struct CachedReplyOptions {
   bool stream = false;
   bool url_format = false;
   std::string_view public_url;
-  std::string_view entry_id;  // the cache key's hex digest, used in image URLs
+  std::string_view entry_id;  // the entry's versioned id (cachedEntryId), used in image URLs
   int64_t now_ms = 0;
   const http::Headers* extra = nullptr;  // e.g. x-ratelimit-* headers; may be null
   UrlAnswers* url_answers = nullptr;     // the worker's memo of url answers: needed for url_format

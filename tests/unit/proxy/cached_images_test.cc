@@ -40,7 +40,7 @@ TEST(CachedImageIds, MalformedIdsAreRefused) {
   for (const std::string& id :
        {kHex, kHex + "-", kHex + "--0", kHex + "-1x-0", kHex + "-A-0", kHex + "-1-2-3",
         kHex + "-1234567890abcdef-0", kHex + "-1-1000", kHex.substr(1) + "-0", kHex + "-+1-0",
-        kHex + "-1- 0", std::string("-1-0")}) {
+        kHex + "-1- 0", std::string("-1-0"), kHex + "-01-0", kHex + "-1-01", kHex + "-00"}) {
     EXPECT_FALSE(parseCachedImageId(id).has_value()) << id;
   }
   EXPECT_TRUE(parseCachedImageId(kHex + "-123456789abcdef-999").has_value());
