@@ -22,8 +22,15 @@ class WriteProgress {
  public:
   enum class State { kPending, kWritten, kFailed };
   State state() const { return state_.load(std::memory_order_acquire); }
+  // Once any write of the entry landed it stays written: an entry inserted twice (two url
+  // requests keeping the same coalesced answer) whose second write fails is still on disk.
   void settle(bool written) {
-    state_.store(written ? State::kWritten : State::kFailed, std::memory_order_release);
+    if (written) {
+      state_.store(State::kWritten, std::memory_order_release);
+      return;
+    }
+    State pending = State::kPending;
+    state_.compare_exchange_strong(pending, State::kFailed, std::memory_order_acq_rel);
   }
 
  private:

@@ -74,6 +74,11 @@ ApiError ApiError::internal(std::string message) {
                   std::nullopt, std::nullopt,       ErrorSource::kInternal};
 }
 
+ApiError ApiError::cacheUnavailable(std::string message) {
+  return ApiError{503,          std::move(message),  "server_error",
+                  std::nullopt, "cache_unavailable", ErrorSource::kInternal};
+}
+
 ApiError ApiError::invalidApiKey(std::string message) {
   return ApiError{401,          std::move(message), "invalid_request_error",
                   std::nullopt, "invalid_api_key",  ErrorSource::kClient};

@@ -32,6 +32,8 @@ struct ApiError {
   static ApiError modelNotFound(std::string_view model);
   static ApiError upstreamFailure(int status, std::string message, std::string code);
   static ApiError internal(std::string message);
+  // 503 cache_unavailable: a url answer the cache cannot store (a server_error, internal).
+  static ApiError cacheUnavailable(std::string message);
   // 401 invalid_api_key (auth.mode = "keys").
   static ApiError invalidApiKey(std::string message);
   // 403 model_not_allowed: the key may not use this model.

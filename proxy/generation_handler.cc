@@ -249,13 +249,18 @@ bool GenerationHandler::servedByAFinishedWriter() {
   if (!entry) return false;
   permit_->done(entry, true);  // anyone queued behind this permit is served the same entry
   permit_.reset();
-  if (!serveFromCache(entry, "HIT")) forwardUpstream(false);
+  auto fetch = [this] { forwardUpstream(false); };
+  if (!serveFromCache(entry, "HIT", fetch)) fetch();
   return true;
 }
 
 void GenerationHandler::afterLookup(std::shared_ptr<const cache::CacheEntry> entry) {
   if (finished_) return;  // the client left while the cache was read
-  if (entry && serveFromCache(entry, "HIT")) return;
+  if (entry && serveFromCache(entry, "HIT", [this] { afterMiss(); })) return;
+  afterMiss();
+}
+
+void GenerationHandler::afterMiss() {
   if (!policy_.write) {
     forwardUpstream(false);
     return;
@@ -263,8 +268,35 @@ void GenerationHandler::afterLookup(std::shared_ptr<const cache::CacheEntry> ent
   joinCoalescing();
 }
 
+// False: not served, and nothing is pending (the caller goes on as after a miss). True: served,
+// answered, or waiting for the entry's write; should that wait end without serving it,
+// if_not_served runs then.
 bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
-                                       std::string_view status) {
+                                       std::string_view status,
+                                       std::function<void()> if_not_served) {
+  // A hit is named to an in-process caller (a coalesced entry may be another name's), which
+  // makes links of it; so do url answers: only to a written entry.
+  bool named = status == "HIT" && exchange_->notesCachedImages();
+  if (wants_urls_ || named) {
+    switch (entryWrite(*entry)) {
+      case EntryWrite::kPending:
+        awaitWrite([this, entry, status = std::string(status), if_not_served] {
+          if (!serveFromCache(entry, status, if_not_served)) if_not_served();
+        });
+        return true;
+      case EntryWrite::kLost:
+        if (!wants_urls_) {  // the images, without links to them
+          named = false;
+          break;
+        }
+        // A waiter's images were paid for once, and lost; a hit's are a miss now.
+        if (status != "COALESCED") return false;
+        respondWriteLost();
+        return true;
+      case EntryWrite::kWritten:
+        break;
+    }
+  }
   // The entry's id names it in url answers and to the MCP tools; it outlives options (a view).
   const std::string entry_id = cachedEntryId(*cache_key_, *entry);
   CachedReplyOptions options{request_id_,   route_->model->name,
@@ -273,16 +305,10 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
                              entry_id,      nowMs(),
                              &rate_headers_};
   options.url_answers = &worker_.urlAnswers();
-  if (wants_urls_ && !entryWritten(*entry, [this, entry, status = std::string(status)] {
-        if (!serveFromCache(entry, status)) forwardUpstream(false);
-      })) {
-    return true;  // answered once the entry is written (or with a 503 if it cannot be)
-  }
   // a key names the model's first upstream: the one that made the entry
   options.events = imageEvents(runtime_->config().upstreams[route_->upstream_indices.front()]);
-  // A hit was found under this request's key (a coalesced entry may be another name's); said
-  // before the reply, which may complete an in-process exchange at once.
-  if (status == "HIT") exchange_->noteCachedImages(entry_id);
+  // Said before the reply, which may complete an in-process exchange at once.
+  if (named) exchange_->noteCachedImages(entry_id);
   if (!sendCachedReply(*exchange_, entry, options)) {
     exchange_->noteCachedImages("");
     return false;
@@ -345,7 +371,7 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
     return;
   }
   if (result.outcome == Outcome::kDone && result.entry &&
-      serveFromCache(result.entry, "COALESCED")) {
+      serveFromCache(result.entry, "COALESCED", [this] { forwardUpstream(false); })) {
     return;
   }
   if (result.permit) {  // the writer failed and handed this request the job

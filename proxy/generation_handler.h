@@ -78,8 +78,9 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // provider (joining an identical generation in flight when the answer will be stored).
   void afterLookup(std::shared_ptr<const cache::CacheEntry> entry);
   bool servedByAFinishedWriter();
+  void afterMiss();  // nothing (usable) in the cache: join an identical generation, or fetch
   bool serveFromCache(const std::shared_ptr<const cache::CacheEntry>& entry,
-                      std::string_view status);
+                      std::string_view status, std::function<void()> if_not_served);
   void joinCoalescing();
   void onWaitOver(cache::Coalescer::Result result);
   void onWaitTimeout();
@@ -87,6 +88,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool acceptCoalesced(const cache::CacheEntry& entry);
   void keepForUrls(std::shared_ptr<const cache::CacheEntry> entry);
   void forwardUpstream(bool store_result);
+  bool cacheStopped() const;
   void tryUpstream();  // choose an upstream, wait for a slot, start the call
   void onSlotGranted();
   void startCall();
@@ -108,7 +110,10 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool storeResult();
   bool keepEntry(std::shared_ptr<const cache::CacheEntry> entry);
   void retryKeepEntry();
-  bool entryWritten(const cache::CacheEntry& entry, std::function<void()> resume);
+  enum class EntryWrite { kWritten, kPending, kLost };
+  EntryWrite entryWrite(const cache::CacheEntry& entry);
+  void awaitWrite(std::function<void()> resume);
+  void respondWriteLost();
   void answerAfterUpstream();
   void respondError(const ApiError& error);
   void failInternally(const std::string& what);  // this handler threw (see onUpstreamError)

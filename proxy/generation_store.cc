@@ -75,7 +75,6 @@ bool GenerationHandler::keepEntry(std::shared_ptr<const cache::CacheEntry> entry
   if (room == Room::kNow) {
     if (store.insert(*cache_key_, entry)) {  // shared: no copy of the body
       stored_ = entry;
-      exchange_->noteCachedImages(cachedEntryId(*cache_key_, *entry));
     } else if (url_mode_) {
       room = store.roomFor(bytes);  // another worker took the room first
     }
@@ -112,11 +111,21 @@ void GenerationHandler::respondFromCapture() {
     respondImagesNotCacheable();
     return;
   }
-  if (stored_ && !entryWritten(*stored_, [this] { respondFromCapture(); })) return;
+  if (stored_) {
+    switch (entryWrite(*stored_)) {
+      case EntryWrite::kPending:
+        return awaitWrite([this] { respondFromCapture(); });
+      case EntryWrite::kLost:
+        return respondWriteLost();
+      case EntryWrite::kWritten:
+        break;
+    }
+  }
   std::optional<std::string> urls;
   if (stored_) {
-    urls = toUrlResponse(stored_->body, runtime_->config().server.public_url,
-                         cachedEntryId(*cache_key_, *stored_));
+    std::string entry_id = cachedEntryId(*cache_key_, *stored_);
+    urls = toUrlResponse(stored_->body, runtime_->config().server.public_url, entry_id);
+    exchange_->noteCachedImages(entry_id);
   }
   if (!urls && !capture_) {  // a coalesced url request has only the stored entry to answer with
     respondImagesNotCacheable();
@@ -137,14 +146,10 @@ void GenerationHandler::respondImagesNotCacheable() {
   // Only a request that made the upstream call itself (it captured the answer) paid for them.
   paid_not_delivered_ = capture_ != nullptr;
   if (cache_unavailable_) {
-    ApiError error = ApiError::internal(
+    return respondError(ApiError::cacheUnavailable(
         "The images were generated, but the cache could not store them (it was still writing "
         "earlier images, or its disk is full), so it cannot serve them as URLs. Ask for "
-        "response_format \"b64_json\" to receive them directly.");
-    error.status = 503;
-    error.code = "cache_unavailable";
-    respondError(error);
-    return;
+        "response_format \"b64_json\" to receive them directly."));
   }
   ApiError error = ApiError::internal(
       "The images were generated but are too large for the cache (cache.max_bytes) to serve as "
@@ -153,27 +158,35 @@ void GenerationHandler::respondImagesNotCacheable() {
   respondError(error);
 }
 
-// Url answers link to their entry: they go out once the store has written it, never before (a
-// write that then failed, on a full disk, would leave their URLs answering 404). True: written,
-// or read back from the store. False: still being written (resume runs again after a short poll;
-// the writer is usually done within milliseconds), or lost or not done within kRoomWait (the
-// request was answered with a 503).
-bool GenerationHandler::entryWritten(const cache::CacheEntry& entry, std::function<void()> resume) {
+// Links to an entry (url answers, the MCP tools' image URLs) go out once the store has written
+// it, never before: a write that then failed, on a full disk, would leave them answering 404.
+// kWritten: written, or read back from the store. kPending: still being written (the writer is
+// usually done within milliseconds; awaitWrite polls). kLost: the write failed, or was not done
+// within kRoomWait of the first look.
+GenerationHandler::EntryWrite GenerationHandler::entryWrite(const cache::CacheEntry& entry) {
   using State = cache::WriteProgress::State;
   State state = entry.write ? entry.write->state() : State::kWritten;
-  if (state == State::kWritten) return true;
-  auto now = std::chrono::steady_clock::now();
-  if (write_poll_ms_ == 0) write_deadline_ = now + kRoomWait;
-  if (state == State::kFailed || now >= write_deadline_) {
-    images_not_kept_ = true;
-    cache_unavailable_ = true;
-    respondImagesNotCacheable();
-    return false;
+  if (state == State::kPending) {
+    auto now = std::chrono::steady_clock::now();
+    if (write_poll_ms_ == 0) write_deadline_ = now + kRoomWait;
+    if (now < write_deadline_) return EntryWrite::kPending;
   }
+  write_poll_ms_ = 0;  // this wait is over; a later one starts afresh
+  return state == State::kWritten ? EntryWrite::kWritten : EntryWrite::kLost;
+}
+
+// Runs resume after a short poll (1 ms, doubling up to kRoomPollMs), on the retry timer.
+void GenerationHandler::awaitWrite(std::function<void()> resume) {
   write_poll_ms_ = std::clamp<int64_t>(write_poll_ms_ * 2, 1, kRoomPollMs);
   after_write_ = std::move(resume);
   armRetryTimer(write_poll_ms_);
-  return false;
+}
+
+// A url answer whose images the cache accepted but could not write.
+void GenerationHandler::respondWriteLost() {
+  images_not_kept_ = true;
+  cache_unavailable_ = true;
+  respondImagesNotCacheable();
 }
 
 }  // namespace arkroute

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "proxy/body_rewrite.h"
+#include "proxy/cached_images.h"
 #include "proxy/generation_handler.h"
 #include "proxy/generation_headers.h"
 #include "proxy/kling_call.h"
@@ -90,6 +91,13 @@ UpstreamGate& GenerationHandler::gate() const {
 }
 
 void GenerationHandler::forwardUpstream(bool store_result) {
+  if (store_result && url_mode_ && cacheStopped()) {
+    permit_.reset();  // each waiter finds the same
+    return respondError(ApiError::cacheUnavailable(
+        "The cache cannot store images now (its disk is full), so it cannot answer with URLs; "
+        "nothing was generated. Ask for response_format \"b64_json\" to receive the images "
+        "directly."));
+  }
   if (auto error = admitUpstream()) {
     permit_.reset();  // another waiter (maybe another key) takes over the generation
     respondError(*error);
@@ -102,6 +110,11 @@ void GenerationHandler::forwardUpstream(bool store_result) {
   }
   cache_status_ = store_result ? "MISS" : cache_status_;
   tryUpstream();
+}
+
+// The cache refuses every write (a full disk): a url answer could not link to its images.
+bool GenerationHandler::cacheStopped() const {
+  return worker_.services().store->roomFor(0) == cache::CacheStore::Room::kNever;
 }
 
 void GenerationHandler::tryUpstream() {
@@ -357,6 +370,18 @@ void GenerationHandler::answerAfterUpstream() {
   if (url_mode_) {
     respondFromCapture();
     return;
+  }
+  // An in-process caller (the MCP tools) is also told where the stored images are, once written.
+  if (stored_ && exchange_->notesCachedImages() && !exchange_->clientGone()) {
+    switch (entryWrite(*stored_)) {
+      case EntryWrite::kPending:
+        return awaitWrite([this] { answerAfterUpstream(); });
+      case EntryWrite::kWritten:
+        exchange_->noteCachedImages(cachedEntryId(*cache_key_, *stored_));
+        break;
+      case EntryWrite::kLost:
+        break;  // the images, without links to them
+    }
   }
   exchange_->endResponse();
   finish();

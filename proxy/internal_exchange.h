@@ -42,6 +42,7 @@ class InternalExchange : public http::Exchange {
   void noteCachedImages(std::string_view entry_id) override {
     response_.cached_images_id = entry_id;
   }
+  bool notesCachedImages() const override { return true; }
 
  private:
   void complete();

@@ -81,6 +81,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // The images of this response are held by the cache under entry_id (served at
   // /v1/images/cache/<entry_id>-<index>). Only in-process callers use it (MCP's image URLs).
   virtual void noteCachedImages(std::string_view entry_id) { (void)entry_id; }
+  // Whether noteCachedImages is read (an in-process caller): then it is called only once the
+  // entry is written, so the links it makes resolve.
+  virtual bool notesCachedImages() const { return false; }
 
   // What went to the client, for the log phase: the status sent (0: none yet) and the body bytes
   // handed to the connection (payload only: no head, no chunk framing, nothing for HEAD).

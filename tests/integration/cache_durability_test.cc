@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "integration/harness.h"
+#include "integration/mcp_client.h"
 
 namespace arkroute::testing {
 namespace {
@@ -90,11 +91,14 @@ TEST_F(OnASmallDisk, AFullDiskStopsStoringAndTheGatewayServesOnUntilThereIsRoom)
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200) << "still serving after it";
   // A url answer is a stored image: with writes stopped it is a clear 503, never a URL that the
   // failed write would leave answering 404.
+  int generated = sim_.requests();
   HttpResponse url = httpPostJson(gateway.port(), "/v1/images/generations",
                                   R"({"model":"gpt-image-1","prompt":"after the disk filled",)"
                                   R"("response_format":"url"})");
   EXPECT_EQ(url.status, 503) << url.body;
   EXPECT_NE(url.body.find("\"code\":\"cache_unavailable\""), std::string::npos) << url.body;
+  EXPECT_NE(url.body.find("nothing was generated"), std::string::npos) << url.body;
+  EXPECT_EQ(sim_.requests(), generated) << "known unstorable up front: not paid for";
   std::string log = readFile(gateway.process().stderrPath());
   EXPECT_NE(log.find("a write failed (IO error: No space left on device"), std::string::npos)
       << log;
@@ -151,6 +155,31 @@ TEST_F(OnASmallDisk, UrlAnswersWaitForTheirWriteAndNeverLinkToALostOne) {
     }
   }
   EXPECT_GE(unavailable, 1) << "the disk filled up";
+}
+
+// The MCP tools name stored images by URL (image_urls) only once their write landed. On a disk
+// that fills up, every URL they give resolves, and the images come all the same.
+TEST_F(OnASmallDisk, TheMcpToolsLinkOnlyToWrittenImages) {
+  Gateway gateway(options_);
+  std::string session = openSession(gateway.port());
+  int unlinked = 0;
+  for (int i = 0; i < 12 && unlinked == 0; ++i) {
+    nlohmann::json result = callTool(
+        gateway.port(), session, "generate_image",
+        {{"prompt", "an mcp image " + std::to_string(i)}, {"model", "gpt-image-1"}})["result"];
+    ASSERT_EQ(result["isError"], false) << result.dump().substr(0, 300);
+    EXPECT_EQ(result["content"][0]["type"], "image") << "the images come with or without links";
+    const nlohmann::json& urls = result["structuredContent"]["image_urls"];
+    if (!urls.is_array() || urls.empty()) {
+      ++unlinked;
+      continue;
+    }
+    std::this_thread::sleep_for(300ms);  // whatever became of the write has happened by now
+    std::string url = urls[0];
+    EXPECT_EQ(httpGet(gateway.port(), url.substr(url.find("/v1/"))).status, 200)
+        << "image " << i << "'s URL";
+  }
+  EXPECT_EQ(unlinked, 1) << "the disk filled up";
 }
 
 // A gateway restarted on a full disk: RocksDB cannot write the files replaying its log needs, and

@@ -8,62 +8,13 @@
 #include <sstream>
 
 #include "integration/harness.h"
+#include "integration/mcp_client.h"
 #include "proxy/http/multipart_form.h"
 #include "proxy/mcp/stdio_bridge.h"
 #include "tests/sim/png.h"
 
 namespace arkroute::testing {
 namespace {
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-constexpr const char* kInitialize =
-    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
-    R"("capabilities":{},"clientInfo":{"name":"integration","version":"1"}}})";
-
-HttpResponse mcpCall(uint16_t port, const std::string& method, const std::string& body,
-                     Headers headers) {
-  HttpCall call;
-  call.method = method;
-  call.path = "/mcp";
-  call.body = body;
-  call.headers = std::move(headers);
-  return httpRequest(port, call);
-}
-
-Headers jsonHeaders(const std::string& session = "") {
-  Headers headers = {{"Content-Type", "application/json"},
-                     {"Accept", "application/json, text/event-stream"}};
-  if (!session.empty()) {
-    headers.emplace_back("Mcp-Session-Id", session);
-    headers.emplace_back("MCP-Protocol-Version", "2025-11-25");
-  }
-  return headers;
-}
-
-std::string openSession(uint16_t port) {
-  HttpResponse response = mcpCall(port, "POST", kInitialize, jsonHeaders());
-  EXPECT_EQ(response.status, 200) << response.body;
-  std::string session = response.header("mcp-session-id");
-  EXPECT_EQ(session.size(), 32u);
-  EXPECT_EQ(mcpCall(port, "POST", R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
-                    jsonHeaders(session))
-                .status,
-            202);
-  return session;
-}
-
-nlohmann::json callTool(uint16_t port, const std::string& session, const std::string& name,
-                        const nlohmann::json& arguments) {
-  nlohmann::json request = {{"jsonrpc", "2.0"},
-                            {"id", 7},
-                            {"method", "tools/call"},
-                            {"params", {{"name", name}, {"arguments", arguments}}}};
-  HttpResponse response = mcpCall(port, "POST", request.dump(), jsonHeaders(session));
-  EXPECT_EQ(response.status, 200) << response.body;
-  EXPECT_EQ(response.header("content-type"), "application/json");
-  return nlohmann::json::parse(response.body, nullptr, false);
-}
 
 GatewayOptions mcpGateway(const Simulator& sim, const std::string& extra = "") {
   GatewayOptions options;

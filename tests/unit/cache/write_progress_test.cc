@@ -50,6 +50,20 @@ TEST(WriteProgress, TheMemoryStoreSettlesAKeptInsertAtOnceAndARefusedOneNever) {
   EXPECT_EQ(refused->write->state(), State::kPending) << "the caller knows: insert said false";
 }
 
+// An entry may be inserted twice (two url requests keeping one coalesced answer): once a write
+// of it landed, a later failed one does not make it lost.
+TEST(WriteProgress, AnyWriteThatLandedKeepsItWritten) {
+  WriteProgress landed_first;
+  landed_first.settle(true);
+  landed_first.settle(false);
+  EXPECT_EQ(landed_first.state(), State::kWritten);
+  WriteProgress landed_second;
+  landed_second.settle(false);
+  EXPECT_EQ(landed_second.state(), State::kFailed);
+  landed_second.settle(true);
+  EXPECT_EQ(landed_second.state(), State::kWritten);
+}
+
 class RocksWriteProgress : public ::testing::Test {
  protected:
   void SetUp() override {
