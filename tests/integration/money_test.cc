@@ -228,9 +228,13 @@ TEST(Budgets, AClientThatLeavesBeforeTheAnswerIsChargedTheEstimate) {
                        {"Cache-Control", "no-store"}};
   impatient.timeout = 300ms;
   EXPECT_EQ(httpRequest(gateway.port(), impatient).status, 0);
-  std::this_thread::sleep_for(200ms);  // the gateway notices the close and writes the row
   EXPECT_EQ(sim.requests(), 1) << "the provider had the request";
-  auto usage = getJson(gateway.port(), "/v1/usage", secret);
+  nlohmann::json usage;  // the gateway notices the close, then writes the row: wait (bounded)
+  for (auto deadline = std::chrono::steady_clock::now() + 5s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    usage = getJson(gateway.port(), "/v1/usage", secret);
+    if (usage["totals"]["requests"] == 1) break;
+  }
   EXPECT_NEAR(usage["totals"]["cost_usd"].get<double>(), 0.04, 1e-9) << usage.dump();
   EXPECT_EQ(usage["totals"]["images"].get<int>(), 0) << "none delivered";
   EXPECT_NEAR(usage["key"]["remaining_usd"].get<double>(), 0.96, 1e-9);
