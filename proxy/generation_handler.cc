@@ -247,6 +247,21 @@ bool GenerationHandler::servedByAFinishedWriter() {
   if (!policy_.read) return false;
   auto entry = worker_.services().store->findInMemory(*cache_key_, nowMs());
   if (!entry) return false;
+  // A url answer links to it, and so may the requests queued behind this permit: settled only
+  // once its write landed. Lost: this request generates anew, holding the permit.
+  if (wants_urls_) {
+    switch (entryWrite(*entry)) {
+      case EntryWrite::kPending:
+        awaitWrite([this] {
+          if (!servedByAFinishedWriter()) forwardUpstream(true);
+        });
+        return true;
+      case EntryWrite::kLost:
+        return false;
+      case EntryWrite::kWritten:
+        break;
+    }
+  }
   permit_->done(entry, true);  // anyone queued behind this permit is served the same entry
   permit_.reset();
   auto fetch = [this] { forwardUpstream(false); };

@@ -208,6 +208,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // after_write_ is the step that answers then, write_poll_ms_ the next wait (0: not waiting yet).
   std::function<void()> after_write_;
   int64_t write_poll_ms_ = 0;
+  bool write_waited_out_ = false;  // a wait ran out: pending writes count as lost from then on
   std::chrono::steady_clock::time_point write_deadline_;
   bool wants_urls_ = false;  // response_format "url", asked or the model's default (not streaming)
   bool url_mode_ = false;    // ...and this request stores: fetch b64_json, answer with ours

@@ -162,14 +162,15 @@ void GenerationHandler::respondImagesNotCacheable() {
 // it, never before: a write that then failed, on a full disk, would leave them answering 404.
 // kWritten: written, or read back from the store. kPending: still being written (the writer is
 // usually done within milliseconds; awaitWrite polls). kLost: the write failed, or was not done
-// within kRoomWait of the first look.
+// within kRoomWait of the first look (after which no pending write is waited for again).
 GenerationHandler::EntryWrite GenerationHandler::entryWrite(const cache::CacheEntry& entry) {
   using State = cache::WriteProgress::State;
   State state = entry.write ? entry.write->state() : State::kWritten;
-  if (state == State::kPending) {
+  if (state == State::kPending && !write_waited_out_) {
     auto now = std::chrono::steady_clock::now();
     if (write_poll_ms_ == 0) write_deadline_ = now + kRoomWait;
     if (now < write_deadline_) return EntryWrite::kPending;
+    write_waited_out_ = true;  // the writer is that far behind: no second wait on this request
   }
   write_poll_ms_ = 0;  // this wait is over; a later one starts afresh
   return state == State::kWritten ? EntryWrite::kWritten : EntryWrite::kLost;

@@ -92,6 +92,7 @@ UpstreamGate& GenerationHandler::gate() const {
 
 void GenerationHandler::forwardUpstream(bool store_result) {
   if (store_result && url_mode_ && cacheStopped()) {
+    cache_status_ = "MISS";
     permit_.reset();  // each waiter finds the same
     return respondError(ApiError::cacheUnavailable(
         "The cache cannot store images now (its disk is full), so it cannot answer with URLs; "
