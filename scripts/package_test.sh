@@ -18,6 +18,14 @@ if dpkg-query -W -f='${Status}' arkroute 2>/dev/null | grep -q 'install ok insta
   echo "package_test: an arkroute package is already installed; not touching it" >&2
   exit 1
 fi
+# An arkroute installed another way (cmake --install) or left by one: installing and purging the
+# package would overwrite its files and delete its state (cache, ledger, virtual keys).
+for path in /usr/bin/arkroute /etc/arkroute /var/lib/arkroute /var/lib/private/arkroute; do
+  if [ -e "$path" ]; then
+    echo "package_test: $path exists (an arkroute installed without the package?); not touching it" >&2
+    exit 1
+  fi
+done
 
 dir="${ARKROUTE_PACKAGE_FROM:-${ARKROUTE_PACKAGE_BUILD_DIR:-build-package}}"
 version="$(sed -n -E 's/^project\(arkroute VERSION ([0-9.]+).*/\1/p' CMakeLists.txt)"

@@ -24,6 +24,9 @@ FAST="${ARKROUTE_TEST_FAST:-0}"
 LOG_DIR="$(mktemp -d /tmp/arkroute-test-XXXXXX)"
 trap 'rm -rf "$LOG_DIR"' EXIT
 
+# The package stage installs and purges the .deb: only where the caller said this is CI (or asked
+# for it), decided before CI gets its default below.
+CALLER_CI="${CI:-}"
 export CI="${CI:-true}"
 export npm_config_update_notifier=false
 
@@ -93,7 +96,7 @@ else
   not_run acceptance "build failed"
 fi
 
-if [ "$(id -u)" -eq 0 ] && { [ "$CI" = "true" ] || [ "${ARKROUTE_TEST_DEB:-0}" = "1" ]; }; then
+if [ "$(id -u)" -eq 0 ] && { [ "$CALLER_CI" = "true" ] || [ "${ARKROUTE_TEST_DEB:-0}" = "1" ]; }; then
   if [ -n "${OK[build]:-}" ]; then
     stage package env ARKROUTE_PACKAGE_FROM="$BUILD_DIR" ./scripts/package_test.sh
   else
