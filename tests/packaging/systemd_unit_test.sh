@@ -52,7 +52,8 @@ echo "ok"
 echo "== required settings"
 for setting in Type=notify ExecReload= DynamicUser=yes StateDirectory=arkroute \
     LoadCredential= EnvironmentFile=-/etc/default/arkroute ProtectSystem=strict \
-    "CapabilityBoundingSet=$" NoNewPrivileges=yes WatchdogSec= LimitNOFILE=; do
+    "CapabilityBoundingSet=$" NoNewPrivileges=yes WatchdogSec= LimitNOFILE= \
+    LogsDirectory=arkroute SystemCallFilter=setpriority; do
   grep -q "^${setting}" "$unit" || { echo "FAIL: $setting missing"; exit 1; }
 done
 echo "ok"
