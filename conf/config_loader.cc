@@ -110,8 +110,12 @@ void Loader::readSize(const toml::table& t, std::string_view section, std::strin
                       uint64_t* out) {
   const toml::node* n = typed(t, section, key);
   if (!n) return;
-  std::optional<uint64_t> value = n->is_integer() ? std::optional<uint64_t>(n->as_integer()->get())
-                                                  : parseByteSize(n->as_string()->get());
+  std::optional<uint64_t> value;
+  if (!n->is_integer()) {
+    value = parseByteSize(n->as_string()->get());
+  } else if (n->as_integer()->get() >= 0) {  // -1 would wrap to 16 EiB: "no limit"
+    value = static_cast<uint64_t>(n->as_integer()->get());
+  }
   if (!value) {
     problem(*n, std::string(section) + "." + std::string(key) +
                     ": expected a size like 1048576, \"512KiB\" or \"20GiB\"");
@@ -176,8 +180,8 @@ void Loader::loadAuth(const toml::table& t) {
   }
   readString(t, "auth", "admin_token_env", &a.admin_token_env);
   readNumber(t, "auth", "default_budget_usd", &a.default_budget_usd);
-  if (a.default_budget_usd < 0) {
-    problem(*t.get("default_budget_usd"), "auth.default_budget_usd must not be negative");
+  if (!std::isfinite(a.default_budget_usd) || a.default_budget_usd < 0) {
+    problem(*t.get("default_budget_usd"), "auth.default_budget_usd must be a non-negative number");
   }
 }
 
@@ -234,6 +238,11 @@ void Loader::loadMcp(const toml::table& t) {
 void Loader::loadPrice(const toml::table& t, ModelConfig* model) {
   checkKeys(t, "model.price");
   ModelPrice price;
+  if (t.get("per_image") && !t["per_image"].is_table()) {
+    problem(
+        *t.get("per_image"),
+        "model '" + model->name + "': price.per_image must be a table ([model.price.per_image])");
+  }
   if (const toml::table* per_image = t["per_image"].as_table()) {
     for (const auto& [quality, sizes] : *per_image) {
       const toml::table* size_table = sizes.as_table();
@@ -309,7 +318,11 @@ void Loader::loadModel(const toml::table& t) {
             "model '" + m.name + "': default_response_format: expected b64_json or url, got '" +
                 m.default_response_format + "'");
   }
-  if (const toml::table* price = t["price"].as_table()) loadPrice(*price, &m);
+  if (const toml::table* price = t["price"].as_table()) {
+    loadPrice(*price, &m);
+  } else if (t.get("price")) {  // "price = 0.04" would leave the model unpriced: budgets unbounded
+    problem(*t.get("price"), "model '" + m.name + "': price must be a table ([model.price])");
+  }
   out_.config.models.push_back(std::move(m));
   model_tables_.push_back(&t);
 }
@@ -346,6 +359,26 @@ void Loader::validateModels(const toml::table& root) {
   }
 }
 
+// "[[auth]]" or "cache = 1" would otherwise be skipped as if absent (auth open, defaults used).
+void Loader::checkSectionShapes(const toml::table& root) {
+  for (std::string_view section : {"server", "auth", "cache", "log", "mcp"}) {
+    const toml::node* node = root.get(section);
+    if (node && !node->is_table()) {
+      problem(*node, std::string(section) + ": expected a table ([" + std::string(section) + "])");
+    }
+  }
+  for (std::string_view section : {"upstream", "model"}) {
+    const toml::node* node = root.get(section);
+    if (!node) continue;
+    const toml::array* list = node->as_array();
+    bool tables = list && std::all_of(list->begin(), list->end(),
+                                      [](const toml::node& item) { return item.is_table(); });
+    if (!tables) {
+      problem(*node, std::string(section) + ": expected tables ([[" + std::string(section) + "]])");
+    }
+  }
+}
+
 LoadedConfig Loader::load(const toml::table& root) {
   out_.config.source_path = file_;
   static constexpr std::string_view kSections[] = {"server", "auth",     "cache", "log",
@@ -355,6 +388,7 @@ LoadedConfig Loader::load(const toml::table& root) {
     for (auto section : kSections) known = known || key.str() == section;
     if (!known) problem(node, "unknown section '" + std::string(key.str()) + "'");
   }
+  checkSectionShapes(root);
   if (const toml::table* t = root["server"].as_table()) loadServer(*t);
   if (const toml::table* t = root["auth"].as_table()) loadAuth(*t);
   if (const toml::table* t = root["cache"].as_table()) loadCache(*t);

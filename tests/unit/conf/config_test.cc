@@ -360,5 +360,41 @@ TEST(ShippedConfig, DocsMatchTheSchemaTable) {
       << "regenerate with: build/proxy/arkroute config-reference > docs/CONFIG.md";
 }
 
+// Every problem's message, joined, for checks that look for several.
+std::string allMessages(const std::vector<ConfigProblem>& problems) {
+  std::string text;
+  for (const auto& problem : problems) text += problem.message + "\n";
+  return text;
+}
+
+TEST(ConfigLoader, NegativeOrTooLargeIntegersAreRefusedNotWrapped) {
+  std::string toml =
+      "[server]\nmax_body_bytes = -1\n[cache]\nmax_bytes = -1\n" + std::string(kMinimal);
+  toml.insert(toml.find("[[model]]"), "max_concurrency = 4294967296\n");
+  auto problems = problemsOf(toml);
+  std::string text = allMessages(problems);
+  ASSERT_EQ(problems.size(), 3u) << text;
+  EXPECT_NE(text.find("server.max_body_bytes: expected a size"), std::string::npos) << text;
+  EXPECT_NE(text.find("cache.max_bytes: expected a size"), std::string::npos) << text;
+  EXPECT_NE(text.find("upstream.max_concurrency: 4294967296 is out of range"), std::string::npos)
+      << text;
+  EXPECT_FALSE(problemsOf("[auth]\ndefault_budget_usd = nan\n" + std::string(kMinimal)).empty());
+}
+
+TEST(ConfigLoader, ASectionOrPriceOfTheWrongShapeIsAnErrorNotIgnored) {
+  auto auth_array = problemsOf("[[auth]]\nmode = \"keys\"\n" + std::string(kMinimal));
+  ASSERT_EQ(auth_array.size(), 1u) << allMessages(auth_array);
+  EXPECT_NE(auth_array[0].message.find("auth: expected a table ([auth])"), std::string::npos);
+  EXPECT_EQ(auth_array[0].line, 1);
+  EXPECT_NE(allMessages(problemsOf("model = 3\n")).find("model: expected tables ([[model]])"),
+            std::string::npos);
+  auto price_number = problemsOf(std::string(kMinimal) + "price = 0.04\n");
+  ASSERT_EQ(price_number.size(), 1u) << allMessages(price_number);
+  EXPECT_NE(price_number[0].message.find("price must be a table"), std::string::npos);
+  auto per_image_number = problemsOf(std::string(kMinimal) + "[model.price]\nper_image = 0.04\n");
+  ASSERT_EQ(per_image_number.size(), 1u) << allMessages(per_image_number);
+  EXPECT_NE(per_image_number[0].message.find("price.per_image must be a table"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace arkroute
