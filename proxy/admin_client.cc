@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 namespace arkroute {
 
@@ -45,6 +46,19 @@ std::optional<std::string> adminRequest(const Config& config, const std::string&
   *status = space == std::string::npos ? 0 : std::atoi(response.c_str() + space + 1);
   size_t body = response.find("\r\n\r\n");
   return body == std::string::npos ? std::string() : response.substr(body + 4);
+}
+
+std::optional<std::string> missingDatabase(const std::string& path) {
+  if (path.empty()) return "cache.path is empty: there is no database, only the gateway's memory";
+  std::error_code ignored;
+  if (std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ignored))
+    return std::nullopt;
+  std::string absolute = std::filesystem::absolute(path, ignored).lexically_normal().string();
+  return "no database at " + absolute +
+         (std::filesystem::path(path).is_relative()
+              ? " (cache.path is relative to the directory you run in)"
+              : "") +
+         ": run this where the gateway runs, or start the gateway once to create it";
 }
 
 }  // namespace arkroute

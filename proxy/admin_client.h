@@ -1,5 +1,5 @@
-// The CLI's way into a running gateway: one blocking HTTP/1.0 request to its admin API on the
-// configured listen address, with the admin token. Used when the gateway holds the database lock.
+// The CLI's way to the gateway's state: the database itself when it exists and is not locked, else
+// one blocking HTTP/1.0 request to the running gateway's admin API (listen address, admin token).
 #pragma once
 
 #include <optional>
@@ -13,5 +13,10 @@ namespace arkroute {
 std::optional<std::string> adminRequest(const Config& config, const std::string& method,
                                         const std::string& path, int* status,
                                         const std::string& json_body = "");
+
+// Nothing when the database at cache.path exists; else why the CLI will not use it. The CLI never
+// creates one: a relative path run from another directory would otherwise give it a new, empty
+// database (keys the gateway never sees, usage and stats of nothing).
+std::optional<std::string> missingDatabase(const std::string& path);
 
 }  // namespace arkroute

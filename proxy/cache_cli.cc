@@ -63,8 +63,13 @@ int runCacheCommand(const std::string& action, const std::map<std::string, std::
   std::optional<std::string> model;
   if (auto it = flags.find("model"); it != flags.end()) model = it->second;
   std::string error;
-  auto store =
-      cache::RocksCacheStore::open(loaded.config.cache.path, loaded.config.cache.max_bytes, &error);
+  std::unique_ptr<cache::RocksCacheStore> store;
+  if (auto missing = missingDatabase(loaded.config.cache.path)) {
+    error = *missing;
+  } else {
+    store = cache::RocksCacheStore::open(loaded.config.cache.path, loaded.config.cache.max_bytes,
+                                         &error);
+  }
   if (!store) return viaGateway(loaded.config, action, model, error);
   if (action == "stats") {
     std::cout << statsJson(store->stats()) << "\n";

@@ -5,11 +5,14 @@
 #include <openssl/ssl.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/config.h"
@@ -60,6 +63,46 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
     out->flags[flag.substr(2)] = argv[++i];
   }
   return true;
+}
+
+// The flags a command takes. A misspelt one ("--model" for "--models", "--expire") must not be
+// ignored: the key would be made without the limit its creator asked for.
+std::vector<std::string_view> flagsOf(std::string_view command, std::string_view action) {
+  if (command == "serve") return {"config", "listen"};
+  if (command == "check") return {"config"};
+  if (command == "cache") return {"config", "model"};
+  if (command == "usage") return {"config", "url", "since", "format"};
+  if (command == "keys" && action == "create") {
+    return {"config", "url", "name", "budget-usd", "rpm", "images-per-min", "models", "expires"};
+  }
+  if (command == "keys" && action == "revoke") return {"config", "url", "id"};
+  if (command == "keys") return {"config", "url"};
+  return {};
+}
+
+// Nothing when every flag is one the command takes; else the message naming the first that isn't.
+std::optional<std::string> unknownFlag(const Options& options, std::string_view command) {
+  std::string_view action = command == options.command ? std::string_view() : options.command;
+  std::vector<std::string_view> known = flagsOf(command, action);
+  for (const auto& [flag, value] : options.flags) {
+    if (std::find(known.begin(), known.end(), flag) == known.end()) {
+      return "unknown flag --" + flag + " for '" + std::string(command) +
+             (action.empty() ? "" : " " + std::string(action)) + "'";
+    }
+  }
+  return std::nullopt;
+}
+
+// Parses `arkroute COMMAND [ACTION] --flag value...` and checks its flags; false (said why) if not.
+bool parseSubcommand(int argc, char** argv, std::string_view command, Options* out) {
+  std::string error;
+  if (parseOptions(argc, argv, out, &error)) {
+    std::optional<std::string> unknown = unknownFlag(*out, command);
+    if (!unknown) return true;
+    error = *unknown;
+  }
+  std::cerr << "arkroute " << command << ": " << error << "\n" << kUsage;
+  return false;
 }
 
 std::optional<arkroute::LoadedConfig> loadOrReport(const Options& options) {
@@ -151,27 +194,18 @@ int main(int argc, char** argv) {
   std::string error;
   if (argc >= 3 && std::strcmp(argv[1], "cache") == 0) {
     Options sub;
-    if (!parseOptions(argc - 1, argv + 1, &sub, &error)) {
-      std::cerr << "arkroute cache: " << error << "\n" << kUsage;
-      return 2;
-    }
+    if (!parseSubcommand(argc - 1, argv + 1, "cache", &sub)) return 2;
     return arkroute::runCacheCommand(sub.command, sub.flags);
   }
   if (argc >= 3 && std::strcmp(argv[1], "keys") == 0) {
     Options sub;
-    if (!parseOptions(argc - 1, argv + 1, &sub, &error)) {
-      std::cerr << "arkroute keys: " << error << "\n" << kUsage;
-      return 2;
-    }
+    if (!parseSubcommand(argc - 1, argv + 1, "keys", &sub)) return 2;
     OPENSSL_init_ssl(0, nullptr);
     return arkroute::runKeysCommand(sub.command, sub.flags);
   }
   if (argc >= 2 && std::strcmp(argv[1], "usage") == 0) {
     Options sub;
-    if (!parseOptions(argc, argv, &sub, &error)) {
-      std::cerr << "arkroute usage: " << error << "\n" << kUsage;
-      return 2;
-    }
+    if (!parseSubcommand(argc, argv, "usage", &sub)) return 2;
     return arkroute::runUsageCommand(sub.flags);
   }
   if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
@@ -181,6 +215,12 @@ int main(int argc, char** argv) {
   if (!parseOptions(argc, argv, &options, &error)) {
     std::cerr << "arkroute: " << error << "\n" << kUsage;
     return 2;
+  }
+  if (options.command == "serve" || options.command == "check") {
+    if (auto unknown = unknownFlag(options, options.command)) {
+      std::cerr << "arkroute: " << *unknown << "\n" << kUsage;
+      return 2;
+    }
   }
   signal(SIGPIPE, SIG_IGN);
   evthread_use_pthreads();

@@ -76,6 +76,10 @@ std::optional<LocalState> openLocal(const Config& config, std::string* error) {
     *error = "cache.path is empty: keys and usage live only in the running gateway";
     return std::nullopt;
   }
+  if (auto missing = missingDatabase(config.cache.path)) {
+    *error = *missing;
+    return std::nullopt;
+  }
   LocalState state;
   state.database = cache::RocksDatabase::open(config.cache.path, error);
   if (!state.database) return std::nullopt;
@@ -101,6 +105,11 @@ int viaGateway(const Config& config, const std::string& method, const std::strin
     return 1;
   }
   *answer = nlohmann::json::parse(*response, nullptr, false);
+  if (answer->is_discarded()) {  // not the admin API (a proxy's HTML page, another service)
+    std::cerr << "arkroute: " << why_local_failed << "\nand " << config.auth.admin_token_env
+              << "'s gateway answered " << status << " with a body that is not JSON\n";
+    return 1;
+  }
   return 0;
 }
 

@@ -1,12 +1,18 @@
 // Integration: the money features against real processes — virtual keys (401/403, revocation),
 // cost and savings headers, the ledger across SIGKILL, budgets under 50 concurrent requests, the
 // per-key request rate limit, and the keys/usage CLI with and without a running gateway.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -340,6 +346,76 @@ TEST(KeysCli, CreatesKeysOfflineAndThroughARunningGatewayAndPrintsUsage) {
   gateway.restart(SIGTERM);
   ASSERT_NE(gateway.port(), 0);
   EXPECT_EQ(generate(gateway.port(), secretFrom(offline), "flat-1c", "cli 2").status, 200);
+}
+
+TEST(KeysCli, AMisspeltFlagOrAMissingDatabaseIsRefusedNeverGuessed) {
+  TempDir dir;
+  std::string config = dir.path() + "/cli.toml";
+  writeFile(config,
+            "[cache]\npath = \"./not-here/db\"\n[[upstream]]\nname = \"sim\"\n"
+            "base_url = \"http://127.0.0.1:9/v1\"\n[[model]]\nname = \"m\"\n"
+            "upstream = \"sim\"\n");
+  std::string in_dir = "cd '" + dir.path() + "' &&";
+  int rc = 0;
+  // --model for --models: the key would have been made for every model, without complaint.
+  std::string misspelt =
+      runCli({"keys", "create", "--name", "x", "--model", "m", "--config", config}, in_dir, &rc);
+  EXPECT_EQ(rc, 2) << misspelt;
+  EXPECT_NE(misspelt.find("unknown flag --model for 'keys create'"), std::string::npos) << misspelt;
+  std::string serve = runCli({"serve", "--lsiten", "127.0.0.1:1", "--config", config}, in_dir, &rc);
+  EXPECT_EQ(rc, 2) << serve;
+  EXPECT_NE(serve.find("unknown flag --lsiten for 'serve'"), std::string::npos) << serve;
+  // Run from a directory without the gateway's database, a relative cache.path named no
+  // database: none is created (the key would have gone where the gateway never looks).
+  std::string created = runCli({"keys", "create", "--name", "x", "--config", config}, in_dir, &rc);
+  EXPECT_EQ(rc, 1) << created;
+  EXPECT_NE(created.find("no database at " + dir.path() + "/not-here/db (cache.path is relative"),
+            std::string::npos)
+      << created;
+  EXPECT_EQ(created.find("secret"), std::string::npos) << created;
+  std::string stats = runCli({"cache", "stats", "--config", config}, in_dir, &rc);
+  EXPECT_EQ(rc, 1) << stats;
+  EXPECT_NE(stats.find("no database at"), std::string::npos) << stats;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/not-here")) << "the CLI created a database";
+}
+
+TEST(KeysCli, AnAdminAddressThatAnswersSomethingElseIsAnErrorNotACrash) {
+  // A web server that answers one request with a 200 HTML page.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t length = sizeof address;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  std::thread web([listener] {
+    pollfd waiting{listener, POLLIN, 0};
+    if (poll(&waiting, 1, 10000) != 1) return;  // the CLI never came: its checks below fail
+    int client = accept(listener, nullptr, nullptr);
+    char request[4096];
+    (void)!read(client, request, sizeof request);
+    std::string page = "<html>hello</html>";
+    std::string answer = "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: " +
+                         std::to_string(page.size()) + "\r\n\r\n" + page;
+    (void)!write(client, answer.data(), answer.size());
+    close(client);
+  });
+  TempDir dir;
+  std::string config = dir.path() + "/cli.toml";
+  writeFile(config, "[cache]\npath = \"" + dir.file("no-database") +
+                        "\"\n[[upstream]]\nname = \"sim\"\n"
+                        "base_url = \"http://127.0.0.1:9/v1\"\n[[model]]\nname = \"m\"\n"
+                        "upstream = \"sim\"\n");
+  int rc = 0;
+  std::string listed =
+      runCli({"keys", "list", "--url",
+              "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)), "--config", config},
+             "ARKROUTE_ADMIN_TOKEN=t", &rc);
+  web.join();
+  close(listener);
+  EXPECT_EQ(rc, 1) << listed;  // it aborted on a JSON type error (exit 134) before
+  EXPECT_NE(listed.find("answered 200 with a body that is not JSON"), std::string::npos) << listed;
 }
 
 }  // namespace
