@@ -38,6 +38,7 @@ bool GenerationHandler::storeResult() {
   std::optional<ResponseCapture::Cacheable> body =
       policy_.write ? capture_->takeCacheable(status_) : std::nullopt;
   if (!body) {
+    if (status_ == 200) priceFromTail();  // a URL stream, an error event, over the size limit
     images_not_kept_ = status_ == 200 && capture_->overflowed();
     if (permit_) permit_->uncacheable();
     permit_.reset();

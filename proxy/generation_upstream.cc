@@ -332,11 +332,9 @@ void GenerationHandler::onUpstreamBody(evbuffer* data) {
     evbuffer_drain(data, evbuffer_get_length(data));
     return;
   }
-  if (capture_) {
-    captureChunks(*capture_, data);
-  } else if (status_ == 200) {
-    keepTail(data);  // priced exactly from its `usage` at the end
-  }
+  if (capture_) captureChunks(*capture_, data);
+  // Priced exactly from its `usage` at the end, also when the capture cannot be stored.
+  if (status_ == 200) keepTail(data);
   if (url_mode_ || exchange_->clientGone()) {
     evbuffer_drain(data, evbuffer_get_length(data));
     return;

@@ -2,6 +2,7 @@
 // URLs). OpenAI clients get OpenAI answers, the cache serves repeats, Kling's refusals arrive as
 // OpenAI errors, and a task once submitted is never paid for twice.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <nlohmann/json.hpp>
@@ -300,14 +301,20 @@ TEST(Kling, AnEditSendsItsImageAsKlingsReference) {
 TEST(Kling, AClientThatLeavesStopsThePolling) {
   Simulator sim;
   Gateway gateway(klingGateway(sim, "", kKlingKeys, "1s"));
-  HttpCall call;
-  call.method = "POST";
-  call.path = "/v1/images/generations";
-  call.headers = {{"Content-Type", "application/json"}};
-  call.body = R"({"model":"kling-v3","prompt":"left early"})";
-  call.timeout = 50ms;
-  HttpResponse response = httpRequest(gateway.port(), call);
-  EXPECT_EQ(response.status, 0);
+  std::string body = R"({"model":"kling-v3","prompt":"left early"})";
+  std::string request =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: t\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  int fd = connectLoopback(gateway.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  // The client leaves once the task is submitted (a fixed wait could end before the submit).
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (sim.requests(kSubmits) < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  close(fd);
   std::this_thread::sleep_for(1500ms);  // a poll would have come at 1 s
   EXPECT_EQ(sim.requests(kSubmits), 1);
   EXPECT_EQ(sim.requests(kPolls), 0);

@@ -287,5 +287,23 @@ TEST(Seedream, EveryHitOfACachedSetCountsItsImages) {
   EXPECT_EQ(statuses, (std::vector<std::string>{"MISS", "HIT", "HIT"}));
 }
 
+// A streamed set of URLs cannot be stored (the links expire): the answer is still priced by the
+// images Seedream made, as an uncached one is, not left at the estimate with no images.
+TEST(Seedream, AnAnswerTheCacheCannotKeepIsStillPricedByItsImages) {
+  Simulator sim;
+  TempDir dir;
+  Gateway gateway(pricedSeedream(sim, dir));
+  json body = json::parse(seedreamBody("a set of links", true));
+  body["response_format"] = "url";
+  body["sequential_image_generation_options"]["max_images"] = 3;
+  HttpResponse answer = httpPostJson(gateway.port(), "/v1/images/generations", body.dump());
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  ASSERT_NE(answer.body.find("\"url\""), std::string::npos) << answer.body;
+  std::vector<json> records = accessRecords(gateway, dir);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["images"], 3) << records[0];
+  EXPECT_DOUBLE_EQ(records[0]["cost_usd"].get<double>(), 0.03) << records[0];
+}
+
 }  // namespace
 }  // namespace arkroute::testing
