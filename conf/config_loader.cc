@@ -63,7 +63,7 @@ const toml::node* Loader::typed(const toml::table& t, std::string_view section,
       ok = node->is_array();
       break;
     case SettingType::kTable:
-      ok = node->is_table() || node->is_number();
+      ok = node->is_table();
       break;
   }
   if (!ok) {
@@ -238,13 +238,8 @@ void Loader::loadMcp(const toml::table& t) {
 void Loader::loadPrice(const toml::table& t, ModelConfig* model) {
   checkKeys(t, "model.price");
   ModelPrice price;
-  if (t.get("per_image") && !t["per_image"].is_table()) {
-    problem(
-        *t.get("per_image"),
-        "model '" + model->name + "': price.per_image must be a table ([model.price.per_image])");
-  }
-  if (const toml::table* per_image = t["per_image"].as_table()) {
-    for (const auto& [quality, sizes] : *per_image) {
+  if (const toml::node* per_image = typed(t, "model.price", "per_image")) {
+    for (const auto& [quality, sizes] : *per_image->as_table()) {
       const toml::table* size_table = sizes.as_table();
       if (!size_table) {
         problem(sizes, "model '" + model->name + "': price.per_image." +
@@ -318,11 +313,8 @@ void Loader::loadModel(const toml::table& t) {
             "model '" + m.name + "': default_response_format: expected b64_json or url, got '" +
                 m.default_response_format + "'");
   }
-  if (const toml::table* price = t["price"].as_table()) {
-    loadPrice(*price, &m);
-  } else if (t.get("price")) {  // "price = 0.04" would leave the model unpriced: budgets unbounded
-    problem(*t.get("price"), "model '" + m.name + "': price must be a table ([model.price])");
-  }
+  // "price = 0.04" is refused, not skipped: the model would be unpriced, its budgets unbounded.
+  if (const toml::node* price = typed(t, "model", "price")) loadPrice(*price->as_table(), &m);
   out_.config.models.push_back(std::move(m));
   model_tables_.push_back(&t);
 }
@@ -359,36 +351,34 @@ void Loader::validateModels(const toml::table& root) {
   }
 }
 
-// "[[auth]]" or "cache = 1" would otherwise be skipped as if absent (auth open, defaults used).
-void Loader::checkSectionShapes(const toml::table& root) {
-  for (std::string_view section : {"server", "auth", "cache", "log", "mcp"}) {
-    const toml::node* node = root.get(section);
-    if (node && !node->is_table()) {
-      problem(*node, std::string(section) + ": expected a table ([" + std::string(section) + "])");
-    }
-  }
-  for (std::string_view section : {"upstream", "model"}) {
-    const toml::node* node = root.get(section);
-    if (!node) continue;
-    const toml::array* list = node->as_array();
-    bool tables = list && std::all_of(list->begin(), list->end(),
-                                      [](const toml::node& item) { return item.is_table(); });
-    if (!tables) {
-      problem(*node, std::string(section) + ": expected tables ([[" + std::string(section) + "]])");
+// Every top-level key must be a known section of its shape: "[[auth]]" or "cache = 1" would
+// otherwise be skipped as if absent (auth open, defaults used).
+void Loader::checkSections(const toml::table& root) {
+  struct Section {
+    std::string_view name;
+    bool listed;  // [[name]]: an array of tables
+  };
+  static constexpr Section kSections[] = {{"server", false}, {"auth", false}, {"cache", false},
+                                          {"log", false},    {"mcp", false},  {"upstream", true},
+                                          {"model", true}};
+  for (const auto& [key, node] : root) {
+    auto known = std::find_if(std::begin(kSections), std::end(kSections),
+                              [&](const Section& s) { return s.name == key.str(); });
+    if (known == std::end(kSections)) {
+      problem(node, "unknown section '" + std::string(key.str()) + "'");
+    } else if (!known->listed && !node.is_table()) {
+      problem(node,
+              std::string(known->name) + ": expected a table ([" + std::string(known->name) + "])");
+    } else if (known->listed && !node.is_array_of_tables()) {
+      problem(node, std::string(known->name) + ": expected tables ([[" + std::string(known->name) +
+                        "]])");
     }
   }
 }
 
 LoadedConfig Loader::load(const toml::table& root) {
   out_.config.source_path = file_;
-  static constexpr std::string_view kSections[] = {"server", "auth",     "cache", "log",
-                                                   "mcp",    "upstream", "model"};
-  for (const auto& [key, node] : root) {
-    bool known = false;
-    for (auto section : kSections) known = known || key.str() == section;
-    if (!known) problem(node, "unknown section '" + std::string(key.str()) + "'");
-  }
-  checkSectionShapes(root);
+  checkSections(root);
   if (const toml::table* t = root["server"].as_table()) loadServer(*t);
   if (const toml::table* t = root["auth"].as_table()) loadAuth(*t);
   if (const toml::table* t = root["cache"].as_table()) loadCache(*t);

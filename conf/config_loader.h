@@ -4,9 +4,9 @@
 
 #include <toml++/toml.h>
 
-#include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "conf/config.h"
@@ -34,7 +34,7 @@ class Loader {
                     Millis* out);
   void readSize(const toml::table& t, std::string_view section, std::string_view key,
                 uint64_t* out);
-  void checkSectionShapes(const toml::table& root);
+  void checkSections(const toml::table& root);
   void loadServer(const toml::table& t);
   void loadApi(const toml::table& t, UpstreamConfig* u);
   void checkKlingKey(const toml::table& t, const UpstreamConfig& u);
@@ -65,9 +65,7 @@ inline void Loader::readInt(const toml::table& t, std::string_view section, std:
   const toml::node* n = typed(t, section, key);
   if (!n) return;
   int64_t value = n->as_integer()->get();
-  if (value < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
-      static_cast<uint64_t>(value) > static_cast<uint64_t>(std::numeric_limits<Int>::max())) {
-    // Narrowed, 4294967296 would read as 0 ("no limit" for some settings).
+  if (!std::in_range<Int>(value)) {  // narrowed, 4294967296 would read as 0 ("no limit")
     problem(*n, std::string(section) + "." + std::string(key) + ": " + std::to_string(value) +
                     " is out of range");
     return;

@@ -141,12 +141,12 @@ const std::vector<Setting> kSchema = {
     {"model.price", "per_image", T::kTable, "{}",
      "USD per image by quality then size: { high = { \"1024x1024\" = 0.084, \"*\" = 0.167 } }; "
      "\"*\" is the default."},
-    {"model.price", "text_input_per_million", T::kTable, "(none)",
-     "USD per million text input tokens (number); with the token rates, cost comes from usage."},
-    {"model.price", "image_input_per_million", T::kTable, "(none)",
-     "USD per million image input tokens (number)."},
-    {"model.price", "image_output_per_million", T::kTable, "(none)",
-     "USD per million image output tokens (number)."},
+    {"model.price", "text_input_per_million", T::kNumber, "(none)",
+     "USD per million text input tokens; with the token rates, cost comes from usage."},
+    {"model.price", "image_input_per_million", T::kNumber, "(none)",
+     "USD per million image input tokens."},
+    {"model.price", "image_output_per_million", T::kNumber, "(none)",
+     "USD per million image output tokens."},
 };
 
 size_t editDistance(std::string_view a, std::string_view b) {

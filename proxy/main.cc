@@ -212,15 +212,11 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  if (!parseOptions(argc, argv, &options, &error)) {
+  if (argc >= 2 && (std::strcmp(argv[1], "serve") == 0 || std::strcmp(argv[1], "check") == 0)) {
+    if (!parseSubcommand(argc, argv, argv[1], &options)) return 2;
+  } else if (!parseOptions(argc, argv, &options, &error)) {
     std::cerr << "arkroute: " << error << "\n" << kUsage;
     return 2;
-  }
-  if (options.command == "serve" || options.command == "check") {
-    if (auto unknown = unknownFlag(options, options.command)) {
-      std::cerr << "arkroute: " << *unknown << "\n" << kUsage;
-      return 2;
-    }
   }
   signal(SIGPIPE, SIG_IGN);
   evthread_use_pthreads();

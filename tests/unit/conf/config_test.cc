@@ -390,10 +390,13 @@ TEST(ConfigLoader, ASectionOrPriceOfTheWrongShapeIsAnErrorNotIgnored) {
             std::string::npos);
   auto price_number = problemsOf(std::string(kMinimal) + "price = 0.04\n");
   ASSERT_EQ(price_number.size(), 1u) << allMessages(price_number);
-  EXPECT_NE(price_number[0].message.find("price must be a table"), std::string::npos);
+  EXPECT_NE(price_number[0].message.find("model.price: expected table, got floating-point"),
+            std::string::npos);
   auto per_image_number = problemsOf(std::string(kMinimal) + "[model.price]\nper_image = 0.04\n");
   ASSERT_EQ(per_image_number.size(), 1u) << allMessages(per_image_number);
-  EXPECT_NE(per_image_number[0].message.find("price.per_image must be a table"), std::string::npos);
+  EXPECT_NE(
+      per_image_number[0].message.find("model.price.per_image: expected table, got floating-point"),
+      std::string::npos);
 }
 
 }  // namespace
