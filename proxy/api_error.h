@@ -20,6 +20,9 @@ struct ApiError {
   std::optional<std::string> code;
   ErrorSource source = ErrorSource::kClient;
   int64_t retry_after_ms = 0;  // > 0: sent as a retry-after header (seconds, rounded up)
+  // No retry can succeed (an account out of credit): sent with `x-should-retry: false`, which the
+  // OpenAI SDKs obey, and never retried by the gateway either.
+  bool no_retry = false;
 
   std::string toJson() const;
 
@@ -40,7 +43,7 @@ struct ApiError {
   static ApiError modelNotAllowed(std::string_view model, std::string_view key_name);
   // 429 rate_limit_exceeded with retry-after.
   static ApiError rateLimited(std::string message, int64_t retry_after_ms);
-  // 429 insufficient_quota: the key's budget cannot cover the request.
+  // 429 insufficient_quota (no_retry): a key's budget, or a provider account, is spent.
   static ApiError insufficientQuota(std::string message);
 };
 

@@ -230,6 +230,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::optional<double> saved_usd_;
   std::optional<VirtualKey> key_;       // auth.mode = "keys": the caller
   http::Headers rate_headers_;          // x-ratelimit-* for the caller's key
+  http::Headers url_mode_refusal_;      // url mode: a refusal's upstream headers (retry-after...)
   std::optional<double> reserved_usd_;  // budget reservation, released in the log phase
   std::string outcome_;
   std::string error_code_;

@@ -132,12 +132,8 @@ void GenerationHandler::respondFromCapture() {
     respondImagesNotCacheable();
     return;
   }
-  http::Headers headers;
-  headers.set("X-ArkRoute-Model", route_->model->name);
-  headers.set("X-ArkRoute-Cache", cache_status_);
-  headers.set("X-ArkRoute-Cost-USD", formatUsd(status_ == 200 ? cost_usd_ : 0.0));
-  addCommonHeaders(&headers);
-  sendJson(*exchange_, status_, urls ? *urls : capture_->raw(), request_id_, std::move(headers));
+  sendJson(*exchange_, status_, urls ? *urls : capture_->raw(), request_id_,
+           clientResponseHeaders(status_, url_mode_refusal_));
   finish();
 }
 

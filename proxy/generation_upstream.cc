@@ -310,11 +310,13 @@ std::optional<std::string> GenerationHandler::upstreamBody() const {
 
 void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {
   status_ = status;
-  bool failed = retryableStatus(status);
+  // `x-should-retry: false` (an account out of credit): final, and no sign of a busy upstream.
+  bool final_refusal = headers.find("x-should-retry") == std::optional<std::string_view>("false");
+  bool failed = retryableStatus(status) && !final_refusal;
   if (failed) {
     gate().recordFailure();
     if (status == 429) gate().pauseFor(std::max<int64_t>(retryAfterMs(headers), 1000));
-  } else {
+  } else if (!final_refusal) {
     gate().recordSuccess();
   }
   if (failed && planRetry(retryAfterMs(headers))) {
@@ -323,6 +325,7 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
   }
   std::optional<uint64_t> length = bodyLength(headers);
   if (capture_ && length) capture_->expectLength(*length);
+  if (url_mode_) url_mode_refusal_ = status == 200 ? http::Headers{} : headers;  // passed on
   if (url_mode_ || exchange_->clientGone()) return;  // answered once the body is complete
   exchange_->startResponse(status, clientResponseHeaders(status, headers), length);
 }
@@ -403,6 +406,7 @@ void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
     return;
   }
   outcome_ = "upstream_error";
+  if (error.provider_billed) paid_not_delivered_ = true;
   permit_.reset();  // an unfinished permit wakes one waiter to take over
   if (exchange_->responseStarted()) {
     exchange_->abort();  // part of the body went out: the client must see a truncated response

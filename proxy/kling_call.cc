@@ -222,6 +222,7 @@ class KlingCall final : public http::UpstreamCall {
     if (auto* error = std::get_if<ApiError>(&answer)) {
       http::Headers headers = jsonType();
       if (!exchange->retryAfter().empty()) headers.set("retry-after", exchange->retryAfter());
+      if (error->no_retry) headers.set("x-should-retry", "false");  // the gateway obeys it too
       return reply(error->status, std::move(headers), error->toJson());
     }
     task_ = std::move(std::get<TaskState>(answer));
@@ -434,9 +435,9 @@ class KlingCall final : public http::UpstreamCall {
   }
 
   // After the task exists a failure is never retried: the handler gets it as if the answer had
-  // begun, which makes it final.
+  // begun, which makes it final. Kling bills the task all the same.
   void failFinal(Kind kind, std::string message) {
-    fail(http::UpstreamError{kind, std::move(message), true});
+    fail(http::UpstreamError{kind, std::move(message), true, !task_.task_id.empty()});
   }
 
   void stop() {

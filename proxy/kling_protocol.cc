@@ -111,6 +111,14 @@ ApiError klingError(int status, int64_t code, std::string_view message,
   std::string text = "The Kling upstream '" + std::string(upstream_name) + "' refused the task: " +
                      (message.empty() ? std::string("no reason given") : std::string(message)) +
                      " (Kling code " + std::to_string(code) + ")";
+  // Kling answers HTTP 429 for more than rate limits: 1100-1102 are the account (in arrears, its
+  // resource pack used up) and 1304 its IP allow list. No retry helps those, here or in the client.
+  if (code >= 1100 && code <= 1102) {
+    ApiError error = ApiError::insufficientQuota(std::move(text));
+    error.source = ErrorSource::kUpstream;
+    return error;
+  }
+  if (code == 1304) return ApiError::upstreamFailure(403, std::move(text), "kling_1304");
   if (code == 1302 || code == 1303 || status == 429) {
     ApiError error = ApiError::rateLimited(std::move(text), 0);
     error.source = ErrorSource::kUpstream;

@@ -72,6 +72,9 @@ struct UpstreamError {
   std::string message;         // human-readable reason: "connection refused", "certificate verify
                                // failed: hostname mismatch", "timed out waiting for first byte"
   bool head_received = false;  // true when the failure happened after onUpstreamHead
+  // The provider bills this request although it failed here: an asynchronous task (Kling) that
+  // exists and goes on, whose result the gateway could not fetch in time. Charged at the estimate.
+  bool provider_billed = false;
 };
 std::string_view toString(UpstreamError::Kind kind);
 

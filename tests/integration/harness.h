@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -148,6 +149,10 @@ class Gateway {
   std::unique_ptr<ChildProcess> process_;
   uint16_t port_ = 0;
 };
+
+// Stops the gateway with SIGTERM (it drains and writes out its log) and returns the records of
+// its access log at log_path (a file set in GatewayOptions::log_toml), one JSON object a line.
+std::vector<nlohmann::json> stopAndReadAccessLog(Gateway& gateway, const std::string& log_path);
 
 // Base64 decoding for checking images; PNG signature check.
 std::string base64Decode(const std::string& text);

@@ -1,9 +1,11 @@
 // Simulator and gateway processes with generated configs, for integration tests.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "integration/harness.h"
 
@@ -90,6 +92,16 @@ void Gateway::restart(int signal_number) {
   process_->signal(signal_number);
   process_->waitExit(15s);
   launch();
+}
+
+std::vector<nlohmann::json> stopAndReadAccessLog(Gateway& gateway, const std::string& log_path) {
+  gateway.process().signal(SIGTERM);
+  int status = gateway.process().waitExit(std::chrono::seconds(15));
+  if (status != 0) ADD_FAILURE() << "the gateway exited with " << status;
+  std::istringstream lines(readFile(log_path));
+  std::vector<nlohmann::json> records;
+  for (std::string line; std::getline(lines, line);) records.push_back(nlohmann::json::parse(line));
+  return records;
 }
 
 }  // namespace arkroute::testing

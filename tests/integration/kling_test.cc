@@ -49,6 +49,23 @@ void expectNoKlingSecret(Gateway& gateway, const HttpResponse& response) {
   }
 }
 
+HttpResponse submitWithFault(Gateway& gateway, const char* fault) {
+  return generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})",
+                       {{"x-sim-fault", fault}});
+}
+
+// The ledger's total for the requests so far (open mode: the anonymous rows), once `requests`
+// rows are in.
+double chargedUsd(uint16_t port, int requests) {
+  json totals;
+  for (int i = 0; i < 250; ++i, std::this_thread::sleep_for(20ms)) {
+    totals = json::parse(httpGet(port, "/v1/usage").body)["totals"];
+    if (totals["requests"] == requests) break;
+  }
+  EXPECT_EQ(totals["requests"], requests) << totals;
+  return totals.value("cost_usd", -1.0);
+}
+
 TEST(Kling, AGenerationIsSubmittedPolledDownloadedAndAnsweredAsOpenAI) {
   Simulator sim;
   Gateway gateway(klingGateway(sim));
@@ -138,23 +155,55 @@ TEST(Kling, ARateLimitedSubmitIsRetried) {
   EXPECT_EQ(sim.requests(kSubmits), 2);
 }
 
+// Kling answers 429 for its account too. No retry can succeed there: not the gateway's, not the
+// SDK's (x-should-retry: false), and the upstream is not paused as if it were busy.
+TEST(Kling, AnAccountOutOfCreditIsInsufficientQuotaAndNotRetried) {
+  Simulator sim;
+  TempDir dir;
+  GatewayOptions options = klingGateway(sim);
+  options.log_toml = "access_log = \"" + dir.file("access.log") + "\"\n";
+  Gateway gateway(options);
+  HttpResponse response = submitWithFault(gateway, "kling-no-credit");
+  EXPECT_EQ(response.status, 429) << response.body;
+  json error = json::parse(response.body)["error"];
+  EXPECT_EQ(error["type"], "insufficient_quota");
+  EXPECT_EQ(error["code"], "insufficient_quota");
+  EXPECT_NE(error["message"].get<std::string>().find("Kling code 1102"), std::string::npos);
+  EXPECT_EQ(response.header("x-should-retry"), "false");
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+  // A provider's 429 pauses its upstream for at least a second; this one must not.
+  EXPECT_EQ(generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"next"})").status, 200);
+  std::vector<json> records = stopAndReadAccessLog(gateway, dir.file("access.log"));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["status"], 429) << records[0];
+  EXPECT_LT(records[1]["queue_ms"].get<double>(), 500) << records[1];
+}
+
+TEST(Kling, AnAddressOffTheAccountsAllowListIs403AndNotRetried) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response = submitWithFault(gateway, "kling-ip-refused");
+  EXPECT_EQ(response.status, 403) << response.body;
+  EXPECT_EQ(json::parse(response.body)["error"]["code"], "kling_1304");
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+}
+
 TEST(Kling, AFailedTaskIsAnErrorAndNotResubmitted) {
   Simulator sim;
   Gateway gateway(klingGateway(sim));
-  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})",
-                                        {{"x-sim-fault", "kling-task-failed"}});
+  HttpResponse response = submitWithFault(gateway, "kling-task-failed");
   EXPECT_EQ(response.status, 400) << response.body;
   json error = json::parse(response.body)["error"];
   EXPECT_EQ(error["code"], "generation_failed");
   EXPECT_NE(error["message"].get<std::string>().find("risk control"), std::string::npos);
   EXPECT_EQ(sim.requests(kSubmits), 1);
+  EXPECT_DOUBLE_EQ(chargedUsd(gateway.port(), 1), 0.0) << "a failed task is not billed";
 }
 
 TEST(Kling, PollsThatKeepFailingEndIn502WithoutASecondTask) {
   Simulator sim;
   Gateway gateway(klingGateway(sim));
-  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})",
-                                        {{"x-sim-fault", "kling-poll-500"}});
+  HttpResponse response = submitWithFault(gateway, "kling-poll-500");
   EXPECT_EQ(response.status, 502) << response.body;
   EXPECT_NE(response.body.find("5 times in a row"), std::string::npos) << response.body;
   EXPECT_EQ(sim.requests(kSubmits), 1);
@@ -164,12 +213,12 @@ TEST(Kling, PollsThatKeepFailingEndIn502WithoutASecondTask) {
 TEST(Kling, ImagesThatCannotBeDownloadedAreA502WithoutASecondTask) {
   Simulator sim;
   Gateway gateway(klingGateway(sim));
-  HttpResponse response = generateKling(gateway.port(), R"({"model":"kling-v3","prompt":"p"})",
-                                        {{"x-sim-fault", "kling-images-gone"}});
+  HttpResponse response = submitWithFault(gateway, "kling-images-gone");
   EXPECT_EQ(response.status, 502) << response.body;
   EXPECT_NE(response.body.find("downloading image 1 of 1"), std::string::npos) << response.body;
   EXPECT_NE(response.body.find("HTTP 404"), std::string::npos) << response.body;
   EXPECT_EQ(sim.requests(kSubmits), 1);
+  EXPECT_DOUBLE_EQ(chargedUsd(gateway.port(), 1), 0.02) << "Kling made, and bills, the image";
 }
 
 TEST(Kling, ADownloadThatFailsOnceIsFetchedAgain) {
@@ -211,6 +260,7 @@ TEST(Kling, ATaskNotDoneWithinTheTimeoutIs504) {
   EXPECT_NE(response.body.find("was not done within the upstream's timeout"), std::string::npos);
   EXPECT_EQ(sim.requests(kSubmits), 1);
   EXPECT_EQ(sim.requests(kPolls), 1);
+  EXPECT_DOUBLE_EQ(chargedUsd(gateway.port(), 1), 0.02) << "the task goes on, and is billed";
 }
 
 // Kling has no partial images: a stream gets the completed events once the task is done, and the

@@ -236,16 +236,6 @@ GatewayOptions pricedSeedream(const Simulator& sim, const TempDir& dir) {
   return options;
 }
 
-// Stops the gateway (which drains and writes out the log) and reads its access log's records.
-std::vector<json> accessRecords(Gateway& gateway, const TempDir& dir) {
-  gateway.process().signal(SIGTERM);
-  EXPECT_EQ(gateway.process().waitExit(std::chrono::seconds(15)), 0);
-  std::istringstream lines(readFile(dir.file("access.log")));
-  std::vector<json> records;
-  for (std::string line; std::getline(lines, line);) records.push_back(json::parse(line));
-  return records;
-}
-
 // Uncached, the price comes from the answer's usage: Seedream takes no n and says in
 // usage.generated_images how many images it made, which is what it bills.
 TEST(Seedream, AnUncachedSetIsPricedByTheImagesSeedreamMade) {
@@ -259,7 +249,7 @@ TEST(Seedream, AnUncachedSetIsPricedByTheImagesSeedreamMade) {
     ASSERT_EQ(answer.status, 200) << answer.body;
     EXPECT_EQ(answer.header("x-arkroute-cache"), "BYPASS");
   }
-  std::vector<json> records = accessRecords(gateway, dir);
+  std::vector<json> records = stopAndReadAccessLog(gateway, dir.file("access.log"));
   EXPECT_EQ(records.size(), 2u);
   for (const json& record : records) {
     EXPECT_EQ(record["images"], 2) << record;
@@ -280,7 +270,7 @@ TEST(Seedream, EveryHitOfACachedSetCountsItsImages) {
   }
   EXPECT_EQ(sim.requests(kSeedreamPath), 1);
   std::vector<std::string> statuses;
-  for (const json& record : accessRecords(gateway, dir)) {
+  for (const json& record : stopAndReadAccessLog(gateway, dir.file("access.log"))) {
     EXPECT_EQ(record["images"], 2) << record;
     statuses.push_back(record["cache"]);
   }
@@ -299,7 +289,7 @@ TEST(Seedream, AnAnswerTheCacheCannotKeepIsStillPricedByItsImages) {
   HttpResponse answer = httpPostJson(gateway.port(), "/v1/images/generations", body.dump());
   ASSERT_EQ(answer.status, 200) << answer.body;
   ASSERT_NE(answer.body.find("\"url\""), std::string::npos) << answer.body;
-  std::vector<json> records = accessRecords(gateway, dir);
+  std::vector<json> records = stopAndReadAccessLog(gateway, dir.file("access.log"));
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0]["images"], 3) << records[0];
   EXPECT_DOUBLE_EQ(records[0]["cost_usd"].get<double>(), 0.03) << records[0];

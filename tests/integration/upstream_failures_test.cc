@@ -90,15 +90,34 @@ TEST_P(ProviderFailures, FirstByteTimeoutIs504) {
   expectNoSecret(gateway, response);
 }
 
-TEST_P(ProviderFailures, ProviderRateLimitIsPassedThroughWithItsHeaders) {
-  Gateway gateway(options());
-  HttpResponse response = postWithFault(gateway.port(), "429");
+void expectTheProvidersRateLimit(const HttpResponse& response) {
   EXPECT_EQ(response.status, 429);
   EXPECT_EQ(response.header("retry-after"), "1");
   EXPECT_EQ(response.header("retry-after-ms"), "1000");
   EXPECT_EQ(response.header("x-ratelimit-limit-requests"), "60");
   EXPECT_EQ(response.header("x-ratelimit-remaining-requests"), "0");
   EXPECT_EQ(json::parse(response.body)["error"]["code"], "rate_limit_exceeded");
+}
+
+TEST_P(ProviderFailures, ProviderRateLimitIsPassedThroughWithItsHeaders) {
+  Gateway gateway(options());
+  HttpResponse response = postWithFault(gateway.port(), "429");
+  expectTheProvidersRateLimit(response);
+  expectNoSecret(gateway, response);
+}
+
+// With the cache on, a url request is answered only once the provider's answer is complete (its
+// images become the gateway's URLs): a refusal keeps the provider's headers all the same.
+TEST_P(ProviderFailures, ARefusedUrlRequestKeepsTheProvidersHeaders) {
+  GatewayOptions with_cache = options();
+  with_cache.cache_toml = "enabled = true\n";
+  Gateway gateway(with_cache);
+  HttpResponse response =
+      httpPostJson(gateway.port(), "/v1/images/generations",
+                   R"({"model":"gpt-image-1","prompt":"failure modes","response_format":"url"})",
+                   {{"x-sim-fault", "429"}});
+  expectTheProvidersRateLimit(response);
+  EXPECT_EQ(response.header("x-arkroute-model"), "gpt-image-1");
   expectNoSecret(gateway, response);
 }
 

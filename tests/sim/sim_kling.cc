@@ -153,6 +153,10 @@ void KlingApi::submit(evhttp_request* req, const std::string& body) {
     return server_.newPending(req, ImageParams{}, fault, {})->begin(0);
   }
   if (fault == "429") return answerLater(req, 429, error(1302, "rate limit exceeded"));
+  // Kling's other 429s: the account (1102, resource pack used up) and the IP allow list (1304).
+  if (fault == "kling-no-credit")
+    return answerLater(req, 429, error(1102, "resource pack used up"));
+  if (fault == "kling-ip-refused") return answerLater(req, 429, error(1304, "IP not allowed"));
   if (fault == "500") return answerLater(req, 500, error(5000, "internal error"));
   bool kept = fault == "kling-task-failed" || fault == "kling-poll-500" ||
               fault.starts_with("kling-images-");

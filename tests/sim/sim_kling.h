@@ -2,7 +2,8 @@
 // the simulator): JWT auth on every request, POST /kling/v1/images/generations submits a task
 // (validated; latency and x-sim-fault as for generations), GET .../generations/{task_id} polls it:
 // "processing" at the first poll, "succeed" (image URLs served by the simulator) at every later
-// one. Faults on the submit: 429, 500, kling-task-failed (the task ends "failed"),
+// one. Faults on the submit: 429, 500, kling-no-credit (429 code 1102), kling-ip-refused (429 code
+// 1304), kling-task-failed (the task ends "failed"),
 // kling-images-gone (its image URLs answer 404), kling-images-flaky (each answers 503 once),
 // kling-poll-500
 // (every poll answers 500), stall, reset-before-headers. Errors are Kling's {code, message,
