@@ -204,6 +204,21 @@ void Loader::loadCache(const toml::table& t) {
   } else if (!scope.empty() && scope != "shared") {
     problem(*t.get("scope"), "cache.scope: expected shared or per_key, got '" + scope + "'");
   }
+// With auth.mode = "passthrough" callers bring their own provider keys, and a shared cache hands
+// one caller's paid images to any other, whatever its key: per_key unless the file says shared.
+void Loader::scopePassthroughCache(const toml::table& root) {
+  if (out_.config.auth.mode != AuthMode::kPassthrough) return;
+  const toml::node* scope = root.at_path("cache.scope").node();
+  if (!scope) {
+    out_.config.cache.scope = CacheScope::kPerKey;
+  } else if (out_.config.cache.scope == CacheScope::kShared) {
+    problem(*scope,
+            "cache.scope = \"shared\" with auth.mode = \"passthrough\": a cached image is served "
+            "to any caller, whatever key it sends, free; per_key keeps each key's own",
+            true);
+  }
+}
+
   if (c.enabled && c.path.empty())
     problem(t, "cache.path must not be empty when the cache is enabled");
 }
@@ -391,6 +406,7 @@ LoadedConfig Loader::load(const toml::table& root) {
   }
   if (const toml::array* list = root["model"].as_array()) {
     for (const auto& item : *list) {
+  scopePassthroughCache(root);
       if (item.is_table()) loadModel(*item.as_table());
     }
   }

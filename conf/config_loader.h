@@ -41,6 +41,7 @@ class Loader {
   void loadAuth(const toml::table& t);
   void loadCache(const toml::table& t);
   void loadShaping(const toml::table& t, UpstreamConfig* u);
+  void scopePassthroughCache(const toml::table& root);
   void loadLog(const toml::table& t);
   void loadMcp(const toml::table& t);
   void loadUpstream(const toml::table& t);

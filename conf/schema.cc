@@ -53,7 +53,8 @@ const std::vector<Setting> kSchema = {
      "served but not stored, and url answers wait (up to 10 s) for room, then get 503 "
      "cache_unavailable."},
     {"cache", "scope", T::kString, "\"shared\"",
-     "shared (one cache for all callers) | per_key (each caller's own)."},
+     "shared (one cache for all callers) | per_key (each caller's own, told apart by its "
+     "Authorization). Omitted with auth.mode = \"passthrough\": per_key."},
     {"log", "access_log", T::kString, "\"stdout\"",
      "Where the JSON access log goes: stdout (journald under systemd), off, or a file path."},
     {"log", "prompts", T::kBoolean, "false",

@@ -108,9 +108,17 @@ std::optional<ApiError> GenerationHandler::filterRequest() {
 
 std::optional<ApiError> GenerationHandler::authenticate() {
   // auth.mode = "open": anyone may call; the client's own Authorization is never forwarded.
-  // "passthrough": the client's Authorization is forwarded instead of the upstream key.
+  // "passthrough": the client's Authorization is forwarded instead of the upstream key, so one is
+  // required: a cache hit never reaches the provider that would have refused a caller without.
   // "keys": a virtual key is required, and its request rate limit applies to every request.
-  if (runtime_->config().auth.mode != AuthMode::kKeys) return std::nullopt;
+  AuthMode mode = runtime_->config().auth.mode;
+  if (mode == AuthMode::kPassthrough &&
+      bearerToken(exchange_->request().headers.get("authorization")).empty()) {
+    return ApiError::invalidApiKey(
+        "This gateway passes your own provider key through (auth.mode = \"passthrough\"): send "
+        "it as Authorization: Bearer <key>.");
+  }
+  if (mode != AuthMode::kKeys) return std::nullopt;
   Services& services = worker_.services();
   auto found = services.keys->authenticate(
       bearerToken(exchange_->request().headers.get("authorization")), nowMs());

@@ -42,6 +42,17 @@ void handleUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::
   if (!readSince(*exchange, request_id, &since)) return;
   std::optional<KeyBalance> balance;
   std::string key_id;  // open mode: the anonymous rows
+  if (config.auth.mode == AuthMode::kPassthrough) {
+    // Callers are told apart by nothing but their provider keys: the anonymous rows are
+    // everyone's spend, which no caller should read.
+    ApiError error = ApiError::invalidRequest(
+        "Usage per caller needs auth.mode = \"keys\". With \"passthrough\" your spend is on your "
+        "provider account; the operator reads everyone's with GET /admin/usage.",
+        std::nullopt, std::string("usage_not_available"));
+    error.status = 403;
+    sendError(*exchange, error, request_id);
+    return;
+  }
   if (config.auth.mode == AuthMode::kKeys) {
     auto found = services.keys->authenticate(
         bearerToken(exchange->request().headers.get("authorization")), services.now_ms());

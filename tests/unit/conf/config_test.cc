@@ -338,6 +338,27 @@ TEST(ConfigLoader, TlsVerifyOffIsAWarning) {
       << "an unpriced model is a warning: its cost is unknown, never silently $0";
 }
 
+// Passthrough callers bring their own provider keys: a shared cache would serve one key's paid
+// images to any other, so the scope is per_key unless the file says shared (then a warning).
+TEST(ConfigLoader, PassthroughKeepsEachKeysCacheUnlessSharedIsWritten) {
+  auto load = [](const std::string& sections) {
+    return loadConfigFromString(sections + kMinimal, "t", envWith({}));
+  };
+  EXPECT_EQ(load("").config.cache.scope, CacheScope::kShared);
+  LoadedConfig passthrough = load("[auth]\nmode = \"passthrough\"\n");
+  EXPECT_EQ(passthrough.config.cache.scope, CacheScope::kPerKey);
+  LoadedConfig shared = load("[auth]\nmode = \"passthrough\"\n[cache]\nscope = \"shared\"\n");
+  EXPECT_EQ(shared.config.cache.scope, CacheScope::kShared);
+  bool warned = std::any_of(shared.warnings.begin(), shared.warnings.end(), [](const auto& w) {
+    return w.message.find("served to any caller, whatever key it sends") != std::string::npos &&
+           w.line == 4;
+  });
+  EXPECT_TRUE(warned);
+  for (const auto& warning : passthrough.warnings) {
+    EXPECT_EQ(warning.message.find("scope"), std::string::npos) << warning.message;
+  }
+}
+
 std::filesystem::path repoFile(const char* relative) {
   return std::filesystem::path(__FILE__).parent_path() / "../../.." / relative;
 }
