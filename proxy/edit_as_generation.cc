@@ -7,6 +7,8 @@
 #include <charconv>
 #include <string>
 
+#include "proxy/http/headers.h"
+
 namespace arkroute {
 
 namespace {
@@ -40,7 +42,9 @@ std::variant<nlohmann::json, ApiError> fieldValue(const std::string& name, std::
     return badField(name, "a whole number");
   }
   if (isOneOf(name, kBooleans)) {
-    if (text == "true" || text == "false") return nlohmann::json(text == "true");
+    // As the OpenAI edit path reads them: "True" from curl users too.
+    if (http::equalsIgnoreCase(text, "true")) return nlohmann::json(true);
+    if (http::equalsIgnoreCase(text, "false")) return nlohmann::json(false);
     return badField(name, "true or false");
   }
   if (name == "guidance_scale") {

@@ -186,9 +186,10 @@ TEST(Seedream, AStreamedEditIsCapturedAndReplayedAsSeedreamEvents) {
   std::vector<http::FormField> fields = {{"model", "seedream-4.5"},
                                          {"prompt", "a streamed edit"},
                                          {"response_format", "b64_json"},
-                                         {"stream", "true"}};
+                                         {"stream", "True"}};  // as curl users may write it
   HttpResponse live = seedreamEdit(gateway.port(), fields, {{"image", "in.png", "image/png", png}});
   ASSERT_EQ(live.status, 200) << live.body;
+  fields.back().value = "true";  // as the SDKs send it: the same request
   HttpResponse replay =
       seedreamEdit(gateway.port(), fields, {{"image", "in.png", "image/png", png}});
   EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
