@@ -35,6 +35,7 @@ struct ServerConfig {
   Millis write_timeout{120'000};       // client that reads nothing for this long is dropped
   Millis drain_timeout{30'000};        // graceful shutdown: how long in-flight requests get
   std::string public_url = "http://127.0.0.1:8080";  // base for URLs the gateway hands out
+  bool public_url_given = false;  // else public_url follows listen (see listenUrl)
 };
 
 struct AuthConfig {
@@ -166,11 +167,21 @@ struct LoadedConfig {
   std::vector<ConfigProblem> warnings;  // valid but worth saying (tls_verify = false, ...)
 };
 
+// What loading does with the upstreams' provider keys (api_key_env, api_key_file).
+enum class ProviderKeys {
+  kRead,   // serve and reload: each must be readable
+  kCheck,  // `check`: as kRead, but a systemd credential name outside systemd (no
+           // $CREDENTIALS_DIRECTORY) is a warning, since only the service is given it
+  kSkip,   // keys, usage, cache: commands that never call a provider do not read them
+};
+
 // Parses and validates a TOML file. Throws ConfigError listing every problem.
-LoadedConfig loadConfig(const std::string& path, const EnvLookup& env = processEnvironment());
+LoadedConfig loadConfig(const std::string& path, const EnvLookup& env = processEnvironment(),
+                        ProviderKeys keys = ProviderKeys::kRead);
 // Same, from text (path is only used in messages).
 LoadedConfig loadConfigFromString(std::string_view toml_text, const std::string& path,
-                                  const EnvLookup& env = processEnvironment());
+                                  const EnvLookup& env = processEnvironment(),
+                                  ProviderKeys keys = ProviderKeys::kRead);
 
 // The summary `arkroute check` prints: listen address, auth, cache, upstreams (never their keys)
 // and models.
@@ -180,5 +191,13 @@ std::string describeConfig(const Config& config);
 std::optional<Millis> parseDuration(std::string_view text);
 // "1024", "512KiB", "20GiB", "1MB", "10KB" (KB/MB/GB are powers of 1000). nullopt when malformed.
 std::optional<uint64_t> parseByteSize(std::string_view text);
+// "IP:PORT", "[IPv6]:PORT" → the address (without brackets) and the port. nullopt when malformed
+// or when the host is a name ("localhost"): the listener binds addresses, it resolves nothing.
+std::optional<std::pair<std::string, uint16_t>> parseListen(std::string_view text);
+// The URL clients reach a listen address at: http://HOST:PORT, a wildcard host (0.0.0.0, ::) as
+// loopback, an IPv6 host in brackets. What public_url is when the config does not set it.
+std::string listenUrl(std::string_view host, uint16_t port);
+// Moves the listen address (a --listen override), and public_url with it unless it was given.
+void setListen(ServerConfig* server, std::string host, uint16_t port);
 
 }  // namespace arkroute

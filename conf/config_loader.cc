@@ -131,21 +131,18 @@ using config_detail::Loader;
 void Loader::loadServer(const toml::table& t) {
   checkKeys(t, "server");
   ServerConfig& s = out_.config.server;
+  readString(t, "server", "public_url", &s.public_url);
+  s.public_url_given = t.contains("public_url");
   std::string listen;
   readString(t, "server", "listen", &listen);
   if (!listen.empty()) {
-    size_t colon = listen.rfind(':');
-    std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
-    }
-    char* end = nullptr;
-    long port = colon == std::string::npos ? -1 : std::strtol(listen.c_str() + colon + 1, &end, 10);
-    if (host.empty() || port < 0 || port > 65535 || (end && *end != '\0')) {
-      problem(*t.get("listen"), "server.listen: expected HOST:PORT, got '" + listen + "'");
+    if (auto address = parseListen(listen)) {
+      setListen(&s, std::move(address->first), address->second);
     } else {
-      s.listen_host = host;
-      s.listen_port = static_cast<uint16_t>(port);
+      problem(*t.get("listen"),
+              "server.listen: expected IP:PORT (127.0.0.1:8080, 0.0.0.0:8080, "
+              "[::1]:8080), got '" +
+                  listen + "'");
     }
   }
   readInt(t, "server", "workers", &s.workers);
@@ -160,7 +157,6 @@ void Loader::loadServer(const toml::table& t) {
   readDuration(t, "server", "request_timeout", &s.request_timeout);
   readDuration(t, "server", "write_timeout", &s.write_timeout);
   readDuration(t, "server", "drain_timeout", &s.drain_timeout);
-  readString(t, "server", "public_url", &s.public_url);
   if (!s.public_url.starts_with("http://") && !s.public_url.starts_with("https://")) {
     problem(*t.get("public_url"), "server.public_url should start with http:// or https://", true);
   }
@@ -204,6 +200,10 @@ void Loader::loadCache(const toml::table& t) {
   } else if (!scope.empty() && scope != "shared") {
     problem(*t.get("scope"), "cache.scope: expected shared or per_key, got '" + scope + "'");
   }
+  if (c.enabled && c.path.empty())
+    problem(t, "cache.path must not be empty when the cache is enabled");
+}
+
 // With auth.mode = "passthrough" callers bring their own provider keys, and a shared cache hands
 // one caller's paid images to any other, whatever its key: per_key unless the file says shared.
 void Loader::scopePassthroughCache(const toml::table& root) {
@@ -217,10 +217,6 @@ void Loader::scopePassthroughCache(const toml::table& root) {
             "to any caller, whatever key it sends, free; per_key keeps each key's own",
             true);
   }
-}
-
-  if (c.enabled && c.path.empty())
-    problem(t, "cache.path must not be empty when the cache is enabled");
 }
 
 void Loader::loadLog(const toml::table& t) {
@@ -406,11 +402,11 @@ LoadedConfig Loader::load(const toml::table& root) {
   }
   if (const toml::array* list = root["model"].as_array()) {
     for (const auto& item : *list) {
-  scopePassthroughCache(root);
       if (item.is_table()) loadModel(*item.as_table());
     }
   }
   validateModels(root);
+  scopePassthroughCache(root);
   const std::string& mcp_model = out_.config.mcp.default_model;
   if (!mcp_model.empty() && !out_.config.findModel(mcp_model)) {
     problem(*root["mcp"].as_table(),
@@ -422,7 +418,7 @@ LoadedConfig Loader::load(const toml::table& root) {
 }
 
 LoadedConfig loadConfigFromString(std::string_view toml_text, const std::string& path,
-                                  const EnvLookup& env) {
+                                  const EnvLookup& env, ProviderKeys keys) {
   toml::table root;
   try {
     root = toml::parse(toml_text, path);
@@ -431,14 +427,14 @@ LoadedConfig loadConfigFromString(std::string_view toml_text, const std::string&
                                      static_cast<int>(error.source().begin.column),
                                      std::string(error.description())}});
   }
-  return Loader(path, env).load(root);
+  return Loader(path, env, keys).load(root);
 }
 
-LoadedConfig loadConfig(const std::string& path, const EnvLookup& env) {
+LoadedConfig loadConfig(const std::string& path, const EnvLookup& env, ProviderKeys keys) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError({ConfigProblem{path, 0, 0, "cannot read the config file"}});
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return loadConfigFromString(text, path, env);
+  return loadConfigFromString(text, path, env, keys);
 }
 
 }  // namespace arkroute

@@ -15,7 +15,8 @@ namespace arkroute::config_detail {
 
 class Loader {
  public:
-  Loader(std::string file, const EnvLookup& env) : file_(std::move(file)), env_(env) {}
+  Loader(std::string file, const EnvLookup& env, ProviderKeys keys)
+      : file_(std::move(file)), env_(env), keys_(keys) {}
   LoadedConfig load(const toml::table& root);
 
  private:
@@ -40,8 +41,8 @@ class Loader {
   void checkKlingKey(const toml::table& t, const UpstreamConfig& u);
   void loadAuth(const toml::table& t);
   void loadCache(const toml::table& t);
-  void loadShaping(const toml::table& t, UpstreamConfig* u);
   void scopePassthroughCache(const toml::table& root);
+  void loadShaping(const toml::table& t, UpstreamConfig* u);
   void loadLog(const toml::table& t);
   void loadMcp(const toml::table& t);
   void loadUpstream(const toml::table& t);
@@ -55,6 +56,7 @@ class Loader {
 
   std::string file_;
   const EnvLookup& env_;
+  ProviderKeys keys_;
   LoadedConfig out_;
   std::vector<ConfigProblem> problems_;
   std::vector<const toml::table*> model_tables_;

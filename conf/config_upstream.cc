@@ -49,6 +49,14 @@ void Loader::readKeyFile(const toml::node& at, UpstreamConfig* u) {
   if (path.front() != '/') {
     auto directory = env_("CREDENTIALS_DIRECTORY");
     if (!directory || directory->empty()) {
+      if (keys_ == ProviderKeys::kCheck) {
+        problem(at,
+                "upstream '" + u->name + "': api_key_file '" + path +
+                    "' is a systemd credential, not read here: only the service is given "
+                    "$CREDENTIALS_DIRECTORY (see LoadCredential= in arkroute.service)",
+                true);
+        return;
+      }
       problem(at, "upstream '" + u->name + "': api_key_file '" + path +
                       "' is a credential name but $CREDENTIALS_DIRECTORY is not set "
                       "(use an absolute path outside systemd)");
@@ -109,7 +117,7 @@ void Loader::loadUpstream(const toml::table& t) {
   }
   loadApi(t, &u);
   readString(t, "upstream", "api_key_env", &u.api_key_env);
-  if (!u.api_key_env.empty()) {
+  if (!u.api_key_env.empty() && keys_ != ProviderKeys::kSkip) {
     auto key = env_(u.api_key_env);
     if (!key || key->empty()) {
       problem(*t.get("api_key_env"), "upstream '" + u.name + "': environment variable " +
@@ -123,7 +131,7 @@ void Loader::loadUpstream(const toml::table& t) {
     if (!u.api_key_env.empty()) {
       problem(*t.get("api_key_file"),
               "upstream '" + u.name + "': set api_key_env or api_key_file, not both");
-    } else {
+    } else if (keys_ != ProviderKeys::kSkip) {
       readKeyFile(*t.get("api_key_file"), &u);
     }
   }

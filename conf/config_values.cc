@@ -1,5 +1,8 @@
 // Parsing of the value formats used in the config: durations, byte sizes, listen addresses and
 // upstream base URLs; enum names; and the small Config lookups.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <charconv>
 #include <cstdlib>
 
@@ -19,6 +22,42 @@ std::optional<uint64_t> parseNumberPrefix(std::string_view text, std::string_vie
 }
 
 }  // namespace
+
+std::optional<std::pair<std::string, uint16_t>> parseListen(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string_view digits = text.substr(colon + 1);
+  uint16_t port = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size()) {
+    return std::nullopt;
+  }
+  std::string address(host);  // the listener takes addresses, never names to resolve
+  unsigned char bytes[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, address.c_str(), bytes) != 1 &&
+      inet_pton(AF_INET6, address.c_str(), bytes) != 1) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(address), port);
+}
+
+std::string listenUrl(std::string_view host, uint16_t port) {
+  std::string shown(host);
+  if (host == "0.0.0.0") shown = "127.0.0.1";
+  if (host == "::") shown = "::1";
+  if (shown.find(':') != std::string::npos) shown = "[" + shown + "]";
+  return "http://" + shown + ":" + std::to_string(port);
+}
+
+void setListen(ServerConfig* server, std::string host, uint16_t port) {
+  server->listen_host = std::move(host);
+  server->listen_port = port;
+  if (!server->public_url_given) server->public_url = listenUrl(server->listen_host, port);
+}
 
 std::string_view toString(AuthMode mode) {
   switch (mode) {

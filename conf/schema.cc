@@ -30,7 +30,9 @@ const std::vector<Setting> kSchema = {
      "client already left. What is still running then is cancelled upstream and written to the "
      "ledger."},
     {"server", "public_url", T::kString, "\"http://127.0.0.1:8080\"",
-     "Base of the URLs the gateway hands out (cached image URLs)."},
+     "Base of the URLs the gateway hands out (cached image URLs). Unset: follows listen (and "
+     "--listen), http://HOST:PORT with 0.0.0.0 and :: shown as loopback. Set it when clients "
+     "reach the gateway at another address (a TLS proxy, a hostname)."},
     {"auth", "mode", T::kString, "\"open\"",
      "open (anyone may call) | keys (virtual keys with budgets and limits: `arkroute keys "
      "create`) | passthrough (client's Authorization goes upstream)."},

@@ -2,6 +2,7 @@
 #include "proxy/admin_client.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,21 +11,46 @@
 
 namespace arkroute {
 
-// One blocking HTTP/1.0 request to host:port; returns the body, or nullopt when unreachable.
+namespace {
+
+// A connected socket to the gateway's listen address (a wildcard as loopback), or -1.
+int connectToGateway(const ServerConfig& server, std::string* host) {
+  *host = server.listen_host == "0.0.0.0" ? "127.0.0.1"
+          : server.listen_host == "::"    ? "::1"
+                                          : server.listen_host;
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+  if (inet_pton(AF_INET, host->c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(server.listen_port);
+    length = sizeof *v4;
+  } else if (inet_pton(AF_INET6, host->c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(server.listen_port);
+    length = sizeof *v6;
+    *host = "[" + *host + "]";  // as the Host header writes it
+  } else {
+    return -1;
+  }
+  int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+// One blocking HTTP/1.0 request to the gateway; returns the body, or nullopt when unreachable.
 std::optional<std::string> adminRequest(const Config& config, const std::string& method,
                                         const std::string& path, int* status,
                                         const std::string& json_body) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(config.server.listen_port);
-  std::string host =
-      config.server.listen_host == "0.0.0.0" ? "127.0.0.1" : config.server.listen_host;
-  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1 ||
-      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return std::nullopt;
-  }
+  std::string host;
+  int fd = connectToGateway(config.server, &host);
+  if (fd < 0) return std::nullopt;
   std::string wire = method + " " + path + " HTTP/1.0\r\nHost: " + host +
                      "\r\nAuthorization: Bearer " + config.auth.admin_token + "\r\n";
   if (!json_body.empty()) {

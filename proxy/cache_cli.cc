@@ -55,7 +55,7 @@ int runCacheCommand(const std::string& action, const std::map<std::string, std::
   }
   LoadedConfig loaded;
   try {
-    loaded = loadConfig(config_flag->second);
+    loaded = loadConfig(config_flag->second, processEnvironment(), ProviderKeys::kSkip);
   } catch (const ConfigError& error) {
     std::cerr << error.what() << "\n";
     return 1;

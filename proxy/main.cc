@@ -23,7 +23,9 @@
 #include "proxy/gateway.h"
 #include "proxy/mcp/stdio_bridge.h"
 #include "proxy/money_cli.h"
+#include "proxy/ops/access_log.h"
 #include "proxy/ops/systemd_notifier.h"
+#include "proxy/runtime.h"
 #include "proxy/service_loop.h"
 
 namespace {
@@ -105,14 +107,15 @@ bool parseSubcommand(int argc, char** argv, std::string_view command, Options* o
   return false;
 }
 
-std::optional<arkroute::LoadedConfig> loadOrReport(const Options& options) {
+std::optional<arkroute::LoadedConfig> loadOrReport(
+    const Options& options, arkroute::ProviderKeys keys = arkroute::ProviderKeys::kRead) {
   auto it = options.flags.find("config");
   if (it == options.flags.end()) {
     std::cerr << "arkroute: --config FILE is required\n" << kUsage;
     return std::nullopt;
   }
   try {
-    return arkroute::loadConfig(it->second);
+    return arkroute::loadConfig(it->second, arkroute::processEnvironment(), keys);
   } catch (const arkroute::ConfigError& error) {
     for (const auto& problem : error.problems()) std::cerr << problem.toString() << "\n";
     std::cerr << "arkroute: " << error.problems().size() << " problem(s) in " << it->second << "\n";
@@ -129,9 +132,22 @@ void printWarnings(const arkroute::LoadedConfig& loaded) {
 }
 
 int runCheck(const Options& options) {
-  auto loaded = loadOrReport(options);
+  auto loaded = loadOrReport(options, arkroute::ProviderKeys::kCheck);
   if (!loaded) return 1;
   printWarnings(*loaded);
+  // What `serve` would fail on at start beyond the file itself: each upstream's TLS setup (its
+  // ca_file a PEM bundle), and the access log's file.
+  std::string error;
+  auto config = std::make_shared<const Config>(loaded->config);
+  if (!arkroute::Runtime::create(config, &error)) {
+    std::cerr << "arkroute: " << error << "\n";
+    return 1;
+  }
+  error = arkroute::ops::AccessLog::whyNotWritable(config->log.access_log);
+  if (!error.empty()) {
+    std::cerr << "arkroute: " << error << "\n";
+    return 1;
+  }
   std::cout << arkroute::describeConfig(loaded->config) << "config OK\n";
   return 0;
 }
@@ -139,18 +155,9 @@ int runCheck(const Options& options) {
 bool applyListenOverride(const Options& options, Config* config) {
   auto it = options.flags.find("listen");
   if (it == options.flags.end()) return true;
-  const std::string& listen = it->second;
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  char* end = nullptr;
-  unsigned long port = std::strtoul(listen.c_str() + colon + 1, &end, 10);
-  if (*end != '\0' || port > 65535 || host.empty()) return false;
-  config->server.listen_host = host;
-  config->server.listen_port = static_cast<uint16_t>(port);
+  auto address = arkroute::parseListen(it->second);
+  if (!address) return false;
+  arkroute::setListen(&config->server, std::move(address->first), address->second);
   return true;
 }
 
@@ -161,7 +168,7 @@ int runServe(const Options& options) {
   auto config = std::make_shared<Config>(std::move(loaded->config));
   auto adjust = [&options](Config* c) { return applyListenOverride(options, c); };
   if (!adjust(config.get())) {
-    std::cerr << "arkroute: --listen must be HOST:PORT\n";
+    std::cerr << "arkroute: --listen must be IP:PORT (127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080)\n";
     return 2;
   }
   arkroute::ops::SystemdNotifier notifier;

@@ -42,7 +42,7 @@ std::optional<Config> loadFor(const std::map<std::string, std::string>& flags,
   }
   Config config;
   try {
-    config = loadConfig(it->second).config;
+    config = loadConfig(it->second, processEnvironment(), ProviderKeys::kSkip).config;
   } catch (const ConfigError& error) {
     std::cerr << error.what() << "\n";
     return std::nullopt;
@@ -50,16 +50,15 @@ std::optional<Config> loadFor(const std::map<std::string, std::string>& flags,
   if (auto url = flags.find("url"); url != flags.end()) {
     std::string_view rest = url->second;
     if (rest.starts_with("http://")) rest.remove_prefix(7);
-    size_t colon = rest.rfind(':');
-    int port = colon == std::string_view::npos
-                   ? 0
-                   : std::atoi(std::string(rest.substr(colon + 1)).c_str());
-    if (port <= 0 || port > 65535) {
-      std::cerr << "arkroute " << command << ": --url must look like http://127.0.0.1:8080\n";
+    if (rest.ends_with("/")) rest.remove_suffix(1);
+    auto address = parseListen(rest);
+    if (!address) {
+      std::cerr << "arkroute " << command
+                << ": --url must look like http://127.0.0.1:8080 or http://[::1]:8080\n";
       return std::nullopt;
     }
-    config.server.listen_host = std::string(rest.substr(0, colon));
-    config.server.listen_port = static_cast<uint16_t>(port);
+    config.server.listen_host = std::move(address->first);
+    config.server.listen_port = address->second;
   }
   return config;
 }

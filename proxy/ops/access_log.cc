@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "proxy/ops/access_log_line.h"
 #include "proxy/thread_name.h"
@@ -31,6 +32,17 @@ std::shared_ptr<AccessLog> AccessLog::open(const std::string& target, Options op
     return nullptr;
   }
   return std::shared_ptr<AccessLog>(new AccessLog(fd, true, target, options));
+}
+
+std::string AccessLog::whyNotWritable(const std::string& target) {
+  if (target == "stdout" || target == "off") return "";
+  std::filesystem::path path(target);
+  bool exists = std::filesystem::exists(path);
+  std::filesystem::path checked = exists ? path : path.parent_path();
+  if (checked.empty()) checked = ".";
+  if (access(checked.c_str(), exists ? W_OK : W_OK | X_OK) == 0) return "";
+  return "cannot open access log '" + target + "': " + checked.string() + ": " +
+         std::strerror(errno);
 }
 
 std::shared_ptr<AccessLog> AccessLog::toDescriptor(int fd, Options options) {

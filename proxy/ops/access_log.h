@@ -32,6 +32,9 @@ class AccessLog : public RequestObserver {
   // opened.
   static std::shared_ptr<AccessLog> open(const std::string& target, Options options,
                                          std::string* error);
+  // Whether open(target) would succeed, without creating the file (for `arkroute check`): "" if
+  // so, else why not. As the user running the check: the service's user may differ.
+  static std::string whyNotWritable(const std::string& target);
   // Writes to fd, which the caller keeps open (and closes) after stop(). For tests.
   static std::shared_ptr<AccessLog> toDescriptor(int fd, Options options);
 

@@ -144,6 +144,34 @@ TEST(Lifecycle, CheckWarnsWhenTheCacheIsLargerThanItsDisk) {
       << warnings;
 }
 
+// What serve would fail on at start, check fails on too: a ca_file that is not PEM, an access
+// log in a directory that does not exist. No file is created by looking.
+TEST(Lifecycle, CheckFailsOnWhatServeCouldNotStartWith) {
+  TempDir dir;
+  writeFile(dir.file("not-a-bundle.pem"), "this is not a certificate\n");
+  std::string tls_upstream =
+      "[[upstream]]\nname = \"sim\"\nbase_url = \"https://127.0.0.1:1/v1\"\n"
+      "ca_file = \"" +
+      dir.file("not-a-bundle.pem") + "\"\n";
+  std::string bad_ca = configText(dir, tls_upstream, model("gpt-image-1", "sim"));
+  std::string missing_log_dir = dir.file("no-such-dir/access.log");
+  Simulator sim;
+  std::string bad_log = configText(dir, upstream("sim", sim), model("gpt-image-1", "sim"));
+  bad_log.replace(bad_log.find("access_log = \"off\""), 18,
+                  "access_log = \"" + missing_log_dir + "\"");
+  for (const auto& [text, expected] :
+       {std::pair{bad_ca, std::string("upstream 'sim': cannot load ca_file")},
+        std::pair{bad_log, "cannot open access log '" + missing_log_dir + "'"}}) {
+    writeFile(dir.file("arkroute.toml"), text);
+    ChildProcess check({ARKROUTE_BIN, "check", "--config", dir.file("arkroute.toml")});
+    EXPECT_EQ(check.waitExit(10s), 1);
+    EXPECT_NE(readFile(check.stderrPath()).find(expected), std::string::npos)
+        << readFile(check.stderrPath());
+    EXPECT_EQ(check.stdoutText().find("config OK"), std::string::npos);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("no-such-dir")));
+}
+
 TEST(Lifecycle, ReadyIsSentOnceThePortAccepts) {
   Simulator sim;
   TempDir dir;

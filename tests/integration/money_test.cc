@@ -418,5 +418,47 @@ TEST(KeysCli, AnAdminAddressThatAnswersSomethingElseIsAnErrorNotACrash) {
   EXPECT_NE(listed.find("answered 200 with a body that is not JSON"), std::string::npos) << listed;
 }
 
+// On a server the provider keys are the service's alone (a systemd credential, its environment
+// file): the key commands, run from a shell, need none of them. A gateway on IPv6 is reached.
+TEST(KeysCli, ReachesAGatewayOnIpv6WithoutTheProvidersKeys) {
+  Simulator sim;
+  TempDir dir;
+  writeFile(dir.file("openai"), "sk-only-the-service-has-this\n");
+  std::string config = dir.file("cli.toml");
+  writeFile(config,
+            "[server]\nlisten = \"[::1]:0\"\nworkers = 1\n[auth]\nmode = \"keys\"\n"
+            "[cache]\npath = \"" +
+                dir.file("db") +
+                "\"\n[log]\naccess_log = \"off\"\n"
+                "[[upstream]]\nname = \"sim\"\nbase_url = \"" +
+                sim.baseUrl() +
+                "\"\napi_key_file = \"openai\"\n[[upstream]]\nname = \"other\"\n"
+                "base_url = \"" +
+                sim.baseUrl() + "\"\napi_key_env = \"OTHER_KEY\"\n" + kPricedModels);
+  ChildProcess gateway({ARKROUTE_BIN, "serve", "--config", config},
+                       {{"CREDENTIALS_DIRECTORY", dir.path()},
+                        {"OTHER_KEY", "sk-other"},
+                        {"ARKROUTE_ADMIN_TOKEN", kAdminToken}});
+  uint16_t port = gateway.waitListening();
+  if (port == 0) GTEST_SKIP() << "no IPv6 loopback here: " << readFile(gateway.stderrPath());
+  int rc = -1;
+  std::string env = std::string("ARKROUTE_ADMIN_TOKEN=") + kAdminToken;
+  std::string created = runCli({"keys", "create", "--name", "v6", "--url",
+                                "http://[::1]:" + std::to_string(port) + "/", "--config", config},
+                               env, &rc);
+  EXPECT_EQ(rc, 0) << created;
+  EXPECT_EQ(secretFrom(created).size(), 68u) << created;
+  std::string listed =
+      runCli({"keys", "list", "--url", "http://[::1]:" + std::to_string(port), "--config", config},
+             env, &rc);
+  EXPECT_EQ(rc, 0) << listed;
+  EXPECT_NE(listed.find("v6"), std::string::npos) << listed;
+  // A name is not an address: said, never guessed at.
+  std::string named =
+      runCli({"keys", "list", "--url", "http://localhost:1", "--config", config}, env, &rc);
+  EXPECT_NE(rc, 0) << named;
+  EXPECT_NE(named.find("--url must look like"), std::string::npos) << named;
+}
+
 }  // namespace
 }  // namespace arkroute::testing

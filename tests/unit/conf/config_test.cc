@@ -338,6 +338,71 @@ TEST(ConfigLoader, TlsVerifyOffIsAWarning) {
       << "an unpriced model is a warning: its cost is unknown, never silently $0";
 }
 
+// The production config reads its keys from systemd credentials and /etc/default/arkroute, which
+// only the service is given: the key and usage commands never need them, `check` cannot read a
+// credential from a shell (a warning), and serve needs every one.
+TEST(ConfigLoader, OnlyServeNeedsEveryProviderKey) {
+  std::string toml = R"(
+[[upstream]]
+name = "credential"
+base_url = "https://api.openai.com/v1"
+api_key_file = "openai"
+[[upstream]]
+name = "environment"
+base_url = "https://api.openai.com/v1"
+api_key_env = "UNSET_KEY_VARIABLE"
+[[model]]
+name = "gpt-image-1"
+upstream = "credential"
+)";
+  auto problems = [&](ProviderKeys keys) {
+    try {
+      loadConfigFromString(toml, "t", envWith({}), keys);
+      return std::vector<ConfigProblem>{};
+    } catch (const ConfigError& error) {
+      return error.problems();
+    }
+  };
+  EXPECT_EQ(problems(ProviderKeys::kRead).size(), 2u);
+  auto checked = problems(ProviderKeys::kCheck);
+  ASSERT_EQ(checked.size(), 1u);
+  EXPECT_NE(checked[0].message.find("UNSET_KEY_VARIABLE"), std::string::npos);
+  EXPECT_TRUE(problems(ProviderKeys::kSkip).empty());
+  toml.replace(toml.find("api_key_env"), std::string("api_key_env").size(), "# api_key_env");
+  LoadedConfig check = loadConfigFromString(toml, "t", envWith({}), ProviderKeys::kCheck);
+  bool said = std::any_of(check.warnings.begin(), check.warnings.end(), [](const auto& w) {
+    return w.message.find("'openai' is a systemd credential, not read here") != std::string::npos;
+  });
+  EXPECT_TRUE(said);
+  EXPECT_TRUE(loadConfigFromString(toml, "t", envWith({}), ProviderKeys::kSkip)
+                  .config.upstreams[0]
+                  .api_key.empty());
+}
+
+// URL answers must point where the gateway listens: public_url follows listen, and --listen,
+// unless the file sets it (a TLS proxy in front keeps its own address).
+TEST(ConfigLoader, PublicUrlFollowsTheListenAddressUnlessGiven) {
+  auto server = [](const std::string& lines) {
+    return loadConfigFromString("[server]\n" + lines + kMinimal, "t", envWith({})).config.server;
+  };
+  EXPECT_EQ(server("listen = \"127.0.0.1:9000\"\n").public_url, "http://127.0.0.1:9000");
+  EXPECT_EQ(server("listen = \"0.0.0.0:9000\"\n").public_url, "http://127.0.0.1:9000");
+  EXPECT_EQ(server("listen = \"[::]:9000\"\n").public_url, "http://[::1]:9000");
+  EXPECT_EQ(server("listen = \"[fd00::5]:80\"\n").public_url, "http://[fd00::5]:80");
+  ServerConfig derived = server("listen = \"127.0.0.1:9000\"\n");
+  setListen(&derived, "10.0.0.2", 7000);  // what --listen does
+  EXPECT_EQ(derived.public_url, "http://10.0.0.2:7000");
+  ServerConfig given = server("listen = \"127.0.0.1:9000\"\npublic_url = \"https://gw.test\"\n");
+  EXPECT_EQ(given.public_url, "https://gw.test");
+  setListen(&given, "10.0.0.2", 7000);
+  EXPECT_EQ(given.public_url, "https://gw.test");
+  EXPECT_EQ(given.listen_port, 7000);
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":80", "1.2.3.4:8a", "1.2.3.4:65536",
+                          "1.2.3.4:-1", "[]:80", "localhost:8080"}) {
+    EXPECT_FALSE(parseListen(bad)) << bad;
+  }
+}
+
 // Passthrough callers bring their own provider keys: a shared cache would serve one key's paid
 // images to any other, so the scope is per_key unless the file says shared (then a warning).
 TEST(ConfigLoader, PassthroughKeepsEachKeysCacheUnlessSharedIsWritten) {
