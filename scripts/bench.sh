@@ -66,6 +66,8 @@ if [ "${BENCH_NO_BUILD:-0}" != "1" ]; then
 fi
 
 if [[ " $TARGETS " == *" portkey "* ]]; then
+  . scripts/node20.sh
+  use_node20 || echo "bench: no Node.js 20 or newer: Portkey may not start" >&2
   if [ ! -f tests/bench/node_modules/@portkey-ai/gateway/build/start-server.js ] ||
      [ tests/bench/package-lock.json -nt tests/bench/node_modules/.package-lock.json ]; then
     echo "bench: installing Portkey's gateway into tests/bench/node_modules"

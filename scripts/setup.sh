@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every apt package ArkRoute needs to build, test and benchmark, and the npm packages the
-# acceptance tests use. Idempotent: quiet when nothing is missing. Runs as root (or via sudo).
+# acceptance tests use (with Node.js 20 where the system's is older: scripts/node20.sh).
+# Idempotent: quiet when nothing is missing. Runs as root (or via sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,8 +40,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# npm packages for acceptance tests and benchmarks live in tests/acceptance/node_modules.
+# npm packages for acceptance tests and benchmarks live in tests/acceptance/node_modules, and need
+# Node.js 20 or newer (scripts/node20.sh).
 if [ "${ARKROUTE_SKIP_NPM:-0}" != "1" ] && [ -f tests/acceptance/package.json ]; then
+  . scripts/node20.sh
+  use_node20
   if [ ! -d tests/acceptance/node_modules ] ||
      [ tests/acceptance/package-lock.json -nt tests/acceptance/node_modules/.package-lock.json ]; then
     echo "setup: installing npm packages for tests/acceptance"

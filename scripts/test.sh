@@ -76,6 +76,8 @@ run_ctest() {  # run_ctest DIR
 # npm test in tests/acceptance against the binaries of build tree DIR; fails when no test ran.
 run_acceptance() {  # run_acceptance DIR
   local log="$LOG_DIR/acceptance-$(basename "$1").log"
+  . scripts/node20.sh
+  use_node20  # the one setup installed, if the system's is older than 20
   (cd tests/acceptance && ARKROUTE_BUILD_DIR="$1" npm test) 2>&1 | tee "$log"
   local ran
   ran="$(sed -n -E 's/^(# |ℹ )tests ([0-9]+)$/\2/p' "$log" | tail -n1)"
