@@ -28,6 +28,11 @@ void addRawMember(std::string& object_json, std::string_view key, std::string_vi
 // The same with a string value, escaped straight into object_json (no copy of a large value).
 void addStringMember(std::string& object_json, std::string_view key, std::string_view text);
 
+// The deepest nesting of arrays and objects in the JSON text (brackets inside strings do not
+// count). A parsed value is copied and compared recursively, so input nested past what a
+// protocol needs is refused before parsing: 200,000 '[' would exhaust a thread's stack.
+size_t nestingDepth(std::string_view text);
+
 // Writes one JSON object's members in the order given, into out.
 class ObjectWriter {
  public:

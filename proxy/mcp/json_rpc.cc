@@ -1,9 +1,14 @@
 // JSON-RPC 2.0 message validation and result/error construction (nlohmann::json).
 #include "proxy/mcp/json_rpc.h"
 
+#include "proxy/json_text.h"
+
 namespace arkroute::mcp {
 
 namespace {
+
+// More than any tool's arguments need; far less than what would exhaust a stack.
+constexpr size_t kMaxDepth = 64;
 
 bool validId(const nlohmann::json& id) {
   return id.is_string() || id.is_number_integer() || id.is_number_unsigned();
@@ -37,6 +42,10 @@ ParsedMessage classifyResponse(const nlohmann::json& object) {
 }  // namespace
 
 ParsedMessage parseMessage(std::string_view body) {
+  if (json_text::nestingDepth(body) > kMaxDepth) {
+    return fail(rpc::kInvalidRequest,
+                "Invalid Request: nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
   nlohmann::json object = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (object.is_discarded()) return fail(rpc::kParseError, "Parse error: the body is not JSON");
   if (object.is_array()) {

@@ -81,6 +81,23 @@ TEST(McpJsonRpc, InvalidRequestKeepsAReadableId) {
   EXPECT_EQ(parsed.error->id, "k");
 }
 
+// A parsed value is copied recursively: 200,000 nested arrays in params would exhaust the
+// worker's stack and end the gateway. Refused before parsing; what tools take still passes.
+TEST(McpJsonRpc, DeepNestingIsRefusedBeforeParsing) {
+  std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":)" +
+                     std::string(200000, '[') + std::string(200000, ']') + "}}";
+  ParsedMessage refused = parseMessage(deep);
+  ASSERT_TRUE(refused.error);
+  EXPECT_EQ(refused.error->code, rpc::kInvalidRequest);
+  EXPECT_NE(refused.error->message.find("nested deeper than 64 levels"), std::string::npos);
+  std::string fine = R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":)" +
+                     std::string(62, '[') + std::string(62, ']') +
+                     R"(,"prompt":"[[[[{{{{ \"[[[[ brackets in text"}})";
+  ParsedMessage accepted = parseMessage(fine);
+  EXPECT_FALSE(accepted.error) << "62 levels in params, and brackets in text: "
+                               << accepted.error->message;
+}
+
 TEST(McpJsonRpc, BuildsResultsAndErrors) {
   nlohmann::json result = makeResult(4, {{"a", 1}});
   EXPECT_EQ(result.dump(), R"({"id":4,"jsonrpc":"2.0","result":{"a":1}})");
