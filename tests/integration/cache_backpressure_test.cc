@@ -83,7 +83,7 @@ TEST(CacheBackpressure, UrlAnswersWaitForTheWriterInsteadOfFailing) {
 // them (the b64_json request does not wait for room): it stores them itself, waiting for room, and
 // its URLs resolve. Before, it got 500 image_not_cacheable for images already paid for.
 TEST(CacheBackpressure, UrlRequestsStoreTheImagesOfTheB64RequestTheyWaitedFor) {
-  Simulator sim({"--payload-bytes", "400000", "--latency-ms", "300"});
+  Simulator sim({"--payload-bytes", "400000", "--latency-ms", "1000"});
   GatewayOptions options = cachedWith(sim, "max_pending_bytes = \"1MiB\"\n");
   options.workers = 1;
   Gateway gateway(options);
@@ -94,17 +94,24 @@ TEST(CacheBackpressure, UrlRequestsStoreTheImagesOfTheB64RequestTheyWaitedFor) {
        round < 3 && metric(gateway.port(), "arkroute_cache_dropped_writes_total") <= 0; ++round) {
     std::vector<HttpResponse> urls(kPairs);
     std::vector<std::thread> clients;
+    auto prompt = [round](int i) {
+      return "pair " + std::to_string(round) + " " + std::to_string(i);
+    };
     for (int i = 0; i < kPairs; ++i) {
-      std::string prompt = "pair " + std::to_string(round) + " " + std::to_string(i);
-      clients.emplace_back([&, prompt] {
+      clients.emplace_back([&, i] {
         httpPostJson(gateway.port(), "/v1/images/generations",
-                     R"({"model":"gpt-image-1","prompt":")" + prompt + "\"}");
+                     R"({"model":"gpt-image-1","prompt":")" + prompt(i) + "\"}");
       });
-      clients.emplace_back([&, i, prompt] {
-        std::this_thread::sleep_for(100ms);  // joins as a waiter
+    }
+    // Each url request joins as a waiter: its b64_json twin is upstream (for a second) by then.
+    for (int i = 0; i < 2000 && sim.requests() < requests + kPairs; ++i) {
+      std::this_thread::sleep_for(5ms);
+    }
+    for (int i = 0; i < kPairs; ++i) {
+      clients.emplace_back([&, i] {
         urls[i] = httpPostJson(
             gateway.port(), "/v1/images/generations",
-            R"({"model":"gpt-image-1","response_format":"url","prompt":")" + prompt + "\"}");
+            R"({"model":"gpt-image-1","response_format":"url","prompt":")" + prompt(i) + "\"}");
       });
     }
     for (std::thread& client : clients) client.join();
@@ -153,18 +160,25 @@ TEST(CacheBackpressure, MemoryBytesBoundsTheEntriesKeptInMemory) {
 TEST(CacheBackpressure, B64AnswersAreServedWhenTheWriterIsBehind) {
   Simulator sim({"--payload-bytes", "400000"});
   Gateway gateway(cachedWith(sim, "max_pending_bytes = \"1MiB\"\n"));
-  std::vector<std::thread> clients;
-  std::atomic<int> ok{0};
-  for (int i = 0; i < 24; ++i) {
-    clients.emplace_back([&, i] {
-      HttpResponse answer = httpPostJson(
-          gateway.port(), "/v1/images/generations",
-          R"({"model":"gpt-image-1","prompt":"b64 burst )" + std::to_string(i) + "\"}");
-      if (answer.status == 200 && answer.body.find("\"b64_json\"") != std::string::npos) ++ok;
-    });
+  // Whether a burst outruns the writer depends on scheduling: up to three bursts.
+  for (int round = 0;
+       round < 3 && metric(gateway.port(), "arkroute_cache_dropped_writes_total") <= 0; ++round) {
+    std::vector<std::thread> clients;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 24; ++i) {
+      clients.emplace_back([&, i] {
+        HttpResponse answer =
+            httpPostJson(gateway.port(), "/v1/images/generations",
+                         R"({"model":"gpt-image-1","prompt":"b64 burst )" + std::to_string(round) +
+                             " " + std::to_string(i) + "\"}");
+        if (answer.status == 200 && answer.body.find("\"b64_json\"") != std::string::npos) ++ok;
+      });
+    }
+    for (std::thread& client : clients) client.join();
+    EXPECT_EQ(ok, 24) << "every answer is served, stored or not";
   }
-  for (std::thread& client : clients) client.join();
-  EXPECT_EQ(ok, 24);
+  EXPECT_GT(metric(gateway.port(), "arkroute_cache_dropped_writes_total"), 0)
+      << "no burst found the writer behind";
   EXPECT_EQ(metric(gateway.port(), "arkroute_cache_url_waits_total"), 0);
 }
 

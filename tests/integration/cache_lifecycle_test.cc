@@ -52,8 +52,9 @@ TEST(CacheLifecycle, TheWriterFinishesAndCachesWhenItsClientLeaves) {
   Simulator sim({"--latency-ms", "800"});
   Gateway gateway(cached(sim));
   const std::string body = R"({"model":"gpt-image-1","prompt":"abandoned but cached"})";
-  EXPECT_EQ(httpRequest(gateway.port(), generationCall(body, 200ms)).status, 0);
-  std::this_thread::sleep_for(1200ms);
+  ASSERT_TRUE(postThenLeave(gateway.port(), "/v1/images/generations", body,
+                            [&] { return sim.requests() >= 1; }));
+  std::this_thread::sleep_for(1200ms);  // the simulator answers 800 ms after it got the request
   HttpResponse later = httpPostJson(gateway.port(), "/v1/images/generations", body);
   EXPECT_EQ(later.status, 200);
   EXPECT_EQ(later.header("x-arkroute-cache"), "HIT");
@@ -111,16 +112,12 @@ struct Draining {
           return options;
         }()) {}
 
-  // Starts a generation whose client gives up after 200 ms, then stops the gateway with SIGTERM
-  // while that generation is still upstream. Returns how long the gateway took to exit 0.
+  // Starts a generation whose client leaves once it is upstream, then stops the gateway with
+  // SIGTERM while that generation is still there. Returns how long the gateway took to exit 0.
   std::chrono::steady_clock::duration abandonThenStop(const std::string& prompt) {
-    HttpCall impatient;
-    impatient.method = "POST";
-    impatient.path = "/v1/images/generations";
-    impatient.body = R"({"model":"gpt-image-1","prompt":")" + prompt + R"("})";
-    impatient.headers = {{"Content-Type", "application/json"}};
-    impatient.timeout = 200ms;
-    EXPECT_EQ(httpRequest(gateway.port(), impatient).status, 0);
+    EXPECT_TRUE(postThenLeave(gateway.port(), "/v1/images/generations",
+                              R"({"model":"gpt-image-1","prompt":")" + prompt + R"("})",
+                              [this] { return sim.requests() >= 1; }));
     return stop();
   }
 
@@ -172,7 +169,7 @@ TEST(CacheLifecycle, ARequestWhoseClientStillWaitsAtTheDrainDeadlineIsCounted) {
     return httpPostJson(port, "/v1/images/generations",
                         R"({"model":"gpt-image-1","prompt":"still waiting"})");
   });
-  std::this_thread::sleep_for(200ms);
+  for (int i = 0; i < 2000 && service.sim.requests() < 1; ++i) std::this_thread::sleep_for(5ms);
   EXPECT_LT(service.stop(), 4s);
   EXPECT_EQ(patient.get().status, 0) << "the connection is closed at the deadline";
   EXPECT_EQ(service.requestsAndEntries(), std::make_pair(1, 0));
@@ -195,8 +192,12 @@ TEST(CacheLifecycle, CacheCommandWorksThroughTheGatewayAndOnTheDatabase) {
     writeFile(live_config, text);
   }
   int code = -1;
-  std::string stats = runCli({"cache", "stats", "--config", live_config},
-                             {{"ARKROUTE_ADMIN_TOKEN", "cli-token"}}, &code);
+  std::string stats;
+  for (int i = 0; i < 50; ++i, std::this_thread::sleep_for(100ms)) {  // stored in the background
+    stats = runCli({"cache", "stats", "--config", live_config},
+                   {{"ARKROUTE_ADMIN_TOKEN", "cli-token"}}, &code);
+    if (code != 0 || json::parse(stats)["entries"] == 2) break;
+  }
   EXPECT_EQ(code, 0) << stats;
   EXPECT_EQ(json::parse(stats)["entries"], 2);
   std::string refused = runCli({"cache", "stats", "--config", live_config}, {}, &code);

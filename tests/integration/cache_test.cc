@@ -143,7 +143,8 @@ TEST(Cache, AnAliasWaitingForTheOtherNameIsServedUnderItsOwn) {
   std::thread writer([&] {
     EXPECT_EQ(generate(gateway.port(), R"({"model":"first","prompt":"alias"})").status, 200);
   });
-  std::this_thread::sleep_for(150ms);  // joins as a waiter
+  // Joins as a waiter once the other name's generation is upstream (for 600 ms).
+  for (int i = 0; i < 2000 && sim.requests() < 1; ++i) std::this_thread::sleep_for(5ms);
   HttpResponse alias =
       generate(gateway.port(), R"({"model":"second","prompt":"alias","response_format":"url"})");
   writer.join();

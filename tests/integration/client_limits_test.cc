@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -216,7 +217,15 @@ TEST(ClientLimits, AClientThatStopsReadingHoldsBackTheUpstream) {
       "application/json\r\nContent-Length: " +
       std::to_string(body.size()) + "\r\n\r\n" + body;
   send(fd, request.data(), request.size(), 0);
-  std::this_thread::sleep_for(1500ms);  // read nothing meanwhile
+  // Read nothing: once the answer flows (bytes wait in this socket), give the provider time to
+  // send all it could if nothing held it back.
+  int pending = 0;
+  for (int i = 0; i < 2000 && pending == 0; ++i) {
+    std::this_thread::sleep_for(5ms);
+    ioctl(fd, FIONREAD, &pending);
+  }
+  ASSERT_GT(pending, 0) << "the answer never began";
+  std::this_thread::sleep_for(1500ms);
   size_t during = residentBytes(gateway.process().pid());
   EXPECT_LT(during, before + 16'000'000)
       << "the gateway must not buffer the 48 MB body for a client that does not read";

@@ -77,6 +77,13 @@ HttpResponse httpPostJson(uint16_t port, const std::string& path, const std::str
 int connectLoopback(uint16_t port);
 std::string readUntilClosed(int fd, std::chrono::milliseconds timeout);
 
+// A client that leaves while its request is upstream: POSTs body (JSON, plus extra header lines
+// "Name: value\r\n") to path from a raw socket, waits (up to 10 s) until arrived() is true,
+// then closes the socket. A fixed client timeout instead could end before the gateway forwarded
+// the request (slow under sanitizers). Returns arrived()'s last answer.
+bool postThenLeave(uint16_t port, const std::string& path, const std::string& body,
+                   const std::function<bool()>& arrived, const std::string& extra_headers = "");
+
 // A fresh temp directory removed on destruction.
 class TempDir {
  public:

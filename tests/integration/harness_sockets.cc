@@ -1,9 +1,13 @@
-// What the kernel holds for the loopback TCP sockets on some ports (/proc/net/tcp and tcp6), for
-// the message of a test that stalls: bytes queued unread in a receive queue mean the reader did
-// not read them; empty queues on both ends mean the bytes never left the sender's process.
+// Raw-socket helpers: a client that leaves while its request is upstream, and what the kernel holds
+// for the loopback TCP sockets on some ports (/proc/net/tcp and tcp6), for the message of a test
+// that stalls: bytes queued unread in a receive queue mean the reader did not read them; empty
+// queues on both ends mean the bytes never left the sender's process.
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/harness.h"
@@ -56,6 +60,24 @@ void appendTable(const std::string& path, const std::vector<uint16_t>& ports, st
 }
 
 }  // namespace
+
+bool postThenLeave(uint16_t port, const std::string& path, const std::string& body,
+                   const std::function<bool()>& arrived, const std::string& extra_headers) {
+  int fd = connectLoopback(port);
+  if (fd < 0) return false;
+  std::string request =
+      "POST " + path + " HTTP/1.1\r\nHost: gateway\r\n" + extra_headers +
+      "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  bool sent = write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size());
+  bool there = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sent && !(there = arrived()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  close(fd);
+  return there;
+}
 
 std::string tcpQueues(const std::vector<uint16_t>& ports) {
   std::string out = "TCP sockets on those ports (local -> remote):\n";

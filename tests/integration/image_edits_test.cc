@@ -281,15 +281,27 @@ TEST_F(ImageEdits, StreamedEditEventsPassThroughAsTheyArrive) {
                                      {"prompt", "stream an edit"},
                                      {"stream", "true"},
                                      {"partial_images", "2"}}));
-  call.headers.emplace_back("x-sim-latency-ms", "0");
+  call.headers.emplace_back("x-sim-latency-ms", "900");  // the events come spread over it
+  std::string seen;
+  std::chrono::steady_clock::time_point first_partial, completed;
+  call.on_body = [&](const std::string& piece) {
+    seen += piece;
+    auto now = std::chrono::steady_clock::now();
+    if (first_partial == decltype(now)() &&
+        seen.find("event: image_edit.partial_image") != std::string::npos) {
+      first_partial = now;
+    }
+    if (completed == decltype(now)() &&
+        seen.find("event: image_edit.completed") != std::string::npos) {
+      completed = now;
+    }
+  };
   HttpResponse response = httpRequest(gateway.port(), call);
   ASSERT_EQ(response.status, 200) << response.body;
   EXPECT_EQ(response.header("content-type"), "text/event-stream");
-  size_t partial = response.body.find("event: image_edit.partial_image");
-  size_t completed = response.body.find("event: image_edit.completed");
-  ASSERT_NE(partial, std::string::npos) << response.body.substr(0, 300);
-  ASSERT_NE(completed, std::string::npos);
-  EXPECT_LT(partial, completed);
+  ASSERT_NE(first_partial, decltype(first_partial)()) << response.body.substr(0, 300);
+  ASSERT_NE(completed, decltype(completed)());
+  EXPECT_GT(completed - first_partial, 200ms) << "partials must not be held back until the end";
 }
 
 TEST_F(ImageEdits, BadEditsGetOpenAIStyleErrorsAndNeverReachTheProvider) {

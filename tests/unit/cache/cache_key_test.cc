@@ -76,7 +76,6 @@ TEST(CacheKey, EveryOutputAffectingDifferenceSplitsTheKey) {
       {with("seed", "8")},
       {with("watermark", "false")},  // a field the gateway has never heard of
       {with("n", "1.5")},
-      {R"({"prompt":"a fox","style":{"palette":["blue","red"],"mood":"calm"}})"},  // array order
       {kBase, "other-upstream"},
       {kBase, "sim", "gpt-image-1-mini"},
       {kBase, "sim", "gpt-image-1", "tenant-a"},
@@ -88,6 +87,16 @@ TEST(CacheKey, EveryOutputAffectingDifferenceSplitsTheKey) {
         << variant.body << " " << variant.upstream << " " << variant.upstream_model << " "
         << variant.tenant;
   }
+}
+
+// Canonical JSON sorts an object's keys, never an array's items: ["red","blue"] may be a
+// different request from ["blue","red"] (a palette in order of weight), a reordered object is not.
+TEST(CacheKey, AnArraysOrderSplitsTheKeyAnObjectsKeyOrderDoesNot) {
+  std::string red_first = R"({"prompt":"a fox","style":{"palette":["red","blue"],"mood":"calm"}})";
+  std::string blue_first = R"({"prompt":"a fox","style":{"palette":["blue","red"],"mood":"calm"}})";
+  std::string reordered = R"({"style":{"mood":"calm","palette":["red","blue"]},"prompt":"a fox"})";
+  EXPECT_NE(hexOf(red_first), hexOf(blue_first));
+  EXPECT_EQ(hexOf(red_first), hexOf(reordered));
 }
 
 TEST(CacheKey, FieldsThatCannotChangeTheOutputAreLeftOut) {
