@@ -11,7 +11,8 @@ using T = SettingType;
 
 const std::vector<Setting> kSchema = {
     {"server", "listen", T::kString, "\"127.0.0.1:8080\"",
-     "Address to listen on, HOST:PORT (IPv6 as [::1]:PORT; port 0 picks a free port)."},
+     "Address to listen on, IP:PORT (IPv6 as [::1]:PORT; port 0 picks a free port). An IP "
+     "address, not a name: `localhost` is refused."},
     {"server", "workers", T::kInteger, "0",
      "Worker threads, each with its own event loop; 0 = one per CPU core."},
     {"server", "max_body_bytes", T::kByteSize, "\"50MiB\"",

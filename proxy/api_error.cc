@@ -102,10 +102,8 @@ ApiError ApiError::rateLimited(std::string message, int64_t retry_after_ms) {
 }
 
 ApiError ApiError::insufficientQuota(std::string message) {
-  ApiError error{429,          std::move(message),   "insufficient_quota",
-                 std::nullopt, "insufficient_quota", ErrorSource::kClient};
-  error.no_retry = true;
-  return error;
+  return ApiError{429,          std::move(message),   "insufficient_quota",
+                  std::nullopt, "insufficient_quota", ErrorSource::kClient};
 }
 
 std::string serverErrorBody(int status, std::string_view message) {

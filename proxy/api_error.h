@@ -43,7 +43,8 @@ struct ApiError {
   static ApiError modelNotAllowed(std::string_view model, std::string_view key_name);
   // 429 rate_limit_exceeded with retry-after.
   static ApiError rateLimited(std::string message, int64_t retry_after_ms);
-  // 429 insufficient_quota (no_retry): a key's budget, or a provider account, is spent.
+  // 429 insufficient_quota: a key's budget cannot cover the request (a retry may, once requests
+  // in flight settle for less than their reservation), or a provider account is spent.
   static ApiError insufficientQuota(std::string message);
 };
 

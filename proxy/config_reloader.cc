@@ -20,10 +20,11 @@ ReloadPlan planReload(const Config& running, Config next) {
   const ServerConfig& s = running.server;
   ServerConfig& n = next.server;
   if (n.listen_host != s.listen_host || n.listen_port != s.listen_port) {
-    n.listen_host = s.listen_host;
-    n.listen_port = s.listen_port;
+    setListen(&n, s.listen_host, s.listen_port);  // a public_url that follows listen follows it
     notes.push_back("server.listen");
   }
+  // Each worker's MCP endpoint takes it as an allowed Origin when it first serves (as [mcp]).
+  keep("server.public_url", s.public_url, &n.public_url, &notes);
   keep("server.workers", s.workers, &n.workers, &notes);
   keep("server.max_body_bytes", s.max_body_bytes, &n.max_body_bytes, &notes);
   keep("server.max_header_bytes", s.max_header_bytes, &n.max_header_bytes, &notes);

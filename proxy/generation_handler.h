@@ -96,6 +96,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void releaseSlot();
   void respondUpstreamBusy(const std::string& why);
   bool planRetry(int64_t retry_after_ms);  // false: give up (pass the failure on)
+  bool planFallback();                     // the same, skipping this upstream's retries
   bool switchToFallback();
   void armRetryTimer();                 // the next attempt, after retry_wait_ms_
   void armRetryTimer(int64_t wait_ms);  // the timer alone

@@ -26,10 +26,13 @@ constexpr std::array<std::string_view, 15> kRequestHeadersNotForwarded = {"conne
 
 // The gateway writes x-request-id and its own X-ArkRoute-{Model,Cache,Cost-USD} (an upstream that
 // is itself an ArkRoute sends them too): dropped here so the caller adds them without a search.
-constexpr std::array<std::string_view, 12> kResponseHeadersNotForwarded = {
-    "connection", "keep-alive",       "proxy-connection", "transfer-encoding",
-    "te",         "trailer",          "content-length",   "x-request-id",
-    "upgrade",    "x-arkroute-model", "x-arkroute-cache", "x-arkroute-cost-usd"};
+// What a provider says about its own site would apply to the gateway's: its cookies, its HSTS
+// (includeSubDomains reaching the gateway's domain), its other protocols (alt-svc).
+constexpr std::array<std::string_view, 15> kResponseHeadersNotForwarded = {
+    "connection", "keep-alive",       "proxy-connection",         "transfer-encoding",
+    "te",         "trailer",          "content-length",           "x-request-id",
+    "upgrade",    "x-arkroute-model", "x-arkroute-cache",         "x-arkroute-cost-usd",
+    "set-cookie", "alt-svc",          "strict-transport-security"};
 
 template <size_t N>
 bool listed(const std::array<std::string_view, N>& list, std::string_view name) {

@@ -310,16 +310,20 @@ std::optional<std::string> GenerationHandler::upstreamBody() const {
 
 void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers) {
   status_ = status;
-  // `x-should-retry: false` (an account out of credit): final, and no sign of a busy upstream.
-  bool final_refusal = headers.find("x-should-retry") == std::optional<std::string_view>("false");
-  bool failed = retryableStatus(status) && !final_refusal;
+  bool failed = retryableStatus(status);
+  // `x-should-retry: false` (an account out of credit): no retry on this upstream can succeed,
+  // and it is no sign of a busy one (no pause). It counts towards ejection all the same.
+  bool final_refusal =
+      failed && headers.find("x-should-retry") == std::optional<std::string_view>("false");
   if (failed) {
     gate().recordFailure();
-    if (status == 429) gate().pauseFor(std::max<int64_t>(retryAfterMs(headers), 1000));
-  } else if (!final_refusal) {
+    if (status == 429 && !final_refusal) {
+      gate().pauseFor(std::max<int64_t>(retryAfterMs(headers), 1000));
+    }
+  } else {
     gate().recordSuccess();
   }
-  if (failed && planRetry(retryAfterMs(headers))) {
+  if (failed && (final_refusal ? planFallback() : planRetry(retryAfterMs(headers)))) {
     discarding_ = true;  // this answer is dropped; the retry timer starts the next attempt
     return;
   }
@@ -391,6 +395,7 @@ void GenerationHandler::answerAfterUpstream() {
 
 void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
   releaseSlot();
+  if (error.provider_billed) paid_not_delivered_ = true;
   if (error.kind == http::UpstreamError::Kind::kHandler) {
     failInternally(error.message);
     return;
@@ -406,7 +411,6 @@ void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
     return;
   }
   outcome_ = "upstream_error";
-  if (error.provider_billed) paid_not_delivered_ = true;
   permit_.reset();  // an unfinished permit wakes one waiter to take over
   if (exchange_->responseStarted()) {
     exchange_->abort();  // part of the body went out: the client must see a truncated response
@@ -463,6 +467,14 @@ bool GenerationHandler::planRetry(int64_t retry_after_ms) {
     retry_wait_ms_ = wait;
     return true;
   }
+  return switchToFallback();
+}
+
+// After a final refusal: the model's fallbacks, not this upstream again. Not in passthrough,
+// where the refusal is about the caller's own account.
+bool GenerationHandler::planFallback() {
+  if (exchange_->responseStarted() || exchange_->clientGone()) return false;
+  if (runtime_->config().auth.mode == AuthMode::kPassthrough) return false;
   return switchToFallback();
 }
 

@@ -116,6 +116,7 @@ ApiError klingError(int status, int64_t code, std::string_view message,
   if (code >= 1100 && code <= 1102) {
     ApiError error = ApiError::insufficientQuota(std::move(text));
     error.source = ErrorSource::kUpstream;
+    error.no_retry = true;
     return error;
   }
   if (code == 1304) return ApiError::upstreamFailure(403, std::move(text), "kling_1304");

@@ -11,7 +11,6 @@ std::unique_ptr<Observability> Observability::create(const Config& config, Servi
   std::unique_ptr<Observability> self(new Observability());
   if (config.log.access_log != "off") {
     ops::AccessLog::Options options;
-    options.include_prompts = config.log.prompts;
     self->access_log_ = ops::AccessLog::open(config.log.access_log, options, error);
     if (!self->access_log_) return nullptr;
   }

@@ -5,7 +5,7 @@
 #
 # Environment:
 #   ARKROUTE_CONFIG     config file (default conf/arkroute.toml)
-#   ARKROUTE_LISTEN     HOST:PORT to listen on, overriding the config's [server] listen
+#   ARKROUTE_LISTEN     IP:PORT to listen on, overriding the config's [server] listen (public_url follows it unless the config sets one)
 #   ARKROUTE_SIM=0      do not start the simulator (for a config that uses real providers)
 #   ARKROUTE_BUILD_DIR  build tree (default build)
 set -euo pipefail

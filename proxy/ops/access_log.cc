@@ -36,13 +36,20 @@ std::shared_ptr<AccessLog> AccessLog::open(const std::string& target, Options op
 
 std::string AccessLog::whyNotWritable(const std::string& target) {
   if (target == "stdout" || target == "off") return "";
-  std::filesystem::path path(target);
-  bool exists = std::filesystem::exists(path);
-  std::filesystem::path checked = exists ? path : path.parent_path();
-  if (checked.empty()) checked = ".";
-  if (access(checked.c_str(), exists ? W_OK : W_OK | X_OK) == 0) return "";
-  return "cannot open access log '" + target + "': " + checked.string() + ": " +
-         std::strerror(errno);
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::path path(target);
+  fs::file_status status = fs::status(path, error);
+  if (!error) {
+    if (fs::is_directory(status)) return "cannot open access log '" + target + "': a directory";
+    return "";  // it exists: who may write it is the service's user's business, not this one's
+  }
+  fs::path directory = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  fs::file_status parent = fs::status(directory, error);
+  if (error == std::errc::no_such_file_or_directory || (!error && !fs::is_directory(parent))) {
+    return "cannot open access log '" + target + "': no directory " + directory.string();
+  }
+  return "";  // not readable by this user (the service's log directory): not judged here
 }
 
 std::shared_ptr<AccessLog> AccessLog::toDescriptor(int fd, Options options) {
@@ -61,7 +68,7 @@ AccessLog::~AccessLog() {
 }
 
 void AccessLog::onRequestFinished(const RequestRecord& record) {
-  std::string line = formatAccessLogLine(record, options_.include_prompts);
+  std::string line = formatAccessLogLine(record);
   {
     std::lock_guard lock(mutex_);
     if (!stopping_ && queue_.size() < options_.max_queued_lines) {

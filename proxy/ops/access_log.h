@@ -24,7 +24,6 @@ class AccessLog : public RequestObserver {
  public:
   struct Options {
     size_t max_queued_lines = 16384;  // lines waiting for the writer thread; beyond: dropped
-    bool include_prompts = false;     // log.prompts
   };
 
   // target: "stdout", or a file path (created with mode 0640 if missing, appended to). The
@@ -32,8 +31,9 @@ class AccessLog : public RequestObserver {
   // opened.
   static std::shared_ptr<AccessLog> open(const std::string& target, Options options,
                                          std::string* error);
-  // Whether open(target) would succeed, without creating the file (for `arkroute check`): "" if
-  // so, else why not. As the user running the check: the service's user may differ.
+  // What would certainly make open(target) fail, without creating anything (for `arkroute
+  // check`): its directory is missing, or it is a directory. "" otherwise: permissions are not
+  // judged, since the service's user may differ from the one running the check.
   static std::string whyNotWritable(const std::string& target);
   // Writes to fd, which the caller keeps open (and closes) after stop(). For tests.
   static std::shared_ptr<AccessLog> toDescriptor(int fd, Options options);

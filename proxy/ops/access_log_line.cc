@@ -145,9 +145,9 @@ std::string formatRfc3339Millis(int64_t ms_since_epoch) {
   return text;
 }
 
-std::string formatAccessLogLine(const RequestRecord& record, bool include_prompt) {
+std::string formatAccessLogLine(const RequestRecord& record) {
   std::string out;
-  out.reserve(512 + (include_prompt ? record.prompt.size() : 0));
+  out.reserve(512 + record.prompt.size());
   out.push_back('{');
   field(&out, "time", formatRfc3339Millis(record.time_ms));
   field(&out, "request_id", record.request_id);
@@ -169,7 +169,7 @@ std::string formatAccessLogLine(const RequestRecord& record, bool include_prompt
   fieldMs(&out, "upstream_ms", record.upstream_ms);
   fieldMs(&out, "total_ms", record.total_ms);
   fieldOrNull(&out, "prompt_sha256", record.prompt_sha256);
-  if (include_prompt && !record.prompt.empty()) field(&out, "prompt", record.prompt);
+  if (!record.prompt.empty()) field(&out, "prompt", record.prompt);
   out.append("}\n");
   return out;
 }

@@ -11,8 +11,9 @@
 
 namespace arkroute::ops {
 
-// The JSON line, terminated by '\n'.
-std::string formatAccessLogLine(const RequestRecord& record, bool include_prompt);
+// The JSON line, terminated by '\n'. The prompt is written when the record carries it, which it
+// does only while log.prompts is on (read per request, so a reload turns it on or off).
+std::string formatAccessLogLine(const RequestRecord& record);
 
 // RFC 3339 UTC with milliseconds: "2026-11-29T20:10:42.123Z".
 std::string formatRfc3339Millis(int64_t ms_since_epoch);

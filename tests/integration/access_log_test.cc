@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "integration/harness.h"
 
@@ -151,6 +152,35 @@ TEST(AccessLog, PromptsAreLoggedOnlyWhenConfigured) {
   EXPECT_EQ(lines["al-prompt"]["prompt"], kPrompt);
   EXPECT_TRUE(lines["al-prompt"]["cost_usd"].is_null()) << "gpt-image-1 has no price here";
   EXPECT_EQ(raw.find(kProviderKey), std::string::npos);
+}
+
+// log.prompts applies per request, so a reload turns it on (it was read once at start before).
+TEST(AccessLog, AReloadTurnsPromptLoggingOn) {
+  Simulator sim;
+  TempDir dir;
+  const std::string log_path = dir.file("access.log");
+  Gateway gateway(loggingGateway(sim, log_path));
+  const std::string body = std::string(R"({"model":"gpt-image-1","prompt":")") + kPrompt + R"("})";
+  auto post = [&](const std::string& id) {
+    return httpPostJson(gateway.port(), "/v1/images/generations", body, {{"x-request-id", id}});
+  };
+  ASSERT_EQ(post("al-before").status, 200);
+  std::string config = readFile(gateway.configPath());
+  config.replace(config.find("prompts = false"), 15, "prompts = true");
+  writeFile(gateway.configPath(), config);
+  gateway.process().signal(SIGHUP);
+  for (int i = 0; i < 100 && readFile(gateway.process().stderrPath()).find("arkroute: reloaded") ==
+                                 std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(post("al-after").status, 200);
+  std::string raw;
+  auto lines = stopAndReadLog(gateway, log_path, &raw);
+  ASSERT_EQ(lines.count("al-before"), 1u) << raw;
+  ASSERT_EQ(lines.count("al-after"), 1u) << raw;
+  EXPECT_FALSE(lines["al-before"].contains("prompt"));
+  EXPECT_EQ(lines["al-after"]["prompt"], kPrompt);
 }
 
 }  // namespace

@@ -179,6 +179,23 @@ TEST(Kling, AnAccountOutOfCreditIsInsufficientQuotaAndNotRetried) {
   EXPECT_LT(records[1]["queue_ms"].get<double>(), 500) << records[1];
 }
 
+// An account out of credit is not retried, but the model's fallbacks are tried.
+TEST(Kling, AnAccountOutOfCreditFallsBackToTheNextModel) {
+  Simulator sim;
+  GatewayOptions options = klingGateway(sim);
+  options.models_toml.insert(options.models_toml.find("[model.price"),
+                             "fallbacks = [\"backup\"]\n");
+  options.extra_toml = "[[upstream]]\nname = \"openai\"\nbase_url = \"" + sim.baseUrl() +
+                       "\"\n[[model]]\nname = \"backup\"\nupstream = \"openai\"\n"
+                       "upstream_model = \"gpt-image-1\"\n";
+  Gateway gateway(options);
+  HttpResponse response = submitWithFault(gateway, "kling-no-credit");
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-arkroute-model"), "backup");
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+  EXPECT_EQ(sim.requests(), 1) << "the fallback's generation";
+}
+
 TEST(Kling, AnAddressOffTheAccountsAllowListIs403AndNotRetried) {
   Simulator sim;
   Gateway gateway(klingGateway(sim));
@@ -351,20 +368,10 @@ TEST(Kling, AnEditSendsItsImageAsKlingsReference) {
 TEST(Kling, AClientThatLeavesStopsThePolling) {
   Simulator sim;
   Gateway gateway(klingGateway(sim, "", kKlingKeys, "1s"));
-  std::string body = R"({"model":"kling-v3","prompt":"left early"})";
-  std::string request =
-      "POST /v1/images/generations HTTP/1.1\r\nHost: t\r\n"
-      "Content-Type: application/json\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
-  int fd = connectLoopback(gateway.port());
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
   // The client leaves once the task is submitted (a fixed wait could end before the submit).
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (sim.requests(kSubmits) < 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  close(fd);
+  ASSERT_TRUE(postThenLeave(gateway.port(), "/v1/images/generations",
+                            R"({"model":"kling-v3","prompt":"left early"})",
+                            [&] { return sim.requests(kSubmits) >= 1; }));
   std::this_thread::sleep_for(1500ms);  // a poll would have come at 1 s
   EXPECT_EQ(sim.requests(kSubmits), 1);
   EXPECT_EQ(sim.requests(kPolls), 0);

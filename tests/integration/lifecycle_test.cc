@@ -145,7 +145,7 @@ TEST(Lifecycle, CheckWarnsWhenTheCacheIsLargerThanItsDisk) {
 }
 
 // What serve would fail on at start, check fails on too: a ca_file that is not PEM, an access
-// log in a directory that does not exist. No file is created by looking.
+// log in a directory that does not exist, or that is a directory. Nothing is created by looking.
 TEST(Lifecycle, CheckFailsOnWhatServeCouldNotStartWith) {
   TempDir dir;
   writeFile(dir.file("not-a-bundle.pem"), "this is not a certificate\n");
@@ -156,12 +156,16 @@ TEST(Lifecycle, CheckFailsOnWhatServeCouldNotStartWith) {
   std::string bad_ca = configText(dir, tls_upstream, model("gpt-image-1", "sim"));
   std::string missing_log_dir = dir.file("no-such-dir/access.log");
   Simulator sim;
-  std::string bad_log = configText(dir, upstream("sim", sim), model("gpt-image-1", "sim"));
-  bad_log.replace(bad_log.find("access_log = \"off\""), 18,
-                  "access_log = \"" + missing_log_dir + "\"");
+  auto logging_to = [&](const std::string& log) {
+    std::string text = configText(dir, upstream("sim", sim), model("gpt-image-1", "sim"));
+    return text.replace(text.find("access_log = \"off\""), 18, "access_log = \"" + log + "\"");
+  };
   for (const auto& [text, expected] :
        {std::pair{bad_ca, std::string("upstream 'sim': cannot load ca_file")},
-        std::pair{bad_log, "cannot open access log '" + missing_log_dir + "'"}}) {
+        std::pair{logging_to(missing_log_dir),
+                  "cannot open access log '" + missing_log_dir + "': no directory"},
+        std::pair{logging_to(dir.path()),
+                  "cannot open access log '" + dir.path() + "': a directory"}}) {
     writeFile(dir.file("arkroute.toml"), text);
     ChildProcess check({ARKROUTE_BIN, "check", "--config", dir.file("arkroute.toml")});
     EXPECT_EQ(check.waitExit(10s), 1);

@@ -225,16 +225,12 @@ TEST(Budgets, AClientThatLeavesBeforeTheAnswerIsChargedTheEstimate) {
   Gateway gateway(keysOptions(sim));
   ASSERT_NE(gateway.port(), 0);
   std::string secret = createKey(gateway.port(), {{"name", "leaver"}}).value("secret", "");
-  HttpCall impatient;
-  impatient.method = "POST";
-  impatient.path = "/v1/images/generations";
-  impatient.body = R"({"model":"flat-4c","prompt":"left before the answer"})";
-  impatient.headers = {{"Authorization", bearer(secret)},
-                       {"Content-Type", "application/json"},
-                       {"Cache-Control", "no-store"}};
-  impatient.timeout = 300ms;
-  EXPECT_EQ(httpRequest(gateway.port(), impatient).status, 0);
-  EXPECT_EQ(sim.requests(), 1) << "the provider had the request";
+  EXPECT_TRUE(postThenLeave(
+      gateway.port(), "/v1/images/generations",
+      R"({"model":"flat-4c","prompt":"left before the answer"})",
+      [&] { return sim.requests() >= 1; },
+      "Authorization: " + bearer(secret) + "\r\nCache-Control: no-store\r\n"))
+      << "the provider had the request";
   nlohmann::json usage;  // the gateway notices the close, then writes the row: wait (bounded)
   for (auto deadline = std::chrono::steady_clock::now() + 5s;
        std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
@@ -420,7 +416,18 @@ TEST(KeysCli, AnAdminAddressThatAnswersSomethingElseIsAnErrorNotACrash) {
 
 // On a server the provider keys are the service's alone (a systemd credential, its environment
 // file): the key commands, run from a shell, need none of them. A gateway on IPv6 is reached.
+bool hasIpv6Loopback() {
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
 TEST(KeysCli, ReachesAGatewayOnIpv6WithoutTheProvidersKeys) {
+  if (!hasIpv6Loopback()) GTEST_SKIP() << "this machine has no IPv6 loopback";
   Simulator sim;
   TempDir dir;
   writeFile(dir.file("openai"), "sk-only-the-service-has-this\n");
@@ -440,7 +447,7 @@ TEST(KeysCli, ReachesAGatewayOnIpv6WithoutTheProvidersKeys) {
                         {"OTHER_KEY", "sk-other"},
                         {"ARKROUTE_ADMIN_TOKEN", kAdminToken}});
   uint16_t port = gateway.waitListening();
-  if (port == 0) GTEST_SKIP() << "no IPv6 loopback here: " << readFile(gateway.stderrPath());
+  ASSERT_NE(port, 0) << readFile(gateway.stderrPath());
   int rc = -1;
   std::string env = std::string("ARKROUTE_ADMIN_TOKEN=") + kAdminToken;
   std::string created = runCli({"keys", "create", "--name", "v6", "--url",

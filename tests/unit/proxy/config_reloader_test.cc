@@ -59,6 +59,8 @@ TEST(PlanReload, RestartOnlySettingsKeepTheirRunningValueAndAreNamed) {
   EXPECT_EQ(plan.config->server.max_body_bytes, running.server.max_body_bytes);
   EXPECT_EQ(plan.config->cache.path, "/tmp/arkroute-reload-test");
   EXPECT_EQ(plan.config->server.drain_timeout, std::chrono::seconds(5));  // applies live
+  // The URLs handed out keep pointing where the gateway still listens.
+  EXPECT_EQ(plan.config->server.public_url, "http://127.0.0.1:8080");
 }
 
 // Every worker's MCP endpoint copies [mcp] when it first serves: a reload that changed it would
@@ -70,6 +72,12 @@ TEST(PlanReload, McpSettingsKeepTheirRunningValueAndAreNamed) {
   EXPECT_EQ(plan.needs_restart, std::vector<std::string>{"mcp"});
   EXPECT_EQ(plan.config->mcp.allowed_origins, std::vector<std::string>{"http://a.example"});
   EXPECT_TRUE(planReload(running, parse(with_mcp)).needs_restart.empty());
+  // public_url is one of the endpoint's Origins, so it is kept with [mcp].
+  ReloadPlan moved = planReload(
+      running,
+      parse(replaced(with_mcp, "workers = 2", "workers = 2\npublic_url = \"https://x.test\"")));
+  EXPECT_EQ(moved.needs_restart, std::vector<std::string>{"server.public_url"});
+  EXPECT_EQ(moved.config->server.public_url, "http://127.0.0.1:8080");
 }
 
 class ReloaderFile : public ::testing::Test {

@@ -41,7 +41,8 @@ TEST(GenerationHeaders, ClientHeadersForwardedWithoutCredentialsOrFraming) {
 }
 
 // The caller adds x-request-id and X-ArkRoute-{Model,Cache,Cost-USD} without searching, so an
-// upstream's copies (another ArkRoute in front of the provider) must not come through.
+// upstream's copies (another ArkRoute in front of the provider) must not come through; nor may
+// what the provider says about its own site (cookies, HSTS, alt-svc).
 TEST(GenerationHeaders, UpstreamCopiesOfTheGatewaysOwnHeadersAreDropped) {
   http::Headers in = headersOf({{"Content-Type", "application/json"},
                                 {"X-Request-Id", "upstream-id"},
@@ -50,7 +51,10 @@ TEST(GenerationHeaders, UpstreamCopiesOfTheGatewaysOwnHeadersAreDropped) {
                                 {"X-ARKROUTE-COST-USD", "0.000000"},
                                 {"X-ArkRoute-Saved-USD", "0.040000"},
                                 {"x-ratelimit-remaining-requests", "9"},
-                                {"Transfer-Encoding", "chunked"}});
+                                {"Transfer-Encoding", "chunked"},
+                                {"Set-Cookie", "__cf_bm=provider; Domain=.openai.com"},
+                                {"Strict-Transport-Security", "max-age=1; includeSubDomains"},
+                                {"Alt-Svc", "h3=\":443\""}});
   http::Headers out;
   copyReturnableHeaders(in, &out);
   EXPECT_EQ(names(out),

@@ -47,7 +47,9 @@ TEST(AccessLogLine, TimeIsRfc3339UtcWithMilliseconds) {
 }
 
 TEST(AccessLogLine, CarriesEveryFieldOnOneLine) {
-  std::string line = formatAccessLogLine(sampleRecord(), false);
+  RequestRecord record = sampleRecord();
+  record.prompt.clear();  // log.prompts off: only its hash
+  std::string line = formatAccessLogLine(record);
   ASSERT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);
   auto json = nlohmann::json::parse(line);
@@ -73,18 +75,18 @@ TEST(AccessLogLine, CarriesEveryFieldOnOneLine) {
   EXPECT_EQ(line.find("secret"), std::string::npos);
 }
 
-TEST(AccessLogLine, PromptOnlyWhenAskedFor) {
-  auto json = nlohmann::json::parse(formatAccessLogLine(sampleRecord(), true));
+TEST(AccessLogLine, PromptOnlyWhenTheRecordCarriesIt) {
+  auto json = nlohmann::json::parse(formatAccessLogLine(sampleRecord()));
   EXPECT_EQ(json["prompt"], "a very secret prompt");
   RequestRecord no_prompt = sampleRecord();
   no_prompt.prompt.clear();
-  EXPECT_FALSE(nlohmann::json::parse(formatAccessLogLine(no_prompt, true)).contains("prompt"));
+  EXPECT_FALSE(nlohmann::json::parse(formatAccessLogLine(no_prompt)).contains("prompt"));
 }
 
 TEST(AccessLogLine, InvalidUtf8IsReplacedNotFatal) {
   RequestRecord r = sampleRecord();
   r.path = "/bad\xff\xfepath";
-  std::string line = formatAccessLogLine(r, false);
+  std::string line = formatAccessLogLine(r);
   auto json = nlohmann::json::parse(line);
   EXPECT_EQ(json["path"].get<std::string>().substr(0, 4), "/bad");
 }
@@ -93,7 +95,7 @@ TEST(AccessLogLine, StringsAreEscapedAndValidUtf8IsKept) {
   RequestRecord r = sampleRecord();
   r.prompt = "caf\xc3\xa9 \xe2\x98\x95 \"quoted\" back\\slash\ttab\x01\nnewline \xf0\x9f\x90\x98";
   r.path = "/surrogate\xed\xa0\x80/overlong\xc0\xaf/cut\xe2\x98";
-  std::string line = formatAccessLogLine(r, true);
+  std::string line = formatAccessLogLine(r);
   EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line, whatever the strings hold";
   auto json = nlohmann::json::parse(line);
   EXPECT_EQ(json["prompt"], r.prompt);
