@@ -1,7 +1,20 @@
-// Names of lookup statuses and the shared rule deciding what a stored entry gives a lookup.
+// Names of lookup statuses, the shared rule deciding what a stored entry gives a lookup, and a
+// new URL secret.
 #include "cache/cache_store.h"
 
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
 namespace arkroute::cache {
+
+std::string newUrlSecret() {
+  std::string secret(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), 32) != 1) {
+    throw std::runtime_error("no random bytes for the cache's URL secret");
+  }
+  return secret;
+}
 
 std::string_view toString(LookupStatus status) {
   switch (status) {

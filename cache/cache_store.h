@@ -73,6 +73,9 @@ struct CacheStats {
   uint64_t memory_bytes = 0;    // entries held in memory (RocksDB: the hot set in front of it)
 };
 
+// 32 random bytes (OpenSSL's RAND_bytes).
+std::string newUrlSecret();
+
 class CacheStore {
  public:
   virtual ~CacheStore() = default;
@@ -122,6 +125,13 @@ class CacheStore {
   virtual void setMaxBytes(uint64_t max_bytes) = 0;
 
   virtual CacheStats stats() const = 0;
+
+  // The key of the tags that make the gateway's image URLs unguessable (proxy/cached_images.h):
+  // random, and kept as long as the entries (a persistent store keeps it in its database).
+  const std::string& urlSecret() const { return url_secret_; }
+
+ protected:
+  std::string url_secret_ = newUrlSecret();
 };
 
 // The status a stored entry gives a lookup: key mismatch when wanted_canonical is set and differs

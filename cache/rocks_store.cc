@@ -105,6 +105,25 @@ RocksCacheStore::RocksCacheStore(std::shared_ptr<RocksDatabase> database, const 
       writer_(options.max_pending_bytes,
               [this](const BackgroundWriter::Job& job) { writeJob(job); }) {
   loadTotals();
+  loadUrlSecret();
+}
+
+// The URL secret lives in the default family, beside the entries its tags name: image URLs
+// survive a restart, and go with the database. If it cannot be written (a full disk), this
+// process's own secret serves, and its URLs end with it.
+void RocksCacheStore::loadUrlSecret() {
+  rocksdb::ColumnFamilyHandle* family = db_->DefaultColumnFamily();
+  std::string stored;
+  if (db_->Get(rocksdb::ReadOptions(), family,
+               rocksdb::Slice(kUrlSecretKey.data(), kUrlSecretKey.size()), &stored)
+          .ok() &&
+      stored.size() == 32) {
+    url_secret_ = std::move(stored);
+    return;
+  }
+  rocksdb::WriteBatch batch;
+  batch.Put(family, rocksdb::Slice(kUrlSecretKey.data(), kUrlSecretKey.size()), url_secret_);
+  database_->write(&batch);
 }
 
 RocksCacheStore::~RocksCacheStore() = default;

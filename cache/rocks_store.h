@@ -75,6 +75,8 @@ class RocksCacheStore : public CacheStore {
   uint64_t removeDigestsLocked(const std::vector<Digest>& digests);
   void evictOverLimitLocked();
   void loadTotals();
+  void loadUrlSecret();
+  static constexpr std::string_view kUrlSecretKey = "arkroute/url-secret";
 
   std::shared_ptr<RocksDatabase> database_;
   rocksdb::DB* db_;

@@ -25,10 +25,9 @@ bool cacheDisabled(Worker& worker, http::Exchange& exchange, const std::string& 
   return true;
 }
 
-// A versioned id names bytes that never change: cached for a year. An unversioned one (handed out
-// before versions) names whichever generation the entry holds now: revalidated every time.
+// An id names bytes that never change: cached for a year.
 void respondCachedImage(http::Exchange& exchange, const std::optional<CachedImage>& image,
-                        const std::string& id, bool versioned, const std::string& request_id) {
+                        const std::string& id, const std::string& request_id) {
   if (!image) {
     sendError(exchange,
               ApiError::notFound("No cached image with id '" + id +
@@ -41,7 +40,7 @@ void respondCachedImage(http::Exchange& exchange, const std::optional<CachedImag
   std::string etag = std::string("\"").append(image->version_id).append("\"");
   http::Headers headers;
   headers.set("ETag", etag);
-  headers.set("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache");
+  headers.set("Cache-Control", "public, max-age=31536000, immutable");
   headers.set("x-request-id", request_id);
   if (exchange.request().headers.get("if-none-match") == etag) {
     exchange.respond(304, headers, "");
@@ -88,7 +87,7 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
   std::string id(path.substr(kCachedImagePath.size()));
   auto image = parseCachedImageId(id);
   if (!image) {
-    respondCachedImage(*exchange, std::nullopt, id, false, request_id);
+    respondCachedImage(*exchange, std::nullopt, id, request_id);
     return;
   }
   // The read (maybe from disk) and the base64 decoding run off the loop.
@@ -97,9 +96,9 @@ void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,
       [store = worker.services().store, image = *image, now = worker.services().now_ms()] {
         return cachedImage(*store, image, now);
       },
-      [id = std::move(id), versioned = image->created_ms.has_value(), request_id](
-          http::Exchange& exchange, const std::optional<CachedImage>& found) {
-        respondCachedImage(exchange, found, id, versioned, request_id);
+      [id = std::move(id), request_id](http::Exchange& exchange,
+                                       const std::optional<CachedImage>& found) {
+        respondCachedImage(exchange, found, id, request_id);
       });
 }
 

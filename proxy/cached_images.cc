@@ -1,6 +1,11 @@
 // Cached image ids and URLs, and reading an image back from its cache entry.
 #include "proxy/cached_images.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -40,32 +45,58 @@ std::string versionText(int64_t created_ms) {
   return std::string(text, static_cast<size_t>(length));
 }
 
+constexpr size_t kTagBytes = 8;  // 64 bits: guessing one takes 2^63 requests on average
+
+// The first kTagBytes of HMAC-SHA256(secret, digest bytes + "-" + version text), in hex.
+std::string entryTag(std::string_view secret, const cache::Digest& digest, int64_t created_ms) {
+  std::string message(reinterpret_cast<const char*>(digest.data()), digest.size());
+  message.append("-").append(versionText(created_ms));
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string tag;
+  for (size_t i = 0; i < kTagBytes; ++i) {
+    tag.push_back(kHex[mac[i] >> 4]);
+    tag.push_back(kHex[mac[i] & 15]);
+  }
+  return tag;
+}
+
+bool isTag(std::string_view text) {
+  return text.size() == 2 * kTagBytes && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 }  // namespace
 
-std::string cachedEntryId(const cache::CacheKey& key, const cache::CacheEntry& entry) {
-  return key.hex() + "-" + versionText(entry.created_ms);
+std::string cachedEntryId(const cache::CacheStore& store, const cache::CacheKey& key,
+                          const cache::CacheEntry& entry) {
+  return key.hex() + "-" + versionText(entry.created_ms) + "-" +
+         entryTag(store.urlSecret(), key.digest(), entry.created_ms);
 }
 
 std::string versionedImageId(const CachedImageId& image, const cache::CacheEntry& entry) {
   return cache::CacheKey::toHex(image.digest) + "-" + versionText(entry.created_ms) + "-" +
-         std::to_string(image.index);
+         image.tag + "-" + std::to_string(image.index);
 }
 
 std::optional<CachedImageId> parseCachedImageId(std::string_view id) {
-  size_t last = id.rfind('-');
-  if (last == std::string_view::npos) return std::nullopt;
-  auto index = parseIndex(id.substr(last + 1));
-  if (!index) return std::nullopt;
-  std::string_view entry = id.substr(0, last);
-  std::optional<int64_t> version;
-  if (size_t dash = entry.find('-'); dash != std::string_view::npos) {
-    version = parseVersion(entry.substr(dash + 1));
-    if (!version) return std::nullopt;
-    entry = entry.substr(0, dash);
+  std::string_view parts[4];
+  for (size_t i = 0; i < 3; ++i) {
+    size_t dash = id.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    parts[i] = id.substr(0, dash);
+    id.remove_prefix(dash + 1);
   }
-  auto digest = cache::CacheKey::parseHex(entry);
-  if (!digest) return std::nullopt;
-  return CachedImageId{*digest, version, *index};
+  parts[3] = id;
+  auto digest = cache::CacheKey::parseHex(parts[0]);
+  auto version = parseVersion(parts[1]);
+  auto index = parseIndex(parts[3]);
+  if (!digest || !version || !isTag(parts[2]) || !index) return std::nullopt;
+  return CachedImageId{*digest, *version, std::string(parts[2]), *index};
 }
 
 std::optional<CachedImageId> cachedImageIdIn(std::string_view url_or_id) {
@@ -76,10 +107,12 @@ std::optional<CachedImageId> cachedImageIdIn(std::string_view url_or_id) {
 
 std::optional<CachedImage> cachedImage(cache::CacheStore& store, const CachedImageId& image,
                                        int64_t now_ms) {
+  std::string expected = entryTag(store.urlSecret(), image.digest, image.created_ms);
+  if (CRYPTO_memcmp(expected.data(), image.tag.data(), expected.size()) != 0) return std::nullopt;
   auto found = store.lookupByDigest(image.digest, now_ms);
   if (!found.entry) return std::nullopt;
   // A later generation of the same request holds other bytes than the ones this id was given for.
-  if (image.created_ms && *image.created_ms != found.entry->created_ms) return std::nullopt;
+  if (image.created_ms != found.entry->created_ms) return std::nullopt;
   auto bytes = imageBytes(found.entry->body, image.index);
   if (!bytes) return std::nullopt;
   return CachedImage{std::move(*bytes), versionedImageId(image, *found.entry)};

@@ -321,7 +321,7 @@ bool GenerationHandler::serveFromCache(const std::shared_ptr<const cache::CacheE
     }
   }
   // The entry's id names it in url answers and to the MCP tools; it outlives options (a view).
-  const std::string entry_id = cachedEntryId(*cache_key_, *entry);
+  const std::string entry_id = cachedEntryId(*worker_.services().store, *cache_key_, *entry);
   CachedReplyOptions options{request_id_,   route_->model->name,
                              status,        request_->stream(),
                              wants_urls_,   runtime_->config().server.public_url,

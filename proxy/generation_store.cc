@@ -124,7 +124,7 @@ void GenerationHandler::respondFromCapture() {
   }
   std::optional<std::string> urls;
   if (stored_) {
-    std::string entry_id = cachedEntryId(*cache_key_, *stored_);
+    std::string entry_id = cachedEntryId(*worker_.services().store, *cache_key_, *stored_);
     urls = toUrlResponse(stored_->body, runtime_->config().server.public_url, entry_id);
     exchange_->noteCachedImages(entry_id);
   }

@@ -383,7 +383,8 @@ void GenerationHandler::answerAfterUpstream() {
       case EntryWrite::kPending:
         return awaitWrite([this] { answerAfterUpstream(); });
       case EntryWrite::kWritten:
-        exchange_->noteCachedImages(cachedEntryId(*cache_key_, *stored_));
+        exchange_->noteCachedImages(
+            cachedEntryId(*worker_.services().store, *cache_key_, *stored_));
         break;
       case EntryWrite::kLost:
         break;  // the images, without links to them

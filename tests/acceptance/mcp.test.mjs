@@ -100,7 +100,8 @@ for (const [name, makeTransport] of Object.entries(transports)) {
       });
       assert.equal(generated.isError, false, textOf(generated));
       const [url] = generated.structuredContent.image_urls;
-      assert.match(url, /\/v1\/images\/cache\/[0-9a-f]{32}-[1-9a-f][0-9a-f]*-0$/);  // digest, version, index
+      // digest, version, tag, index
+      assert.match(url, /\/v1\/images\/cache\/[0-9a-f]{32}-[1-9a-f][0-9a-f]*-[0-9a-f]{16}-0$/);
       assert.match(textOf(generated), /edit_image/);
       const before = (await simStats(stack.simURL)).requests['/v1/images/edits'] ?? 0;
       const edited = await client.callTool({

@@ -1,8 +1,9 @@
 // Integration: a gateway image URL names the bytes it was given for. A later generation of the
 // same request (a refresh, or a new entry after expiry or purge) gets a new URL, the old one stops
-// resolving instead of serving other bytes under an "immutable" header, and ids handed out before
-// versions existed still resolve, revalidated every time.
+// resolving instead of serving other bytes under an "immutable" header, and only the URL's tag
+// (not a digest anyone can compute) opens an image, before and after a restart.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
 
@@ -22,12 +23,16 @@ std::string firstImagePath(const HttpResponse& response) {
   return url.substr(url.find("/v1/images/cache/"));
 }
 
-TEST(CachedImageVersions, ARefreshedEntryGetsANewUrlAndTheOldOneStopsResolving) {
-  Simulator sim;
+GatewayOptions caching(const Simulator& sim) {
   GatewayOptions options;
   options.upstream_base_url = sim.baseUrl();
   options.cache_toml = "enabled = true\n";
-  Gateway gateway(options);
+  return options;
+}
+
+TEST(CachedImageVersions, ARefreshedEntryGetsANewUrlAndTheOldOneStopsResolving) {
+  Simulator sim;
+  Gateway gateway(caching(sim));
   HttpResponse first = httpPostJson(gateway.port(), "/v1/images/generations", kUrlRequest);
   ASSERT_EQ(first.status, 200) << first.body;
   const std::string old_path = firstImagePath(first);
@@ -52,20 +57,35 @@ TEST(CachedImageVersions, ARefreshedEntryGetsANewUrlAndTheOldOneStopsResolving) 
   EXPECT_EQ(current.header("cache-control"), "public, max-age=31536000, immutable");
   EXPECT_EQ(current.header("etag"), "\"" + new_path.substr(17) + "\"");
 
-  // The id without its version ("<digest>-<index>", as handed out by earlier releases) names the
-  // request: it serves the current bytes, tagged with their version, and is revalidated.
-  const std::string digest = new_path.substr(17, 32);
-  HttpResponse legacy = httpGet(gateway.port(), "/v1/images/cache/" + digest + "-0");
-  ASSERT_EQ(legacy.status, 200);
-  EXPECT_EQ(legacy.body, current.body);
-  EXPECT_EQ(legacy.header("cache-control"), "no-cache");
-  EXPECT_EQ(legacy.header("etag"), current.header("etag"));
   HttpCall conditional;
-  conditional.path = "/v1/images/cache/" + digest + "-0";
+  conditional.path = new_path;
   conditional.headers = {{"If-None-Match", current.header("etag")}};
   EXPECT_EQ(httpRequest(gateway.port(), conditional).status, 304);
-  conditional.headers = {{"If-None-Match", old_image.header("etag")}};
-  EXPECT_EQ(httpRequest(gateway.port(), conditional).status, 200) << "the old bytes are stale";
+}
+
+// The endpoint asks for no key, and anyone who guesses a request can compute its digest: only the
+// tag the gateway's secret gives it opens an image. The secret is kept with the cache, so a URL
+// outlives a restart.
+TEST(CachedImageVersions, OnlyTheTaggedUrlOpensTheImageAndItSurvivesARestart) {
+  Simulator sim;
+  Gateway gateway(caching(sim));
+  HttpResponse answer = httpPostJson(gateway.port(), "/v1/images/generations", kUrlRequest);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const std::string path = firstImagePath(answer);  // /v1/images/cache/<digest>-<v>-<tag>-0
+  const std::string digest = path.substr(17, 32);
+  const std::string version = path.substr(50, path.find('-', 50) - 50);
+  ASSERT_EQ(httpGet(gateway.port(), path).status, 200);
+  for (const std::string& guess : {digest + "-0", digest + "-" + version + "-0",
+                                   digest + "-" + version + "-0123456789abcdef-0"}) {
+    HttpResponse refused = httpGet(gateway.port(), "/v1/images/cache/" + guess);
+    EXPECT_EQ(refused.status, 404) << guess;
+    EXPECT_EQ(json::parse(refused.body)["error"]["code"], "image_not_found");
+  }
+  gateway.restart(SIGTERM);
+  HttpResponse after = httpGet(gateway.port(), path);
+  EXPECT_EQ(after.status, 200) << "the secret is kept in the cache's database";
+  EXPECT_EQ(after.body, httpGet(gateway.port(), path).body);
+  EXPECT_EQ(sim.requests(), 1);
 }
 
 }  // namespace

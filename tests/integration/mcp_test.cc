@@ -226,7 +226,8 @@ TEST(McpHttp, EditImageNamesAnImageItCannotReadAndTakesBase64) {
   Simulator sim;
   Gateway gateway(mcpGateway(sim));
   std::string session = openSession(gateway.port());
-  const std::string unknown = "http://127.0.0.1/v1/images/cache/" + std::string(32, 'a') + "-0";
+  const std::string unknown =
+      "http://127.0.0.1/v1/images/cache/" + std::string(32, 'a') + "-1-0123456789abcdef-0";
   for (const auto& [images, expected] : std::vector<std::pair<nlohmann::json, std::string>>{
            {{"iVBORw0KGgo=", unknown}, "Image 2 is not in the gateway's cache"},
            {{"not base64 at all!"}, "Image 1 is neither a gateway image URL"},

@@ -1,5 +1,5 @@
-// Cached image ids: versioned ("<digest>-<version>-<index>") and unversioned ("<digest>-<index>")
-// ids parse, anything else does not, and a versioned id reads only the generation it names.
+// Cached image ids ("<digest>-<version>-<tag>-<index>"): they parse and nothing else does, an id
+// reads only the generation it names, and only with the tag the store's secret gives it.
 #include "proxy/cached_images.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@ namespace arkroute {
 namespace {
 
 const std::string kHex = "0123456789abcdef0123456789abcdef";
+const std::string kTag = "00112233445566ff";
 
 cache::CacheKey keyFor(const std::string& hex) {
   return cache::CacheKey::fromParts("canonical", *cache::CacheKey::parseHex(hex));
@@ -21,60 +22,79 @@ std::shared_ptr<const cache::CacheEntry> entryAt(int64_t created_ms, const std::
                         created_ms, created_ms + 60'000});
 }
 
-TEST(CachedImageIds, VersionedAndUnversionedIdsParse) {
-  auto versioned = parseCachedImageId(kHex + "-19b1c2d3e4f-12");
-  ASSERT_TRUE(versioned.has_value());
-  EXPECT_EQ(cache::CacheKey::toHex(versioned->digest), kHex);
-  EXPECT_EQ(versioned->created_ms, 0x19b1c2d3e4fLL);
-  EXPECT_EQ(versioned->index, 12u);
-  auto unversioned = parseCachedImageId(kHex + "-3");
-  ASSERT_TRUE(unversioned.has_value());
-  EXPECT_FALSE(unversioned->created_ms.has_value());
-  EXPECT_EQ(unversioned->index, 3u);
-  auto in_url = cachedImageIdIn("https://gw.example/v1/images/cache/" + kHex + "-a-0");
+TEST(CachedImageIds, TaggedIdsParse) {
+  auto id = parseCachedImageId(kHex + "-19b1c2d3e4f-00112233445566ff-12");
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(cache::CacheKey::toHex(id->digest), kHex);
+  EXPECT_EQ(id->created_ms, 0x19b1c2d3e4fLL);
+  EXPECT_EQ(id->tag, "00112233445566ff");
+  EXPECT_EQ(id->index, 12u);
+  auto in_url = cachedImageIdIn("https://gw.example/v1/images/cache/" + kHex + "-a-" + kTag + "-0");
   ASSERT_TRUE(in_url.has_value());
   EXPECT_EQ(in_url->created_ms, 10);
 }
 
-TEST(CachedImageIds, MalformedIdsAreRefused) {
+TEST(CachedImageIds, MalformedOrUntaggedIdsAreRefused) {
   for (const std::string& id :
-       {kHex, kHex + "-", kHex + "--0", kHex + "-1x-0", kHex + "-A-0", kHex + "-1-2-3",
-        kHex + "-1234567890abcdef-0", kHex + "-1-1000", kHex.substr(1) + "-0", kHex + "-+1-0",
-        kHex + "-1- 0", std::string("-1-0"), kHex + "-01-0", kHex + "-1-01", kHex + "-00"}) {
+       {kHex, kHex + "-", kHex + "-3", kHex + "-1-0", kHex + "--" + kTag + "-0",
+        kHex + "-1x-" + kTag + "-0", kHex + "-A-" + kTag + "-0", kHex + "-1-" + kTag + "-2-3",
+        kHex + "-1234567890abcdef-" + kTag + "-0", kHex + "-1-" + kTag + "-1000",
+        kHex.substr(1) + "-1-" + kTag + "-0", kHex + "-+1-" + kTag + "-0",
+        kHex + "-1-" + kTag + "- 0", "-1-" + kTag + "-0", kHex + "-01-" + kTag + "-0",
+        kHex + "-1-" + kTag + "-01", kHex + "-1-" + kTag.substr(1) + "-0",
+        kHex + "-1-" + kTag + "0-0", kHex + "-1-00112233445566FF-0"}) {
     EXPECT_FALSE(parseCachedImageId(id).has_value()) << id;
   }
-  EXPECT_TRUE(parseCachedImageId(kHex + "-123456789abcdef-999").has_value());
+  EXPECT_TRUE(parseCachedImageId(kHex + "-123456789abcdef-" + kTag + "-999").has_value());
 }
 
-TEST(CachedImageIds, TheEntryIdCarriesTheVersionTheImageIdReadsBack) {
+TEST(CachedImageIds, TheEntryIdCarriesTheVersionAndTagTheImageIdReadsBack) {
+  cache::MemoryCacheStore store(1 << 20);
   auto entry = entryAt(1'790'000'000'123, "iVBORw0KGgo=");
-  const std::string entry_id = cachedEntryId(keyFor(kHex), *entry);
+  const std::string entry_id = cachedEntryId(store, keyFor(kHex), *entry);
   auto image = parseCachedImageId(entry_id + "-0");
-  ASSERT_TRUE(image.has_value());
+  ASSERT_TRUE(image.has_value()) << entry_id;
   EXPECT_EQ(image->created_ms, entry->created_ms);
   EXPECT_EQ(versionedImageId(*image, *entry), entry_id + "-0");
 }
 
-TEST(CachedImageIds, AVersionedIdReadsOnlyTheGenerationItNames) {
+TEST(CachedImageIds, AnIdReadsOnlyTheGenerationItNames) {
   cache::MemoryCacheStore store(1 << 20);
   cache::CacheKey key = keyFor(kHex);
   auto first = entryAt(1000, "iVBORw0KGgo=");
   ASSERT_TRUE(store.insert(key, first));
-  const std::string first_id = cachedEntryId(key, *first) + "-0";
+  const std::string first_id = cachedEntryId(store, key, *first) + "-0";
   auto read = cachedImage(store, *parseCachedImageId(first_id), 2000);
   ASSERT_TRUE(read.has_value());
   EXPECT_EQ(read->bytes, "\x89PNG\r\n\x1a\n");
   EXPECT_EQ(read->version_id, first_id);
-  EXPECT_FALSE(cachedImage(store, *parseCachedImageId(cachedEntryId(key, *first) + "-1"), 2000))
+  EXPECT_FALSE(
+      cachedImage(store, *parseCachedImageId(cachedEntryId(store, key, *first) + "-1"), 2000))
       << "no second image";
 
   auto second = entryAt(1500, "R0lGODlh");  // the same request generated again
   ASSERT_TRUE(store.insert(key, second));
   EXPECT_FALSE(cachedImage(store, *parseCachedImageId(first_id), 2000).has_value());
-  auto latest = cachedImage(store, *parseCachedImageId(kHex + "-0"), 2000);
+  auto latest =
+      cachedImage(store, *parseCachedImageId(cachedEntryId(store, key, *second) + "-0"), 2000);
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->bytes, "GIF89a");
-  EXPECT_EQ(latest->version_id, cachedEntryId(key, *second) + "-0");
+}
+
+// The digest is computable by anyone who guesses the request; without the store's tag for it,
+// an id reads nothing, and another store (another secret) tags the same entry differently.
+TEST(CachedImageIds, AnIdWithoutTheStoresTagReadsNothing) {
+  cache::MemoryCacheStore store(1 << 20), other(1 << 20);
+  cache::CacheKey key = keyFor(kHex);
+  auto entry = entryAt(1000, "iVBORw0KGgo=");
+  ASSERT_TRUE(store.insert(key, entry));
+  std::string id = cachedEntryId(store, key, *entry) + "-0";
+  ASSERT_TRUE(cachedImage(store, *parseCachedImageId(id), 2000).has_value());
+  std::string guessed = kHex + "-3e8-" + kTag + "-0";  // right digest and version, made-up tag
+  EXPECT_FALSE(cachedImage(store, *parseCachedImageId(guessed), 2000).has_value());
+  std::string elsewhere = cachedEntryId(other, key, *entry) + "-0";
+  EXPECT_NE(elsewhere, id);
+  EXPECT_FALSE(cachedImage(store, *parseCachedImageId(elsewhere), 2000).has_value());
 }
 
 }  // namespace
