@@ -5,14 +5,15 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "proxy/usage_report.h"
+
 namespace arkroute {
 
 int64_t dayStartMs(std::string_view day) {
-  if (day.size() != 10 || day[4] != '-' || day[7] != '-') return -1;
+  auto valid = parseDay(day);  // a real day, YYYY-MM-DD and nothing else
+  if (!valid) return -1;
   tm parts{};
-  std::string copy(day);
-  const char* end = strptime(copy.c_str(), "%Y-%m-%d", &parts);
-  if (!end || *end != '\0') return -1;
+  strptime(valid->c_str(), "%Y-%m-%d", &parts);
   return static_cast<int64_t>(timegm(&parts)) * 1000;
 }
 

@@ -133,20 +133,30 @@ void handleAdminKeyList(Worker& worker, std::shared_ptr<http::Exchange> exchange
   sendJsonValue(*exchange, 200, nlohmann::json{{"object", "list"}, {"data", data}}, request_id);
 }
 
+ApiError keyRevokeRefusal(const KeyRegistry& keys, std::string_view id, const std::string& error) {
+  if (!keys.find(id)) return ApiError::notFound(error, std::string("key_not_found"));
+  ApiError refused = ApiError::internal("The key '" + std::string(id) +
+                                        "' was NOT revoked and still works: " + error +
+                                        ". Try again once the gateway's disk has room.");
+  refused.status = 503;
+  refused.code = "key_not_revoked";
+  return refused;
+}
+
 void handleAdminKeyRevoke(Worker& worker, std::shared_ptr<http::Exchange> exchange,
                           std::string request_id) {
   if (!authorizeAdmin(worker, *exchange, request_id)) return;
   std::string id = exchange->request().path.substr(std::string_view("/admin/keys/").size());
   worker.answerOffLoop(
       exchange, request_id,
-      [keys = worker.services().keys, id]() -> std::optional<std::string> {
+      [keys = worker.services().keys, id]() -> std::optional<ApiError> {
         std::string error;
         if (keys->revoke(id, &error)) return std::nullopt;
-        return error;
+        return keyRevokeRefusal(*keys, id, error);
       },
-      [id, request_id](http::Exchange& exchange, const std::optional<std::string>& error) {
+      [id, request_id](http::Exchange& exchange, const std::optional<ApiError>& error) {
         if (error) {
-          sendError(exchange, ApiError::notFound(*error, std::string("key_not_found")), request_id);
+          sendError(exchange, *error, request_id);
           return;
         }
         sendJsonValue(exchange, 200, nlohmann::json{{"id", id}, {"revoked", true}}, request_id);

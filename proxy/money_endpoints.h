@@ -6,11 +6,17 @@
 #include <memory>
 #include <string>
 
+#include "proxy/api_error.h"
 #include "proxy/http/server.h"
 
 namespace arkroute {
 
 class Worker;
+class KeyRegistry;
+
+// Why revoking key id failed: 404 key_not_found when there is no such key, else 503: the key
+// exists and still works, since its revocation could not be stored (a full disk).
+ApiError keyRevokeRefusal(const KeyRegistry& keys, std::string_view id, const std::string& error);
 
 void handleUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::string request_id);
 void handleAdminUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange,

@@ -1,6 +1,7 @@
 // Usage JSON and its text rendering, with the cross-model cost comparison.
 #include "proxy/usage_report.h"
 
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -40,11 +41,25 @@ std::string money(double usd) {
 }  // namespace
 
 std::optional<std::string> parseDay(std::string_view text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  if (text.size() != 10) return std::nullopt;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool dash = i == 4 || i == 7;
+    if (dash ? text[i] != '-' : !std::isdigit(static_cast<unsigned char>(text[i]))) {
+      return std::nullopt;
+    }
+  }
   tm parts{};
   std::string copy(text);
-  if (!strptime(copy.c_str(), "%Y-%m-%d", &parts)) return std::nullopt;
-  if (parts.tm_mon < 0 || parts.tm_mon > 11 || parts.tm_mday < 1) return std::nullopt;
+  const char* end = strptime(copy.c_str(), "%Y-%m-%d", &parts);
+  if (!end || *end != '\0') return std::nullopt;
+  // A day that does not exist (2024-02-31) comes back from timegm as another one.
+  time_t seconds = timegm(&parts);
+  tm back{};
+  char written[16];
+  if (!gmtime_r(&seconds, &back) ||
+      std::strftime(written, sizeof written, "%Y-%m-%d", &back) != 10 || copy != written) {
+    return std::nullopt;
+  }
   return copy;
 }
 

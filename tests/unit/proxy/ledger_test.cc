@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/key_spec_json.h"
 #include "proxy/usage_report.h"
 
 namespace arkroute {
@@ -194,6 +195,18 @@ TEST(UsageReport, ComparesTheSameImagesOnEveryPricedModel) {
   EXPECT_NE(table.find("cheap"), std::string::npos);
   EXPECT_FALSE(parseDay("2025-13-01"));
   EXPECT_EQ(parseDay("2025-11-24"), "2025-11-24");
+}
+
+// ?since= and --expires take a day that exists, written YYYY-MM-DD and nothing else (strptime
+// alone let trailing junk, a leading space and 31 February through).
+TEST(UsageReport, ADayIsARealDayInOneSpelling) {
+  EXPECT_EQ(parseDay("2024-02-29"), "2024-02-29");
+  for (const char* bad : {"2024-01-1x", "2024-02-31", "2025-02-29", " 2024-1-01", "2024-1-011",
+                          "2024/01/01", "+024-01-01", "2024-00-10", "2024-01-00"}) {
+    EXPECT_FALSE(parseDay(bad)) << bad;
+  }
+  EXPECT_EQ(dayStartMs("2024-02-31"), -1);
+  EXPECT_EQ(dayStartMs("2024-03-01"), 1709251200000);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "proxy/key_spec_json.h"
+#include "proxy/money_endpoints.h"
 
 namespace arkroute {
 namespace {
@@ -78,6 +79,38 @@ TEST(KeySpecJson, ReadsEveryFieldAndNamesTheBadOne) {
   EXPECT_NE(bad(R"({"name":"n","budget_usd":-0.5})").find("budget_usd"), std::string::npos);
   EXPECT_NE(bad(R"([1])").find("object"), std::string::npos);
   EXPECT_NE(bad(R"({"rpm":1})").find("name"), std::string::npos);
+}
+
+// A table whose writes fail from some point on (a full disk).
+class FailingTable : public cache::MemoryKeyValueTable {
+ public:
+  bool failing = false;
+  bool put(std::string_view key, std::string_view value, std::string* error) override {
+    if (!failing) return MemoryKeyValueTable::put(key, value, error);
+    *error = "No space left on device";
+    return false;
+  }
+};
+
+// A revocation the database could not store leaves the key working: the admin API must not say
+// 404 (which a script reads as "already gone"), but 503 and that the key still works.
+TEST(KeyRegistry, ARevocationThatCannotBeStoredIsNotReportedAsAnUnknownKey) {
+  FailingTable table;
+  KeyRegistry registry(table);
+  KeySpec spec;
+  spec.name = "compromised";
+  auto created = std::get<CreatedKey>(registry.create(spec, 1.0, 1000));
+  table.failing = true;
+  std::string error;
+  ASSERT_FALSE(registry.revoke(created.key.id, &error));
+  EXPECT_TRUE(std::holds_alternative<VirtualKey>(registry.authenticate(created.secret, 2000)));
+  ApiError refused = keyRevokeRefusal(registry, created.key.id, error);
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.code, "key_not_revoked");
+  EXPECT_NE(refused.message.find("still works"), std::string::npos);
+  EXPECT_NE(refused.message.find("No space left"), std::string::npos);
+  ASSERT_FALSE(registry.revoke("key_unknown", &error));
+  EXPECT_EQ(keyRevokeRefusal(registry, "key_unknown", error).status, 404);
 }
 
 TEST(BearerToken, AcceptsTheBearerSchemeOnly) {
