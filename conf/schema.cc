@@ -33,7 +33,8 @@ const std::vector<Setting> kSchema = {
     {"server", "public_url", T::kString, "\"http://127.0.0.1:8080\"",
      "Base of the URLs the gateway hands out (cached image URLs). Unset: follows listen (and "
      "--listen), http://HOST:PORT with 0.0.0.0 and :: shown as loopback. Set it when clients "
-     "reach the gateway at another address (a TLS proxy, a hostname)."},
+     "reach the gateway at another address (a TLS proxy, a hostname), and with port 0 (the "
+     "port is only chosen at start)."},
     {"auth", "mode", T::kString, "\"open\"",
      "open (anyone may call) | keys (virtual keys with budgets and limits: `arkroute keys "
      "create`) | passthrough (client's Authorization goes upstream)."},
@@ -72,7 +73,8 @@ const std::vector<Setting> kSchema = {
     {"mcp", "session_ttl", T::kDuration, "\"1h\"",
      "An MCP session unused for this long expires (the client then gets 404 and re-initializes)."},
     {"mcp", "max_sessions", T::kInteger, "10000",
-     "Open MCP sessions kept; above this the least recently used one is ended."},
+     "Open MCP sessions kept. One credential holds at most 32 (opening another ends its own "
+     "least recently used); a full table refuses initialize with 503."},
     {"upstream", "name", T::kString, "(required)", "Name models refer to."},
     {"upstream", "base_url", T::kString, "(required)",
      "Provider base URL, http:// or https://, e.g. https://api.openai.com/v1."},

@@ -187,7 +187,13 @@ void McpHttpHandler::initialize(http::Exchange& exchange, const std::string& req
     requested = message.params["protocolVersion"].get<std::string>();
   }
   std::string version = negotiateVersion(requested);
-  std::string session = sessions_.create(version, authorization);
+  std::optional<std::string> session = sessions_.create(version, authorization);
+  if (!session) {
+    return sendReject(exchange, 503, rpc::kServerError,
+                      "Too many open MCP sessions on this gateway ([mcp] max_sessions): try again "
+                      "later, or end unused sessions (DELETE /mcp)",
+                      request_id);
+  }
   nlohmann::json result = {
       {"protocolVersion", version},
       {"capabilities", {{"tools", {{"listChanged", false}}}}},
@@ -201,7 +207,7 @@ void McpHttpHandler::initialize(http::Exchange& exchange, const std::string& req
        "generate_image to create images. Identical requests are served from the cache for "
        "free."}};
   http::Headers headers;
-  headers.set("Mcp-Session-Id", session);
+  headers.set("Mcp-Session-Id", *session);
   sendBody(exchange, 200, makeResult(message.id, std::move(result)), request_id,
            std::move(headers));
 }

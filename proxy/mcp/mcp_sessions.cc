@@ -24,25 +24,33 @@ std::string McpSessions::callerDigest(const std::string& authorization) {
   return sha256Hex(authorization);
 }
 
-std::string McpSessions::create(std::string protocol_version, const std::string& authorization) {
+std::optional<std::string> McpSessions::create(std::string protocol_version,
+                                               const std::string& authorization) {
   std::string id = newId();
   std::string caller = callerDigest(authorization);
   std::lock_guard lock(mutex_);
   int64_t now = now_ms_();
-  evictLocked(now);
+  std::erase_if(sessions_,
+                [&](const auto& item) { return now - item.second.last_used_ms >= ttl_ms_; });
+  dropOwnOldestLocked(caller);
+  if (sessions_.size() >= max_sessions_) return std::nullopt;  // never another caller's session
   sessions_[id] = Entry{SessionInfo{std::move(protocol_version), std::move(caller)}, now};
   return id;
 }
 
-void McpSessions::evictLocked(int64_t now) {
-  std::erase_if(sessions_,
-                [&](const auto& item) { return now - item.second.last_used_ms >= ttl_ms_; });
-  while (sessions_.size() >= max_sessions_) {
-    auto oldest = std::min_element(
-        sessions_.begin(), sessions_.end(),
-        [](const auto& a, const auto& b) { return a.second.last_used_ms < b.second.last_used_ms; });
-    sessions_.erase(oldest);
+// A caller at its share ends its own least recently used session to open another.
+void McpSessions::dropOwnOldestLocked(const std::string& caller) {
+  size_t share = std::min(max_sessions_, kMaxSessionsPerCaller);
+  auto oldest = sessions_.end();
+  size_t count = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second.info.caller != caller) continue;
+    ++count;
+    if (oldest == sessions_.end() || it->second.last_used_ms < oldest->second.last_used_ms) {
+      oldest = it;
+    }
   }
+  if (count >= share) sessions_.erase(oldest);
 }
 
 std::optional<SessionInfo> McpSessions::touch(const std::string& id,

@@ -2,8 +2,9 @@
 // from OpenSSL's RAND_bytes, as 32 hex characters), each remembering the negotiated protocol
 // version and a digest of the caller's credential (a session is only usable with the key that
 // opened it). Shared by every worker thread (a client's requests may land on any worker), so every
-// method is thread-safe. Sessions unused for `ttl` expire; above `max_sessions` the least
-// recently used one is dropped. Time comes from an injected clock (milliseconds).
+// method is thread-safe. Sessions unused for `ttl` expire; a credential holds at most 32 (its
+// least recently used ends); a full table (`max_sessions`) refuses new ones. Time comes from an
+// injected clock (milliseconds).
 #pragma once
 
 #include <chrono>
@@ -25,8 +26,11 @@ class McpSessions {
  public:
   McpSessions(std::chrono::milliseconds ttl, size_t max_sessions, std::function<int64_t()> now_ms);
 
-  // Opens a session and returns its id.
-  std::string create(std::string protocol_version, const std::string& authorization);
+  // Opens a session and returns its id. A caller (credential) holds at most
+  // kMaxSessionsPerCaller: past that its own least recently used one ends. nullopt when the table
+  // is full of other callers' live sessions: one caller can never end another's.
+  std::optional<std::string> create(std::string protocol_version, const std::string& authorization);
+  static constexpr size_t kMaxSessionsPerCaller = 32;
   // The session's facts, refreshing its last use; nullopt when unknown, expired, or opened with
   // another credential.
   std::optional<SessionInfo> touch(const std::string& id, const std::string& authorization);
@@ -42,7 +46,7 @@ class McpSessions {
     SessionInfo info;
     int64_t last_used_ms = 0;
   };
-  void evictLocked(int64_t now);
+  void dropOwnOldestLocked(const std::string& caller);
 
   const int64_t ttl_ms_;
   const size_t max_sessions_;

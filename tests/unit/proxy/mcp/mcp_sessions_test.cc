@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 namespace arkroute::mcp {
 namespace {
@@ -31,7 +32,7 @@ TEST(McpSessions, IdsAre32HexCharactersAndUnique) {
 TEST(McpSessions, CreatedSessionIsFoundWithItsVersion) {
   Clock clock;
   McpSessions sessions(1h, 10, clock.fn());
-  std::string id = sessions.create("2025-06-18", "Bearer k1");
+  std::string id = *sessions.create("2025-06-18", "Bearer k1");
   auto info = sessions.touch(id, "Bearer k1");
   ASSERT_TRUE(info);
   EXPECT_EQ(info->protocol_version, "2025-06-18");
@@ -41,7 +42,7 @@ TEST(McpSessions, CreatedSessionIsFoundWithItsVersion) {
 TEST(McpSessions, AnotherCredentialCannotUseOrEndTheSession) {
   Clock clock;
   McpSessions sessions(1h, 10, clock.fn());
-  std::string id = sessions.create("2025-06-18", "Bearer k1");
+  std::string id = *sessions.create("2025-06-18", "Bearer k1");
   EXPECT_FALSE(sessions.touch(id, "Bearer k2"));
   EXPECT_FALSE(sessions.touch(id, ""));
   EXPECT_FALSE(sessions.remove(id, "Bearer k2"));
@@ -51,7 +52,7 @@ TEST(McpSessions, AnotherCredentialCannotUseOrEndTheSession) {
 TEST(McpSessions, UnusedSessionExpiresAfterTtlAndUseRefreshesIt) {
   Clock clock;
   McpSessions sessions(60s, 10, clock.fn());
-  std::string id = sessions.create("2025-03-26", "");
+  std::string id = *sessions.create("2025-03-26", "");
   clock.now += 59'000;
   EXPECT_TRUE(sessions.touch(id, ""));  // refreshed
   clock.now += 59'000;
@@ -64,15 +65,15 @@ TEST(McpSessions, UnusedSessionExpiresAfterTtlAndUseRefreshesIt) {
 TEST(McpSessions, AboveTheCapTheLeastRecentlyUsedIsDropped) {
   Clock clock;
   McpSessions sessions(1h, 3, clock.fn());
-  std::string a = sessions.create("v", "");
+  std::string a = *sessions.create("v", "");
   clock.now += 1;
-  std::string b = sessions.create("v", "");
+  std::string b = *sessions.create("v", "");
   clock.now += 1;
-  std::string c = sessions.create("v", "");
+  std::string c = *sessions.create("v", "");
   clock.now += 1;
   ASSERT_TRUE(sessions.touch(a, ""));  // b is now the least recently used
   clock.now += 1;
-  std::string d = sessions.create("v", "");
+  std::string d = *sessions.create("v", "");
   EXPECT_EQ(sessions.size(), 3u);
   EXPECT_TRUE(sessions.touch(a, ""));
   EXPECT_FALSE(sessions.touch(b, ""));
@@ -80,10 +81,32 @@ TEST(McpSessions, AboveTheCapTheLeastRecentlyUsedIsDropped) {
   EXPECT_TRUE(sessions.touch(d, ""));
 }
 
+// One caller opening sessions in a loop ends only its own: at its share its oldest goes, and a
+// table full of others' live sessions refuses it rather than end one of theirs.
+TEST(McpSessions, NoCallerCanEndAnothersSession) {
+  Clock clock;
+  McpSessions sessions(1h, 40, clock.fn());
+  std::string victim = *sessions.create("v", "Bearer victim");
+  std::vector<std::string> mine;
+  for (int i = 0; i < 100; ++i, clock.now += 1) {
+    auto id = sessions.create("v", "Bearer greedy");
+    ASSERT_TRUE(id.has_value()) << i;
+    mine.push_back(*id);
+  }
+  EXPECT_EQ(sessions.size(), 1 + McpSessions::kMaxSessionsPerCaller);
+  EXPECT_TRUE(sessions.touch(victim, "Bearer victim"));
+  EXPECT_FALSE(sessions.touch(mine.front(), "Bearer greedy")) << "its own oldest ended";
+  EXPECT_TRUE(sessions.touch(mine.back(), "Bearer greedy"));
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(sessions.create("v", "Bearer k" + std::to_string(i)));
+  EXPECT_EQ(sessions.size(), 40u);
+  EXPECT_FALSE(sessions.create("v", "Bearer one-more").has_value()) << "full: refused";
+  EXPECT_TRUE(sessions.touch(victim, "Bearer victim"));
+}
+
 TEST(McpSessions, RemoveEndsTheSessionOnce) {
   Clock clock;
   McpSessions sessions(1h, 10, clock.fn());
-  std::string id = sessions.create("v", "Bearer k");
+  std::string id = *sessions.create("v", "Bearer k");
   EXPECT_TRUE(sessions.remove(id, "Bearer k"));
   EXPECT_FALSE(sessions.remove(id, "Bearer k"));
   EXPECT_FALSE(sessions.touch(id, "Bearer k"));
