@@ -4,6 +4,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <iostream>
 
 #include "cache/cache_record.h"
 
@@ -109,21 +110,28 @@ RocksCacheStore::RocksCacheStore(std::shared_ptr<RocksDatabase> database, const 
 }
 
 // The URL secret lives in the default family, beside the entries its tags name: image URLs
-// survive a restart, and go with the database. If it cannot be written (a full disk), this
-// process's own secret serves, and its URLs end with it.
+// survive a restart, and go with the database. Created once, when the database has none; a read
+// that fails otherwise never replaces it. If it cannot be read or stored, this process's own
+// secret serves, and its URLs end with the process: said on stderr.
 void RocksCacheStore::loadUrlSecret() {
   rocksdb::ColumnFamilyHandle* family = db_->DefaultColumnFamily();
+  rocksdb::Slice key(kUrlSecretKey.data(), kUrlSecretKey.size());
   std::string stored;
-  if (db_->Get(rocksdb::ReadOptions(), family,
-               rocksdb::Slice(kUrlSecretKey.data(), kUrlSecretKey.size()), &stored)
-          .ok() &&
-      stored.size() == 32) {
+  rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), family, key, &stored);
+  if (read.ok() && stored.size() == 32) {
     url_secret_ = std::move(stored);
     return;
   }
-  rocksdb::WriteBatch batch;
-  batch.Put(family, rocksdb::Slice(kUrlSecretKey.data(), kUrlSecretKey.size()), url_secret_);
-  database_->write(&batch);
+  rocksdb::Status written = rocksdb::Status::Aborted("the stored secret could not be read");
+  if (read.IsNotFound()) {
+    rocksdb::WriteBatch batch;
+    batch.Put(family, key, url_secret_);
+    written = database_->write(&batch);
+  }
+  if (!written.ok()) {
+    std::cerr << "arkroute: warning: the cache's URL secret is not stored (" << written.ToString()
+              << "): image URLs handed out now stop working at the next restart\n";
+  }
 }
 
 RocksCacheStore::~RocksCacheStore() = default;

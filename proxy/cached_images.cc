@@ -108,7 +108,10 @@ std::optional<CachedImageId> cachedImageIdIn(std::string_view url_or_id) {
 std::optional<CachedImage> cachedImage(cache::CacheStore& store, const CachedImageId& image,
                                        int64_t now_ms) {
   std::string expected = entryTag(store.urlSecret(), image.digest, image.created_ms);
-  if (CRYPTO_memcmp(expected.data(), image.tag.data(), expected.size()) != 0) return std::nullopt;
+  if (image.tag.size() != expected.size() ||
+      CRYPTO_memcmp(expected.data(), image.tag.data(), expected.size()) != 0) {
+    return std::nullopt;
+  }
   auto found = store.lookupByDigest(image.digest, now_ms);
   if (!found.entry) return std::nullopt;
   // A later generation of the same request holds other bytes than the ones this id was given for.

@@ -137,7 +137,7 @@ ApiError keyRevokeRefusal(const KeyRegistry& keys, std::string_view id, const st
   if (!keys.find(id)) return ApiError::notFound(error, std::string("key_not_found"));
   ApiError refused = ApiError::internal("The key '" + std::string(id) +
                                         "' was NOT revoked and still works: " + error +
-                                        ". Try again once the gateway's disk has room.");
+                                        ". Try again once the gateway's database takes writes.");
   refused.status = 503;
   refused.code = "key_not_revoked";
   return refused;

@@ -158,6 +158,7 @@ bool KeyRegistry::revoke(std::string_view id, std::string* error) {
       if (error) *error = "no key with id '" + std::string(id) + "'";
       return false;
     }
+    if (it->second.revoked) return true;  // nothing to write: it is revoked already
     updated = it->second;
   }
   updated.revoked = true;

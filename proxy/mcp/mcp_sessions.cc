@@ -2,6 +2,7 @@
 #include "proxy/mcp/mcp_sessions.h"
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include "proxy/http/hex.h"
@@ -20,8 +21,19 @@ std::string McpSessions::newId() {
   return *id;
 }
 
+// The credential, not its spelling: "bearer  k" and "Bearer k" are the same caller (as the HTTP
+// API reads them), so spellings cannot multiply one key's share of sessions.
 std::string McpSessions::callerDigest(const std::string& authorization) {
-  return sha256Hex(authorization);
+  std::string_view text = authorization;
+  constexpr std::string_view kBearer = "bearer ";
+  bool bearer = text.size() > kBearer.size() &&
+                std::equal(kBearer.begin(), kBearer.end(), text.begin(), [](char a, char b) {
+                  return a == std::tolower(static_cast<unsigned char>(b));
+                });
+  if (bearer) text.remove_prefix(kBearer.size());
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text.empty() ? std::string() : sha256Hex(text);
 }
 
 std::optional<std::string> McpSessions::create(std::string protocol_version,
@@ -38,8 +50,10 @@ std::optional<std::string> McpSessions::create(std::string protocol_version,
   return id;
 }
 
-// A caller at its share ends its own least recently used session to open another.
+// A caller at its share ends its own least recently used session to open another. Callers
+// without a credential (an open gateway) cannot be told apart: they share the whole table.
 void McpSessions::dropOwnOldestLocked(const std::string& caller) {
+  if (caller.empty()) return;
   size_t share = std::min(max_sessions_, kMaxSessionsPerCaller);
   auto oldest = sessions_.end();
   size_t count = 0;

@@ -19,7 +19,7 @@ namespace arkroute::mcp {
 
 struct SessionInfo {
   std::string protocol_version;
-  std::string caller;  // SHA-256 hex of the Authorization value ("" hashed too)
+  std::string caller;  // SHA-256 hex of the credential in Authorization; "" when none
 };
 
 class McpSessions {

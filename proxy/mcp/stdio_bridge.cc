@@ -84,7 +84,12 @@ bool StdioBridge::reinitialize() {
   session_id_.clear();
   protocol_version_.clear();
   BlockingResponse init = post(initialize_line_);
-  if (init.status != 200 || session_id_.empty()) return false;
+  if (init.status != 200 || session_id_.empty()) {
+    log_ << "arkroute mcp: could not open a new session: "
+         << (init.status ? "HTTP " + std::to_string(init.status) : init.error)
+         << "; trying again with the next message\n";
+    return false;
+  }
   rememberVersion(nlohmann::json::parse(init.body, nullptr, false));
   post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
   log_ << "arkroute mcp: the session had expired; opened a new one\n";
@@ -99,6 +104,12 @@ void StdioBridge::forward(const std::string& line) {
     initialize_line_ = line;
     session_id_.clear();
     protocol_version_.clear();
+  }
+  // No session (a new one could not be opened): open one first, else the message gets a 400.
+  bool lost = !initialize && session_id_.empty() && !initialize_line_.empty();
+  if (lost && !reinitialize()) {
+    if (!request_id.is_null()) writeError(request_id, "The gateway has no MCP session for us");
+    return;
   }
   BlockingResponse response = post(line);
   if (response.status == 404 && !initialize && !initialize_line_.empty() && reinitialize()) {

@@ -339,6 +339,38 @@ TEST(McpStdioBridge, ReopensAnExpiredSessionTransparently) {
   EXPECT_NE(log.str().find("opened a new one"), std::string::npos);
 }
 
+// When the gateway cannot give it a new session (its table full of others'), the bridge answers
+// with an error and opens one with its next message, rather than send every later message
+// without a session (400) for good.
+TEST(McpStdioBridge, ASessionItCouldNotReopenIsOpenedWithTheNextMessage) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim, "[mcp]\nmax_sessions = 1\n"));
+  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
+  std::string error;
+  std::ostringstream out, log;
+  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error), mcp::BridgeOptions{url, "agent"}, out,
+                          log);
+  bridge.forward(kInitialize);
+  ASSERT_EQ(mcpCall(gateway.port(), "DELETE", "",
+                    [&] {
+                      Headers headers = jsonHeaders(bridge.sessionId());
+                      headers.emplace_back("Authorization", "Bearer agent");
+                      return headers;
+                    }())
+                .status,
+            200);
+  std::string other = openSession(gateway.port());  // the one place is someone else's now
+  out.str("");
+  bridge.forward(R"({"jsonrpc":"2.0","id":"full","method":"ping"})");
+  EXPECT_TRUE(nlohmann::json::parse(out.str()).contains("error")) << out.str();
+  EXPECT_NE(log.str().find("HTTP 503"), std::string::npos) << log.str();
+  ASSERT_EQ(mcpCall(gateway.port(), "DELETE", "", jsonHeaders(other)).status, 200);
+  out.str("");
+  bridge.forward(R"({"jsonrpc":"2.0","id":"room","method":"ping"})");
+  EXPECT_EQ(nlohmann::json::parse(out.str()),
+            nlohmann::json::parse(R"({"jsonrpc":"2.0","id":"room","result":{}})"));
+}
+
 TEST(McpStdioBridge, ItsKeyReachesThePipelineAsTheCaller) {
   Simulator sim;
   Gateway gateway(mcpGateway(sim, "[auth]\nmode = \"passthrough\"\n"));

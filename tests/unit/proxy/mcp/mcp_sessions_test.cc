@@ -65,20 +65,20 @@ TEST(McpSessions, UnusedSessionExpiresAfterTtlAndUseRefreshesIt) {
 TEST(McpSessions, AboveTheCapTheLeastRecentlyUsedIsDropped) {
   Clock clock;
   McpSessions sessions(1h, 3, clock.fn());
-  std::string a = *sessions.create("v", "");
+  std::string a = *sessions.create("v", "Bearer k");
   clock.now += 1;
-  std::string b = *sessions.create("v", "");
+  std::string b = *sessions.create("v", "Bearer k");
   clock.now += 1;
-  std::string c = *sessions.create("v", "");
+  std::string c = *sessions.create("v", "Bearer k");
   clock.now += 1;
-  ASSERT_TRUE(sessions.touch(a, ""));  // b is now the least recently used
+  ASSERT_TRUE(sessions.touch(a, "Bearer k"));  // b is now the least recently used
   clock.now += 1;
-  std::string d = *sessions.create("v", "");
+  std::string d = *sessions.create("v", "Bearer k");
   EXPECT_EQ(sessions.size(), 3u);
-  EXPECT_TRUE(sessions.touch(a, ""));
-  EXPECT_FALSE(sessions.touch(b, ""));
-  EXPECT_TRUE(sessions.touch(c, ""));
-  EXPECT_TRUE(sessions.touch(d, ""));
+  EXPECT_TRUE(sessions.touch(a, "Bearer k"));
+  EXPECT_FALSE(sessions.touch(b, "Bearer k"));
+  EXPECT_TRUE(sessions.touch(c, "Bearer k"));
+  EXPECT_TRUE(sessions.touch(d, "Bearer k"));
 }
 
 // One caller opening sessions in a loop ends only its own: at its share its oldest goes, and a
@@ -100,6 +100,10 @@ TEST(McpSessions, NoCallerCanEndAnothersSession) {
   for (int i = 0; i < 7; ++i) ASSERT_TRUE(sessions.create("v", "Bearer k" + std::to_string(i)));
   EXPECT_EQ(sessions.size(), 40u);
   EXPECT_FALSE(sessions.create("v", "Bearer one-more").has_value()) << "full: refused";
+  EXPECT_TRUE(sessions.touch(victim, "Bearer victim"));
+  // Another spelling of the same key is the same caller: it ends its own oldest, not a place.
+  EXPECT_TRUE(sessions.create("v", "bearer   greedy ").has_value());
+  EXPECT_FALSE(sessions.touch(mine[68], "Bearer greedy")) << "its oldest live one";
   EXPECT_TRUE(sessions.touch(victim, "Bearer victim"));
 }
 
