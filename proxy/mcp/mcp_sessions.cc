@@ -50,11 +50,11 @@ std::optional<std::string> McpSessions::create(std::string protocol_version,
   return id;
 }
 
-// A caller at its share ends its own least recently used session to open another. Callers
-// without a credential (an open gateway) cannot be told apart: they share the whole table.
+// A caller at its share, or holding sessions in a full table, ends its own least recently used
+// one to open another. Callers without a credential (an open gateway) cannot be told apart: they
+// are one caller, whose share is the whole table.
 void McpSessions::dropOwnOldestLocked(const std::string& caller) {
-  if (caller.empty()) return;
-  size_t share = std::min(max_sessions_, kMaxSessionsPerCaller);
+  size_t share = caller.empty() ? max_sessions_ : std::min(max_sessions_, kMaxSessionsPerCaller);
   auto oldest = sessions_.end();
   size_t count = 0;
   for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
@@ -64,7 +64,7 @@ void McpSessions::dropOwnOldestLocked(const std::string& caller) {
       oldest = it;
     }
   }
-  if (count >= share) sessions_.erase(oldest);
+  if (count > 0 && (count >= share || sessions_.size() >= max_sessions_)) sessions_.erase(oldest);
 }
 
 std::optional<SessionInfo> McpSessions::touch(const std::string& id,

@@ -3,8 +3,8 @@
 // version and a digest of the caller's credential (a session is only usable with the key that
 // opened it). Shared by every worker thread (a client's requests may land on any worker), so every
 // method is thread-safe. Sessions unused for `ttl` expire; a credential holds at most 32 (its
-// least recently used ends); a full table (`max_sessions`) refuses new ones. Time comes from an
-// injected clock (milliseconds).
+// least recently used ends); a full table (`max_sessions`) refuses callers holding none of its
+// sessions. Time comes from an injected clock (milliseconds).
 #pragma once
 
 #include <chrono>
@@ -27,8 +27,9 @@ class McpSessions {
   McpSessions(std::chrono::milliseconds ttl, size_t max_sessions, std::function<int64_t()> now_ms);
 
   // Opens a session and returns its id. A caller (credential) holds at most
-  // kMaxSessionsPerCaller: past that its own least recently used one ends. nullopt when the table
-  // is full of other callers' live sessions: one caller can never end another's.
+  // kMaxSessionsPerCaller (callers without one, together, the whole table): past that, or in a
+  // full table, its own least recently used one ends. nullopt when the table is full of other
+  // callers' live sessions: one caller can never end another's.
   std::optional<std::string> create(std::string protocol_version, const std::string& authorization);
   static constexpr size_t kMaxSessionsPerCaller = 32;
   // The session's facts, refreshing its last use; nullopt when unknown, expired, or opened with

@@ -107,6 +107,24 @@ TEST(McpSessions, NoCallerCanEndAnothersSession) {
   EXPECT_TRUE(sessions.touch(victim, "Bearer victim"));
 }
 
+// Callers without a credential are one caller: in a full table a new one ends their own oldest
+// (an open gateway's agents keep working), never a keyed caller's.
+TEST(McpSessions, CallersWithoutACredentialShareTheTableAndEndOnlyTheirOwn) {
+  Clock clock;
+  McpSessions sessions(1h, 3, clock.fn());
+  std::string keyed = *sessions.create("v", "Bearer k");
+  clock.now += 1;
+  std::string first = *sessions.create("v", "");
+  clock.now += 1;
+  std::string second = *sessions.create("v", "");
+  clock.now += 1;
+  auto third = sessions.create("v", "");
+  ASSERT_TRUE(third.has_value());
+  EXPECT_FALSE(sessions.touch(first, "")) << "their own oldest ended";
+  EXPECT_TRUE(sessions.touch(second, ""));
+  EXPECT_TRUE(sessions.touch(keyed, "Bearer k"));
+}
+
 TEST(McpSessions, RemoveEndsTheSessionOnce) {
   Clock clock;
   McpSessions sessions(1h, 10, clock.fn());
