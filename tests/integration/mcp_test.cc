@@ -292,13 +292,21 @@ TEST(McpHttp, DisabledEndpointIs404) {
   EXPECT_EQ(mcpCall(gateway.port(), "POST", kInitialize, jsonHeaders()).status, 404);
 }
 
+// A stdio bridge to the gateway on port (sending key as its API key, if any): answers go to out,
+// its log to log.
+mcp::StdioBridge bridgeTo(uint16_t port, std::ostream& out, std::ostream& log,
+                          std::string key = "") {
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  std::string error;
+  return mcp::StdioBridge(*mcp::parseHttpTarget(url, &error),
+                          mcp::BridgeOptions{url, std::move(key)}, out, log);
+}
+
 TEST(McpStdioBridge, ForwardsLinesKeepsTheSessionAndDeletesItAtTheEnd) {
   Simulator sim;
   Gateway gateway(mcpGateway(sim));
-  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
-  std::string error;
   std::ostringstream out, log;
-  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error), mcp::BridgeOptions{url}, out, log);
+  mcp::StdioBridge bridge = bridgeTo(gateway.port(), out, log);
   bridge.forward(kInitialize);
   bridge.forward(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
   bridge.forward(R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
@@ -324,10 +332,8 @@ TEST(McpStdioBridge, ForwardsLinesKeepsTheSessionAndDeletesItAtTheEnd) {
 TEST(McpStdioBridge, ReopensAnExpiredSessionTransparently) {
   Simulator sim;
   Gateway gateway(mcpGateway(sim));
-  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
-  std::string error;
   std::ostringstream out, log;
-  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error), mcp::BridgeOptions{url}, out, log);
+  mcp::StdioBridge bridge = bridgeTo(gateway.port(), out, log);
   bridge.forward(kInitialize);
   std::string first = bridge.sessionId();
   ASSERT_EQ(mcpCall(gateway.port(), "DELETE", "", jsonHeaders(first)).status, 200);
@@ -345,11 +351,8 @@ TEST(McpStdioBridge, ReopensAnExpiredSessionTransparently) {
 TEST(McpStdioBridge, ASessionItCouldNotReopenIsOpenedWithTheNextMessage) {
   Simulator sim;
   Gateway gateway(mcpGateway(sim, "[mcp]\nmax_sessions = 1\n"));
-  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
-  std::string error;
   std::ostringstream out, log;
-  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error), mcp::BridgeOptions{url, "agent"}, out,
-                          log);
+  mcp::StdioBridge bridge = bridgeTo(gateway.port(), out, log, "agent");
   bridge.forward(kInitialize);
   ASSERT_EQ(mcpCall(gateway.port(), "DELETE", "",
                     [&] {
@@ -374,11 +377,8 @@ TEST(McpStdioBridge, ASessionItCouldNotReopenIsOpenedWithTheNextMessage) {
 TEST(McpStdioBridge, ItsKeyReachesThePipelineAsTheCaller) {
   Simulator sim;
   Gateway gateway(mcpGateway(sim, "[auth]\nmode = \"passthrough\"\n"));
-  std::string url = "http://127.0.0.1:" + std::to_string(gateway.port());
-  std::string error;
   std::ostringstream out, log;
-  mcp::StdioBridge bridge(*mcp::parseHttpTarget(url, &error),
-                          mcp::BridgeOptions{url, "sk-agent-key"}, out, log);
+  mcp::StdioBridge bridge = bridgeTo(gateway.port(), out, log, "sk-agent-key");
   bridge.forward(kInitialize);
   bridge.forward(
       R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generate_image",)"
