@@ -105,10 +105,14 @@ void handleAdminKeyCreate(Worker& worker, std::shared_ptr<http::Exchange> exchan
       exchange, request_id,
       [keys = worker.services().keys, spec = std::move(spec),
        budget = config.auth.default_budget_usd,
-       now = worker.services().now_ms()] { return keys->create(spec, budget, now); },
-      [request_id](http::Exchange& exchange, const std::variant<CreatedKey, std::string>& created) {
-        if (auto* message = std::get_if<std::string>(&created)) {
-          sendError(exchange, ApiError::invalidRequest(*message), request_id);
+       now = worker.services().now_ms()]() -> std::variant<CreatedKey, ApiError> {
+        auto created = keys->create(spec, budget, now);
+        if (auto* key = std::get_if<CreatedKey>(&created)) return std::move(*key);
+        return keyCreateRefusal(spec, now, std::get<std::string>(created));
+      },
+      [request_id](http::Exchange& exchange, const std::variant<CreatedKey, ApiError>& created) {
+        if (auto* refused = std::get_if<ApiError>(&created)) {
+          sendError(exchange, *refused, request_id);
           return;
         }
         const CreatedKey& key = std::get<CreatedKey>(created);
@@ -131,6 +135,15 @@ void handleAdminKeyList(Worker& worker, std::shared_ptr<http::Exchange> exchange
     data.push_back(std::move(item));
   }
   sendJsonValue(*exchange, 200, nlohmann::json{{"object", "list"}, {"data", data}}, request_id);
+}
+
+ApiError keyCreateRefusal(const KeySpec& spec, int64_t now_ms, const std::string& error) {
+  if (keySpecProblem(spec, now_ms)) return ApiError::invalidRequest(error);
+  ApiError refused = ApiError::internal("The key was NOT created: " + error +
+                                        ". Try again once the gateway's database takes writes.");
+  refused.status = 503;
+  refused.code = "key_not_created";
+  return refused;
 }
 
 ApiError keyRevokeRefusal(const KeyRegistry& keys, std::string_view id, const std::string& error) {

@@ -13,6 +13,11 @@ namespace arkroute {
 
 class Worker;
 class KeyRegistry;
+struct KeySpec;
+
+// Why creating a key from spec failed with error: 400 when the spec itself is unacceptable, else
+// 503 key_not_created (the database could not store it, or the random generator failed).
+ApiError keyCreateRefusal(const KeySpec& spec, int64_t now_ms, const std::string& error);
 
 // Why revoking key id failed: 404 key_not_found when there is no such key, else 503: the key
 // exists and still works, since its revocation could not be stored (a full disk).

@@ -8,21 +8,6 @@
 
 namespace arkroute {
 
-std::string_view bearerToken(std::string_view authorization) {
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (authorization.size() <= kPrefix.size()) return {};
-  for (size_t i = 0; i < kPrefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
-        std::tolower(static_cast<unsigned char>(kPrefix[i]))) {
-      return {};
-    }
-  }
-  std::string_view token = authorization.substr(kPrefix.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  return token;
-}
-
 std::string_view describe(KeyRejection rejection) {
   switch (rejection) {
     case KeyRejection::kMissing:
@@ -101,13 +86,18 @@ bool KeyRegistry::store(const VirtualKey& key, std::string* error) {
   return table_.put(key.id, key.toStoredJson().dump(), error);
 }
 
+std::optional<std::string> keySpecProblem(const KeySpec& spec, int64_t now_ms) {
+  if (spec.name.empty()) return "a key needs a name (--name)";
+  if (spec.rpm < 0 || spec.images_per_min < 0) return "limits must not be negative";
+  if (spec.budget_usd && *spec.budget_usd < 0) return "budget must not be negative";
+  if (spec.expires_ms && spec.expires_ms <= now_ms) return "expiry is in the past";
+  return std::nullopt;
+}
+
 std::variant<CreatedKey, std::string> KeyRegistry::create(const KeySpec& spec,
                                                           double default_budget_usd,
                                                           int64_t now_ms) {
-  if (spec.name.empty()) return std::string("a key needs a name (--name)");
-  if (spec.rpm < 0 || spec.images_per_min < 0) return std::string("limits must not be negative");
-  if (spec.budget_usd && *spec.budget_usd < 0) return std::string("budget must not be negative");
-  if (spec.expires_ms && spec.expires_ms <= now_ms) return std::string("expiry is in the past");
+  if (auto problem = keySpecProblem(spec, now_ms)) return *problem;
   auto secret_hex = randomHex(32);
   auto id_hex = randomHex(8);
   if (!secret_hex || !id_hex) return std::string("the system random generator failed");

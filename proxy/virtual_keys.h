@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cache/kv_table.h"
+#include "proxy/http/headers.h"
 #include "proxy/http/hex.h"
 
 namespace arkroute {
@@ -82,7 +83,10 @@ class KeyRegistry {
   std::map<std::string, std::string, std::less<>> id_by_hash_;
 };
 
-// The bearer token of an Authorization header value ("" when it is not "Bearer <token>").
-std::string_view bearerToken(std::string_view authorization);
+using http::bearerToken;
+
+// What makes a key request unacceptable as written ("a key needs a name"...); nullopt when none.
+// KeyRegistry::create refuses the same, and besides fails only on the gateway's side.
+std::optional<std::string> keySpecProblem(const KeySpec& spec, int64_t now_ms);
 
 }  // namespace arkroute

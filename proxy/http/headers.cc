@@ -6,6 +6,19 @@
 
 namespace arkroute::http {
 
+std::string_view bearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !equalsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return {};
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!token.empty() && blank(token.front())) token.remove_prefix(1);
+  while (!token.empty() && blank(token.back())) token.remove_suffix(1);
+  return token;
+}
+
 bool Headers::inText(std::string_view piece) const {
   std::less<const char*> before;
   return !piece.empty() && !before(piece.data(), text_.data()) &&

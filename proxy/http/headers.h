@@ -137,4 +137,8 @@ struct Request {
 // "OK", "Not Found", ... ("Unknown" for codes it does not know).
 std::string_view reasonPhrase(int status);
 
+// The credential of an Authorization value "Bearer <token>" (scheme case-insensitive, spaces and
+// tabs around the token ignored); "" for any other scheme or an empty token.
+std::string_view bearerToken(std::string_view authorization);
+
 }  // namespace arkroute::http

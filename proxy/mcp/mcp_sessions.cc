@@ -2,9 +2,9 @@
 #include "proxy/mcp/mcp_sessions.h"
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
+#include "proxy/http/headers.h"
 #include "proxy/http/hex.h"
 
 namespace arkroute::mcp {
@@ -21,19 +21,11 @@ std::string McpSessions::newId() {
   return *id;
 }
 
-// The credential, not its spelling: "bearer  k" and "Bearer k" are the same caller (as the HTTP
-// API reads them), so spellings cannot multiply one key's share of sessions.
+// The credential, not its spelling: "bearer  k" and "Bearer k" are the same caller (the HTTP API
+// reads the header with the same function), so spellings cannot multiply one key's share.
 std::string McpSessions::callerDigest(const std::string& authorization) {
-  std::string_view text = authorization;
-  constexpr std::string_view kBearer = "bearer ";
-  bool bearer = text.size() > kBearer.size() &&
-                std::equal(kBearer.begin(), kBearer.end(), text.begin(), [](char a, char b) {
-                  return a == std::tolower(static_cast<unsigned char>(b));
-                });
-  if (bearer) text.remove_prefix(kBearer.size());
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text.empty() ? std::string() : sha256Hex(text);
+  std::string_view token = http::bearerToken(authorization);
+  return token.empty() ? std::string() : sha256Hex(token);
 }
 
 std::optional<std::string> McpSessions::create(std::string protocol_version,

@@ -92,6 +92,26 @@ class FailingTable : public cache::MemoryKeyValueTable {
   }
 };
 
+// A key the database could not store is the gateway's failure (503), not the request's (400).
+TEST(KeyRegistry, AKeyThatCannotBeStoredIsNotReportedAsABadRequest) {
+  FailingTable table;
+  table.failing = true;
+  KeyRegistry registry(table);
+  KeySpec spec;
+  spec.name = "ci";
+  auto created = registry.create(spec, 1.0, 1000);
+  ASSERT_TRUE(std::holds_alternative<std::string>(created));
+  ApiError refused = keyCreateRefusal(spec, 1000, std::get<std::string>(created));
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.code, "key_not_created");
+  EXPECT_NE(refused.message.find("No space left"), std::string::npos);
+  EXPECT_TRUE(registry.list().empty());
+  KeySpec unnamed;
+  auto bad = registry.create(unnamed, 1.0, 1000);
+  ASSERT_TRUE(std::holds_alternative<std::string>(bad));
+  EXPECT_EQ(keyCreateRefusal(unnamed, 1000, std::get<std::string>(bad)).status, 400);
+}
+
 // A revocation the database could not store leaves the key working: the admin API must not say
 // 404 (which a script reads as "already gone"), but 503 and that the key still works.
 TEST(KeyRegistry, ARevocationThatCannotBeStoredIsNotReportedAsAnUnknownKey) {
@@ -111,13 +131,6 @@ TEST(KeyRegistry, ARevocationThatCannotBeStoredIsNotReportedAsAnUnknownKey) {
   EXPECT_NE(refused.message.find("No space left"), std::string::npos);
   ASSERT_FALSE(registry.revoke("key_unknown", &error));
   EXPECT_EQ(keyRevokeRefusal(registry, "key_unknown", error).status, 404);
-}
-
-TEST(BearerToken, AcceptsTheBearerSchemeOnly) {
-  EXPECT_EQ(bearerToken("Bearer ark_1"), "ark_1");
-  EXPECT_EQ(bearerToken("bearer  ark_1 "), "ark_1");
-  EXPECT_EQ(bearerToken("Basic abc"), "");
-  EXPECT_EQ(bearerToken(""), "");
 }
 
 }  // namespace

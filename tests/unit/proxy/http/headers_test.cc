@@ -124,3 +124,20 @@ TEST(FieldNames, OnlyTokenCharactersMakeAName) {
 
 }  // namespace
 }  // namespace arkroute::http
+
+namespace arkroute::http {
+namespace {
+
+TEST(BearerToken, AcceptsTheBearerSchemeOnly) {
+  EXPECT_EQ(bearerToken("Bearer ark_1"), "ark_1");
+  EXPECT_EQ(bearerToken("bearer  ark_1 "), "ark_1");
+  EXPECT_EQ(bearerToken("BEARER \tark_1\t"), "ark_1");
+  EXPECT_EQ(bearerToken("Basic abc"), "");
+  EXPECT_EQ(bearerToken("Bearer "), "");
+  EXPECT_EQ(bearerToken("Bearer \t "), "");
+  EXPECT_EQ(bearerToken("Bearerark_1"), "");
+  EXPECT_EQ(bearerToken(""), "");
+}
+
+}  // namespace
+}  // namespace arkroute::http

@@ -122,7 +122,9 @@ TEST(McpSessions, CallersWithoutACredentialShareTheTableAndEndOnlyTheirOwn) {
   ASSERT_TRUE(third.has_value());
   EXPECT_FALSE(sessions.touch(first, "")) << "their own oldest ended";
   EXPECT_TRUE(sessions.touch(second, ""));
+  EXPECT_TRUE(sessions.touch(second, "Basic abc")) << "another scheme is no bearer credential";
   EXPECT_TRUE(sessions.touch(keyed, "Bearer k"));
+  EXPECT_TRUE(sessions.touch(keyed, "bearer  k\t")) << "read as the HTTP API reads it";
 }
 
 TEST(McpSessions, RemoveEndsTheSessionOnce) {
