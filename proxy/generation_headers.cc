@@ -2,45 +2,47 @@
 #include "proxy/generation_headers.h"
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 namespace arkroute {
 
 namespace {
 
-constexpr std::array<std::string_view, 15> kRequestHeadersNotForwarded = {"connection",
-                                                                          "keep-alive",
-                                                                          "proxy-connection",
-                                                                          "transfer-encoding",
-                                                                          "te",
-                                                                          "trailer",
-                                                                          "upgrade",
-                                                                          "host",
-                                                                          "content-length",
-                                                                          "authorization",
-                                                                          "cookie",
-                                                                          "accept-encoding",
-                                                                          "expect",
-                                                                          "cache-control",
-                                                                          "x-arkroute-cache-ttl"};
+// A fixed set of field names, looked up case-insensitively. Most names a message carries are not
+// in it, and their length alone rules them out before any text is compared.
+template <size_t N>
+class NameSet {
+ public:
+  constexpr explicit NameSet(const std::array<std::string_view, N>& names) : names_(names) {
+    for (std::string_view name : names) lengths_ |= uint64_t{1} << name.size();  // each < 64
+  }
+  bool contains(std::string_view name) const {
+    if (name.size() >= 64 || ((lengths_ >> name.size()) & 1) == 0) return false;
+    for (std::string_view entry : names_) {
+      if (http::equalsIgnoreCase(entry, name)) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::array<std::string_view, N> names_;
+  uint64_t lengths_ = 0;
+};
+
+constexpr NameSet<15> kRequestHeadersNotForwarded(std::array<std::string_view, 15>{
+    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+    "host", "content-length", "authorization", "cookie", "accept-encoding", "expect",
+    "cache-control", "x-arkroute-cache-ttl"});
 
 // The gateway writes x-request-id and its own X-ArkRoute-{Model,Cache,Cost-USD} (an upstream that
 // is itself an ArkRoute sends them too): dropped here so the caller adds them without a search.
 // What a provider says about its own site would apply to the gateway's: its cookies, its HSTS
 // (includeSubDomains reaching the gateway's domain), its other protocols (alt-svc).
-constexpr std::array<std::string_view, 15> kResponseHeadersNotForwarded = {
-    "connection", "keep-alive",       "proxy-connection",         "transfer-encoding",
-    "te",         "trailer",          "content-length",           "x-request-id",
-    "upgrade",    "x-arkroute-model", "x-arkroute-cache",         "x-arkroute-cost-usd",
-    "set-cookie", "alt-svc",          "strict-transport-security"};
-
-template <size_t N>
-bool listed(const std::array<std::string_view, N>& list, std::string_view name) {
-  for (std::string_view entry : list) {
-    if (http::equalsIgnoreCase(entry, name)) return true;
-  }
-  return false;
-}
+constexpr NameSet<15> kResponseHeadersNotForwarded(std::array<std::string_view, 15>{
+    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+    "content-length", "x-request-id", "upgrade", "x-arkroute-model", "x-arkroute-cache",
+    "x-arkroute-cost-usd", "set-cookie", "alt-svc", "strict-transport-security"});
 
 }  // namespace
 
@@ -48,13 +50,13 @@ bool listed(const std::array<std::string_view, N>& list, std::string_view name) 
 // upstream response parser trims or drops them.
 void copyForwardableHeaders(const http::Headers& in, http::Headers* out) {
   for (const auto& [name, value] : in) {
-    if (!listed(kRequestHeadersNotForwarded, name)) out->add(name, value);
+    if (!kRequestHeadersNotForwarded.contains(name)) out->add(name, value);
   }
 }
 
 void copyReturnableHeaders(const http::Headers& in, http::Headers* out) {
   for (const auto& [name, value] : in) {
-    if (!listed(kResponseHeadersNotForwarded, name)) out->add(name, value);
+    if (!kResponseHeadersNotForwarded.contains(name)) out->add(name, value);
   }
   if (auto upstream_id = in.find("x-request-id")) {
     out->set("x-upstream-request-id", *upstream_id);
