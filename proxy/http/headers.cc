@@ -22,7 +22,12 @@ std::string_view bearerToken(std::string_view authorization) {
 bool Headers::inText(std::string_view piece) const {
   std::less<const char*> before;
   return !piece.empty() && !before(piece.data(), text_.data()) &&
-         before(piece.data(), text_.data() + text_.size());
+         before(piece.data(), text_.data() + used_);
+}
+
+void Headers::growText(size_t more) {
+  // 512 bytes hold a typical message at once, instead of growing 1, 2, 4, 8...
+  text_.resize(std::max({size_t{512}, text_.size() * 2, used_ + more}));
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
@@ -30,17 +35,14 @@ void Headers::add(std::string_view name, std::string_view value) {
     add(std::string(name), std::string(value));
     return;
   }
-  // Room for a typical message at once instead of growing 1, 2, 4, 8, 16.
-  if (entries_.capacity() == 0) {
-    entries_.reserve(16);
-    text_.reserve(512);
-  }
-  Entry entry{static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(name.size()),
-              static_cast<uint32_t>(text_.size() + name.size()),
-              static_cast<uint32_t>(value.size())};
-  text_.append(name);
-  text_.append(value);
-  entries_.push_back(entry);
+  if (entries_.capacity() == 0) entries_.reserve(16);  // a typical message at once
+  char* at = reserveText(name.size() + value.size());
+  if (!name.empty()) std::memcpy(at, name.data(), name.size());
+  if (!value.empty()) std::memcpy(at + name.size(), value.data(), value.size());
+  entries_.push_back(Entry{used_, static_cast<uint32_t>(name.size()),
+                           static_cast<uint32_t>(used_ + name.size()),
+                           static_cast<uint32_t>(value.size())});
+  used_ += static_cast<uint32_t>(name.size() + value.size());
 }
 
 void Headers::appendToLastValue(std::string_view more) {
@@ -50,12 +52,16 @@ void Headers::appendToLastValue(std::string_view more) {
   }
   Entry& last = entries_.back();
   // Only the newest field's value can grow in place; anything added after it moves it to the end.
-  if (last.value_at + last.value_length != text_.size()) {
+  if (last.value_at + last.value_length != used_) {
     std::string value(fieldAt(entries_.size() - 1).second);
-    last.value_at = static_cast<uint32_t>(text_.size());
-    text_.append(value);
+    char* at = reserveText(value.size());  // may move the text: value is a copy
+    if (!value.empty()) std::memcpy(at, value.data(), value.size());
+    last.value_at = used_;
+    used_ += static_cast<uint32_t>(value.size());
   }
-  text_.append(more);
+  char* at = reserveText(more.size());
+  if (!more.empty()) std::memcpy(at, more.data(), more.size());
+  used_ += static_cast<uint32_t>(more.size());
   last.value_length += static_cast<uint32_t>(more.size());
 }
 

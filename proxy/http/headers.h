@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -88,7 +89,7 @@ class Headers {
   void remove(std::string_view name);
   // Removes every field and keeps the list's storage for the next message.
   void clear() {
-    text_.clear();
+    used_ = 0;
     entries_.clear();
   }
   // Appends to the value of the most recently added field (parsers deliver values in pieces).
@@ -118,8 +119,18 @@ class Headers {
   }
   std::string_view piece(uint32_t at, uint32_t length) const { return {text_.data() + at, length}; }
   bool inText(std::string_view piece) const;
+  // Room for `more` bytes after the used ones; returns where they go.
+  char* reserveText(size_t more) {
+    if (text_.size() - used_ < more) growText(more);
+    return text_.data() + used_;
+  }
+  void growText(size_t more);
 
-  std::string text_;
+  // The fields' bytes back to back: the first used_ of text_ (whose size is the capacity, grown
+  // by doubling). Adding a field is one bounds check and two copies, where std::string::append
+  // was an out-of-line call per piece: ~28 of them per proxied request.
+  std::vector<char> text_;
+  uint32_t used_ = 0;
   std::vector<Entry> entries_;
 };
 
