@@ -7,9 +7,12 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "proxy/http/server_exchange.h"
+#include "proxy/http/server_response_head.h"
 #include "proxy/http/simple_head.h"
 
 namespace arkroute::http {
@@ -269,36 +272,33 @@ void ServerConnection::failRequest(int status, std::string_view message) {
 void ServerConnection::writeHead(int status, const Headers& headers,
                                  std::optional<uint64_t> content_length, bool chunked_allowed) {
   if (!shared_.accepting) keep_alive_ = false;  // draining: finish this one, then close
-  thread_local std::string head;  // one buffer per worker, reused: no allocation per response
-  head.clear();
-  head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
-  head.append(reasonPhrase(status)).append("\r\n");
-  for (const auto& [name, value] : headers) {
-    if (equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "connection") ||
-        equalsIgnoreCase(name, "transfer-encoding")) {
-      continue;
-    }
-    head.append(name).append(": ").append(value).append("\r\n");
-  }
+  char framing[96];
+  char* end = framing;
+  auto line = [&end](std::string_view text) {
+    std::memcpy(end, text.data(), text.size());
+    end += text.size();
+  };
   chunked_response_ = false;
   if (status < 200 || status == 204 || status == 304) {
     // No body by definition (RFC 9112 6.3): neither a length nor chunked framing, which a client
     // would not read, leaving its bytes to be taken for the next answer on this connection.
   } else if (content_length) {
-    head.append("Content-Length: ").append(std::to_string(*content_length)).append("\r\n");
+    line("Content-Length: ");
+    end = std::to_chars(end, framing + 48, *content_length).ptr;  // 20 digits at most
+    line("\r\n");
   } else if (chunked_allowed && exchange_->request().version_minor >= 1 && !isHead()) {
     chunked_response_ = true;
-    head.append("Transfer-Encoding: chunked\r\n");
+    line("Transfer-Encoding: chunked\r\n");
   } else if (!isHead()) {
     keep_alive_ = false;  // close-delimited body
   }
   if (!keep_alive_) {
-    head.append("Connection: close\r\n");
+    line("Connection: close\r\n");
   } else if (exchange_->request().version_minor == 0) {
-    head.append("Connection: keep-alive\r\n");
+    line("Connection: keep-alive\r\n");
   }
-  head.append("\r\n");
-  evbuffer_add(stream_->output(), head.data(), head.size());
+  writeResponseHead(stream_->output(), status, headers,
+                    std::string_view(framing, static_cast<size_t>(end - framing)));
   stream_->flushSoon();
 }
 
