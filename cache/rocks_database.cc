@@ -147,12 +147,30 @@ rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {
     write_failure_ = status;
     recoveries_before_failure_.store(recoveries);
     write_failed_.store(true);
+    if (memtablesEmpty()) {
+      // RocksDB's recovery would flush nothing, keep the failed WAL, and abort on the next write.
+      stopped_until_restart_.store(true);
+      std::cerr << "arkroute: cache database " << path_ << ": a write failed (" << status.ToString()
+                << ") before any other was held in memory; the cache and the ledger store nothing "
+                   "more until the gateway restarts with free space (serving and reads go on)\n";
+      return status;
+    }
     std::cerr << "arkroute: cache database " << path_ << ": a write failed (" << status.ToString()
               << "); the cache and the ledger store nothing more until RocksDB recovers (after a "
                  "full disk: on its own, once 64 MiB are free) or the gateway restarts (serving "
                  "and reads go on)\n";
   }
   return status;
+}
+
+bool RocksDatabase::memtablesEmpty() const {
+  for (rocksdb::ColumnFamilyHandle* family : families_) {
+    uint64_t active = 0, immutable = 0;
+    db_->GetIntProperty(family, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active);
+    db_->GetIntProperty(family, rocksdb::DB::Properties::kNumEntriesImmMemTables, &immutable);
+    if (active != 0 || immutable != 0) return false;
+  }
+  return true;
 }
 
 void RocksDatabase::onRecovered(const rocksdb::Status& from) {
@@ -162,7 +180,7 @@ void RocksDatabase::onRecovered(const rocksdb::Status& from) {
 }
 
 bool RocksDatabase::writesStopped() const {
-  if (read_only_) return true;
+  if (read_only_ || stopped_until_restart_.load()) return true;
   return write_failed_.load() && recoveries_.load() == recoveries_before_failure_.load();
 }
 

@@ -16,7 +16,10 @@
 // stopped until a restart. Opened on a full disk, the database is read-only until a restart.
 // Debian's RocksDB 7.8 keeps its debug assertions, and a file writer used again after a failed
 // append aborts the process; its info log did exactly that on a full disk, so that log goes to
-// stderr (rocks_logger.h), and no write is ever retried on a WAL that failed.
+// stderr (rocks_logger.h), and no write is ever retried on a WAL that failed. RocksDB leaves a
+// failed WAL only when its recovery flushes a memtable; a write that fails while every memtable is
+// empty (the first write after an open, say) would have it resume on the failed WAL and abort at
+// the next write, so that failure stops writes until the gateway restarts.
 //
 // Memory and the write-ahead log are bounded (RocksLimits), whatever the load: RocksDB's defaults
 // (64 MiB memtables per family, a 32 MiB block cache per family, a WAL limit of four times all
@@ -80,6 +83,8 @@ class RocksDatabase {
   rocksdb::Status write(rocksdb::WriteBatch* batch);
   // True from a write's I/O failure until RocksDB recovers from it.
   bool writesStopped() const;
+  // How many times RocksDB has reported recovering from a background error since the open.
+  uint64_t recoveries() const { return recoveries_.load(); }
   // The handle of a column family by name; nullptr when there is none. Owned by this object.
   rocksdb::ColumnFamilyHandle* family(std::string_view name) const;
   const std::string& path() const { return path_; }
@@ -104,6 +109,9 @@ class RocksDatabase {
   std::atomic<uint64_t> recoveries_before_failure_{0};
   std::atomic<bool> write_failed_{false};  // a write has failed since the open
   bool read_only_ = false;  // opened read-only on a full disk: stopped until a restart
+  // A write failed while no family held unflushed writes: stopped until a restart (see write()).
+  std::atomic<bool> stopped_until_restart_{false};
+  bool memtablesEmpty() const;
 };
 
 }  // namespace arkroute::cache
