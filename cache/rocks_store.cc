@@ -111,8 +111,8 @@ RocksCacheStore::RocksCacheStore(std::shared_ptr<RocksDatabase> database, const 
 
 // The URL secret lives in the default family, beside the entries its tags name: image URLs
 // survive a restart, and go with the database. Created once, when the database has none; a read
-// that fails otherwise never replaces it. If it cannot be read or stored, this process's own
-// secret serves, and its URLs end with the process: said on stderr.
+// that fails otherwise never replaces it (this process's own secret serves, and its URLs end with
+// the process: said on stderr). One that cannot be stored yet is stored with the first entry.
 void RocksCacheStore::loadUrlSecret() {
   rocksdb::ColumnFamilyHandle* family = db_->DefaultColumnFamily();
   rocksdb::Slice key(kUrlSecretKey.data(), kUrlSecretKey.size());
@@ -122,16 +122,22 @@ void RocksCacheStore::loadUrlSecret() {
     url_secret_ = std::move(stored);
     return;
   }
-  rocksdb::Status written = rocksdb::Status::Aborted("the stored secret could not be read");
-  if (read.IsNotFound()) {
-    rocksdb::WriteBatch batch;
-    batch.Put(family, key, url_secret_);
-    written = database_->write(&batch);
-  }
-  if (!written.ok()) {
-    std::cerr << "arkroute: warning: the cache's URL secret is not stored (" << written.ToString()
+  if (!read.IsNotFound()) {
+    std::string why = read.ok() ? "it is not 32 bytes long" : read.ToString();
+    std::cerr << "arkroute: warning: the cache's URL secret cannot be read (" << why
               << "): image URLs handed out now stop working at the next restart\n";
+    return;
   }
+  rocksdb::WriteBatch batch;
+  batch.Put(family, key, url_secret_);
+  rocksdb::Status written = database_->write(&batch);
+  if (written.ok()) return;
+  // Not stored now (a full disk): it goes in the batch of the first entry that is, so no entry is
+  // ever on disk without the secret its URLs are tagged with.
+  std::lock_guard lock(index_mutex_);
+  url_secret_unstored_ = true;
+  std::cerr << "arkroute: warning: the cache's URL secret is not stored yet (" << written.ToString()
+            << "): it will be with the first entry the cache stores\n";
 }
 
 RocksCacheStore::~RocksCacheStore() = default;
@@ -266,8 +272,13 @@ void RocksCacheStore::writeJob(const BackgroundWriter::Job& job) {
   batch.Put(records_, asSlice(job.digest), record);
   batch.Put(meta_, asSlice(job.digest), encodeMeta(meta));
   batch.Put(by_time_, timeKey(meta.created_ms, job.digest), size_value);
+  if (url_secret_unstored_) {
+    batch.Put(db_->DefaultColumnFamily(),
+              rocksdb::Slice(kUrlSecretKey.data(), kUrlSecretKey.size()), url_secret_);
+  }
   bool written = database_->write(&batch).ok();
   if (written) {
+    url_secret_unstored_ = false;
     entries_ += 1 - replaced.entries;
     bytes_ += meta.size;
     bytes_ -= replaced.bytes;

@@ -88,10 +88,11 @@ class RocksCacheStore : public CacheStore {
   std::atomic<uint64_t> entries_{0}, bytes_{0};
   StoreCounters counters_;
   HotEntries hot_;
-  std::mutex index_mutex_;    // serialises every change to records and their index entries
-  std::mutex insert_mutex_;   // keeps hot_ and the write queue in the same order
-  std::string sweep_cursor_;  // meta key where the next sweep resumes ("" = from the start)
-  BackgroundWriter writer_;   // last: destroyed (drained) first, while the rest still exists
+  std::mutex index_mutex_;            // serialises every change to records and their index entries
+  std::mutex insert_mutex_;           // keeps hot_ and the write queue in the same order
+  std::string sweep_cursor_;          // meta key where the next sweep resumes ("" = from the start)
+  bool url_secret_unstored_ = false;  // under index_mutex_: written with the next entry
+  BackgroundWriter writer_;  // last: destroyed (drained) first, while the rest still exists
 };
 
 }  // namespace arkroute::cache

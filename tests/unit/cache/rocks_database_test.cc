@@ -1,5 +1,6 @@
 // RocksDatabase: the column families and their options, clear open errors, and a full disk that
-// stops writes (never the process) while reads go on, until RocksDB recovers.
+// stops writes (never the process) while reads go on, until RocksDB recovers (and what the cache
+// store keeps of its own across it: the URL secret).
 #include "cache/rocks_database.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "cache/rocks_store.h"
 #include "unit/cache/faulty_disk.h"
 #include "unit/cache/temp_dir.h"
 
@@ -95,6 +97,60 @@ TEST_F(OnAFaultyDisk, AFullDiskStopsWritesNotTheProcessUntilRocksDbRecovers) {
         << "RocksDB's info log goes to stderr, not to files on the database's disk: "
         << file.path();
   }
+}
+
+// A write that fails before any other is held in memory (the first after an open, on a disk that
+// just filled): RocksDB recovers without flushing anything, so it keeps the failed log file, and
+// Debian's RocksDB aborts the process at the next write to it. Writes stay stopped until a restart
+// instead, and the reopened database takes them.
+TEST_F(OnAFaultyDisk, AWriteThatFailsWithNothingInMemoryStopsWritesUntilARestart) {
+  {
+    auto database = open();
+    ASSERT_TRUE(database) << error;
+    rocksdb::ColumnFamilyHandle* family = database->family(RocksDatabase::kLedgerFamily);
+    disk->full = true;
+    EXPECT_FALSE(putKept(*database, family));
+    disk->full = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (database->recoveries() == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(database->recoveries(), 1u) << "RocksDB did not report its recovery within 30 s";
+    ASSERT_TRUE(database->writesStopped()) << "a write now would abort the process";
+    EXPECT_FALSE(putKept(*database, family));
+  }
+  auto reopened = open();
+  ASSERT_TRUE(reopened) << error;
+  EXPECT_FALSE(reopened->writesStopped());
+  EXPECT_TRUE(putKept(*reopened, reopened->family(RocksDatabase::kLedgerFamily)));
+}
+
+// A cache URL secret that a full disk kept from being stored at open goes in the batch of the first
+// entry stored: no entry is on disk without the secret its URLs are tagged with, and those URLs
+// still open after a restart. (The database held a write already, so RocksDB can recover.)
+TEST_F(OnAFaultyDisk, AUrlSecretThatCouldNotBeStoredGoesWithTheFirstEntry) {
+  std::string secret;
+  {
+    std::shared_ptr<RocksDatabase> database = open();
+    ASSERT_TRUE(database) << error;
+    ASSERT_TRUE(putKept(*database, database->family(RocksDatabase::kLedgerFamily)));
+    disk->full = true;
+    RocksCacheStore store(database, RocksCacheStore::Options{});
+    secret = store.urlSecret();
+    ASSERT_TRUE(database->writesStopped()) << "the secret's write met the full disk";
+    disk->full = false;
+    ASSERT_TRUE(writesResume(*database)) << "RocksDB did not recover within 30 s";
+    simdjson::dom::parser parser;
+    auto key =
+        CacheKey::make("sim", "m", parser.parse(std::string(R"({"prompt":"fox"})")).value(), "");
+    ASSERT_TRUE(
+        store.insert(key, CacheEntry{"fox body", "application/json", "m", 0.01, 0, 60'000}));
+  }  // the store's destructor writes what it accepted
+  std::shared_ptr<RocksDatabase> reopened = open();
+  ASSERT_TRUE(reopened) << error;
+  RocksCacheStore store(reopened, RocksCacheStore::Options{});
+  EXPECT_EQ(store.urlSecret(), secret);
+  EXPECT_EQ(store.stats().entries, 1u);
 }
 
 // writesStopped() runs on the event loops (is there room for a url answer?): it answers at once
