@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -225,18 +226,22 @@ TEST(Ejection, AnUpstreamThatComesBackIsUsedAgainAfterASuccessfulProbe) {
   uint16_t port = freePort();
   Gateway gateway(pairOptions(backup, "flaky", "http://127.0.0.1:" + std::to_string(port) + "/v1",
                               "max_retries = 1\nretry_base = \"10ms\"\neject_after = 1\n"
-                              "eject_for = \"800ms\"\n"));
+                              "eject_for = \"3s\"\n"));
   ASSERT_NE(gateway.port(), 0);
   auto generate = [&](const std::string& prompt) {
     return httpPostJson(gateway.port(), "/v1/images/generations", body("pair", prompt)).status;
   };
+  // The cooldown (3 s) covers starting a simulator even on a loaded machine under sanitizers; the
+  // probe waits for its end, counted from the ejection.
   EXPECT_EQ(generate("while it is down"), 200);  // fails over to the backup
+  auto ejected_at = std::chrono::steady_clock::now();
   EXPECT_EQ(backup.requests(), 1);
   Simulator revived({"--listen", "127.0.0.1:" + std::to_string(port)});
   ASSERT_EQ(revived.port(), port);
   EXPECT_EQ(generate("still ejected"), 200);
   EXPECT_EQ(revived.requests(), 0) << "skipped during its cooldown";
-  std::this_thread::sleep_for(900ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - ejected_at, 3s) << "checked inside the cooldown";
+  std::this_thread::sleep_until(ejected_at + 3s + 100ms);
   EXPECT_EQ(generate("the probe"), 200);
   EXPECT_EQ(revived.requests(), 1) << "the probe went to it and succeeded";
   EXPECT_EQ(generate("back in rotation"), 200);
