@@ -163,12 +163,13 @@ rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {
   return status;
 }
 
+// Only a non-empty active memtable makes RocksDB's recovery switch to a new WAL (immutable ones are
+// flushed without a switch), so only those count.
 bool RocksDatabase::memtablesEmpty() const {
   for (rocksdb::ColumnFamilyHandle* family : families_) {
-    uint64_t active = 0, immutable = 0;
-    db_->GetIntProperty(family, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active);
-    db_->GetIntProperty(family, rocksdb::DB::Properties::kNumEntriesImmMemTables, &immutable);
-    if (active != 0 || immutable != 0) return false;
+    uint64_t entries = 0;
+    db_->GetIntProperty(family, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &entries);
+    if (entries != 0) return false;
   }
   return true;
 }

@@ -17,9 +17,10 @@
 // Debian's RocksDB 7.8 keeps its debug assertions, and a file writer used again after a failed
 // append aborts the process; its info log did exactly that on a full disk, so that log goes to
 // stderr (rocks_logger.h), and no write is ever retried on a WAL that failed. RocksDB leaves a
-// failed WAL only when its recovery flushes a memtable; a write that fails while every memtable is
-// empty (the first write after an open, say) would have it resume on the failed WAL and abort at
-// the next write, so that failure stops writes until the gateway restarts.
+// failed WAL only when its recovery switches an active memtable that holds writes; a write that
+// fails while every active memtable is empty (the first write after an open, say) would have it
+// resume on the failed WAL and abort at the next write, so that failure stops writes until the
+// gateway restarts.
 //
 // Memory and the write-ahead log are bounded (RocksLimits), whatever the load: RocksDB's defaults
 // (64 MiB memtables per family, a 32 MiB block cache per family, a WAL limit of four times all
