@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <stdexcept>
 #include <string_view>
 
 namespace arkroute {
@@ -15,7 +16,10 @@ template <size_t N>
 class NameSet {
  public:
   constexpr explicit NameSet(const std::array<std::string_view, N>& names) : names_(names) {
-    for (std::string_view name : names) lengths_ |= uint64_t{1} << name.size();  // each < 64
+    for (std::string_view name : names) {
+      if (name.size() >= 64) throw std::logic_error("a NameSet name is under 64 characters");
+      lengths_ |= uint64_t{1} << name.size();  // a compile error for a longer name (constexpr)
+    }
   }
   bool contains(std::string_view name) const {
     if (name.size() >= 64 || ((lengths_ >> name.size()) & 1) == 0) return false;

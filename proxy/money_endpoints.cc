@@ -140,7 +140,8 @@ void handleAdminKeyList(Worker& worker, std::shared_ptr<http::Exchange> exchange
 ApiError keyCreateRefusal(const KeySpec& spec, int64_t now_ms, const std::string& error) {
   if (keySpecProblem(spec, now_ms)) return ApiError::invalidRequest(error);
   ApiError refused = ApiError::internal("The key was NOT created: " + error +
-                                        ". Try again once the gateway's database takes writes.");
+                                        ". Nothing was stored: try again (the gateway's log says "
+                                        "more if it persists).");
   refused.status = 503;
   refused.code = "key_not_created";
   return refused;

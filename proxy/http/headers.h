@@ -83,6 +83,26 @@ class Headers {
     size_t index_ = 0;
   };
 
+  Headers() = default;
+  Headers(const Headers&) = default;
+  Headers& operator=(const Headers&) = default;
+  // A moved-from list is empty and usable: its used_ goes with its text.
+  Headers(Headers&& other) noexcept
+      : text_(std::move(other.text_)),
+        used_(std::exchange(other.used_, 0)),
+        entries_(std::move(other.entries_)) {
+    other.text_.clear();
+    other.entries_.clear();
+  }
+  Headers& operator=(Headers&& other) noexcept {
+    text_ = std::move(other.text_);
+    used_ = std::exchange(other.used_, 0);
+    entries_ = std::move(other.entries_);
+    other.text_.clear();
+    other.entries_.clear();
+    return *this;
+  }
+
   void add(std::string_view name, std::string_view value);
   // Replaces every field of that name (case-insensitive) with one.
   void set(std::string_view name, std::string_view value);

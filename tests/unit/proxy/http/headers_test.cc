@@ -141,3 +141,29 @@ TEST(BearerToken, AcceptsTheBearerSchemeOnly) {
 
 }  // namespace
 }  // namespace arkroute::http
+
+namespace arkroute::http {
+namespace {
+
+// A moved-from list is an empty list that takes fields again (its text went with the move).
+TEST(Headers, AMovedFromListIsEmptyAndUsable) {
+  Headers first;
+  first.add("Content-Type", "application/json");
+  Headers second = std::move(first);
+  EXPECT_EQ(second.get("content-type"), "application/json");
+  first.add("X-Again", std::string(600, 'a'));  // NOLINT(bugprone-use-after-move): on purpose
+  first.appendToLastValue("b");
+  EXPECT_EQ(first.size(), 1u);
+  EXPECT_EQ(first.get("x-again"), std::string(600, 'a') + "b");
+  Headers third;
+  third.add("X-Third", "3");
+  third = std::move(second);
+  second.add("X-Fourth", "4");  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(second.size(), 1u);
+  EXPECT_EQ(second.get("x-fourth"), "4");
+  EXPECT_EQ(third.get("content-type"), "application/json");
+  EXPECT_FALSE(third.has("x-third"));
+}
+
+}  // namespace
+}  // namespace arkroute::http
