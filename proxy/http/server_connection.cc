@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 
+#include "proxy/http/piece_writer.h"
 #include "proxy/http/server_exchange.h"
 #include "proxy/http/server_response_head.h"
 #include "proxy/http/simple_head.h"
@@ -273,32 +273,28 @@ void ServerConnection::writeHead(int status, const Headers& headers,
                                  std::optional<uint64_t> content_length, bool chunked_allowed) {
   if (!shared_.accepting) keep_alive_ = false;  // draining: finish this one, then close
   char framing[96];
-  char* end = framing;
-  auto line = [&end](std::string_view text) {
-    std::memcpy(end, text.data(), text.size());
-    end += text.size();
-  };
+  PieceWriter line(framing);
   chunked_response_ = false;
   if (status < 200 || status == 204 || status == 304) {
     // No body by definition (RFC 9112 6.3): neither a length nor chunked framing, which a client
     // would not read, leaving its bytes to be taken for the next answer on this connection.
   } else if (content_length) {
-    line("Content-Length: ");
-    end = std::to_chars(end, framing + 48, *content_length).ptr;  // 20 digits at most
-    line("\r\n");
+    line.put("Content-Length: ");
+    line.moveTo(std::to_chars(line.at(), framing + 48, *content_length).ptr);  // 20 digits at most
+    line.put("\r\n");
   } else if (chunked_allowed && exchange_->request().version_minor >= 1 && !isHead()) {
     chunked_response_ = true;
-    line("Transfer-Encoding: chunked\r\n");
+    line.put("Transfer-Encoding: chunked\r\n");
   } else if (!isHead()) {
     keep_alive_ = false;  // close-delimited body
   }
   if (!keep_alive_) {
-    line("Connection: close\r\n");
+    line.put("Connection: close\r\n");
   } else if (exchange_->request().version_minor == 0) {
-    line("Connection: keep-alive\r\n");
+    line.put("Connection: keep-alive\r\n");
   }
   writeResponseHead(stream_->output(), status, headers,
-                    std::string_view(framing, static_cast<size_t>(end - framing)));
+                    std::string_view(framing, static_cast<size_t>(line.at() - framing)));
   stream_->flushSoon();
 }
 

@@ -3,27 +3,10 @@
 #include "proxy/http/server_response_head.h"
 
 #include <charconv>
-#include <cstring>
+
+#include "proxy/http/piece_writer.h"
 
 namespace arkroute::http {
-
-namespace {
-
-class HeadText {
- public:
-  explicit HeadText(char* at) : at_(at) {}
-  HeadText& put(std::string_view piece) {
-    std::memcpy(at_, piece.data(), piece.size());
-    at_ += piece.size();
-    return *this;
-  }
-  char* at() const { return at_; }
-
- private:
-  char* at_;
-};
-
-}  // namespace
 
 bool isFramingField(std::string_view name) {
   return equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "connection") ||
@@ -44,7 +27,7 @@ void writeResponseHead(evbuffer* out, int status, const Headers& headers,
   // Out of memory: nothing is written, as evbuffer_add would have written nothing.
   if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(size), &space, 1) != 1) return;
   char* start = static_cast<char*>(space.iov_base);
-  HeadText head(start);
+  PieceWriter head(start);
   head.put("HTTP/1.1 ").put(code).put(" ").put(reason).put("\r\n");
   for (const auto& [name, value] : headers) {
     if (!isFramingField(name)) head.put(name).put(": ").put(value).put("\r\n");

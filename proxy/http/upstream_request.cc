@@ -2,7 +2,8 @@
 #include "proxy/http/upstream_request.h"
 
 #include <charconv>
-#include <cstring>
+
+#include "proxy/http/piece_writer.h"
 
 namespace arkroute::http {
 
@@ -38,26 +39,12 @@ void appendRequestHead(std::string_view host, const OutgoingRequest& request, st
   }
   size_t start = out->size();
   out->resize(start + size);
-  char* at = out->data() + start;
-  auto put = [&at](std::string_view piece) {
-    std::memcpy(at, piece.data(), piece.size());
-    at += piece.size();
-  };
-  put(request.method);
-  put(" ");
-  put(request.path);
-  put(kVersionAndHost);
-  put(host);
+  PieceWriter head(out->data() + start);
+  head.put(request.method).put(" ").put(request.path).put(kVersionAndHost).put(host);
   for (const auto& [name, value] : request.headers) {
-    if (ownedByPool(name)) continue;
-    put("\r\n");
-    put(name);
-    put(": ");
-    put(value);
+    if (!ownedByPool(name)) head.put("\r\n").put(name).put(": ").put(value);
   }
-  put(kLengthName);
-  put(length);
-  put("\r\n\r\n");
+  head.put(kLengthName).put(length).put("\r\n\r\n");
 }
 
 }  // namespace arkroute::http
