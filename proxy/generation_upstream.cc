@@ -279,7 +279,7 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   } else if (auto body = upstreamBody()) {
     out.body = std::move(*body);
   } else {  // the exchange's bytes (tens of MB for an edit), never copied: kept until written
-    out.borrowed_body = request_->body();
+    out.borrowed_body = in.body;  // what request_ parsed (it holds a copy of a JSON body)
     out.body_owner = exchange_;
   }
   return out;
@@ -287,7 +287,7 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
 
 // The client's body with the model's upstream name and, for a url request the gateway answers
 // with its own URLs, response_format "b64_json": JSON fields, or an edit form's parts. nullopt:
-// an edit's form goes as the client sent it.
+// the body goes as the client sent it (nothing to change, or a form field that cannot be set).
 std::optional<std::string> GenerationHandler::upstreamBody() const {
   const std::string& upstream_model = route_->model->upstream_model;
   bool rename = upstream_model != request_->model();
@@ -299,6 +299,7 @@ std::optional<std::string> GenerationHandler::upstreamBody() const {
     // nullopt when a field cannot be set: the form then goes as the client sent it.
     return http::setFormFields(request_->body(), form->boundary, form->parts, fields);
   }
+  if (!rename && !url_mode_) return std::nullopt;  // borrowed, not copied
   std::optional<std::string> renamed;
   if (rename) renamed = setTopLevelString(request_->body(), "model", upstream_model);
   std::string body = renamed ? std::move(*renamed) : std::string(request_->body());  // one copy
