@@ -50,7 +50,7 @@ RequestRecord GenerationHandler::makeRecord() const {
     record.upstream = upstream_name_;
   }
   record.status = exchange_->clientGone() && outcome_ == "client_gone" ? 0 : status_;
-  record.cache_status = route_ ? cache_status_ : "";
+  if (route_) record.cache_status = cache_status_;
   record.outcome = outcome_;
   record.error_code = error_code_;
   bool paid = status_ == 200 || paid_not_delivered_;

@@ -117,10 +117,16 @@ void Ledger::onRequestFinished(const RequestRecord& record) {
   }
   double saved = record.saved_usd.value_or(0.0);
   delta.saved_usd = std::isfinite(saved) ? saved : 0.0;
-  RowKey key{record.key_id, utcDay(record.time_ms), record.model};
+  std::string day = utcDay(record.time_ms);
   Shard& shard = shards_[threadShard()];
   std::lock_guard lock(shard.mutex);
-  shard.added[std::move(key)].add(delta);
+  // Looked up by views: the row's key is built only the first time since the last fold.
+  auto row = shard.added.find(std::tie(record.key_id, day, record.model));
+  if (row == shard.added.end()) {
+    RowKey key{std::string(record.key_id), std::move(day), std::string(record.model)};
+    row = shard.added.emplace(std::move(key), LedgerTotals{}).first;
+  }
+  row->second.add(delta);
 }
 
 void Ledger::foldShardsLocked() const {

@@ -69,7 +69,7 @@ class Ledger : public RequestObserver {
   // What one thread counted since the last fold, on cache lines of its own.
   struct alignas(kCacheLine) Shard {
     std::mutex mutex;  // taken by its thread per request, and by a fold
-    std::map<RowKey, LedgerTotals> added;
+    std::map<RowKey, LedgerTotals, std::less<>> added;  // std::less<>: found by views
   };
 
   // Moves every shard's counts into rows_, spent_by_key_ and dirty_. Needs mutex_. Const because

@@ -2,30 +2,33 @@
 // ledger, metrics, the access log). The pipeline fills a RequestRecord exactly once per request,
 // whatever happened, and hands it to every observer in Services::observers on the worker's
 // thread. Observers must be thread-safe (several workers call them) and must not block: anything
-// slow (disk, fsync) goes to a background thread.
+// slow (disk, fsync) goes to a background thread. The record's texts are views of the request's
+// own strings, valid only during onRequestFinished: an observer copies what it keeps (a record
+// costs no allocation per request).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace arkroute {
 
 struct RequestRecord {
   int64_t time_ms = 0;  // wall clock when the request arrived (ms since the epoch)
-  std::string request_id;
-  std::string method;
-  std::string path;
-  std::string key_id;               // virtual key id ("" in open/passthrough mode)
-  std::string key_name;             // virtual key name ("" when none)
-  std::string model;                // the configured model that served it ("" before routing)
-  std::string upstream;             // upstream name ("" when none was contacted)
+  std::string_view request_id;
+  std::string_view method;
+  std::string_view path;
+  std::string_view key_id;          // virtual key id ("" in open/passthrough mode)
+  std::string_view key_name;        // virtual key name ("" when none)
+  std::string_view model;           // the configured model that served it ("" before routing)
+  std::string_view upstream;        // upstream name ("" when none was contacted)
   int status = 0;                   // HTTP status sent to the client (0: none sent, client left)
-  std::string cache_status;         // HIT, MISS, BYPASS, COALESCED ("" when not a generation)
-  std::string outcome;              // ok, client_error, upstream_error, internal_error, client_gone
-  std::string error_code;           // OpenAI-style error code when the gateway answered an error
+  std::string_view cache_status;    // HIT, MISS, BYPASS, COALESCED ("" when not a generation)
+  std::string_view outcome;         // ok, client_error, upstream_error, internal_error, client_gone
+  std::string_view error_code;      // OpenAI-style error code when the gateway answered an error
   std::optional<double> cost_usd;   // what this request cost (0 on hits; nullopt: unknown price)
   std::optional<double> saved_usd;  // on a hit/coalesced: what the original generation cost
   int images = 0;                   // images delivered

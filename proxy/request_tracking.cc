@@ -12,7 +12,7 @@ namespace arkroute {
 
 namespace {
 
-std::string outcomeFor(int status) {
+std::string_view outcomeFor(int status) {
   if (status == 0) return "client_gone";
   if (status >= 500) return "internal_error";
   if (status >= 400) return "client_error";
@@ -57,9 +57,10 @@ void trackRequest(Worker& worker, http::Exchange& exchange, const std::string& r
 void reportRejected(Services& services, int status, const http::Request& request,
                     uint64_t body_bytes) {
   if (services.observers.empty()) return;
+  std::string request_id = requestIdFor(request);
   RequestRecord record;
   record.time_ms = services.now_ms ? services.now_ms() : 0;
-  record.request_id = requestIdFor(request);
+  record.request_id = request_id;
   record.method = request.method;
   record.path = request.path;
   record.status = status;

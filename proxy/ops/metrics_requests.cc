@@ -50,7 +50,7 @@ RequestMetrics::RequestMetrics(MetricsRegistry& registry, const std::vector<std:
   for (const char* source : {"client", "upstream", "internal"}) errors_.with({source});
 }
 
-std::string RequestMetrics::errorSource(const RequestRecord& record) {
+std::string_view RequestMetrics::errorSource(const RequestRecord& record) {
   if (record.outcome == "client_error") return "client";
   if (record.outcome == "upstream_error") return "upstream";
   if (record.outcome == "internal_error") return "internal";
@@ -61,14 +61,18 @@ std::string RequestMetrics::errorSource(const RequestRecord& record) {
 
 RequestMetrics::Series& RequestMetrics::seriesFor(const RequestRecord& record) const {
   thread_local Series series;
-  std::string source = errorSource(record);
+  std::string_view source = errorSource(record);
   if (series.owner == id_ && series.status == record.status && series.model == record.model &&
       series.cache_status == record.cache_status && series.upstream == record.upstream &&
       series.source == source) {
     return series;
   }
-  series = Series{
-      id_, record.model, record.cache_status, record.upstream, std::move(source), record.status};
+  series = Series{id_,
+                  std::string(record.model),
+                  std::string(record.cache_status),
+                  std::string(record.upstream),
+                  std::string(source),
+                  record.status};
   return series;
 }
 

@@ -32,7 +32,7 @@ class RequestMetrics : public RequestObserver {
   Gauge& upstreamQueueDepth(const std::string& upstream) { return queue_depth_.with({upstream}); }
 
   // "client", "upstream", "internal", or "" when the record is not an error.
-  static std::string errorSource(const RequestRecord& record);
+  static std::string_view errorSource(const RequestRecord& record);
 
  private:
   // The children a kind of request updates, looked up on first use (nullptr until then).

@@ -13,7 +13,7 @@
 namespace arkroute {
 namespace {
 
-RequestRecord generation(const std::string& key, const std::string& model, const char* cache,
+RequestRecord generation(std::string_view key, std::string_view model, const char* cache,
                          std::optional<double> cost, std::optional<double> saved) {
   RequestRecord record;
   record.time_ms = 1'764'000'000'000;  // 2025-11-24 UTC

@@ -7,14 +7,14 @@
 namespace arkroute::ops {
 namespace {
 
-RequestRecord generation(std::string cache, int status, std::optional<double> cost) {
+RequestRecord generation(std::string_view cache, int status, std::optional<double> cost) {
   RequestRecord r;
   r.method = "POST";
   r.path = "/v1/images/generations";
   r.model = "gpt-image-1";
   r.upstream = cache == "HIT" ? "" : "sim";
   r.status = status;
-  r.cache_status = std::move(cache);
+  r.cache_status = cache;
   r.outcome = "ok";
   r.cost_usd = cost;
   r.images = status == 200 ? 1 : 0;
