@@ -86,7 +86,7 @@ void GatewayMcpBackend::generateImage(std::string request_json, std::string auth
                                       std::function<void(mcp::GenerationOutcome)> done) {
   http::Request request;
   request.method = "POST";
-  request.target = request.path = "/v1/images/generations";
+  request.path = "/v1/images/generations";
   request.headers.set("Content-Type", "application/json");
   request.body = std::move(request_json);
   run(std::move(request), authorization, std::move(done));
@@ -113,7 +113,7 @@ void GatewayMcpBackend::editImage(mcp::EditImageRequest edit, std::string author
           if (!form) return done(unreadableImages("The images could not be put in a form."));
           http::Request request;
           request.method = "POST";
-          request.target = request.path = "/v1/images/edits";
+          request.path = "/v1/images/edits";
           request.headers.set("Content-Type", "multipart/form-data; boundary=" + boundary);
           request.body = std::move(*form);
           run(std::move(request), authorization, std::move(done));

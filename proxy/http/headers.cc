@@ -21,13 +21,24 @@ std::string_view bearerToken(std::string_view authorization) {
 
 bool Headers::inText(std::string_view piece) const {
   std::less<const char*> before;
-  return !piece.empty() && !before(piece.data(), text_.data()) &&
-         before(piece.data(), text_.data() + used_);
+  return !piece.empty() && !before(piece.data(), text()) && before(piece.data(), text() + used_);
 }
 
-void Headers::growText(size_t more) {
-  // 512 bytes hold a typical message at once, instead of growing 1, 2, 4, 8...
-  text_.resize(std::max({size_t{512}, text_.size() * 2, used_ + more}));
+void Headers::grow(size_t more_entries, size_t more_bytes) {
+  // 16 fields and 512 bytes hold a typical message at once, instead of growing 1, 2, 4, 8...
+  size_t entry_capacity = std::max<size_t>(16, entry_capacity_);
+  if (more_entries > 0)
+    entry_capacity = std::max<size_t>(entry_capacity_ * 2, count_ + more_entries);
+  entry_capacity = std::max<size_t>(entry_capacity, 16);
+  size_t text_capacity = textCapacity();
+  if (more_bytes > 0 || text_capacity == 0) {
+    text_capacity = std::max({size_t{512}, text_capacity * 2, used_ + more_bytes});
+  }
+  std::vector<Entry> block(entry_capacity + (text_capacity + sizeof(Entry) - 1) / sizeof(Entry));
+  if (count_ > 0) std::memcpy(block.data(), entries(), count_ * sizeof(Entry));
+  if (used_ > 0) std::memcpy(reinterpret_cast<char*>(block.data() + entry_capacity), text(), used_);
+  block_ = std::move(block);
+  entry_capacity_ = static_cast<uint32_t>(entry_capacity);
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
@@ -35,13 +46,13 @@ void Headers::add(std::string_view name, std::string_view value) {
     add(std::string(name), std::string(value));
     return;
   }
-  if (entries_.capacity() == 0) entries_.reserve(16);  // a typical message at once
+  reserveEntry();
   char* at = reserveText(name.size() + value.size());
   if (!name.empty()) std::memcpy(at, name.data(), name.size());
   if (!value.empty()) std::memcpy(at + name.size(), value.data(), value.size());
-  entries_.push_back(Entry{used_, static_cast<uint32_t>(name.size()),
-                           static_cast<uint32_t>(used_ + name.size()),
-                           static_cast<uint32_t>(value.size())});
+  entries()[count_++] =
+      Entry{used_, static_cast<uint32_t>(name.size()), static_cast<uint32_t>(used_ + name.size()),
+            static_cast<uint32_t>(value.size())};
   used_ += static_cast<uint32_t>(name.size() + value.size());
 }
 
@@ -50,19 +61,19 @@ void Headers::appendToLastValue(std::string_view more) {
     appendToLastValue(std::string(more));
     return;
   }
-  Entry& last = entries_.back();
+  size_t last = count_ - 1;  // an index: growing the block moves the entries too
   // Only the newest field's value can grow in place; anything added after it moves it to the end.
-  if (last.value_at + last.value_length != used_) {
-    std::string value(fieldAt(entries_.size() - 1).second);
+  if (entries()[last].value_at + entries()[last].value_length != used_) {
+    std::string value(fieldAt(last).second);
     char* at = reserveText(value.size());  // may move the text: value is a copy
     if (!value.empty()) std::memcpy(at, value.data(), value.size());
-    last.value_at = used_;
+    entries()[last].value_at = used_;
     used_ += static_cast<uint32_t>(value.size());
   }
   char* at = reserveText(more.size());
   if (!more.empty()) std::memcpy(at, more.data(), more.size());
   used_ += static_cast<uint32_t>(more.size());
-  last.value_length += static_cast<uint32_t>(more.size());
+  entries()[last].value_length += static_cast<uint32_t>(more.size());
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
@@ -72,15 +83,18 @@ void Headers::set(std::string_view name, std::string_view value) {
 
 void Headers::remove(std::string_view name) {
   // The removed fields' bytes stay in the text until clear(): removals are rare and few.
-  std::erase_if(entries_, [&](const Entry& e) {
-    return equalsIgnoreCase(piece(e.name_at, e.name_length), name);
-  });
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < count_; ++i) {
+    const Entry& e = entries()[i];
+    if (!equalsIgnoreCase(piece(e.name_at, e.name_length), name)) entries()[kept++] = e;
+  }
+  count_ = kept;
 }
 
 std::optional<std::string_view> Headers::find(std::string_view name) const {
-  for (const Entry& e : entries_) {
-    if (equalsIgnoreCase(piece(e.name_at, e.name_length), name)) {
-      return piece(e.value_at, e.value_length);
+  for (const Entry *e = entries(), *end = e + count_; e != end; ++e) {
+    if (equalsIgnoreCase(piece(e->name_at, e->name_length), name)) {
+      return piece(e->value_at, e->value_length);
     }
   }
   return std::nullopt;

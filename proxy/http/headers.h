@@ -86,20 +86,20 @@ class Headers {
   Headers() = default;
   Headers(const Headers&) = default;
   Headers& operator=(const Headers&) = default;
-  // A moved-from list is empty and usable: its used_ goes with its text.
+  // A moved-from list is empty and usable: its counts go with its block.
   Headers(Headers&& other) noexcept
-      : text_(std::move(other.text_)),
-        used_(std::exchange(other.used_, 0)),
-        entries_(std::move(other.entries_)) {
-    other.text_.clear();
-    other.entries_.clear();
+      : block_(std::move(other.block_)),
+        entry_capacity_(std::exchange(other.entry_capacity_, 0)),
+        count_(std::exchange(other.count_, 0)),
+        used_(std::exchange(other.used_, 0)) {
+    other.block_.clear();
   }
   Headers& operator=(Headers&& other) noexcept {
-    text_ = std::move(other.text_);
+    block_ = std::move(other.block_);
+    entry_capacity_ = std::exchange(other.entry_capacity_, 0);
+    count_ = std::exchange(other.count_, 0);
     used_ = std::exchange(other.used_, 0);
-    entries_ = std::move(other.entries_);
-    other.text_.clear();
-    other.entries_.clear();
+    other.block_.clear();
     return *this;
   }
 
@@ -110,7 +110,7 @@ class Headers {
   // Removes every field and keeps the list's storage for the next message.
   void clear() {
     used_ = 0;
-    entries_.clear();
+    count_ = 0;
   }
   // Appends to the value of the most recently added field (parsers deliver values in pieces).
   void appendToLastValue(std::string_view more);
@@ -122,9 +122,9 @@ class Headers {
   bool has(std::string_view name) const { return find(name).has_value(); }
 
   Iterator begin() const { return Iterator(this, 0); }
-  Iterator end() const { return Iterator(this, entries_.size()); }
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  Iterator end() const { return Iterator(this, count_); }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
 
  private:
   struct Entry {
@@ -134,31 +134,45 @@ class Headers {
     uint32_t value_length;
   };
   Field fieldAt(size_t index) const {
-    const Entry& e = entries_[index];
+    const Entry& e = entries()[index];
     return {piece(e.name_at, e.name_length), piece(e.value_at, e.value_length)};
   }
-  std::string_view piece(uint32_t at, uint32_t length) const { return {text_.data() + at, length}; }
+  std::string_view piece(uint32_t at, uint32_t length) const { return {text() + at, length}; }
   bool inText(std::string_view piece) const;
+  const Entry* entries() const { return block_.data(); }
+  Entry* entries() { return block_.data(); }
+  const char* text() const {
+    return reinterpret_cast<const char*>(block_.data() + entry_capacity_);
+  }
+  char* text() { return reinterpret_cast<char*>(block_.data() + entry_capacity_); }
+  size_t textCapacity() const { return (block_.size() - entry_capacity_) * sizeof(Entry); }
   // Room for `more` bytes after the used ones; returns where they go.
   char* reserveText(size_t more) {
-    if (text_.size() - used_ < more) growText(more);
-    return text_.data() + used_;
+    if (textCapacity() - used_ < more) grow(0, more);
+    return text() + used_;
   }
-  void growText(size_t more);
+  // Room for one more entry.
+  void reserveEntry() {
+    if (count_ == entry_capacity_) grow(1, 0);
+  }
+  // A new block with room for more_entries more entries and more_bytes more text (each part
+  // that grows at least doubles).
+  void grow(size_t more_entries, size_t more_bytes);
 
-  // The fields' bytes back to back: the first used_ of text_ (whose size is the capacity, grown
-  // by doubling). Adding a field is one bounds check and two copies, where std::string::append
-  // was an out-of-line call per piece: ~28 of them per proxied request.
-  std::vector<char> text_;
+  // One allocation per list: entry_capacity_ entries, then the fields' bytes back to back (the
+  // first used_ of textCapacity()). Adding a field is one bounds check and two copies, where
+  // std::string::append was an out-of-line call per piece, and a second vector was a second
+  // allocation per list.
+  std::vector<Entry> block_;
+  uint32_t entry_capacity_ = 0;
+  uint32_t count_ = 0;
   uint32_t used_ = 0;
-  std::vector<Entry> entries_;
 };
 
 // A complete request from a client: head and whole body (bodies are bounded by max_body_bytes).
 struct Request {
   std::string method;     // "GET", "POST", ...
-  std::string target;     // as sent: "/v1/models?x=1"
-  std::string path;       // "/v1/models" (percent-decoding NOT applied)
+  std::string path;       // "/v1/models" of "/v1/models?x=1" (percent-decoding NOT applied)
   std::string query;      // "x=1" (without '?'), "" when absent
   int version_minor = 1;  // HTTP/1.<minor>
   Headers headers;

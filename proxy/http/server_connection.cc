@@ -31,13 +31,14 @@ class ServerParserCallbacks {
   static int onMessageBegin(http_parser* p) {
     ServerConnection* c = self(p);
     c->request_ = Request();
+    c->target_.clear();
     c->header_field_.clear();
     c->last_was_value_ = false;
     c->headers_complete_ = false;
     return 0;
   }
   static int onUrl(http_parser* p, const char* at, size_t length) {
-    self(p)->request_.target.append(at, length);
+    self(p)->target_.append(at, length);
     return 0;
   }
   static int onHeaderField(http_parser* p, const char* at, size_t length) {
@@ -84,9 +85,9 @@ int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
   Request& r = c->request_;
   r.method = http_method_str(static_cast<http_method>(p->method));
   r.version_minor = p->http_minor;
-  size_t question = r.target.find('?');
-  r.path = r.target.substr(0, question);
-  r.query = question == std::string::npos ? "" : r.target.substr(question + 1);
+  size_t question = c->target_.find('?');
+  r.path = c->target_.substr(0, question);
+  r.query = question == std::string::npos ? "" : c->target_.substr(question + 1);
   bool has_length = (p->flags & F_CONTENTLENGTH) != 0;
   if (has_length && p->content_length > c->shared_.limits.max_body_bytes) {
     c->error_status_ = 413;
@@ -180,7 +181,6 @@ bool ServerConnection::takeSimpleRequest() {
     return false;  // a body over the limit (http-parser answers 413) or not all here yet
   }
   request_.method.assign(head.method);
-  request_.target.assign(head.target);
   request_.version_minor = head.version_minor;
   size_t question = head.target.find('?');
   request_.path.assign(head.target.substr(0, question));

@@ -85,6 +85,7 @@ class ServerConnection : private SocketStream::Handler {
   std::string peer_;
   http_parser parser_;
   Request request_;
+  std::string target_;  // the slow path's request target ("/v1/models?x=1"), read in pieces
   std::string header_field_;
   bool last_was_value_ = false;
   bool message_complete_ = false;

@@ -22,7 +22,7 @@ struct Answered {
   static http::Request makeRequest() {
     http::Request request;
     request.method = "POST";
-    request.path = request.target = "/v1/images/generations";
+    request.path = "/v1/images/generations";
     return request;
   }
 };

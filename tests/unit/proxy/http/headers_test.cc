@@ -139,6 +139,31 @@ TEST(BearerToken, AcceptsTheBearerSchemeOnly) {
   EXPECT_EQ(bearerToken(""), "");
 }
 
+// Fields and text share one block: past 16 fields or 512 bytes it is replaced by a larger one,
+// and every field, its growing value included, moves with it.
+TEST(Headers, ManyAndLongFieldsSurviveTheBlockGrowing) {
+  Headers h;
+  Pairs expected;
+  for (int i = 0; i < 40; ++i) {
+    std::string name = "X-Field-" + std::to_string(i);
+    std::string value(static_cast<size_t>(i * 7), static_cast<char>('a' + i % 26));
+    h.add(name, value);
+    expected.emplace_back(name, value);
+    if (i % 5 == 0) {  // a value read in pieces: an append may need a larger block too
+      h.appendToLastValue("+");
+      expected.back().second += "+";
+    }
+  }
+  EXPECT_EQ(pairsOf(h), expected);
+  EXPECT_EQ(h.get("x-field-39"), std::string(273, 'a' + 39 % 26));
+  Headers copy = h;
+  h.remove("X-Field-0");
+  h.set("x-field-1", std::string(2000, 'z'));
+  EXPECT_EQ(h.size(), 39u);
+  EXPECT_EQ(h.get("X-FIELD-1"), std::string(2000, 'z'));
+  EXPECT_EQ(pairsOf(copy), expected);
+}
+
 }  // namespace
 }  // namespace arkroute::http
 

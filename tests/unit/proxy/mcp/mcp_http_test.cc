@@ -31,7 +31,7 @@ class McpHttpTest : public ::testing::Test {
                                           const HeaderList& headers) {
     http::Request request;
     request.method = method;
-    request.target = request.path = "/mcp";
+    request.path = "/mcp";
     for (const auto& [name, value] : headers) request.headers.add(name, value);
     request.body = body;
     auto exchange = std::make_shared<RecordingExchange>(std::move(request));
