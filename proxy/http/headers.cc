@@ -26,19 +26,37 @@ bool Headers::inText(std::string_view piece) const {
 
 void Headers::grow(size_t more_entries, size_t more_bytes) {
   // 16 fields and 512 bytes hold a typical message at once, instead of growing 1, 2, 4, 8...
-  size_t entry_capacity = std::max<size_t>(16, entry_capacity_);
-  if (more_entries > 0)
-    entry_capacity = std::max<size_t>(entry_capacity_ * 2, count_ + more_entries);
-  entry_capacity = std::max<size_t>(entry_capacity, 16);
+  size_t entry_capacity = entry_capacity_;
+  if (more_entries > 0 || entry_capacity == 0) {
+    entry_capacity = std::max<size_t>({16, entry_capacity_ * 2, count_ + more_entries});
+  }
   size_t text_capacity = textCapacity();
   if (more_bytes > 0 || text_capacity == 0) {
     text_capacity = std::max({size_t{512}, text_capacity * 2, used_ + more_bytes});
   }
-  std::vector<Entry> block(entry_capacity + (text_capacity + sizeof(Entry) - 1) / sizeof(Entry));
-  if (count_ > 0) std::memcpy(block.data(), entries(), count_ * sizeof(Entry));
-  if (used_ > 0) std::memcpy(reinterpret_cast<char*>(block.data() + entry_capacity), text(), used_);
+  size_t block_size = entry_capacity + (text_capacity + sizeof(Entry) - 1) / sizeof(Entry);
+  auto block = std::make_unique_for_overwrite<Entry[]>(block_size);  // not zeroed
+  copyUsed(*this, block.get(), entry_capacity);
   block_ = std::move(block);
+  block_size_ = static_cast<uint32_t>(block_size);
   entry_capacity_ = static_cast<uint32_t>(entry_capacity);
+}
+
+void Headers::copyUsed(const Headers& from, Entry* block, size_t entry_capacity) {
+  if (from.count_ > 0) std::memcpy(block, from.entries(), from.count_ * sizeof(Entry));
+  if (from.used_ > 0) {
+    std::memcpy(reinterpret_cast<char*>(block + entry_capacity), from.text(), from.used_);
+  }
+}
+
+Headers::Headers(const Headers& other)
+    : block_size_(other.block_size_),
+      entry_capacity_(other.entry_capacity_),
+      count_(other.count_),
+      used_(other.used_) {
+  if (block_size_ == 0) return;
+  block_ = std::make_unique_for_overwrite<Entry[]>(block_size_);
+  copyUsed(other, block_.get(), entry_capacity_);
 }
 
 void Headers::add(std::string_view name, std::string_view value) {

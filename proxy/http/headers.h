@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,22 +85,24 @@ class Headers {
   };
 
   Headers() = default;
-  Headers(const Headers&) = default;
-  Headers& operator=(const Headers&) = default;
+  Headers(const Headers& other);
+  Headers& operator=(const Headers& other) {
+    if (this != &other) *this = Headers(other);
+    return *this;
+  }
   // A moved-from list is empty and usable: its counts go with its block.
   Headers(Headers&& other) noexcept
       : block_(std::move(other.block_)),
+        block_size_(std::exchange(other.block_size_, 0)),
         entry_capacity_(std::exchange(other.entry_capacity_, 0)),
         count_(std::exchange(other.count_, 0)),
-        used_(std::exchange(other.used_, 0)) {
-    other.block_.clear();
-  }
+        used_(std::exchange(other.used_, 0)) {}
   Headers& operator=(Headers&& other) noexcept {
     block_ = std::move(other.block_);
+    block_size_ = std::exchange(other.block_size_, 0);
     entry_capacity_ = std::exchange(other.entry_capacity_, 0);
     count_ = std::exchange(other.count_, 0);
     used_ = std::exchange(other.used_, 0);
-    other.block_.clear();
     return *this;
   }
 
@@ -139,13 +142,11 @@ class Headers {
   }
   std::string_view piece(uint32_t at, uint32_t length) const { return {text() + at, length}; }
   bool inText(std::string_view piece) const;
-  const Entry* entries() const { return block_.data(); }
-  Entry* entries() { return block_.data(); }
-  const char* text() const {
-    return reinterpret_cast<const char*>(block_.data() + entry_capacity_);
-  }
-  char* text() { return reinterpret_cast<char*>(block_.data() + entry_capacity_); }
-  size_t textCapacity() const { return (block_.size() - entry_capacity_) * sizeof(Entry); }
+  const Entry* entries() const { return block_.get(); }
+  Entry* entries() { return block_.get(); }
+  const char* text() const { return reinterpret_cast<const char*>(block_.get() + entry_capacity_); }
+  char* text() { return reinterpret_cast<char*>(block_.get() + entry_capacity_); }
+  size_t textCapacity() const { return (block_size_ - entry_capacity_) * sizeof(Entry); }
   // Room for `more` bytes after the used ones; returns where they go.
   char* reserveText(size_t more) {
     if (textCapacity() - used_ < more) grow(0, more);
@@ -158,12 +159,16 @@ class Headers {
   // A new block with room for more_entries more entries and more_bytes more text (each part
   // that grows at least doubles).
   void grow(size_t more_entries, size_t more_bytes);
+  // Copies from's used entries and text into a block whose first entry_capacity entries are for
+  // entries (a new block is left uninitialised: only what is used is ever read).
+  static void copyUsed(const Headers& from, Entry* block, size_t entry_capacity);
 
   // One allocation per list: entry_capacity_ entries, then the fields' bytes back to back (the
   // first used_ of textCapacity()). Adding a field is one bounds check and two copies, where
   // std::string::append was an out-of-line call per piece, and a second vector was a second
   // allocation per list.
-  std::vector<Entry> block_;
+  std::unique_ptr<Entry[]> block_;
+  uint32_t block_size_ = 0;  // in entries
   uint32_t entry_capacity_ = 0;
   uint32_t count_ = 0;
   uint32_t used_ = 0;
