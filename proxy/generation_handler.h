@@ -27,6 +27,7 @@
 #include "proxy/kling_call.h"
 #include "proxy/request_record.h"
 #include "proxy/response_capture.h"
+#include "proxy/response_tail.h"
 #include "proxy/router.h"
 #include "proxy/runtime.h"
 #include "proxy/virtual_keys.h"
@@ -100,7 +101,6 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   bool switchToFallback();
   void armRetryTimer();                 // the next attempt, after retry_wait_ms_
   void armRetryTimer(int64_t wait_ms);  // the timer alone
-  void keepTail(evbuffer* data);
   void priceFromTail();
   const UpstreamConfig& upstream() const;
   UpstreamGate& gate() const;
@@ -186,7 +186,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   double queue_ms_ = 0;                // waiting for a shaping slot and for a coalesced generation
   ops::Gauge* queue_depth_ = nullptr;  // arkroute_upstream_queue_depth while queued
   std::chrono::steady_clock::time_point wait_started_;
-  std::string body_tail_;  // last bytes of an uncaptured 200 (for its `usage`)
+  ResponseTail body_tail_;  // last bytes of an uncaptured 200 (for its `usage`)
   CachePolicy policy_;
   std::unique_ptr<EditDigests> edit_digests_;
   std::optional<cache::CacheKey> cache_key_;

@@ -342,7 +342,7 @@ void GenerationHandler::onUpstreamBody(evbuffer* data) {
   }
   if (capture_) captureChunks(*capture_, data);
   // Priced exactly from its `usage` at the end, also when the capture cannot be stored.
-  if (status_ == 200) keepTail(data);
+  if (status_ == 200) body_tail_.append(data);
   if (url_mode_ || exchange_->clientGone()) {
     evbuffer_drain(data, evbuffer_get_length(data));
     return;
@@ -433,25 +433,13 @@ void GenerationHandler::failInternally(const std::string& what) {
   finish();
 }
 
-void GenerationHandler::keepTail(evbuffer* data) {
-  constexpr size_t kTail = 4096;
-  size_t length = evbuffer_get_length(data);
-  size_t take = std::min(length, kTail);
-  evbuffer_ptr at;
-  if (evbuffer_ptr_set(data, &at, length - take, EVBUFFER_PTR_SET) != 0) return;
-  size_t kept = body_tail_.size();
-  body_tail_.resize(kept + take);
-  evbuffer_copyout_from(data, &at, body_tail_.data() + kept, take);
-  if (body_tail_.size() > kTail) body_tail_.erase(0, body_tail_.size() - kTail);
-}
-
 void GenerationHandler::priceFromTail() {
   images_ = request_->n();
   const auto& price = route_->model->price;
   // The usage is read for token rates, and for Seedream's count: it takes no n, and bills the
   // images it made. Other answers are not parsed.
-  if (!(price && price->tokens) && !mayCountImages(body_tail_)) return;
-  auto usage = usageFromTail(body_tail_);
+  if (!(price && price->tokens) && !mayCountImages(body_tail_.view())) return;
+  auto usage = usageFromTail(body_tail_.view());
   if (usage && usage->generated_images) images_ = *usage->generated_images;
   if (!price || !usage) return;  // the table estimate stands
   cost_usd_ = responseCost(*price, request_->quality(), request_->size(),

@@ -1,0 +1,50 @@
+// ResponseTail: the last bytes of a response body read in pieces (where an answer's `usage` is),
+// kept in place: no allocation per response, and a piece larger than the tail replaces it whole.
+#pragma once
+
+#include <event2/buffer.h>
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+
+namespace arkroute {
+
+class ResponseTail {
+ public:
+  static constexpr size_t kCapacity = 4096;
+
+  // Adds data's bytes (data itself is left as it is).
+  void append(evbuffer* data) {
+    size_t length = evbuffer_get_length(data);
+    size_t take = length < kCapacity ? length : kCapacity;
+    evbuffer_ptr at;
+    if (take == 0 || evbuffer_ptr_set(data, &at, length - take, EVBUFFER_PTR_SET) != 0) return;
+    makeRoom(take);
+    evbuffer_copyout_from(data, &at, bytes_.data() + size_, take);
+    size_ += take;
+  }
+  void append(std::string_view piece) {
+    if (piece.size() > kCapacity) piece.remove_prefix(piece.size() - kCapacity);
+    makeRoom(piece.size());
+    if (!piece.empty()) std::memcpy(bytes_.data() + size_, piece.data(), piece.size());
+    size_ += piece.size();
+  }
+  std::string_view view() const { return {bytes_.data(), size_}; }
+  void clear() { size_ = 0; }
+
+ private:
+  // Drops the oldest bytes so that `more` fit after the kept ones.
+  void makeRoom(size_t more) {
+    if (size_ + more <= kCapacity) return;
+    size_t keep = kCapacity - more;
+    std::memmove(bytes_.data(), bytes_.data() + size_ - keep, keep);
+    size_ = keep;
+  }
+
+  std::array<char, kCapacity> bytes_;  // the first size_ are the tail
+  size_t size_ = 0;
+};
+
+}  // namespace arkroute
