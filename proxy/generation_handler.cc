@@ -100,7 +100,7 @@ std::optional<ApiError> GenerationHandler::filterRequest() {
   const http::Request& in = exchange_->request();
   auto parsed = in.path == kEditsPath
                     ? ImageRequest::parseEdit(in.body, in.headers.get("content-type"))
-                    : ImageRequest::parse(in.body);
+                    : ImageRequest::parseInPlace(in.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return *error;
   request_ = std::move(std::get<std::unique_ptr<ImageRequest>>(parsed));
   return std::nullopt;

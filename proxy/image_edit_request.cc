@@ -61,7 +61,7 @@ std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parseEdit(
         std::nullopt, std::string("invalid_content_type"));
   }
   std::unique_ptr<ImageRequest> request(new ImageRequest());
-  request->borrowed_body_ = body;
+  request->body_view_ = body;
   auto parsed = http::parseForm(body, *boundary);
   if (auto* why = std::get_if<std::string>(&parsed)) return malformed(*why);
   request->edit_form_ =
@@ -83,7 +83,7 @@ std::optional<ApiError> ImageRequest::readForm() {
       }
       seen.push_back(part.name);
     }
-    std::string_view value = part.value(borrowed_body_);
+    std::string_view value = part.value(body_view_);
     has_image = has_image || isImagePart(part.name);
     if (part.name == "prompt") prompt_ = value;
     if (part.name == "model") model_ = value;

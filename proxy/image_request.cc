@@ -4,6 +4,8 @@
 #include <optional>
 #include <vector>
 
+#include "proxy/http/headers.h"
+
 namespace arkroute {
 
 namespace {
@@ -122,8 +124,25 @@ std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parse(std::s
   // a padded copy of its own.
   request->body_.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   request->body_.assign(body);
+  request->body_view_ = request->body_;
+  return parseJson(std::move(request));
+}
+
+std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parseInPlace(
+    const std::string& body) {
+  static_assert(http::kBodyPadding >= simdjson::SIMDJSON_PADDING);
+  if (body.capacity() - body.size() < simdjson::SIMDJSON_PADDING) return parse(body);
+  std::unique_ptr<ImageRequest> request(new ImageRequest());
+  request->body_view_ = body;
+  return parseJson(std::move(request));
+}
+
+std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parseJson(
+    std::unique_ptr<ImageRequest> request) {
   request->parser_.reset(takeParser().release());
-  if (request->parser_->parse(request->body_).get(request->document_) != simdjson::SUCCESS) {
+  std::string_view text = request->body_view_;
+  if (request->parser_->parse(text.data(), text.size(), false).get(request->document_) !=
+      simdjson::SUCCESS) {
     return ApiError::invalidRequest(
         "We could not parse the JSON body of your request. The body must be a JSON object, "
         "sent with Content-Type: application/json.",
@@ -202,7 +221,7 @@ cache::CacheKey ImageRequest::cacheKey(
     const std::array<uint8_t, 32>* digest =
         is_file && file_digests && file < file_digests->size() ? &(*file_digests)[file] : nullptr;
     file += is_file ? 1 : 0;
-    parts.push_back({part.name, is_file, part.content_type, part.value(borrowed_body_), digest});
+    parts.push_back({part.name, is_file, part.content_type, part.value(body_view_), digest});
   }
   return cache::CacheKey::makeEdit(upstream, upstream_model, parts, tenant);
 }
@@ -211,7 +230,7 @@ std::vector<std::string_view> ImageRequest::editFiles() const {
   std::vector<std::string_view> files;
   if (!edit_form_) return files;
   for (const http::FormPart& part : edit_form_->parts) {
-    if (part.filename) files.push_back(part.value(borrowed_body_));
+    if (part.filename) files.push_back(part.value(body_view_));
   }
   return files;
 }

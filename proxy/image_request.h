@@ -23,6 +23,10 @@ class ImageRequest {
  public:
   // Parses and validates a copy of body. Returns the request or the error to send.
   static std::variant<std::unique_ptr<ImageRequest>, ApiError> parse(std::string_view body);
+  // The same without the copy when body's capacity leaves simdjson's padding after its text (the
+  // server reserves http::kBodyPadding): body must then outlive the request, unchanged.
+  static std::variant<std::unique_ptr<ImageRequest>, ApiError> parseInPlace(
+      const std::string& body);
   // The same for an edit: body is multipart/form-data, content_type the request's Content-Type.
   // The body is not copied (it may be tens of MB of images): it must outlive the request.
   static std::variant<std::unique_ptr<ImageRequest>, ApiError> parseEdit(
@@ -38,8 +42,8 @@ class ImageRequest {
   // The error for an `n` outside 1-10.
   static ApiError countOutOfRange(int64_t n);
 
-  // The body as the client sent it (a generation's copy, or an edit's borrowed bytes).
-  std::string_view body() const { return edit_form_ ? borrowed_body_ : std::string_view(body_); }
+  // The body as the client sent it (a generation's copy or borrowed text, an edit's bytes).
+  std::string_view body() const { return body_view_; }
   // The string fields view the parsed document: valid as long as this ImageRequest lives.
   std::string_view model() const { return model_; }
   std::string_view prompt() const { return prompt_; }
@@ -61,6 +65,9 @@ class ImageRequest {
 
  private:
   ImageRequest() = default;
+  // Parses body_view_ (padded) and validates it.
+  static std::variant<std::unique_ptr<ImageRequest>, ApiError> parseJson(
+      std::unique_ptr<ImageRequest> request);
   std::optional<ApiError> validate();
   std::optional<ApiError> readForm();
   // Rules both kinds share, once the field is read.
@@ -74,8 +81,8 @@ class ImageRequest {
     void operator()(simdjson::dom::parser* parser) const;
   };
 
-  std::string body_;
-  std::string_view borrowed_body_;  // edits
+  std::string body_;            // a generation's copy, when parsed from a view
+  std::string_view body_view_;  // body_, or the borrowed text
   std::unique_ptr<simdjson::dom::parser, ParserReturn> parser_;
   simdjson::dom::element document_;
   std::string_view model_;

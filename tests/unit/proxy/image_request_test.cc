@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "proxy/body_rewrite.h"
+#include "proxy/http/headers.h"
 
 namespace arkroute {
 namespace {
@@ -25,6 +26,28 @@ TEST(ImageRequest, AcceptsAMinimalRequestAndReadsItsFields) {
   EXPECT_EQ(request.responseFormat(), "url");
   EXPECT_EQ(request.size(), "1024x1536");
   EXPECT_EQ(request.quality(), "high");
+}
+
+// The server leaves http::kBodyPadding spare bytes after a body: it is parsed where it is. A body
+// without them (built elsewhere) is copied first, and reads the same.
+TEST(ImageRequest, AParsedInPlaceBodyIsReadWhereItIsOnlyWithItsPadding) {
+  const std::string json = R"({"model":"gpt-image-1","prompt":"a lighthouse","n":2})";
+  std::string padded;
+  padded.reserve(json.size() + http::kBodyPadding);
+  padded.assign(json);
+  std::string tight = json;
+  tight.shrink_to_fit();
+  ASSERT_LT(tight.capacity() - tight.size(), http::kBodyPadding);
+  for (const std::string* body : {&padded, &tight}) {
+    auto result = ImageRequest::parseInPlace(*body);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result));
+    auto& request = *std::get<std::unique_ptr<ImageRequest>>(result);
+    EXPECT_EQ(request.body().data() == body->data(), body == &padded);
+    EXPECT_EQ(request.body(), json);
+    EXPECT_EQ(request.prompt(), "a lighthouse");
+    EXPECT_EQ(request.n(), 2);
+  }
+  EXPECT_TRUE(std::holds_alternative<ApiError>(ImageRequest::parseInPlace(padded + "}")));
 }
 
 TEST(ImageRequest, AcceptsAnIntegralFloatCount) {
