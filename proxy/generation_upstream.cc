@@ -279,7 +279,7 @@ http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   } else if (auto body = upstreamBody()) {
     out.body = std::move(*body);
   } else {  // the exchange's bytes (tens of MB for an edit), never copied: kept until written
-    out.borrowed_body = in.body;  // what request_ parsed (it holds a copy of a JSON body)
+    out.borrowed_body = in.body;  // what request_ parsed (in place, or a copy of it)
     out.body_owner = exchange_;
   }
   return out;

@@ -96,7 +96,9 @@ int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
   }
   // The body is appended as it arrives: room for all of it now spares the copies of a string
   // doubling its way up (for a 50 MB upload, ~50 MB copied on the loop in a few large stalls).
-  if (has_length) r.body.reserve(static_cast<size_t>(p->content_length) + kBodyPadding);
+  if (has_length && p->content_length > 0) {
+    r.body.reserve(static_cast<size_t>(p->content_length) + kBodyPadding);
+  }
   if (equalsIgnoreCase(r.headers.get("expect"), "100-continue") && p->http_minor >= 1) {
     evbuffer_add(c->stream_->output(), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     c->stream_->flushSoon();
@@ -186,7 +188,7 @@ bool ServerConnection::takeSimpleRequest() {
   request_.path.assign(head.target.substr(0, question));
   request_.query.assign(question == std::string_view::npos ? std::string_view()
                                                            : head.target.substr(question + 1));
-  request_.body.reserve(body_bytes + kBodyPadding);
+  if (body_bytes > 0) request_.body.reserve(body_bytes + kBodyPadding);
   request_.body.assign(data.substr(head.head_bytes, body_bytes));
   keep_alive_ = head.keep_alive;
   message_complete_ = true;

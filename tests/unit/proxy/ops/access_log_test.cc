@@ -119,7 +119,8 @@ TEST(AccessLog, StopWritesEveryQueuedLine) {
   auto log = AccessLog::toDescriptor(fds[1], {});
   for (int i = 0; i < 100; ++i) {
     RequestRecord r = sampleRecord();
-    r.request_id = "req_" + std::to_string(i);
+    std::string request_id = "req_" + std::to_string(i);  // the record only names it
+    r.request_id = request_id;
     log->onRequestFinished(r);
   }
   log->stop();
