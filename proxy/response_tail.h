@@ -25,12 +25,6 @@ class ResponseTail {
     evbuffer_copyout_from(data, &at, bytes_.data() + size_, take);
     size_ += take;
   }
-  void append(std::string_view piece) {
-    if (piece.size() > kCapacity) piece.remove_prefix(piece.size() - kCapacity);
-    makeRoom(piece.size());
-    if (!piece.empty()) std::memcpy(bytes_.data() + size_, piece.data(), piece.size());
-    size_ += piece.size();
-  }
   std::string_view view() const { return {bytes_.data(), size_}; }
   void clear() { size_ = 0; }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "proxy/http/piece_writer.h"
+
 namespace arkroute::http {
 
 std::string_view bearerToken(std::string_view authorization) {
@@ -65,9 +67,7 @@ void Headers::add(std::string_view name, std::string_view value) {
     return;
   }
   reserveEntry();
-  char* at = reserveText(name.size() + value.size());
-  if (!name.empty()) std::memcpy(at, name.data(), name.size());
-  if (!value.empty()) std::memcpy(at + name.size(), value.data(), value.size());
+  PieceWriter(reserveText(name.size() + value.size())).put(name).put(value);
   entries()[count_++] =
       Entry{used_, static_cast<uint32_t>(name.size()), static_cast<uint32_t>(used_ + name.size()),
             static_cast<uint32_t>(value.size())};
@@ -83,13 +83,11 @@ void Headers::appendToLastValue(std::string_view more) {
   // Only the newest field's value can grow in place; anything added after it moves it to the end.
   if (entries()[last].value_at + entries()[last].value_length != used_) {
     std::string value(fieldAt(last).second);
-    char* at = reserveText(value.size());  // may move the text: value is a copy
-    if (!value.empty()) std::memcpy(at, value.data(), value.size());
+    PieceWriter(reserveText(value.size())).put(value);  // may move the text: value is a copy
     entries()[last].value_at = used_;
     used_ += static_cast<uint32_t>(value.size());
   }
-  char* at = reserveText(more.size());
-  if (!more.empty()) std::memcpy(at, more.data(), more.size());
+  PieceWriter(reserveText(more.size())).put(more);
   used_ += static_cast<uint32_t>(more.size());
   entries()[last].value_length += static_cast<uint32_t>(more.size());
 }

@@ -174,11 +174,11 @@ class Headers {
   uint32_t used_ = 0;
 };
 
-// A complete request from a client: head and whole body (bodies are bounded by max_body_bytes).
 // Spare bytes the server reserves after a request body's text: a JSON body can be parsed in place
 // (simdjson reads up to 64 bytes past the end), not copied.
 inline constexpr size_t kBodyPadding = 64;
 
+// A complete request from a client: head and whole body (bodies are bounded by max_body_bytes).
 struct Request {
   std::string method;     // "GET", "POST", ...
   std::string path;       // "/v1/models" of "/v1/models?x=1" (percent-decoding NOT applied)

@@ -16,12 +16,16 @@ std::string numbered(size_t length, size_t from) {
   return text;
 }
 
+using Buffer = std::unique_ptr<evbuffer, decltype(&evbuffer_free)>;
+
 TEST(ResponseTail, KeepsTheLastBytesOfPiecesOfAnySize) {
   ResponseTail tail;
   std::string all;
   for (size_t length : {10u, 3000u, 2000u, 1u, 5000u, 4096u, 7u}) {
     std::string piece = numbered(length, all.size());
-    tail.append(piece);
+    Buffer buffer(evbuffer_new(), evbuffer_free);
+    evbuffer_add(buffer.get(), piece.data(), piece.size());
+    tail.append(buffer.get());
     all += piece;
     size_t kept = std::min<size_t>(all.size(), ResponseTail::kCapacity);
     ASSERT_EQ(tail.view(), std::string_view(all).substr(all.size() - kept)) << length;
@@ -31,7 +35,7 @@ TEST(ResponseTail, KeepsTheLastBytesOfPiecesOfAnySize) {
 }
 
 TEST(ResponseTail, CopiesFromABufferWithoutDrainingIt) {
-  std::unique_ptr<evbuffer, decltype(&evbuffer_free)> buffer(evbuffer_new(), evbuffer_free);
+  Buffer buffer(evbuffer_new(), evbuffer_free);
   std::string first = numbered(3000, 0);
   std::string second = numbered(9000, 3000);
   ResponseTail tail;
