@@ -322,10 +322,12 @@ void UpstreamConnection::finishResponse(CallImpl* call) {
 }
 
 void UpstreamConnection::onClosedMidResponse(CallImpl* call) {
-  if (!parser_.started() && call->reusedConnection() && !call->retried()) {
-    // The stale keep-alive race: the provider closed this pooled connection (idle timeout) just
-    // as the request went out on it, and answered nothing. It cannot have processed the request,
-    // so the pool sends it again, once, on a fresh connection; the handler never sees the EOF.
+  if (!parser_.started() && call->reusedConnection() && !call->retried() && !call->flushed()) {
+    // The stale keep-alive race: the provider closed this pooled connection (idle timeout) before
+    // the request had gone out whole on it. A request it never read whole it cannot have
+    // processed, so the pool sends it again, once, on a fresh connection; the handler never sees
+    // the EOF. A request that went out whole may have been read, and paid for: that close fails
+    // the call, and the caller's own retry policy (max_retries) decides whether to send it again.
     call_ = nullptr;
     call->detachForRetry();
     closeSoon(call);

@@ -140,6 +140,7 @@ class CallImpl final : public UpstreamCall {
   bool headRequest() const { return head_request_; }
   bool paused() const { return paused_; }
   bool retried() const { return retried_; }
+  bool flushed() const { return flushed_; }
 
   // The pool's list of live calls (intrusive: joining and leaving it allocates nothing).
   CallImpl* prev_in_pool = nullptr;

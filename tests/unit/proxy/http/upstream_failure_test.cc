@@ -271,21 +271,13 @@ TEST(UpstreamFailure, IdleConnectionClosedByTheServerIsReplaced) {
   EXPECT_EQ(server.accepted(), 2);
 }
 
-// The server takes the second request on the pooled connection and closes without a byte: the
-// stale keep-alive race. The pool retries once on a fresh connection; retry_answers says whether
-// that fresh connection answers.
-void runStaleKeepAlive(bool retry_answers) {
-  TestServer server([retry_answers](ServerConnection& connection) {
+// The server takes the whole second request on the pooled connection and closes without a byte.
+// It may have processed it (a paid generation): the call fails, and it is not sent again.
+TEST(UpstreamFailure, APooledConnectionClosedAfterTakingTheWholeRequestIsNotResent) {
+  TestServer server([](ServerConnection& connection) {
     ReceivedRequest request;
-    if (connection.index() == 0) {
-      if (connection.readRequest(&request)) connection.write(httpResponse(200, request.target));
-      connection.readRequest(&request);
-      return;
-    }
-    if (connection.readRequest(&request) && retry_answers) {
-      connection.write(httpResponse(200, "retried " + request.target));
-      connection.waitForClose(5s);
-    }
+    if (connection.readRequest(&request)) connection.write(httpResponse(200, request.target));
+    connection.readRequest(&request);
   });
   EventLoop loop;
   UpstreamPool pool(loop.base(), loop.dns(), endpointFor(server.port()), PoolOptions{});
@@ -296,14 +288,49 @@ void runStaleKeepAlive(bool retry_answers) {
   auto second_call = pool.start(requestFor("/2"), &second);
   EXPECT_TRUE(second_call->reusedConnection());
   ASSERT_TRUE(loop.runUntil([&] { return second.finished(); }));
+  ASSERT_TRUE(second.error);
+  EXPECT_EQ(second.error->kind, Kind::kReset);
+  EXPECT_EQ(second.error->message, "connection closed before response");
+  loop.runFor(50ms);
+  EXPECT_EQ(server.accepted(), 1);
+  EXPECT_EQ(pool.stats().connections_opened, 1u);
+}
+
+// The stale keep-alive race: the server resets the pooled connection before the second request
+// (32 MiB, more than the sockets hold) has gone out whole. It never had the request, so the pool
+// sends it once more on a fresh connection; retry_answers says whether that one answers.
+void runStaleKeepAlive(bool retry_answers) {
+  TestServer server([retry_answers](ServerConnection& connection) {
+    ReceivedRequest request;
+    if (connection.index() == 0) {
+      if (connection.readRequest(&request)) connection.write(httpResponse(200, request.target));
+      connection.readAtLeast(64 << 10);  // part of the second request, then a reset
+      connection.reset();
+      return;
+    }
+    if (!connection.readRequest(&request)) return;
+    if (retry_answers) {
+      connection.write(httpResponse(
+          200, "retried " + request.target + " " + std::to_string(request.body.size())));
+      connection.waitForClose(5s);
+    }
+  });
+  EventLoop loop;
+  UpstreamPool pool(loop.base(), loop.dns(), endpointFor(server.port()), PoolOptions{});
+  RecordingHandler first;
+  auto first_call = pool.start(requestFor("/1"), &first);
+  ASSERT_TRUE(loop.runUntil([&] { return first.finished(); }));
+  RecordingHandler second;
+  auto second_call = pool.start(requestFor("/2", "POST", std::string(32 << 20, 'x')), &second);
+  EXPECT_TRUE(second_call->reusedConnection());
+  ASSERT_TRUE(loop.runUntil([&] { return second.finished(); }, 10s));
   if (retry_answers) {
     ASSERT_TRUE(second.completed) << second.error->message;
-    EXPECT_EQ(second.body, "retried /2");
+    EXPECT_EQ(second.body, "retried /2 " + std::to_string(32 << 20));
     EXPECT_FALSE(second_call->reusedConnection());
   } else {
     ASSERT_TRUE(second.error);
     EXPECT_EQ(second.error->kind, Kind::kReset);
-    EXPECT_EQ(second.error->message, "connection closed before response");
   }
   loop.runFor(50ms);
   EXPECT_EQ(server.accepted(), 2);  // retried once, never twice

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <stdexcept>
 
 namespace arkroute::http::testing {
@@ -23,6 +24,7 @@ struct ParseState {
   ReceivedRequest* request;
   std::string field;
   bool in_value = false;
+  bool headers_done = false;
   bool complete = false;
 };
 
@@ -49,6 +51,10 @@ const http_parser_settings& requestSettings() {
       if (!st->in_value) st->request->headers.add(st->field, "");
       st->in_value = true;
       st->request->headers.appendToLastValue(std::string_view(at, n));
+      return 0;
+    };
+    s.on_headers_complete = [](http_parser* p) {
+      state(p)->headers_done = true;
       return 0;
     };
     s.on_body = [](http_parser* p, const char* at, size_t n) {
@@ -108,7 +114,12 @@ bool ServerConnection::parseBuffered(ReceivedRequest* request, bool* complete) {
   http_errno error = HTTP_PARSER_ERRNO(&parser);
   if (error != HPE_OK && error != HPE_PAUSED) return false;
   *complete = st.complete;
-  if (st.complete) buffered_.erase(0, consumed);
+  if (st.complete) {
+    buffered_.erase(0, consumed);
+    wanted_ = 0;
+  } else if (st.headers_done && parser.content_length != ULLONG_MAX) {
+    wanted_ = buffered_.size() + parser.content_length;  // parsed again once it is all here
+  }
   return true;
 }
 
@@ -117,7 +128,7 @@ bool ServerConnection::readRequest(ReceivedRequest* request) {
   char chunk[16384];
   while (true) {
     bool complete = false;
-    if (!buffered_.empty()) {
+    if (!buffered_.empty() && buffered_.size() >= wanted_) {
       if (!parseBuffered(request, &complete)) return false;
       if (complete) return true;
     }
@@ -125,6 +136,17 @@ bool ServerConnection::readRequest(ReceivedRequest* request) {
     if (n <= 0) return false;
     buffered_.append(chunk, static_cast<size_t>(n));
   }
+}
+
+bool ServerConnection::readAtLeast(size_t bytes) {
+  auto deadline = Clock::now() + kReadLimit;
+  char chunk[16384];
+  while (buffered_.size() < bytes) {
+    long n = readSome(chunk, sizeof chunk, deadline);
+    if (n <= 0) return false;
+    buffered_.append(chunk, static_cast<size_t>(n));
+  }
+  return true;
 }
 
 bool ServerConnection::write(std::string_view bytes) {

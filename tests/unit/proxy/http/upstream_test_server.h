@@ -37,6 +37,8 @@ class ServerConnection {
   // Reads one request (head and Content-Length body). False on EOF, error or after 5 s.
   bool readRequest(ReceivedRequest* request);
   bool write(std::string_view bytes);
+  // Reads until at least `bytes` bytes of the connection have arrived (kept for readRequest).
+  bool readAtLeast(size_t bytes);
   // Reads and discards until the client closes; true when it did within limit.
   bool waitForClose(std::chrono::milliseconds limit);
   void close();        // FIN (over TLS without close_notify: a cut connection)
@@ -56,6 +58,7 @@ class ServerConnection {
   SSL* ssl_;
   int index_;
   std::string buffered_;
+  size_t wanted_ = 0;  // buffered bytes a large body's request needs before parsing it again
 };
 
 // The text of a whole response: status line, the given header lines, Content-Length, body.
