@@ -89,6 +89,9 @@ class RocksDatabase {
   // The handle of a column family by name; nullptr when there is none. Owned by this object.
   rocksdb::ColumnFamilyHandle* family(std::string_view name) const;
   const std::string& path() const { return path_; }
+  // path as an absolute path with symbolic links resolved: how a gateway and the CLI tell whether
+  // they mean the same database. "" for "".
+  static std::string canonicalPath(const std::string& path);
 
  private:
   class RecoveryListener;

@@ -8,6 +8,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
+
+#include "cache/rocks_database.h"
 
 namespace arkroute {
 
@@ -52,7 +55,9 @@ std::optional<std::string> adminRequest(const Config& config, const std::string&
   int fd = connectToGateway(config.server, &host);
   if (fd < 0) return std::nullopt;
   std::string wire = method + " " + path + " HTTP/1.0\r\nHost: " + host +
-                     "\r\nAuthorization: Bearer " + config.auth.admin_token + "\r\n";
+                     "\r\nAuthorization: Bearer " + config.auth.admin_token + "\r\n" +
+                     std::string(kDatabaseHeader) + ": " +
+                     cache::RocksDatabase::canonicalPath(config.cache.path) + "\r\n";
   if (!json_body.empty()) {
     wire +=
         "Content-Type: application/json\r\nContent-Length: " + std::to_string(json_body.size()) +
@@ -72,6 +77,24 @@ std::optional<std::string> adminRequest(const Config& config, const std::string&
   *status = space == std::string::npos ? 0 : std::atoi(response.c_str() + space + 1);
   size_t body = response.find("\r\n\r\n");
   return body == std::string::npos ? std::string() : response.substr(body + 4);
+}
+
+bool applyUrlFlag(const std::map<std::string, std::string>& flags, std::string_view command,
+                  Config* config) {
+  auto url = flags.find("url");
+  if (url == flags.end()) return true;
+  std::string_view rest = url->second;
+  if (rest.starts_with("http://")) rest.remove_prefix(7);
+  if (rest.ends_with("/")) rest.remove_suffix(1);
+  auto address = parseListen(rest);
+  if (!address) {
+    std::cerr << "arkroute " << command
+              << ": --url must look like http://127.0.0.1:8080 or http://[::1]:8080\n";
+    return false;
+  }
+  config->server.listen_host = std::move(address->first);
+  config->server.listen_port = address->second;
+  return true;
 }
 
 std::optional<std::string> missingDatabase(const std::string& path) {

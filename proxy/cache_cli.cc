@@ -45,7 +45,8 @@ int viaGateway(const Config& config, const std::string& action,
 
 int runCacheCommand(const std::string& action, const std::map<std::string, std::string>& flags) {
   if (action != "stats" && action != "purge") {
-    std::cerr << "usage: arkroute cache stats|purge [--model M] --config FILE\n";
+    std::cerr << "usage: arkroute cache stats|purge [--model M] [--url http://HOST:PORT] --config "
+                 "FILE\n";
     return 2;
   }
   auto config_flag = flags.find("config");
@@ -60,6 +61,7 @@ int runCacheCommand(const std::string& action, const std::map<std::string, std::
     std::cerr << error.what() << "\n";
     return 1;
   }
+  if (!applyUrlFlag(flags, "cache", &loaded.config)) return 2;
   std::optional<std::string> model;
   if (auto it = flags.find("model"); it != flags.end()) model = it->second;
   std::string error;

@@ -7,6 +7,7 @@
 
 #include "cache/cache_store.h"
 #include "cache/coalescer.h"
+#include "proxy/admin_client.h"
 #include "proxy/cached_images.h"
 #include "proxy/image_response.h"
 #include "proxy/responses.h"
@@ -62,10 +63,10 @@ bool authorizeAdmin(Worker& worker, http::Exchange& exchange, const std::string&
               request_id);
     return false;
   }
-  std::string expected = "Bearer " + token;
-  std::string_view given = exchange.request().headers.get("authorization");
-  bool ok = given.size() == expected.size() &&
-            CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+  const http::Headers& headers = exchange.request().headers;
+  std::string_view given = http::bearerToken(headers.get("authorization"));
+  bool ok =
+      given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
   if (!ok) {
     ApiError error{401,
                    "Invalid or missing admin token (Authorization: Bearer <token>).",
@@ -73,11 +74,27 @@ bool authorizeAdmin(Worker& worker, http::Exchange& exchange, const std::string&
                    std::nullopt,
                    std::string("invalid_api_key"),
                    ErrorSource::kClient};
-    http::Headers headers;
-    headers.set("WWW-Authenticate", "Bearer");
-    sendError(exchange, error, request_id, std::move(headers));
+    http::Headers answer_headers;
+    answer_headers.set("WWW-Authenticate", "Bearer");
+    sendError(exchange, error, request_id, std::move(answer_headers));
+    return false;
   }
-  return ok;
+  auto meant = headers.find(kDatabaseHeader);
+  const std::string& kept = worker.services().database_path;
+  if (meant && *meant != kept) {
+    std::string where =
+        kept.empty() ? "keeps no database (cache.path is empty)" : "keeps its database at " + kept;
+    sendError(exchange,
+              ApiError{409,
+                       "This gateway " + where + ", not at " + std::string(*meant) +
+                           ": the request was meant for another gateway. Give the command --url "
+                           "with the address of the gateway that holds that database.",
+                       "invalid_request_error", std::nullopt, std::string("database_mismatch"),
+                       ErrorSource::kClient},
+              request_id);
+    return false;
+  }
+  return true;
 }
 
 void handleCachedImage(Worker& worker, std::shared_ptr<http::Exchange> exchange,

@@ -19,8 +19,9 @@ void handleAdminCachePurge(Worker& worker, std::shared_ptr<http::Exchange> excha
 void handleAdminCacheStats(Worker& worker, std::shared_ptr<http::Exchange> exchange,
                            std::string request_id);
 
-// Checks `Authorization: Bearer <admin token>`; sends 404 (admin API disabled), or 401, and
-// returns false when the caller may not proceed.
+// Checks `Authorization: Bearer <admin token>` and, when the request names the database it means
+// (kDatabaseHeader, from the CLI), that it is this gateway's; sends 404 (admin API disabled), 401
+// or 409 (database_mismatch), and returns false when the caller may not proceed.
 bool authorizeAdmin(Worker& worker, http::Exchange& exchange, const std::string& request_id);
 
 }  // namespace arkroute

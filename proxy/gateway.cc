@@ -44,6 +44,7 @@ bool Gateway::openState(std::string* error) {
     services_.database_writes_stopped = [database = database_.get()] {
       return database->writesStopped();
     };
+    services_.database_path = cache::RocksDatabase::canonicalPath(config_->cache.path);
   } else {  // no state directory: keys and the ledger live as long as the process
     keys_table_ = std::make_unique<cache::MemoryKeyValueTable>();
     ledger_table_ = std::make_unique<cache::MemoryKeyValueTable>();

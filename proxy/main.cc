@@ -35,7 +35,7 @@ using arkroute::Config;
 constexpr const char* kUsage =
     "usage: arkroute serve --config FILE [--listen HOST:PORT]\n"
     "       arkroute check --config FILE\n"
-    "       arkroute cache stats|purge [--model M] --config FILE\n"
+    "       arkroute cache stats|purge [--model M] [--url http://HOST:PORT] --config FILE\n"
     "       arkroute keys create --name N [--budget-usd USD|unlimited] [--rpm N]\n"
     "                     [--images-per-min N] [--models a,b] [--expires YYYY-MM-DD] --config "
     "FILE\n"
@@ -58,11 +58,20 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
   out->command = argv[1];
   for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag.rfind("--", 0) != 0 || i + 1 >= argc) {
+    if (flag.rfind("--", 0) != 0) {
       *error = "unexpected argument '" + flag + "'";
       return false;
     }
-    out->flags[flag.substr(2)] = argv[++i];
+    // A flag followed by another flag has no value: "--url --config f" must not make "--config"
+    // the URL and drop the config.
+    if (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--")) {
+      *error = flag + " needs a value";
+      return false;
+    }
+    if (!out->flags.emplace(flag.substr(2), argv[++i]).second) {
+      *error = flag + " is given twice";
+      return false;
+    }
   }
   return true;
 }
@@ -72,7 +81,7 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
 std::vector<std::string_view> flagsOf(std::string_view command, std::string_view action) {
   if (command == "serve") return {"config", "listen"};
   if (command == "check") return {"config"};
-  if (command == "cache") return {"config", "model"};
+  if (command == "cache") return {"config", "url", "model"};
   if (command == "usage") return {"config", "url", "since", "format"};
   if (command == "keys" && action == "create") {
     return {"config", "url", "name", "budget-usd", "rpm", "images-per-min", "models", "expires"};
@@ -203,6 +212,12 @@ int main(int argc, char** argv) {
     Options sub;
     if (!parseSubcommand(argc - 1, argv + 1, "cache", &sub)) return 2;
     return arkroute::runCacheCommand(sub.command, sub.flags);
+  }
+  if (argc == 2 && (std::strcmp(argv[1], "keys") == 0 || std::strcmp(argv[1], "cache") == 0)) {
+    std::cerr << "arkroute " << argv[1] << ": which one? "
+              << (argv[1][0] == 'k' ? "create, list or revoke" : "stats or purge") << "\n"
+              << kUsage;
+    return 2;
   }
   if (argc >= 3 && std::strcmp(argv[1], "keys") == 0) {
     Options sub;

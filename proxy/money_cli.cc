@@ -47,19 +47,7 @@ std::optional<Config> loadFor(const std::map<std::string, std::string>& flags,
     std::cerr << error.what() << "\n";
     return std::nullopt;
   }
-  if (auto url = flags.find("url"); url != flags.end()) {
-    std::string_view rest = url->second;
-    if (rest.starts_with("http://")) rest.remove_prefix(7);
-    if (rest.ends_with("/")) rest.remove_suffix(1);
-    auto address = parseListen(rest);
-    if (!address) {
-      std::cerr << "arkroute " << command
-                << ": --url must look like http://127.0.0.1:8080 or http://[::1]:8080\n";
-      return std::nullopt;
-    }
-    config.server.listen_host = std::move(address->first);
-    config.server.listen_port = address->second;
-  }
+  if (!applyUrlFlag(flags, command, &config)) return std::nullopt;
   return config;
 }
 
@@ -266,6 +254,12 @@ int runKeysCommand(const std::string& action, const std::map<std::string, std::s
 int runUsageCommand(const std::map<std::string, std::string>& flags) {
   auto config = loadFor(flags, "usage");
   if (!config) return 2;
+  auto format = flags.find("format");
+  bool as_json = format != flags.end() && format->second == "json";
+  if (format != flags.end() && !as_json && format->second != "table") {
+    std::cerr << "arkroute usage: --format takes json or table, not '" << format->second << "'\n";
+    return 2;
+  }
   std::string since;
   if (auto it = flags.find("since"); it != flags.end()) {
     auto day = parseDay(it->second);
@@ -287,7 +281,7 @@ int runUsageCommand(const std::map<std::string, std::string>& flags) {
     std::string path = "/admin/usage" + (since.empty() ? "" : "?since=" + since);
     if (int rc = viaGateway(*config, "GET", path, "", error, &usage)) return rc;
   }
-  if (auto f = flags.find("format"); f != flags.end() && f->second == "json") {
+  if (as_json) {
     std::cout << usage.dump(2) << "\n";
   } else {
     std::cout << usageTable(usage);

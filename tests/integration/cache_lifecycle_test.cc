@@ -1,6 +1,7 @@
 // Integration: a generation whose client left is still finished and cached, also when a drain
 // (SIGTERM) begins meanwhile; what a drain's deadline cuts short is still in the ledger; and the
-// `arkroute cache` command line works on the database directly and through a running gateway.
+// `arkroute cache` command line works on the database directly and through a running gateway, and
+// never through a gateway that keeps another database.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cache/rocks_database.h"
 #include "integration/harness.h"
 
 namespace arkroute::testing {
@@ -211,6 +213,52 @@ TEST(CacheLifecycle, CacheCommandWorksThroughTheGatewayAndOnTheDatabase) {
   EXPECT_EQ(json::parse(purged)["purged"], 1);
   stats = runCli({"cache", "stats", "--config", config}, {}, &code);
   EXPECT_EQ(json::parse(stats)["entries"], 1);
+}
+
+// The sidecar pattern: a second config whose listen address is another gateway's (the one it
+// meant was started with --listen). Its database is not that gateway's, so the admin API refuses
+// the purge instead of emptying the wrong cache; --url reaches the right one.
+TEST(CacheLifecycle, TheCacheCommandNeverPurgesAGatewayThatKeepsAnotherDatabase) {
+  Simulator sim;
+  Gateway gateway(cached(sim));
+  httpPostJson(gateway.port(), "/v1/images/generations",
+               R"({"model":"gpt-image-1","prompt":"not yours"})");
+  std::string text = readFile(gateway.configPath());
+  std::string cache_line = "path = \"" + gateway.dataDir() + "/cache\"";
+  ASSERT_NE(text.find(cache_line), std::string::npos) << text;
+  std::string other = text;
+  other.replace(other.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(gateway.port()));
+  other.replace(other.find(cache_line), cache_line.size(),
+                "path = \"" + gateway.dataDir() + "/other-cache\"");
+  std::string other_config = gateway.dataDir() + "/other.toml";
+  writeFile(other_config, other);
+  std::map<std::string, std::string> env = {{"ARKROUTE_ADMIN_TOKEN", "cli-token"}};
+  int code = -1;
+  runCli({"cache", "purge", "--config", other_config}, env, &code);
+  EXPECT_EQ(code, 1);
+  std::string stats;
+  for (int i = 0; i < 50; ++i, std::this_thread::sleep_for(100ms)) {  // stored in the background
+    stats = runCli({"cache", "stats", "--url", "http://127.0.0.1:" + std::to_string(gateway.port()),
+                    "--config", gateway.configPath()},
+                   env, &code);
+    if (code != 0 || json::parse(stats)["entries"] == 1) break;
+  }
+  EXPECT_EQ(code, 0) << stats;
+  EXPECT_EQ(json::parse(stats)["entries"], 1) << "the other config's purge reached this cache";
+
+  // The same check, over HTTP: the database the request names, and the scheme in any case.
+  HttpCall call;
+  call.path = "/admin/cache/stats";
+  call.headers = {{"Authorization", "bearer cli-token"},
+                  {"X-ArkRoute-Database", gateway.dataDir() + "/other-cache"}};
+  HttpResponse refused = httpRequest(gateway.port(), call);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"]["code"], "database_mismatch");
+  EXPECT_NE(refused.body.find("keeps its database at " + gateway.dataDir() + "/cache"),
+            std::string::npos)
+      << refused.body;
+  call.headers[1].second = cache::RocksDatabase::canonicalPath(gateway.dataDir() + "/cache");
+  EXPECT_EQ(httpRequest(gateway.port(), call).status, 200);
 }
 
 }  // namespace

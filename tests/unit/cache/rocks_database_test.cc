@@ -3,10 +3,13 @@
 // store keeps of its own across it: the URL secret).
 #include "cache/rocks_database.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -229,6 +232,52 @@ TEST(RocksDatabase, ASecondOpenOfTheSamePathFailsWithAClearMessage) {
   EXPECT_FALSE(RocksDatabase::open(dir.path(), &error));
   EXPECT_EQ(error.rfind("cache database " + dir.path() + " is locked by another process", 0), 0u)
       << error;
+}
+
+// A gateway in another process holds the LOCK file: the open is refused naming that process,
+// before RocksDB is asked (which would log warnings on its way to the same refusal).
+TEST(RocksDatabase, ADatabaseAnotherProcessHoldsIsRefusedNamingThatProcess) {
+  TempDir dir;
+  std::string error;
+  ASSERT_TRUE(RocksDatabase::open(dir.path(), &error)) << error;  // creates, then closes, LOCK
+  int locked[2];
+  int release[2];
+  ASSERT_EQ(pipe(locked), 0);
+  ASSERT_EQ(pipe(release), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // holds the lock as an open database does, until the parent says
+    int fd = ::open((dir.path() + "/LOCK").c_str(), O_RDWR);
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    char byte = fd >= 0 && fcntl(fd, F_SETLK, &lock) == 0 ? 'y' : 'n';
+    (void)!write(locked[1], &byte, 1);
+    (void)!read(release[0], &byte, 1);
+    _exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(read(locked[0], &byte, 1), 1);
+  EXPECT_EQ(byte, 'y');
+  EXPECT_FALSE(RocksDatabase::open(dir.path(), &error));
+  EXPECT_EQ(error, "cache database " + dir.path() + " is locked by another process (pid " +
+                       std::to_string(child) + ": is another arkroute using this cache.path?)");
+  (void)!write(release[1], &byte, 1);
+  waitpid(child, nullptr, 0);
+  EXPECT_TRUE(RocksDatabase::open(dir.path(), &error)) << error;  // released with the process
+  for (int fd : {locked[0], locked[1], release[0], release[1]}) close(fd);
+}
+
+TEST(RocksDatabase, TwoSpellingsOfOnePathHaveOneCanonicalForm) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/real/db");
+  std::filesystem::create_directory_symlink(dir.path() + "/real", dir.path() + "/link");
+  std::string canonical = RocksDatabase::canonicalPath(dir.path() + "/real/db");
+  EXPECT_EQ(RocksDatabase::canonicalPath(dir.path() + "/link/./db/"), canonical);
+  EXPECT_EQ(RocksDatabase::canonicalPath(dir.path() + "/real/../real/db"), canonical);
+  EXPECT_NE(RocksDatabase::canonicalPath(dir.path() + "/real/other"), canonical);
+  EXPECT_EQ(canonical.front(), '/');
+  EXPECT_EQ(RocksDatabase::canonicalPath(""), "");
 }
 
 TEST(RocksDatabase, APathThatCannotBeCreatedFailsWithTheReason) {
