@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string_view>
 
@@ -65,6 +66,20 @@ void copyReturnableHeaders(const http::Headers& in, http::Headers* out) {
   if (auto upstream_id = in.find("x-request-id")) {
     out->set("x-upstream-request-id", *upstream_id);
   }
+}
+
+std::string providerErrorCode(std::string_view body) {
+  auto value = nlohmann::json::parse(body, nullptr, false);
+  if (!value.is_object()) return {};
+  auto text = [](const nlohmann::json& object, const char* name) -> std::string {
+    auto it = object.find(name);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (auto error = value.find("error"); error != value.end() && error->is_object()) {
+    std::string code = text(*error, "code");
+    return code.empty() ? text(*error, "type") : code;
+  }
+  return text(value, "code");
 }
 
 ApiError upstreamFailureError(const http::UpstreamError& error, std::string_view upstream) {

@@ -12,5 +12,9 @@ namespace arkroute {
 void copyForwardableHeaders(const http::Headers& client_request, http::Headers* upstream_request);
 void copyReturnableHeaders(const http::Headers& upstream_response, http::Headers* client_response);
 ApiError upstreamFailureError(const http::UpstreamError& error, std::string_view upstream);
+// The code of a provider's error answer, as the access log gives it: error.code, else error.type
+// (OpenAI's shape), else a top-level "code" given as a string (Seedream's, Kling's); "" when the
+// body is not such JSON (or only its end is given: a body over the caller's tail).
+std::string providerErrorCode(std::string_view body);
 
 }  // namespace arkroute

@@ -341,8 +341,9 @@ void GenerationHandler::onUpstreamBody(evbuffer* data) {
     return;
   }
   if (capture_) captureChunks(*capture_, data);
-  // Priced exactly from its `usage` at the end, also when the capture cannot be stored.
-  if (status_ == 200) body_tail_.append(data);
+  // Priced exactly from its `usage` at the end, also when the capture cannot be stored; an error
+  // answer's end names its code for the access log.
+  if (status_ == 200 || status_ >= 400) body_tail_.append(data);
   if (url_mode_ || exchange_->clientGone()) {
     evbuffer_drain(data, evbuffer_get_length(data));
     return;
@@ -364,7 +365,12 @@ void GenerationHandler::onUpstreamComplete() {
     armRetryTimer();
     return;
   }
-  outcome_ = "ok";
+  if (status_ >= 400) {  // the provider's error, passed on: 4xx and 5xx alike are its own
+    outcome_ = "upstream_error";
+    error_code_ = providerErrorCode(body_tail_.view());
+  } else {
+    outcome_ = "ok";
+  }
   if (store_result_) {
     if (!storeResult()) return;  // waiting for room in the cache: answered once it is stored
   } else if (status_ == 200) {

@@ -154,6 +154,35 @@ TEST(AccessLog, PromptsAreLoggedOnlyWhenConfigured) {
   EXPECT_EQ(raw.find(kProviderKey), std::string::npos);
 }
 
+// A provider's error answer, passed on to the client, is the provider's: its line says
+// upstream_error and the code in the provider's body, 4xx (moderation) as 5xx.
+TEST(AccessLog, ProviderErrorAnswersAreLoggedAsUpstreamErrorsWithTheirCode) {
+  Simulator sim;
+  TempDir dir;
+  const std::string log_path = dir.file("access.log");
+  GatewayOptions options = loggingGateway(sim, log_path);
+  options.extra_upstream_toml += "max_retries = 0\n";
+  Gateway gateway(options);
+  const std::string body = R"({"model":"gpt-image-1","prompt":"an error, logged"})";
+  for (const auto& [fault, status] :
+       {std::pair<std::string, int>{"moderation", 400}, {"500", 500}, {"429", 429}}) {
+    EXPECT_EQ(httpPostJson(gateway.port(), "/v1/images/generations", body,
+                           {{"x-sim-fault", fault}, {"x-request-id", "al-" + fault}})
+                  .status,
+              status);
+  }
+  std::string raw;
+  auto lines = stopAndReadLog(gateway, log_path, &raw);
+  for (const auto& [fault, code] :
+       {std::pair<std::string, std::string>{"moderation", "moderation_blocked"},
+        {"500", "server_error"},
+        {"429", "rate_limit_exceeded"}}) {
+    ASSERT_EQ(lines.count("al-" + fault), 1u) << raw;
+    EXPECT_EQ(lines["al-" + fault]["outcome"], "upstream_error") << fault;
+    EXPECT_EQ(lines["al-" + fault]["error"], code) << fault;
+  }
+}
+
 // log.prompts applies per request, so a reload turns it on (it was read once at start before).
 TEST(AccessLog, AReloadTurnsPromptLoggingOn) {
   Simulator sim;
