@@ -135,7 +135,7 @@ void Loader::loadServer(const toml::table& t) {
   s.public_url_given = t.contains("public_url");
   std::string listen;
   readString(t, "server", "listen", &listen);
-  if (!listen.empty()) {
+  if (t.contains("listen") && t.get("listen")->is_string()) {  // "" too: never a silent default
     if (auto address = parseListen(listen)) {
       setListen(&s, std::move(address->first), address->second);
     } else {
@@ -190,6 +190,10 @@ void Loader::loadCache(const toml::table& t) {
   readSize(t, "cache", "max_bytes", &c.max_bytes);
   readSize(t, "cache", "max_pending_bytes", &c.max_pending_bytes);
   readSize(t, "cache", "memory_bytes", &c.memory_bytes);
+  if (c.max_bytes == 0) {
+    problem(*t.get("max_bytes"),
+            "cache.max_bytes must be more than 0 (to turn the cache off: enabled = false)");
+  }
   if (c.max_pending_bytes < (1ULL << 20)) {
     problem(*t.get("max_pending_bytes"), "cache.max_pending_bytes must be at least 1MiB");
   }

@@ -4,12 +4,44 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include "conf/config_loader.h"
 
 namespace arkroute {
 
 using config_detail::Loader;
+
+namespace {
+
+// Why a base URL's text cannot be used as one (the URL itself is never repeated: it may hold a
+// password), or nothing. The gateway appends "/images/generations" to its path, so a query or a
+// fragment would end up in the middle of every request's target.
+std::optional<std::string> unusableUrlPart(std::string_view url, std::string_view authority) {
+  if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; })) {
+    return "has a space or a control character";
+  }
+  if (url.find_first_of("?#") != std::string_view::npos) {
+    return "has a query or a fragment ('?', '#'): give the scheme, host and path only, e.g. "
+           "https://api.openai.com/v1";
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    return "carries credentials (user:password@): the provider's key goes in api_key_env or "
+           "api_key_file";
+  }
+  bool bracketed = authority.starts_with("[");
+  auto host_char = [bracketed](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':' ||
+           (bracketed && (c == '[' || c == ']'));
+  };
+  if (!std::all_of(authority.begin(), authority.end(), host_char)) {
+    return "has a character a host name cannot have";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 void Loader::parseBaseUrl(const toml::node& at, UpstreamConfig* u) {
   std::string_view url = u->base_url;
@@ -23,6 +55,10 @@ void Loader::parseBaseUrl(const toml::node& at, UpstreamConfig* u) {
   std::string_view rest = url.substr(scheme_end + 3);
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
+  if (auto why = unusableUrlPart(url, authority)) {
+    problem(at, "upstream '" + u->name + "': base_url " + *why);
+    return;
+  }
   std::string path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
   while (!path.empty() && path.back() == '/') path.pop_back();
   u->base_path = path;
@@ -30,7 +66,11 @@ void Loader::parseBaseUrl(const toml::node& at, UpstreamConfig* u) {
   size_t colon = authority.rfind(':');
   bool bracketed = authority.starts_with("[");
   if (colon != std::string_view::npos && (!bracketed || authority[colon - 1] == ']')) {
-    long port = std::strtol(std::string(authority.substr(colon + 1)).c_str(), nullptr, 10);
+    std::string_view digits = authority.substr(colon + 1);
+    bool numeric =
+        !digits.empty() && digits.size() <= 5 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(c); });
+    long port = numeric ? std::strtol(std::string(digits).c_str(), nullptr, 10) : 0;
     if (port <= 0 || port > 65535) {
       problem(at, "upstream '" + u->name + "': base_url has an invalid port");
       return;

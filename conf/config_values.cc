@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 
 #include "conf/config.h"
@@ -29,6 +30,8 @@ std::optional<std::pair<std::string, uint16_t>> parseListen(std::string_view tex
   std::string_view host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return std::nullopt;  // an IPv6 address goes in brackets: "::1:8080" reads two ways
   }
   std::string_view digits = text.substr(colon + 1);
   uint16_t port = 0;
@@ -114,7 +117,9 @@ std::optional<uint64_t> parseByteSize(std::string_view text) {
                                                                      {"GB", 1000'000'000},
                                                                      {"TB", 1000'000'000'000ULL}};
   for (auto [name, factor] : kUnits) {
-    if (unit == name) return *value * factor;
+    if (unit != name) continue;
+    if (*value > UINT64_MAX / factor) return std::nullopt;  // would wrap around ("16777216TiB")
+    return *value * factor;
   }
   return std::nullopt;
 }

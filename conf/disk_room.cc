@@ -2,6 +2,7 @@
 #include "conf/disk_room.h"
 
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +23,24 @@ std::optional<std::filesystem::path> nearestExisting(const std::string& path) {
   }
   return at;
 }
+
+}  // namespace
+
+std::optional<std::string> cachePathProblem(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  auto existing = nearestExisting(path);
+  if (!existing) return std::nullopt;
+  std::error_code error;
+  if (!std::filesystem::is_directory(*existing, error)) {
+    return "cache.path '" + path + "': " + existing->string() + " is not a directory";
+  }
+  if (access(existing->c_str(), W_OK | X_OK) != 0) {
+    return "cache.path '" + path + "': " + existing->string() + " is not writable by this user";
+  }
+  return std::nullopt;
+}
+
+namespace {
 
 uint64_t bytesUnder(const std::string& path) {
   uint64_t total = 0;

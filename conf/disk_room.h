@@ -24,6 +24,11 @@ std::optional<DiskRoom> diskRoomFor(const std::string& path);
 // cache is off, or when the disk cannot be examined.
 std::optional<std::string> cacheDiskWarning(const CacheConfig& cache);
 
+// Why the state database cannot live at path (which serve would only find when it opens it): it,
+// or the nearest part of it that exists, is not a directory, or cannot be written in. nullopt when
+// path is empty, usable, or cannot be examined.
+std::optional<std::string> cachePathProblem(const std::string& path);
+
 // "20 GiB", "512 MiB", "900 KiB": a size for messages, to one decimal.
 std::string humanBytes(uint64_t bytes);
 

@@ -157,6 +157,10 @@ int runCheck(const Options& options) {
     std::cerr << "arkroute: " << error << "\n";
     return 1;
   }
+  if (auto problem = arkroute::cachePathProblem(config->cache.path)) {
+    std::cerr << "arkroute: " << config->source_path << ": " << *problem << "\n";
+    return 1;
+  }
   std::cout << arkroute::describeConfig(loaded->config) << "config OK\n";
   return 0;
 }

@@ -60,6 +60,9 @@ TEST(ConfigValues, DurationsAndSizesParse) {
   EXPECT_EQ(parseByteSize("1024"), 1024ull);
   EXPECT_FALSE(parseByteSize("big"));
   EXPECT_FALSE(parseByteSize("5XB"));
+  EXPECT_EQ(parseByteSize("16777215TiB"), 16777215ull << 40);
+  EXPECT_FALSE(parseByteSize("16777216TiB")) << "2^64 bytes wrapped around to 0";
+  EXPECT_FALSE(parseByteSize("18446744073709551616"));
 }
 
 TEST(ConfigLoader, AFullConfigFillsTheStruct) {
@@ -165,6 +168,50 @@ fallbacks = ["m", "ghost"]
   EXPECT_TRUE(has("model 'm' lists itself as a fallback"));
   EXPECT_TRUE(has("model 'm': fallback 'ghost' is not a declared model"));
   EXPECT_EQ(problems.size(), 9u);
+}
+
+// What would break every request, or show a secret, is refused where it is written, without
+// repeating the URL (it may hold a password).
+TEST(ConfigLoader, ABaseUrlThatCannotBeOneIsRefused) {
+  auto problems = [](const std::string& url) {
+    std::string toml = "[[upstream]]\nname = \"u\"\nbase_url = \"" + url +
+                       "\"\n[[model]]\nname = \"m\"\nupstream = \"u\"\n";
+    std::vector<std::string> texts;
+    for (const auto& problem : problemsOf(toml)) texts.push_back(problem.toString());
+    return texts;
+  };
+  for (const auto& [url, why] : std::vector<std::pair<std::string, std::string>>{
+           {"http://127.0.0.1:9/v1?api-version=2024", "has a query or a fragment"},
+           {"https://api.example/v1#x", "has a query or a fragment"},
+           {"http://user:s3cret@127.0.0.1:9/v1", "carries credentials"},
+           {"http://exa mple.com/v1", "has a space or a control character"},
+           {"http://exa\\tmple.com/v1", "has a space or a control character"},
+           {"http://ex%61mple.com/v1", "has a character a host name cannot have"},
+           {"http://127.0.0.1:90x/v1", "has an invalid port"}}) {
+    auto texts = problems(url);
+    ASSERT_EQ(texts.size(), 1u) << url;
+    EXPECT_EQ(texts[0].rfind("test.toml:3:12: upstream 'u': base_url " + why, 0), 0u) << texts[0];
+    EXPECT_EQ(texts[0].find("s3cret"), std::string::npos) << texts[0];
+  }
+  for (const char* good : {"http://127.0.0.1:9/v1", "https://api.openai.com/v1/",
+                           "http://[::1]:8080/v1", "http://sim_upstream:8080"}) {
+    EXPECT_TRUE(problems(good).empty()) << good;
+  }
+}
+
+// A size that does not fit in 64 bits is refused, never wrapped to a small one; and a cache of
+// 0 bytes, which stores nothing (and so fails every url request), says how to turn it off.
+TEST(ConfigLoader, CacheSizesMustFitAndBeMoreThanZero) {
+  auto problems = problemsOf(std::string(kMinimal) + "[cache]\nmax_bytes = \"16777216TiB\"\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("cache.max_bytes: expected a size"), std::string::npos);
+  problems = problemsOf(std::string(kMinimal) + "[cache]\nmax_bytes = 0\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].message,
+            "cache.max_bytes must be more than 0 (to turn the cache off: enabled = false)");
+  problems = problemsOf("[server]\nlisten = \"\"\n" + std::string(kMinimal));
+  ASSERT_EQ(problems.size(), 1u) << "an empty listen is not the default one";
+  EXPECT_NE(problems[0].message.find("server.listen: expected IP:PORT"), std::string::npos);
 }
 
 TEST(ConfigLoader, StructuralRules) {
@@ -398,7 +445,7 @@ TEST(ConfigLoader, PublicUrlFollowsTheListenAddressUnlessGiven) {
   EXPECT_EQ(given.public_url, "https://gw.test");
   EXPECT_EQ(given.listen_port, 7000);
   for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":80", "1.2.3.4:8a", "1.2.3.4:65536",
-                          "1.2.3.4:-1", "[]:80", "localhost:8080"}) {
+                          "1.2.3.4:-1", "[]:80", "localhost:8080", "::1:8080", ""}) {
     EXPECT_FALSE(parseListen(bad)) << bad;
   }
 }

@@ -56,6 +56,18 @@ TEST_F(CacheDirectory, ACacheThatFitsOrIsOffGetsNoWarning) {
   EXPECT_FALSE(cacheDiskWarning(off));
 }
 
+// What serve would only find when it opens the database, check says: a path under a file.
+TEST_F(CacheDirectory, APathUnderAFileIsAProblemAndANewDirectoryIsNot) {
+  std::ofstream(dir_ + "/file") << "not a directory";
+  auto problem = cachePathProblem(dir_ + "/file/cache");
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(*problem, "cache.path '" + dir_ + "/file/cache': " + dir_ + "/file is not a directory");
+  EXPECT_TRUE(cachePathProblem(dir_ + "/file"));
+  EXPECT_FALSE(cachePathProblem(dir_ + "/new/cache"));
+  EXPECT_FALSE(cachePathProblem(dir_));
+  EXPECT_FALSE(cachePathProblem(""));
+}
+
 TEST(HumanBytes, UsesTheLargestUnitBelowTheSize) {
   EXPECT_EQ(humanBytes(0), "0 B");
   EXPECT_EQ(humanBytes(1023), "1023 B");
