@@ -144,6 +144,18 @@ std::optional<ApiError> GenerationHandler::authenticate() {
 std::optional<ApiError> GenerationHandler::admitUpstream() {
   if (!key_ || reserved_usd_) return std::nullopt;  // open mode, or admitted before a retry
   Services& services = worker_.services();
+  if (key_->images_per_min > 0 && request_->n() > key_->images_per_min) {
+    // No wait lets it through: a retry-after would have the SDKs retry it until they give up.
+    ApiError error = ApiError::rateLimited(
+        "Request too large for key '" + key_->name + "': it asks for " +
+            std::to_string(request_->n()) + " images, and the key may generate at most " +
+            std::to_string(key_->images_per_min) + " per minute. Ask for fewer (n).",
+        0);
+    error.retry_after_ms = 0;
+    error.no_retry = true;
+    error.param = "n";
+    return error;
+  }
   int64_t retry_after_ms = 0;
   if (!services.key_limits->takeImages(*key_, request_->n(), nowMs(), &retry_after_ms)) {
     return ApiError::rateLimited("Image rate limit reached for key '" + key_->name + "': " +

@@ -1,9 +1,13 @@
 // Key specification parsing and validation.
 #include "proxy/key_spec_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 
 #include "proxy/usage_report.h"
 
@@ -17,9 +21,37 @@ int64_t dayStartMs(std::string_view day) {
   return static_cast<int64_t>(timegm(&parts)) * 1000;
 }
 
+namespace {
+
+constexpr std::string_view kSpecFields[] = {"name",           "budget_usd", "rpm",
+                                            "images_per_min", "models",     "expires"};
+
+// A parse callback that notes in *why a member of the body that cannot be read as written: one
+// that is not a spec field (a misspelt "rmp" would make a key without the limit meant), or one
+// given twice (the last would win, silently).
+nlohmann::json::parser_callback_t memberCheck(std::set<std::string, std::less<>>* seen,
+                                              std::optional<std::string>* why) {
+  return [seen, why](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event != nlohmann::json::parse_event_t::key || depth != 1 || *why) return true;
+    const std::string& name = parsed.get_ref<const std::string&>();
+    if (std::find(std::begin(kSpecFields), std::end(kSpecFields), name) == std::end(kSpecFields)) {
+      *why = "unknown field '" + name +
+             "' (a key takes name, budget_usd, rpm, images_per_min, models and expires)";
+    } else if (!seen->insert(name).second) {
+      *why = "'" + name + "' is given twice";
+    }
+    return true;
+  };
+}
+
+}  // namespace
+
 std::variant<KeySpec, std::string> keySpecFromJson(std::string_view body) {
-  auto json = nlohmann::json::parse(body, nullptr, false);
+  std::set<std::string, std::less<>> seen;
+  std::optional<std::string> unread;
+  auto json = nlohmann::json::parse(body, memberCheck(&seen, &unread), false);
   if (!json.is_object()) return std::string("the body must be a JSON object");
+  if (unread) return *unread;
   KeySpec spec;
   auto field = [&](const char* name) -> const nlohmann::json* {
     auto it = json.find(name);

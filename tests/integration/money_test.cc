@@ -264,6 +264,30 @@ TEST(RateLimits, RequestsPerMinuteAnswer429WithRetryAfterAndHeaders) {
   EXPECT_EQ(limited.header("x-ratelimit-remaining-requests"), "0");
 }
 
+// A request for more images than the key may make in a whole minute waits in vain: no
+// retry-after, and x-should-retry: false so that the SDKs do not retry it until they give up.
+TEST(RateLimits, MoreImagesThanAMinuteAllowsIsRefusedForGood) {
+  Simulator sim;
+  Gateway gateway(keysOptions(sim));
+  ASSERT_NE(gateway.port(), 0);
+  std::string secret =
+      createKey(gateway.port(), {{"name", "two"}, {"images_per_min", 2}}).value("secret", "");
+  nlohmann::json body = {{"model", "flat-1c"}, {"prompt", "three at once"}, {"n", 3}};
+  HttpResponse refused = httpPostJson(gateway.port(), "/v1/images/generations", body.dump(),
+                                      {{"Authorization", bearer(secret)}});
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(errorCode(refused), "rate_limit_exceeded");
+  EXPECT_EQ(nlohmann::json::parse(refused.body)["error"]["param"], "n");
+  EXPECT_EQ(refused.header("x-should-retry"), "false");
+  EXPECT_EQ(refused.header("retry-after"), "");
+  EXPECT_EQ(sim.requests(), 0);
+  body["n"] = 2;
+  EXPECT_EQ(httpPostJson(gateway.port(), "/v1/images/generations", body.dump(),
+                         {{"Authorization", bearer(secret)}})
+                .status,
+            200);
+}
+
 std::string runCli(const std::vector<std::string>& args, const std::string& env = "",
                    int* exit_code = nullptr) {
   std::string command = env + " " + ARKROUTE_BIN;
@@ -361,6 +385,19 @@ TEST(KeysCli, AMisspeltFlagOrAMissingDatabaseIsRefusedNeverGuessed) {
   std::string serve = runCli({"serve", "--lsiten", "127.0.0.1:1", "--config", config}, in_dir, &rc);
   EXPECT_EQ(rc, 2) << serve;
   EXPECT_NE(serve.find("unknown flag --lsiten for 'serve'"), std::string::npos) << serve;
+  // A flag without its value must not take the next flag as one ("--url --config f").
+  std::string swallowed = runCli({"keys", "list", "--url", "--config", config}, in_dir, &rc);
+  EXPECT_EQ(rc, 2) << swallowed;
+  EXPECT_NE(swallowed.find("--url needs a value"), std::string::npos) << swallowed;
+  std::string twice = runCli({"check", "--config", config, "--config", config}, in_dir, &rc);
+  EXPECT_EQ(rc, 2) << twice;
+  EXPECT_NE(twice.find("--config is given twice"), std::string::npos) << twice;
+  std::string format = runCli({"usage", "--format", "yaml", "--config", config}, in_dir, &rc);
+  EXPECT_EQ(rc, 2) << format;
+  EXPECT_NE(format.find("--format takes json or table"), std::string::npos) << format;
+  std::string bare = runCli({"keys"}, in_dir, &rc);
+  EXPECT_EQ(rc, 2) << bare;
+  EXPECT_NE(bare.find("create, list or revoke"), std::string::npos) << bare;
   // Run from a directory without the gateway's database, a relative cache.path named no
   // database: none is created (the key would have gone where the gateway never looks).
   std::string created = runCli({"keys", "create", "--name", "x", "--config", config}, in_dir, &rc);

@@ -79,6 +79,14 @@ TEST(KeySpecJson, ReadsEveryFieldAndNamesTheBadOne) {
   EXPECT_NE(bad(R"({"name":"n","budget_usd":-0.5})").find("budget_usd"), std::string::npos);
   EXPECT_NE(bad(R"([1])").find("object"), std::string::npos);
   EXPECT_NE(bad(R"({"rpm":1})").find("name"), std::string::npos);
+  // A misspelt limit would make a key without it (and the default budget): refused, named.
+  EXPECT_EQ(bad(R"({"name":"typo","budget":0.01,"rmp":1})"),
+            "unknown field 'budget' (a key takes name, budget_usd, rpm, images_per_min, models "
+            "and expires)");
+  EXPECT_EQ(bad(R"({"name":"a","rpm":1,"name":"b"})"), "'name' is given twice");
+  EXPECT_EQ(bad(R"({"name":"n","models":[{"name":"x"}]})"),
+            "'models' must be a list of model names")
+      << "a nested object's members are not the spec's";
 }
 
 // A table whose writes fail from some point on (a full disk).
