@@ -35,10 +35,10 @@ class NameSet {
   uint64_t lengths_ = 0;
 };
 
-constexpr NameSet<15> kRequestHeadersNotForwarded(std::array<std::string_view, 15>{
+constexpr NameSet<16> kRequestHeadersNotForwarded(std::array<std::string_view, 16>{
     "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-    "host", "content-length", "authorization", "cookie", "accept-encoding", "expect",
-    "cache-control", "x-arkroute-cache-ttl"});
+    "host", "content-length", "authorization", "proxy-authorization", "cookie", "accept-encoding",
+    "expect", "cache-control", "x-arkroute-cache-ttl"});
 
 // The gateway writes x-request-id and its own X-ArkRoute-{Model,Cache,Cost-USD} (an upstream that
 // is itself an ArkRoute sends them too): dropped here so the caller adds them without a search.
@@ -49,20 +49,45 @@ constexpr NameSet<15> kResponseHeadersNotForwarded(std::array<std::string_view, 
     "content-length", "x-request-id", "upgrade", "x-arkroute-model", "x-arkroute-cache",
     "x-arkroute-cost-usd", "set-cookie", "alt-svc", "strict-transport-security"});
 
+// Whether the message's Connection field lists name (RFC 9110 7.6.1: the fields it names are for
+// this hop alone, and a proxy removes them). Usually it lists none: it is absent, or "keep-alive".
+bool namedByConnection(std::string_view connection, std::string_view name) {
+  while (!connection.empty()) {
+    size_t comma = connection.find(',');
+    std::string_view token = connection.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (http::equalsIgnoreCase(token, name)) return true;
+    if (comma == std::string_view::npos) break;
+    connection.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Copies in's fields but those in the set and those in's Connection field names.
+template <size_t N>
+void copyEndToEnd(const http::Headers& in, const NameSet<N>& hop_by_hop, http::Headers* out) {
+  std::string_view connection = in.get("connection");
+  bool names_fields = !connection.empty() && !http::equalsIgnoreCase(connection, "keep-alive") &&
+                      !http::equalsIgnoreCase(connection, "close");  // the usual: no other field
+  for (const auto& [name, value] : in) {
+    if (hop_by_hop.contains(name)) continue;
+    if (names_fields && namedByConnection(connection, name)) continue;
+    out->add(name, value);
+  }
+}
+
 }  // namespace
 
 // Names here are tokens already: the server refuses a request with any other (400), and the
 // upstream response parser trims or drops them.
 void copyForwardableHeaders(const http::Headers& in, http::Headers* out) {
-  for (const auto& [name, value] : in) {
-    if (!kRequestHeadersNotForwarded.contains(name)) out->add(name, value);
-  }
+  copyEndToEnd(in, kRequestHeadersNotForwarded, out);
 }
 
 void copyReturnableHeaders(const http::Headers& in, http::Headers* out) {
-  for (const auto& [name, value] : in) {
-    if (!kResponseHeadersNotForwarded.contains(name)) out->add(name, value);
-  }
+  copyEndToEnd(in, kResponseHeadersNotForwarded, out);
   if (auto upstream_id = in.find("x-request-id")) {
     out->set("x-upstream-request-id", *upstream_id);
   }

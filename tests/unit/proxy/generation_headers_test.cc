@@ -40,6 +40,24 @@ TEST(GenerationHeaders, ClientHeadersForwardedWithoutCredentialsOrFraming) {
   EXPECT_EQ(names(out), (std::vector<std::string>{"Content-Type", "X-Custom"}));
 }
 
+// RFC 9110 7.6.1: the fields a Connection header names are for one hop, in both directions; and
+// Proxy-Authorization is a credential for a proxy, never the provider's.
+TEST(GenerationHeaders, FieldsTheConnectionHeaderNamesStayOnTheirHop) {
+  http::Headers in = headersOf({{"Connection", "keep-alive, X-Hop ,x-other"},
+                                {"X-Hop", "secret"},
+                                {"x-OTHER", "secret too"},
+                                {"Proxy-Authorization", "Basic cHJveHk6cGFzcw=="},
+                                {"X-Hopper", "kept: not named"},
+                                {"Content-Type", "application/json"}});
+  http::Headers out;
+  copyForwardableHeaders(in, &out);
+  EXPECT_EQ(names(out), (std::vector<std::string>{"X-Hopper", "Content-Type"}));
+  http::Headers answer = headersOf({{"Connection", "x-up"}, {"X-Up", "v"}, {"X-Kept", "k"}});
+  http::Headers returned;
+  copyReturnableHeaders(answer, &returned);
+  EXPECT_EQ(names(returned), (std::vector<std::string>{"X-Kept"}));
+}
+
 // The caller adds x-request-id and X-ArkRoute-{Model,Cache,Cost-USD} without searching, so an
 // upstream's copies (another ArkRoute in front of the provider) must not come through; nor may
 // what the provider says about its own site (cookies, HSTS, alt-svc).
