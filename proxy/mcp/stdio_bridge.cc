@@ -1,8 +1,11 @@
 // The stdio ↔ Streamable HTTP bridge loop.
 #include "proxy/mcp/stdio_bridge.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include "proxy/json_text.h"
 #include "proxy/mcp/json_rpc.h"
@@ -49,7 +52,8 @@ void StdioBridge::writeError(const nlohmann::json& id, const std::string& messag
   out_ << makeError(id, rpc::kInternalError, message).dump() << "\n" << std::flush;
 }
 
-void StdioBridge::writeAnswer(const BlockingResponse& response, const nlohmann::json& request_id) {
+void StdioBridge::writeAnswer(const BlockingResponse& response, const nlohmann::json& request_id,
+                              bool expects_answer) {
   if (response.status == 0) {
     log_ << "arkroute mcp: " << options_.url << ": " << response.error << "\n";
     if (!request_id.is_null()) {
@@ -61,6 +65,11 @@ void StdioBridge::writeAnswer(const BlockingResponse& response, const nlohmann::
   if (response.status == 202 || response.body.empty()) return;
   nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
   if (answer.is_object() && answer.contains("jsonrpc")) {
+    if (!expects_answer) {  // JSON-RPC: a notification (or a response) is never answered
+      log_ << "arkroute mcp: the gateway refused a notification: " << response.body.substr(0, 300)
+           << "\n";
+      return;
+    }
     if (answer.contains("error") && answer["id"].is_null() && !request_id.is_null()) {
       answer["id"] = request_id;  // a transport-level rejection of this request
     }
@@ -72,12 +81,24 @@ void StdioBridge::writeAnswer(const BlockingResponse& response, const nlohmann::
   log_ << "arkroute mcp: HTTP " << response.status << " from " << options_.url << ": "
        << response.body.substr(0, 300) << "\n";
   if (request_id.is_null()) return;
-  std::string message = "The gateway answered HTTP " + std::to_string(response.status);
-  if (answer.is_object() && answer.contains("error") && answer["error"].is_object() &&
-      answer["error"].contains("message") && answer["error"]["message"].is_string()) {
-    message += ": " + answer["error"]["message"].get<std::string>();
+  writeError(request_id, "The gateway answered " + describeFailure(response));
+}
+
+// "HTTP 401: Missing API key ..." (the message of a JSON error body, when there is one), or why
+// the gateway could not be reached.
+std::string StdioBridge::describeFailure(const BlockingResponse& response) const {
+  if (response.status == 0) {
+    return "nothing: cannot reach it at " + options_.url + ": " + response.error;
   }
-  writeError(request_id, message);
+  std::string text = "HTTP " + std::to_string(response.status);
+  nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
+  const nlohmann::json* error =
+      answer.is_object() && answer.contains("error") ? &answer["error"] : nullptr;
+  if (error && error->is_object() && error->contains("message") &&
+      (*error)["message"].is_string()) {
+    text += ": " + (*error)["message"].get<std::string>();
+  }
+  return text;
 }
 
 bool StdioBridge::reinitialize() {
@@ -85,11 +106,12 @@ bool StdioBridge::reinitialize() {
   protocol_version_.clear();
   BlockingResponse init = post(initialize_line_);
   if (init.status != 200 || session_id_.empty()) {
-    log_ << "arkroute mcp: could not open a new session: "
-         << (init.status ? "HTTP " + std::to_string(init.status) : init.error)
+    open_failure_ = describeFailure(init);
+    log_ << "arkroute mcp: could not open a new session: " << open_failure_
          << "; trying again with the next message\n";
     return false;
   }
+  open_failure_.clear();
   rememberVersion(nlohmann::json::parse(init.body, nullptr, false));
   post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
   log_ << "arkroute mcp: the session had expired; opened a new one\n";
@@ -107,15 +129,21 @@ void StdioBridge::forward(const std::string& line) {
   }
   // No session (a new one could not be opened): open one first, else the message gets a 400.
   bool lost = !initialize && session_id_.empty() && !initialize_line_.empty();
-  if (lost && !reinitialize()) {
-    if (!request_id.is_null()) writeError(request_id, "The gateway has no MCP session for us");
-    return;
-  }
+  auto no_session = [&] {
+    if (request_id.is_null()) return;
+    writeError(request_id,
+               "The gateway has no MCP session for us: opening one got " + open_failure_);
+  };
+  if (lost && !reinitialize()) return no_session();
   BlockingResponse response = post(line);
-  if (response.status == 404 && !initialize && !initialize_line_.empty() && reinitialize()) {
+  if (response.status == 404 && !initialize && !initialize_line_.empty()) {
+    if (!reinitialize()) return no_session();
     response = post(line);
   }
-  writeAnswer(response, request_id);
+  // A message that is not JSON gets the gateway's parse error; an object without an id is a
+  // notification (or the client's response to a request), which nothing answers.
+  bool expects_answer = !message.is_object() || message.contains("id");
+  writeAnswer(response, request_id, expects_answer);
 }
 
 void StdioBridge::endSession() {
@@ -154,7 +182,23 @@ int runStdioBridge(const std::map<std::string, std::string>& flags) {
       return 2;
     }
   }
-  if (const char* key = std::getenv("ARKROUTE_API_KEY")) options.api_key = key;
+  if (const char* key = std::getenv("ARKROUTE_API_KEY")) {
+    std::string_view text = key;
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+      text.remove_prefix(1);
+    }
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+      text.remove_suffix(1);
+    }
+    // A line break inside would end the Authorization header and start one of its own.
+    if (std::any_of(text.begin(), text.end(),
+                    [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+      std::cerr << "arkroute mcp: ARKROUTE_API_KEY has a control character (a line break?) inside "
+                   "it; a key is one line of text\n";
+      return 2;
+    }
+    options.api_key = std::string(text);
+  }
   std::string error;
   std::optional<HttpTarget> target = parseHttpTarget(options.url, &error);
   if (!target) {

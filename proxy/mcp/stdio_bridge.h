@@ -38,7 +38,9 @@ class StdioBridge {
   BlockingResponse post(const std::string& body);
   bool reinitialize();
   void rememberVersion(const nlohmann::json& answer);  // from an initialize result
-  void writeAnswer(const BlockingResponse& response, const nlohmann::json& request_id);
+  void writeAnswer(const BlockingResponse& response, const nlohmann::json& request_id,
+                   bool expects_answer);
+  std::string describeFailure(const BlockingResponse& response) const;
   void writeError(const nlohmann::json& id, const std::string& message);
 
   BlockingHttpClient client_;
@@ -48,6 +50,7 @@ class StdioBridge {
   std::string session_id_;
   std::string protocol_version_;
   std::string initialize_line_;  // replayed to re-open an expired session
+  std::string open_failure_;     // why the last attempt to open a session failed
 };
 
 // Entry point for main.cc: flags {"url": ...}; the key comes from ARKROUTE_API_KEY.

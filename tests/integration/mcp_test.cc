@@ -366,6 +366,8 @@ TEST(McpStdioBridge, ASessionItCouldNotReopenIsOpenedWithTheNextMessage) {
   out.str("");
   bridge.forward(R"({"jsonrpc":"2.0","id":"full","method":"ping"})");
   EXPECT_TRUE(nlohmann::json::parse(out.str()).contains("error")) << out.str();
+  EXPECT_NE(out.str().find("opening one got HTTP 503"), std::string::npos)
+      << "the agent is told why: " << out.str();
   EXPECT_NE(log.str().find("HTTP 503"), std::string::npos) << log.str();
   ASSERT_EQ(mcpCall(gateway.port(), "DELETE", "", jsonHeaders(other)).status, 200);
   out.str("");
@@ -392,6 +394,31 @@ TEST(McpStdioBridge, ItsKeyReachesThePipelineAsTheCaller) {
   EXPECT_EQ(upstream["headers"]["authorization"], "Bearer sk-agent-key");
   EXPECT_EQ(nlohmann::json::parse(upstream["body"].get<std::string>())["response_format"],
             "b64_json");
+}
+
+// JSON-RPC: a notification is never answered, also when the gateway refuses it (a wrong key);
+// the request after it gets the refusal, with its own id and the gateway's reason.
+TEST(McpStdioBridge, ARefusedNotificationIsNotAnsweredAndARefusedRequestSaysWhy) {
+  Simulator sim;
+  Gateway gateway(mcpGateway(sim, "[auth]\nmode = \"keys\"\n"));
+  std::ostringstream out, log;
+  mcp::StdioBridge bridge = bridgeTo(gateway.port(), out, log, "ark_nope");
+  bridge.forward(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  EXPECT_EQ(out.str(), "");
+  EXPECT_NE(log.str().find("refused a notification"), std::string::npos) << log.str();
+  bridge.forward(kInitialize);
+  nlohmann::json answer = nlohmann::json::parse(out.str());
+  EXPECT_EQ(answer["id"], 1) << out.str();
+  EXPECT_TRUE(answer.contains("error")) << out.str();
+}
+
+// A key with a line break in it would end the Authorization header and begin another: refused.
+TEST(McpStdioBridge, AKeyWithALineBreakIsRefusedNotSent) {
+  ChildProcess bridge({ARKROUTE_BIN, "mcp", "--url", "http://127.0.0.1:1"},
+                      {{"ARKROUTE_API_KEY", "ark_x\r\nX-Injected: yes"}});
+  EXPECT_EQ(bridge.waitExit(10s), 2);
+  EXPECT_NE(readFile(bridge.stderrPath()).find("ARKROUTE_API_KEY has a control character"),
+            std::string::npos);
 }
 
 TEST(McpStdioBridge, UnreachableGatewayAnswersRequestsWithAnError) {
