@@ -30,6 +30,7 @@
 #include "proxy/response_tail.h"
 #include "proxy/router.h"
 #include "proxy/runtime.h"
+#include "proxy/secret_mask.h"
 #include "proxy/virtual_keys.h"
 
 namespace arkroute {
@@ -151,6 +152,8 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   // a generation and streams it as one).
   ImageEvents imageEvents(const UpstreamConfig& provider) const;
   http::OutgoingRequest buildUpstreamRequest() const;
+  // The provider key the gateway sent this upstream ("" in passthrough mode: the caller's own).
+  std::string_view gatewayProviderKey() const;
   std::optional<std::string> upstreamBody() const;
   bool sendsEditAsGeneration() const;  // an edit for a provider that takes it as a generation
   std::optional<ApiError> editAsGeneration(http::OutgoingRequest* out) const;
@@ -187,6 +190,8 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   ops::Gauge* queue_depth_ = nullptr;  // arkroute_upstream_queue_depth while queued
   std::chrono::steady_clock::time_point wait_started_;
   ResponseTail body_tail_;  // last bytes of an uncaptured 200 (for its `usage`)
+  // An error answer on its way to the client, with the gateway's provider key masked in it.
+  std::unique_ptr<SecretMask> error_mask_;
   CachePolicy policy_;
   std::unique_ptr<EditDigests> edit_digests_;
   std::optional<cache::CacheKey> cache_key_;

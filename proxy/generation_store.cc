@@ -132,7 +132,14 @@ void GenerationHandler::respondFromCapture() {
     respondImagesNotCacheable();
     return;
   }
-  sendJson(*exchange_, status_, urls ? *urls : capture_->raw(), request_id_,
+  std::string_view body = urls ? *urls : capture_->raw();
+  std::string refusal;  // a provider's error answer, with the gateway's key masked in it
+  if (!urls && status_ >= 400) {
+    refusal = capture_->raw();
+    maskSecret(gatewayProviderKey(), &refusal);
+    body = refusal;
+  }
+  sendJson(*exchange_, status_, body, request_id_,
            clientResponseHeaders(status_, url_mode_refusal_));
   finish();
 }

@@ -260,6 +260,11 @@ kling::CallSetup GenerationHandler::klingSetup(http::UpstreamPool& pool) const {
   return setup;
 }
 
+std::string_view GenerationHandler::gatewayProviderKey() const {
+  if (runtime_->config().auth.mode == AuthMode::kPassthrough) return {};
+  return upstream().api_key;
+}
+
 http::OutgoingRequest GenerationHandler::buildUpstreamRequest() const {
   http::OutgoingRequest out;
   out.method = "POST";
@@ -328,6 +333,10 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
     discarding_ = true;  // this answer is dropped; the retry timer starts the next attempt
     return;
   }
+  error_mask_.reset();
+  if (status >= 400 && !gatewayProviderKey().empty()) {
+    error_mask_ = std::make_unique<SecretMask>(std::string(gatewayProviderKey()));
+  }
   std::optional<uint64_t> length = bodyLength(headers);
   if (capture_ && length) capture_->expectLength(*length);
   if (url_mode_) url_mode_refusal_ = status == 200 ? http::Headers{} : headers;  // passed on
@@ -348,7 +357,7 @@ void GenerationHandler::onUpstreamBody(evbuffer* data) {
     evbuffer_drain(data, evbuffer_get_length(data));
     return;
   }
-  exchange_->writeBody(data);
+  exchange_->writeBody(error_mask_ ? error_mask_->pass(data) : data);
   if (exchange_->writeWouldBlock() && call_) {
     call_->pauseReading();
     exchange_->onDrained(later(&GenerationHandler::resumeUpstream));
@@ -364,6 +373,9 @@ void GenerationHandler::onUpstreamComplete() {
   if (discarding_) {
     armRetryTimer();
     return;
+  }
+  if (error_mask_ && !url_mode_ && !exchange_->clientGone()) {
+    exchange_->writeBody(error_mask_->finish());
   }
   if (status_ >= 400) {  // the provider's error, passed on: 4xx and 5xx alike are its own
     outcome_ = "upstream_error";

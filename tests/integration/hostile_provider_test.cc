@@ -426,5 +426,36 @@ TEST(HostileRetries, AFailedAnswerCutWhileDroppedIsStillRetried) {
   EXPECT_EQ(requests.load(), 2);
 }
 
+// A provider whose error answer quotes the key it was given, whole or with the key split across
+// chunks: the client (JSON or url, where the gateway answers from what it captured) sees stars.
+TEST(HostileSecrets, AProviderThatQuotesTheGatewaysKeyNeverShowsItToTheClient) {
+  const std::string key = "sk-live-QUOTED-4a9b17c2e5";
+  TestServer provider([](ServerConnection& connection) {
+    ReceivedRequest request;
+    while (connection.readRequest(&request)) {
+      std::string body = R"({"error":{"message":"Incorrect API key provided: )" +
+                         std::string(request.headers.get("authorization")) +
+                         R"(","type":"invalid_request_error","code":"invalid_api_key"}})";
+      connection.write(head("401 Unauthorized", "Transfer-Encoding: chunked\r\n") +
+                       chunks(body, 11));
+    }
+  });
+  Gateway gateway{GatewayOptions{
+      .upstream_base_url = "http://127.0.0.1:" + std::to_string(provider.port()) + "/v1",
+      .extra_upstream_toml = "api_key_env = \"QUOTED_KEY\"\nmax_retries = 0\n",
+      .cache_toml = "enabled = true\n",
+      .env = {{"QUOTED_KEY", key}}}};
+  for (const char* format : {"b64_json", "url"}) {
+    nlohmann::json body = {
+        {"model", "gpt-image-1"}, {"prompt", "quote me"}, {"response_format", format}};
+    HttpResponse response = httpPostJson(gateway.port(), "/v1/images/generations", body.dump());
+    EXPECT_EQ(response.status, 401) << format;
+    EXPECT_EQ(response.body.find(key), std::string::npos) << format << ": " << response.body;
+    EXPECT_NE(response.body.find("Bearer " + std::string(key.size(), '*')), std::string::npos)
+        << format << ": " << response.body;
+    EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["code"], "invalid_api_key");
+  }
+}
+
 }  // namespace
 }  // namespace arkroute::testing
