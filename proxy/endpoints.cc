@@ -49,8 +49,9 @@ void handleGeneration(Worker& worker, std::shared_ptr<http::Exchange> exchange,
   GenerationHandler::start(worker, std::move(exchange), std::move(request_id));
 }
 
-// POST /mcp carries JSON-RPC, DELETE ends a session, GET gets the transport's 405 (the handler
-// answers every method itself); 404 as for any unknown URL when [mcp] enabled = false.
+// POST /mcp carries JSON-RPC, DELETE ends a session, OPTIONS is a browser's preflight, GET gets
+// the transport's 405 (the handler answers every method itself); 404 as for any unknown URL when
+// [mcp] enabled = false.
 void handleMcp(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::string request_id) {
   McpService* mcp = worker.mcp();
   if (!mcp) {
@@ -80,6 +81,7 @@ constexpr Endpoint kEndpoints[] = {
     {"POST", "/mcp", handleMcp},
     {"DELETE", "/mcp", handleMcp},
     {"GET", "/mcp", handleMcp},
+    {"OPTIONS", "/mcp", handleMcp},  // a browser's CORS preflight
 };
 
 }  // namespace

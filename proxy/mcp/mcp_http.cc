@@ -55,8 +55,8 @@ void sendReject(http::Exchange& exchange, int status, int code, const std::strin
   sendBody(exchange, status, makeError(nullptr, code, message), request_id, std::move(headers));
 }
 
-void sendEmpty(http::Exchange& exchange, int status, const std::string& request_id) {
-  http::Headers headers;
+void sendEmpty(http::Exchange& exchange, int status, const std::string& request_id,
+               http::Headers headers = {}) {
   headers.set("x-request-id", request_id);
   exchange.respond(status, headers, "");
 }
@@ -100,23 +100,58 @@ void McpHttpHandler::handle(const std::shared_ptr<http::Exchange>& exchange,
   const std::string& method = exchange->request().method;
   if (method == "POST") return handlePost(exchange, request_id);
   if (method == "DELETE") return handleDelete(*exchange, request_id);
+  if (method == "OPTIONS") return answerPreflight(*exchange, request_id);
   http::Headers headers;
-  headers.set("Allow", "POST, DELETE");
+  headers.set("Allow", "POST, DELETE, OPTIONS");
   sendReject(*exchange, 405, rpc::kServerError,
              "Method Not Allowed: this MCP endpoint takes POST (JSON-RPC messages) and DELETE "
              "(end a session); it offers no SSE stream",
              request_id, std::move(headers));
 }
 
+bool McpHttpHandler::originAllowed(std::string_view origin) const {
+  const auto& allowed = options_.allowed_origins;
+  std::string normalized = normalizeOrigin(origin);
+  return std::find(allowed.begin(), allowed.end(), "*") != allowed.end() ||
+         (!normalized.empty() &&
+          std::find(allowed.begin(), allowed.end(), normalized) != allowed.end());
+}
+
+http::Headers McpHttpHandler::corsFor(const http::Exchange& exchange) const {
+  http::Headers headers;
+  auto origin = exchange.request().headers.find("Origin");
+  if (!origin || !originAllowed(*origin)) return headers;
+  headers.set("Access-Control-Allow-Origin", *origin);
+  headers.set("Access-Control-Expose-Headers", "Mcp-Session-Id, x-request-id");
+  headers.set("Vary", "Origin");
+  return headers;
+}
+
+// A browser asks before a cross-origin POST with JSON or an Authorization header (CORS
+// preflight): an allowed Origin is told the methods and headers it may use; another is refused.
+void McpHttpHandler::answerPreflight(http::Exchange& exchange, const std::string& request_id) {
+  auto origin = exchange.request().headers.find("Origin");
+  if (origin && !originAllowed(*origin)) {
+    return sendReject(exchange, 403, rpc::kServerError,
+                      "Forbidden: Origin '" + std::string(*origin) +
+                          "' is not allowed (add it to [mcp] allowed_origins)",
+                      request_id);
+  }
+  http::Headers headers = corsFor(exchange);
+  headers.set("Allow", "POST, DELETE, OPTIONS");
+  if (origin) {
+    headers.set("Access-Control-Allow-Methods", "POST, DELETE");
+    headers.set("Access-Control-Allow-Headers",
+                "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version");
+    headers.set("Access-Control-Max-Age", "600");
+  }
+  sendEmpty(exchange, 204, request_id, std::move(headers));
+}
+
 bool McpHttpHandler::admitted(http::Exchange& exchange, const std::string& request_id,
                               const std::string& authorization) {
   if (auto origin = exchange.request().headers.find("Origin")) {
-    const auto& allowed = options_.allowed_origins;
-    std::string normalized = normalizeOrigin(*origin);
-    bool ok = std::find(allowed.begin(), allowed.end(), "*") != allowed.end() ||
-              (!normalized.empty() &&
-               std::find(allowed.begin(), allowed.end(), normalized) != allowed.end());
-    if (!ok) {
+    if (!originAllowed(*origin)) {
       sendReject(exchange, 403, rpc::kServerError,
                  "Forbidden: Origin '" + std::string(*origin) +
                      "' is not allowed (add it to [mcp] allowed_origins)",
@@ -126,7 +161,7 @@ bool McpHttpHandler::admitted(http::Exchange& exchange, const std::string& reque
   }
   std::string refusal = backend_.authenticate(authorization);
   if (!refusal.empty()) {
-    http::Headers headers;
+    http::Headers headers = corsFor(exchange);
     headers.set("WWW-Authenticate", "Bearer");
     sendReject(exchange, 401, rpc::kServerError, refusal, request_id, std::move(headers));
     return false;
@@ -141,24 +176,26 @@ void McpHttpHandler::handlePost(const std::shared_ptr<http::Exchange>& exchange,
   if (!admitted(*exchange, request_id, authorization)) return;
   if (!acceptsJson(request.headers.find("Accept"))) {
     return sendReject(*exchange, 406, rpc::kServerError,
-                      "Not Acceptable: the client must accept application/json", request_id);
+                      "Not Acceptable: the client must accept application/json", request_id,
+                      corsFor(*exchange));
   }
   if (mediaType(request.headers.get("Content-Type")) != "application/json") {
     return sendReject(*exchange, 415, rpc::kServerError,
-                      "Unsupported Media Type: Content-Type must be application/json", request_id);
+                      "Unsupported Media Type: Content-Type must be application/json", request_id,
+                      corsFor(*exchange));
   }
   auto version = request.headers.find("MCP-Protocol-Version");
   if (version && !isSupportedVersion(trim(*version))) {
     return sendReject(*exchange, 400, rpc::kServerError,
                       "Bad Request: unsupported MCP-Protocol-Version '" + std::string(*version) +
                           "' (supported: 2025-11-25, 2025-06-18, 2025-03-26)",
-                      request_id);
+                      request_id, corsFor(*exchange));
   }
   ParsedMessage parsed = parseMessage(request.body);
   if (parsed.error) {
     return sendBody(*exchange, 400,
                     makeError(parsed.error->id, parsed.error->code, parsed.error->message),
-                    request_id);
+                    request_id, corsFor(*exchange));
   }
   const JsonRpcMessage& message = *parsed.message;
   if (message.kind == MessageKind::kRequest && message.method == "initialize") {
@@ -168,14 +205,15 @@ void McpHttpHandler::handlePost(const std::shared_ptr<http::Exchange>& exchange,
   if (!session || session->empty()) {
     return sendReject(*exchange, 400, rpc::kServerError,
                       "Bad Request: Mcp-Session-Id header is required (send initialize first)",
-                      request_id);
+                      request_id, corsFor(*exchange));
   }
   if (!sessions_.touch(std::string(*session), authorization)) {
     return sendReject(*exchange, 404, kSessionNotFound,
                       "Session not found: it expired or was ended; send initialize again",
-                      request_id);
+                      request_id, corsFor(*exchange));
   }
-  if (message.kind != MessageKind::kRequest) return sendEmpty(*exchange, 202, request_id);
+  if (message.kind != MessageKind::kRequest)
+    return sendEmpty(*exchange, 202, request_id, corsFor(*exchange));
   dispatch(exchange, request_id, message, authorization);
 }
 
@@ -192,7 +230,7 @@ void McpHttpHandler::initialize(http::Exchange& exchange, const std::string& req
     return sendReject(exchange, 503, rpc::kServerError,
                       "Too many open MCP sessions on this gateway ([mcp] max_sessions): try again "
                       "later, or end unused sessions (DELETE /mcp)",
-                      request_id);
+                      request_id, corsFor(exchange));
   }
   nlohmann::json result = {
       {"protocolVersion", version},
@@ -206,7 +244,7 @@ void McpHttpHandler::initialize(http::Exchange& exchange, const std::string& req
        "list_models to see models and prices, estimate_cost before generating, and "
        "generate_image to create images. Identical requests are served from the cache for "
        "free."}};
-  http::Headers headers;
+  http::Headers headers = corsFor(exchange);
   headers.set("Mcp-Session-Id", *session);
   sendBody(exchange, 200, makeResult(message.id, std::move(result)), request_id,
            std::move(headers));
@@ -216,15 +254,17 @@ void McpHttpHandler::dispatch(const std::shared_ptr<http::Exchange>& exchange,
                               const std::string& request_id, const JsonRpcMessage& message,
                               const std::string& authorization) {
   if (message.method == "ping") {
-    return sendBody(*exchange, 200, makeResult(message.id, nlohmann::json::object()), request_id);
+    return sendBody(*exchange, 200, makeResult(message.id, nlohmann::json::object()), request_id,
+                    corsFor(*exchange));
   }
   if (message.method == "tools/list") {
-    return sendBody(*exchange, 200, makeResult(message.id, {{"tools", tools_.list()}}), request_id);
+    return sendBody(*exchange, 200, makeResult(message.id, {{"tools", tools_.list()}}), request_id,
+                    corsFor(*exchange));
   }
   if (message.method == "tools/call") return callTool(exchange, request_id, message, authorization);
   sendBody(*exchange, 200,
            makeError(message.id, rpc::kMethodNotFound, "Method not found: " + message.method),
-           request_id);
+           request_id, corsFor(*exchange));
 }
 
 void McpHttpHandler::callTool(const std::shared_ptr<http::Exchange>& exchange,
@@ -235,18 +275,19 @@ void McpHttpHandler::callTool(const std::shared_ptr<http::Exchange>& exchange,
     return sendBody(*exchange, 200,
                     makeError(message.id, rpc::kInvalidParams,
                               "Invalid params: tools/call needs a \"name\" string"),
-                    request_id);
+                    request_id, corsFor(*exchange));
   }
   nlohmann::json arguments = params.contains("arguments") && !params["arguments"].is_null()
                                  ? params["arguments"]
                                  : nlohmann::json::object();
-  tools_.call(params["name"].get<std::string>(), arguments, authorization,
-              [exchange, request_id, id = message.id](ToolOutcome outcome) {
-                nlohmann::json body = outcome.error_code != 0
-                                          ? makeError(id, outcome.error_code, outcome.error_message)
-                                          : makeResult(id, std::move(outcome.result));
-                sendBody(*exchange, 200, body, request_id);
-              });
+  tools_.call(
+      params["name"].get<std::string>(), arguments, authorization,
+      [exchange, request_id, id = message.id, cors = corsFor(*exchange)](ToolOutcome outcome) {
+        nlohmann::json body = outcome.error_code != 0
+                                  ? makeError(id, outcome.error_code, outcome.error_message)
+                                  : makeResult(id, std::move(outcome.result));
+        sendBody(*exchange, 200, body, request_id, cors);
+      });
 }
 
 void McpHttpHandler::handleDelete(http::Exchange& exchange, const std::string& request_id) {
@@ -257,12 +298,13 @@ void McpHttpHandler::handleDelete(http::Exchange& exchange, const std::string& r
   if (!session || session->empty()) {
     return sendReject(exchange, 400, rpc::kServerError,
                       "Bad Request: DELETE needs the Mcp-Session-Id header of the session to end",
-                      request_id);
+                      request_id, corsFor(exchange));
   }
   if (!sessions_.remove(std::string(*session), authorization)) {
-    return sendReject(exchange, 404, kSessionNotFound, "Session not found", request_id);
+    return sendReject(exchange, 404, kSessionNotFound, "Session not found", request_id,
+                      corsFor(exchange));
   }
-  sendEmpty(exchange, 200, request_id);
+  sendEmpty(exchange, 200, request_id, corsFor(exchange));
 }
 
 }  // namespace arkroute::mcp

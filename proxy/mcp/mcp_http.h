@@ -47,6 +47,11 @@ class McpHttpHandler {
   void handle(const std::shared_ptr<http::Exchange>& exchange, const std::string& request_id);
 
  private:
+  bool originAllowed(std::string_view origin) const;
+  // For a browser caller whose Origin is allowed: Access-Control-Allow-Origin (that origin),
+  // the headers it may read (Mcp-Session-Id) and Vary; empty for any other caller.
+  http::Headers corsFor(const http::Exchange& exchange) const;
+  void answerPreflight(http::Exchange& exchange, const std::string& request_id);
   bool admitted(http::Exchange& exchange, const std::string& request_id,
                 const std::string& authorization);
   void handlePost(const std::shared_ptr<http::Exchange>& exchange, const std::string& request_id);

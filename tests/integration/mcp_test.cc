@@ -44,7 +44,7 @@ TEST(McpHttp, TransportRulesOverRealSockets) {
   EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders(session)).status, 200);
   HttpResponse get = mcpCall(port, "GET", "", {{"Accept", "text/event-stream"}});
   EXPECT_EQ(get.status, 405);
-  EXPECT_EQ(get.header("allow"), "POST, DELETE");
+  EXPECT_EQ(get.header("allow"), "POST, DELETE, OPTIONS");
   EXPECT_EQ(
       mcpCall(port, "POST", ping, {{"Content-Type", "application/json"}, {"Accept", "text/html"}})
           .status,
@@ -56,9 +56,26 @@ TEST(McpHttp, TransportRulesOverRealSockets) {
   Headers evil = jsonHeaders(session);
   evil.emplace_back("Origin", "http://attacker.example");
   EXPECT_EQ(mcpCall(port, "POST", ping, evil).status, 403);
+  const std::string own_origin = "http://127.0.0.1:" + std::to_string(port);
   Headers own = jsonHeaders(session);
-  own.emplace_back("Origin", "http://127.0.0.1:" + std::to_string(port));
-  EXPECT_EQ(mcpCall(port, "POST", ping, own).status, 200);
+  own.emplace_back("Origin", own_origin);
+  HttpResponse allowed = mcpCall(port, "POST", ping, own);
+  EXPECT_EQ(allowed.status, 200);
+  // A browser reads the answer only when told its origin may (CORS), after a preflight.
+  EXPECT_EQ(allowed.header("access-control-allow-origin"), own_origin);
+  EXPECT_EQ(allowed.header("access-control-expose-headers"), "Mcp-Session-Id, x-request-id");
+  EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders(session)).header("access-control-allow-origin"),
+            "");
+  HttpResponse preflight =
+      mcpCall(port, "OPTIONS", "",
+              {{"Origin", own_origin}, {"Access-Control-Request-Method", "POST"},
+               {"Access-Control-Request-Headers", "content-type, mcp-session-id"}});
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.header("access-control-allow-origin"), own_origin);
+  EXPECT_EQ(preflight.header("access-control-allow-methods"), "POST, DELETE");
+  EXPECT_NE(preflight.header("access-control-allow-headers").find("Mcp-Session-Id"),
+            std::string::npos);
+  EXPECT_EQ(mcpCall(port, "OPTIONS", "", {{"Origin", "http://attacker.example"}}).status, 403);
   EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders()).status, 400);
   EXPECT_EQ(mcpCall(port, "POST", ping, jsonHeaders("ffffffffffffffffffffffffffffffff")).status,
             404);

@@ -169,7 +169,7 @@ TEST_F(McpHttpTest, GetAndOtherMethodsAre405WithAllow) {
   for (const char* method : {"GET", "PUT", "PATCH"}) {
     auto response = send(method, "", base());
     EXPECT_EQ(response->status, 405) << method;
-    EXPECT_EQ(response->headers.get("Allow"), "POST, DELETE");
+    EXPECT_EQ(response->headers.get("Allow"), "POST, DELETE, OPTIONS");
   }
 }
 
