@@ -95,9 +95,13 @@ ApiError ApiError::modelNotAllowed(std::string_view model, std::string_view key_
 }
 
 ApiError ApiError::rateLimited(std::string message, int64_t retry_after_ms) {
+  retry_after_ms = std::max<int64_t>(retry_after_ms, 1);
+  // Said in the text too: a caller that sees only the message (an agent over MCP) gets the wait.
+  message += " Try again in " + std::to_string((retry_after_ms + 999) / 1000) +
+             " s (the retry-after header).";
   ApiError error{429,          std::move(message),    "requests",
                  std::nullopt, "rate_limit_exceeded", ErrorSource::kClient};
-  error.retry_after_ms = std::max<int64_t>(retry_after_ms, 1);
+  error.retry_after_ms = retry_after_ms;
   return error;
 }
 

@@ -134,8 +134,7 @@ std::optional<ApiError> GenerationHandler::authenticate() {
   }
   if (!rate.allowed) {
     return ApiError::rateLimited("Rate limit reached for key '" + key_->name +
-                                     "': " + std::to_string(rate.limit) +
-                                     " requests per minute. Retry after the time in retry-after.",
+                                     "': " + std::to_string(rate.limit) + " requests per minute.",
                                  rate.retry_after_ms);
   }
   return std::nullopt;
@@ -146,14 +145,17 @@ std::optional<ApiError> GenerationHandler::admitUpstream() {
   Services& services = worker_.services();
   if (key_->images_per_min > 0 && request_->n() > key_->images_per_min) {
     // No wait lets it through: a retry-after would have the SDKs retry it until they give up.
-    ApiError error = ApiError::rateLimited(
-        "Request too large for key '" + key_->name + "': it asks for " +
-            std::to_string(request_->n()) + " images, and the key may generate at most " +
-            std::to_string(key_->images_per_min) + " per minute. Ask for fewer (n).",
-        0);
-    error.retry_after_ms = 0;
+    ApiError error{429,
+                   "Request too large for key '" + key_->name + "': it asks for " +
+                       std::to_string(request_->n()) +
+                       " images, and the key may generate at "
+                       "most " +
+                       std::to_string(key_->images_per_min) + " per minute. Ask for fewer (n).",
+                   "requests",
+                   std::string("n"),
+                   "rate_limit_exceeded",
+                   ErrorSource::kClient};
     error.no_retry = true;
-    error.param = "n";
     return error;
   }
   int64_t retry_after_ms = 0;

@@ -193,9 +193,7 @@ void GenerationHandler::onQueueTimeout() {
 void GenerationHandler::respondUpstreamBusy(const std::string& why) {
   permit_.reset();
   ApiError error = ApiError::rateLimited(
-      "The provider '" + upstream().name + "' " + why +
-          " (max_concurrency / rpm shaping); retry after the time in retry-after.",
-      1000);
+      "The provider '" + upstream().name + "' " + why + " (max_concurrency / rpm shaping).", 1000);
   error.source = ErrorSource::kUpstream;
   respondError(error);
 }

@@ -203,14 +203,17 @@ void McpHttpHandler::handlePost(const std::shared_ptr<http::Exchange>& exchange,
   }
   auto session = request.headers.find("Mcp-Session-Id");
   if (!session || session->empty()) {
-    return sendReject(*exchange, 400, rpc::kServerError,
-                      "Bad Request: Mcp-Session-Id header is required (send initialize first)",
-                      request_id, corsFor(*exchange));
+    return sendBody(*exchange, 400,
+                    makeError(message.id, rpc::kServerError,
+                              "Bad Request: Mcp-Session-Id header is required (send initialize "
+                              "first)"),
+                    request_id, corsFor(*exchange));
   }
   if (!sessions_.touch(std::string(*session), authorization)) {
-    return sendReject(*exchange, 404, kSessionNotFound,
-                      "Session not found: it expired or was ended; send initialize again",
-                      request_id, corsFor(*exchange));
+    return sendBody(*exchange, 404,
+                    makeError(message.id, kSessionNotFound,
+                              "Session not found: it expired or was ended; send initialize again"),
+                    request_id, corsFor(*exchange));
   }
   if (message.kind != MessageKind::kRequest)
     return sendEmpty(*exchange, 202, request_id, corsFor(*exchange));
@@ -227,10 +230,11 @@ void McpHttpHandler::initialize(http::Exchange& exchange, const std::string& req
   std::string version = negotiateVersion(requested);
   std::optional<std::string> session = sessions_.create(version, authorization);
   if (!session) {
-    return sendReject(exchange, 503, rpc::kServerError,
-                      "Too many open MCP sessions on this gateway ([mcp] max_sessions): try again "
-                      "later, or end unused sessions (DELETE /mcp)",
-                      request_id, corsFor(exchange));
+    return sendBody(exchange, 503,
+                    makeError(message.id, rpc::kServerError,
+                              "Too many open MCP sessions on this gateway ([mcp] max_sessions): "
+                              "try again later, or end unused sessions (DELETE /mcp)"),
+                    request_id, corsFor(exchange));
   }
   nlohmann::json result = {
       {"protocolVersion", version},

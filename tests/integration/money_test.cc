@@ -261,6 +261,9 @@ TEST(RateLimits, RequestsPerMinuteAnswer429WithRetryAfterAndHeaders) {
   int retry_after = std::atoi(limited.header("retry-after").c_str());
   EXPECT_GE(retry_after, 1);
   EXPECT_LE(retry_after, 20) << "one request per 20 s comes back";
+  EXPECT_NE(limited.body.find("Try again in " + std::to_string(retry_after) + " s"),
+            std::string::npos)
+      << "an agent that sees only the message is told the wait: " << limited.body;
   EXPECT_EQ(limited.header("x-ratelimit-remaining-requests"), "0");
 }
 

@@ -113,10 +113,11 @@ TEST_F(McpHttpTest, MissingSessionAfterInitializeIs400AndUnknownIs404) {
   auto missing = send("POST", R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})", base());
   EXPECT_EQ(missing->status, 400);
   EXPECT_EQ(missing->json()["error"]["code"], rpc::kServerError);
-  EXPECT_TRUE(missing->json()["id"].is_null());
-  auto unknown =
-      post("00000000000000000000000000000000", R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
+  EXPECT_EQ(missing->json()["id"], 2) << "JSON-RPC: null only when the id cannot be read";
+  auto unknown = post("00000000000000000000000000000000",
+                      R"({"jsonrpc":"2.0","id":"u","method":"tools/list"})");
   EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(unknown->json()["id"], "u");
 }
 
 TEST_F(McpHttpTest, DeleteEndsTheSessionAndLaterUseIs404) {
