@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "proxy/http/piece_writer.h"
 #include "proxy/http/server_exchange.h"
@@ -79,6 +82,38 @@ class ServerParserCallbacks {
   static const http_parser_settings& settings();
 };
 
+namespace {
+
+// What RFC 9112 makes a server refuse in a head the parser took: an HTTP/1.1 request without
+// exactly one Host (3.2), and a transfer coding other than chunked alone (6.1: 501), which the
+// parser would read as chunked ("gzip, chunked") while the body is still gzip.
+std::optional<std::pair<int, std::string>> headRefusal(const Request& r) {
+  int hosts = 0;
+  for (const auto& [name, value] : r.headers) hosts += equalsIgnoreCase(name, "host") ? 1 : 0;
+  if (hosts > 1 || (hosts == 0 && r.version_minor >= 1)) {
+    return std::pair{400, std::string("Malformed HTTP request: a request of HTTP version 1.1 "
+                                      "needs exactly one Host header")};
+  }
+  for (const auto& [name, value] : r.headers) {
+    if (!equalsIgnoreCase(name, "transfer-encoding")) continue;
+    std::string_view coding = value;
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+      coding.remove_prefix(1);
+    }
+    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+      coding.remove_suffix(1);
+    }
+    if (!equalsIgnoreCase(coding, "chunked")) {
+      return std::pair{501, "Transfer-Encoding '" + std::string(value) +
+                                "' is not supported: send the body with Content-Length or "
+                                "Transfer-Encoding: chunked"};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
   ServerConnection* c = self(p);
   c->headers_complete_ = true;
@@ -88,6 +123,12 @@ int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
   size_t question = c->target_.find('?');
   r.path = c->target_.substr(0, question);
   r.query = question == std::string::npos ? "" : c->target_.substr(question + 1);
+  if (auto refusal = headRefusal(r)) {
+    c->error_status_ = refusal->first;
+    c->error_message_ = std::move(refusal->second);
+    http_parser_pause(p, 1);
+    return 0;
+  }
   bool has_length = (p->flags & F_CONTENTLENGTH) != 0;
   if (has_length && p->content_length > c->shared_.limits.max_body_bytes) {
     c->error_status_ = 413;
@@ -217,6 +258,10 @@ bool ServerConnection::parseAvailable() {
     evbuffer_drain(input, consumed);
     stream_->inputConsumed();
     http_errno error = HTTP_PARSER_ERRNO(&parser_);
+    if (!error_message_.empty()) {
+      failRequest(error_status_, error_message_);
+      return false;
+    }
     if (error_status_ == 413) {
       failRequest(413, "Request body exceeds the limit of " +
                            std::to_string(shared_.limits.max_body_bytes) + " bytes");

@@ -93,6 +93,7 @@ class ServerConnection : private SocketStream::Handler {
   bool in_request_ = false;
   size_t head_bytes_ = 0;
   int error_status_ = 0;
+  std::string error_message_;  // set with error_status_ by a check on the whole head
   bool keep_alive_ = true;
   bool chunked_response_ = false;
   bool closing_ = false;  // close once output is flushed

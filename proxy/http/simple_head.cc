@@ -21,6 +21,7 @@ struct Framing {
   uint64_t length = 0;
   bool close = false;       // Connection: close
   bool keep_alive = false;  // Connection: keep-alive
+  bool has_host = false;
 };
 
 std::string_view trimBlanks(std::string_view text) {
@@ -58,6 +59,10 @@ bool noteField(std::string_view name, std::string_view value, bool request, Fram
     return true;
   }
   if (equalsIgnoreCase(name, "transfer-encoding")) return false;
+  if (request && equalsIgnoreCase(name, "host")) {
+    if (framing->has_host) return false;  // two: refused by the full parser's path
+    framing->has_host = true;
+  }
   if (request && (equalsIgnoreCase(name, "expect") || equalsIgnoreCase(name, "upgrade"))) {
     return false;
   }
@@ -134,6 +139,10 @@ bool parseSimpleRequestHead(std::string_view data, size_t max_head_bytes, Simple
   if (parsed <= 0 || target_length == 0 || !knownMethod({method, method_length})) return false;
   Framing framing;
   if (!collectFields(fields, count, true, &framing, headers)) {
+    headers->clear();
+    return false;
+  }
+  if (minor >= 1 && !framing.has_host) {  // refused by the full parser's path (RFC 9112 3.2)
     headers->clear();
     return false;
   }

@@ -50,6 +50,32 @@ TEST(RequestFraming, HeaderNamesWithWhitespaceAreRefusedAndNeverForwarded) {
   EXPECT_EQ(sim.requests(), 0);
 }
 
+// RFC 9112: an HTTP/1.1 request without exactly one Host is a 400 (3.2), and a transfer coding
+// other than chunked alone a 501 (6.1): http-parser reads "gzip, chunked" as chunked, and the
+// body would go on as if plain. Neither reaches the provider; HTTP/1.0 needs no Host.
+TEST(RequestFraming, NoOrTwoHostsAre400AndOtherTransferCodings501) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  const std::string line = "POST /v1/images/generations HTTP/1.1\r\nConnection: close\r\n";
+  const std::string length = "Content-Length: " + std::to_string(kBody.size()) + "\r\n\r\n";
+  for (const std::string& wire :
+       {line + length + kBody, line + "Host: a\r\nHost: b\r\n" + length + kBody}) {
+    std::string answer = exchange(gateway.port(), wire);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400 ", 0), 0u) << answer;
+    EXPECT_NE(answer.find("needs exactly one Host header"), std::string::npos) << answer;
+  }
+  for (const char* coding : {"gzip, chunked", "gzip", "chunked, chunked"}) {
+    std::string answer = exchange(gateway.port(), line + "Host: x\r\nTransfer-Encoding: " + coding +
+                                                      "\r\n\r\n" + chunked(kBody));
+    EXPECT_EQ(answer.rfind("HTTP/1.1 501 Not Implemented", 0), 0u) << coding << ": " << answer;
+    EXPECT_NE(answer.find("\"error\""), std::string::npos) << answer;
+  }
+  EXPECT_EQ(sim.requests(), 0);
+  std::string old =
+      exchange(gateway.port(), "POST /v1/images/generations HTTP/1.0\r\n" + length + kBody);
+  EXPECT_EQ(old.rfind("HTTP/1.1 200 ", 0), 0u) << old;
+}
+
 TEST(RequestFraming, EveryTokenCharacterIsAllowedInAName) {
   Simulator sim;
   Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
