@@ -34,7 +34,7 @@ std::optional<ApiError> readEditCount(std::string_view text, int* out) {
     return ApiError::invalidRequest("Invalid type for 'n': expected an integer.", "n",
                                     "invalid_type");
   }
-  if (n < 1 || n > 10) return ImageRequest::countOutOfRange(n);
+  if (n < 1 || n > 10) return ImageRequest::countOutOfRange(std::to_string(n));
   *out = static_cast<int>(n);
   return std::nullopt;
 }

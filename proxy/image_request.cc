@@ -1,10 +1,13 @@
 // Validation rules for image generation requests, each with an OpenAI-style error.
 #include "proxy/image_request.h"
 
+#include <cmath>
+#include <cstdio>
 #include <optional>
 #include <vector>
 
 #include "proxy/http/headers.h"
+#include "proxy/json_text.h"
 
 namespace arkroute {
 
@@ -61,14 +64,20 @@ std::optional<ApiError> readCount(const std::optional<element>& value, int* out)
   int64_t n = 0;
   double as_double = 0;
   if (value->get(n) != simdjson::SUCCESS) {
-    if (value->get(as_double) != simdjson::SUCCESS ||
-        as_double != static_cast<int64_t>(as_double)) {
+    if (value->get(as_double) != simdjson::SUCCESS || std::floor(as_double) != as_double) {
       return ApiError::invalidRequest("Invalid type for 'n': expected an integer.", "n",
                                       "invalid_type");
     }
+    // Checked as a double first: one past int64's range (1e20, or an integer that no 64-bit
+    // integer holds) has no int64 to convert to.
+    if (as_double < 1 || as_double > 10) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.17g", as_double);
+      return ImageRequest::countOutOfRange(text);
+    }
     n = static_cast<int64_t>(as_double);
   }
-  if (n < 1 || n > 10) return ImageRequest::countOutOfRange(n);
+  if (n < 1 || n > 10) return ImageRequest::countOutOfRange(std::to_string(n));
   *out = static_cast<int>(n);
   return std::nullopt;
 }
@@ -141,8 +150,18 @@ std::variant<std::unique_ptr<ImageRequest>, ApiError> ImageRequest::parseJson(
     std::unique_ptr<ImageRequest> request) {
   request->parser_.reset(takeParser().release());
   std::string_view text = request->body_view_;
-  if (request->parser_->parse(text.data(), text.size(), false).get(request->document_) !=
-      simdjson::SUCCESS) {
+  simdjson::error_code error =
+      request->parser_->parse(text.data(), text.size(), false).get(request->document_);
+  if (error == simdjson::NUMBER_ERROR || error == simdjson::NUMBER_OUT_OF_RANGE) {
+    // Valid JSON all the same (a field the gateway does not know, forwarded as it is): read with
+    // such integers as doubles, the value the cache key gives every number anyway.
+    if (auto widened = json_text::widenBigIntegers(text)) {
+      widened->reserve(widened->size() + simdjson::SIMDJSON_PADDING);
+      error =
+          request->parser_->parse(widened->data(), widened->size(), false).get(request->document_);
+    }
+  }
+  if (error != simdjson::SUCCESS) {
     return ApiError::invalidRequest(
         "We could not parse the JSON body of your request. The body must be a JSON object, "
         "sent with Content-Type: application/json.",
@@ -202,9 +221,9 @@ std::optional<ApiError> ImageRequest::checkResponseFormat() const {
   return std::nullopt;
 }
 
-ApiError ImageRequest::countOutOfRange(int64_t n) {
+ApiError ImageRequest::countOutOfRange(std::string_view n) {
   return ApiError::invalidRequest(
-      "Invalid value for 'n': " + std::to_string(n) + ". It must be between 1 and 10.", "n",
+      "Invalid value for 'n': " + std::string(n) + ". It must be between 1 and 10.", "n",
       "integer_out_of_range");
 }
 

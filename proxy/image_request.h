@@ -40,7 +40,7 @@ class ImageRequest {
   const std::optional<EditForm>& editForm() const { return edit_form_; }
   bool isEdit() const { return edit_form_.has_value(); }
   // The error for an `n` outside 1-10.
-  static ApiError countOutOfRange(int64_t n);
+  static ApiError countOutOfRange(std::string_view n);  // n as the request wrote it
 
   // The body as the client sent it (a generation's copy or borrowed text, an edit's bytes).
   std::string_view body() const { return body_view_; }

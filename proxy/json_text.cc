@@ -177,4 +177,52 @@ size_t nestingDepth(std::string_view text) {
   return deepest;
 }
 
+namespace {
+
+// Whether the integer literal's digits (no sign) exceed what a 64-bit integer of that sign holds.
+bool overflows64(std::string_view digits, bool negative) {
+  std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+  if (digits.size() != limit.size()) return digits.size() > limit.size();
+  return digits > limit;
+}
+
+}  // namespace
+
+std::optional<std::string> widenBigIntegers(std::string_view text) {
+  std::optional<std::string> out;
+  size_t copied = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    size_t start = i + (c == '-' ? 1 : 0);
+    size_t end = start;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    bool fraction = end < text.size() && (text[end] == '.' || text[end] == 'e' || text[end] == 'E');
+    if (!fraction && overflows64(text.substr(start, end - start), c == '-')) {
+      if (!out) out.emplace().reserve(text.size() + 16);
+      out->append(text.substr(copied, end - copied)).append(".0");
+      copied = end;
+    }
+    while (end < text.size() && text[end] != ',' && text[end] != '}' && text[end] != ']' &&
+           text[end] != ' ' && text[end] != '\n' && text[end] != '\r' && text[end] != '\t') {
+      ++end;  // the rest of the number (its fraction or exponent)
+    }
+    i = end - 1;
+  }
+  if (out) out->append(text.substr(copied));
+  return out;
+}
+
 }  // namespace arkroute::json_text

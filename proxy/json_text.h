@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,12 @@ void addStringMember(std::string& object_json, std::string_view key, std::string
 // count). A parsed value is copied and compared recursively, so input nested past what a
 // protocol needs is refused before parsing: 200,000 '[' would exhaust a thread's stack.
 size_t nestingDepth(std::string_view text);
+
+// The JSON text with every integer that fits in no 64-bit integer (100000000000000000000, but
+// not 18446744073709551615) written as a number of the same value with a fraction
+// ("100000000000000000000.0"), so that a parser that refuses such integers reads them as doubles;
+// nullopt when there is none. The text is assumed to be JSON (strings are skipped, not checked).
+std::optional<std::string> widenBigIntegers(std::string_view text);
 
 // Writes one JSON object's members in the order given, into out.
 class ObjectWriter {

@@ -56,6 +56,25 @@ TEST(ImageRequest, AcceptsAnIntegralFloatCount) {
   EXPECT_EQ(std::get<std::unique_ptr<ImageRequest>>(result)->n(), 2);
 }
 
+// Valid JSON with an integer no 64-bit integer holds (in a field the gateway does not know) is
+// accepted and kept byte for byte; in n it is out of range, not "invalid JSON".
+TEST(ImageRequest, IntegersBeyondSixtyFourBitsAreValidJson) {
+  const std::string body =
+      R"({"model":"gpt-image-1","prompt":"big","seed":100000000000000000000,"n":2})";
+  auto result = ImageRequest::parse(body);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ImageRequest>>(result))
+      << std::get<ApiError>(result).message;
+  auto& request = *std::get<std::unique_ptr<ImageRequest>>(result);
+  EXPECT_EQ(request.body(), body);
+  EXPECT_EQ(request.n(), 2);
+  EXPECT_EQ(request.prompt(), "big");
+  EXPECT_EQ(errorOf(R"({"model":"m","prompt":"p","n":100000000000000000000})").code,
+            "integer_out_of_range");
+  EXPECT_EQ(errorOf(R"({"model":"m","prompt":"p","n":1e20})").code, "integer_out_of_range")
+      << "checked before any conversion to an integer it does not fit";
+  EXPECT_EQ(errorOf(R"({"model":"m","prompt":"p","n":1,)").code, "invalid_json");
+}
+
 TEST(ImageRequest, ReadsOnlyTopLevelFields) {
   auto result = ImageRequest::parse(
       R"({"extra":{"prompt":"nested","n":99,"model":"x"},"prompt":"first","model":"m","n":2})");

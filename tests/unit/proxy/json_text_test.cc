@@ -131,5 +131,18 @@ TEST(JsonText, DumpSaysWhatNlohmannsDumpWithReplaceSays) {
   }
 }
 
+// Only integers no 64-bit integer holds are widened; strings, fractions and exponents are not.
+TEST(JsonText, IntegersBeyondSixtyFourBitsAreWidenedAndNothingElse) {
+  EXPECT_EQ(widenBigIntegers(R"({"a":100000000000000000000,"b":[-9223372036854775809]})"),
+            R"({"a":100000000000000000000.0,"b":[-9223372036854775809.0]})");
+  EXPECT_EQ(widenBigIntegers(R"({"a":18446744073709551616 , "b":1})"),
+            R"({"a":18446744073709551616.0 , "b":1})");
+  EXPECT_FALSE(widenBigIntegers(R"({"a":18446744073709551615,"b":-9223372036854775808})"));
+  EXPECT_FALSE(widenBigIntegers(R"({"a":1e400,"b":100000000000000000000.5,"c":1E30})"));
+  EXPECT_FALSE(
+      widenBigIntegers(R"({"s":"100000000000000000000","t":"\"99999999999999999999999"})"));
+  EXPECT_FALSE(widenBigIntegers(R"({"a":1,"b":-2,"c":[0]})"));
+}
+
 }  // namespace
 }  // namespace arkroute::json_text
