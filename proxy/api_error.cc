@@ -110,12 +110,27 @@ ApiError ApiError::insufficientQuota(std::string message) {
                   std::nullopt, "insufficient_quota", ErrorSource::kClient};
 }
 
+std::string_view serverErrorCode(int status) {
+  switch (status) {
+    case 400:
+      return "malformed_request";
+    case 408:
+      return "request_timeout";
+    case 413:
+      return "request_too_large";
+    case 431:
+      return "request_header_fields_too_large";
+    case 501:
+      return "not_implemented";
+    default:
+      return "invalid_request";
+  }
+}
+
 std::string serverErrorBody(int status, std::string_view message) {
   ApiError error = ApiError::invalidRequest(std::string(message));
   error.status = status;
-  if (status == 408) error.code = "request_timeout";
-  if (status == 413) error.code = "request_too_large";
-  if (status == 431) error.code = "request_header_fields_too_large";
+  error.code = std::string(serverErrorCode(status));
   return error.toJson();
 }
 

@@ -48,7 +48,9 @@ struct ApiError {
   static ApiError insufficientQuota(std::string message);
 };
 
-// The error body the HTTP server uses for the failures it detects itself (400/408/413/431).
+// The error body the HTTP server uses for the failures it detects itself (400/408/413/431/501),
+// and its code ("malformed_request", "request_timeout", ...).
 std::string serverErrorBody(int status, std::string_view message);
+std::string_view serverErrorCode(int status);
 
 }  // namespace arkroute

@@ -54,10 +54,10 @@ void trackRequest(Worker& worker, http::Exchange& exchange, const std::string& r
   });
 }
 
-void reportRejected(Services& services, int status, const http::Request& request,
-                    uint64_t body_bytes) {
-  if (services.observers.empty()) return;
+std::string reportRejected(Services& services, int status, const http::Request& request,
+                           uint64_t body_bytes) {
   std::string request_id = requestIdFor(request);
+  if (services.observers.empty()) return request_id;
   RequestRecord record;
   record.time_ms = services.now_ms ? services.now_ms() : 0;
   record.request_id = request_id;
@@ -65,9 +65,11 @@ void reportRejected(Services& services, int status, const http::Request& request
   record.path = request.path;
   record.status = status;
   record.outcome = outcomeFor(status);
+  record.error_code = serverErrorCode(status);
   record.bytes_in = request.body.size();
   record.bytes_out = body_bytes;
   services.reportFinished(record);
+  return request_id;
 }
 
 }  // namespace arkroute

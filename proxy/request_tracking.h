@@ -20,8 +20,9 @@ void trackRequest(Worker& worker, http::Exchange& exchange, const std::string& r
                   bool pipeline_reports);
 
 // Reports a RequestRecord for a request the HTTP server refused itself (400 malformed, 408, 413,
-// 431: HttpServer::onRejected), so it is counted and logged like any other.
-void reportRejected(Services& services, int status, const http::Request& request,
-                    uint64_t body_bytes);
+// 431, 501: HttpServer::onRejected), so it is counted and logged like any other; returns its
+// request id, which the answer carries (the client's own when it sent a sane one).
+std::string reportRejected(Services& services, int status, const http::Request& request,
+                           uint64_t body_bytes);
 
 }  // namespace arkroute

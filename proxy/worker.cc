@@ -57,7 +57,7 @@ Worker::Worker(size_t index, std::shared_ptr<const Runtime> runtime, Services& s
       [this](std::shared_ptr<http::Exchange> exchange) { handle(std::move(exchange)); },
       [](int status, std::string_view message) { return serverErrorBody(status, message); });
   server_->onRejected([this](int status, const http::Request& request, uint64_t body_bytes) {
-    reportRejected(services_, status, request, body_bytes);
+    return reportRejected(services_, status, request, body_bytes);
   });
   if (services_.accept_pauses) server_->countAcceptPausesIn(services_.accept_pauses);
   addGeneration(std::move(runtime));

@@ -135,9 +135,11 @@ class HttpServer {
   uint16_t boundPort() const;
 
   // Called, on the loop, for each request the server answers itself with an error (400 malformed,
-  // 408, 413, 431) before any handler sees it: request holds what was parsed so far, body_bytes
-  // the size of the error body sent. Set before the loop runs.
-  using RejectHook = std::function<void(int status, const Request& request, uint64_t body_bytes)>;
+  // 408, 413, 431, 501) before any handler sees it: request holds what was parsed so far,
+  // body_bytes the size of the error body sent. Returns the request id the answer carries as
+  // x-request-id ("": none). Set before the loop runs.
+  using RejectHook =
+      std::function<std::string(int status, const Request& request, uint64_t body_bytes)>;
   void onRejected(RejectHook hook);
 
   // When accept() fails for want of resources (EMFILE/ENFILE: the open-files limit; ENOBUFS,

@@ -302,13 +302,15 @@ void ServerConnection::dispatch() {
 
 void ServerConnection::failRequest(int status, std::string_view message) {
   std::string body = shared_.error_body(status, message);
-  if (shared_.on_rejected) shared_.on_rejected(status, request_, body.size());
-  char head[256];
-  int n = std::snprintf(head, sizeof head,
-                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
-                        "%zu\r\nConnection: close\r\n\r\n",
-                        status, std::string(reasonPhrase(status)).c_str(), body.size());
-  evbuffer_add(stream_->output(), head, static_cast<size_t>(n));
+  std::string request_id;
+  if (shared_.on_rejected) request_id = shared_.on_rejected(status, request_, body.size());
+  std::string head =
+      "HTTP/1.1 " + std::to_string(status) + " " + std::string(reasonPhrase(status)) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n";
+  if (!request_id.empty()) head += "x-request-id: " + request_id + "\r\n";
+  head += "\r\n";
+  evbuffer_add(stream_->output(), head.data(), head.size());
   evbuffer_add(stream_->output(), body.data(), body.size());
   stream_->flushSoon();
   closing_ = true;

@@ -83,12 +83,23 @@ TEST(ClientLimits, AClientTooSlowToSendItsRequestGets408) {
                                  .server_toml = "request_timeout = \"300ms\"\n"});
   int fd = connectLoopback(gateway.port());
   std::string partial =
-      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pro";
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nx-request-id: slow-client-7\r\n"
+      "Content-Length: 100\r\n\r\n{\"pro";
   send(fd, partial.data(), partial.size(), 0);
   std::string answer = readUntilClosed(fd, 3s);
   close(fd);
   EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
   EXPECT_NE(answer.find("request_timeout"), std::string::npos);
+  // The id the access log gives this request is the one the client gets (its own here).
+  EXPECT_NE(answer.find("\r\nx-request-id: slow-client-7\r\n"), std::string::npos) << answer;
+  fd = connectLoopback(gateway.port());
+  std::string malformed = "GET /v1/models HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n";
+  send(fd, malformed.data(), malformed.size(), 0);
+  answer = readUntilClosed(fd, 3s);
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("\r\nx-request-id: req_"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("malformed_request"), std::string::npos) << answer;
   EXPECT_NE(answer.find("<EOF>"), std::string::npos);
   EXPECT_EQ(sim.requests(), 0);
 }

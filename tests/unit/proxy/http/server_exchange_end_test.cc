@@ -44,6 +44,7 @@ class ServerEndHook : public ::testing::Test {
       std::lock_guard lock(mutex_);
       ended_.push_back({"rejected " + request.path, status, body_bytes, false});
       changed_.notify_all();
+      return std::string("rejected-id");
     });
     std::string error;
     ASSERT_TRUE(server_->listen("127.0.0.1", 0, false, &error)) << error;
