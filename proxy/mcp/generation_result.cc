@@ -89,7 +89,11 @@ nlohmann::json generationResult(const GenerationOutcome& outcome, const std::str
     std::string_view image, url;
     if (item["b64_json"].get(image) == simdjson::SUCCESS) {
       std::string mime(detectImageMimeBase64(image));
-      if (mime.empty()) mime = "application/octet-stream";
+      if (mime.empty() || !isBase64(image)) {  // an image block no client could show
+        return toolError(what +
+                         " failed: the provider answered an image that is not a PNG, "
+                         "JPEG, WebP or GIF in base64.");
+      }
       mime_types.push_back(mime);
       content.push_back({{"type", "image"}, {"data", std::string(image)}, {"mimeType", mime}});
     } else if (item["url"].get(url) == simdjson::SUCCESS) {

@@ -48,4 +48,17 @@ std::string_view detectImageMimeBase64(std::string_view base64) {
   return detectImageMime(decodeBase64Prefix(base64, 16));
 }
 
+bool isBase64(std::string_view text) {
+  if (text.empty() || text.size() % 4 == 1) return false;  // unpadded is fine; one spare is not
+  size_t padding = 0;
+  while (padding < 2 && text[text.size() - 1 - padding] == '=') ++padding;
+  for (size_t i = 0; i < text.size() - padding; ++i) {
+    char c = text[i];
+    bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '/';
+    if (!alphabet) return false;
+  }
+  return true;
+}
+
 }  // namespace arkroute::mcp

@@ -21,6 +21,17 @@ TEST(McpImageMime, UnknownOrTruncatedBytesGiveEmpty) {
   EXPECT_EQ(detectImageMime("<svg xmlns="), "");
 }
 
+TEST(McpImageMime, Base64IsTheStandardAlphabetWithPaddingOnlyAtTheEnd) {
+  EXPECT_TRUE(isBase64("aGVsbG8="));
+  EXPECT_TRUE(isBase64("aGVsbG8"));
+  EXPECT_TRUE(isBase64("YQ=="));
+  EXPECT_FALSE(isBase64(""));
+  EXPECT_FALSE(isBase64("aGVs=G8="));
+  EXPECT_FALSE(isBase64("aGVsbG8_"));
+  EXPECT_FALSE(isBase64("aGVsb"));
+  EXPECT_FALSE(isBase64("YQ==="));
+}
+
 TEST(McpImageMime, Base64PrefixIsEnough) {
   // base64 of the 8-byte PNG signature + IHDR chunk header.
   EXPECT_EQ(detectImageMimeBase64("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2"), "image/png");

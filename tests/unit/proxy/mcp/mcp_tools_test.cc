@@ -142,6 +142,18 @@ TEST_F(McpToolsTest, MimeTypeComesFromTheBytesNotTheRequest) {
   EXPECT_EQ(outcome.result["structuredContent"]["images"], 2);
 }
 
+// What no client could show as an image (not base64, or not an image format) is a tool error,
+// never an image block of "application/octet-stream".
+TEST_F(McpToolsTest, AnImageThatIsNotOneIsAToolError) {
+  for (const char* item :
+       {R"("!!!not base64###")", R"("aGVsbG8gd29ybGQ=")", R"("/9j/4AAQSkZJRgABAQ==#")"}) {
+    backend.outcome.body = std::string(R"({"data":[{"b64_json":)") + item + "}]}";
+    ToolOutcome outcome = call("generate_image", {{"prompt", "p"}});
+    EXPECT_EQ(outcome.result["isError"], true) << item;
+    EXPECT_NE(text(outcome).find("not a PNG, JPEG, WebP or GIF"), std::string::npos) << item;
+  }
+}
+
 TEST_F(McpToolsTest, PipelineFailuresBecomeIsErrorResultsWithTheMessage) {
   struct Case {
     int status;
