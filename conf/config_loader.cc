@@ -294,6 +294,11 @@ void Loader::loadModel(const toml::table& t) {
   ModelConfig m;
   readString(t, "model", "name", &m.name);
   if (m.name.empty()) problem(t, "[[model]] needs a non-empty name");
+  if (hasControlCharacter(m.name)) {
+    problem(*t.get("name"),
+            "model names are one line of text: no control characters (a line "
+            "break would split the usage report's lines and the metrics')");
+  }
   if (!m.name.empty() && out_.config.findModel(m.name)) {
     problem(t, "model '" + m.name + "' is declared twice");
   }

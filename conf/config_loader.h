@@ -13,6 +13,15 @@
 
 namespace arkroute::config_detail {
 
+// A name with a byte below 0x20 (a line break, a tab) or DEL, which would break the lines it is
+// printed on (the usage report, the metrics, the access log).
+inline bool hasControlCharacter(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
 class Loader {
  public:
   Loader(std::string file, const EnvLookup& env, ProviderKeys keys)

@@ -146,6 +146,9 @@ void Loader::loadUpstream(const toml::table& t) {
   UpstreamConfig u;
   readString(t, "upstream", "name", &u.name);
   if (u.name.empty()) problem(t, "[[upstream]] needs a non-empty name");
+  if (hasControlCharacter(u.name)) {
+    problem(*t.get("name"), "upstream names are one line of text: no control characters");
+  }
   if (out_.config.findUpstream(u.name) && !u.name.empty()) {
     problem(t, "upstream '" + u.name + "' is declared twice");
   }

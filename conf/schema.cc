@@ -30,7 +30,7 @@ const std::vector<Setting> kSchema = {
      "On SIGTERM, how long in-flight requests may take to finish, including cache fills whose "
      "client already left. What is still running then is cancelled upstream and written to the "
      "ledger."},
-    {"server", "public_url", T::kString, "\"http://127.0.0.1:8080\"",
+    {"server", "public_url", T::kString, "(from listen)",
      "Base of the URLs the gateway hands out (cached image URLs). Unset: follows listen (and "
      "--listen), http://HOST:PORT with 0.0.0.0 and :: shown as loopback. Set it when clients "
      "reach the gateway at another address (a TLS proxy, a hostname), and with port 0 (the "

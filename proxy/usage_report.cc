@@ -117,12 +117,14 @@ std::string usageTable(const nlohmann::json& usage) {
     out << line;
   }
   const auto& t = usage["totals"];
-  std::snprintf(line, sizeof line, "%-10s  %-20s  %-18s  %8llu  %7llu  %6llu  %11s  %11s\n",
-                "total", "", "", static_cast<unsigned long long>(t["requests"].get<uint64_t>()),
-                static_cast<unsigned long long>(t["images"].get<uint64_t>()),
-                static_cast<unsigned long long>(t["cache_hits"].get<uint64_t>()),
-                money(t["cost_usd"].get<double>()).c_str(),
-                money(t["saved_usd"].get<double>()).c_str());
+  // The total leaves out what the requests of unknown price cost: it says so, as their rows do.
+  bool unknown = t.value("unknown_cost_requests", uint64_t{0}) > 0;
+  std::snprintf(
+      line, sizeof line, "%-10s  %-20s  %-18s  %8llu  %7llu  %6llu  %11s  %11s\n", "total", "",
+      unknown ? "(price?)" : "", static_cast<unsigned long long>(t["requests"].get<uint64_t>()),
+      static_cast<unsigned long long>(t["images"].get<uint64_t>()),
+      static_cast<unsigned long long>(t["cache_hits"].get<uint64_t>()),
+      money(t["cost_usd"].get<double>()).c_str(), money(t["saved_usd"].get<double>()).c_str());
   out << line;
   out << "\nThe same " << t["images"].get<uint64_t>()
       << " images on each configured model (default per-image price, no cache):\n";

@@ -209,6 +209,12 @@ TEST(ConfigLoader, CacheSizesMustFitAndBeMoreThanZero) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].message,
             "cache.max_bytes must be more than 0 (to turn the cache off: enabled = false)");
+  problems = problemsOf(
+      "[[upstream]]\nname = \"u\\tv\"\nbase_url = \"http://127.0.0.1:9\"\n"
+      "[[model]]\nname = \"two\\nlines\"\nupstream = \"u\\tv\"\n");
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].message.find("upstream names are one line of text"), std::string::npos);
+  EXPECT_NE(problems[1].message.find("model names are one line of text"), std::string::npos);
   problems = problemsOf("[server]\nlisten = \"\"\n" + std::string(kMinimal));
   ASSERT_EQ(problems.size(), 1u) << "an empty listen is not the default one";
   EXPECT_NE(problems[0].message.find("server.listen: expected IP:PORT"), std::string::npos);

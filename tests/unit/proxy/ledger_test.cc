@@ -197,6 +197,21 @@ TEST(UsageReport, ComparesTheSameImagesOnEveryPricedModel) {
   EXPECT_EQ(parseDay("2025-11-24"), "2025-11-24");
 }
 
+// A total that leaves out requests of unknown price says so, like the rows it adds up.
+TEST(UsageReport, ATotalWithRequestsOfUnknownPriceIsMarked) {
+  Config config;
+  std::vector<LedgerRow> known = {{"k1", "2025-11-24", "dear", {3, 3, 1, 0, 0.08, 0.04}}};
+  auto last_line = [](const std::string& table) {
+    size_t total = table.find("\ntotal");
+    return table.substr(total + 1, table.find('\n', total + 1) - total - 1);
+  };
+  std::string table = usageTable(usageJson(known, config, "", {}, std::nullopt));
+  EXPECT_EQ(last_line(table).find("(price?)"), std::string::npos) << table;
+  known.push_back({"k1", "2025-11-24", "unpriced", {2, 2, 0, 2, 0.0, 0.0}});
+  table = usageTable(usageJson(known, config, "", {}, std::nullopt));
+  EXPECT_NE(last_line(table).find("(price?)"), std::string::npos) << table;
+}
+
 // ?since= and --expires take a day that exists, written YYYY-MM-DD and nothing else (strptime
 // alone let trailing junk, a leading space and 31 February through).
 TEST(UsageReport, ADayIsARealDayInOneSpelling) {
