@@ -306,6 +306,7 @@ void ServerConnection::failRequest(int status, std::string_view message) {
   if (shared_.on_rejected) request_id = shared_.on_rejected(status, request_, body.size());
   std::string head =
       "HTTP/1.1 " + std::to_string(status) + " " + std::string(reasonPhrase(status)) +
+      "\r\nDate: " + std::string(httpDateNow()) +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nConnection: close\r\n";
   if (!request_id.empty()) head += "x-request-id: " + request_id + "\r\n";
@@ -322,15 +323,17 @@ void ServerConnection::failRequest(int status, std::string_view message) {
 void ServerConnection::writeHead(int status, const Headers& headers,
                                  std::optional<uint64_t> content_length, bool chunked_allowed) {
   if (!shared_.accepting) keep_alive_ = false;  // draining: finish this one, then close
-  char framing[96];
+  char framing[160];                            // Date 37, Content-Length 38, Connection 24 at most
   PieceWriter line(framing);
+  // A provider's Date passes through; an answer the gateway makes (a hit, an error) gets its own.
+  if (!headers.find("date")) line.put("Date: ").put(httpDateNow()).put("\r\n");
   chunked_response_ = false;
   if (status < 200 || status == 204 || status == 304) {
     // No body by definition (RFC 9112 6.3): neither a length nor chunked framing, which a client
     // would not read, leaving its bytes to be taken for the next answer on this connection.
   } else if (content_length) {
     line.put("Content-Length: ");
-    line.moveTo(std::to_chars(line.at(), framing + 48, *content_length).ptr);  // 20 digits at most
+    line.moveTo(std::to_chars(line.at(), framing + sizeof framing, *content_length).ptr);
     line.put("\r\n");
   } else if (chunked_allowed && exchange_->request().version_minor >= 1 && !isHead()) {
     chunked_response_ = true;

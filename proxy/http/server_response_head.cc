@@ -3,10 +3,25 @@
 #include "proxy/http/server_response_head.h"
 
 #include <charconv>
+#include <ctime>
 
 #include "proxy/http/piece_writer.h"
 
 namespace arkroute::http {
+
+std::string_view httpDateNow() {
+  thread_local time_t formatted_at = -1;
+  thread_local char text[40];
+  thread_local size_t length = 0;
+  time_t now = time(nullptr);
+  if (now != formatted_at) {
+    tm parts{};
+    gmtime_r(&now, &parts);
+    length = strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    formatted_at = now;
+  }
+  return {text, length};
+}
 
 bool isFramingField(std::string_view name) {
   return equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "connection") ||

@@ -14,6 +14,10 @@ namespace arkroute::http {
 // transfer-encoding): whatever a handler's list says about them is left out of the head.
 bool isFramingField(std::string_view name);
 
+// The current time as an HTTP date ("Thu, 03 Dec 2026 18:23:25 GMT"), formatted once a second per
+// thread: every answer the gateway makes itself carries it (RFC 9110 6.6.1).
+std::string_view httpDateNow();
+
 // Appends "HTTP/1.1 <status> <reason>", every field of headers but the framing ones, framing (its
 // lines end with CRLF), and the blank line to out.
 void writeResponseHead(evbuffer* out, int status, const Headers& headers, std::string_view framing);

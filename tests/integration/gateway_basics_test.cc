@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "integration/harness.h"
 
@@ -167,6 +168,27 @@ TEST_F(GatewayBasics, UnknownPathIs404AndWrongMethodIs405) {
   EXPECT_EQ(wrong.status, 405);
   EXPECT_EQ(wrong.header("allow"), "POST");
   EXPECT_EQ(json::parse(wrong.body)["error"]["code"], "method_not_allowed");
+}
+
+// RFC 9110 6.6.1: an answer the gateway makes itself carries its Date; a provider's passes through
+// as the provider sent it (one Date, never two).
+TEST_F(GatewayBasics, EveryAnswerHasOneDate) {
+  std::regex http_date(R"([A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)");
+  for (const char* path : {"/v1/models", "/healthz", "/v1/nothing-here"}) {
+    HttpResponse answer = httpGet(gateway.port(), path);
+    EXPECT_TRUE(std::regex_match(answer.header("date"), http_date))
+        << path << ": " << answer.header("date");
+  }
+  std::string wire = "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  int fd = connectLoopback(gateway.port());
+  send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+  std::string text = readUntilClosed(fd, 5s);
+  close(fd);
+  EXPECT_EQ(text.find("Date: "), text.rfind("Date: ")) << text;
+  HttpResponse generated = httpPostJson(gateway.port(), "/v1/images/generations",
+                                        R"({"model":"gpt-image-1","prompt":"dated"})");
+  EXPECT_EQ(generated.status, 200);
+  EXPECT_TRUE(std::regex_match(generated.header("date"), http_date)) << generated.header("date");
 }
 
 }  // namespace
