@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <set>
 
 #include "cache/rocks_logger.h"
 
@@ -97,9 +99,16 @@ std::string describeOpenError(const rocksdb::Status& status, const std::string& 
   return "cannot open cache database " + path + ": " + reason;
 }
 
+// The canonical paths of the databases this process has open, and the lock opens and closes take.
+// Their LOCK files are never probed: closing any descriptor of a file ends every POSIX lock the
+// process holds on it, RocksDB's own included (another process could then open the database too).
+std::mutex open_paths_mutex;
+std::set<std::string> open_paths;
+
 // The pid of another process holding the database's LOCK file (RocksDB locks it with fcntl while
 // it is open), or 0. Asked first so that a database a gateway holds is refused with one sentence,
-// not with the warnings RocksDB logs on its way to the same refusal.
+// not with the warnings RocksDB logs on its way to the same refusal. Never for a path in
+// open_paths (see there).
 pid_t lockHolder(const std::string& path) {
   int fd = ::open((std::filesystem::path(path) / "LOCK").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -113,14 +122,27 @@ pid_t lockHolder(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+std::string withoutTrailingSlash(std::string text) {
+  while (text.size() > 1 && text.ends_with('/')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+std::string RocksDatabase::lexicalPath(const std::string& path) {
+  if (path.empty()) return {};
+  std::error_code error;
+  return withoutTrailingSlash(std::filesystem::absolute(path, error).lexically_normal().string());
+}
+
 std::string RocksDatabase::canonicalPath(const std::string& path) {
   if (path.empty()) return {};
   std::error_code error;
   std::filesystem::path canonical = std::filesystem::weakly_canonical(path, error);
-  if (error) canonical = std::filesystem::absolute(path, error).lexically_normal();
-  std::string text = canonical.string();
-  while (text.size() > 1 && text.ends_with('/')) text.pop_back();
-  return text;
+  if (error) return lexicalPath(path);
+  return withoutTrailingSlash(canonical.string());
 }
 
 std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std::string* error,
@@ -130,7 +152,9 @@ std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std:
   for (const std::string& name : familiesToOpen(path)) {
     descriptors.emplace_back(name, optionsFor(name, limits, tables));
   }
-  if (pid_t holder = lockHolder(path)) {
+  std::string canonical = canonicalPath(path);
+  std::lock_guard opening(open_paths_mutex);  // a probe never runs beside another open's
+  if (pid_t holder = open_paths.count(canonical) ? 0 : lockHolder(path)) {
     *error = "cache database " + path + " is locked by another process (pid " +
              std::to_string(holder) + ": is another arkroute using this cache.path?)";
     return nullptr;
@@ -161,6 +185,8 @@ std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std:
     return nullptr;
   }
   database->db_.reset(db);
+  database->canonical_path_ = canonical;
+  open_paths.insert(std::move(canonical));
   return database;
 }
 
@@ -168,6 +194,8 @@ RocksDatabase::~RocksDatabase() {
   if (!db_) return;
   for (rocksdb::ColumnFamilyHandle* family : families_) db_->DestroyColumnFamilyHandle(family);
   db_->Close();
+  std::lock_guard closing(open_paths_mutex);
+  open_paths.erase(canonical_path_);
 }
 
 rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {

@@ -90,8 +90,11 @@ class RocksDatabase {
   rocksdb::ColumnFamilyHandle* family(std::string_view name) const;
   const std::string& path() const { return path_; }
   // path as an absolute path with symbolic links resolved: how a gateway and the CLI tell whether
-  // they mean the same database. "" for "".
+  // they mean the same database. "" for "". Where a link cannot be followed (the service's
+  // /var/lib/arkroute leads into /var/lib/private, closed to other users), lexicalPath's form.
   static std::string canonicalPath(const std::string& path);
+  // path made absolute and normalised, links left as they are.
+  static std::string lexicalPath(const std::string& path);
 
  private:
   class RecoveryListener;
@@ -100,6 +103,7 @@ class RocksDatabase {
   void onRecovered(const rocksdb::Status& from);
 
   std::string path_;
+  std::string canonical_path_;  // its entry in the process's set of open databases
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   mutable std::mutex write_mutex_;

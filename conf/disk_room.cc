@@ -34,10 +34,18 @@ std::optional<std::string> cachePathProblem(const std::string& path) {
   if (!std::filesystem::is_directory(*existing, error)) {
     return "cache.path '" + path + "': " + existing->string() + " is not a directory";
   }
-  if (access(existing->c_str(), W_OK | X_OK) != 0) {
-    return "cache.path '" + path + "': " + existing->string() + " is not writable by this user";
-  }
   return std::nullopt;
+}
+
+std::optional<std::string> cachePathWarning(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  auto existing = nearestExisting(path);
+  std::error_code error;
+  if (!existing || !std::filesystem::is_directory(*existing, error)) return std::nullopt;
+  if (access(existing->c_str(), W_OK | X_OK) == 0) return std::nullopt;
+  return "cache.path '" + path + "': " + existing->string() +
+         " is not writable by this user (fine if the gateway runs as another, such as the "
+         "service's own)";
 }
 
 namespace {

@@ -25,9 +25,12 @@ std::optional<DiskRoom> diskRoomFor(const std::string& path);
 std::optional<std::string> cacheDiskWarning(const CacheConfig& cache);
 
 // Why the state database cannot live at path (which serve would only find when it opens it): it,
-// or the nearest part of it that exists, is not a directory, or cannot be written in. nullopt when
-// path is empty, usable, or cannot be examined.
+// or the nearest part of it that exists, is not a directory. nullopt when path is empty, a
+// directory or under one, or cannot be examined.
 std::optional<std::string> cachePathProblem(const std::string& path);
+// A warning when this user could not write there: the service may run as another user (systemd's
+// DynamicUser), so check cannot call it an error.
+std::optional<std::string> cachePathWarning(const std::string& path);
 
 // "20 GiB", "512 MiB", "900 KiB": a size for messages, to one decimal.
 std::string humanBytes(uint64_t bytes);

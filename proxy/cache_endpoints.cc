@@ -80,8 +80,11 @@ bool authorizeAdmin(Worker& worker, http::Exchange& exchange, const std::string&
     return false;
   }
   auto meant = headers.find(kDatabaseHeader);
-  const std::string& kept = worker.services().database_path;
-  if (meant && *meant != kept) {
+  const Services& services = worker.services();
+  const std::string& kept = services.database_path;
+  // The CLI may not follow the links the gateway does (the service's state directory): either
+  // form of the path means this database.
+  if (meant && *meant != kept && *meant != services.database_path_as_written) {
     std::string where =
         kept.empty() ? "keeps no database (cache.path is empty)" : "keeps its database at " + kept;
     sendError(exchange,

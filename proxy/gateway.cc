@@ -45,6 +45,7 @@ bool Gateway::openState(std::string* error) {
       return database->writesStopped();
     };
     services_.database_path = cache::RocksDatabase::canonicalPath(config_->cache.path);
+    services_.database_path_as_written = cache::RocksDatabase::lexicalPath(config_->cache.path);
   } else {  // no state directory: keys and the ledger live as long as the process
     keys_table_ = std::make_unique<cache::MemoryKeyValueTable>();
     ledger_table_ = std::make_unique<cache::MemoryKeyValueTable>();

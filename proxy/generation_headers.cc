@@ -65,15 +65,27 @@ bool namedByConnection(std::string_view connection, std::string_view name) {
   return false;
 }
 
-// Copies in's fields but those in the set and those in's Connection field names.
+// Whether any of in's Connection lines (a message may have several) names name.
+bool namedByAnyConnection(const http::Headers& in, std::string_view name) {
+  for (const auto& [field, value] : in) {
+    if (http::equalsIgnoreCase(field, "connection") && namedByConnection(value, name)) return true;
+  }
+  return false;
+}
+
+// Copies in's fields but those in the set and those one of in's Connection lines names.
 template <size_t N>
 void copyEndToEnd(const http::Headers& in, const NameSet<N>& hop_by_hop, http::Headers* out) {
-  std::string_view connection = in.get("connection");
-  bool names_fields = !connection.empty() && !http::equalsIgnoreCase(connection, "keep-alive") &&
-                      !http::equalsIgnoreCase(connection, "close");  // the usual: no other field
+  bool names_fields = false;  // the usual: no Connection, or one that says keep-alive or close
+  for (const auto& [name, value] : in) {
+    if (http::equalsIgnoreCase(name, "connection") &&
+        !http::equalsIgnoreCase(value, "keep-alive") && !http::equalsIgnoreCase(value, "close")) {
+      names_fields = true;
+    }
+  }
   for (const auto& [name, value] : in) {
     if (hop_by_hop.contains(name)) continue;
-    if (names_fields && namedByConnection(connection, name)) continue;
+    if (names_fields && namedByAnyConnection(in, name)) continue;
     out->add(name, value);
   }
 }

@@ -161,6 +161,9 @@ int runCheck(const Options& options) {
     std::cerr << "arkroute: " << config->source_path << ": " << *problem << "\n";
     return 1;
   }
+  if (auto warning = arkroute::cachePathWarning(config->cache.path)) {
+    std::cerr << "warning: " << config->source_path << ": " << *warning << "\n";
+  }
   std::cout << arkroute::describeConfig(loaded->config) << "config OK\n";
   return 0;
 }

@@ -64,7 +64,7 @@ std::string reportRejected(Services& services, int status, const http::Request& 
   record.method = request.method;
   record.path = request.path;
   record.status = status;
-  record.outcome = outcomeFor(status);
+  record.outcome = "client_error";  // 501 too: a transfer coding the client chose
   record.error_code = serverErrorCode(status);
   record.bytes_in = request.body.size();
   record.bytes_out = body_bytes;

@@ -65,9 +65,11 @@ struct Services {
   // True from a failed write to the state database (a full disk) until RocksDB recovers: the cache
   // and the ledger store nothing meanwhile (cache::RocksDatabase::write). Null without a database.
   std::function<bool()> database_writes_stopped;
-  // The state database's path (RocksDatabase::canonicalPath); "" without one. An admin request
-  // naming another (kDatabaseHeader, sent by the CLI) is refused: it meant another gateway.
+  // The state database's path (RocksDatabase::canonicalPath, and lexicalPath: links unresolved);
+  // "" without one. An admin request naming another (kDatabaseHeader, sent by the CLI) is
+  // refused: it meant another gateway.
   std::string database_path;
+  std::string database_path_as_written;
   // url answers that waited for room in the cache's pending writes (GenerationHandler::keepEntry).
   // Null in a hand-built Services.
   std::shared_ptr<std::atomic<uint64_t>> cache_room_waits;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -259,6 +260,30 @@ TEST(CacheLifecycle, TheCacheCommandNeverPurgesAGatewayThatKeepsAnotherDatabase)
       << refused.body;
   call.headers[1].second = cache::RocksDatabase::canonicalPath(gateway.dataDir() + "/cache");
   EXPECT_EQ(httpRequest(gateway.port(), call).status, 200);
+}
+
+// The service's state directory is a link the CLI of another user cannot follow
+// (/var/lib/arkroute → /var/lib/private/arkroute): the path as the config writes it names the
+// gateway's database too.
+TEST(CacheLifecycle, TheDatabaseIsNamedByItsPathWithOrWithoutItsLinksFollowed) {
+  Simulator sim;
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/private/state");
+  std::filesystem::create_directory_symlink(dir.path() + "/private/state", dir.path() + "/state");
+  GatewayOptions options = cached(sim);
+  options.cache_path = dir.path() + "/state/cache";
+  Gateway gateway(options);
+  HttpCall call;
+  call.path = "/admin/cache/stats";
+  for (const std::string& named :
+       {dir.path() + "/state/cache", dir.path() + "/private/state/cache"}) {
+    call.headers = {{"Authorization", "Bearer cli-token"}, {"X-ArkRoute-Database", named}};
+    HttpResponse answer = httpRequest(gateway.port(), call);
+    EXPECT_EQ(answer.status, 200) << named << ": " << answer.body;
+  }
+  call.headers = {{"Authorization", "Bearer cli-token"},
+                  {"X-ArkRoute-Database", dir.path() + "/other/cache"}};
+  EXPECT_EQ(httpRequest(gateway.port(), call).status, 409);
 }
 
 }  // namespace

@@ -232,6 +232,20 @@ TEST(RocksDatabase, ASecondOpenOfTheSamePathFailsWithAClearMessage) {
   EXPECT_FALSE(RocksDatabase::open(dir.path(), &error));
   EXPECT_EQ(error.rfind("cache database " + dir.path() + " is locked by another process", 0), 0u)
       << error;
+  // The refused open left the first one's lock in place: closing a descriptor of LOCK would have
+  // ended it (POSIX locks), and another process could then open the database beside this one.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int fd = ::open((dir.path() + "/LOCK").c_str(), O_RDWR);
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    _exit(fd >= 0 && fcntl(fd, F_SETLK, &lock) == 0 ? 1 : 0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "another process took the lock";
 }
 
 // A gateway in another process holds the LOCK file: the open is refused naming that process,
@@ -278,6 +292,7 @@ TEST(RocksDatabase, TwoSpellingsOfOnePathHaveOneCanonicalForm) {
   EXPECT_NE(RocksDatabase::canonicalPath(dir.path() + "/real/other"), canonical);
   EXPECT_EQ(canonical.front(), '/');
   EXPECT_EQ(RocksDatabase::canonicalPath(""), "");
+  EXPECT_EQ(RocksDatabase::lexicalPath(dir.path() + "/link/./db/"), dir.path() + "/link/db");
 }
 
 TEST(RocksDatabase, APathThatCannotBeCreatedFailsWithTheReason) {

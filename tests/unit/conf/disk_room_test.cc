@@ -66,6 +66,8 @@ TEST_F(CacheDirectory, APathUnderAFileIsAProblemAndANewDirectoryIsNot) {
   EXPECT_FALSE(cachePathProblem(dir_ + "/new/cache"));
   EXPECT_FALSE(cachePathProblem(dir_));
   EXPECT_FALSE(cachePathProblem(""));
+  EXPECT_FALSE(cachePathWarning(dir_ + "/new/cache")) << "a directory this user may write in";
+  EXPECT_FALSE(cachePathWarning(dir_ + "/file/cache")) << "a problem, not a warning";
 }
 
 TEST(HumanBytes, UsesTheLargestUnitBelowTheSize) {

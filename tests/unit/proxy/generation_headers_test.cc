@@ -52,6 +52,11 @@ TEST(GenerationHeaders, FieldsTheConnectionHeaderNamesStayOnTheirHop) {
   http::Headers out;
   copyForwardableHeaders(in, &out);
   EXPECT_EQ(names(out), (std::vector<std::string>{"X-Hopper", "Content-Type"}));
+  http::Headers two_lines = headersOf(
+      {{"Connection", "keep-alive"}, {"Connection", "X-Hop"}, {"X-Hop", "v"}, {"X-Kept", "k"}});
+  http::Headers forwarded;
+  copyForwardableHeaders(two_lines, &forwarded);
+  EXPECT_EQ(names(forwarded), (std::vector<std::string>{"X-Kept"})) << "a second Connection line";
   http::Headers answer = headersOf({{"Connection", "x-up"}, {"X-Up", "v"}, {"X-Kept", "k"}});
   http::Headers returned;
   copyReturnableHeaders(answer, &returned);
