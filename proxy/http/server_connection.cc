@@ -84,6 +84,21 @@ class ServerParserCallbacks {
 
 namespace {
 
+// The path and query of a request target: "http://host:8080/v1/models?x" (absolute form, which
+// RFC 9112 3.2.2 has a server accept) gives "/v1/models?x"; origin form ("/v1/models") is itself.
+std::string_view originForm(std::string_view target) {
+  if (target.empty() || target.front() == '/') return target;
+  size_t scheme_end = target.find("://");
+  std::string_view scheme = target.substr(0, scheme_end);
+  if (scheme_end == std::string_view::npos ||
+      !(equalsIgnoreCase(scheme, "http") || equalsIgnoreCase(scheme, "https"))) {
+    return target;  // "*" (OPTIONS), or not a URL: left as it is (no route has it)
+  }
+  size_t path = target.find_first_of("/?", scheme_end + 3);
+  if (path == std::string_view::npos) return "/";
+  return target[path] == '/' ? target.substr(path) : std::string_view();
+}
+
 // What RFC 9112 makes a server refuse in a head the parser took: an HTTP/1.1 request without
 // exactly one Host (3.2), and a transfer coding other than chunked alone (6.1: 501), which the
 // parser would read as chunked ("gzip, chunked") while the body is still gzip.
@@ -120,9 +135,10 @@ int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
   Request& r = c->request_;
   r.method = http_method_str(static_cast<http_method>(p->method));
   r.version_minor = p->http_minor;
-  size_t question = c->target_.find('?');
-  r.path = c->target_.substr(0, question);
-  r.query = question == std::string::npos ? "" : c->target_.substr(question + 1);
+  std::string_view target = originForm(c->target_);
+  size_t question = target.find('?');
+  r.path = target.substr(0, question);
+  r.query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   if (auto refusal = headRefusal(r)) {
     c->error_status_ = refusal->first;
     c->error_message_ = std::move(refusal->second);
@@ -225,10 +241,11 @@ bool ServerConnection::takeSimpleRequest() {
   }
   request_.method.assign(head.method);
   request_.version_minor = head.version_minor;
-  size_t question = head.target.find('?');
-  request_.path.assign(head.target.substr(0, question));
+  std::string_view target = originForm(head.target);
+  size_t question = target.find('?');
+  request_.path.assign(target.substr(0, question));
   request_.query.assign(question == std::string_view::npos ? std::string_view()
-                                                           : head.target.substr(question + 1));
+                                                           : target.substr(question + 1));
   if (body_bytes > 0) request_.body.reserve(body_bytes + kBodyPadding);
   request_.body.assign(data.substr(head.head_bytes, body_bytes));
   keep_alive_ = head.keep_alive;

@@ -76,6 +76,27 @@ TEST(RequestFraming, NoOrTwoHostsAre400AndOtherTransferCodings501) {
   EXPECT_EQ(old.rfind("HTTP/1.1 200 ", 0), 0u) << old;
 }
 
+// RFC 9112 3.2.2: a server accepts a target in absolute form (what a client configured to use the
+// gateway as a proxy sends); its path and query route the request as the origin form would.
+TEST(RequestFraming, AnAbsoluteFormTargetIsRoutedByItsPath) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  for (const char* target : {"http://gw.example/v1/models", "HTTP://gw.example:8080/healthz?x=1",
+                             "https://gw.example/v1/models"}) {
+    std::string answer =
+        exchange(gateway.port(), std::string("GET ") + target +
+                                     " HTTP/1.1\r\nHost: gw.example\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200 ", 0), 0u) << target << ": " << answer;
+  }
+  std::string post =
+      exchange(gateway.port(),
+               "POST http://gw.example/v1/images/generations HTTP/1.1\r\nHost: gw.example\r\n"
+               "Connection: close\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(kBody.size()) + "\r\n\r\n" + kBody);
+  EXPECT_EQ(post.rfind("HTTP/1.1 200 ", 0), 0u) << post;
+  EXPECT_EQ(sim.requests(), 1);
+}
+
 TEST(RequestFraming, EveryTokenCharacterIsAllowedInAName) {
   Simulator sim;
   Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
