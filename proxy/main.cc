@@ -243,6 +243,10 @@ int main(int argc, char** argv) {
   }
   if (argc >= 2 && (std::strcmp(argv[1], "serve") == 0 || std::strcmp(argv[1], "check") == 0)) {
     if (!parseSubcommand(argc, argv, argv[1], &options)) return 2;
+    if (!options.flags.count("config")) {  // a usage error, as a missing value is
+      std::cerr << "arkroute " << argv[1] << ": --config FILE is required\n" << kUsage;
+      return 2;
+    }
   } else if (!parseOptions(argc, argv, &options, &error)) {
     std::cerr << "arkroute: " << error << "\n" << kUsage;
     return 2;

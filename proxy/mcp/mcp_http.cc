@@ -284,14 +284,18 @@ void McpHttpHandler::callTool(const std::shared_ptr<http::Exchange>& exchange,
   nlohmann::json arguments = params.contains("arguments") && !params["arguments"].is_null()
                                  ? params["arguments"]
                                  : nlohmann::json::object();
-  tools_.call(
-      params["name"].get<std::string>(), arguments, authorization,
-      [exchange, request_id, id = message.id, cors = corsFor(*exchange)](ToolOutcome outcome) {
-        nlohmann::json body = outcome.error_code != 0
-                                  ? makeError(id, outcome.error_code, outcome.error_message)
-                                  : makeResult(id, std::move(outcome.result));
-        sendBody(*exchange, 200, body, request_id, cors);
-      });
+  // The sessions outlive every call: the gateway stops its workers before it frees them.
+  std::string session(exchange->request().headers.get("Mcp-Session-Id"));
+  sessions_.beginCall(session);
+  tools_.call(params["name"].get<std::string>(), arguments, authorization,
+              [exchange, request_id, id = message.id, cors = corsFor(*exchange),
+               sessions = &sessions_, session](ToolOutcome outcome) {
+                sessions->endCall(session);
+                nlohmann::json body = outcome.error_code != 0
+                                          ? makeError(id, outcome.error_code, outcome.error_message)
+                                          : makeResult(id, std::move(outcome.result));
+                sendBody(*exchange, 200, body, request_id, cors);
+              });
 }
 
 void McpHttpHandler::handleDelete(http::Exchange& exchange, const std::string& request_id) {

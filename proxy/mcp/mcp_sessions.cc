@@ -34,8 +34,7 @@ std::optional<std::string> McpSessions::create(std::string protocol_version,
   std::string caller = callerDigest(authorization);
   std::lock_guard lock(mutex_);
   int64_t now = now_ms_();
-  std::erase_if(sessions_,
-                [&](const auto& item) { return now - item.second.last_used_ms >= ttl_ms_; });
+  std::erase_if(sessions_, [&](const auto& item) { return expired(item.second, now); });
   dropOwnOldestLocked(caller);
   if (sessions_.size() >= max_sessions_) return std::nullopt;  // never another caller's session
   sessions_[id] = Entry{SessionInfo{std::move(protocol_version), std::move(caller)}, now};
@@ -66,13 +65,31 @@ std::optional<SessionInfo> McpSessions::touch(const std::string& id,
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return std::nullopt;
   int64_t now = now_ms_();
-  if (now - it->second.last_used_ms >= ttl_ms_) {
+  if (expired(it->second, now)) {
     sessions_.erase(it);
     return std::nullopt;
   }
   if (it->second.info.caller != caller) return std::nullopt;
   it->second.last_used_ms = now;
   return it->second.info;
+}
+
+// A session with a call running is in use, however long the call takes: it is not "unused".
+bool McpSessions::expired(const Entry& entry, int64_t now) const {
+  return entry.calls == 0 && now - entry.last_used_ms >= ttl_ms_;
+}
+
+void McpSessions::beginCall(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = sessions_.find(id); it != sessions_.end()) ++it->second.calls;
+}
+
+void McpSessions::endCall(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;  // ended (DELETE) or dropped for room meanwhile
+  if (it->second.calls > 0) --it->second.calls;
+  it->second.last_used_ms = now_ms_();  // its ttl runs from the call's end
 }
 
 bool McpSessions::remove(const std::string& id, const std::string& authorization) {

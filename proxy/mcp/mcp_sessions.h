@@ -35,6 +35,10 @@ class McpSessions {
   // The session's facts, refreshing its last use; nullopt when unknown, expired, or opened with
   // another credential.
   std::optional<SessionInfo> touch(const std::string& id, const std::string& authorization);
+  // A tools/call of this session starts, and ends: a session never expires while one runs, and its
+  // ttl counts from the end of its last call (a generation can outlast the ttl).
+  void beginCall(const std::string& id);
+  void endCall(const std::string& id);
   // Ends a session; false when there was none (or it belongs to another credential).
   bool remove(const std::string& id, const std::string& authorization);
   size_t size() const;
@@ -46,7 +50,9 @@ class McpSessions {
   struct Entry {
     SessionInfo info;
     int64_t last_used_ms = 0;
+    int calls = 0;  // tools/call requests running
   };
+  bool expired(const Entry& entry, int64_t now) const;
   void dropOwnOldestLocked(const std::string& caller);
 
   const int64_t ttl_ms_;

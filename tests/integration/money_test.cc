@@ -398,6 +398,10 @@ TEST(KeysCli, AMisspeltFlagOrAMissingDatabaseIsRefusedNeverGuessed) {
   std::string format = runCli({"usage", "--format", "yaml", "--config", config}, in_dir, &rc);
   EXPECT_EQ(rc, 2) << format;
   EXPECT_NE(format.find("--format takes json or table"), std::string::npos) << format;
+  std::string no_config = runCli({"check"}, in_dir, &rc);
+  EXPECT_EQ(rc, 2) << no_config;
+  EXPECT_NE(no_config.find("arkroute check: --config FILE is required"), std::string::npos)
+      << no_config;
   std::string bare = runCli({"keys"}, in_dir, &rc);
   EXPECT_EQ(rc, 2) << bare;
   EXPECT_NE(bare.find("create, list or revoke"), std::string::npos) << bare;

@@ -62,6 +62,23 @@ TEST(McpSessions, UnusedSessionExpiresAfterTtlAndUseRefreshesIt) {
   EXPECT_EQ(sessions.size(), 0u);
 }
 
+// A generation can outlast the ttl: a session with a call running is in use, and its ttl counts
+// from the end of the call.
+TEST(McpSessions, ASessionWithACallRunningNeverExpiresAndItsTtlRunsFromTheCallsEnd) {
+  Clock clock;
+  McpSessions sessions(3s, 10, clock.fn());
+  std::string id = *sessions.create("2025-11-25", "Bearer k");
+  sessions.beginCall(id);
+  clock.now += 6'000;                             // a 6 s generation
+  sessions.create("2025-11-25", "Bearer other");  // sweeps expired sessions: not this one
+  sessions.endCall(id);
+  clock.now += 2'000;
+  EXPECT_TRUE(sessions.touch(id, "Bearer k")) << "2 s after the call ended, within the ttl";
+  clock.now += 3'000;
+  EXPECT_FALSE(sessions.touch(id, "Bearer k")) << "unused for the ttl after its last use";
+  sessions.endCall(id);  // a call that ends after its session did is harmless
+}
+
 TEST(McpSessions, AboveTheCapTheLeastRecentlyUsedIsDropped) {
   Clock clock;
   McpSessions sessions(1h, 3, clock.fn());
