@@ -54,10 +54,7 @@ constexpr NameSet<15> kResponseHeadersNotForwarded(std::array<std::string_view, 
 bool namedByConnection(std::string_view connection, std::string_view name) {
   while (!connection.empty()) {
     size_t comma = connection.find(',');
-    std::string_view token = connection.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-      token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    std::string_view token = http::trimOws(connection.substr(0, comma));
     if (http::equalsIgnoreCase(token, name)) return true;
     if (comma == std::string_view::npos) break;
     connection.remove_prefix(comma + 1);

@@ -14,11 +14,7 @@ std::string_view bearerToken(std::string_view authorization) {
       !equalsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
     return {};
   }
-  std::string_view token = authorization.substr(kScheme.size());
-  auto blank = [](char c) { return c == ' ' || c == '\t'; };
-  while (!token.empty() && blank(token.front())) token.remove_prefix(1);
-  while (!token.empty() && blank(token.back())) token.remove_suffix(1);
-  return token;
+  return trimOws(authorization.substr(kScheme.size()));
 }
 
 bool Headers::inText(std::string_view piece) const {

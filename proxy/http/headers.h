@@ -31,6 +31,13 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// text without the spaces and tabs around it (RFC 9110's optional whitespace, OWS).
+inline std::string_view trimOws(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
 // True when every character may appear in a field name (RFC 9110 token characters). http-parser
 // accepts spaces in names ("Transfer-Encoding : chunked"); such a field must be refused, never
 // forwarded: a provider that reads it differently than the gateway would split the pooled

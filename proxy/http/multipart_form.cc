@@ -16,12 +16,6 @@ constexpr size_t kMaxParts = 64;           // 16 images, a mask and every docume
 constexpr size_t kMaxPartHeaders = 8;      // Content-Disposition, Content-Type, a few more
 constexpr size_t kMaxBoundaryLength = 70;  // RFC 2046
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 bool isBoundaryChar(char c) {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   return std::string_view("'()+_,-./:=? ").find(c) != std::string_view::npos;
@@ -34,11 +28,11 @@ bool forEachParameter(std::string_view params, Visit visit) {
   size_t at = 0;
   while (at < params.size()) {
     size_t semicolon = params.find(';', at);
-    if (semicolon == std::string_view::npos) return trim(params.substr(at)).empty();
+    if (semicolon == std::string_view::npos) return trimOws(params.substr(at)).empty();
     at = semicolon + 1;
     size_t equals = params.find('=', at);
     if (equals == std::string_view::npos) return false;
-    std::string_view name = trim(params.substr(at, equals - at));
+    std::string_view name = trimOws(params.substr(at, equals - at));
     if (name.empty() || !isFieldNameText(name)) return false;
     at = equals + 1;
     while (at < params.size() && (params[at] == ' ' || params[at] == '\t')) ++at;
@@ -53,7 +47,7 @@ bool forEachParameter(std::string_view params, Visit visit) {
       ++at;
     } else {
       size_t end = std::min(params.find(';', at), params.size());
-      value = std::string(trim(params.substr(at, end - at)));
+      value = std::string(trimOws(params.substr(at, end - at)));
       if (value.empty() || !isFieldNameText(value)) return false;
       at = end;
     }
@@ -68,7 +62,7 @@ bool forEachParameter(std::string_view params, Visit visit) {
 // "form-data" with exactly one name.
 bool readDisposition(std::string_view value, FormPart* part) {
   size_t semicolon = value.find(';');
-  std::string_view kind = trim(value.substr(0, semicolon));
+  std::string_view kind = trimOws(value.substr(0, semicolon));
   if (!equalsIgnoreCase(kind, "form-data") || semicolon == std::string_view::npos) return false;
   bool named = false;
   bool ok = forEachParameter(value.substr(semicolon), [&](std::string_view key, std::string v) {
@@ -118,7 +112,7 @@ std::variant<size_t, std::string> readPartHeaders(std::string_view body, size_t 
 
 std::optional<std::string> formBoundary(std::string_view content_type) {
   size_t semicolon = content_type.find(';');
-  if (!equalsIgnoreCase(trim(content_type.substr(0, semicolon)), "multipart/form-data") ||
+  if (!equalsIgnoreCase(trimOws(content_type.substr(0, semicolon)), "multipart/form-data") ||
       semicolon == std::string_view::npos) {
     return std::nullopt;
   }

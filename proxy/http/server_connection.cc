@@ -111,13 +111,7 @@ std::optional<std::pair<int, std::string>> headRefusal(const Request& r) {
   }
   for (const auto& [name, value] : r.headers) {
     if (!equalsIgnoreCase(name, "transfer-encoding")) continue;
-    std::string_view coding = value;
-    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
-      coding.remove_prefix(1);
-    }
-    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
-      coding.remove_suffix(1);
-    }
+    std::string_view coding = trimOws(value);
     if (!equalsIgnoreCase(coding, "chunked")) {
       return std::pair{501, "Transfer-Encoding '" + std::string(value) +
                                 "' is not supported: send the body with Content-Length or "

@@ -19,15 +19,9 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // The media type of a Content-Type value or Accept range, without parameters, lower-cased.
 std::string mediaType(std::string_view value) {
-  return lower(trim(value.substr(0, value.find(';'))));
+  return lower(http::trimOws(value.substr(0, value.find(';'))));
 }
 
 bool acceptsJson(std::optional<std::string_view> accept) {
@@ -64,7 +58,7 @@ void sendEmpty(http::Exchange& exchange, int status, const std::string& request_
 }  // namespace
 
 std::string normalizeOrigin(std::string_view origin) {
-  std::string text = lower(trim(origin));
+  std::string text = lower(http::trimOws(origin));
   size_t scheme_end = text.find("://");
   if (scheme_end == std::string::npos || scheme_end == 0) return "";
   std::string scheme = text.substr(0, scheme_end);
@@ -185,7 +179,7 @@ void McpHttpHandler::handlePost(const std::shared_ptr<http::Exchange>& exchange,
                       corsFor(*exchange));
   }
   auto version = request.headers.find("MCP-Protocol-Version");
-  if (version && !isSupportedVersion(trim(*version))) {
+  if (version && !isSupportedVersion(http::trimOws(*version))) {
     return sendReject(*exchange, 400, rpc::kServerError,
                       "Bad Request: unsupported MCP-Protocol-Version '" + std::string(*version) +
                           "' (supported: 2025-11-25, 2025-06-18, 2025-03-26)",
