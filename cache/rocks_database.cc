@@ -10,11 +10,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <iostream>
 #include <mutex>
 #include <set>
 
 #include "cache/rocks_logger.h"
+#include "proxy/http/error_line.h"
 
 namespace arkroute::cache {
 
@@ -172,9 +172,10 @@ std::unique_ptr<RocksDatabase> RocksDatabase::open(const std::string& path, std:
     rocksdb::Status read_only =
         rocksdb::DB::OpenForReadOnly(options, path, descriptors, &database->families_, &db);
     if (read_only.ok()) {
-      std::cerr << "arkroute: cache database " << path << " opened read-only (" << status.ToString()
-                << "): stored entries, keys and the ledger are served, nothing new is stored "
-                   "until the gateway restarts with free space\n";
+      http::writeErrorLine("arkroute: cache database " + path + " opened read-only (" +
+                           status.ToString() +
+                           "): stored entries, keys and the ledger are served, nothing new is "
+                           "stored until the gateway restarts with free space");
       database->write_failure_ = status;
       database->read_only_ = true;
       status = read_only;
@@ -210,15 +211,18 @@ rocksdb::Status RocksDatabase::write(rocksdb::WriteBatch* batch) {
     if (memtablesEmpty()) {
       // RocksDB's recovery would flush nothing, keep the failed WAL, and abort on the next write.
       stopped_until_restart_.store(true);
-      std::cerr << "arkroute: cache database " << path_ << ": a write failed (" << status.ToString()
-                << ") before any other was held in memory; the cache and the ledger store nothing "
-                   "more until the gateway restarts with free space (serving and reads go on)\n";
+      http::writeErrorLine("arkroute: cache database " + path_ + ": a write failed (" +
+                           status.ToString() +
+                           ") before any other was held in memory; the cache and the ledger store "
+                           "nothing more until the gateway restarts with free space (serving and "
+                           "reads go on)");
       return status;
     }
-    std::cerr << "arkroute: cache database " << path_ << ": a write failed (" << status.ToString()
-              << "); the cache and the ledger store nothing more until RocksDB recovers (after a "
-                 "full disk: on its own, once 64 MiB are free) or the gateway restarts (serving "
-                 "and reads go on)\n";
+    http::writeErrorLine("arkroute: cache database " + path_ + ": a write failed (" +
+                         status.ToString() +
+                         "); the cache and the ledger store nothing more until RocksDB recovers "
+                         "(after a full disk: on its own, once 64 MiB are free) or the gateway "
+                         "restarts (serving and reads go on)");
   }
   return status;
 }
@@ -236,8 +240,8 @@ bool RocksDatabase::memtablesEmpty() const {
 
 void RocksDatabase::onRecovered(const rocksdb::Status& from) {
   ++recoveries_;
-  std::cerr << "arkroute: cache database " << path_ << ": RocksDB recovered from \""
-            << from.ToString() << "\"; the cache and the ledger store again\n";
+  http::writeErrorLine("arkroute: cache database " + path_ + ": RocksDB recovered from \"" +
+                       from.ToString() + "\"; the cache and the ledger store again");
 }
 
 bool RocksDatabase::writesStopped() const {

@@ -4,9 +4,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <iostream>
 
 #include "cache/cache_record.h"
+#include "proxy/http/error_line.h"
 
 namespace arkroute::cache {
 
@@ -124,8 +124,8 @@ void RocksCacheStore::loadUrlSecret() {
   }
   if (!read.IsNotFound()) {
     std::string why = read.ok() ? "it is not 32 bytes long" : read.ToString();
-    std::cerr << "arkroute: warning: the cache's URL secret cannot be read (" << why
-              << "): image URLs handed out now stop working at the next restart\n";
+    http::writeErrorLine("arkroute: warning: the cache's URL secret cannot be read (" + why +
+                         "): image URLs handed out now stop working at the next restart");
     return;
   }
   rocksdb::WriteBatch batch;
@@ -136,8 +136,8 @@ void RocksCacheStore::loadUrlSecret() {
   // ever on disk without the secret its URLs are tagged with.
   std::lock_guard lock(index_mutex_);
   url_secret_unstored_ = true;
-  std::cerr << "arkroute: warning: the cache's URL secret is not stored yet (" << written.ToString()
-            << "): it will be with the first entry the cache stores\n";
+  http::writeErrorLine("arkroute: warning: the cache's URL secret is not stored yet (" +
+                       written.ToString() + "): it will be with the first entry the cache stores");
 }
 
 RocksCacheStore::~RocksCacheStore() = default;

@@ -3,10 +3,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <iostream>
 #include <thread>
 
 #include "cache/rocks_store.h"
+#include "proxy/http/error_line.h"
 #include "proxy/thread_name.h"
 
 namespace arkroute {
@@ -175,9 +175,9 @@ void Gateway::drainAndStop() {
   if (ledger_) {
     ledger_->flush();
     if (size_t lost = ledger_->unwrittenRows()) {
-      std::cerr << "arkroute: ledger: " << lost
-                << " row(s) could not be written (the cache database stopped writing): the "
-                   "requests and spend they counted since then are lost\n";
+      http::writeErrorLine("arkroute: ledger: " + std::to_string(lost) +
+                           " row(s) could not be written (the cache database stopped writing): "
+                           "the requests and spend they counted since then are lost");
     }
   }
   if (store_) store_->flush();

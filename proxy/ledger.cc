@@ -4,9 +4,10 @@
 #include <cmath>
 #include <cstdint>
 #include <ctime>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <type_traits>
+
+#include "proxy/http/error_line.h"
 
 namespace arkroute {
 
@@ -162,7 +163,7 @@ void Ledger::flush() {
       const auto& [key_id, day, model] = key;
       std::string error;
       if (table_.put(encodeKey(key_id, day, model), value, &error)) continue;
-      if (write_failures_++ == 0) std::cerr << "arkroute: ledger write failed: " << error << "\n";
+      if (write_failures_++ == 0) http::writeErrorLine("arkroute: ledger write failed: " + error);
       unwritten_.insert(std::move(key));
     }
     writing.unlock();

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "proxy/http/error_line.h"
+
 namespace arkroute {
 
 ServiceLoop::ServiceLoop(Gateway& gateway, const ConfigReloader& reloader,
@@ -39,13 +41,14 @@ int ServiceLoop::run() {
   notifier_.stopping();
   event_del(watchdog_);
   gateway_.drainAndStop();
-  std::cerr << "arkroute: stopped" << std::endl;
+  http::writeErrorLine("arkroute: stopped");
   return 0;
 }
 
 void ServiceLoop::onStop(evutil_socket_t signal_number, short, void* arg) {
   auto* self = static_cast<ServiceLoop*>(arg);
-  std::cerr << "arkroute: received " << strsignal(signal_number) << ", draining" << std::endl;
+  http::writeErrorLine(std::string("arkroute: received ") + strsignal(signal_number) +
+                       ", draining");
   event_base_loopexit(self->base_, nullptr);
 }
 
@@ -55,19 +58,18 @@ void ServiceLoop::onHangup(evutil_socket_t, short, void* arg) {
 
 void ServiceLoop::reload() {
   notifier_.reloading();
-  std::cerr << "arkroute: received SIGHUP, reloading " << gateway_.config()->source_path
-            << std::endl;
+  http::writeErrorLine("arkroute: received SIGHUP, reloading " + gateway_.config()->source_path);
   auto next = reloader_.load(*gateway_.config(), std::cerr);
   std::string error;
   if (!next) {
     notifier_.ready("reload rejected; serving the previous config");
   } else if (!gateway_.reload(next, &error)) {
-    std::cerr << "arkroute: reload rejected: " << error << "; still serving the previous config"
-              << std::endl;
+    http::writeErrorLine("arkroute: reload rejected: " + error +
+                         "; still serving the previous config");
     notifier_.ready("reload rejected; serving the previous config");
   } else {
-    std::cerr << "arkroute: reloaded: " << next->models.size() << " model(s), "
-              << next->upstreams.size() << " upstream(s)" << std::endl;
+    http::writeErrorLine("arkroute: reloaded: " + std::to_string(next->models.size()) +
+                         " model(s), " + std::to_string(next->upstreams.size()) + " upstream(s)");
     notifier_.ready("serving " + gateway_.listenUrl());
   }
 }
