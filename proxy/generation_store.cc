@@ -40,7 +40,9 @@ bool GenerationHandler::storeResult() {
   if (!body) {
     if (status_ == 200) priceFromTail();  // a URL stream, an error event, over the size limit
     images_not_kept_ = status_ == 200 && capture_->overflowed();
-    if (permit_) permit_->uncacheable();
+    // A 200 the cache cannot keep: each waiter fetches on its own. An error answer is this
+    // call's failure: one waiter takes over, the others keep waiting for its answer.
+    if (permit_ && status_ == 200) permit_->uncacheable();
     permit_.reset();
     return true;
   }
