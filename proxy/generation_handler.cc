@@ -159,20 +159,28 @@ std::optional<ApiError> GenerationHandler::admitUpstream() {
     return error;
   }
   int64_t retry_after_ms = 0;
-  if (!services.key_limits->takeImages(*key_, request_->n(), nowMs(), &retry_after_ms)) {
+  // A Seedream set counts as the most it may make: its budget share in full, and as much of the
+  // per-minute allowance as there is (n alone over the allowance was refused above).
+  int images = request_->mostImages();
+  int allowance = key_->images_per_min > 0 ? std::min<int>(images, key_->images_per_min) : images;
+  if (!services.key_limits->takeImages(*key_, allowance, nowMs(), &retry_after_ms)) {
     return ApiError::rateLimited("Image rate limit reached for key '" + key_->name + "': " +
                                      std::to_string(key_->images_per_min) + " images per minute.",
                                  retry_after_ms);
   }
   double remaining = 0;
   Ledger* ledger = services.ledger;
+  std::optional<double> estimate;
+  if (route_->model->price) {
+    estimate = budgetEstimate(*route_->model->price, request_->quality(), request_->size(), images);
+  }
   reserved_usd_ = services.key_limits->reserve(
-      *key_, cost_usd_, [ledger, this] { return ledger->spent(key_->id); }, &remaining);
+      *key_, estimate, [ledger, this] { return ledger->spent(key_->id); }, &remaining);
   if (!reserved_usd_) {
     return ApiError::insufficientQuota("Budget exhausted for key '" + key_->name + "': $" +
                                        formatUsd(std::max(0.0, remaining)) +
                                        " left, this request is estimated at $" +
-                                       formatUsd(cost_usd_) + ". Cached generations stay free.");
+                                       formatUsd(estimate) + ". Cached generations stay free.");
   }
   return std::nullopt;
 }

@@ -1,6 +1,7 @@
 // Validation rules for image generation requests, each with an OpenAI-style error.
 #include "proxy/image_request.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -252,6 +253,24 @@ std::vector<std::string_view> ImageRequest::editFiles() const {
     if (part.filename) files.push_back(part.value(body_view_));
   }
   return files;
+}
+
+int ImageRequest::mostImages() const {
+  constexpr int64_t kSeedreamMostInASet = 15;
+  if (isEdit() || !document_.is_object()) return n_;
+  std::string_view mode;
+  if (document_["sequential_image_generation"].get(mode) != simdjson::SUCCESS || mode != "auto") {
+    return n_;
+  }
+  int64_t most = kSeedreamMostInASet;
+  simdjson::dom::element options;
+  if (document_["sequential_image_generation_options"].get(options) == simdjson::SUCCESS) {
+    int64_t given = 0;
+    if (options["max_images"].get(given) == simdjson::SUCCESS && given >= 1) {
+      most = std::min(given, kSeedreamMostInASet);
+    }
+  }
+  return std::max(n_, static_cast<int>(most));
 }
 
 }  // namespace arkroute

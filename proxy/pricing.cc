@@ -173,6 +173,15 @@ std::optional<double> estimateCost(const ModelPrice& price, std::string_view qua
   return std::nullopt;
 }
 
+std::optional<double> budgetEstimate(const ModelPrice& price, std::string_view quality,
+                                     std::string_view size, int images) {
+  std::optional<double> estimate = estimateCost(price, quality, size, images);
+  if (!price.tokens) return estimate;
+  double tokens =
+      typicalOutputTokens(quality, size) * price.tokens->image_output_per_million / 1e6 * images;
+  return std::max(estimate.value_or(0.0), tokens);
+}
+
 std::optional<TokenUsage> usageFromTail(std::string_view tail) {
   constexpr size_t npos = std::string_view::npos;
   for (size_t key = lastUsageKey(tail, tail.size()); key != npos; key = lastUsageKey(tail, key)) {

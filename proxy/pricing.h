@@ -48,6 +48,12 @@ std::optional<double> responseCost(const ModelPrice& price, std::string_view qua
 std::optional<double> estimateCost(const ModelPrice& price, std::string_view quality,
                                    std::string_view size, int n);
 
+// What a key's budget holds back for a request before it is sent: the estimate for `images`,
+// and for a token-priced model at least what its typical output tokens cost (the usage it
+// settles at may exceed the table, e.g. gpt-image-1 at quality "auto" made at "high").
+std::optional<double> budgetEstimate(const ModelPrice& price, std::string_view quality,
+                                     std::string_view size, int images);
+
 // "0.042000" style fixed formatting used in headers ("unknown" for nullopt).
 std::string formatUsd(std::optional<double> amount);
 

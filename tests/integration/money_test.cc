@@ -217,6 +217,68 @@ TEST(Budgets, FiftyConcurrentRequestsNeverOverspendByMoreThanOneRequest) {
   EXPECT_EQ(sim.requests(), 2);
 }
 
+// gpt-image-1 at quality "auto" may be made at "high" and settle from its usage at about twice
+// the table's auto price: the budget holds back the token estimate, so a burst stays within it.
+TEST(Budgets, ATokenPricedModelReservesWhatItsUsageMayCost) {
+  Simulator sim({"--latency-ms", "300"});
+  GatewayOptions options = keysOptions(sim);
+  options.models_toml =
+      "[[model]]\nname = \"gpt-image-1\"\nupstream = \"sim\"\n[model.price]\n"
+      "text_input_per_million = 5.0\nimage_input_per_million = 10.0\n"
+      "image_output_per_million = 40.0\n[model.price.per_image]\nauto = { \"*\" = 0.084 }\n";
+  Gateway gateway(options);
+  std::string secret =
+      createKey(gateway.port(), {{"name", "tokens"}, {"budget_usd", 0.50}}).value("secret", "");
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 12; ++i) {
+    clients.emplace_back([&, i] {
+      ok += generate(gateway.port(), secret, "gpt-image-1", "tokens " + std::to_string(i)).status ==
+            200;
+    });
+  }
+  for (auto& client : clients) client.join();
+  double spent = getJson(gateway.port(), "/v1/usage", secret)["key"]["spent_usd"].get<double>();
+  EXPECT_GE(ok.load(), 1);
+  EXPECT_LE(spent, 0.50 + 1e-9) << ok.load() << " served";
+}
+
+// A Seedream set (sequential_image_generation "auto") may make up to max_images images, each
+// billed: the budget and the images-per-minute allowance count it at that, not at one.
+TEST(Budgets, ASeedreamSetCountsAsTheImagesItMayMake) {
+  Simulator sim;
+  GatewayOptions options = keysOptions(sim);
+  std::string base = sim.baseUrl();  // http://127.0.0.1:PORT/v1
+  options.upstream_base_url = base.substr(0, base.size() - 3) + "/seedream/v1";
+  options.models_toml =
+      "[[model]]\nname = \"seedream-4.5\"\nupstream = \"sim\"\n"
+      "[model.price.per_image]\n\"*\" = { \"*\" = 0.01 }\n";
+  Gateway gateway(options);
+  auto set = [&](const std::string& secret, const std::string& prompt) {
+    nlohmann::json body = {{"model", "seedream-4.5"},
+                           {"prompt", prompt},
+                           {"response_format", "b64_json"},
+                           {"sequential_image_generation", "auto"},
+                           {"sequential_image_generation_options", {{"max_images", 4}}}};
+    return httpPostJson(gateway.port(), "/v1/images/generations", body.dump(),
+                        {{"Authorization", bearer(secret)}});
+  };
+  std::string budget =
+      createKey(gateway.port(), {{"name", "sets"}, {"budget_usd", 0.05}}).value("secret", "");
+  EXPECT_EQ(set(budget, "first set").status, 200);
+  HttpResponse second = set(budget, "second set");
+  EXPECT_EQ(second.status, 429) << second.body;
+  EXPECT_EQ(errorCode(second), "insufficient_quota");
+  EXPECT_NEAR(getJson(gateway.port(), "/v1/usage", budget)["key"]["spent_usd"].get<double>(), 0.04,
+              1e-9);
+  std::string paced =
+      createKey(gateway.port(), {{"name", "paced"}, {"images_per_min", 4}}).value("secret", "");
+  EXPECT_EQ(set(paced, "paced set").status, 200);
+  HttpResponse over = set(paced, "paced set 2");
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(errorCode(over), "rate_limit_exceeded");
+}
+
 // The provider has the request once it is sent, and bills the images whether or not the client
 // stays for them: a client that leaves before the answer is charged the estimate, so leaving early
 // is no way around a budget. (Not stored, so no writer finishes the generation in the background.)
