@@ -111,7 +111,7 @@ const std::vector<Setting> kSchema = {
      "Requests in flight to this provider at once (all workers); more wait in a queue. 0 = no "
      "limit."},
     {"upstream", "rpm", T::kInteger, "0",
-     "Requests started per minute; more wait in the queue. 0 = no limit."},
+     "Requests started in any 60 s (a sliding window); more wait in the queue. 0 = no limit."},
     {"upstream", "max_queue", T::kInteger, "256",
      "Requests that may wait for this provider; beyond, 429 with retry-after."},
     {"upstream", "queue_timeout", T::kDuration, "\"60s\"",

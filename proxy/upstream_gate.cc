@@ -25,13 +25,12 @@ UpstreamGate::UpstreamGate(GateLimits limits, std::function<int64_t()> now_ms)
 
 bool UpstreamGate::setLimits(GateLimits limits) {
   std::lock_guard lock(mutex_);
-  int64_t now = now_ms_();
   if (limits.rpm <= 0) {
     rpm_.reset();
   } else if (!rpm_) {
-    rpm_.emplace(limits.rpm, now);
+    rpm_.emplace(limits.rpm);
   } else {
-    rpm_->setRate(limits.rpm, now);
+    rpm_->setRate(limits.rpm);
   }
   limits_ = limits;
   updateUnshapedLocked();
@@ -50,12 +49,12 @@ int UpstreamGate::inFlightNow() const {
 bool UpstreamGate::canGrantLocked(int64_t now_ms) {
   if (now_ms < paused_until_) return false;
   if (limits_.max_concurrency > 0 && inFlightNow() >= limits_.max_concurrency) return false;
-  return !rpm_ || rpm_->msUntil(1, now_ms) == 0;
+  return !rpm_ || rpm_->msUntilNext(now_ms) == 0;
 }
 
 void UpstreamGate::takeSlotLocked(int64_t now_ms) {
   in_flight_.add(1);
-  if (rpm_) rpm_->tryTake(1, now_ms);
+  if (rpm_) rpm_->take(now_ms);
 }
 
 int64_t UpstreamGate::grantTimeLocked() {
@@ -137,7 +136,7 @@ int64_t UpstreamGate::pump() {
           limits_.max_concurrency > 0 && inFlightNow() >= limits_.max_concurrency;
       if (!concurrency_bound) {  // waiting on time: the pause or the rpm bucket
         int64_t wait = std::max<int64_t>(paused_until_ - now, 0);
-        if (rpm_) wait = std::max(wait, rpm_->msUntil(1, now));
+        if (rpm_) wait = std::max(wait, rpm_->msUntilNext(now));
         next = now + std::max<int64_t>(wait, 1);
       }
     }

@@ -24,8 +24,8 @@
 
 #include "conf/config.h"
 #include "proxy/loop_tasks.h"
+#include "proxy/start_window.h"
 #include "proxy/thread_shard.h"
-#include "proxy/token_bucket.h"
 
 namespace arkroute {
 
@@ -97,7 +97,7 @@ class UpstreamGate {
   ShardedTotal<int64_t> in_flight_;
   // Read without the lock by tryAcquire() and release(), written under it (updateUnshapedLocked).
   std::atomic<bool> unshaped_{false};
-  std::optional<TokenBucket> rpm_;
+  std::optional<StartWindow> rpm_;
   int64_t paused_until_ = 0;
   int consecutive_failures_ = 0;
   int64_t ejected_until_ = 0;

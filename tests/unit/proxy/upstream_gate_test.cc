@@ -92,12 +92,16 @@ TEST_F(UpstreamGateTest, RpmAndA429PauseDelayGrantsUntilTheirTime) {
   EXPECT_EQ(gate.acquire(
                 tasks_.get(), [&] { ++granted; }, &ticket),
             UpstreamGate::Admission::kQueued);
-  EXPECT_EQ(gate.pump(), clock.now + 30'000) << "one more request per 30 s";
-  clock.now += 30'000;
+  EXPECT_EQ(gate.pump(), clock.now + 60'000) << "two starts in any minute: the first must age out";
+  clock.now += 59'999;
+  gate.pump();
+  runTasks();
+  EXPECT_EQ(granted, 0);
+  clock.now += 1;
   gate.pump();
   runTasks();
   EXPECT_EQ(granted, 1);
-  clock.now += 60'000;  // the bucket is full again
+  clock.now += 60'000;  // the window is empty again
   gate.pauseFor(10'000);
   EXPECT_EQ(gate.acquire(
                 tasks_.get(), [&] { ++granted; }, &ticket),
@@ -184,6 +188,8 @@ TEST_F(UpstreamGateTest, TryAcquireReadsTheClockOnlyForRpmOrAPause) {
   EXPECT_TRUE(limited.tryAcquire());
   EXPECT_TRUE(limited.tryAcquire());
   EXPECT_FALSE(limited.tryAcquire()) << "2 requests per minute";
+  clock.now += 30'000;
+  EXPECT_FALSE(limited.tryAcquire()) << "the first two starts are still in the last minute";
   clock.now += 30'000;
   EXPECT_TRUE(limited.tryAcquire());
 }
