@@ -220,6 +220,13 @@ class KlingCall final : public http::UpstreamCall {
     if (exchange->error()) return fail(*exchange->error());  // not yet a task: may be retried
     auto answer = readTaskAnswer(exchange->status(), exchange->body(), setup_.upstream_name);
     if (auto* error = std::get_if<ApiError>(&answer)) {
+      if (exchange->status() / 100 == 2 && error->code == "bad_upstream_response") {
+        // Kling took the request but its answer cannot be read: a task may exist, billed. A
+        // second submit would pay for another, so this fails without a retry, at the estimate.
+        return fail(http::UpstreamError{Kind::kProtocol,
+                                        error->message + " (not submitted again: a task may exist)",
+                                        true, true});
+      }
       http::Headers headers = jsonType();
       if (!exchange->retryAfter().empty()) headers.set("retry-after", exchange->retryAfter());
       if (error->no_retry) headers.set("x-should-retry", "false");  // the gateway obeys it too

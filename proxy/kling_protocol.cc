@@ -147,14 +147,14 @@ std::variant<TaskState, ApiError> readTask(element data, std::string_view upstre
   int64_t created_ms = 0;
   if (data["created_at"].get(created_ms) == simdjson::SUCCESS) task.created = created_ms / 1000;
   std::string_view status = stringField(data, "task_status");
-  if (status == "submitted" || status == "processing") return task;
+  if (status.empty()) return notATask(upstream_name, "no data.task_status");
   if (status == "failed") {
     task.status = TaskState::Status::kFailed;
     task.message = std::string(stringField(data, "task_status_msg"));
     return task;
   }
-  if (status != "succeed")
-    return notATask(upstream_name, "task_status '" + std::string(status) + "'");
+  // "submitted", "processing", or a state this gateway does not know yet: the task goes on.
+  if (status != "succeed") return task;
   simdjson::dom::array images;
   if (data["task_result"]["images"].get(images) != simdjson::SUCCESS) {
     return notATask(upstream_name, "a finished task without task_result.images");

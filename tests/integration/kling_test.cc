@@ -217,6 +217,17 @@ TEST(Kling, AFailedTaskIsAnErrorAndNotResubmitted) {
   EXPECT_DOUBLE_EQ(chargedUsd(gateway.port(), 1), 0.0) << "a failed task is not billed";
 }
 
+// Kling made the task but its answer cannot be read: a retry would pay for a second task.
+TEST(Kling, AnUnreadableSubmitAnswerIsA502WithoutASecondTaskAndCharged) {
+  Simulator sim;
+  Gateway gateway(klingGateway(sim));
+  HttpResponse response = submitWithFault(gateway, "kling-submit-garbled");
+  EXPECT_EQ(response.status, 502) << response.body;
+  EXPECT_NE(response.body.find("not submitted again"), std::string::npos) << response.body;
+  EXPECT_EQ(sim.requests(kSubmits), 1);
+  EXPECT_GT(chargedUsd(gateway.port(), 1), 0.0) << "a task may exist: it is billed";
+}
+
 TEST(Kling, PollsThatKeepFailingEndIn502WithoutASecondTask) {
   Simulator sim;
   Gateway gateway(klingGateway(sim));

@@ -162,6 +162,8 @@ void KlingApi::submit(evhttp_request* req, const std::string& body) {
               fault.starts_with("kling-images-");
   std::string task_id = addTask(fields, kept ? fault : "");
   const Task& task = tasks_.at(task_id);
+  // The task is made (and would be billed), but its answer is not one a client can read.
+  if (fault == "kling-submit-garbled") return answerLater(req, 200, "<html>accepted</html>");
   nlohmann::json data = {{"task_id", task_id},
                          {"task_status", task.status},
                          {"created_at", task.created_at},

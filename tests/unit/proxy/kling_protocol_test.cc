@@ -160,6 +160,9 @@ TEST(KlingTask, ReadsEachState) {
   EXPECT_EQ(pending.status, TaskState::Status::kPending);
   EXPECT_EQ(pending.task_id, "84");
   EXPECT_EQ(pending.created, 1767225600);
+  EXPECT_EQ(task(200, R"({"code":0,"data":{"task_id":"84","task_status":"queued"}})").status,
+            TaskState::Status::kPending)
+      << "a state the gateway does not know yet: the task goes on, and is polled";
   EXPECT_EQ(task(200, R"({"code":0,"data":{"task_id":"84","task_status":"processing"}})").status,
             TaskState::Status::kPending);
   TaskState failed = task(200, R"({"code":0,"data":{"task_id":"84","task_status":"failed",)"
@@ -195,7 +198,7 @@ TEST(KlingTask, WhatIsNotATaskIsA502) {
   EXPECT_EQ(taskError(200, "not json").status, 502);
   EXPECT_EQ(taskError(200, R"({"code":0})").status, 502);
   EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_status":"submitted"}})").status, 502);
-  EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_id":"1","task_status":"odd"}})").status, 502);
+  EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_id":"1","task_status":""}})").status, 502);
   EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_id":"1","task_status":"succeed"}})").status,
             502);
   EXPECT_EQ(taskError(200, R"({"code":0,"data":{"task_id":"1","task_status":"succeed",)"
