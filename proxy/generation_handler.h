@@ -21,6 +21,7 @@
 #include "proxy/edit_digests.h"
 #include "proxy/http/server.h"
 #include "proxy/http/upstream.h"
+#include "proxy/image_counter.h"
 #include "proxy/image_events.h"
 #include "proxy/image_request.h"
 #include "proxy/internal_failure.h"
@@ -189,7 +190,8 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   double queue_ms_ = 0;                // waiting for a shaping slot and for a coalesced generation
   ops::Gauge* queue_depth_ = nullptr;  // arkroute_upstream_queue_depth while queued
   std::chrono::steady_clock::time_point wait_started_;
-  ResponseTail body_tail_;  // last bytes of an uncaptured 200 (for its `usage`)
+  ResponseTail body_tail_;                     // last bytes of an uncaptured 200 (for its `usage`)
+  std::optional<ImageCounter> image_counter_;  // a 200's images, as they pass
   // An error answer on its way to the client, with the gateway's provider key masked in it.
   std::unique_ptr<SecretMask> error_mask_;
   CachePolicy policy_;

@@ -331,6 +331,11 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
     discarding_ = true;  // this answer is dropped; the retry timer starts the next attempt
     return;
   }
+  image_counter_.reset();
+  if (status == 200) {  // the images delivered are counted, whatever n asked for
+    auto type = headers.find("content-type");
+    image_counter_.emplace(type && type->find("text/event-stream") != std::string_view::npos);
+  }
   error_mask_.reset();
   if (status >= 400 && !gatewayProviderKey().empty()) {
     error_mask_ = std::make_unique<SecretMask>(std::string(gatewayProviderKey()));
@@ -351,6 +356,7 @@ void GenerationHandler::onUpstreamBody(evbuffer* data) {
   // Priced exactly from its `usage` at the end, also when the capture cannot be stored; an error
   // answer's end names its code for the access log.
   if (status_ == 200 || status_ >= 400) body_tail_.append(data);
+  if (image_counter_) image_counter_->feed(data);
   if (url_mode_ || exchange_->clientGone()) {
     evbuffer_drain(data, evbuffer_get_length(data));
     return;
@@ -450,14 +456,24 @@ void GenerationHandler::failInternally(const std::string& what) {
 }
 
 void GenerationHandler::priceFromTail() {
-  images_ = request_->n();
+  images_ = image_counter_ ? image_counter_->images() : request_->n();
   const auto& price = route_->model->price;
   // The usage is read for token rates, and for Seedream's count: it takes no n, and bills the
   // images it made. Other answers are not parsed.
-  if (!(price && price->tokens) && !mayCountImages(body_tail_.view())) return;
-  auto usage = usageFromTail(body_tail_.view());
+  std::optional<TokenUsage> usage;
+  if ((price && price->tokens) || mayCountImages(body_tail_.view())) {
+    usage = usageFromTail(body_tail_.view());
+  }
   if (usage && usage->generated_images) images_ = *usage->generated_images;
-  if (!price || !usage) return;  // the table estimate stands
+  if (images_ == 0 && !(usage && usage->generated_images)) {
+    // A 200 without an image: none in "data", a body that never closed, or a stream that ended
+    // on an error event. The client got nothing to show, and is charged nothing.
+    outcome_ = "upstream_error";
+    error_code_ = image_counter_ && image_counter_->sawError() ? "stream_error" : "no_images";
+    cost_usd_ = 0.0;
+    return;
+  }
+  if (!price) return;
   cost_usd_ = responseCost(*price, request_->quality(), request_->size(),
                            static_cast<size_t>(images_), usage);
 }
@@ -512,6 +528,7 @@ bool GenerationHandler::switchToFallback() {
 void GenerationHandler::armRetryTimer() {
   discarding_ = false;
   capture_.reset();
+  image_counter_.reset();
   body_tail_.clear();
   armRetryTimer(retry_wait_ms_);
 }

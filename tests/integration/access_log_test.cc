@@ -183,6 +183,42 @@ TEST(AccessLog, ProviderErrorAnswersAreLoggedAsUpstreamErrorsWithTheirCode) {
   }
 }
 
+// The images and cost of an answer that passes through uncached are the images it delivered, not
+// the n asked for: fewer images cost less, none (or a stream that ends on an error) cost nothing.
+TEST(AccessLog, UncachedAnswersCountAndChargeTheImagesDelivered) {
+  Simulator sim;
+  TempDir dir;
+  const std::string log_path = dir.file("access.log");
+  Gateway gateway(loggingGateway(sim, log_path));
+  struct Case {
+    std::string id, body, fault;
+  };
+  const std::vector<Case> cases = {
+      {"asked-3", R"({"model":"priced","prompt":"three","n":3})", ""},
+      {"got-1", R"({"model":"priced","prompt":"three","n":3})", "one-image"},
+      {"got-0", R"({"model":"priced","prompt":"three","n":3})", "no-images"},
+      {"stream-1", R"({"model":"priced","prompt":"s","n":2,"stream":true})", "one-image"},
+      {"stream-0", R"({"model":"priced","prompt":"s","n":2,"stream":true})", "no-images"}};
+  for (const Case& c : cases) {
+    std::vector<std::pair<std::string, std::string>> headers = {{"Cache-Control", "no-store"},
+                                                                {"x-request-id", c.id}};
+    if (!c.fault.empty()) headers.push_back({"x-sim-fault", c.fault});
+    HttpResponse answer =
+        httpPostJson(gateway.port(), "/v1/images/generations", c.body, std::move(headers));
+    EXPECT_EQ(answer.status, 200) << c.id << answer.body;
+  }
+  std::string raw;
+  auto lines = stopAndReadLog(gateway, log_path, &raw);
+  const std::map<std::string, int> delivered = {
+      {"asked-3", 3}, {"got-1", 1}, {"got-0", 0}, {"stream-1", 1}, {"stream-0", 0}};
+  for (const auto& [id, images] : delivered) {
+    ASSERT_EQ(lines.count(id), 1u) << raw;
+    EXPECT_EQ(lines[id]["images"], images) << lines[id];
+    EXPECT_DOUBLE_EQ(lines[id]["cost_usd"].get<double>(), 0.04 * images) << lines[id];
+    EXPECT_EQ(lines[id]["outcome"], images > 0 ? "ok" : "upstream_error") << lines[id];
+  }
+}
+
 // log.prompts applies per request, so a reload turns it on (it was read once at start before).
 TEST(AccessLog, AReloadTurnsPromptLoggingOn) {
   Simulator sim;

@@ -68,7 +68,8 @@ TEST(McpHttp, TransportRulesOverRealSockets) {
             "");
   HttpResponse preflight =
       mcpCall(port, "OPTIONS", "",
-              {{"Origin", own_origin}, {"Access-Control-Request-Method", "POST"},
+              {{"Origin", own_origin},
+               {"Access-Control-Request-Method", "POST"},
                {"Access-Control-Request-Headers", "content-type, mcp-session-id"}});
   EXPECT_EQ(preflight.status, 204);
   EXPECT_EQ(preflight.header("access-control-allow-origin"), own_origin);

@@ -134,6 +134,11 @@ void PendingRequest::respondNow() {
 
 void PendingRequest::startStream(int latency_ms) {
   events = server.images().streamEvents(params, urls);
+  if (events.empty()) {  // no image to make (x-sim-fault: no-images): the stream's error event
+    events.push_back(
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"message\":\"No image was made.\","
+        "\"type\":\"image_generation_server_error\",\"code\":\"no_image\"}}\n\n");
+  }
   interval_ms = latency_ms / static_cast<int>(events.size());
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
   evhttp_add_header(headers, "Content-Type", "text/event-stream");

@@ -252,6 +252,10 @@ void SimServer::handleGeneration(evhttp_request* req, const std::string& path) {
   if (fault && std::string_view(fault) == "seedream-partial-failed") {
     params.seedream_fail_last = true;  // a stream with a failed image, not an error reply
     fault = nullptr;
+  } else if (fault &&
+             (std::string_view(fault) == "one-image" || std::string_view(fault) == "no-images")) {
+    params.n = std::string_view(fault) == "one-image" ? 1 : 0;  // a 200 with fewer than asked
+    fault = nullptr;
   }
   newPending(req, params, fault ? fault : "", imageUrls(req, params))->begin(latencyFor(req));
 }

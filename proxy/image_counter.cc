@@ -1,0 +1,141 @@
+// Streaming image counts for answers the gateway passes through without keeping them.
+#include "proxy/image_counter.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace arkroute {
+
+void ImageCounter::feed(evbuffer* data) {
+  int chunks = evbuffer_peek(data, -1, nullptr, nullptr, 0);
+  if (chunks <= 0) return;
+  constexpr int kOnStack = 16;
+  evbuffer_iovec stack[kOnStack];
+  std::string heap_room;
+  evbuffer_iovec* vectors = stack;
+  if (chunks > kOnStack) {
+    heap_room.resize(sizeof(evbuffer_iovec) * static_cast<size_t>(chunks));
+    vectors = reinterpret_cast<evbuffer_iovec*>(heap_room.data());
+  }
+  chunks = evbuffer_peek(data, -1, nullptr, vectors, chunks);
+  for (int i = 0; i < chunks; ++i) {
+    feed(std::string_view(static_cast<const char*>(vectors[i].iov_base), vectors[i].iov_len));
+  }
+}
+
+void ImageCounter::feed(std::string_view bytes) {
+  const char* at = bytes.data();
+  const char* end = at + bytes.size();
+  if (stream_) {
+    feedStream(at, end);
+  } else {
+    feedJson(at, end);
+  }
+}
+
+int ImageCounter::images() const {
+  if (stream_) return count_;
+  return closed_ ? count_ : 0;
+}
+
+void ImageCounter::feedJson(const char* at, const char* end) {
+  while (at < end) {
+    if (in_string_) {
+      at = skipString(at, end);
+      continue;
+    }
+    char c = *at++;
+    if (c == '"') {
+      in_string_ = true;
+      top_string_.clear();
+    } else {
+      structural(c);
+    }
+  }
+}
+
+// Past the string's closing quote, or end. A top-level string's first bytes are kept.
+const char* ImageCounter::skipString(const char* at, const char* end) {
+  while (at < end) {
+    if (escaped_) {
+      escaped_ = false;
+      ++at;
+      continue;
+    }
+    const char* quote = static_cast<const char*>(std::memchr(at, '"', end - at));
+    const char* stop = quote ? quote : end;
+    const char* backslash = static_cast<const char*>(std::memchr(at, '\\', stop - at));
+    if (backslash) stop = backslash;
+    if (depth_ == 1 && top_string_.size() < kKept) {
+      top_string_.append(at, std::min<size_t>(stop - at, kKept - top_string_.size()));
+    }
+    if (stop == end) return end;
+    if (*stop == '\\') {
+      escaped_ = true;
+      at = stop + 1;
+      continue;
+    }
+    in_string_ = false;
+    if (depth_ == 1) last_top_string_ = top_string_;
+    return stop + 1;
+  }
+  return at;
+}
+
+void ImageCounter::structural(char c) {
+  switch (c) {
+    case '{':
+    case '[':
+      if (in_data_ && depth_ == 2) ++count_;  // an element of "data" begins
+      ++depth_;
+      if (c == '[' && depth_ == 2 && last_top_string_ == "data") in_data_ = true;
+      break;
+    case '}':
+    case ']':
+      if (--depth_ <= 1) in_data_ = false;
+      if (depth_ == 0) closed_ = true;
+      break;
+    default:
+      break;
+  }
+}
+
+void ImageCounter::feedStream(const char* at, const char* end) {
+  while (at < end) {
+    const char* newline = static_cast<const char*>(std::memchr(at, '\n', end - at));
+    const char* stop = newline ? newline : end;
+    if (line_.size() < kKept) line_.append(at, std::min<size_t>(stop - at, kKept - line_.size()));
+    if (!newline) return;
+    endLine();
+    at = newline + 1;
+  }
+}
+
+void ImageCounter::endLine() {
+  std::string_view line(line_);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) {
+    endEvent();
+  } else if (line.starts_with("event:")) {
+    line.remove_prefix(6);
+    while (line.starts_with(' ')) line.remove_prefix(1);
+    event_kind_ = std::string(line);
+  } else if (line.starts_with("data:") && event_kind_.empty()) {
+    static constexpr std::string_view kType = "\"type\":\"";
+    size_t type = line.find(kType);
+    if (type != std::string_view::npos) {
+      std::string_view rest = line.substr(type + kType.size());
+      event_kind_ = std::string(rest.substr(0, rest.find('"')));
+    }
+  }
+  line_.clear();
+}
+
+void ImageCounter::endEvent() {
+  std::string_view kind(event_kind_);
+  if (kind == "error") saw_error_ = true;
+  if (kind.starts_with("image_") && kind.ends_with(".completed")) ++count_;
+  event_kind_.clear();
+}
+
+}  // namespace arkroute

@@ -1,0 +1,56 @@
+// ImageCounter: how many images an answer delivers, read as it streams through without keeping
+// it. A JSON body's images are the elements of its top-level "data" array, counted only once the
+// document has closed; a stream's are its completed-image events (image_generation.completed,
+// image_edit.completed), and an `error` event is noted. Strings, where the base64 images are, are
+// skipped with memchr: the count costs one fast pass over the bytes, not a parse.
+#pragma once
+
+#include <event2/buffer.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace arkroute {
+
+class ImageCounter {
+ public:
+  explicit ImageCounter(bool stream) : stream_(stream) {}
+
+  void feed(evbuffer* data);  // data is left as it is
+  void feed(std::string_view bytes);
+
+  // The images delivered: 0 for a JSON body that did not close (cut short, not JSON) or had none.
+  int images() const;
+  // A stream that carried an `error` event.
+  bool sawError() const { return saw_error_; }
+
+ private:
+  void feedJson(const char* at, const char* end);
+  const char* skipString(const char* at, const char* end);
+  void structural(char c);
+  void feedStream(const char* at, const char* end);
+  void endLine();
+  void endEvent();
+
+  static constexpr size_t kKept = 96;  // of each stream line / each top-level JSON string
+
+  bool stream_;
+  int count_ = 0;
+  // JSON: nesting depth, inside a string (and after an odd run of backslashes in it), the start
+  // of the top-level string being read, the last top-level string (a member name before '['),
+  // inside the top-level "data" array, and whether the document closed.
+  int depth_ = 0;
+  bool in_string_ = false;
+  bool escaped_ = false;
+  std::string top_string_;
+  std::string last_top_string_;
+  bool in_data_ = false;
+  bool closed_ = false;
+  // Stream: the current line's first bytes, and the event's name or its data's "type".
+  std::string line_;
+  std::string event_kind_;
+  bool saw_error_ = false;
+};
+
+}  // namespace arkroute
