@@ -334,7 +334,8 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
   image_counter_.reset();
   if (status == 200) {  // the images delivered are counted, whatever n asked for
     auto type = headers.find("content-type");
-    image_counter_.emplace(type && type->find("text/event-stream") != std::string_view::npos);
+    image_counter_.emplace(type && type->find("text/event-stream") != std::string_view::npos,
+                           request_->n());
   }
   error_mask_.reset();
   if (status >= 400 && !gatewayProviderKey().empty()) {

@@ -24,6 +24,7 @@ void ImageCounter::feed(evbuffer* data) {
 }
 
 void ImageCounter::feed(std::string_view bytes) {
+  if (count_ >= enough_) return;
   const char* at = bytes.data();
   const char* end = at + bytes.size();
   if (stream_) {
@@ -34,12 +35,12 @@ void ImageCounter::feed(std::string_view bytes) {
 }
 
 int ImageCounter::images() const {
-  if (stream_) return count_;
+  if (stream_ || count_ >= enough_) return count_;
   return closed_ ? count_ : 0;
 }
 
 void ImageCounter::feedJson(const char* at, const char* end) {
-  while (at < end) {
+  while (at < end && count_ < enough_) {
     if (in_string_) {
       at = skipString(at, end);
       continue;
@@ -54,32 +55,34 @@ void ImageCounter::feedJson(const char* at, const char* end) {
   }
 }
 
-// Past the string's closing quote, or end. A top-level string's first bytes are kept.
+// Past the string's closing quote, or end. One memchr pass: a quote is the string's end unless
+// an odd run of backslashes precedes it (a run may begin in an earlier piece). A top-level
+// string's first bytes are kept.
 const char* ImageCounter::skipString(const char* at, const char* end) {
-  while (at < end) {
-    if (escaped_) {
-      escaped_ = false;
-      ++at;
-      continue;
-    }
+  const char* segment = at;  // this string's bytes in this piece, since the last escaped quote
+  while (true) {
     const char* quote = static_cast<const char*>(std::memchr(at, '"', end - at));
     const char* stop = quote ? quote : end;
-    const char* backslash = static_cast<const char*>(std::memchr(at, '\\', stop - at));
-    if (backslash) stop = backslash;
+    size_t run = 0;
+    while (stop - run > segment && stop[-1 - static_cast<std::ptrdiff_t>(run)] == '\\') ++run;
+    if (stop - run == segment) run += backslash_carry_;
     if (depth_ == 1 && top_string_.size() < kKept) {
       top_string_.append(at, std::min<size_t>(stop - at, kKept - top_string_.size()));
     }
-    if (stop == end) return end;
-    if (*stop == '\\') {
-      escaped_ = true;
-      at = stop + 1;
+    if (!quote) {
+      backslash_carry_ = run & 1;
+      return end;
+    }
+    backslash_carry_ = 0;
+    at = quote + 1;
+    if (run & 1) {  // an escaped quote: the string goes on
+      segment = at;
       continue;
     }
     in_string_ = false;
     if (depth_ == 1) last_top_string_ = top_string_;
-    return stop + 1;
+    return at;
   }
-  return at;
 }
 
 void ImageCounter::structural(char c) {
@@ -101,7 +104,7 @@ void ImageCounter::structural(char c) {
 }
 
 void ImageCounter::feedStream(const char* at, const char* end) {
-  while (at < end) {
+  while (at < end && count_ < enough_) {
     const char* newline = static_cast<const char*>(std::memchr(at, '\n', end - at));
     const char* stop = newline ? newline : end;
     if (line_.size() < kKept) line_.append(at, std::min<size_t>(stop - at, kKept - line_.size()));

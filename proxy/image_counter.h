@@ -2,7 +2,10 @@
 // it. A JSON body's images are the elements of its top-level "data" array, counted only once the
 // document has closed; a stream's are its completed-image events (image_generation.completed,
 // image_edit.completed), and an `error` event is noted. Strings, where the base64 images are, are
-// skipped with memchr: the count costs one fast pass over the bytes, not a parse.
+// skipped with memchr: the count costs one fast pass over the bytes, not a parse, and it stops
+// once the images asked for have begun (an answer to n = 1 is read up to its first image's start):
+// only an answer short of them is read to its end. Its framing (Content-Length, chunked) is the
+// HTTP layer's to check.
 #pragma once
 
 #include <event2/buffer.h>
@@ -15,12 +18,14 @@ namespace arkroute {
 
 class ImageCounter {
  public:
-  explicit ImageCounter(bool stream) : stream_(stream) {}
+  // enough: the images asked for (n); the count stops there.
+  ImageCounter(bool stream, int enough) : stream_(stream), enough_(enough) {}
 
   void feed(evbuffer* data);  // data is left as it is
   void feed(std::string_view bytes);
 
-  // The images delivered: 0 for a JSON body that did not close (cut short, not JSON) or had none.
+  // The images delivered: `enough` once that many began; else 0 for a JSON body that did not
+  // close (cut short, not JSON) or had none.
   int images() const;
   // A stream that carried an `error` event.
   bool sawError() const { return saw_error_; }
@@ -36,13 +41,14 @@ class ImageCounter {
   static constexpr size_t kKept = 96;  // of each stream line / each top-level JSON string
 
   bool stream_;
+  int enough_;
   int count_ = 0;
-  // JSON: nesting depth, inside a string (and after an odd run of backslashes in it), the start
-  // of the top-level string being read, the last top-level string (a member name before '['),
-  // inside the top-level "data" array, and whether the document closed.
+  // JSON: nesting depth, inside a string (and the parity of the backslashes that ended the last
+  // piece inside it), the first bytes of the top-level string being read, the last top-level string
+  // (a member name before '['), inside the top-level "data" array, and whether the document closed.
   int depth_ = 0;
   bool in_string_ = false;
-  bool escaped_ = false;
+  size_t backslash_carry_ = 0;
   std::string top_string_;
   std::string last_top_string_;
   bool in_data_ = false;

@@ -10,8 +10,9 @@ namespace arkroute {
 namespace {
 
 // The count for text fed in pieces of `piece` bytes.
-int count(const std::string& text, bool stream, size_t piece, bool* error = nullptr) {
-  ImageCounter counter(stream);
+int count(const std::string& text, bool stream, size_t piece, bool* error = nullptr,
+          int enough = 100) {
+  ImageCounter counter(stream, enough);
   for (size_t at = 0; at < text.size(); at += piece) counter.feed(text.substr(at, piece));
   if (error) *error = counter.sawError();
   return counter.images();
@@ -32,6 +33,8 @@ TEST(ImageCounter, CountsTheElementsOfTheTopLevelDataArray) {
                       R"("usage":{"data":[{},{}],"output_tokens":4160}})";
   EXPECT_EQ(countEveryWay(three, false), 3);
   EXPECT_EQ(countEveryWay(R"( { "data" : [ { "b64_json" : "A" } ] } )", false), 1);
+  EXPECT_EQ(countEveryWay(R"({"data":[{"r":"x\\\"],[{\\"},{"r":"\\\\"}]})", false), 2)
+      << "quotes after odd and even runs of backslashes";
 }
 
 TEST(ImageCounter, AnAnswerWithoutImagesOrCutShortDeliversNone) {
@@ -61,6 +64,15 @@ TEST(ImageCounter, AStreamThatEndsOnAnErrorEventIsNoted) {
   bool error = false;
   EXPECT_EQ(countEveryWay(stream, true, &error), 0);
   EXPECT_TRUE(error);
+}
+
+TEST(ImageCounter, StopsOnceTheImagesAskedForHaveBegun) {
+  std::string two = R"({"data":[{"b64_json":"AAAA"},{"b64_json":"BBBB)";  // cut in the second
+  EXPECT_EQ(count(two, false, 3, nullptr, 2), 2) << "the rest is the framing's to check";
+  EXPECT_EQ(count(two, false, 3, nullptr, 3), 0) << "short of three, read to its (missing) end";
+  std::string stream =
+      "event: image_generation.completed\ndata: {}\n\nevent: image_generation.completed\n";
+  EXPECT_EQ(count(stream, true, 5, nullptr, 1), 1);
 }
 
 }  // namespace
