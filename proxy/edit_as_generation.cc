@@ -79,6 +79,15 @@ std::variant<EditAsGeneration, ApiError> readEditAsGeneration(
     edit.fields[part.name] = std::move(std::get<nlohmann::json>(value));
   }
   if (edit.images.empty()) return ApiError::invalidValue("An edit needs an 'image' file.", "image");
+  for (const char* name : {"image", "image[]"}) {
+    // The files go to the provider under that name: a text field of it too would be a second
+    // value the provider might read instead.
+    if (edit.fields.contains(name)) {
+      return ApiError::invalidValue(
+          std::string("'") + name + "' is given as text and as a file: send the images as files.",
+          name);
+    }
+  }
   return edit;
 }
 

@@ -421,6 +421,11 @@ void GenerationHandler::answerAfterUpstream() {
 void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
   releaseSlot();
   if (error.provider_billed) paid_not_delivered_ = true;
+  // Timed out (or cut off) while the provider had the request: charged the estimate, as a client
+  // that leaves then is. Not retried either: a retry would pay twice.
+  if (error.awaited_answer && error.kind == http::UpstreamError::Kind::kTimeout) {
+    paid_not_delivered_ = true;
+  }
   if (error.kind == http::UpstreamError::Kind::kHandler) {
     failInternally(error.message);
     return;

@@ -110,7 +110,9 @@ ApiError klingError(int status, int64_t code, std::string_view message,
                     std::string_view upstream_name) {
   std::string text = "The Kling upstream '" + std::string(upstream_name) + "' refused the task: " +
                      (message.empty() ? std::string("no reason given") : std::string(message)) +
-                     " (Kling code " + std::to_string(code) + ")";
+                     (code != 0 ? " (Kling code " + std::to_string(code) + ")" : "");
+  // Without a Kling code (an HTTP error page): the gateway's own code, none invented.
+  std::string error_code = code != 0 ? "kling_" + std::to_string(code) : "upstream_error";
   // Kling answers HTTP 429 for more than rate limits: 1100-1102 are the account (in arrears, its
   // resource pack used up) and 1304 its IP allow list. No retry helps those, here or in the client.
   if (code >= 1100 && code <= 1102) {
@@ -121,19 +123,18 @@ ApiError klingError(int status, int64_t code, std::string_view message,
   }
   if (code == 1304) return ApiError::upstreamFailure(403, std::move(text), "kling_1304");
   if (code == 1302 || code == 1303 || status == 429) {
-    ApiError error = ApiError::rateLimited(std::move(text), 0);
-    error.source = ErrorSource::kUpstream;
-    return error;
+    // Kling's own wait, if it gave one, goes on as its retry-after header: none is made up here.
+    return ApiError{429,          std::move(text),       "requests",
+                    std::nullopt, "rate_limit_exceeded", ErrorSource::kUpstream};
   }
   if (status == 400 || status == 404 || status == 422) {
-    ApiError error =
-        ApiError::invalidRequest(std::move(text), std::nullopt, "kling_" + std::to_string(code));
+    ApiError error = ApiError::invalidRequest(std::move(text), std::nullopt, std::move(error_code));
     error.status = status;
     error.source = ErrorSource::kUpstream;
     return error;
   }
   return ApiError::upstreamFailure(status >= 400 ? status : 502, std::move(text),
-                                   "kling_" + std::to_string(code));
+                                   std::move(error_code));
 }
 
 std::variant<TaskState, ApiError> readTask(element data, std::string_view upstream_name) {
@@ -226,8 +227,15 @@ std::variant<Submission, ApiError> translateEdit(std::string_view form_body,
   if (edit.images.size() > 1) {
     return ApiError::invalidValue("Kling takes one reference image per edit.", "image");
   }
+  std::string_view reference = edit.images[0]->value(form_body);
+  if (!edit.images[0]->content_type.starts_with("image/") &&
+      !detectImageType(reference).starts_with("image/")) {
+    return ApiError::invalidValue("The file '" + edit.images[0]->filename.value_or("") +
+                                      "' is not an image Kling reads (PNG, JPEG, WebP or GIF).",
+                                  "image");
+  }
   // Kling: the reference image as base64 without a data: prefix
-  return submissionFor(edit.fields.dump(), encodeBase64(edit.images[0]->value(form_body)));
+  return submissionFor(edit.fields.dump(), encodeBase64(reference));
 }
 
 std::variant<TaskState, ApiError> readTaskAnswer(int http_status, std::string_view body,

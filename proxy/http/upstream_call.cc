@@ -124,7 +124,9 @@ void CallImpl::complete() {
 }
 
 void CallImpl::fail(const UpstreamError& error) {
-  endWith([&error](UpstreamResponseHandler& handler) { handler.onUpstreamError(error); }, true);
+  UpstreamError told = error;
+  told.awaited_answer = awaitingAnswer();  // read before finish() marks the call done
+  endWith([&told](UpstreamResponseHandler& handler) { handler.onUpstreamError(told); }, true);
 }
 
 // Runs the call's last callback. The handler may destroy this call inside it: destroyed_ points at

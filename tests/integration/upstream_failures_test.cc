@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "integration/harness.h"
 #include "integration/plain_and_tls.h"
@@ -88,6 +89,28 @@ TEST_P(ProviderFailures, FirstByteTimeoutIs504) {
   EXPECT_EQ(response.status, 504);
   EXPECT_EQ(json::parse(response.body)["error"]["code"], "upstream_timeout");
   expectNoSecret(gateway, response);
+}
+
+// The provider had the whole request when the wait for its answer ran out: it may be generating,
+// and billing, the image. Charged the estimate, as a client that leaves then is; never resent.
+TEST(UpstreamFailures, AFirstByteTimeoutIsChargedTheEstimateAndNotResent) {
+  Simulator sim;
+  GatewayOptions options = optionsFor(sim.baseUrl(), "first_byte_timeout = \"300ms\"\n");
+  options.extra_toml =
+      "[[model]]\nname = \"priced\"\nupstream = \"sim\"\n"
+      "[model.price.per_image]\n\"*\" = { \"*\" = 0.04 }\n";
+  Gateway gateway(options);
+  HttpResponse response =
+      httpPostJson(gateway.port(), "/v1/images/generations",
+                   R"({"model":"priced","prompt":"stalled"})", {{"x-sim-fault", "stall"}});
+  EXPECT_EQ(response.status, 504) << response.body;
+  json totals;
+  for (int i = 0; i < 250; ++i, std::this_thread::sleep_for(20ms)) {
+    totals = json::parse(httpGet(gateway.port(), "/v1/usage").body)["totals"];
+    if (totals["requests"] == 1) break;
+  }
+  EXPECT_DOUBLE_EQ(totals.value("cost_usd", -1.0), 0.04) << totals;
+  EXPECT_EQ(sim.requests(), 1);
 }
 
 void expectTheProvidersRateLimit(const HttpResponse& response) {

@@ -140,6 +140,14 @@ TEST(KlingEdit, RefusesWhatKlingCannotTake) {
   EXPECT_EQ(param(klingForm({{"prompt", "p"}, {"n", "two"}}, {{"image", "a"}})), "n");
   EXPECT_EQ(param(klingForm({{"prompt", "p"}, {"size", "1792x1024"}}, {{"image", "a"}})), "size");
   EXPECT_TRUE(std::holds_alternative<ApiError>(translateEdit("--kb\r\n", kFormType)));
+  const std::string text_file =
+      "--kb\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\np\r\n"
+      "--kb\r\nContent-Disposition: form-data; name=\"image\"; filename=\"t.txt\"\r\n"
+      "Content-Type: text/plain\r\n\r\nhello\r\n--kb--\r\n";
+  EXPECT_EQ(param(text_file), "image") << "no paid task for a file that is not an image";
+  EXPECT_EQ(param(klingForm({{"prompt", "p"}, {"image", "https://x/a.png"}}, {{"image[]", "a"}})),
+            "image")
+      << "an image as text and as a file";
 }
 
 TaskState task(int status, std::string_view body) {
@@ -182,6 +190,9 @@ TEST(KlingTask, KlingsRefusalsKeepTheirStatus) {
   EXPECT_EQ(rate.code, "rate_limit_exceeded");
   EXPECT_NE(rate.message.find("too fast"), std::string::npos);
   EXPECT_NE(rate.message.find("1302"), std::string::npos);
+  EXPECT_EQ(rate.message.find("retry-after"), std::string::npos)
+      << "no wait is made up: Kling's own retry-after, if any, is passed on";
+  EXPECT_EQ(rate.retry_after_ms, 0);
   EXPECT_EQ(taskError(200, R"({"code":1303,"message":"busy"})").status, 429);
   ApiError invalid = taskError(400, R"({"code":1201,"message":"bad prompt"})");
   EXPECT_EQ(invalid.status, 400);
@@ -192,6 +203,12 @@ TEST(KlingTask, KlingsRefusalsKeepTheirStatus) {
   EXPECT_EQ(auth.type, "upstream_error");
   EXPECT_EQ(taskError(500, "<html>").status, 500);
   EXPECT_EQ(taskError(200, R"({"code":5000,"message":"?"})").status, 502);
+}
+
+TEST(KlingTask, AnErrorPageWithoutAKlingCodeGetsNoInventedCode) {
+  ApiError error = taskError(500, "<html>oops</html>");
+  EXPECT_EQ(error.code, "upstream_error");
+  EXPECT_EQ(error.message.find("code 0"), std::string::npos) << error.message;
 }
 
 TEST(KlingTask, WhatIsNotATaskIsA502) {

@@ -87,6 +87,9 @@ TEST(SeedreamEdit, FormsSeedreamCannotTakeAreRefusedNamingTheField) {
   EXPECT_EQ(refusedParam(
                 seedreamForm({{"prompt", "p"}}, {{"image", "notes.txt", "text/plain", "hello"}})),
             "image");
+  EXPECT_EQ(refusedParam(seedreamForm({{"prompt", "p"}, {"image", "https://x/a.png"}}, {png})),
+            "image")
+      << "an image as a URL and as a file: the provider might read either";
   EXPECT_EQ(refusedParam(seedreamForm({{"prompt", "p"}, {"seed", "4x"}}, {png})), "seed");
   EXPECT_EQ(refusedParam(seedreamForm({{"prompt", "p"}, {"stream", "yes"}}, {png})), "stream");
   EXPECT_EQ(refusedParam(seedreamForm({{"prompt", "p"}, {"guidance_scale", "high"}}, {png})),
