@@ -33,10 +33,15 @@ void handleHealth(Worker&, std::shared_ptr<http::Exchange> exchange, std::string
   sendJson(*exchange, 200, R"({"status":"ok"})", request_id);
 }
 
+// With auth.mode = "keys" the list needs a key, as every request does, and names only the
+// models that key may use.
 void handleModels(Worker& worker, std::shared_ptr<http::Exchange> exchange,
                   std::string request_id) {
+  std::optional<VirtualKey> key;
+  if (!readCallerKey(worker, *exchange, request_id, &key)) return;
   nlohmann::json data = nlohmann::json::array();
   for (const ModelConfig& model : worker.runtime().config().models) {
+    if (key && !key->allowsModel(model.name)) continue;
     data.push_back(
         {{"id", model.name}, {"object", "model"}, {"created", 0}, {"owned_by", model.upstream}});
   }

@@ -35,6 +35,20 @@ bool readSince(http::Exchange& exchange, const std::string& request_id, std::str
 
 }  // namespace
 
+bool readCallerKey(Worker& worker, http::Exchange& exchange, const std::string& request_id,
+                   std::optional<VirtualKey>* key) {
+  if (worker.runtime().config().auth.mode != AuthMode::kKeys) return true;
+  Services& services = worker.services();
+  auto found = services.keys->authenticate(
+      bearerToken(exchange.request().headers.get("authorization")), services.now_ms());
+  if (auto* rejection = std::get_if<KeyRejection>(&found)) {
+    sendError(exchange, ApiError::invalidApiKey(std::string(describe(*rejection))), request_id);
+    return false;
+  }
+  *key = std::move(std::get<VirtualKey>(found));
+  return true;
+}
+
 void handleUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::string request_id) {
   Services& services = worker.services();
   const Config& config = worker.runtime().config();
@@ -53,16 +67,11 @@ void handleUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::
     sendError(*exchange, error, request_id);
     return;
   }
-  if (config.auth.mode == AuthMode::kKeys) {
-    auto found = services.keys->authenticate(
-        bearerToken(exchange->request().headers.get("authorization")), services.now_ms());
-    if (auto* rejection = std::get_if<KeyRejection>(&found)) {
-      sendError(*exchange, ApiError::invalidApiKey(std::string(describe(*rejection))), request_id);
-      return;
-    }
-    const VirtualKey& key = std::get<VirtualKey>(found);
-    key_id = key.id;
-    balance = KeyBalance{key, services.ledger->spent(key.id)};
+  std::optional<VirtualKey> key;
+  if (!readCallerKey(worker, *exchange, request_id, &key)) return;
+  if (key) {
+    key_id = key->id;
+    balance = KeyBalance{*key, services.ledger->spent(key->id)};
   }
   auto rows = services.ledger->rows(key_id, since);
   sendJsonValue(*exchange, 200, usageJson(rows, config, since, keyNames(*services.keys), balance),

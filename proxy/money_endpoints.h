@@ -4,15 +4,16 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/api_error.h"
 #include "proxy/http/server.h"
+#include "proxy/virtual_keys.h"
 
 namespace arkroute {
 
 class Worker;
-class KeyRegistry;
 struct KeySpec;
 
 // Why creating a key from spec failed with error: 400 when the spec itself is unacceptable, else
@@ -22,6 +23,11 @@ ApiError keyCreateRefusal(const KeySpec& spec, int64_t now_ms, const std::string
 // Why revoking key id failed: 404 key_not_found when there is no such key, else 503: the key
 // exists and still works, since its revocation could not be stored (a full disk).
 ApiError keyRevokeRefusal(const KeyRegistry& keys, std::string_view id, const std::string& error);
+
+// With auth.mode = "keys": the caller's virtual key into *key, or false once a 401 is answered.
+// True, with no key, in the other modes.
+bool readCallerKey(Worker& worker, http::Exchange& exchange, const std::string& request_id,
+                   std::optional<VirtualKey>* key);
 
 void handleUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange, std::string request_id);
 void handleAdminUsage(Worker& worker, std::shared_ptr<http::Exchange> exchange,

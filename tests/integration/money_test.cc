@@ -96,6 +96,10 @@ TEST(VirtualKeys, MissingUnknownRevokedAndForbiddenModelAreRefused) {
   HttpResponse forbidden = generate(gateway.port(), secret, "flat-4c", "a fox");
   EXPECT_EQ(forbidden.status, 403);
   EXPECT_EQ(errorCode(forbidden), "model_not_allowed");
+  EXPECT_EQ(httpGet(gateway.port(), "/v1/models").status, 401) << "the model list needs a key too";
+  auto listed = getJson(gateway.port(), "/v1/models", secret)["data"];
+  ASSERT_EQ(listed.size(), 1u) << listed;
+  EXPECT_EQ(listed[0]["id"], "flat-1c") << "only the models the key may use";
 
   HttpCall revoke;
   revoke.method = "DELETE";
