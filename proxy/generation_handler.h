@@ -145,6 +145,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void failStep(const std::string& what);
   void retryNow();        // the retry timer
   void onQueueTimeout();  // the queue timer
+  void countQueueWait();  // adds the time since queued_at_ to queue_ms_
 
   // Helpers.
   bool cacheApplies() const;

@@ -172,9 +172,7 @@ void GenerationHandler::onSlotGranted() {
   holding_slot_ = true;  // granted: the slot is ours even if we no longer need it
   queued_ = false;
   if (queue_timer_) evtimer_del(queue_timer_);
-  queue_ms_ +=
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - queued_at_)
-          .count();
+  countQueueWait();
   if (finished_) {
     releaseSlot();
     return;
@@ -182,11 +180,18 @@ void GenerationHandler::onSlotGranted() {
   startCall();
 }
 
+void GenerationHandler::countQueueWait() {
+  queue_ms_ +=
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - queued_at_)
+          .count();
+}
+
 void GenerationHandler::onQueueTimeout() {
   if (!queued_ || finished_) return;
   if (!gate().cancel(queue_ticket_)) return;  // granted meanwhile: the grant runs
   queued_ = false;
   if (queue_depth_) queue_depth_->sub(1);
+  countQueueWait();  // the whole wait, in the access log's queue_ms
   respondUpstreamBusy("kept this request queued for its queue_timeout");
 }
 

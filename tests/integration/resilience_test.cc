@@ -294,5 +294,37 @@ TEST(Shaping, AFullQueueAnswers429WithRetryAfter) {
   EXPECT_LE(simStat(sim, "max_in_flight"), 1);
 }
 
+// A request that waited its whole queue_timeout for a slot is refused with a 429, and its
+// access-log line says how long it waited.
+TEST(Shaping, AQueueTimeoutIs429AndItsWaitIsLogged) {
+  Simulator sim({"--latency-ms", "1500"});
+  TempDir dir;
+  GatewayOptions options;
+  options.upstream_base_url = sim.baseUrl();
+  options.extra_upstream_toml = "max_concurrency = 1\nqueue_timeout = \"400ms\"\n";
+  options.log_toml = "access_log = \"" + dir.file("access.log") + "\"\n";
+  Gateway gateway(options);
+  std::thread holder([&] {
+    EXPECT_EQ(
+        httpPostJson(gateway.port(), "/v1/images/generations", body("gpt-image-1", "held")).status,
+        200);
+  });
+  std::this_thread::sleep_for(300ms);
+  HttpResponse waited =
+      httpPostJson(gateway.port(), "/v1/images/generations", body("gpt-image-1", "waited"),
+                   {{"x-request-id", "queued-out"}});
+  holder.join();
+  EXPECT_EQ(waited.status, 429) << waited.body;
+  EXPECT_FALSE(waited.header("retry-after").empty());
+  int found = 0;
+  for (const auto& record : stopAndReadAccessLog(gateway, dir.file("access.log"))) {
+    if (record["request_id"] != "queued-out") continue;
+    ++found;
+    EXPECT_GE(record["queue_ms"].get<double>(), 350.0) << record;
+    EXPECT_EQ(record["status"], 429) << record;
+  }
+  EXPECT_EQ(found, 1);
+}
+
 }  // namespace
 }  // namespace arkroute::testing
