@@ -312,6 +312,12 @@ void ServerConnection::dispatch() {
 }
 
 void ServerConnection::failRequest(int status, std::string_view message) {
+  if (!headers_complete_ && request_.method.empty() && !target_.empty()) {
+    // Refused inside its head (a 431): the request line was read, and names it in the log.
+    request_.method = http_method_str(static_cast<http_method>(parser_.method));
+    std::string_view target = originForm(target_);
+    request_.path = target.substr(0, target.find('?'));
+  }
   std::string body = shared_.error_body(status, message);
   std::string request_id;
   if (shared_.on_rejected) request_id = shared_.on_rejected(status, request_, body.size());

@@ -105,16 +105,23 @@ TEST(Limits, OversizedBodyIs413WithAJsonError) {
   EXPECT_EQ(sim.requests(), 0);
 }
 
-TEST(Limits, OversizedHeadersAre431WithAJsonError) {
+TEST(Limits, OversizedHeadersAre431WithAJsonErrorAndLoggedByTheirRequestLine) {
   Simulator sim;
+  TempDir dir;
   Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl(),
-                                 .server_toml = "max_header_bytes = \"8KiB\"\n"});
+                                 .server_toml = "max_header_bytes = \"8KiB\"\n",
+                                 .log_toml = "access_log = \"" + dir.file("access.log") + "\"\n"});
   HttpCall call;
-  call.path = "/v1/models";
+  call.path = "/v1/models?page=2";
   call.headers = {{"X-Huge", std::string(20000, 'h')}};
   HttpResponse response = httpRequest(gateway.port(), call);
   EXPECT_EQ(response.status, 431);
   EXPECT_EQ(json::parse(response.body)["error"]["code"], "request_header_fields_too_large");
+  std::vector<json> records = stopAndReadAccessLog(gateway, dir.file("access.log"));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["method"], "GET") << records[0];
+  EXPECT_EQ(records[0]["path"], "/v1/models") << records[0];
+  EXPECT_EQ(records[0]["status"], 431) << records[0];
 }
 
 }  // namespace
