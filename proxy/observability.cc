@@ -48,22 +48,18 @@ void Observability::stop() {
   if (access_log_) access_log_->stop();
 }
 
-// Upstreams added by a config reload have no counters: their pools are not counted.
+// The upstreams at start are listed at once (at 0); one a reload adds, with its first pool.
 void Observability::registerConnectionMetrics(Services& services,
                                               const std::vector<std::string>& upstreams) {
   using Sample = ops::MetricsRegistry::Sample;
-  std::vector<std::pair<std::string, std::shared_ptr<http::ConnectionCounters>>> table;
-  for (const std::string& name : upstreams) {
-    auto counters = std::make_shared<http::ConnectionCounters>();
-    services.connection_counters[name] = counters;
-    table.emplace_back(name, std::move(counters));
-  }
+  std::shared_ptr<ConnectionCounterTable> table = services.connection_counters;
+  for (const std::string& name : upstreams) table->forUpstream(name);
   auto read = [table](bool opened) {
     std::vector<Sample> samples;
-    for (const auto& [name, counters] : table) {
-      const auto& counter = opened ? counters->opened : counters->reused;
+    table->forEach([&](const std::string& name, const http::ConnectionCounters& counters) {
+      const auto& counter = opened ? counters.opened : counters.reused;
       samples.push_back({{name}, static_cast<double>(counter.total())});
-    }
+    });
     return samples;
   };
   registry_.collector("arkroute_upstream_connections_opened_total",

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/connection_counter_table.h"
 #include "proxy/request_record.h"
 
 namespace arkroute {
@@ -58,7 +59,8 @@ struct Services {
   ops::MetricsRegistry* metrics_registry = nullptr;
   ops::RequestMetrics* metrics = nullptr;
   // Per upstream name: connection totals every worker's pools for that upstream add to.
-  std::map<std::string, std::shared_ptr<http::ConnectionCounters>> connection_counters;
+  std::shared_ptr<ConnectionCounterTable> connection_counters =
+      std::make_shared<ConnectionCounterTable>();
   // Times a worker stopped accepting for a moment because accept() failed for want of file
   // descriptors or memory (http::HttpServer::kAcceptPause). Null in a hand-built Services.
   std::shared_ptr<std::atomic<uint64_t>> accept_pauses;

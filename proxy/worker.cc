@@ -30,8 +30,9 @@ http::ServerLimits limitsFrom(const ServerConfig& server) {
 
 http::PoolOptions poolOptionsFrom(const UpstreamConfig& upstream, const Services& services) {
   http::PoolOptions options;
-  auto counters = services.connection_counters.find(upstream.name);
-  if (counters != services.connection_counters.end()) options.counters = counters->second;
+  if (services.connection_counters) {
+    options.counters = services.connection_counters->forUpstream(upstream.name);
+  }
   options.max_connections = upstream.max_connections;
   options.connect_timeout = upstream.connect_timeout;
   options.first_byte_timeout = upstream.first_byte_timeout;

@@ -204,13 +204,19 @@ TEST(Lifecycle, ReloadServesANewModelAndSaysSo) {
   uint16_t port = service.process->waitListening(1s);
   EXPECT_EQ(generate(port, "brand-new", "before").status, 404);
 
-  std::string reloading = service.reload(before + model("brand-new", "sim"));
+  std::string reloading =
+      service.reload(before + upstream("added", sim) + model("brand-new", "added"));
   ASSERT_FALSE(reloading.empty()) << "no RELOADING=1 then READY=1";
   EXPECT_NE(reloading.find("MONOTONIC_USEC="), std::string::npos) << reloading;
   HttpResponse after = generate(port, "brand-new", "after");
   EXPECT_EQ(after.status, 200) << after.body;
   EXPECT_EQ(sim.requests(), 1);
   EXPECT_NE(httpGet(port, "/v1/models").body.find("brand-new"), std::string::npos);
+  std::string metrics = httpGet(port, "/metrics").body;
+  EXPECT_NE(metrics.find("arkroute_upstream_connections_opened_total{upstream=\"added\"} 1"),
+            std::string::npos)
+      << "an upstream the reload added is counted like the others\n"
+      << metrics;
 }
 
 TEST(Lifecycle, BrokenConfigIsRejectedWithEveryProblemAndTheOldOneServes) {
