@@ -339,8 +339,9 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
   image_counter_.reset();
   if (status == 200) {  // the images delivered are counted, whatever n asked for
     auto type = headers.find("content-type");
-    image_counter_.emplace(type && type->find("text/event-stream") != std::string_view::npos,
-                           request_->n());
+    bool event_stream = type && type->find("text/event-stream") != std::string_view::npos;
+    image_counter_.emplace(event_stream, request_->n());
+    if (capture_ && !event_stream) capture_->answeredWithJson();  // stored all the same
   }
   error_mask_.reset();
   if (status >= 400 && !gatewayProviderKey().empty()) {

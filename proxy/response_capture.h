@@ -18,6 +18,9 @@ class ResponseCapture {
   // larger than this are not kept.
   ResponseCapture(bool stream, size_t limit, ImageEvents events = ImageEvents::kGeneration);
 
+  // The provider answered with a JSON body, not the stream asked for (one that ignores `stream`):
+  // it is kept as JSON. Called before any body.
+  void answeredWithJson() { stream_ = false; }
   // The body's announced length: room for it is made once (JSON mode, within the limit).
   void expectLength(uint64_t length);
   void append(std::string_view bytes);

@@ -193,6 +193,21 @@ TEST(Cache, JsonMissIsReplayedToAStreamRequest) {
   EXPECT_EQ(sim.requests(), 1);
 }
 
+// A provider that ignores `stream` answers a stream request with JSON: the answer is stored all
+// the same, so the next stream request is a hit replayed as SSE, not another paid call.
+TEST(Cache, AJsonAnswerToAStreamRequestIsStored) {
+  Simulator sim;
+  Gateway gateway(cachedGateway(sim));
+  const std::string body = R"({"model":"gpt-image-1","prompt":"stream ignored","stream":true})";
+  HttpResponse first = generate(gateway.port(), body, {{"x-sim-fault", "ignore-stream"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-arkroute-cache"), "MISS");
+  HttpResponse replay = generate(gateway.port(), body);
+  EXPECT_EQ(replay.header("x-arkroute-cache"), "HIT");
+  EXPECT_EQ(replay.header("content-type"), "text/event-stream");
+  EXPECT_EQ(sim.requests(), 1);
+}
+
 TEST(Cache, UrlResponsesPointAtGatewayImagesThatOutliveTheProvider) {
   Simulator sim;
   Gateway gateway(cachedGateway(sim));

@@ -256,6 +256,9 @@ void SimServer::handleGeneration(evhttp_request* req, const std::string& path) {
              (std::string_view(fault) == "one-image" || std::string_view(fault) == "no-images")) {
     params.n = std::string_view(fault) == "one-image" ? 1 : 0;  // a 200 with fewer than asked
     fault = nullptr;
+  } else if (fault && std::string_view(fault) == "ignore-stream") {
+    params.stream = false;  // a provider that answers a stream request with one JSON body
+    fault = nullptr;
   }
   newPending(req, params, fault ? fault : "", imageUrls(req, params))->begin(latencyFor(req));
 }
