@@ -140,6 +140,16 @@ std::optional<ApiError> GenerationHandler::authenticate() {
   return std::nullopt;
 }
 
+// Seedream makes sets (sequential_image_generation): a model with a Seedream upstream may make
+// more images than n. Other providers ignore the field.
+bool GenerationHandler::routeMakesSets() const {
+  const auto& upstreams = runtime_->config().upstreams;
+  for (size_t index : route_->upstream_indices) {
+    if (upstreams[index].api == UpstreamApi::kSeedream) return true;
+  }
+  return false;
+}
+
 std::optional<ApiError> GenerationHandler::admitUpstream() {
   if (!key_ || reserved_usd_) return std::nullopt;  // open mode, or admitted before a retry
   Services& services = worker_.services();
@@ -161,7 +171,7 @@ std::optional<ApiError> GenerationHandler::admitUpstream() {
   int64_t retry_after_ms = 0;
   // A Seedream set counts as the most it may make: its budget share in full, and as much of the
   // per-minute allowance as there is (n alone over the allowance was refused above).
-  int images = request_->mostImages();
+  int images = routeMakesSets() ? request_->mostImages() : request_->n();
   int allowance = key_->images_per_min > 0 ? std::min<int>(images, key_->images_per_min) : images;
   if (!services.key_limits->takeImages(*key_, allowance, nowMs(), &retry_after_ms)) {
     return ApiError::rateLimited("Image rate limit reached for key '" + key_->name + "': " +

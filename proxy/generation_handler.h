@@ -71,6 +71,7 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   void run();
   std::optional<ApiError> filterRequest();
   std::optional<ApiError> authenticate();
+  bool routeMakesSets() const;
   std::optional<ApiError> route();
   std::optional<ApiError> admitUpstream();  // images/min and budget, only when going upstream
   void addCommonHeaders(http::Headers* headers) const;

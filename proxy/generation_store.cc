@@ -40,9 +40,10 @@ bool GenerationHandler::storeResult() {
   if (!body) {
     if (status_ == 200) priceFromTail();  // a URL stream, an error event, over the size limit
     images_not_kept_ = status_ == 200 && capture_->overflowed();
-    // A 200 the cache cannot keep: each waiter fetches on its own. An error answer is this
-    // call's failure: one waiter takes over, the others keep waiting for its answer.
-    if (permit_ && status_ == 200) permit_->uncacheable();
+    // A 200 with images the cache cannot keep: each waiter fetches on its own. An error answer,
+    // or a 200 without an image, is this call's failure: one waiter takes over, the others keep
+    // waiting for its answer.
+    if (permit_ && status_ == 200 && images_ > 0) permit_->uncacheable();
     permit_.reset();
     return true;
   }

@@ -5,6 +5,8 @@
 // connect errors, 429 and 5xx, then the model's fallbacks in order.
 #include <event2/buffer.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -35,6 +37,12 @@ constexpr size_t kCaptureLimit = 256u << 20;
 
 bool retryableStatus(int status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+// Whether text holds lowercase `word` in any case (media types are case-insensitive).
+bool containsIgnoringCase(std::string_view text, std::string_view word) {
+  auto same = [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; };
+  return std::search(text.begin(), text.end(), word.begin(), word.end(), same) != text.end();
 }
 
 bool retryableError(const http::UpstreamError& error) {
@@ -338,10 +346,15 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
   }
   image_counter_.reset();
   if (status == 200) {  // the images delivered are counted, whatever n asked for
-    auto type = headers.find("content-type");
-    bool event_stream = type && type->find("text/event-stream") != std::string_view::npos;
+    // A stream request's answer is an event stream unless the provider says JSON (one that
+    // ignores `stream`, whose JSON is then stored all the same); a JSON request's is JSON unless
+    // it says event-stream.
+    std::string_view type = headers.find("content-type").value_or("");
+    bool says_json = containsIgnoringCase(type, "json");
+    bool event_stream =
+        containsIgnoringCase(type, "text/event-stream") || (request_->stream() && !says_json);
     image_counter_.emplace(event_stream, request_->n());
-    if (capture_ && !event_stream) capture_->answeredWithJson();  // stored all the same
+    if (capture_ && request_->stream() && !event_stream) capture_->answeredWithJson();
   }
   error_mask_.reset();
   if (status >= 400 && !gatewayProviderKey().empty()) {
@@ -427,8 +440,8 @@ void GenerationHandler::answerAfterUpstream() {
 void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
   releaseSlot();
   if (error.provider_billed) paid_not_delivered_ = true;
-  // Timed out (or cut off) while the provider had the request: charged the estimate, as a client
-  // that leaves then is. Not retried either: a retry would pay twice.
+  // Timed out while the provider had the request: charged the estimate, as a client that leaves
+  // then is (timeouts are not retried). A reset then may be retried (max_retries decides).
   if (error.awaited_answer && error.kind == http::UpstreamError::Kind::kTimeout) {
     paid_not_delivered_ = true;
   }

@@ -108,10 +108,22 @@ void ImageCounter::feedStream(const char* at, const char* end) {
     const char* newline = static_cast<const char*>(std::memchr(at, '\n', end - at));
     const char* stop = newline ? newline : end;
     if (line_.size() < kKept) line_.append(at, std::min<size_t>(stop - at, kKept - line_.size()));
+    keepLineEnd(at, stop);
     if (!newline) return;
     endLine();
     at = newline + 1;
   }
+}
+
+// The line's last kKept bytes, where a data line's "type" is when it follows the image.
+void ImageCounter::keepLineEnd(const char* at, const char* stop) {
+  size_t length = static_cast<size_t>(stop - at);
+  if (length >= kKept) {
+    line_end_.assign(stop - kKept, kKept);
+    return;
+  }
+  line_end_.append(at, length);
+  if (line_end_.size() > kKept) line_end_.erase(0, line_end_.size() - kKept);
 }
 
 void ImageCounter::endLine() {
@@ -124,14 +136,21 @@ void ImageCounter::endLine() {
     while (line.starts_with(' ')) line.remove_prefix(1);
     event_kind_ = std::string(line);
   } else if (line.starts_with("data:") && event_kind_.empty()) {
-    static constexpr std::string_view kType = "\"type\":\"";
-    size_t type = line.find(kType);
-    if (type != std::string_view::npos) {
-      std::string_view rest = line.substr(type + kType.size());
-      event_kind_ = std::string(rest.substr(0, rest.find('"')));
-    }
+    event_kind_ = typeIn(line);
+    if (event_kind_.empty()) event_kind_ = typeIn(line_end_);
   }
   line_.clear();
+  line_end_.clear();
+}
+
+// The value of a "type" member in text, or "" when text has none whole.
+std::string ImageCounter::typeIn(std::string_view text) {
+  static constexpr std::string_view kType = "\"type\":\"";
+  size_t type = text.find(kType);
+  if (type == std::string_view::npos) return "";
+  std::string_view rest = text.substr(type + kType.size());
+  size_t close = rest.find('"');
+  return close == std::string_view::npos ? "" : std::string(rest.substr(0, close));
 }
 
 void ImageCounter::endEvent() {

@@ -35,7 +35,9 @@ class ImageCounter {
   const char* skipString(const char* at, const char* end);
   void structural(char c);
   void feedStream(const char* at, const char* end);
+  void keepLineEnd(const char* at, const char* stop);
   void endLine();
+  static std::string typeIn(std::string_view text);
   void endEvent();
 
   static constexpr size_t kKept = 96;  // of each stream line / each top-level JSON string
@@ -53,8 +55,9 @@ class ImageCounter {
   std::string last_top_string_;
   bool in_data_ = false;
   bool closed_ = false;
-  // Stream: the current line's first bytes, and the event's name or its data's "type".
+  // Stream: the current line's first and last bytes, and the event's name or its data's "type".
   std::string line_;
+  std::string line_end_;
   std::string event_kind_;
   bool saw_error_ = false;
 };

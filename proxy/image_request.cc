@@ -256,19 +256,27 @@ std::vector<std::string_view> ImageRequest::editFiles() const {
 }
 
 int ImageRequest::mostImages() const {
-  constexpr int64_t kSeedreamMostInASet = 15;
-  if (isEdit() || !document_.is_object()) return n_;
-  std::string_view mode;
-  if (document_["sequential_image_generation"].get(mode) != simdjson::SUCCESS || mode != "auto") {
+  constexpr int kSeedreamMostInASet = 15;
+  if (isEdit()) {  // a form's options are text: a set counts as the most Seedream makes
+    for (const http::FormPart& part : edit_form_->parts) {
+      if (!part.filename && part.name == "sequential_image_generation" &&
+          part.value(body_view_) == "auto") {
+        return std::max(n_, kSeedreamMostInASet);
+      }
+    }
     return n_;
   }
-  int64_t most = kSeedreamMostInASet;
-  simdjson::dom::element options;
-  if (document_["sequential_image_generation_options"].get(options) == simdjson::SUCCESS) {
-    int64_t given = 0;
-    if (options["max_images"].get(given) == simdjson::SUCCESS && given >= 1) {
-      most = std::min(given, kSeedreamMostInASet);
-    }
+  std::string_view mode;
+  if (!document_.is_object() ||
+      document_["sequential_image_generation"].get(mode) != simdjson::SUCCESS || mode != "auto") {
+    return n_;
+  }
+  double most = kSeedreamMostInASet;
+  double given = 0;
+  if (document_.at_pointer("/sequential_image_generation_options/max_images").get(given) ==
+          simdjson::SUCCESS &&
+      given >= 1 && given < kSeedreamMostInASet) {
+    most = std::ceil(given);
   }
   return std::max(n_, static_cast<int>(most));
 }

@@ -48,8 +48,8 @@ class ImageRequest {
   std::string_view model() const { return model_; }
   std::string_view prompt() const { return prompt_; }
   int n() const { return n_; }
-  // The most images the provider may make for this request: n, or for a Seedream set
-  // (sequential_image_generation "auto") its max_images (1-15; 15 when not given).
+  // The most images a Seedream upstream may make for this request: n, or for a set
+  // (sequential_image_generation "auto") its max_images (1-15; 15 when not given, or in a form).
   int mostImages() const;
   bool stream() const { return stream_; }
   // "url", "b64_json" or "" when absent.

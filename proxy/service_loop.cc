@@ -4,7 +4,7 @@
 #include <signal.h>
 
 #include <cstring>
-#include <iostream>
+#include <sstream>
 
 #include "proxy/http/error_line.h"
 
@@ -59,7 +59,10 @@ void ServiceLoop::onHangup(evutil_socket_t, short, void* arg) {
 void ServiceLoop::reload() {
   notifier_.reloading();
   http::writeErrorLine("arkroute: received SIGHUP, reloading " + gateway_.config()->source_path);
-  auto next = reloader_.load(*gateway_.config(), std::cerr);
+  std::ostringstream problems;  // each line then goes out whole, never split by another thread's
+  auto next = reloader_.load(*gateway_.config(), problems);
+  std::istringstream lines(problems.str());
+  for (std::string line; std::getline(lines, line);) http::writeErrorLine(line);
   std::string error;
   if (!next) {
     notifier_.ready("reload rejected; serving the previous config");

@@ -75,8 +75,8 @@ struct UpstreamError {
   // The provider bills this request although it failed here: an asynchronous task (Kling) that
   // exists and goes on, whose result the gateway could not fetch in time. Charged at the estimate.
   bool provider_billed = false;
-  // The provider had the whole request and had not begun to answer when the call failed (a
-  // first-byte timeout, a reset while it generated): it may well bill what nobody receives.
+  // The provider had the whole request and had not begun to answer when the call failed (e.g. a
+  // first-byte timeout): it may well bill what nobody receives.
   bool awaited_answer = false;
 };
 std::string_view toString(UpstreamError::Kind kind);

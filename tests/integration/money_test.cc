@@ -254,6 +254,7 @@ TEST(Budgets, ASeedreamSetCountsAsTheImagesItMayMake) {
   GatewayOptions options = keysOptions(sim);
   std::string base = sim.baseUrl();  // http://127.0.0.1:PORT/v1
   options.upstream_base_url = base.substr(0, base.size() - 3) + "/seedream/v1";
+  options.extra_upstream_toml = "api = \"seedream\"\n";
   options.models_toml =
       "[[model]]\nname = \"seedream-4.5\"\nupstream = \"sim\"\n"
       "[model.price.per_image]\n\"*\" = { \"*\" = 0.01 }\n";
@@ -281,6 +282,20 @@ TEST(Budgets, ASeedreamSetCountsAsTheImagesItMayMake) {
   HttpResponse over = set(paced, "paced set 2");
   EXPECT_EQ(over.status, 429) << over.body;
   EXPECT_EQ(errorCode(over), "rate_limit_exceeded");
+}
+
+// The set fields mean nothing to other providers: a gpt-image-1 request that carries them is one
+// image, held back and counted as one.
+TEST(Budgets, SetFieldsCountOnlyForASeedreamUpstream) {
+  Simulator sim;
+  Gateway gateway(keysOptions(sim));
+  std::string secret =
+      createKey(gateway.port(), {{"name", "one"}, {"budget_usd", 0.05}}).value("secret", "");
+  nlohmann::json body = {
+      {"model", "flat-4c"}, {"prompt", "not a set"}, {"sequential_image_generation", "auto"}};
+  HttpResponse one = httpPostJson(gateway.port(), "/v1/images/generations", body.dump(),
+                                  {{"Authorization", bearer(secret)}});
+  EXPECT_EQ(one.status, 200) << one.body;
 }
 
 // The provider has the request once it is sent, and bills the images whether or not the client

@@ -56,6 +56,12 @@ TEST(ImageCounter, CountsAStreamsCompletedImageEvents) {
   EXPECT_FALSE(error);
 }
 
+TEST(ImageCounter, ADataLineWhoseTypeFollowsItsImageIsCounted) {
+  std::string stream = "data: {\"b64_json\":\"" + std::string(300, 'A') +
+                       "\",\"type\":\"image_generation.completed\"}\n\n";
+  EXPECT_EQ(countEveryWay(stream, true), 1);
+}
+
 TEST(ImageCounter, AStreamThatEndsOnAnErrorEventIsNoted) {
   std::string stream =
       "event: image_generation.partial_image\ndata: {\"type\":\"image_generation.partial_image\"}"
