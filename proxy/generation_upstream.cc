@@ -6,7 +6,6 @@
 #include <event2/buffer.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -37,12 +36,6 @@ constexpr size_t kCaptureLimit = 256u << 20;
 
 bool retryableStatus(int status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
-}
-
-// Whether text holds lowercase `word` in any case (media types are case-insensitive).
-bool containsIgnoringCase(std::string_view text, std::string_view word) {
-  auto same = [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; };
-  return std::search(text.begin(), text.end(), word.begin(), word.end(), same) != text.end();
 }
 
 bool retryableError(const http::UpstreamError& error) {
@@ -350,9 +343,9 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
     // ignores `stream`, whose JSON is then stored all the same); a JSON request's is JSON unless
     // it says event-stream.
     std::string_view type = headers.find("content-type").value_or("");
-    bool says_json = containsIgnoringCase(type, "json");
+    bool says_json = http::containsIgnoreCase(type, "json");
     bool event_stream =
-        containsIgnoringCase(type, "text/event-stream") || (request_->stream() && !says_json);
+        http::containsIgnoreCase(type, "text/event-stream") || (request_->stream() && !says_json);
     image_counter_.emplace(event_stream, request_->n());
     if (capture_ && request_->stream() && !event_stream) capture_->answeredWithJson();
   }

@@ -31,6 +31,15 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Whether text holds `word` in any ASCII case (media types compare so): equalsIgnoreCase at each
+// place.
+inline bool containsIgnoreCase(std::string_view text, std::string_view word) {
+  for (size_t at = 0; at + word.size() <= text.size(); ++at) {
+    if (equalsIgnoreCase(text.substr(at, word.size()), word)) return true;
+  }
+  return false;
+}
+
 // text without the spaces and tabs around it (RFC 9110's optional whitespace, OWS).
 inline std::string_view trimOws(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);

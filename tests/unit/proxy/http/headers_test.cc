@@ -190,5 +190,13 @@ TEST(Headers, AMovedFromListIsEmptyAndUsable) {
   EXPECT_FALSE(third.has("x-third"));
 }
 
+TEST(Headers, ContainsIgnoreCaseFindsAWordInAnyCase) {
+  EXPECT_TRUE(containsIgnoreCase("Text/Event-Stream; charset=utf-8", "text/event-stream"));
+  EXPECT_TRUE(containsIgnoreCase("application/JSON", "json"));
+  EXPECT_TRUE(containsIgnoreCase("json", "json"));
+  EXPECT_FALSE(containsIgnoreCase("application/jso", "json"));
+  EXPECT_FALSE(containsIgnoreCase("", "json"));
+}
+
 }  // namespace
 }  // namespace arkroute::http
