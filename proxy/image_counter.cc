@@ -28,7 +28,7 @@ void ImageCounter::feed(std::string_view bytes) {
   const char* at = bytes.data();
   const char* end = at + bytes.size();
   if (stream_) {
-    feedStream(at, end);
+    feedStream(bytes);
   } else {
     feedJson(at, end);
   }
@@ -103,41 +103,50 @@ void ImageCounter::structural(char c) {
   }
 }
 
-void ImageCounter::feedStream(const char* at, const char* end) {
-  while (at < end && count_ < enough_) {
-    const char* newline = static_cast<const char*>(std::memchr(at, '\n', end - at));
-    const char* stop = newline ? newline : end;
-    if (line_.size() < kKept) line_.append(at, std::min<size_t>(stop - at, kKept - line_.size()));
-    keepLineEnd(at, stop);
-    if (!newline) return;
-    endLine();
-    at = newline + 1;
+// Reads lines through the shared splitter; it stops once the images asked for have begun.
+struct ImageCounter::LineSink {
+  ImageCounter& counter;
+  bool linePiece(std::string_view piece) {
+    counter.keepLine(piece);
+    return true;
   }
+  bool lineEnd() {
+    counter.endLine();
+    return counter.count_ < counter.enough_;
+  }
+};
+
+void ImageCounter::feedStream(std::string_view bytes) {
+  LineSink sink{*this};
+  lines_.feed(bytes, sink);
 }
 
-// The line's last kKept bytes, where a data line's "type" is when it follows the image.
-void ImageCounter::keepLineEnd(const char* at, const char* stop) {
-  size_t length = static_cast<size_t>(stop - at);
-  if (length >= kKept) {
-    line_end_.assign(stop - kKept, kKept);
+// The line's first kKept bytes, and its last kKept, where a data line's "type" is when it
+// follows the image.
+void ImageCounter::keepLine(std::string_view piece) {
+  if (line_.size() < kKept) line_.append(piece.substr(0, kKept - line_.size()));
+  if (piece.size() >= kKept) {
+    line_end_.assign(piece.substr(piece.size() - kKept));
     return;
   }
-  line_end_.append(at, length);
+  line_end_.append(piece);
   if (line_end_.size() > kKept) line_end_.erase(0, line_end_.size() - kKept);
 }
 
 void ImageCounter::endLine() {
-  std::string_view line(line_);
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.empty()) {
+  if (line_.empty()) {
     endEvent();
-  } else if (line.starts_with("event:")) {
-    line.remove_prefix(6);
-    while (line.starts_with(' ')) line.remove_prefix(1);
-    event_kind_ = std::string(line);
-  } else if (line.starts_with("data:") && event_kind_.empty()) {
-    event_kind_ = typeIn(line);
-    if (event_kind_.empty()) event_kind_ = typeIn(line_end_);
+    return;
+  }
+  auto [field, value] = sse::splitField(line_);
+  if (field == "event") {
+    event_kind_.assign(value);
+  } else if (field == "data") {
+    if (event_kind_.empty() && !has_data_) {  // an unnamed event: the type in its data
+      event_kind_ = typeIn(value);
+      if (event_kind_.empty()) event_kind_ = typeIn(line_end_);
+    }
+    has_data_ = true;
   }
   line_.clear();
   line_end_.clear();
@@ -153,11 +162,13 @@ std::string ImageCounter::typeIn(std::string_view text) {
   return close == std::string_view::npos ? "" : std::string(rest.substr(0, close));
 }
 
+// An event is dispatched only when it had data, as SseCapture (and the standard) has it.
 void ImageCounter::endEvent() {
   std::string_view kind(event_kind_);
-  if (kind == "error") saw_error_ = true;
-  if (kind.starts_with("image_") && kind.ends_with(".completed")) ++count_;
+  if (has_data_ && kind == "error") saw_error_ = true;
+  if (has_data_ && kind.starts_with("image_") && kind.ends_with(".completed")) ++count_;
   event_kind_.clear();
+  has_data_ = false;
 }
 
 }  // namespace arkroute

@@ -1,11 +1,11 @@
 // ImageCounter: how many images an answer delivers, read as it streams through without keeping
 // it. A JSON body's images are the elements of its top-level "data" array, counted only once the
 // document has closed; a stream's are its completed-image events (image_generation.completed,
-// image_edit.completed), and an `error` event is noted. Strings, where the base64 images are, are
-// skipped with memchr: the count costs one fast pass over the bytes, not a parse, and it stops
-// once the images asked for have begun (an answer to n = 1 is read up to its first image's start):
-// only an answer short of them is read to its end. Its framing (Content-Length, chunked) is the
-// HTTP layer's to check.
+// image_edit.completed), read from lines as SseCapture reads them (sse_lines.h), and an `error`
+// event is noted. Strings, where the base64 images are, are skipped with memchr: the count costs
+// one fast pass over the bytes, not a parse, and it stops once the images asked for have begun
+// (an answer to n = 1 is read up to its first image's start): only an answer short of them is
+// read to its end. Its framing (Content-Length, chunked) is the HTTP layer's to check.
 #pragma once
 
 #include <event2/buffer.h>
@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "proxy/sse_lines.h"
 
 namespace arkroute {
 
@@ -34,8 +36,9 @@ class ImageCounter {
   void feedJson(const char* at, const char* end);
   const char* skipString(const char* at, const char* end);
   void structural(char c);
-  void feedStream(const char* at, const char* end);
-  void keepLineEnd(const char* at, const char* stop);
+  struct LineSink;
+  void feedStream(std::string_view bytes);
+  void keepLine(std::string_view piece);
   void endLine();
   static std::string typeIn(std::string_view text);
   void endEvent();
@@ -55,10 +58,13 @@ class ImageCounter {
   std::string last_top_string_;
   bool in_data_ = false;
   bool closed_ = false;
-  // Stream: the current line's first and last bytes, and the event's name or its data's "type".
+  // Stream: its lines (sse_lines.h, as SseCapture reads them), the current line's first and last
+  // bytes, the event's name or its data's "type", and whether the event had data.
+  sse::LineSplitter lines_;
   std::string line_;
   std::string line_end_;
   std::string event_kind_;
+  bool has_data_ = false;
   bool saw_error_ = false;
 };
 

@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "proxy/json_text.h"
@@ -14,14 +13,6 @@
 namespace arkroute {
 
 namespace {
-
-// The first line ending in [p, end): a CR or an LF, whichever comes first; end when none.
-const char* findLineEnd(const char* p, const char* end) {
-  const void* lf = std::memchr(p, '\n', static_cast<size_t>(end - p));
-  const char* stop = lf ? static_cast<const char*>(lf) : end;
-  const void* cr = std::memchr(p, '\r', static_cast<size_t>(stop - p));
-  return cr ? static_cast<const char*>(cr) : stop;
-}
 
 // `"type":"<name>"` as an unnamed event's data holds it (minified, as providers send it).
 std::string typeMember(const std::string& name) {
@@ -43,24 +34,23 @@ SseCapture::SseCapture(size_t limit, ImageEvents events)
       succeeded_name_(eventName(events, "partial_succeeded")),
       failed_name_(eventName(events, "partial_failed")) {}
 
-void SseCapture::feed(std::string_view bytes) {
-  const char* p = bytes.data();
-  const char* end = p + bytes.size();
-  while (p < end && !overflowed_) {
-    if (after_cr_) {  // CRLF is one line ending, even when split between two reads
-      after_cr_ = false;
-      if (*p == '\n') {
-        ++p;
-        continue;
-      }
-    }
-    const char* eol = findLineEnd(p, end);
-    appendToLine(std::string_view(p, static_cast<size_t>(eol - p)));
-    if (eol == end) break;
-    after_cr_ = *eol == '\r';
-    p = eol + 1;
-    if (!overflowed_) endLine();
+// Reads lines through the shared splitter; a capture that gave up reads no more.
+struct SseCapture::LineSink {
+  SseCapture& capture;
+  bool linePiece(std::string_view piece) {
+    capture.appendToLine(piece);
+    return !capture.overflowed_;
   }
+  bool lineEnd() {
+    capture.endLine();
+    return !capture.overflowed_;
+  }
+};
+
+void SseCapture::feed(std::string_view bytes) {
+  if (overflowed_) return;
+  LineSink sink{*this};
+  lines_.feed(bytes, sink);
 }
 
 void SseCapture::appendToLine(std::string_view piece) {
@@ -74,16 +64,7 @@ void SseCapture::endLine() {
     endEvent();
     return;
   }
-  if (line_.front() == ':') {  // a comment (keep-alive)
-    line_.clear();
-    return;
-  }
-  std::string_view line(line_);
-  size_t colon = line.find(':');
-  std::string_view field = line.substr(0, colon);
-  std::string_view value =
-      colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
-  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  auto [field, value] = sse::splitField(line_);  // a comment (keep-alive) has no name
   if (field == "event") {
     event_.assign(value);
   } else if (field == "data") {

@@ -4,10 +4,10 @@
 // `image_edit.completed` for an edit), or Seedream's `partial_succeeded` events, once its
 // completed event has closed the set. Partial previews are ignored; an `error` event, or a
 // Seedream `partial_failed` one (an image is missing), makes the stream uncacheable. Lines are
-// parsed as they arrive (LF, CRLF or CR endings, any split), so each byte is looked at once. An
-// event is known by its name; only an unnamed one by the type in its data. Memory: the current
-// kept (or unnamed) event's data and the kept images, never more than the limit; a stream that
-// needs more is given up (uncacheable) and passes through untouched.
+// parsed as they arrive (sse_lines.h: LF, CRLF or CR endings, any split), so each byte is looked at
+// once. An event is known by its name; only an unnamed one by the type in its data. Memory: the
+// current kept (or unnamed) event's data and the kept images, never more than the limit; a stream
+// that needs more is given up (uncacheable) and passes through untouched.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "proxy/image_events.h"
+#include "proxy/sse_lines.h"
 
 namespace arkroute {
 
@@ -39,6 +40,7 @@ class SseCapture {
   bool overflowed() const { return overflowed_; }
 
  private:
+  struct LineSink;
   void appendToLine(std::string_view piece);
   void endLine();
   void endEvent();
@@ -48,10 +50,10 @@ class SseCapture {
 
   size_t limit_;
   std::string completed_name_, succeeded_name_, failed_name_;  // the stream's event names
-  std::string line_;       // the line being read, without its ending
-  bool after_cr_ = false;  // the last byte seen was a CR: an LF right after it ends nothing
-  std::string event_;      // the current event's name ("" when it has no event: line)
-  std::string data_;       // the current event's data lines, joined with '\n'
+  sse::LineSplitter lines_;
+  std::string line_;   // the line being read, without its ending
+  std::string event_;  // the current event's name ("" when it has no event: line)
+  std::string data_;   // the current event's data lines, joined with '\n'
   bool has_data_ = false;
   std::vector<std::string> completed_;  // raw JSON of each completed event's data
   std::vector<std::string> succeeded_;  // and of each Seedream partial_succeeded event's

@@ -62,6 +62,14 @@ TEST(ImageCounter, ADataLineWhoseTypeFollowsItsImageIsCounted) {
   EXPECT_EQ(countEveryWay(stream, true), 1);
 }
 
+TEST(ImageCounter, ReadsAStreamsLinesAsTheCacheDoesBareCrIncluded) {
+  std::string completed = "data: {\"type\":\"image_generation.completed\",\"b64_json\":\"AAAA\"}";
+  EXPECT_EQ(countEveryWay(completed + "\r\r" + completed + "\r\n\r\n", true), 2);
+  EXPECT_EQ(countEveryWay("event: image_generation.completed\r\r" + completed + "\n\n", true), 1)
+      << "an event without data is not dispatched";
+  EXPECT_EQ(countEveryWay(": keep-alive\n\nevent:image_edit.completed\ndata: {}\n\n", true), 1);
+}
+
 TEST(ImageCounter, AStreamThatEndsOnAnErrorEventIsNoted) {
   std::string stream =
       "event: image_generation.partial_image\ndata: {\"type\":\"image_generation.partial_image\"}"
