@@ -184,13 +184,19 @@ std::optional<ApiError> GenerationHandler::admitUpstream() {
   if (route_->model->price) {
     estimate = budgetEstimate(*route_->model->price, request_->quality(), request_->size(), images);
   }
+  bool fits_once_settled = false;
   reserved_usd_ = services.key_limits->reserve(
-      *key_, estimate, [ledger, this] { return ledger->spent(key_->id); }, &remaining);
+      *key_, estimate, [ledger, this] { return ledger->spent(key_->id); }, &remaining,
+      &fits_once_settled);
   if (!reserved_usd_) {
-    return ApiError::insufficientQuota("Budget exhausted for key '" + key_->name + "': $" +
-                                       formatUsd(std::max(0.0, remaining)) +
-                                       " left, this request is estimated at $" +
-                                       formatUsd(estimate) + ". Cached generations stay free.");
+    ApiError error = ApiError::insufficientQuota(
+        "Budget exhausted for key '" + key_->name + "': $" + formatUsd(std::max(0.0, remaining)) +
+        " left, this request is estimated at $" + formatUsd(estimate) +
+        ". Cached generations stay free.");
+    // Unless requests in flight may settle for less than they hold, a retry cannot succeed: the
+    // SDKs are told not to retry (they do retry a 429 otherwise).
+    error.no_retry = !fits_once_settled;
+    return error;
   }
   return std::nullopt;
 }

@@ -50,7 +50,8 @@ bool KeyLimits::takeImages(const VirtualKey& key, int n, int64_t now_ms, int64_t
 }
 
 std::optional<double> KeyLimits::reserve(const VirtualKey& key, std::optional<double> estimate,
-                                         const std::function<double()>& spent, double* remaining) {
+                                         const std::function<double()>& spent, double* remaining,
+                                         bool* fits_once_settled) {
   std::lock_guard lock(mutex_);
   State& state = states_[key.id];
   if (!key.budget_usd) {
@@ -58,12 +59,18 @@ std::optional<double> KeyLimits::reserve(const VirtualKey& key, std::optional<do
     state.reserved += estimate.value_or(0.0);
     return estimate.value_or(0.0);
   }
-  double balance = *key.budget_usd - spent() - state.reserved;
+  double unreserved = *key.budget_usd - spent();
+  double balance = unreserved - state.reserved;
   *remaining = balance;
   double amount = estimate.value_or(0.0);
-  constexpr double kCent = 1e-9;  // rounding slack
-  bool fits = estimate ? amount <= balance + kCent : balance > kCent;
-  if (!fits) return std::nullopt;
+  auto fits = [&](double left) {
+    constexpr double kSlack = 1e-9;  // rounding
+    return estimate ? amount <= left + kSlack : left > kSlack;
+  };
+  if (!fits(balance)) {
+    if (fits_once_settled) *fits_once_settled = fits(unreserved);
+    return std::nullopt;
+  }
   state.reserved += amount;
   return amount;
 }

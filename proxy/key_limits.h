@@ -36,9 +36,12 @@ class KeyLimits {
   // nullopt when the budget does not allow it; *remaining is the balance before this request.
   // spent (the ledger's total for the key) is read under the same lock as the reservations: a
   // request that finishes meanwhile adds its cost to the ledger before it releases its
-  // reservation, so its cost is counted once here, never in neither.
+  // reservation, so its cost is counted once here, never in neither. When refused,
+  // *fits_once_settled (if given) says whether the request would fit were every reservation of
+  // requests in flight released: only then may a retry succeed.
   std::optional<double> reserve(const VirtualKey& key, std::optional<double> estimate,
-                                const std::function<double()>& spent, double* remaining);
+                                const std::function<double()>& spent, double* remaining,
+                                bool* fits_once_settled = nullptr);
   void release(const std::string& key_id, double reserved);
 
  private:

@@ -274,6 +274,7 @@ TEST(Budgets, ASeedreamSetCountsAsTheImagesItMayMake) {
   HttpResponse second = set(budget, "second set");
   EXPECT_EQ(second.status, 429) << second.body;
   EXPECT_EQ(errorCode(second), "insufficient_quota");
+  EXPECT_EQ(second.header("x-should-retry"), "false") << "nothing in flight: no retry can fit";
   EXPECT_NEAR(getJson(gateway.port(), "/v1/usage", budget)["key"]["spent_usd"].get<double>(), 0.04,
               1e-9);
   std::string paced =

@@ -56,6 +56,20 @@ TEST(KeyLimits, ReleasedReservationsFreeTheBalance) {
   EXPECT_FALSE(limits.reserve(key, 0.08, spentOf(0.05), &remaining));
 }
 
+TEST(KeyLimits, ARefusalSaysWhetherTheRequestFitsOnceRequestsInFlightSettle) {
+  KeyLimits limits;
+  VirtualKey key = keyWithBudget(0.10);
+  double remaining = 0;
+  ASSERT_TRUE(limits.reserve(key, 0.06, spentOf(0.0), &remaining));
+  bool fits_once_settled = false;
+  EXPECT_FALSE(limits.reserve(key, 0.06, spentOf(0.0), &remaining, &fits_once_settled));
+  EXPECT_TRUE(fits_once_settled) << "the one in flight may settle for less";
+  EXPECT_FALSE(limits.reserve(key, 0.06, spentOf(0.05), &remaining, &fits_once_settled));
+  EXPECT_FALSE(fits_once_settled) << "what was spent stays spent";
+  EXPECT_FALSE(limits.reserve(key, std::nullopt, spentOf(0.10), &remaining, &fits_once_settled));
+  EXPECT_FALSE(fits_once_settled) << "an unknown price needs a positive balance";
+}
+
 TEST(KeyLimits, UnknownPriceNeedsAPositiveBalanceAndUnlimitedKeysAlwaysPass) {
   KeyLimits limits;
   double remaining = 0;
