@@ -483,6 +483,9 @@ void GenerationHandler::respondError(const ApiError& error) {
   if (outcome_.empty()) outcome_ = std::string(toString(error.source)) + "_error";
   http::Headers headers;
   if (route_) headers.set("X-ArkRoute-Model", route_->model->name);
+  // A failure the provider bills (a Kling task that was made, a timeout while it had the request)
+  // is charged: the answer says what, as the ledger does.
+  if (paid_not_delivered_) headers.set("X-ArkRoute-Cost-USD", formatUsd(cost_usd_));
   addCommonHeaders(&headers);
   if (error.retry_after_ms > 0) {
     headers.set("retry-after", std::to_string((error.retry_after_ms + 999) / 1000));

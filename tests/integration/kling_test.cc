@@ -247,6 +247,7 @@ TEST(Kling, ImagesThatCannotBeDownloadedAreA502WithoutASecondTask) {
   EXPECT_NE(response.body.find("HTTP 404"), std::string::npos) << response.body;
   EXPECT_EQ(sim.requests(kSubmits), 1);
   EXPECT_DOUBLE_EQ(chargedUsd(gateway.port(), 1), 0.02) << "Kling made, and bills, the image";
+  EXPECT_EQ(response.header("x-arkroute-cost-usd"), "0.020000") << "the answer says so too";
 }
 
 TEST(Kling, ADownloadThatFailsOnceIsFetchedAgain) {

@@ -104,6 +104,7 @@ TEST(UpstreamFailures, AFirstByteTimeoutIsChargedTheEstimateAndNotResent) {
       httpPostJson(gateway.port(), "/v1/images/generations",
                    R"({"model":"priced","prompt":"stalled"})", {{"x-sim-fault", "stall"}});
   EXPECT_EQ(response.status, 504) << response.body;
+  EXPECT_EQ(response.header("x-arkroute-cost-usd"), "0.040000");
   json totals;
   for (int i = 0; i < 250; ++i, std::this_thread::sleep_for(20ms)) {
     totals = json::parse(httpGet(gateway.port(), "/v1/usage").body)["totals"];
