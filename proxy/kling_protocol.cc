@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -84,7 +85,12 @@ std::optional<ApiError> copyCount(element request, nlohmann::json* out) {
   element n;
   if (request["n"].get(n) != simdjson::SUCCESS || n.is_null()) return std::nullopt;
   int64_t count = 0;
-  if (n.get(count) != simdjson::SUCCESS || count < 1 || count > 9) {
+  double number = 0;  // 2.0 is 2, as the request's own check has it
+  if (n.get(count) != simdjson::SUCCESS && n.get(number) == simdjson::SUCCESS && number >= 1 &&
+      number <= 9 && std::floor(number) == number) {
+    count = static_cast<int64_t>(number);
+  }
+  if (count < 1 || count > 9) {
     return ApiError::invalidValue("Kling makes 1 to 9 images per request ('n').", "n");
   }
   (*out)["n"] = count;

@@ -76,6 +76,9 @@ TEST(KlingTranslate, RefusesWhatKlingCannotMake) {
   EXPECT_EQ(refused(R"({"model":"k","prompt":"p","aspect_ratio":"5:4"})").param, "aspect_ratio");
   EXPECT_EQ(refused(R"({"model":"k","prompt":"p","n":10})").param, "n");
   EXPECT_EQ(refused(R"({"model":"k","prompt":"p","n":0})").param, "n");
+  EXPECT_EQ(refused(R"({"model":"k","prompt":"p","n":2.5})").param, "n");
+  EXPECT_EQ(refused(R"({"model":"k","prompt":"p","n":9.0e300})").param, "n");
+  EXPECT_EQ(submitted(R"({"model":"k","prompt":"p","n":2.0})")["n"], 2) << "2.0 is 2";
   EXPECT_EQ(refused("[1]").status, 400);
 }
 
