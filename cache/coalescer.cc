@@ -1,4 +1,4 @@
-// Coalescer: flights of waiters per digest, batched waking, takeover on failure.
+// Coalescer: flights of waiters per digest, batched waking, shared refusals, takeover on failure.
 #include "cache/coalescer.h"
 
 #include <algorithm>
@@ -13,6 +13,8 @@ std::string_view toString(Coalescer::Outcome outcome) {
       return "done";
     case Coalescer::Outcome::kUncacheable:
       return "uncacheable";
+    case Coalescer::Outcome::kRefused:
+      return "refused";
     case Coalescer::Outcome::kFailed:
       return "failed";
     case Coalescer::Outcome::kWaitTimeout:
@@ -49,8 +51,7 @@ bool Coalescer::cancelWait(const Digest& digest, Ticket ticket) {
 }
 
 // Wakes every waiter with outcome, one batch at a time; the flight ends with the last batch.
-void Coalescer::settle(const Digest& digest, Outcome outcome,
-                       std::shared_ptr<const CacheEntry> entry, bool stored) {
+void Coalescer::settle(const Digest& digest, const Result& outcome) {
   bool last_batch = false;
   while (!last_batch) {
     std::vector<Waiter> batch;
@@ -66,9 +67,13 @@ void Coalescer::settle(const Digest& digest, Outcome outcome,
       last_batch = waiters.empty();
       if (last_batch) flights_.erase(it);
     }
-    if (outcome == Outcome::kDone) coalesced_ += batch.size();
+    if (outcome.outcome == Outcome::kDone) coalesced_ += batch.size();
+    if (outcome.outcome == Outcome::kRefused) refused_ += batch.size();
     for (Waiter& waiter : batch) {
-      if (waiter.callback) waiter.callback(Result{outcome, entry, stored, nullptr});
+      if (waiter.callback) {
+        waiter.callback(
+            Result{outcome.outcome, outcome.entry, outcome.stored, nullptr, outcome.error});
+      }
     }
   }
 }
@@ -106,12 +111,13 @@ void Coalescer::handOverToNextWaiter(const Digest& digest) {
     ++takeovers_;
   }
   Result result{Outcome::kFailed, nullptr, false,
-                std::unique_ptr<WritePermit>(new WritePermit(*this, digest))};
+                std::unique_ptr<WritePermit>(new WritePermit(*this, digest)), nullptr};
   if (next.callback) next.callback(std::move(result));
 }
 
 Coalescer::Stats Coalescer::stats() const {
-  return Stats{writers_.load(), waiters_joined_.load(), coalesced_.load(), takeovers_.load()};
+  return Stats{writers_.load(), waiters_joined_.load(), coalesced_.load(), takeovers_.load(),
+               refused_.load()};
 }
 
 Coalescer::WritePermit::~WritePermit() {
@@ -121,13 +127,19 @@ Coalescer::WritePermit::~WritePermit() {
 void Coalescer::WritePermit::done(std::shared_ptr<const CacheEntry> entry, bool stored) {
   if (settled_) return;
   settled_ = true;
-  owner_.settle(digest_, Outcome::kDone, std::move(entry), stored);
+  owner_.settle(digest_, Result{Outcome::kDone, std::move(entry), stored, nullptr, nullptr});
 }
 
 void Coalescer::WritePermit::uncacheable() {
   if (settled_) return;
   settled_ = true;
-  owner_.settle(digest_, Outcome::kUncacheable, nullptr);
+  owner_.settle(digest_, Result{Outcome::kUncacheable});
+}
+
+void Coalescer::WritePermit::refused(std::shared_ptr<const ErrorAnswer> answer) {
+  if (settled_) return;
+  settled_ = true;
+  owner_.settle(digest_, Result{Outcome::kRefused, nullptr, false, nullptr, std::move(answer)});
 }
 
 void Coalescer::WritePermit::failed() {

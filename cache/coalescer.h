@@ -1,10 +1,12 @@
 // Request coalescing: concurrent identical misses (same Digest), from any thread, make one
 // upstream call. The first to join gets a WritePermit (it fetches); later ones are queued with a
 // callback. Outcomes are named: kDone (every waiter gets the entry), kUncacheable (waiters fetch on
-// their own and store nothing), kFailed (exactly one waiter is handed a new permit and takes over;
-// the rest keep waiting). kWaitTimeout is the caller's own decision: it calls cancelWait and, when
-// that returns true, fetches without storing; it is never delivered to a callback. The permit is
-// RAII: dropping it without an outcome is kFailed.
+// their own and store nothing), kRefused (the call ended in an error answer, e.g. the provider's
+// refusal or a timeout: every waiter gets the same answer, none repeats the call), kFailed
+// (exactly one waiter is handed a new permit and takes over; the rest keep waiting).
+// kWaitTimeout is the caller's own decision: it calls cancelWait and, when that returns true,
+// fetches without storing; it is never delivered to a callback. The permit is RAII: dropping it
+// without an outcome is kFailed.
 //
 // Callbacks run on the thread that settles the permit, outside any lock, exactly once per waiter
 // that was not cancelled; callers re-post them to their own event loop. Waiters are woken in
@@ -21,9 +23,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "cache/cache_key.h"
 #include "cache/cache_store.h"
@@ -32,13 +37,20 @@ namespace arkroute::cache {
 
 class Coalescer {
  public:
-  enum class Outcome { kDone, kUncacheable, kFailed, kWaitTimeout };
+  enum class Outcome { kDone, kUncacheable, kRefused, kFailed, kWaitTimeout };
   class WritePermit;
+  // The error answer a call ended in, as its client got it: every waiter answers the same.
+  struct ErrorAnswer {
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;  // retry-after, x-ratelimit-*, ...
+    std::string body;
+  };
   struct Result {
     Outcome outcome = Outcome::kFailed;
-    std::shared_ptr<const CacheEntry> entry;  // kDone: the writer's entry, shared by every waiter
-    bool stored = false;                      // kDone: the store kept entry (its URLs resolve)
-    std::unique_ptr<WritePermit> permit;      // kFailed: this waiter is now the writer
+    std::shared_ptr<const CacheEntry> entry;   // kDone: the writer's entry, shared by every waiter
+    bool stored = false;                       // kDone: the store kept entry (its URLs resolve)
+    std::unique_ptr<WritePermit> permit;       // kFailed: this waiter is now the writer
+    std::shared_ptr<const ErrorAnswer> error;  // kRefused: the answer every waiter gives
   };
   using Ticket = uint64_t;
   using WaiterCallback = std::function<void(Result)>;
@@ -54,8 +66,10 @@ class Coalescer {
     // The response is complete: every waiter is served entry. stored: the cache kept it (false
     // when it refused it, e.g. too large), so waiters that want URLs to it cannot have them.
     void done(std::shared_ptr<const CacheEntry> entry, bool stored = true);
-    // The response cannot be cached (error status, no-store, ...): waiters fetch on their own.
+    // The response cannot be cached (no-store, too large, ...): waiters fetch on their own.
     void uncacheable();
+    // The call ended in an error answer that a repeat would meet too: every waiter gives it.
+    void refused(std::shared_ptr<const ErrorAnswer> answer);
     // The fetch failed: one waiter takes over with a new permit.
     void failed();
     const Digest& digest() const { return digest_; }
@@ -73,6 +87,7 @@ class Coalescer {
     uint64_t waiters_joined = 0;  // joins that were queued
     uint64_t coalesced = 0;       // waiters served kDone
     uint64_t takeovers = 0;       // permits handed to a waiter after kFailed
+    uint64_t refused = 0;         // waiters given the writer's error answer (kRefused)
   };
 
   static constexpr size_t kDefaultWakeBatch = 64;
@@ -95,8 +110,8 @@ class Coalescer {
   struct Flight {
     std::deque<Waiter> waiters;
   };
-  void settle(const Digest& digest, Outcome outcome, std::shared_ptr<const CacheEntry> entry,
-              bool stored = false);
+  // Wakes every waiter with a copy of outcome (which has no permit).
+  void settle(const Digest& digest, const Result& outcome);
   void handOver(const Digest& digest);
   void handOverToNextWaiter(const Digest& digest);
 
@@ -104,10 +119,10 @@ class Coalescer {
   mutable std::mutex mutex_;
   std::unordered_map<Digest, Flight, DigestHash> flights_;
   Ticket next_ticket_ = 1;
-  std::atomic<uint64_t> writers_{0}, waiters_joined_{0}, coalesced_{0}, takeovers_{0};
+  std::atomic<uint64_t> writers_{0}, waiters_joined_{0}, coalesced_{0}, takeovers_{0}, refused_{0};
 };
 
-// "done", "uncacheable", "failed", "wait_timeout": for logs and metrics labels.
+// "done", "uncacheable", "refused", "failed", "wait_timeout": for logs and metrics labels.
 std::string_view toString(Coalescer::Outcome outcome);
 
 }  // namespace arkroute::cache

@@ -154,7 +154,8 @@ void handleAdminCacheStats(Worker& worker, std::shared_ptr<http::Exchange> excha
                          {"expired", stats.expired},
                          {"corrupt", stats.corrupt},
                          {"dropped_writes", stats.dropped_writes},
-                         {"takeovers", coalescing.takeovers}};
+                         {"takeovers", coalescing.takeovers},
+                         {"refused_waiters", coalescing.refused}};
   sendJsonValue(*exchange, 200, body, request_id);
 }
 

@@ -435,6 +435,10 @@ void GenerationHandler::onWaitOver(cache::Coalescer::Result result) {
       serveFromCache(result.entry, "COALESCED", [this] { forwardUpstream(false); })) {
     return;
   }
+  if (result.outcome == Outcome::kRefused && result.error) {
+    answerRefused(*result.error);
+    return;
+  }
   if (result.permit) {  // the writer failed and handed this request the job
     permit_ = std::move(result.permit);
     forwardUpstream(true);

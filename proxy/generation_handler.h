@@ -87,6 +87,12 @@ class GenerationHandler : public http::UpstreamResponseHandler,
                       std::string_view status, std::function<void()> if_not_served);
   void joinCoalescing();
   void onWaitOver(cache::Coalescer::Result result);
+  // generation_refusal.cc: a call made for waiters that ends in an error answer hands them that
+  // answer (from the provider's whole body, or from the gateway's error), and a waiter gives it.
+  void refuseWaitersWithAnswer();
+  void refuseWaiters(const ApiError& error);
+  void refuseWaiters(int status, const http::Headers& headers, std::string body);
+  void answerRefused(const cache::Coalescer::ErrorAnswer& answer);
   void onWaitTimeout();
   void leaveCoalescingWait();  // this request no longer waits for an identical one in flight
   bool acceptCoalesced(const cache::CacheEntry& entry);
@@ -196,6 +202,8 @@ class GenerationHandler : public http::UpstreamResponseHandler,
   std::optional<ImageCounter> image_counter_;  // a 200's images, as they pass
   // An error answer on its way to the client, with the gateway's provider key masked in it.
   std::unique_ptr<SecretMask> error_mask_;
+  // ...and its returnable headers, kept while waiters may be handed the same answer.
+  std::unique_ptr<http::Headers> refusal_headers_;
   CachePolicy policy_;
   std::unique_ptr<EditDigests> edit_digests_;
   std::optional<cache::CacheKey> cache_key_;

@@ -197,10 +197,10 @@ void GenerationHandler::onQueueTimeout() {
 }
 
 void GenerationHandler::respondUpstreamBusy(const std::string& why) {
-  permit_.reset();
   ApiError error = ApiError::rateLimited(
       "The provider '" + upstream().name + "' " + why + " (max_concurrency / rpm shaping).", 1000);
   error.source = ErrorSource::kUpstream;
+  refuseWaiters(error);  // they would queue behind the same full shaping
   respondError(error);
 }
 
@@ -224,7 +224,7 @@ void GenerationHandler::startCall() {
   http::OutgoingRequest out = buildUpstreamRequest();
   if (sendsEditAsGeneration()) {
     if (auto error = editAsGeneration(&out)) {
-      permit_.reset();  // a waiter that takes over meets the same refusal
+      refuseWaiters(*error);  // each waiter would meet the same refusal
       return respondError(*error);
     }
   }
@@ -338,6 +338,11 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
     return;
   }
   image_counter_.reset();
+  refusal_headers_.reset();
+  if (permit_ && status >= 400) {  // its waiters may be handed the same answer
+    refusal_headers_ = std::make_unique<http::Headers>();
+    copyReturnableHeaders(headers, refusal_headers_.get());
+  }
   if (status == 200) {  // the images delivered are counted, whatever n asked for
     // A stream request's answer is an event stream unless the provider says JSON (one that
     // ignores `stream`, whose JSON is then stored all the same); a JSON request's is JSON unless
@@ -397,6 +402,7 @@ void GenerationHandler::onUpstreamComplete() {
   if (status_ >= 400) {  // the provider's error, passed on: 4xx and 5xx alike are its own
     outcome_ = "upstream_error";
     error_code_ = providerErrorCode(body_tail_.view());
+    refuseWaitersWithAnswer();  // a repeat would meet it too
   } else {
     outcome_ = "ok";
   }
@@ -453,13 +459,19 @@ void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
     return;
   }
   outcome_ = "upstream_error";
-  permit_.reset();  // an unfinished permit wakes one waiter to take over
   if (exchange_->responseStarted()) {
+    permit_.reset();     // an unfinished permit wakes one waiter to take over
     exchange_->abort();  // part of the body went out: the client must see a truncated response
     finish();
     return;
   }
-  respondError(upstreamFailureError(error, upstream().name));
+  ApiError failure = upstreamFailureError(error, upstream().name);
+  if (error.kind == http::UpstreamError::Kind::kCancelled) {
+    permit_.reset();  // one waiter takes over
+  } else {
+    refuseWaiters(failure);  // the waiters get the same 502/504, none repeats the call
+  }
+  respondError(failure);
 }
 
 // This handler threw while the provider's answer arrived (a bug; the upstream client caught it):

@@ -62,6 +62,9 @@ void registerCacheMetrics(MetricsRegistry& registry, const cache::CacheStore& st
   registry.valueCollector("arkroute_cache_takeovers_total",
                           "Coalesced waiters that took over a failed generation.",
                           MetricType::kCounter, [c] { return c->stats().takeovers; });
+  registry.valueCollector("arkroute_cache_refused_waiters_total",
+                          "Coalesced waiters given the error answer of the call they waited for.",
+                          MetricType::kCounter, [c] { return c->stats().refused; });
 }
 
 }  // namespace arkroute

@@ -18,6 +18,7 @@ class ResponseTail {
   // Adds data's bytes (data itself is left as it is).
   void append(evbuffer* data) {
     size_t length = evbuffer_get_length(data);
+    total_ += length;
     size_t take = length < kCapacity ? length : kCapacity;
     evbuffer_ptr at;
     if (take == 0 || evbuffer_ptr_set(data, &at, length - take, EVBUFFER_PTR_SET) != 0) return;
@@ -26,7 +27,12 @@ class ResponseTail {
     size_ += take;
   }
   std::string_view view() const { return {bytes_.data(), size_}; }
-  void clear() { size_ = 0; }
+  // The tail is the whole body (it never passed kCapacity).
+  bool whole() const { return total_ == size_; }
+  void clear() {
+    size_ = 0;
+    total_ = 0;
+  }
 
  private:
   // Drops the oldest bytes so that `more` fit after the kept ones.
@@ -39,6 +45,7 @@ class ResponseTail {
 
   std::array<char, kCapacity> bytes_;  // the first size_ are the tail
   size_t size_ = 0;
+  size_t total_ = 0;  // every byte appended
 };
 
 }  // namespace arkroute

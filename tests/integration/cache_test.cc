@@ -352,34 +352,6 @@ TEST(Cache, ErrorsAndRefusalsAreNeverCached) {
   EXPECT_EQ(sim.requests(), 3);
 }
 
-// The call the others wait for gets an error answer (here a moderation 400 for its own header):
-// one waiter takes over and generates, the rest are served its answer, not a paid call each.
-TEST(Cache, WhenTheFetchingRequestGetsAnErrorOneWaiterTakesOver) {
-  Simulator sim;
-  Gateway gateway(cachedGateway(sim));
-  const std::string body = R"({"model":"gpt-image-1","prompt":"taken over"})";
-  std::thread leader([&] {
-    EXPECT_EQ(generate(gateway.port(), body,
-                       {{"x-sim-fault", "moderation"}, {"x-sim-latency-ms", "1000"}})
-                  .status,
-              400);
-  });
-  std::this_thread::sleep_for(300ms);
-  std::vector<HttpResponse> waiters = generateConcurrently(gateway.port(), body, 4);
-  leader.join();
-  int miss = 0, coalesced = 0;
-  for (const HttpResponse& response : waiters) {
-    ASSERT_EQ(response.status, 200) << response.body << response.error;
-    EXPECT_EQ(response.body, waiters[0].body);
-    miss += response.header("x-arkroute-cache") == "MISS";
-    coalesced += response.header("x-arkroute-cache") == "COALESCED";
-  }
-  EXPECT_EQ(miss, 1);
-  EXPECT_EQ(coalesced, 3);
-  EXPECT_EQ(sim.requests(), 2) << "the refused call and one for the four waiters";
-  EXPECT_EQ(generate(gateway.port(), body).header("x-arkroute-cache"), "HIT");
-}
-
 TEST(Cache, ModelsWithCacheOffAndPerKeyScopeKeepEntriesApart) {
   Simulator sim;
   GatewayOptions options =

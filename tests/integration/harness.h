@@ -161,6 +161,10 @@ class Gateway {
 // its access log at log_path (a file set in GatewayOptions::log_toml), one JSON object a line.
 std::vector<nlohmann::json> stopAndReadAccessLog(Gateway& gateway, const std::string& log_path);
 
+// The ledger's total cost (GET /v1/usage, open mode: the anonymous rows) once `requests` rows are
+// in (settling is asynchronous); a test failure if they never are.
+double chargedUsd(uint16_t port, int requests);
+
 // Base64 decoding for checking images; PNG signature check.
 std::string base64Decode(const std::string& text);
 bool looksLikePng(const std::string& bytes);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "integration/harness.h"
 
@@ -102,6 +103,17 @@ std::vector<nlohmann::json> stopAndReadAccessLog(Gateway& gateway, const std::st
   std::vector<nlohmann::json> records;
   for (std::string line; std::getline(lines, line);) records.push_back(nlohmann::json::parse(line));
   return records;
+}
+
+double chargedUsd(uint16_t port, int requests) {
+  nlohmann::json totals;
+  for (int i = 0; i < 250; ++i) {
+    totals = nlohmann::json::parse(httpGet(port, "/v1/usage").body)["totals"];
+    if (totals["requests"] == requests) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(totals["requests"], requests) << totals;
+  return totals.value("cost_usd", -1.0);
 }
 
 }  // namespace arkroute::testing

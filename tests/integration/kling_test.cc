@@ -54,18 +54,6 @@ HttpResponse submitWithFault(Gateway& gateway, const char* fault) {
                        {{"x-sim-fault", fault}});
 }
 
-// The ledger's total for the requests so far (open mode: the anonymous rows), once `requests`
-// rows are in.
-double chargedUsd(uint16_t port, int requests) {
-  json totals;
-  for (int i = 0; i < 250; ++i, std::this_thread::sleep_for(20ms)) {
-    totals = json::parse(httpGet(port, "/v1/usage").body)["totals"];
-    if (totals["requests"] == requests) break;
-  }
-  EXPECT_EQ(totals["requests"], requests) << totals;
-  return totals.value("cost_usd", -1.0);
-}
-
 TEST(Kling, AGenerationIsSubmittedPolledDownloadedAndAnsweredAsOpenAI) {
   Simulator sim;
   Gateway gateway(klingGateway(sim));

@@ -113,6 +113,28 @@ TEST(Coalescer, UncacheableWakesEveryWaiterToFetchOnItsOwn) {
   EXPECT_EQ(coalescer.stats().takeovers, 0u);
 }
 
+TEST(Coalescer, ARefusalIsGivenToEveryWaiterAndNoneTakesOver) {
+  Coalescer coalescer;
+  Permit permit = takePermit(coalescer.join(kDigest, nullptr));
+  std::vector<const Coalescer::ErrorAnswer*> given;
+  for (int i = 0; i < 5; ++i) {
+    coalescer.join(kDigest, [&](Coalescer::Result result) {
+      EXPECT_EQ(result.outcome, Coalescer::Outcome::kRefused);
+      EXPECT_FALSE(result.permit);
+      given.push_back(result.error.get());
+    });
+  }
+  auto answer = std::make_shared<const Coalescer::ErrorAnswer>(
+      Coalescer::ErrorAnswer{504, {{"retry-after", "1"}}, R"({"error":{}})"});
+  permit->refused(answer);
+  permit.reset();  // no second outcome: nobody takes over
+  EXPECT_EQ(given, std::vector<const Coalescer::ErrorAnswer*>(5, answer.get()));
+  EXPECT_EQ(coalescer.stats().refused, 5u);
+  EXPECT_EQ(coalescer.stats().takeovers, 0u);
+  EXPECT_TRUE(std::holds_alternative<Permit>(coalescer.join(kDigest, nullptr)))
+      << "the flight is over: the next request fetches";
+}
+
 TEST(Coalescer, ACancelledWaiterIsNeverCalled) {
   Coalescer coalescer;
   Permit permit = takePermit(coalescer.join(kDigest, nullptr));
@@ -190,6 +212,7 @@ TEST(Coalescer, DifferentDigestsNeverWaitForEachOther) {
   EXPECT_TRUE(b);
   EXPECT_EQ(toString(Coalescer::Outcome::kWaitTimeout), "wait_timeout");
   EXPECT_EQ(toString(Coalescer::Outcome::kDone), "done");
+  EXPECT_EQ(toString(Coalescer::Outcome::kRefused), "refused");
 }
 
 }  // namespace
