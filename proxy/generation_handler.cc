@@ -468,7 +468,8 @@ bool GenerationHandler::acceptCoalesced(const cache::CacheEntry& entry) {
 http::Headers GenerationHandler::clientResponseHeaders(int status,
                                                        const http::Headers& upstream) const {
   http::Headers headers;
-  copyReturnableHeaders(upstream, &headers);  // without these four: added, not set
+  // Without these four: added, not set.
+  copyReturnableHeaders(upstream, &headers, gatewayProviderKey());
   headers.add("x-request-id", request_id_);
   headers.add("X-ArkRoute-Model", route_->model->name);
   headers.add("X-ArkRoute-Cache", cache_status_);

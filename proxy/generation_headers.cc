@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "proxy/secret_mask.h"
+
 namespace arkroute {
 
 namespace {
@@ -70,9 +72,23 @@ bool namedByAnyConnection(const http::Headers& in, std::string_view name) {
   return false;
 }
 
-// Copies in's fields but those in the set and those one of in's Connection lines names.
+// Adds the field with every occurrence of secret (when not empty) in its value masked.
+void addMasked(std::string_view name, std::string_view value, std::string_view secret,
+               http::Headers* out) {
+  if (secret.empty() || value.find(secret) == std::string_view::npos) {
+    out->add(name, value);
+    return;
+  }
+  std::string masked(value);
+  maskSecret(secret, &masked);
+  out->add(name, masked);
+}
+
+// Copies in's fields but those in the set and those one of in's Connection lines names, with
+// secret masked in their values.
 template <size_t N>
-void copyEndToEnd(const http::Headers& in, const NameSet<N>& hop_by_hop, http::Headers* out) {
+void copyEndToEnd(const http::Headers& in, const NameSet<N>& hop_by_hop, http::Headers* out,
+                  std::string_view secret = {}) {
   bool names_fields = false;  // the usual: no Connection, or one that says keep-alive or close
   for (const auto& [name, value] : in) {
     if (http::equalsIgnoreCase(name, "connection") &&
@@ -83,7 +99,7 @@ void copyEndToEnd(const http::Headers& in, const NameSet<N>& hop_by_hop, http::H
   for (const auto& [name, value] : in) {
     if (hop_by_hop.contains(name)) continue;
     if (names_fields && namedByAnyConnection(in, name)) continue;
-    out->add(name, value);
+    addMasked(name, value, secret, out);
   }
 }
 
@@ -95,10 +111,11 @@ void copyForwardableHeaders(const http::Headers& in, http::Headers* out) {
   copyEndToEnd(in, kRequestHeadersNotForwarded, out);
 }
 
-void copyReturnableHeaders(const http::Headers& in, http::Headers* out) {
-  copyEndToEnd(in, kResponseHeadersNotForwarded, out);
+void copyReturnableHeaders(const http::Headers& in, http::Headers* out, std::string_view secret) {
+  copyEndToEnd(in, kResponseHeadersNotForwarded, out, secret);
   if (auto upstream_id = in.find("x-request-id")) {
-    out->set("x-upstream-request-id", *upstream_id);
+    out->remove("x-upstream-request-id");
+    addMasked("x-upstream-request-id", *upstream_id, secret, out);
   }
 }
 

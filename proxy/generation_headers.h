@@ -10,7 +10,9 @@
 namespace arkroute {
 
 void copyForwardableHeaders(const http::Headers& client_request, http::Headers* upstream_request);
-void copyReturnableHeaders(const http::Headers& upstream_response, http::Headers* client_response);
+// secret: the gateway's own provider key, masked wherever a provider echoes it in a field.
+void copyReturnableHeaders(const http::Headers& upstream_response, http::Headers* client_response,
+                           std::string_view secret);
 ApiError upstreamFailureError(const http::UpstreamError& error, std::string_view upstream);
 // The code of a provider's error answer, as the access log gives it: error.code, else error.type
 // (OpenAI's shape), else a top-level "code" given as a string (Seedream's, Kling's); "" when the

@@ -341,7 +341,7 @@ void GenerationHandler::onUpstreamHead(int status, const http::Headers& headers)
   refusal_headers_.reset();
   if (permit_ && status >= 400) {  // its waiters may be handed the same answer
     refusal_headers_ = std::make_unique<http::Headers>();
-    copyReturnableHeaders(headers, refusal_headers_.get());
+    copyReturnableHeaders(headers, refusal_headers_.get(), gatewayProviderKey());
   }
   if (status == 200) {  // the images delivered are counted, whatever n asked for
     // A stream request's answer is an event stream unless the provider says JSON (one that

@@ -427,7 +427,8 @@ TEST(HostileRetries, AFailedAnswerCutWhileDroppedIsStillRetried) {
 }
 
 // A provider whose error answer quotes the key it was given, whole or with the key split across
-// chunks: the client (JSON or url, where the gateway answers from what it captured) sees stars.
+// chunks, and in a header field: the client (JSON or url, where the gateway answers from what it
+// captured) sees stars.
 TEST(HostileSecrets, AProviderThatQuotesTheGatewaysKeyNeverShowsItToTheClient) {
   const std::string key = "sk-live-QUOTED-4a9b17c2e5";
   TestServer provider([](ServerConnection& connection) {
@@ -436,8 +437,10 @@ TEST(HostileSecrets, AProviderThatQuotesTheGatewaysKeyNeverShowsItToTheClient) {
       std::string body = R"({"error":{"message":"Incorrect API key provided: )" +
                          std::string(request.headers.get("authorization")) +
                          R"(","type":"invalid_request_error","code":"invalid_api_key"}})";
-      connection.write(head("401 Unauthorized", "Transfer-Encoding: chunked\r\n") +
-                       chunks(body, 11));
+      std::string echoed(request.headers.get("authorization"));
+      connection.write(
+          head("401 Unauthorized", "Transfer-Encoding: chunked\r\nX-Echo-Key: " + echoed + "\r\n") +
+          chunks(body, 11));
     }
   });
   Gateway gateway{GatewayOptions{
@@ -454,6 +457,7 @@ TEST(HostileSecrets, AProviderThatQuotesTheGatewaysKeyNeverShowsItToTheClient) {
     EXPECT_NE(response.body.find("Bearer " + std::string(key.size(), '*')), std::string::npos)
         << format << ": " << response.body;
     EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["code"], "invalid_api_key");
+    EXPECT_EQ(response.header("x-echo-key"), "Bearer " + std::string(key.size(), '*')) << format;
   }
 }
 

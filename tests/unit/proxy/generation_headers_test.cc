@@ -59,7 +59,7 @@ TEST(GenerationHeaders, FieldsTheConnectionHeaderNamesStayOnTheirHop) {
   EXPECT_EQ(names(forwarded), (std::vector<std::string>{"X-Kept"})) << "a second Connection line";
   http::Headers answer = headersOf({{"Connection", "x-up"}, {"X-Up", "v"}, {"X-Kept", "k"}});
   http::Headers returned;
-  copyReturnableHeaders(answer, &returned);
+  copyReturnableHeaders(answer, &returned, "");
   EXPECT_EQ(names(returned), (std::vector<std::string>{"X-Kept"}));
 }
 
@@ -79,11 +79,29 @@ TEST(GenerationHeaders, UpstreamCopiesOfTheGatewaysOwnHeadersAreDropped) {
                                 {"Strict-Transport-Security", "max-age=1; includeSubDomains"},
                                 {"Alt-Svc", "h3=\":443\""}});
   http::Headers out;
-  copyReturnableHeaders(in, &out);
+  copyReturnableHeaders(in, &out, "");
   EXPECT_EQ(names(out),
             (std::vector<std::string>{"Content-Type", "X-ArkRoute-Saved-USD",
                                       "x-ratelimit-remaining-requests", "x-upstream-request-id"}));
   EXPECT_EQ(out.get("x-upstream-request-id"), "upstream-id");
+}
+
+// A provider that echoes the key it was given in a field (or in its request id) never shows it.
+TEST(GenerationHeaders, TheGatewaysProviderKeyIsMaskedInReturnedFields) {
+  const std::string key = "sk-proj-ECHOED-7c1d";
+  std::string authenticate = "Bearer realm=\"api\", key=\"" + key + "\"";
+  std::string request_id = "req-" + key;
+  http::Headers in = headersOf({{"X-Echo-Key", key.c_str()},
+                                {"WWW-Authenticate", authenticate.c_str()},
+                                {"X-Request-Id", request_id.c_str()},
+                                {"X-Other", "sk-proj-ECHOED"}});
+  http::Headers out;
+  copyReturnableHeaders(in, &out, key);
+  std::string stars(key.size(), '*');
+  EXPECT_EQ(out.get("x-echo-key"), stars);
+  EXPECT_EQ(out.get("www-authenticate"), "Bearer realm=\"api\", key=\"" + stars + "\"");
+  EXPECT_EQ(out.get("x-upstream-request-id"), "req-" + stars);
+  EXPECT_EQ(out.get("x-other"), "sk-proj-ECHOED") << "only the whole key is masked";
 }
 
 // A provider's "Transfer-Encoding : chunked" is framing to http-parser. The response parser trims
@@ -105,7 +123,7 @@ TEST(GenerationHeaders, SpacedOrInvalidNamesFromTheProviderNeverReachTheClient) 
   EXPECT_EQ(names(parser.headers()),
             (std::vector<std::string>{"Transfer-Encoding", "X-Kept", "Content-Type"}));
   http::Headers out;
-  copyReturnableHeaders(parser.headers(), &out);
+  copyReturnableHeaders(parser.headers(), &out, "");
   EXPECT_EQ(names(out), (std::vector<std::string>{"X-Kept", "Content-Type"}));
   EXPECT_EQ(out.get("x-kept"), "kept");
 }
