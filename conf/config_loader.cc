@@ -10,9 +10,9 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "conf/config.h"
+#include "conf/file_text.h"
 #include "conf/schema.h"
 
 namespace arkroute {
@@ -440,10 +440,12 @@ LoadedConfig loadConfigFromString(std::string_view toml_text, const std::string&
 }
 
 LoadedConfig loadConfig(const std::string& path, const EnvLookup& env, ProviderKeys keys) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError({ConfigProblem{path, 0, 0, "cannot read the config file"}});
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return loadConfigFromString(text, path, env, keys);
+  std::string why;
+  std::optional<std::string> text = readFileText(path, FileKind::kAny, &why);
+  if (!text) {
+    throw ConfigError({ConfigProblem{path, 0, 0, "cannot read the config file (" + why + ")"}});
+  }
+  return loadConfigFromString(*text, path, env, keys);
 }
 
 }  // namespace arkroute

@@ -3,11 +3,11 @@
 // and shaping, retries and health.
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <optional>
 #include <string>
 
 #include "conf/config_loader.h"
+#include "conf/file_text.h"
 
 namespace arkroute {
 
@@ -110,12 +110,13 @@ void Loader::readKeyFile(const toml::node& at, UpstreamConfig* u) {
     }
     path = *directory + "/" + path;
   }
-  std::ifstream in(path, std::ios::binary);
-  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.is_open()) {
-    problem(at, "upstream '" + u->name + "': api_key_file '" + path + "' cannot be read");
+  std::string why;
+  std::optional<std::string> key = readFileText(path, FileKind::kRegular, &why);
+  if (!key) {
+    problem(at,
+            "upstream '" + u->name + "': api_key_file '" + path + "' cannot be read (" + why + ")");
   } else {
-    acceptKey(at, u, std::move(key), "api_key_file '" + path + "'");
+    acceptKey(at, u, std::move(*key), "api_key_file '" + path + "'");
   }
 }
 
@@ -179,9 +180,10 @@ void Loader::loadUpstream(const toml::table& t) {
     }
   }
   readString(t, "upstream", "ca_file", &u.ca_file);
-  if (!u.ca_file.empty() && !std::ifstream(u.ca_file)) {
+  std::string why;
+  if (!u.ca_file.empty() && !readFileText(u.ca_file, FileKind::kRegular, &why)) {
     problem(*t.get("ca_file"),
-            "upstream '" + u.name + "': ca_file '" + u.ca_file + "' cannot be read");
+            "upstream '" + u.name + "': ca_file '" + u.ca_file + "' cannot be read (" + why + ")");
   }
   readBool(t, "upstream", "tls_verify", &u.tls_verify);
   if (!u.tls_verify) {

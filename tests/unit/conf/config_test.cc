@@ -3,6 +3,7 @@
 #include "conf/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -317,6 +318,33 @@ TEST(ConfigLoader, KeyFileIsReadFromAPathOrTheCredentialsDirectory) {
   auto conflicting = problemsOf(both, envWith({{"SIM_KEY", "k"}}));
   ASSERT_EQ(conflicting.size(), 1u);
   EXPECT_NE(conflicting[0].message.find("not both"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// A directory or a FIFO where a file should be is a problem named with its reason: never an
+// exception out of the loader, never a reload stuck on a FIFO without a writer.
+TEST(ConfigLoader, WhatIsNotAFileIsAProblemWithItsReason) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "arkroute-not-files";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "keydir");
+  ASSERT_EQ(::mkfifo((dir / "keyfifo").c_str(), 0600), 0);
+  for (const char* name : {"keydir", "keyfifo"}) {
+    std::string config = std::string(kMinimal);
+    config.insert(config.find("[[model]]"), "api_key_file = \"" + (dir / name).string() + "\"\n");
+    auto problems = problemsOf(config);
+    ASSERT_EQ(problems.size(), 1u) << name;
+    EXPECT_NE(problems[0].message.find(name == std::string("keydir") ? "is a directory"
+                                                                     : "is not a regular file"),
+              std::string::npos)
+        << problems[0].message;
+  }
+  try {
+    loadConfig(dir.string(), envWith({}));
+    ADD_FAILURE() << "a directory loaded as a config";
+  } catch (const ConfigError& error) {
+    ASSERT_EQ(error.problems().size(), 1u);
+    EXPECT_NE(error.problems()[0].message.find("is a directory"), std::string::npos);
+  }
   std::filesystem::remove_all(dir);
 }
 
