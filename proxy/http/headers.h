@@ -47,6 +47,13 @@ inline std::string_view trimOws(std::string_view text) {
   return text;
 }
 
+// A byte no field value or request target may hold (RFC 9110 5.5): a control character other than
+// a tab, or DEL.
+inline bool isControlByte(char c) {
+  auto byte = static_cast<unsigned char>(c);
+  return (byte < 0x20 && byte != '\t') || byte == 0x7f;
+}
+
 // True when every character may appear in a field name (RFC 9110 token characters). http-parser
 // accepts spaces in names ("Transfer-Encoding : chunked"); such a field must be refused, never
 // forwarded: a provider that reads it differently than the gateway would split the pooled

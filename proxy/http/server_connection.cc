@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <optional>
@@ -38,6 +39,7 @@ class ServerParserCallbacks {
     c->header_field_.clear();
     c->last_was_value_ = false;
     c->headers_complete_ = false;
+    c->chunk_ends_.reset();
     return 0;
   }
   static int onUrl(http_parser* p, const char* at, size_t length) {
@@ -57,6 +59,12 @@ class ServerParserCallbacks {
   }
   static int onHeaderValue(http_parser* p, const char* at, size_t length) {
     ServerConnection* c = self(p);
+    // This http-parser build checks every byte of a value but its first.
+    if (!c->last_was_value_ && length > 0 && isControlByte(at[0])) {
+      c->error_status_ = 400;
+      c->error_message_ = "Malformed HTTP request: a header value contains a control character";
+      return -1;
+    }
     if (!c->last_was_value_) c->request_.headers.add(c->header_field_, "");
     c->last_was_value_ = true;
     c->request_.headers.appendToLastValue(std::string_view(at, length));
@@ -70,6 +78,7 @@ class ServerParserCallbacks {
       return -1;
     }
     c->request_.body.append(at, length);
+    if (!c->chunk_ends_.bodyPiece(p, at + length)) return c->refuseChunkEnd();
     return 0;
   }
   static int onMessageComplete(http_parser* p) {
@@ -121,6 +130,33 @@ std::optional<std::pair<int, std::string>> headRefusal(const Request& r) {
   return std::nullopt;
 }
 
+// What this http-parser build lets through on the slow path's request line (its strict checks are
+// off): a version that is not "HTTP/1.0" or "HTTP/1.1" ("HTTX/1.1" reads as 1.1; 505 for another
+// version number), and a control character (a tab) inside the target.
+std::optional<std::pair<int, std::string>> requestLineRefusal(std::string_view line,
+                                                              std::string_view target) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::string_view version = line.substr(line.rfind(' ') + 1);
+  bool numbered = version.size() == 8 && version.starts_with("HTTP/") &&
+                  std::isdigit(static_cast<unsigned char>(version[5])) && version[6] == '.' &&
+                  std::isdigit(static_cast<unsigned char>(version[7]));
+  if (!numbered) {
+    return std::pair{400, std::string("Malformed HTTP request: the request line does not end "
+                                      "with HTTP/1.1 or HTTP/1.0")};
+  }
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+    return std::pair{
+        505, "HTTP version " + std::string(version.substr(5)) + " is not supported: send HTTP/1.1"};
+  }
+  for (char byte : target) {
+    if (isControlByte(byte) || byte == '\t') {
+      return std::pair{400, std::string("Malformed HTTP request: the request target contains "
+                                        "a control character")};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
@@ -133,7 +169,9 @@ int ServerParserCallbacks::onHeadersComplete(http_parser* p) {
   size_t question = target.find('?');
   r.path = target.substr(0, question);
   r.query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-  if (auto refusal = headRefusal(r)) {
+  auto refusal = requestLineRefusal(c->request_line_, c->target_);
+  if (!refusal) refusal = headRefusal(r);
+  if (refusal) {
     c->error_status_ = refusal->first;
     c->error_message_ = std::move(refusal->second);
     http_parser_pause(p, 1);
@@ -249,6 +287,25 @@ bool ServerConnection::takeSimpleRequest() {
   return true;
 }
 
+// The slow path's request line, up to its LF, for requestLineRefusal (bounded by the head limit).
+void ServerConnection::keepRequestLine(std::string_view data) {
+  if (head_bytes_ == 0) {
+    request_line_.clear();
+    request_line_done_ = false;
+  }
+  if (request_line_done_) return;
+  size_t newline = data.find('\n');
+  request_line_.append(data.substr(0, newline));
+  request_line_done_ = newline != std::string_view::npos;
+}
+
+// A chunk's data not followed by CRLF (see ChunkEnds): the request is refused, never forwarded.
+int ServerConnection::refuseChunkEnd() {
+  error_status_ = 400;
+  error_message_ = "Malformed HTTP request: a chunk's data is not followed by CRLF";
+  return -1;
+}
+
 // Feeds buffered bytes to the parser. Returns true when a whole request is ready.
 bool ServerConnection::parseAvailable() {
   evbuffer* input = stream_->input();
@@ -262,6 +319,12 @@ bool ServerConnection::parseAvailable() {
       // A whole oversized head can arrive in one read: feed at most one byte over the limit.
       size_t max_head = shared_.limits.max_header_bytes;
       length = std::min(length, max_head - std::min(head_bytes_, max_head) + 1);
+    }
+    if (!headers_complete_) keepRequestLine(std::string_view(data, length));
+    if (!chunk_ends_.beginRead(data, length)) {
+      refuseChunkEnd();
+      failRequest(error_status_, error_message_);
+      return false;
     }
     size_t consumed =
         http_parser_execute(&parser_, &ServerParserCallbacks::settings(), data, length);

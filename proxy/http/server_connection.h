@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/http/chunk_ends.h"
 #include "proxy/http/lazy_timer.h"
 #include "proxy/http/server.h"
 #include "proxy/http/socket_stream.h"
@@ -61,6 +62,8 @@ class ServerConnection : private SocketStream::Handler {
 
   void processInput();
   bool parseAvailable();
+  int refuseChunkEnd();
+  void keepRequestLine(std::string_view data);
   bool takeSimpleRequest();
   void dispatch();
   void failRequest(int status, std::string_view message);
@@ -84,8 +87,11 @@ class ServerConnection : private SocketStream::Handler {
   event* deferred_ = nullptr;
   std::string peer_;
   http_parser parser_;
+  ChunkEnds chunk_ends_;  // checks what this libhttp-parser build does not (chunk_ends.h)
   Request request_;
-  std::string target_;  // the slow path's request target ("/v1/models?x=1"), read in pieces
+  std::string target_;        // the slow path's request target ("/v1/models?x=1"), read in pieces
+  std::string request_line_;  // ...and its request line, without the line end
+  bool request_line_done_ = false;
   std::string header_field_;
   bool last_was_value_ = false;
   bool message_complete_ = false;

@@ -36,6 +36,7 @@ void ResponseParser::reset(bool head_request) {
   body_left_ = 0;
   bytes_parsed_ = 0;
   error_.clear();
+  chunk_ends_.reset();
 }
 
 void ResponseParser::clearHead() {
@@ -72,6 +73,10 @@ int ResponseParser::onHeaderField(http_parser* parser, const char* at, size_t le
 // read as framing differently from the gateway ever reaches it.
 int ResponseParser::onHeaderValue(http_parser* parser, const char* at, size_t length) {
   ResponseParser* p = self(parser);
+  if (!p->in_value_ && length > 0 && isControlByte(at[0])) {  // this build checks the rest only
+    p->error_ = "a header value contains a control character";
+    return -1;
+  }
   if (!p->in_value_) {
     while (!p->field_.empty() && (p->field_.back() == ' ' || p->field_.back() == '\t')) {
       p->field_.pop_back();
@@ -101,8 +106,14 @@ int ResponseParser::onHeadersComplete(http_parser* parser) {
   return p->head_request_ ? 1 : 0;  // 1 tells http-parser that no body follows
 }
 
+constexpr const char* kBadChunkEnd = "a chunk's data is not followed by CRLF";
+
 int ResponseParser::onBody(http_parser* parser, const char* at, size_t length) {
   ResponseParser* p = self(parser);
+  if (!p->chunk_ends_.bodyPiece(parser, at + length)) {
+    p->error_ = kBadChunkEnd;
+    return -1;
+  }
   size_t offset = static_cast<size_t>(at - p->chunk_);
   if (!p->segments_.empty()) {
     Segment& last = p->segments_.back();
@@ -175,6 +186,10 @@ bool ResponseParser::parse(evbuffer* input, evbuffer* body) {
     if (evbuffer_peek(input, -1, nullptr, &chunk, 1) < 1 || chunk.iov_len == 0) break;
     chunk_ = static_cast<const char*>(chunk.iov_base);
     segments_.clear();
+    if (!chunk_ends_.beginRead(chunk_, chunk.iov_len)) {
+      error_ = kBadChunkEnd;
+      return false;
+    }
     size_t consumed = http_parser_execute(&parser_, &settings(), chunk_, chunk.iov_len);
     http_errno status = HTTP_PARSER_ERRNO(&parser_);
     if (status != HPE_OK && !(status == HPE_PAUSED && complete_)) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/http/chunk_ends.h"
 #include "proxy/http/headers.h"
 
 struct evbuffer;
@@ -63,6 +64,7 @@ class ResponseParser {
   void moveBody(evbuffer* input, evbuffer* body, size_t consumed);
 
   http_parser parser_;
+  ChunkEnds chunk_ends_;  // checks what this libhttp-parser build does not (chunk_ends.h)
   bool head_request_ = false;
   int status_ = 0;
   Headers headers_;

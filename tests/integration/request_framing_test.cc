@@ -97,6 +97,52 @@ TEST(RequestFraming, AnAbsoluteFormTargetIsRoutedByItsPath) {
   EXPECT_EQ(sim.requests(), 1);
 }
 
+// What Debian's http-parser lets through with its strict checks off: any two bytes after a
+// chunk's data (in one write or split where the CRLF should be), a version other than HTTP/1.x
+// ("HTTX/1.1" reads as 1.1), a tab in the target, a control byte first in a value. Each is
+// refused and never forwarded.
+TEST(RequestFraming, WhatTheLenientParserWouldLetThroughIsRefused) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  const std::string post =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  std::string junk_after_data = chunked(kBody);
+  junk_after_data.replace(junk_after_data.find("\r\n0\r\n"), 2, "XX");
+  const std::string length = "Content-Length: " + std::to_string(kBody.size()) + "\r\n\r\n";
+  struct Case {
+    std::string wire;
+    int status;
+    std::string says;
+  };
+  const Case cases[] = {
+      {post + "Transfer-Encoding: chunked\r\n\r\n" + junk_after_data, 400, "CRLF"},
+      {"GET /healthz HTTX/1.1\r\nHost: x\r\n\r\n", 400, "HTTP/1.1 or HTTP/1.0"},
+      {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, "version 2.0"},
+      {"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505, "version 9.9"},
+      {"GET /heal\tthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "control character"},
+      {post + "X-V: " + std::string(1, '\x01') + "abc\r\n" + length + kBody, 400,
+       "control character"},
+      {post + "X-V: " + std::string(1, '\0') + "abc\r\n" + length + kBody, 400,
+       "control character"},
+  };
+  for (const Case& c : cases) {
+    std::string answer = exchange(gateway.port(), c.wire);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 " + std::to_string(c.status) + " ", 0), 0u) << answer;
+    EXPECT_NE(answer.find(c.says), std::string::npos) << answer;
+  }
+  int fd = connectLoopback(gateway.port());  // the bad CRLF in the next read
+  ASSERT_GE(fd, 0);
+  std::string split = post + "Transfer-Encoding: chunked\r\n\r\n" + junk_after_data;
+  size_t at = split.find("XX0");
+  send(fd, split.data(), at, MSG_NOSIGNAL);
+  std::this_thread::sleep_for(100ms);
+  send(fd, split.data() + at, split.size() - at, MSG_NOSIGNAL);
+  std::string answer = readUntilClosed(fd, 5s);
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400 ", 0), 0u) << answer;
+  EXPECT_EQ(sim.requests(), 0);
+}
+
 TEST(RequestFraming, EveryTokenCharacterIsAllowedInAName) {
   Simulator sim;
   Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
