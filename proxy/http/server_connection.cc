@@ -141,8 +141,9 @@ std::optional<std::pair<int, std::string>> requestLineRefusal(std::string_view l
                   std::isdigit(static_cast<unsigned char>(version[5])) && version[6] == '.' &&
                   std::isdigit(static_cast<unsigned char>(version[7]));
   if (!numbered) {
+    // Not "HTTP/1.1 " with a space in the text: a client scanning for status lines would see one.
     return std::pair{400, std::string("Malformed HTTP request: the request line does not end "
-                                      "with HTTP/1.1 or HTTP/1.0")};
+                                      "with the version HTTP/1.0 or HTTP/1.1")};
   }
   if (version != "HTTP/1.1" && version != "HTTP/1.0") {
     return std::pair{

@@ -116,7 +116,7 @@ TEST(RequestFraming, WhatTheLenientParserWouldLetThroughIsRefused) {
   };
   const Case cases[] = {
       {post + "Transfer-Encoding: chunked\r\n\r\n" + junk_after_data, 400, "CRLF"},
-      {"GET /healthz HTTX/1.1\r\nHost: x\r\n\r\n", 400, "HTTP/1.1 or HTTP/1.0"},
+      {"GET /healthz HTTX/1.1\r\nHost: x\r\n\r\n", 400, "HTTP/1.0 or HTTP/1.1"},
       {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, "version 2.0"},
       {"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505, "version 9.9"},
       {"GET /heal\tthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "control character"},
