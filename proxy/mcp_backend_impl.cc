@@ -141,9 +141,17 @@ void GatewayMcpBackend::run(http::Request request, const std::string& authorizat
   GenerationHandler::start(worker_, exchange, std::move(request_id));
 }
 
-nlohmann::json GatewayMcpBackend::listModels() const {
+nlohmann::json GatewayMcpBackend::listModels(const std::string& authorization) const {
+  // A key limited to some models lists only those, as GET /v1/models does.
+  std::optional<VirtualKey> key;
+  if (worker_.runtime().config().auth.mode == AuthMode::kKeys && !authorization.empty()) {
+    Services& services = worker_.services();
+    auto found = services.keys->authenticate(bearerToken(authorization), services.now_ms());
+    if (auto* known = std::get_if<VirtualKey>(&found)) key = std::move(*known);
+  }
   nlohmann::json models = nlohmann::json::array();
   for (const ModelConfig& model : worker_.runtime().config().models) {
+    if (key && !key->allowsModel(model.name)) continue;
     models.push_back({{"name", model.name},
                       {"provider", model.upstream},
                       {"upstream_model", model.upstream_model},

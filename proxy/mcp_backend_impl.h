@@ -18,7 +18,7 @@ class GatewayMcpBackend : public mcp::McpBackend {
                      std::function<void(mcp::GenerationOutcome)> done) override;
   void editImage(mcp::EditImageRequest request, std::string authorization,
                  std::function<void(mcp::GenerationOutcome)> done) override;
-  nlohmann::json listModels() const override;
+  nlohmann::json listModels(const std::string& authorization) const override;
   std::optional<nlohmann::json> estimateCost(const std::string& model, const std::string& size,
                                              const std::string& quality, int n) const override;
   std::optional<nlohmann::json> usage(const std::string& authorization) const override;

@@ -44,8 +44,10 @@ class McpBackend {
   // outcome with status 400 and an OpenAI-style error naming it. done: as for generateImage.
   virtual void editImage(EditImageRequest request, std::string authorization,
                          std::function<void(GenerationOutcome)> done) = 0;
-  // [{"name","provider","upstream_model","prices":{...} or null}] for list_models.
-  virtual nlohmann::json listModels() const = 0;
+  // [{"name","provider","upstream_model","prices":{...} or null}] for list_models: the models the
+  // caller whose Authorization value is `authorization` may use (every model outside keys mode,
+  // and for an empty authorization).
+  virtual nlohmann::json listModels(const std::string& authorization) const = 0;
   // {"model","n","size","quality","unit_usd","total_usd"} or nullopt when the model is unknown;
   // "unit_usd"/"total_usd" are null when the model has no price configured.
   virtual std::optional<nlohmann::json> estimateCost(const std::string& model,

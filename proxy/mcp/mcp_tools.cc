@@ -67,9 +67,9 @@ nlohmann::json toolError(const std::string& message) {
 McpTools::McpTools(McpBackend& backend, std::string default_model)
     : backend_(backend), default_model_(std::move(default_model)) {}
 
-std::string McpTools::defaultModel() const {
+std::string McpTools::defaultModel(const std::string& authorization) const {
   if (!default_model_.empty()) return default_model_;
-  nlohmann::json models = backend_.listModels();
+  nlohmann::json models = backend_.listModels(authorization);
   if (models.is_array() && !models.empty() && models[0].is_object() && models[0].contains("name") &&
       models[0]["name"].is_string()) {
     return models[0]["name"].get<std::string>();
@@ -78,13 +78,14 @@ std::string McpTools::defaultModel() const {
 }
 
 // The model named in the arguments, else the default one ("" when there is none).
-std::string McpTools::modelFor(const nlohmann::json& arguments) const {
+std::string McpTools::modelFor(const nlohmann::json& arguments,
+                               const std::string& authorization) const {
   std::string model = stringArg(arguments, "model");
-  return model.empty() ? defaultModel() : model;
+  return model.empty() ? defaultModel(authorization) : model;
 }
 
 nlohmann::json McpTools::list() const {
-  return toolCatalog(defaultModel());
+  return toolCatalog(defaultModel(""));
 }
 
 void McpTools::call(const std::string& name, const nlohmann::json& arguments,
@@ -95,7 +96,7 @@ void McpTools::call(const std::string& name, const nlohmann::json& arguments,
   }
   if (name == "generate_image") return generateImage(arguments, authorization, std::move(done));
   if (name == "edit_image") return editImage(arguments, authorization, std::move(done));
-  if (name == "list_models") return done(listModels());
+  if (name == "list_models") return done(listModels(authorization));
   if (name == "estimate_cost") return done(estimateCost(arguments));
   if (name == "get_usage") return done(usage(authorization));
   done(ToolOutcome{nullptr, rpc::kInvalidParams,
@@ -111,7 +112,7 @@ void McpTools::generateImage(const nlohmann::json& arguments, const std::string&
   std::string problem =
       checkOptional(arguments, {"model", "size", "quality", "output_format", "background"}, true);
   if (!problem.empty()) return done(ok(toolError("generate_image: " + problem)));
-  std::string model = modelFor(arguments);
+  std::string model = modelFor(arguments, authorization);
   if (model.empty()) return done(ok(toolError("No image model is configured on this gateway.")));
   nlohmann::json request = {{"prompt", *prompt}, {"model", model}};
   for (const char* field : kStringFields) {
@@ -156,7 +157,7 @@ void McpTools::editImage(const nlohmann::json& arguments, const std::string& aut
   }
   std::string problem = checkOptional(arguments, kEditStringFields, true);
   if (!problem.empty()) return done(ok(toolError("edit_image: " + problem)));
-  std::string model = modelFor(arguments);
+  std::string model = modelFor(arguments, authorization);
   if (model.empty()) return done(ok(toolError("No image model is configured on this gateway.")));
   EditImageRequest request;
   request.fields = {{"prompt", prompt->get<std::string>()}, {"model", model}};
@@ -176,8 +177,8 @@ void McpTools::editImage(const nlohmann::json& arguments, const std::string& aut
                      });
 }
 
-ToolOutcome McpTools::listModels() const {
-  nlohmann::json models = backend_.listModels();
+ToolOutcome McpTools::listModels(const std::string& authorization) const {
+  nlohmann::json models = backend_.listModels(authorization);
   std::string text =
       std::to_string(models.size()) + " model(s) (prices in USD):\n" + models.dump(2);
   return ok(textResult(text, {{"models", models}}));

@@ -22,7 +22,7 @@ struct ToolOutcome {
 class McpTools {
  public:
   // default_model: used by generate_image when the caller names none; "" = the first model
-  // listModels() returns.
+  // listModels() returns for the caller.
   McpTools(McpBackend& backend, std::string default_model);
 
   // The tools/list "tools" array.
@@ -33,15 +33,15 @@ class McpTools {
             const std::string& authorization, std::function<void(ToolOutcome)> done);
 
  private:
-  std::string modelFor(const nlohmann::json& arguments) const;
+  std::string modelFor(const nlohmann::json& arguments, const std::string& authorization) const;
   void editImage(const nlohmann::json& arguments, const std::string& authorization,
                  std::function<void(ToolOutcome)> done);
   void generateImage(const nlohmann::json& arguments, const std::string& authorization,
                      std::function<void(ToolOutcome)> done);
-  ToolOutcome listModels() const;
+  ToolOutcome listModels(const std::string& authorization) const;
   ToolOutcome estimateCost(const nlohmann::json& arguments) const;
   ToolOutcome usage(const std::string& authorization) const;
-  std::string defaultModel() const;
+  std::string defaultModel(const std::string& authorization) const;
 
   McpBackend& backend_;
   std::string default_model_;

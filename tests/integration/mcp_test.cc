@@ -459,8 +459,9 @@ TEST(McpStdioBridge, UnreachableGatewayAnswersRequestsWithAnError) {
 namespace arkroute::testing {
 namespace {
 
-// auth.mode = "keys": /mcp takes the same virtual keys as the HTTP API; generate_image is charged
-// to the key, and get_usage reports its spend and balance.
+// auth.mode = "keys": /mcp takes the same virtual keys as the HTTP API; list_models lists the
+// models the key may use, generate_image defaults to the first of them and is charged to the key,
+// and get_usage reports its spend and balance.
 TEST(McpKeys, VirtualKeysGuardMcpAndGetUsageReportsTheKeysSpend) {
   Simulator sim;
   GatewayOptions options = mcpGateway(sim);
@@ -472,7 +473,7 @@ TEST(McpKeys, VirtualKeysGuardMcpAndGetUsageReportsTheKeysSpend) {
   create.method = "POST";
   create.path = "/admin/keys";
   create.headers = {{"Authorization", "Bearer mcp-admin"}, {"Content-Type", "application/json"}};
-  create.body = R"({"name":"agent","budget_usd":1.0})";
+  create.body = R"({"name":"agent","budget_usd":1.0,"models":["seedream-4.5"]})";
   HttpResponse created = httpRequest(gateway.port(), create);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string secret = nlohmann::json::parse(created.body)["secret"];
@@ -492,13 +493,18 @@ TEST(McpKeys, VirtualKeysGuardMcpAndGetUsageReportsTheKeysSpend) {
       {"jsonrpc", "2.0"},
       {"id", 2},
       {"method", "tools/call"},
-      {"params",
-       {{"name", "generate_image"},
-        {"arguments", {{"prompt", "an agent's fox"}, {"model", "seedream-4.5"}}}}}};
+      {"params", {{"name", "list_models"}, {"arguments", nlohmann::json::object()}}}};
+  HttpResponse listed = mcpCall(gateway.port(), "POST", call.dump(), withKey(jsonHeaders(session)));
+  auto models = nlohmann::json::parse(listed.body)["result"]["structuredContent"]["models"];
+  ASSERT_EQ(models.size(), 1u) << "only the model the key may use: " << listed.body;
+  EXPECT_EQ(models[0]["name"], "seedream-4.5");
+  // No model named: the first the key may use, not the gateway's first.
+  call["params"] = {{"name", "generate_image"}, {"arguments", {{"prompt", "an agent's fox"}}}};
   HttpResponse generated =
       mcpCall(gateway.port(), "POST", call.dump(), withKey(jsonHeaders(session)));
   ASSERT_EQ(generated.status, 200) << generated.body;
-  EXPECT_FALSE(nlohmann::json::parse(generated.body)["result"].value("isError", true));
+  EXPECT_FALSE(nlohmann::json::parse(generated.body)["result"].value("isError", true))
+      << generated.body;
   call["params"] = {{"name", "get_usage"}, {"arguments", nlohmann::json::object()}};
   HttpResponse usage = mcpCall(gateway.port(), "POST", call.dump(), withKey(jsonHeaders(session)));
   ASSERT_EQ(usage.status, 200) << usage.body;

@@ -54,7 +54,7 @@ class FakeBackend : public McpBackend {
     authorizations.push_back(std::move(authorization));
     done(outcome);
   }
-  nlohmann::json listModels() const override {
+  nlohmann::json listModels(const std::string&) const override {
     return nlohmann::json::array(
         {{{"name", "gpt-image-1"},
           {"provider", "openai"},
