@@ -62,6 +62,13 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
       *error = "unexpected argument '" + flag + "'";
       return false;
     }
+    if (size_t equals = flag.find('='); equals != std::string::npos) {  // --config=FILE
+      if (!out->flags.emplace(flag.substr(2, equals - 2), flag.substr(equals + 1)).second) {
+        *error = flag.substr(0, equals) + " is given twice";
+        return false;
+      }
+      continue;
+    }
     // A flag followed by another flag has no value: "--url --config f" must not make "--config"
     // the URL and drop the config.
     if (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--")) {
@@ -201,9 +208,21 @@ int runServe(const Options& options) {
   return loop.run();
 }
 
+// `--help` or `-h` anywhere ("arkroute keys create --help").
+bool asksForHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (asksForHelp(argc, argv)) {
+    std::cout << kUsage;
+    return 0;
+  }
   if (argc == 2 &&
       (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
     std::cout << "arkroute " << ARKROUTE_VERSION << "\n";
@@ -236,10 +255,6 @@ int main(int argc, char** argv) {
     Options sub;
     if (!parseSubcommand(argc, argv, "usage", &sub)) return 2;
     return arkroute::runUsageCommand(sub.flags);
-  }
-  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-    std::cout << kUsage;
-    return 0;
   }
   if (argc >= 2 && (std::strcmp(argv[1], "serve") == 0 || std::strcmp(argv[1], "check") == 0)) {
     if (!parseSubcommand(argc, argv, argv[1], &options)) return 2;

@@ -165,6 +165,11 @@ std::vector<nlohmann::json> stopAndReadAccessLog(Gateway& gateway, const std::st
 // in (settling is asynchronous); a test failure if they never are.
 double chargedUsd(uint16_t port, int requests);
 
+// Runs the arkroute binary with args (each quoted), after `env` (shell words, e.g. "cd DIR &&"),
+// and returns its stdout and stderr; *exit_code gets its exit status.
+std::string runCli(const std::vector<std::string>& args, const std::string& env = "",
+                   int* exit_code = nullptr);
+
 // Base64 decoding for checking images; PNG signature check.
 std::string base64Decode(const std::string& text);
 bool looksLikePng(const std::string& bytes);

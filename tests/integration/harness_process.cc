@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -142,6 +143,20 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::string command = "rm -rf '" + path_ + "'";
   if (std::system(command.c_str()) != 0) return;
+}
+
+std::string runCli(const std::vector<std::string>& args, const std::string& env, int* exit_code) {
+  std::string command = env + " " + ARKROUTE_BIN;
+  for (const auto& arg : args) command += " '" + arg + "'";
+  command += " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  int status = pclose(pipe);
+  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
 }
 
 }  // namespace arkroute::testing
