@@ -15,6 +15,7 @@
 #include "proxy/admin_client.h"
 #include "proxy/key_spec_json.h"
 #include "proxy/ledger.h"
+#include "proxy/pricing.h"
 #include "proxy/services.h"
 #include "proxy/usage_report.h"
 #include "proxy/virtual_keys.h"
@@ -201,7 +202,7 @@ int listKeys(const Config& config) {
     Ledger ledger(*local->ledger);
     for (const VirtualKey& key : registry.list()) {
       nlohmann::json item = key.toPublicJson();
-      item["spent_usd"] = ledger.spent(key.id);
+      item["spent_usd"] = roundUsd(ledger.spent(key.id));
       keys.push_back(item);
     }
   } else {

@@ -4,6 +4,7 @@
 #include "proxy/cache_endpoints.h"
 #include "proxy/key_spec_json.h"
 #include "proxy/ledger.h"
+#include "proxy/pricing.h"
 #include "proxy/responses.h"
 #include "proxy/usage_report.h"
 #include "proxy/worker.h"
@@ -140,7 +141,7 @@ void handleAdminKeyList(Worker& worker, std::shared_ptr<http::Exchange> exchange
   nlohmann::json data = nlohmann::json::array();
   for (const VirtualKey& key : services.keys->list()) {
     nlohmann::json item = key.toPublicJson();
-    item["spent_usd"] = services.ledger->spent(key.id);
+    item["spent_usd"] = roundUsd(services.ledger->spent(key.id));
     data.push_back(std::move(item));
   }
   sendJsonValue(*exchange, 200, nlohmann::json{{"object", "list"}, {"data", data}}, request_id);

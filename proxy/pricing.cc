@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -211,6 +212,11 @@ int imagesInAnswer(std::string_view answer, int asked) {
   if (!mayCountImages(tail)) return asked;
   auto usage = usageFromTail(tail);
   return usage && usage->generated_images ? *usage->generated_images : asked;
+}
+
+double roundUsd(double amount) {
+  if (!std::isfinite(amount)) return amount;
+  return std::round(amount * 1e9) / 1e9;
 }
 
 std::string formatUsd(std::optional<double> amount) {

@@ -54,6 +54,10 @@ std::optional<double> estimateCost(const ModelPrice& price, std::string_view qua
 std::optional<double> budgetEstimate(const ModelPrice& price, std::string_view quality,
                                      std::string_view size, int images);
 
+// An amount for a JSON report: rounded to a billionth of a dollar, so that sums of prices read
+// 0.75, not 0.7500000000000001 (binary fractions).
+double roundUsd(double amount);
+
 // "0.042000" style fixed formatting used in headers ("unknown" for nullopt).
 std::string formatUsd(std::optional<double> amount);
 

@@ -13,9 +13,9 @@ namespace arkroute {
 namespace {
 
 nlohmann::json totalsJson(const LedgerTotals& t) {
-  return {{"requests", t.requests},     {"images", t.images},
-          {"cache_hits", t.cache_hits}, {"unknown_cost_requests", t.unknown_cost},
-          {"cost_usd", t.cost_usd},     {"saved_usd", t.saved_usd}};
+  return {{"requests", t.requests},           {"images", t.images},
+          {"cache_hits", t.cache_hits},       {"unknown_cost_requests", t.unknown_cost},
+          {"cost_usd", roundUsd(t.cost_usd)}, {"saved_usd", roundUsd(t.saved_usd)}};
 }
 
 // What `images` images would cost on each priced model, cheapest first.
@@ -28,7 +28,8 @@ nlohmann::json comparison(const Config& config, uint64_t images) {
   }
   std::sort(costs.begin(), costs.end());
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [cost, name] : costs) out.push_back({{"model", name}, {"cost_usd", cost}});
+  for (const auto& [cost, name] : costs)
+    out.push_back({{"model", name}, {"cost_usd", roundUsd(cost)}});
   return out;
 }
 
@@ -87,10 +88,11 @@ nlohmann::json usageJson(const std::vector<LedgerRow>& rows, const Config& confi
   if (balance) {
     const VirtualKey& key = balance->key;
     nlohmann::json k = key.toPublicJson();
-    k["spent_usd"] = balance->spent_usd;
-    k["remaining_usd"] = key.budget_usd
-                             ? nlohmann::json(std::max(0.0, *key.budget_usd - balance->spent_usd))
-                             : nlohmann::json(nullptr);
+    k["spent_usd"] = roundUsd(balance->spent_usd);
+    k["remaining_usd"] =
+        key.budget_usd
+            ? nlohmann::json(roundUsd(std::max(0.0, *key.budget_usd - balance->spent_usd)))
+            : nlohmann::json(nullptr);
     out["key"] = std::move(k);
   }
   return out;

@@ -197,6 +197,20 @@ TEST(UsageReport, ComparesTheSameImagesOnEveryPricedModel) {
   EXPECT_EQ(parseDay("2025-11-24"), "2025-11-24");
 }
 
+// Sums of prices are binary fractions (0.1 + 0.2): the report gives them as the amounts they are.
+TEST(UsageReport, AmountsReadAsDollarsWithoutBinaryNoise) {
+  Config config;
+  std::vector<LedgerRow> rows = {{"k1", "2025-11-24", "a", {1, 1, 0, 0, 0.1, 0.0}},
+                                 {"k1", "2025-11-24", "b", {1, 1, 0, 0, 0.2, 0.0}}};
+  VirtualKey key;
+  key.id = "k1";
+  key.budget_usd = 0.32;
+  auto usage = usageJson(rows, config, "", {}, KeyBalance{key, 0.1 + 0.2});
+  EXPECT_EQ(usage["totals"]["cost_usd"].dump(), "0.3");
+  EXPECT_EQ(usage["key"]["spent_usd"].dump(), "0.3");
+  EXPECT_EQ(usage["key"]["remaining_usd"].dump(), "0.02");
+}
+
 // A total that leaves out requests of unknown price says so, like the rows it adds up.
 TEST(UsageReport, ATotalWithRequestsOfUnknownPriceIsMarked) {
   Config config;
