@@ -49,9 +49,12 @@ RequestRecord GenerationHandler::makeRecord() const {
     record.model = route_->model->name;
     record.upstream = upstream_name_;
   }
-  record.status = exchange_->clientGone() && outcome_ == "client_gone" ? 0 : status_;
+  // A client that left before its answer ended got none, also when the generation went on for the
+  // cache (and the requests waiting for it): status 0, client_gone, charged as it spent.
+  bool left = exchange_->clientGone() && (outcome_ == "client_gone" || background_id_);
+  record.status = left ? 0 : status_;
   if (route_) record.cache_status = cache_status_;
-  record.outcome = outcome_;
+  record.outcome = left ? std::string_view("client_gone") : std::string_view(outcome_);
   record.error_code = error_code_;
   bool paid = status_ == 200 || paid_not_delivered_;
   record.cost_usd = paid ? cost_usd_ : std::optional<double>(0.0);

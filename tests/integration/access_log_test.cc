@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -181,6 +183,38 @@ TEST(AccessLog, ProviderErrorAnswersAreLoggedAsUpstreamErrorsWithTheirCode) {
     EXPECT_EQ(lines["al-" + fault]["outcome"], "upstream_error") << fault;
     EXPECT_EQ(lines["al-" + fault]["error"], code) << fault;
   }
+}
+
+// A client that leaves before its answer, while the generation goes on for the cache: its line
+// says it left (status 0, client_gone) and what it was charged, not a 200 nobody received.
+TEST(AccessLog, AClientThatLeftWhileItsGenerationWentOnForTheCacheIsLoggedAsGone) {
+  Simulator sim;
+  TempDir dir;
+  const std::string log_path = dir.file("access.log");
+  Gateway gateway(loggingGateway(sim, log_path));
+  const std::string body = R"({"model":"priced","prompt":"left early"})";
+  int fd = connectLoopback(gateway.port());
+  ASSERT_GE(fd, 0);
+  std::string wire =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\n"
+      "x-sim-latency-ms: 600\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(200ms);
+  close(fd);
+  HttpResponse later;
+  for (int i = 0; i < 50 && later.header("x-arkroute-cache") != "HIT"; ++i) {
+    std::this_thread::sleep_for(100ms);
+    later = httpPostJson(gateway.port(), "/v1/images/generations", body);
+  }
+  EXPECT_EQ(later.header("x-arkroute-cache"), "HIT") << "the generation went on and was stored";
+  std::string raw;
+  auto lines = stopAndReadLog(gateway, log_path, &raw);
+  ASSERT_EQ(lines.count("gone-1"), 1u) << raw;
+  EXPECT_EQ(lines["gone-1"]["status"], 0) << raw;
+  EXPECT_EQ(lines["gone-1"]["outcome"], "client_gone") << raw;
+  EXPECT_EQ(lines["gone-1"]["bytes_out"], 0) << raw;
+  EXPECT_DOUBLE_EQ(lines["gone-1"]["cost_usd"].get<double>(), 0.04) << raw;
 }
 
 // The images and cost of an answer that passes through uncached are the images it delivered, not
