@@ -63,6 +63,14 @@ std::shared_ptr<const Config> ConfigReloader::load(const Config& running, std::o
     return nullptr;
   }
   ReloadPlan plan = planReload(running, std::move(loaded.config));
+  // [mcp] is kept from the running config: its default model must still be one to route to.
+  const std::string& mcp_model = plan.config->mcp.default_model;
+  if (!mcp_model.empty() && !plan.config->findModel(mcp_model)) {
+    log << "arkroute: reload rejected: the running mcp.default_model '" << mcp_model
+        << "' (kept until a restart) is not a model in " << path_
+        << "; still serving the previous config\n";
+    return nullptr;
+  }
   for (const auto& name : plan.needs_restart) {
     log << "arkroute: " << name << " changed in " << path_
         << " but needs a restart; keeping the running value\n";

@@ -105,6 +105,22 @@ TEST_F(ReloaderFile, BrokenFileIsRejectedWithEveryProblem) {
   EXPECT_NE(log.str().find("2 problem(s)"), std::string::npos) << log.str();
 }
 
+// [mcp] is kept until a restart, default_model with it: a reload that drops that model (and the
+// line naming it, so the new file alone is valid) would leave MCP's default pointing at nothing.
+TEST_F(ReloaderFile, ARemovedModelThatTheRunningMcpDefaultNamesIsRejected) {
+  std::string two = std::string(kBase) + "[[model]]\nname = \"cheap\"\nupstream = \"sim\"\n";
+  Config running = parse(two + "[mcp]\ndefault_model = \"cheap\"\n");
+  write(kBase);
+  ConfigReloader reloader(path_, nullptr);
+  std::ostringstream log;
+  EXPECT_EQ(reloader.load(running, log), nullptr);
+  EXPECT_NE(log.str().find("mcp.default_model 'cheap'"), std::string::npos) << log.str();
+  write(two);  // the model stays: the reload applies, the MCP default kept
+  auto next = reloader.load(running, log);
+  ASSERT_NE(next, nullptr) << log.str();
+  EXPECT_EQ(next->mcp.default_model, "cheap");
+}
+
 TEST_F(ReloaderFile, OverridesApplyAgainAndRestartNotesAreLogged) {
   Config running = parse(kBase);
   running.server.listen_port = 7000;  // as --listen 127.0.0.1:7000 left it
