@@ -45,6 +45,7 @@ void trackRequest(Worker& worker, http::Exchange& exchange, const std::string& r
     record.path = request.path;
     record.status = ended.finished() ? ended.sentStatus() : 0;
     record.outcome = outcomeFor(record.status);
+    if (!ended.errorCode().empty()) record.error_code = ended.errorCode();
     record.bytes_in = request.body.size();
     record.bytes_out = ended.sentBodyBytes();
     record.total_ms =

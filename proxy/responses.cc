@@ -53,6 +53,7 @@ void sendJsonValue(http::Exchange& exchange, int status, const nlohmann::json& v
 void sendError(http::Exchange& exchange, const ApiError& error, std::string_view request_id,
                http::Headers headers) {
   if (error.no_retry) headers.set("x-should-retry", "false");
+  exchange.noteErrorCode(error.code.value_or(error.type));
   sendJson(exchange, error.status, error.toJson(), request_id, std::move(headers));
 }
 

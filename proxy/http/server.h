@@ -89,6 +89,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // handed to the connection (payload only: no head, no chunk framing, nothing for HEAD).
   int sentStatus() const { return sent_status_; }
   uint64_t sentBodyBytes() const { return sent_body_bytes_; }
+  // The code of the error answered ("" for none), noted by whoever wrote it, for the log phase.
+  void noteErrorCode(std::string_view code) { error_code_.assign(code); }
+  const std::string& errorCode() const { return error_code_; }
   // Called once, on the loop, when the exchange ends: its response was completed or aborted
   // (finished() is then true), or the client went away first. Replaces any earlier callback.
   // Exchanges that are not socket clients (in-process) may end without calling it.
@@ -108,6 +111,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  private:
   int sent_status_ = 0;
   uint64_t sent_body_bytes_ = 0;
+  std::string error_code_;
   bool ended_ = false;
   std::function<void(const Exchange&)> on_ended_;
 };

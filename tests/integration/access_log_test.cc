@@ -127,6 +127,7 @@ TEST(AccessLog, MissThenHitLinesAreRightAndCarryNoSecretsOrPayloads) {
   EXPECT_EQ(lines["al-404"]["status"], 404);
   EXPECT_EQ(lines["al-404"]["method"], "GET");
   EXPECT_EQ(lines["al-404"]["outcome"], "client_error");
+  EXPECT_EQ(lines["al-404"]["error"], "unknown_url");
 
   EXPECT_EQ(raw.find("purple elephant"), std::string::npos) << "the prompt leaked";
   EXPECT_EQ(raw.find("QX17"), std::string::npos) << "the prompt leaked";
