@@ -81,6 +81,16 @@ class ServerParserCallbacks {
     if (!c->chunk_ends_.bodyPiece(p, at + length)) return c->refuseChunkEnd();
     return 0;
   }
+  // A chunk that would take the body past the limit is refused when its size is read, not after
+  // its bytes have been waited for.
+  static int onChunkHeader(http_parser* p) {
+    ServerConnection* c = self(p);
+    if (p->content_length > c->shared_.limits.max_body_bytes - c->request_.body.size()) {
+      c->error_status_ = 413;
+      return -1;
+    }
+    return 0;
+  }
   static int onMessageComplete(http_parser* p) {
     ServerConnection* c = self(p);
     c->message_complete_ = true;
@@ -205,6 +215,7 @@ const http_parser_settings& ServerParserCallbacks::settings() {
     s.on_header_value = onHeaderValue;
     s.on_headers_complete = onHeadersComplete;
     s.on_body = onBody;
+    s.on_chunk_header = onChunkHeader;
     s.on_message_complete = onMessageComplete;
     return s;
   }();
@@ -355,6 +366,12 @@ bool ServerConnection::parseAvailable() {
       return false;
     }
     if (message_complete_) return true;
+    if (error == HPE_INVALID_METHOD) {
+      failRequest(501,
+                  "This method is not implemented: the gateway takes GET, HEAD, POST, "
+                  "DELETE and OPTIONS");
+      return false;
+    }
     if (error != HPE_OK && error != HPE_PAUSED) {
       failRequest(400, std::string("Malformed HTTP request: ") + http_errno_description(error));
       return false;
@@ -381,6 +398,9 @@ void ServerConnection::failRequest(int status, std::string_view message) {
     request_.method = http_method_str(static_cast<http_method>(parser_.method));
     std::string_view target = originForm(target_);
     request_.path = target.substr(0, target.find('?'));
+  } else if (status == 501 && request_.method.empty()) {  // a method http-parser does not know
+    std::string_view line = request_line_;
+    request_.method.assign(line.substr(0, std::min<size_t>(line.find(' '), 32)));
   }
   std::string body = shared_.error_body(status, message);
   std::string request_id;

@@ -143,6 +143,22 @@ TEST(RequestFraming, WhatTheLenientParserWouldLetThroughIsRefused) {
   EXPECT_EQ(sim.requests(), 0);
 }
 
+// A method the gateway does not know is 501 (RFC 9110 9.1), and a chunk whose size alone passes
+// max_body_bytes is a 413 as soon as the size is read, not after request_timeout.
+TEST(RequestFraming, AnUnknownMethodIs501AndAnOversizedChunkIs413AtOnce) {
+  Simulator sim;
+  Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
+  std::string unknown = exchange(gateway.port(), "FOO /v1/models HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(unknown.rfind("HTTP/1.1 501 ", 0), 0u) << unknown;
+  auto started = std::chrono::steady_clock::now();
+  std::string huge = exchange(gateway.port(),
+                              "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\nfffffffffffffff\r\nabc");
+  EXPECT_EQ(huge.rfind("HTTP/1.1 413 ", 0), 0u) << huge;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << "answered when the size was read";
+  EXPECT_EQ(sim.requests(), 0);
+}
+
 TEST(RequestFraming, EveryTokenCharacterIsAllowedInAName) {
   Simulator sim;
   Gateway gateway(GatewayOptions{.upstream_base_url = sim.baseUrl()});
