@@ -1,8 +1,14 @@
-// Coalesced refusals: a call made for waiting identical requests that ends in an error answer (the
-// provider's refusal or failure, a timeout, a full shaping queue) hands that answer to every
-// waiter, instead of one waiter after another repeating the call and meeting the same answer, a
-// timeout or a billed failure costing each of them. A waiter's client (or its SDK) decides
-// whether to try again, and identical retries coalesce again.
+// Coalesced refusals: a call made for waiting identical requests that ends in a failure a repeat
+// would meet too (the provider failing or rate-limited: a 5xx or 429, a timeout, a connection
+// error, a full shaping queue) hands that answer to every waiter, instead of one waiter after
+// another repeating the call, a timeout or a billed failure costing each of them. A waiter's client
+// (or its SDK) decides whether to try again, and identical retries coalesce again.
+//
+// Waiters share the cache key, not the whole request: `stream`, `user`, forwarded headers and, in
+// passthrough mode, the caller's own key are outside it. So a 4xx other than 429 (which may come
+// from those), any answer in passthrough mode, a fallback model's answer (a waiter's key may not
+// use it) and the answer of a writer whose client left (it no longer retries or falls back, as a
+// waiter would) are handed over to one waiter instead.
 #include "proxy/generation_handler.h"
 #include "proxy/generation_headers.h"
 #include "proxy/pricing.h"
@@ -14,7 +20,8 @@ namespace arkroute {
 // provider key masked. A body longer than the tail kept is not shared: one waiter takes over.
 void GenerationHandler::refuseWaitersWithAnswer() {
   if (!permit_) return;
-  if (!refusal_headers_ || !body_tail_.whole()) {
+  bool shared = status_ == 429 || status_ >= 500;
+  if (!shared || !refusal_headers_ || !body_tail_.whole()) {
     permit_.reset();
     return;
   }
@@ -35,6 +42,12 @@ void GenerationHandler::refuseWaiters(const ApiError& error) {
 }
 
 void GenerationHandler::refuseWaiters(int status, const http::Headers& headers, std::string body) {
+  if (!permit_) return;
+  if (share_only_ || exchange_->clientGone() ||
+      runtime_->config().auth.mode == AuthMode::kPassthrough) {
+    permit_.reset();
+    return;
+  }
   auto answer = std::make_shared<cache::Coalescer::ErrorAnswer>();
   answer->status = status;
   for (const auto& [name, value] : headers) answer->headers.emplace_back(name, value);

@@ -224,7 +224,7 @@ void GenerationHandler::startCall() {
   http::OutgoingRequest out = buildUpstreamRequest();
   if (sendsEditAsGeneration()) {
     if (auto error = editAsGeneration(&out)) {
-      refuseWaiters(*error);  // each waiter would meet the same refusal
+      permit_.reset();  // a waiter that takes over meets the same refusal
       return respondError(*error);
     }
   }
@@ -466,8 +466,8 @@ void GenerationHandler::onUpstreamError(const http::UpstreamError& error) {
     return;
   }
   ApiError failure = upstreamFailureError(error, upstream().name);
-  if (error.kind == http::UpstreamError::Kind::kCancelled) {
-    permit_.reset();  // one waiter takes over
+  if (error.kind == http::UpstreamError::Kind::kCancelled || error.head_received) {
+    permit_.reset();  // cancelled, or broken off after its answer began: one waiter takes over
   } else {
     refuseWaiters(failure);  // the waiters get the same 502/504, none repeats the call
   }

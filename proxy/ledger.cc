@@ -109,7 +109,9 @@ void Ledger::onRequestFinished(const RequestRecord& record) {
   LedgerTotals delta;
   delta.requests = 1;
   delta.images = static_cast<uint64_t>(record.images);
-  bool hit = record.cache_status == "HIT" || record.cache_status == "COALESCED";
+  // A coalesced waiter given the error its call ended in was not served from the cache.
+  bool hit =
+      (record.cache_status == "HIT" || record.cache_status == "COALESCED") && record.status == 200;
   delta.cache_hits = hit ? 1 : 0;
   if (record.cost_usd && std::isfinite(*record.cost_usd)) {  // absurd usage can overflow a price
     delta.cost_usd = *record.cost_usd;

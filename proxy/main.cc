@@ -208,10 +208,13 @@ int runServe(const Options& options) {
   return loop.run();
 }
 
-// `--help` or `-h` anywhere ("arkroute keys create --help").
+// `--help` or `-h` in place of a flag ("arkroute keys create --help"), not as a flag's value.
 bool asksForHelp(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return true;
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return true;
+    bool takes_value = arg.starts_with("--") && arg.find('=') == std::string_view::npos;
+    if (takes_value && i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--")) ++i;
   }
   return false;
 }

@@ -155,7 +155,8 @@ std::optional<std::pair<int, std::string>> requestLineRefusal(std::string_view l
     return std::pair{400, std::string("Malformed HTTP request: the request line does not end "
                                       "with the version HTTP/1.0 or HTTP/1.1")};
   }
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+  if (version[5] != '1') {  // HTTP/1.x of a higher minor is read as 1.1 (RFC 9110 2.5), as the
+                            // fast path reads it
     return std::pair{
         505, "HTTP version " + std::string(version.substr(5)) + " is not supported: send HTTP/1.1"};
   }
@@ -306,6 +307,10 @@ void ServerConnection::keepRequestLine(std::string_view data) {
     request_line_done_ = false;
   }
   if (request_line_done_) return;
+  // Empty lines before a request line are skipped (RFC 9112 2.2), as http-parser skips them.
+  while (request_line_.empty() && !data.empty() && (data[0] == '\r' || data[0] == '\n')) {
+    data.remove_prefix(1);
+  }
   size_t newline = data.find('\n');
   request_line_.append(data.substr(0, newline));
   request_line_done_ = newline != std::string_view::npos;

@@ -91,7 +91,7 @@ void RequestMetrics::onRequestFinished(const RequestRecord& record) {
     if (record.cost_usd) {
       if (!s.cost_usd) s.cost_usd = &cost_usd_.with({s.model});
       s.cost_usd->inc(*record.cost_usd);
-    } else if (s.status == 200) {
+    } else {  // nullopt only for a request paid for at an unknown price (0 when not paid)
       if (!s.cost_unknown) s.cost_unknown = &cost_unknown_.with({s.model});
       s.cost_unknown->inc();
     }

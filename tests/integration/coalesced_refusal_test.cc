@@ -1,8 +1,10 @@
-// Integration: identical requests waiting for one call (coalescing) when that call ends in an
-// error answer: the provider's refusal, a timeout, a full shaping queue. Every waiter gives the
-// same answer at once, none repeats the call (or pays for one), and the next request fetches anew.
-// A call that ends without an image hands the job to one waiter instead.
+// Integration: identical requests waiting for one call (coalescing) when that call fails in a way
+// a repeat would too: the provider's 5xx, a timeout. Every waiter gives the same answer at once,
+// none repeats the call (or pays for one), and the next request fetches anew. A refusal of the
+// request itself (a 400) or a call that ends without an image hands the job to one waiter instead.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -50,25 +52,41 @@ HttpResponse leaderAndWaiters(uint16_t port, const std::string& fault, size_t wa
   return leader;
 }
 
-TEST(CoalescedRefusal, TheProvidersRefusalIsEveryWaitersAnswerWithoutAnotherCall) {
+TEST(CoalescedRefusal, TheProvidersFailureIsEveryWaitersAnswerWithoutAnotherCall) {
   Simulator sim;
-  Gateway gateway(cachedPricedGateway(sim));
+  Gateway gateway(cachedPricedGateway(sim, "max_retries = 0\n"));
   std::vector<HttpResponse> waiters;
-  HttpResponse leader = leaderAndWaiters(gateway.port(), "moderation", 4, &waiters);
-  ASSERT_EQ(leader.status, 400) << leader.body;
+  HttpResponse leader = leaderAndWaiters(gateway.port(), "500", 4, &waiters);
+  ASSERT_EQ(leader.status, 500) << leader.body;
   for (const HttpResponse& waiter : waiters) {
-    EXPECT_EQ(waiter.status, 400) << waiter.body << waiter.error;
+    EXPECT_EQ(waiter.status, 500) << waiter.body << waiter.error;
     EXPECT_EQ(waiter.body, leader.body);
     EXPECT_EQ(waiter.header("content-type"), "application/json");
     EXPECT_EQ(waiter.header("x-arkroute-cache"), "COALESCED");
     EXPECT_EQ(waiter.header("x-arkroute-cost-usd"), "0.000000");
     EXPECT_NE(waiter.header("x-request-id"), leader.header("x-request-id"));
   }
-  EXPECT_EQ(sim.requests(), 1) << "one call, refused, for the five";
+  EXPECT_EQ(sim.requests(), 1) << "one call, failed, for the five";
+  json totals = json::parse(httpGet(gateway.port(), "/v1/usage").body)["totals"];
+  EXPECT_EQ(totals["cache_hits"], 0) << "an error is no cache hit: " << totals;
   EXPECT_EQ(generateOne(gateway.port(), {}).header("x-arkroute-cache"), "MISS") << "fetched anew";
   EXPECT_EQ(sim.requests(), 2);
   EXPECT_NE(httpGet(gateway.port(), "/metrics").body.find("arkroute_cache_refused_waiters_total 4"),
             std::string::npos);
+}
+
+// A 4xx other than 429 may come from what is outside the cache key (stream, user, a forwarded
+// header; here the leader's own fault header): one waiter takes over and gets its own answer.
+TEST(CoalescedRefusal, ARefusalOfTheRequestItselfIsHandedToOneWaiter) {
+  Simulator sim;
+  Gateway gateway(cachedPricedGateway(sim));
+  std::vector<HttpResponse> waiters;
+  HttpResponse leader = leaderAndWaiters(gateway.port(), "moderation", 4, &waiters);
+  EXPECT_EQ(leader.status, 400) << leader.body;
+  for (const HttpResponse& waiter : waiters) {
+    EXPECT_EQ(waiter.status, 200) << waiter.body << waiter.error;
+  }
+  EXPECT_EQ(sim.requests(), 2) << "the refused call and one for the four waiters";
 }
 
 TEST(CoalescedRefusal, ATimeoutIsEveryWaitersAnswerAndOnlyTheCallIsCharged) {
@@ -85,6 +103,33 @@ TEST(CoalescedRefusal, ATimeoutIsEveryWaitersAnswerAndOnlyTheCallIsCharged) {
   }
   EXPECT_EQ(sim.requests(), 1) << "not one stalled call after another";
   EXPECT_DOUBLE_EQ(chargedUsd(gateway.port(), 4), 0.04) << "the one call the provider had";
+}
+
+// A writer whose client left goes on for the cache but no longer retries or falls back, as a
+// waiter would: its failure hands the job to one waiter, which gets its own answer.
+TEST(CoalescedRefusal, TheFailureOfAWriterWhoseClientLeftIsHandedToOneWaiter) {
+  Simulator sim;
+  Gateway gateway(cachedPricedGateway(sim, "max_retries = 0\n"));
+  int fd = connectLoopback(gateway.port());
+  ASSERT_GE(fd, 0);
+  std::string wire =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nx-sim-fault: 500\r\n"
+      "x-sim-latency-ms: 1000\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+  send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<HttpResponse> waiters(3);
+  std::vector<std::thread> clients;
+  for (auto& waiter : waiters) {
+    clients.emplace_back([&] { waiter = generateOne(gateway.port(), {}); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  close(fd);  // the writer's client leaves before the provider's 500
+  for (auto& client : clients) client.join();
+  for (const HttpResponse& waiter : waiters) {
+    EXPECT_EQ(waiter.status, 200) << waiter.body << waiter.error;
+  }
+  EXPECT_EQ(sim.requests(), 2) << "the failed call and one for the three waiters";
 }
 
 TEST(CoalescedRefusal, ACallThatEndsWithoutAnImageHandsTheJobToOneWaiter) {

@@ -130,6 +130,10 @@ TEST(RequestFraming, WhatTheLenientParserWouldLetThroughIsRefused) {
     EXPECT_EQ(answer.rfind("HTTP/1.1 " + std::to_string(c.status) + " ", 0), 0u) << answer;
     EXPECT_NE(answer.find(c.says), std::string::npos) << answer;
   }
+  // An empty line before the request line is skipped (RFC 9112 2.2), as the fast path skips it.
+  std::string leading = exchange(
+      gateway.port(), "\r\n" + post + "Transfer-Encoding: chunked\r\n\r\n" + chunked(kBody));
+  EXPECT_EQ(leading.rfind("HTTP/1.1 200 ", 0), 0u) << leading;
   int fd = connectLoopback(gateway.port());  // the bad CRLF in the next read
   ASSERT_GE(fd, 0);
   std::string split = post + "Transfer-Encoding: chunked\r\n\r\n" + junk_after_data;
@@ -140,7 +144,7 @@ TEST(RequestFraming, WhatTheLenientParserWouldLetThroughIsRefused) {
   std::string answer = readUntilClosed(fd, 5s);
   close(fd);
   EXPECT_EQ(answer.rfind("HTTP/1.1 400 ", 0), 0u) << answer;
-  EXPECT_EQ(sim.requests(), 0);
+  EXPECT_EQ(sim.requests(), 1) << "only the request with an empty line first";
 }
 
 // A method the gateway does not know is 501 (RFC 9110 9.1), and a chunk whose size alone passes
