@@ -256,8 +256,8 @@ void McpHttpHandler::dispatch(const std::shared_ptr<http::Exchange>& exchange,
                     corsFor(*exchange));
   }
   if (message.method == "tools/list") {
-    return sendBody(*exchange, 200, makeResult(message.id, {{"tools", tools_.list()}}), request_id,
-                    corsFor(*exchange));
+    return sendBody(*exchange, 200, makeResult(message.id, {{"tools", tools_.list(authorization)}}),
+                    request_id, corsFor(*exchange));
   }
   if (message.method == "tools/call") return callTool(exchange, request_id, message, authorization);
   sendBody(*exchange, 200,

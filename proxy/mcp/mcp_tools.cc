@@ -84,8 +84,8 @@ std::string McpTools::modelFor(const nlohmann::json& arguments,
   return model.empty() ? defaultModel(authorization) : model;
 }
 
-nlohmann::json McpTools::list() const {
-  return toolCatalog(defaultModel(""));
+nlohmann::json McpTools::list(const std::string& authorization) const {
+  return toolCatalog(defaultModel(authorization));
 }
 
 void McpTools::call(const std::string& name, const nlohmann::json& arguments,

@@ -25,8 +25,9 @@ class McpTools {
   // listModels() returns for the caller.
   McpTools(McpBackend& backend, std::string default_model);
 
-  // The tools/list "tools" array.
-  nlohmann::json list() const;
+  // The tools/list "tools" array, naming the default model for the caller whose Authorization
+  // value is `authorization`.
+  nlohmann::json list(const std::string& authorization) const;
   // Runs a tool for the caller whose Authorization value is `authorization`. `done` is called
   // exactly once, possibly later (generate_image waits for the pipeline), on the calling thread.
   void call(const std::string& name, const nlohmann::json& arguments,

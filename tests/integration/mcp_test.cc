@@ -498,6 +498,9 @@ TEST(McpKeys, VirtualKeysGuardMcpAndGetUsageReportsTheKeysSpend) {
   auto models = nlohmann::json::parse(listed.body)["result"]["structuredContent"]["models"];
   ASSERT_EQ(models.size(), 1u) << "only the model the key may use: " << listed.body;
   EXPECT_EQ(models[0]["name"], "seedream-4.5");
+  nlohmann::json list = {{"jsonrpc", "2.0"}, {"id", 3}, {"method", "tools/list"}};
+  HttpResponse tools = mcpCall(gateway.port(), "POST", list.dump(), withKey(jsonHeaders(session)));
+  EXPECT_NE(tools.body.find("Default model: seedream-4.5"), std::string::npos) << tools.body;
   // No model named: the first the key may use, not the gateway's first.
   call["params"] = {{"name", "generate_image"}, {"arguments", {{"prompt", "an agent's fox"}}}};
   HttpResponse generated =

@@ -33,7 +33,7 @@ class McpToolsTest : public ::testing::Test {
 };
 
 TEST_F(McpToolsTest, CatalogHasSchemasAndActionableDescriptions) {
-  nlohmann::json list = tools.list();
+  nlohmann::json list = tools.list("");
   ASSERT_EQ(list.size(), 5u);
   for (const auto& tool : list) {
     EXPECT_EQ(tool["inputSchema"]["type"], "object") << tool["name"];
@@ -60,7 +60,7 @@ TEST_F(McpToolsTest, CatalogHasSchemasAndActionableDescriptions) {
 TEST_F(McpToolsTest, ConfiguredDefaultModelIsNamedAndUsed) {
   McpTools seedream(backend, "seedream-4.5");
   EXPECT_NE(
-      seedream.list()[0]["description"].get<std::string>().find("Default model: seedream-4.5"),
+      seedream.list("")[0]["description"].get<std::string>().find("Default model: seedream-4.5"),
       std::string::npos);
   seedream.call("generate_image", {{"prompt", "p"}}, "", [](ToolOutcome) {});
   EXPECT_EQ(nlohmann::json::parse(backend.requests.at(0))["model"], "seedream-4.5");
