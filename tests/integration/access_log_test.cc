@@ -194,13 +194,9 @@ TEST(AccessLog, AClientThatLeftWhileItsGenerationWentOnForTheCacheIsLoggedAsGone
   const std::string log_path = dir.file("access.log");
   Gateway gateway(loggingGateway(sim, log_path));
   const std::string body = R"({"model":"priced","prompt":"left early"})";
-  int fd = connectLoopback(gateway.port());
+  int fd = sendGenerationAndStay(gateway.port(), body,
+                                 "X-Request-Id: gone-1\r\nx-sim-latency-ms: 600\r\n");
   ASSERT_GE(fd, 0);
-  std::string wire =
-      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\n"
-      "x-sim-latency-ms: 600\r\nContent-Type: application/json\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
-  send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
   std::this_thread::sleep_for(200ms);
   close(fd);
   HttpResponse later;

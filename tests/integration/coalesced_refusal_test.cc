@@ -110,13 +110,9 @@ TEST(CoalescedRefusal, ATimeoutIsEveryWaitersAnswerAndOnlyTheCallIsCharged) {
 TEST(CoalescedRefusal, TheFailureOfAWriterWhoseClientLeftIsHandedToOneWaiter) {
   Simulator sim;
   Gateway gateway(cachedPricedGateway(sim, "max_retries = 0\n"));
-  int fd = connectLoopback(gateway.port());
+  int fd = sendGenerationAndStay(gateway.port(), kBody,
+                                 "x-sim-fault: 500\r\nx-sim-latency-ms: 1000\r\n");
   ASSERT_GE(fd, 0);
-  std::string wire =
-      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nx-sim-fault: 500\r\n"
-      "x-sim-latency-ms: 1000\r\nContent-Type: application/json\r\nContent-Length: " +
-      std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
-  send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::vector<HttpResponse> waiters(3);
   std::vector<std::thread> clients;

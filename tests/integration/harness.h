@@ -170,6 +170,11 @@ double chargedUsd(uint16_t port, int requests);
 std::string runCli(const std::vector<std::string>& args, const std::string& env = "",
                    int* exit_code = nullptr);
 
+// Opens a connection to port and sends a JSON POST to /v1/images/generations with the extra header
+// lines (each ending in CRLF), without reading the answer: the caller closes the returned socket
+// (a client that leaves), or -1 when it could not connect.
+int sendGenerationAndStay(uint16_t port, const std::string& body, const std::string& headers);
+
 // Base64 decoding for checking images; PNG signature check.
 std::string base64Decode(const std::string& text);
 bool looksLikePng(const std::string& bytes);

@@ -192,4 +192,15 @@ bool looksLikePng(const std::string& bytes) {
          bytes.compare(12, 4, "IHDR") == 0;
 }
 
+int sendGenerationAndStay(uint16_t port, const std::string& body, const std::string& headers) {
+  int fd = connectLoopback(port);
+  if (fd < 0) return -1;
+  std::string wire =
+      "POST /v1/images/generations HTTP/1.1\r\nHost: x\r\n" + headers +
+      "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+  return fd;
+}
+
 }  // namespace arkroute::testing
